@@ -1,0 +1,19 @@
+//! pitagora builds, guards and migrates serverless log pipelines on AWS.
+//!
+//! One engine, several front ends. Data flows one way:
+//! [`spec`] (API types, defaults, validation) → [`desired`] (pure: spec → desired state) →
+//! observe (AWS I/O, fills [`observed`]) → [`plan`] (pure: desired × observed → ordered actions
+//! and drift) → apply (executes actions) → status / report.
+//! The Kubernetes controller and the [`cli`] are thin shells around it.
+
+pub mod arn;
+pub mod aws_model;
+pub mod cli;
+pub mod desired;
+pub mod load;
+pub mod names;
+pub mod observed;
+pub mod plan;
+pub mod resources;
+pub mod spec;
+pub mod telemetry;

@@ -1,0 +1,298 @@
+//! Reading `LogPipeline` documents from files and directories, as a user keeps them in a
+//! repository: multi-document YAML (or JSON), directories walked recursively, other kinds of
+//! documents skipped with a note. Each pipeline is checked against the CRD schema and the
+//! semantic rules, and every problem of every document is collected.
+
+use crate::names::PipelineId;
+use crate::spec::{self, FieldError, LogPipeline, schema};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Problems reading the inputs themselves (as opposed to invalid documents).
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// A path could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The path.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A directory held no YAML or JSON files.
+    #[error("{0}: no .yaml, .yml or .json files found")]
+    Empty(PathBuf),
+}
+
+/// A valid pipeline and where it came from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// `file` or `file#N` (the N-th document, from 1).
+    pub source: String,
+    /// Its identity (namespace defaulted).
+    pub id: PipelineId,
+    /// The pipeline; `metadata.namespace` is filled in.
+    pub pipeline: LogPipeline,
+}
+
+/// An invalid document and all its problems.
+#[derive(Debug, Clone)]
+pub struct Invalid {
+    /// `file` or `file#N`.
+    pub source: String,
+    /// Its identity, when it has one.
+    pub id: Option<PipelineId>,
+    /// Every problem found.
+    pub errors: Vec<FieldError>,
+}
+
+/// A document that is not a `LogPipeline`.
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    /// `file` or `file#N`.
+    pub source: String,
+    /// Its `apiVersion`/`kind`.
+    pub kind: String,
+}
+
+/// Everything read.
+#[derive(Debug, Clone, Default)]
+pub struct LoadReport {
+    /// Valid pipelines.
+    pub pipelines: Vec<Loaded>,
+    /// Invalid documents.
+    pub invalid: Vec<Invalid>,
+    /// Other kinds of documents.
+    pub skipped: Vec<Skipped>,
+}
+
+/// Reads every `LogPipeline` in `paths`; documents without a namespace get `default_namespace`.
+pub fn load_paths(paths: &[PathBuf], default_namespace: &str) -> Result<LoadReport, LoadError> {
+    let mut files = Vec::new();
+    for path in paths {
+        collect_files(path, &mut files)?;
+    }
+    let mut report = LoadReport::default();
+    for file in files {
+        let text = std::fs::read_to_string(&file).map_err(|source| LoadError::Read {
+            path: file.clone(),
+            source,
+        })?;
+        load_text(
+            &text,
+            &file.display().to_string(),
+            default_namespace,
+            &mut report,
+        );
+    }
+    // The same pipeline declared twice would be converged twice towards two specs.
+    let mut seen: BTreeMap<PipelineId, String> = BTreeMap::new();
+    let mut duplicates = Vec::new();
+    report.pipelines.retain(|p| match seen.get(&p.id) {
+        Some(first) => {
+            duplicates.push(Invalid {
+                source: p.source.clone(),
+                id: Some(p.id.clone()),
+                errors: vec![FieldError::new(
+                    "metadata.name",
+                    &p.id,
+                    format!(
+                        "LogPipeline {} is already declared in {first}; declare each pipeline once",
+                        p.id
+                    ),
+                )],
+            });
+            false
+        }
+        None => {
+            seen.insert(p.id.clone(), p.source.clone());
+            true
+        }
+    });
+    report.invalid.extend(duplicates);
+    Ok(report)
+}
+
+fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+    let read = |source| LoadError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    if !path.is_dir() {
+        std::fs::metadata(path).map_err(read)?;
+        out.push(path.to_owned());
+        return Ok(());
+    }
+    let before = out.len();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(read)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    entries.sort();
+    for entry in entries {
+        if entry.is_dir() {
+            collect_files(&entry, out)?;
+        } else if entry
+            .extension()
+            .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
+        {
+            out.push(entry);
+        }
+    }
+    if out.len() == before && before == 0 {
+        return Err(LoadError::Empty(path.to_owned()));
+    }
+    Ok(())
+}
+
+/// Parses the documents of one file's text into `report`.
+pub fn load_text(text: &str, file: &str, default_namespace: &str, report: &mut LoadReport) {
+    let documents: Vec<Value> = match serde_saphyr::from_str_multiple::<Value, Vec<Value>>(text) {
+        Ok(docs) => docs,
+        Err(e) => {
+            report.invalid.push(Invalid {
+                source: file.to_owned(),
+                id: None,
+                errors: vec![FieldError::new(
+                    "(document)",
+                    "<unparsable>",
+                    format!("not valid YAML: {e}"),
+                )],
+            });
+            return;
+        }
+    };
+    let many = documents.len() > 1;
+    for (i, doc) in documents.into_iter().enumerate() {
+        let source = if many {
+            format!("{file}#{}", i + 1)
+        } else {
+            file.to_owned()
+        };
+        if doc.is_null() {
+            continue;
+        }
+        load_document(doc, source, default_namespace, report);
+    }
+}
+
+fn load_document(mut doc: Value, source: String, default_namespace: &str, report: &mut LoadReport) {
+    let api_version = doc["apiVersion"].as_str().unwrap_or_default().to_owned();
+    let kind = doc["kind"].as_str().unwrap_or_default().to_owned();
+    if kind != schema::KIND || !api_version.starts_with("pitagora.dev/") {
+        report.skipped.push(Skipped {
+            source,
+            kind: format!("{api_version} {kind}").trim().to_owned(),
+        });
+        return;
+    }
+    if api_version != schema::API_VERSION {
+        report.invalid.push(Invalid {
+            source,
+            id: None,
+            errors: vec![FieldError::new(
+                "apiVersion",
+                format!("{api_version:?}"),
+                format!(
+                    "unsupported version; this pitagora serves {}",
+                    schema::API_VERSION
+                ),
+            )],
+        });
+        return;
+    }
+    if doc["metadata"]["namespace"].is_null() && doc["metadata"].is_object() {
+        doc["metadata"]["namespace"] = Value::String(default_namespace.to_owned());
+    }
+    let mut errors = schema::check(&doc);
+    let name = doc["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let namespace = doc["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or(default_namespace)
+        .to_owned();
+    let id = PipelineId::new(namespace, name);
+    // Values that broke the schema are dropped (defaults take their place) so the semantic rules
+    // still run on the rest and the user sees every problem in one pass.
+    let mut paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+    paths.sort_by(|a, b| b.cmp(a));
+    for path in paths {
+        remove_path(&mut doc, path);
+    }
+    match serde_json::from_value::<LogPipeline>(doc) {
+        Ok(pipeline) => {
+            for e in spec::validate(&id, &pipeline.spec) {
+                if !errors.iter().any(|s| s.path == e.path) {
+                    errors.push(e);
+                }
+            }
+            if errors.is_empty() {
+                report.pipelines.push(Loaded {
+                    source,
+                    id,
+                    pipeline,
+                });
+                return;
+            }
+        }
+        Err(e) if errors.is_empty() => {
+            errors.push(FieldError::new("(document)", "<unreadable>", e.to_string()));
+        }
+        Err(_) => {}
+    }
+    errors.sort();
+    report.invalid.push(Invalid {
+        source,
+        id: Some(id),
+        errors,
+    });
+}
+
+/// Removes the value at a dotted path such as `spec.sources.logGroups[1]` (no-op when absent).
+fn remove_path(doc: &mut Value, path: &str) {
+    let mut segments: Vec<(&str, Option<usize>)> = Vec::new();
+    for part in path.split('.') {
+        match part.split_once('[') {
+            Some((key, rest)) => {
+                segments.push((key, None));
+                for index in rest.trim_end_matches(']').split("][") {
+                    match index.parse() {
+                        Ok(i) => segments.push(("", Some(i))),
+                        Err(_) => return,
+                    }
+                }
+            }
+            None => segments.push((part, None)),
+        }
+    }
+    let Some((last, parents)) = segments.split_last() else {
+        return;
+    };
+    let mut node = doc;
+    for (key, index) in parents {
+        let next = match index {
+            Some(i) => node.get_mut(*i),
+            None => node.get_mut(*key),
+        };
+        match next {
+            Some(n) => node = n,
+            None => return,
+        }
+    }
+    match (last, node) {
+        ((_, Some(i)), Value::Array(items)) if *i < items.len() => {
+            items.remove(*i);
+        }
+        ((key, None), Value::Object(map)) => {
+            map.remove(*key);
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,18 @@
+//! The `pitagora` binary: parses the command line, sets up logging, runs the command.
+//! Errors are reported here, at the edge, with their full context.
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = pitagora::cli::Cli::parse();
+    pitagora::telemetry::init(cli.log_format);
+    let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
+    match pitagora::cli::run(cli, &mut out, &mut err).map_err(anyhow::Error::from) {
+        Ok(exit) => exit.into(),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            pitagora::cli::Exit::Error.into()
+        }
+    }
+}

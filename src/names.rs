@@ -1,0 +1,184 @@
+//! Deterministic AWS names for a pipeline.
+//!
+//! Every name starts with `pitagora-`, carries as much of `<namespace>-<name>` as its service
+//! allows, and ends with a short stable hash of the full identity. The hash is what keeps two
+//! pipelines apart: `a-b/c` and `a/b-c` read the same but hash differently, and truncation of a
+//! long name never makes it collide with another. The bucket's hash also covers account and
+//! region, because bucket names are global across all of AWS.
+
+use crate::arn::AwsTarget;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+/// Tag key naming the pipeline that owns a resource; its value is `<namespace>/<name>`.
+pub const OWNER_TAG: &str = "pitagora.dev/pipeline";
+/// Tag key/value marking resources managed by pitagora.
+pub const MANAGED_BY_TAG: (&str, &str) = ("app.kubernetes.io/managed-by", "pitagora");
+/// Prefix of every derived name; also how pitagora recognises another pipeline's filters.
+pub const NAME_PREFIX: &str = "pitagora-";
+/// IAM path of the roles pitagora creates, so IAM policies can scope to `role/pitagora/*`.
+pub const ROLE_PATH: &str = "/pitagora/";
+/// Log stream Firehose writes delivery errors to (the name the AWS console uses).
+pub const ERROR_LOG_STREAM: &str = "DestinationDelivery";
+/// Prefix of the Firehose error-logging log groups.
+pub const ERROR_LOG_GROUP_PREFIX: &str = "/aws/kinesisfirehose/";
+
+/// Service limits on name length.
+pub mod limits {
+    /// CloudFormation stack names.
+    pub const STACK: usize = 128;
+    /// Firehose delivery stream names.
+    pub const STREAM: usize = 64;
+    /// S3 bucket names (minimum 3).
+    pub const BUCKET: usize = 63;
+    /// SNS topic names.
+    pub const TOPIC: usize = 256;
+    /// IAM role names.
+    pub const ROLE: usize = 64;
+    /// Subscription filter names.
+    pub const FILTER: usize = 512;
+    /// Log group names.
+    pub const LOG_GROUP: usize = 512;
+    /// S3 notification configuration and lifecycle rule ids.
+    pub const S3_CONFIG_ID: usize = 255;
+}
+
+/// A pipeline's identity in Kubernetes.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct PipelineId {
+    /// Kubernetes namespace.
+    pub namespace: String,
+    /// Object name.
+    pub name: String,
+}
+
+impl PipelineId {
+    /// The id of `namespace/name`.
+    pub fn new(namespace: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            namespace: namespace.into(),
+            name: name.into(),
+        }
+    }
+
+    /// The value of the [`OWNER_TAG`] on resources this pipeline owns.
+    pub fn owner_tag_value(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl fmt::Display for PipelineId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
+/// Every AWS name of one pipeline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Names {
+    /// CloudFormation stack.
+    pub stack: String,
+    /// Firehose delivery stream.
+    pub stream: String,
+    /// S3 bucket (derived unless the spec names it).
+    pub bucket: String,
+    /// SNS topic (derived unless the spec names it).
+    pub topic: String,
+    /// IAM role Firehose assumes to write to S3 and to its error log group.
+    pub delivery_role: String,
+    /// IAM role CloudWatch Logs assumes to put records into the stream.
+    pub logs_role: String,
+    /// Name of this pipeline's subscription filter on every source log group.
+    pub filter: String,
+    /// Log group Firehose reports delivery errors to.
+    pub error_log_group: String,
+    /// Id of the bucket notification that invokes the transform.
+    pub transform_notification_id: String,
+    /// Id of the bucket notification that publishes to the topic.
+    pub fanout_notification_id: String,
+    /// Id of the bucket lifecycle rule that applies retention and transition.
+    pub lifecycle_rule_id: String,
+}
+
+impl Names {
+    /// Derives the names of `id` in `target`; `bucket` and `topic` override the derived names.
+    pub fn derive(
+        id: &PipelineId,
+        target: &AwsTarget,
+        bucket: Option<&str>,
+        topic: Option<&str>,
+    ) -> Self {
+        let identity = short_hash(&format!("{}/{}", id.namespace, id.name));
+        let readable = format!("{}-{}", id.namespace, id.name);
+        let name = |max: usize, suffix: &str| fit(&readable, &identity, suffix, max);
+        let stream = name(limits::STREAM, "");
+        let bucket = bucket.map(str::to_owned).unwrap_or_else(|| {
+            let global = short_hash(&format!(
+                "{}/{}/{}/{}",
+                target.account_id, target.region, id.namespace, id.name
+            ));
+            fit(&readable, &global, "", limits::BUCKET).to_ascii_lowercase()
+        });
+        Self {
+            stack: name(limits::STACK, ""),
+            bucket,
+            topic: topic
+                .map(str::to_owned)
+                .unwrap_or_else(|| name(limits::TOPIC, "")),
+            delivery_role: name(limits::ROLE, "-delivery"),
+            logs_role: name(limits::ROLE, "-logs"),
+            filter: name(limits::FILTER, ""),
+            error_log_group: format!("{ERROR_LOG_GROUP_PREFIX}{stream}"),
+            transform_notification_id: name(limits::S3_CONFIG_ID, "-transform"),
+            fanout_notification_id: name(limits::S3_CONFIG_ID, "-fanout"),
+            lifecycle_rule_id: name(limits::S3_CONFIG_ID, "-retention"),
+            stream,
+        }
+    }
+}
+
+/// The error-logging log group of a stream named `stream`.
+pub fn error_log_group_of(stream: &str) -> String {
+    format!("{ERROR_LOG_GROUP_PREFIX}{stream}")
+}
+
+/// The first 8 hex digits of SHA-256: stable across releases and platforms.
+fn short_hash(input: &str) -> String {
+    let digest = Sha256::digest(input.as_bytes());
+    digest[..4].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `pitagora-<readable, truncated>-<hash><suffix>`, at most `max` bytes, using only characters
+/// every target service accepts (`[a-z0-9-]`, plus upper case letters where the input has them).
+fn fit(readable: &str, hash: &str, suffix: &str, max: usize) -> String {
+    let fixed = NAME_PREFIX.len() + 1 + hash.len() + suffix.len();
+    let room = max.saturating_sub(fixed);
+    let mut part: String = readable
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .take(room)
+        .collect();
+    // A truncated or sanitised part must not leave `--` or a dangling hyphen before the hash.
+    while part.contains("--") {
+        part = part.replace("--", "-");
+    }
+    let part = part.trim_matches('-');
+    if part.is_empty() {
+        format!("{NAME_PREFIX}{hash}{suffix}")
+    } else {
+        format!("{NAME_PREFIX}{part}-{hash}{suffix}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_is_stable() {
+        // Changing this breaks every existing pipeline's names: it must never change.
+        assert_eq!(short_hash("team-a/orders"), "75c1a60b");
+    }
+}

@@ -1,0 +1,224 @@
+//! Plain values for the AWS resources pitagora manages through their own APIs. Desired and
+//! observed state use the same shapes, so the plan compares them field by field.
+//!
+//! Values are stored in the form AWS normalises to (see [`crate::plan::normalize`]), and
+//! only the fields pitagora manages are modelled: an observed resource maps AWS's answer onto
+//! these fields and ignores the rest.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Resource tags.
+pub type Tags = BTreeMap<String, String>;
+
+/// Kinds of resources a pipeline consists of, in dependency order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ResourceKind {
+    /// The CloudFormation stack with the static wiring (bucket, topic, roles, permissions).
+    Stack,
+    /// The log group Firehose reports delivery errors to.
+    ErrorLogGroup,
+    /// The Firehose delivery stream.
+    DeliveryStream,
+    /// This pipeline's entries in the bucket's notification configuration.
+    BucketNotification,
+    /// This pipeline's rule in the bucket's lifecycle configuration.
+    BucketLifecycle,
+    /// A Lambda subscription of the fan-out topic.
+    TopicSubscription,
+    /// A source log group (exists or not; pitagora never creates or deletes it).
+    LogGroup,
+    /// The subscription filter on one source log group.
+    SubscriptionFilter,
+}
+
+impl ResourceKind {
+    /// Stable name, used in reports, status and metrics labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceKind::Stack => "Stack",
+            ResourceKind::ErrorLogGroup => "ErrorLogGroup",
+            ResourceKind::DeliveryStream => "DeliveryStream",
+            ResourceKind::BucketNotification => "BucketNotification",
+            ResourceKind::BucketLifecycle => "BucketLifecycle",
+            ResourceKind::TopicSubscription => "TopicSubscription",
+            ResourceKind::LogGroup => "LogGroup",
+            ResourceKind::SubscriptionFilter => "SubscriptionFilter",
+        }
+    }
+}
+
+impl fmt::Display for ResourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Firehose buffering hints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BufferingHints {
+    /// `SizeInMBs`.
+    pub size_mib: i32,
+    /// `IntervalInSeconds`.
+    pub interval_seconds: i32,
+}
+
+/// One Firehose record processor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Processor {
+    /// `Type`, e.g. `Decompression`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `Parameters` by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub parameters: BTreeMap<String, String>,
+}
+
+impl Processor {
+    /// A processor of `kind` with `parameters`.
+    pub fn new(kind: &str, parameters: &[(&str, &str)]) -> Self {
+        Self {
+            kind: kind.to_owned(),
+            parameters: parameters
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+}
+
+/// Firehose error logging to CloudWatch Logs.
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CloudWatchLogging {
+    /// `Enabled`.
+    pub enabled: bool,
+    /// `LogGroupName`.
+    pub log_group: String,
+    /// `LogStreamName`.
+    pub log_stream: String,
+}
+
+/// The managed part of a Firehose `ExtendedS3DestinationConfiguration`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct S3Destination {
+    /// `BucketARN`.
+    pub bucket_arn: String,
+    /// `RoleARN`.
+    pub role_arn: String,
+    /// `Prefix`.
+    pub prefix: String,
+    /// `ErrorOutputPrefix`.
+    pub error_output_prefix: String,
+    /// `BufferingHints`.
+    pub buffering: BufferingHints,
+    /// `CompressionFormat` (AWS value).
+    pub compression: String,
+    /// `EncryptionConfiguration.KMSEncryptionConfig.AWSKMSKeyARN`; `None` = `NoEncryption` (the
+    /// bucket's default encryption applies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_arn: Option<String>,
+    /// `ProcessingConfiguration.Enabled`.
+    pub processing_enabled: bool,
+    /// `ProcessingConfiguration.Processors`, in order (order matters).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub processors: Vec<Processor>,
+    /// `CloudWatchLoggingOptions`.
+    pub cloudwatch_logging: CloudWatchLogging,
+}
+
+/// A subscription filter on a log group.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionFilter {
+    /// `filterName`.
+    pub name: String,
+    /// `filterPattern` (empty: every event).
+    pub pattern: String,
+    /// `destinationArn`.
+    pub destination_arn: String,
+    /// `roleArn`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    /// `distribution`: `ByLogStream` or `Random`.
+    pub distribution: String,
+}
+
+/// Where a bucket notification goes.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "type", content = "arn")]
+pub enum NotificationTarget {
+    /// A Lambda function.
+    Lambda(String),
+    /// An SNS topic.
+    Topic(String),
+    /// An SQS queue (only ever someone else's).
+    Queue(String),
+}
+
+/// One entry of a bucket's notification configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Notification {
+    /// `Id`; pitagora's entries use ids derived from the pipeline's names.
+    pub id: String,
+    /// Destination.
+    pub target: NotificationTarget,
+    /// Event types, sorted, e.g. `s3:ObjectCreated:*`.
+    pub events: Vec<String>,
+    /// Key prefix filter (empty: none).
+    #[serde(default)]
+    pub prefix: String,
+    /// Key suffix filter (empty: none).
+    #[serde(default)]
+    pub suffix: String,
+}
+
+/// A lifecycle rule's transition.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LifecycleTransition {
+    /// Days after creation.
+    pub days: i32,
+    /// Storage class (AWS value).
+    pub storage_class: String,
+}
+
+/// One lifecycle rule of a bucket.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LifecycleRule {
+    /// `ID`.
+    pub id: String,
+    /// Key prefix the rule applies to (empty: the whole bucket).
+    #[serde(default)]
+    pub prefix: String,
+    /// `Status == Enabled`.
+    pub enabled: bool,
+    /// `Expiration.Days`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration_days: Option<i32>,
+    /// `Transitions`, sorted by days.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transitions: Vec<LifecycleTransition>,
+}
+
+/// A subscription of the fan-out topic.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TopicSubscription {
+    /// `Protocol`, e.g. `lambda`.
+    pub protocol: String,
+    /// `Endpoint`: the function ARN for `lambda`.
+    pub endpoint: String,
+    /// `FilterPolicy`, parsed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter_policy: Option<serde_json::Value>,
+    /// `FilterPolicyScope`; `None` means `MessageAttributes` (AWS's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter_policy_scope: Option<String>,
+}

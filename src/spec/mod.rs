@@ -1,0 +1,60 @@
+//! The `LogPipeline` API: types and defaults ([`types`]), the offline check against the CRD's
+//! OpenAPI schema ([`schema`]), and the semantic rules that OpenAPI cannot express ([`validate`]).
+
+pub mod schema;
+pub mod types;
+pub mod validate;
+
+pub use types::*;
+pub use validate::{FieldError, validate};
+
+use crate::names::PipelineId;
+use kube::ResourceExt;
+
+impl LogPipelineSpec {
+    /// The compression in effect: the explicit one, else `GZIP` for NDJSON and `UNCOMPRESSED`
+    /// for raw CloudWatch Logs envelopes (already gzip).
+    pub fn compression(&self) -> Compression {
+        self.delivery
+            .compression
+            .unwrap_or(match self.delivery.record_format {
+                RecordFormat::Ndjson => Compression::Gzip,
+                RecordFormat::Raw => Compression::Uncompressed,
+            })
+    }
+
+    /// The cutover stage in effect: the explicit one, else `Legacy` while a legacy path is
+    /// declared (nothing changes for it until the user moves on) and `New` otherwise.
+    pub fn cutover_stage(&self) -> CutoverStage {
+        self.cutover.stage.unwrap_or(if self.legacy.is_some() {
+            CutoverStage::Legacy
+        } else {
+            CutoverStage::New
+        })
+    }
+
+    /// Whether drift is only reported, never corrected.
+    pub fn report_only(&self) -> bool {
+        self.drift.policy == DriftPolicy::Report
+    }
+
+    /// The prefix under which the fan-out topic is notified: the transform's output when there is
+    /// a transform, else the raw delivery prefix.
+    pub fn fanout_source_prefix(&self) -> &str {
+        match &self.transform {
+            Some(t) => &t.output_prefix,
+            None => &self.delivery.prefix,
+        }
+    }
+}
+
+impl LogPipeline {
+    /// `namespace/name`, with `default_namespace` for documents that have none.
+    pub fn id(&self, default_namespace: &str) -> PipelineId {
+        PipelineId::new(
+            self.namespace()
+                .unwrap_or_else(|| default_namespace.to_owned()),
+            self.name_any(),
+        )
+    }
+}

@@ -1,0 +1,649 @@
+//! The `LogPipeline` API (`pitagora.dev/v1alpha1`).
+//!
+//! Doc comments on these types become the CRD's descriptions (`kubectl explain`). Every constraint
+//! that OpenAPI can express lives here as a schema attribute; the rest is in [`super::validate`].
+//! Serde defaults and schema defaults come from the same functions, so a document read from a file
+//! and the same document stored by the API server resolve to the same spec.
+
+// kube's `printcolumn(...)` repeats `type_ = ...` per column, which clippy mistakes for a
+// duplicated attribute.
+#![allow(clippy::duplicated_attributes)]
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::CustomResource;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Serialize};
+
+/// Log group names as CloudWatch Logs accepts them.
+pub const LOG_GROUP_NAME_PATTERN: &str = r"^[\.\-_/#A-Za-z0-9]+$";
+/// AWS region codes such as `eu-west-1` or `us-gov-west-1`.
+pub const REGION_PATTERN: &str = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$";
+/// Lambda function ARNs (optionally with a version or alias qualifier).
+pub const LAMBDA_ARN_PATTERN: &str = r"^arn:aws[a-zA-Z-]*:lambda:[a-z]{2}(-[a-z]+)+-[0-9]+:[0-9]{12}:function:[a-zA-Z0-9_-]{1,64}(:(\$LATEST|[a-zA-Z0-9_-]{1,128}))?$";
+/// A Kubernetes-style DNS label, used for subscriber names.
+pub const DNS_LABEL_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+/// SNS topic names.
+pub const TOPIC_NAME_PATTERN: &str = r"^[A-Za-z0-9_-]{1,256}$";
+
+/// Bucket names as S3 accepts them (the remaining S3 rules are in validation).
+pub const BUCKET_NAME_PATTERN: &str = r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$";
+
+/// What a pattern of this schema means, for error messages.
+pub fn describe_pattern(pattern: &str) -> Option<&'static str> {
+    Some(match pattern {
+        LOG_GROUP_NAME_PATTERN => "a log group name: letters, digits and . - _ / #",
+        REGION_PATTERN => "an AWS region code such as eu-west-1",
+        LAMBDA_ARN_PATTERN => {
+            "a Lambda function ARN: arn:aws:lambda:<region>:<account>:function:<name>"
+        }
+        DNS_LABEL_PATTERN => {
+            "a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit"
+        }
+        TOPIC_NAME_PATTERN => "an SNS topic name: 1–256 letters, digits, '-' and '_'",
+        BUCKET_NAME_PATTERN => {
+            "an S3 bucket name: lowercase letters, digits, '.' and '-', starting and ending with a letter or digit"
+        }
+        _ => return None,
+    })
+}
+
+/// A serverless log pipeline: CloudWatch Logs subscription filters → Kinesis Data Firehose → S3,
+/// with an optional Lambda transform stage and an optional SNS fan-out to Lambda subscribers.
+/// pitagora creates these AWS resources, keeps them as declared and reports or corrects drift.
+#[derive(CustomResource, Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[kube(
+    group = "pitagora.dev",
+    version = "v1alpha1",
+    kind = "LogPipeline",
+    plural = "logpipelines",
+    namespaced,
+    shortname = "lp",
+    category = "pitagora",
+    status = "LogPipelineStatus",
+    printcolumn(name = "Stage", type_ = "string", json_path = ".status.stage"),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(name = "Drift", type_ = "integer", json_path = ".status.driftCount"),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    ),
+    doc = "A serverless log pipeline: CloudWatch Logs → Kinesis Data Firehose → S3 (→ Lambda transform) (→ SNS fan-out to Lambda subscribers), built and guarded by pitagora."
+)]
+#[serde(rename_all = "camelCase")]
+pub struct LogPipelineSpec {
+    /// AWS region of every resource of this pipeline, e.g. `eu-west-1`. Default: the controller's
+    /// region (from its AWS configuration).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = REGION_PATTERN))]
+    pub region: Option<String>,
+
+    /// Which CloudWatch Logs log groups feed this pipeline. At least one exact name or prefix.
+    pub sources: Sources,
+
+    /// How Kinesis Data Firehose delivers to S3: buffering, compression and record format.
+    #[serde(default)]
+    pub delivery: Delivery,
+
+    /// The S3 bucket that receives the logs: name, retention and what happens on deletion.
+    #[serde(default)]
+    pub storage: Storage,
+
+    /// Optional S3 → Lambda → S3 stage: a Lambda function that you own is invoked for each object
+    /// written under the raw prefix and writes its result under `outputPrefix`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transform: Option<Transform>,
+
+    /// Optional SNS fan-out: an SNS topic notified of every object written under the processed
+    /// prefix (or the raw prefix when there is no transform), with Lambda subscribers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fanout: Option<Fanout>,
+
+    /// The legacy fluentd path this pipeline replaces. While it is set, both paths can run side by
+    /// side and `cutover.stage` decides which one is authoritative.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legacy: Option<Legacy>,
+
+    /// The migration from the legacy path to this pipeline.
+    #[serde(default)]
+    pub cutover: Cutover,
+
+    /// How drift between this spec and AWS is handled.
+    #[serde(default)]
+    pub drift: DriftSettings,
+
+    /// Adopt same-named AWS resources that carry no pitagora ownership tag (for example a stream
+    /// created by hand before this pipeline existed). Resources tagged for another pipeline are
+    /// never adopted. Default: false.
+    #[serde(default)]
+    pub adopt_existing: bool,
+}
+
+/// The log groups a pipeline subscribes to.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("anyOf" = [{"required": ["logGroups"]}, {"required": ["logGroupPrefixes"]}]))]
+pub struct Sources {
+    /// Exact log group names, e.g. `/ecs/orders`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(min = 1, max = 200), inner(length(min = 1, max = 512), regex(pattern = LOG_GROUP_NAME_PATTERN)))]
+    #[schemars(extend("x-kubernetes-list-type" = "set"))]
+    pub log_groups: Vec<String>,
+
+    /// Log group name prefixes: every current *and future* log group whose name starts with one of
+    /// them is subscribed, e.g. `/ecs/` for all ECS services.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(min = 1, max = 20), inner(length(min = 1, max = 512), regex(pattern = LOG_GROUP_NAME_PATTERN)))]
+    #[schemars(extend("x-kubernetes-list-type" = "set"))]
+    pub log_group_prefixes: Vec<String>,
+
+    /// CloudWatch Logs filter pattern selecting which events are forwarded. Default: empty, which
+    /// forwards every event.
+    #[serde(default)]
+    #[schemars(length(max = 1024))]
+    pub filter_pattern: String,
+
+    /// How CloudWatch Logs distributes events to the stream. Default: `ByLogStream`.
+    #[serde(default)]
+    pub distribution: Distribution,
+}
+
+/// Subscription filter distribution.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq, Hash)]
+pub enum Distribution {
+    /// Events of one log stream stay together (AWS's default).
+    #[default]
+    ByLogStream,
+    /// Events are spread randomly.
+    Random,
+}
+
+/// Firehose → S3 delivery settings.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    /// Firehose buffering hints: an object is written when either limit is reached.
+    #[serde(default)]
+    pub buffering: Buffering,
+
+    /// Compression of the objects Firehose writes. Default: `GZIP` for `NDJSON`, `UNCOMPRESSED` for
+    /// `Raw` (CloudWatch Logs records are already gzip-compressed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<Compression>,
+
+    /// Layout of the S3 objects. `NDJSON` (default): one log event per line — Firehose decompresses
+    /// the CloudWatch Logs records, extracts the log events and appends a newline to each, so no
+    /// record is concatenated to the next and no gzip member is hidden behind another. `Raw`: the
+    /// CloudWatch Logs gzip envelopes exactly as delivered (each object is then a multi-member gzip
+    /// stream that many readers silently truncate after the first member).
+    #[serde(default)]
+    pub record_format: RecordFormat,
+
+    /// S3 key prefix of delivered objects. Firehose appends `YYYY/MM/DD/HH/`. Default: `raw/`.
+    #[serde(default = "default_raw_prefix")]
+    #[schemars(length(min = 1, max = 1024))]
+    pub prefix: String,
+
+    /// S3 key prefix of records Firehose could not process or deliver. Default: `errors/`.
+    #[serde(default = "default_error_output_prefix")]
+    #[schemars(length(min = 1, max = 1024))]
+    pub error_output_prefix: String,
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Self {
+            buffering: Buffering::default(),
+            compression: None,
+            record_format: RecordFormat::default(),
+            prefix: default_raw_prefix(),
+            error_output_prefix: default_error_output_prefix(),
+        }
+    }
+}
+
+/// Firehose buffering hints (AWS ranges).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Buffering {
+    /// Buffer size in MiB, 1–128. Default: 5.
+    #[serde(rename = "sizeMiB", default = "default_buffer_size_mib")]
+    #[schemars(range(min = 1, max = 128))]
+    pub size_mib: i32,
+
+    /// Buffer interval in seconds, 0–900 (0 delivers within seconds). Default: 300.
+    #[serde(default = "default_buffer_interval_seconds")]
+    #[schemars(range(min = 0, max = 900))]
+    pub interval_seconds: i32,
+}
+
+impl Default for Buffering {
+    fn default() -> Self {
+        Self {
+            size_mib: default_buffer_size_mib(),
+            interval_seconds: default_buffer_interval_seconds(),
+        }
+    }
+}
+
+/// Compression of the objects Firehose writes. Default: `GZIP` for `NDJSON`, `UNCOMPRESSED` for
+/// `Raw` (CloudWatch Logs records are already gzip-compressed).
+// (An optional enum field shows its type's description in the CRD, so it lives here.)
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq, Hash)]
+pub enum Compression {
+    /// No compression.
+    #[serde(rename = "UNCOMPRESSED")]
+    Uncompressed,
+    /// gzip.
+    #[serde(rename = "GZIP")]
+    Gzip,
+    /// zip.
+    #[serde(rename = "ZIP")]
+    Zip,
+    /// Snappy (framed).
+    Snappy,
+    /// Hadoop-compatible Snappy.
+    #[serde(rename = "HADOOP_SNAPPY")]
+    HadoopSnappy,
+}
+
+impl Compression {
+    /// The value AWS uses.
+    pub fn as_aws_str(self) -> &'static str {
+        match self {
+            Compression::Uncompressed => "UNCOMPRESSED",
+            Compression::Gzip => "GZIP",
+            Compression::Zip => "ZIP",
+            Compression::Snappy => "Snappy",
+            Compression::HadoopSnappy => "HADOOP_SNAPPY",
+        }
+    }
+}
+
+/// Layout of the objects written to S3.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq, Hash)]
+pub enum RecordFormat {
+    /// One log event per line (newline-delimited), decompressed and extracted by Firehose.
+    #[default]
+    #[serde(rename = "NDJSON")]
+    Ndjson,
+    /// CloudWatch Logs gzip envelopes as delivered.
+    Raw,
+}
+
+/// The bucket that receives the logs.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Storage {
+    /// Bucket name. Default: derived from the namespace and name with a short stable hash that keeps
+    /// it globally unique. S3 rules apply: 3–63 characters, lowercase letters, digits and hyphens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 3, max = 63), regex(pattern = BUCKET_NAME_PATTERN))]
+    pub bucket_name: Option<String>,
+
+    /// Delete objects this many days after they were written. Default: keep them forever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 36500))]
+    pub retention_days: Option<i32>,
+
+    /// Move objects to an archive storage class after some days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transition: Option<Transition>,
+
+    /// What happens to the bucket when the pipeline is deleted: `Retain` (default) keeps it and its
+    /// objects; `Delete` removes it with everything in it.
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+}
+
+/// A lifecycle transition to an archive storage class.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Transition {
+    /// Days after creation when objects move to `storageClass`.
+    #[schemars(range(min = 0, max = 36500))]
+    pub after_days: i32,
+    /// Target storage class.
+    pub storage_class: ArchiveClass,
+}
+
+/// S3 storage classes a lifecycle rule can transition to (AWS values).
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq, Hash)]
+pub enum ArchiveClass {
+    /// S3 Standard-Infrequent Access (at least 30 days after creation).
+    #[serde(rename = "STANDARD_IA")]
+    StandardIa,
+    /// S3 One Zone-Infrequent Access (at least 30 days after creation).
+    #[serde(rename = "ONEZONE_IA")]
+    OnezoneIa,
+    /// S3 Intelligent-Tiering.
+    #[serde(rename = "INTELLIGENT_TIERING")]
+    IntelligentTiering,
+    /// S3 Glacier Instant Retrieval.
+    #[serde(rename = "GLACIER_IR")]
+    GlacierIr,
+    /// S3 Glacier Flexible Retrieval.
+    #[serde(rename = "GLACIER")]
+    Glacier,
+    /// S3 Glacier Deep Archive.
+    #[serde(rename = "DEEP_ARCHIVE")]
+    DeepArchive,
+}
+
+impl ArchiveClass {
+    /// The value AWS uses.
+    pub fn as_aws_str(self) -> &'static str {
+        match self {
+            ArchiveClass::StandardIa => "STANDARD_IA",
+            ArchiveClass::OnezoneIa => "ONEZONE_IA",
+            ArchiveClass::IntelligentTiering => "INTELLIGENT_TIERING",
+            ArchiveClass::GlacierIr => "GLACIER_IR",
+            ArchiveClass::Glacier => "GLACIER",
+            ArchiveClass::DeepArchive => "DEEP_ARCHIVE",
+        }
+    }
+}
+
+/// What happens to the bucket when its pipeline is deleted.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq, Hash)]
+pub enum DeletionPolicy {
+    /// Keep the bucket and its objects.
+    #[default]
+    Retain,
+    /// Delete the bucket and every object in it.
+    Delete,
+}
+
+/// The optional S3 → Lambda → S3 transform stage.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Transform {
+    /// ARN of your Lambda function, in the pipeline's region. pitagora grants S3 permission to
+    /// invoke it and notifies it of each object under the raw prefix.
+    #[schemars(regex(pattern = LAMBDA_ARN_PATTERN))]
+    pub lambda_arn: String,
+
+    /// Key prefix the function writes its output under. Default: `processed/`. Must not overlap the
+    /// raw or error prefixes (the function would otherwise trigger itself).
+    #[serde(default = "default_processed_prefix")]
+    #[schemars(length(min = 1, max = 1024))]
+    pub output_prefix: String,
+}
+
+/// The optional SNS fan-out stage.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Fanout {
+    /// SNS topic name. Default: derived from the namespace and name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = TOPIC_NAME_PATTERN))]
+    pub topic_name: Option<String>,
+
+    /// Lambda functions subscribed to the topic (for example an Elasticsearch forwarder and a Slack
+    /// notifier). The topic belongs to this pipeline: Lambda subscriptions not listed here are
+    /// removed; subscriptions of other protocols are left alone.
+    #[serde(default)]
+    #[schemars(length(max = 20))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
+    pub subscribers: Vec<Subscriber>,
+}
+
+/// A Lambda subscriber of the fan-out topic.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Subscriber {
+    /// Unique name of this subscriber within the pipeline (a DNS label, e.g. `es-forwarder`).
+    #[schemars(length(min = 1, max = 63), regex(pattern = DNS_LABEL_PATTERN))]
+    pub name: String,
+
+    /// ARN of your Lambda function, in the pipeline's region.
+    #[schemars(regex(pattern = LAMBDA_ARN_PATTERN))]
+    pub lambda_arn: String,
+
+    /// Optional SNS filter policy, applied to the message body (the S3 event notification), e.g.
+    /// `{"Records": {"s3": {"object": {"key": [{"prefix": "processed/alerts/"}]}}}}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "free_form_object")]
+    pub filter_policy: Option<serde_json::Value>,
+}
+
+/// The legacy delivery path this pipeline replaces.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Legacy {
+    /// The fluentd aggregator that receives these logs today.
+    pub fluentd: FluentdLegacy,
+}
+
+/// A fluentd aggregator path.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct FluentdLegacy {
+    /// Where the legacy aggregator listens (fluentd forward protocol).
+    pub target: FluentdTarget,
+
+    /// Which fluentd tags carry the logs that also reach this pipeline, and through which log group.
+    #[serde(default)]
+    #[schemars(length(max = 100))]
+    pub routes: Vec<FluentdRoute>,
+}
+
+/// The address of a fluentd aggregator.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct FluentdTarget {
+    /// Host name or address, e.g. `fluentd-aggregator.logging.svc`.
+    #[schemars(length(min = 1, max = 253))]
+    pub host: String,
+    /// Port of the forward input. Default: 24224.
+    #[serde(default = "default_fluentd_port")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: i32,
+}
+
+/// One fluentd route: logs tagged `match` go to the legacy aggregator and to `logGroup`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct FluentdRoute {
+    /// fluentd tag pattern, e.g. `app.orders.**`.
+    #[schemars(length(min = 1, max = 256))]
+    pub r#match: String,
+    /// The CloudWatch Logs log group these logs are written to; it must be one of this pipeline's
+    /// sources.
+    #[schemars(length(min = 1, max = 512), regex(pattern = LOG_GROUP_NAME_PATTERN))]
+    pub log_group: String,
+}
+
+/// The cutover from the legacy path.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Cutover {
+    /// `Legacy`: only the legacy path is authoritative. `Shadow`: both run, the new path is
+    /// verified against the legacy one. `Primary`: the new path is authoritative, the legacy one
+    /// still runs as a fallback. `New`: only the new path. Default: `New` without `legacy`,
+    /// `Legacy` with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<CutoverStage>,
+}
+
+/// `Legacy`: only the legacy path is authoritative. `Shadow`: both run, the new path is
+/// verified against the legacy one. `Primary`: the new path is authoritative, the legacy one
+/// still runs as a fallback. `New`: only the new path. Default: `New` without `legacy`,
+/// `Legacy` with it.
+// (An optional enum field shows its type's description in the CRD, so it lives here.)
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq, Hash)]
+pub enum CutoverStage {
+    /// Only the legacy path is authoritative.
+    Legacy,
+    /// Both paths run; the new one is verified.
+    Shadow,
+    /// The new path is authoritative; the legacy one still runs.
+    Primary,
+    /// Only the new path.
+    New,
+}
+
+impl CutoverStage {
+    /// The stage's name as written in the spec and status.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CutoverStage::Legacy => "Legacy",
+            CutoverStage::Shadow => "Shadow",
+            CutoverStage::Primary => "Primary",
+            CutoverStage::New => "New",
+        }
+    }
+}
+
+/// Drift handling.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DriftSettings {
+    /// `Correct` (default): AWS is brought back to this spec. `Report`: observe only — drift is
+    /// reported in status and events, and pitagora never writes to AWS for this pipeline.
+    #[serde(default)]
+    pub policy: DriftPolicy,
+
+    /// Seconds between two checks of AWS against this spec, 30–86400. Default: 300.
+    #[serde(default = "default_check_interval_seconds")]
+    #[schemars(range(min = 30, max = 86400))]
+    pub check_interval_seconds: i32,
+}
+
+impl Default for DriftSettings {
+    fn default() -> Self {
+        Self {
+            policy: DriftPolicy::default(),
+            check_interval_seconds: default_check_interval_seconds(),
+        }
+    }
+}
+
+/// What to do about drift.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq, Hash)]
+pub enum DriftPolicy {
+    /// Bring AWS back to the spec.
+    #[default]
+    Correct,
+    /// Observe and report only; never write.
+    Report,
+}
+
+/// What the controller last saw and did.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LogPipelineStatus {
+    /// The `metadata.generation` this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+
+    /// `Ready`, `Synced` and `Drifted` conditions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "conditions_schema")]
+    pub conditions: Vec<Condition>,
+
+    /// The cutover stage in effect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+
+    /// The AWS resources of this pipeline and their state.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 300))]
+    pub resources: Vec<ResourceStatus>,
+
+    /// Number of drift items found by the last check (the list below may be shorter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift_count: Option<i32>,
+
+    /// The drift items found by the last check, at most 50.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 50))]
+    pub drift: Vec<DriftItemStatus>,
+
+    /// When AWS was last compared with this spec.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_check_time: Option<Time>,
+}
+
+/// One AWS resource of a pipeline.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceStatus {
+    /// Resource kind, e.g. `Stack`, `DeliveryStream`, `SubscriptionFilter`.
+    pub kind: String,
+    /// Resource name (for a subscription filter: `<log group>:<filter name>`).
+    pub name: String,
+    /// ARN, where the resource has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    /// `InSync`, `Drifted`, `Missing`, `Pending` or `Conflict`.
+    pub state: String,
+}
+
+/// One difference between the spec and AWS.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DriftItemStatus {
+    /// Resource kind.
+    pub kind: String,
+    /// Resource name.
+    pub name: String,
+    /// The differing field, e.g. `BufferingHints.SizeInMBs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The value the spec asks for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired: Option<String>,
+    /// The value found in AWS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual: Option<String>,
+    /// What pitagora does (or would do) about it: `Create`, `Update`, `Delete` or `Conflict`.
+    pub action: String,
+    /// Why.
+    pub reason: String,
+}
+
+fn default_raw_prefix() -> String {
+    "raw/".to_owned()
+}
+fn default_error_output_prefix() -> String {
+    "errors/".to_owned()
+}
+fn default_processed_prefix() -> String {
+    "processed/".to_owned()
+}
+fn default_buffer_size_mib() -> i32 {
+    5
+}
+fn default_buffer_interval_seconds() -> i32 {
+    300
+}
+fn default_check_interval_seconds() -> i32 {
+    300
+}
+fn default_fluentd_port() -> i32 {
+    24224
+}
+
+/// A JSON object kept as written: the API server must neither prune nor type-check its contents.
+fn free_form_object(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "object",
+        "x-kubernetes-preserve-unknown-fields": true,
+    })
+}
+
+/// Conditions keyed by `type`, so server-side apply merges them one by one.
+fn conditions_schema(generator: &mut SchemaGenerator) -> Schema {
+    let mut schema = generator.subschema_for::<Vec<Condition>>();
+    schema.insert("x-kubernetes-list-type".into(), "map".into());
+    schema.insert(
+        "x-kubernetes-list-map-keys".into(),
+        serde_json::json!(["type"]),
+    );
+    schema
+}

@@ -1,0 +1,583 @@
+//! Semantic validation of a `LogPipeline`: every rule, all errors at once.
+//!
+//! The CRD schema rejects what OpenAPI can express before an object is stored; this module
+//! re-checks those bounds on typed values (so a spec built in code or read from a file gets the
+//! same answer) and adds the rules that span fields: recursion, overlapping prefixes, regions,
+//! S3 naming, the cutover's preconditions. Each error names the field path, the bad value and
+//! the allowed range or the fix.
+
+use super::types::*;
+use crate::arn::LambdaArn;
+use crate::names::{self, Names, PipelineId};
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::LazyLock;
+
+/// One invalid field.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct FieldError {
+    /// JSON-path-like location, e.g. `spec.delivery.buffering.sizeMiB`.
+    pub path: String,
+    /// The offending value as written (`<unset>` for a missing field).
+    pub value: String,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+impl FieldError {
+    /// An error at `path` about `value`.
+    pub fn new(
+        path: impl Into<String>,
+        value: impl fmt::Display,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            path: path.into(),
+            value: value.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} = {}: {}", self.path, self.value, self.message)
+    }
+}
+
+static REGION: LazyLock<regex::Regex> =
+    LazyLock::new(|| regex::Regex::new(REGION_PATTERN).unwrap());
+static LOG_GROUP: LazyLock<regex::Regex> =
+    LazyLock::new(|| regex::Regex::new(LOG_GROUP_NAME_PATTERN).unwrap());
+static LAMBDA_ARN: LazyLock<regex::Regex> =
+    LazyLock::new(|| regex::Regex::new(LAMBDA_ARN_PATTERN).unwrap());
+static DNS_LABEL: LazyLock<regex::Regex> =
+    LazyLock::new(|| regex::Regex::new(DNS_LABEL_PATTERN).unwrap());
+static TOPIC_NAME: LazyLock<regex::Regex> =
+    LazyLock::new(|| regex::Regex::new(TOPIC_NAME_PATTERN).unwrap());
+static DNS_SUBDOMAIN: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$").unwrap()
+});
+
+/// Accumulates errors; every check pushes and carries on.
+#[derive(Default)]
+struct Errors(Vec<FieldError>);
+
+impl Errors {
+    fn push(
+        &mut self,
+        path: impl Into<String>,
+        value: impl fmt::Display,
+        message: impl Into<String>,
+    ) {
+        self.0.push(FieldError::new(path, value, message));
+    }
+
+    fn range(&mut self, path: &str, value: i32, min: i32, max: i32, unit: &str) {
+        if !(min..=max).contains(&value) {
+            self.push(
+                path,
+                value,
+                format!("out of range; allowed {min}–{max}{unit}"),
+            );
+        }
+    }
+
+    fn length(&mut self, path: &str, value: &str, min: usize, max: usize) {
+        if value.len() < min || value.len() > max {
+            self.push(
+                path,
+                quoted(value),
+                format!(
+                    "length {} is out of range; allowed {min}–{max} characters",
+                    value.len()
+                ),
+            );
+        }
+    }
+}
+
+fn quoted(s: &str) -> String {
+    format!("{s:?}")
+}
+
+/// Validates a pipeline's identity and spec; an empty result means valid.
+pub fn validate(id: &PipelineId, spec: &LogPipelineSpec) -> Vec<FieldError> {
+    let mut e = Errors::default();
+    validate_identity(&mut e, id);
+    // Names only depend on the identity here; account and region do not change the stream name.
+    let target = crate::arn::AwsTarget::new(
+        "000000000000",
+        spec.region.as_deref().unwrap_or("us-east-1"),
+    );
+    let names = Names::derive(id, &target, None, None);
+
+    if let Some(region) = &spec.region
+        && !REGION.is_match(region)
+    {
+        e.push(
+            "spec.region",
+            quoted(region),
+            "not an AWS region code; expected e.g. eu-west-1",
+        );
+    }
+    validate_sources(&mut e, &spec.sources, &names);
+    validate_delivery(&mut e, &spec.delivery);
+    validate_storage(&mut e, &spec.storage);
+    if let Some(t) = &spec.transform {
+        validate_transform(&mut e, t, spec);
+    }
+    if let Some(f) = &spec.fanout {
+        validate_fanout(&mut e, f, spec.region.as_deref());
+    }
+    validate_legacy_and_cutover(&mut e, spec);
+    e.range(
+        "spec.drift.checkIntervalSeconds",
+        spec.drift.check_interval_seconds,
+        30,
+        86400,
+        " seconds",
+    );
+    e.0
+}
+
+fn validate_identity(e: &mut Errors, id: &PipelineId) {
+    if id.name.is_empty() {
+        e.push("metadata.name", "<unset>", "a LogPipeline needs a name");
+    } else if id.name.len() > 253 || !DNS_SUBDOMAIN.is_match(&id.name) {
+        e.push(
+            "metadata.name",
+            quoted(&id.name),
+            "not a valid Kubernetes name; use lowercase letters, digits, '-' and '.', at most 253 characters",
+        );
+    }
+    if id.namespace.len() > 63 || !DNS_LABEL.is_match(&id.namespace) {
+        e.push(
+            "metadata.namespace",
+            quoted(&id.namespace),
+            "not a valid namespace; use lowercase letters, digits and '-', at most 63 characters",
+        );
+    }
+}
+
+fn validate_sources(e: &mut Errors, s: &Sources, names: &Names) {
+    if s.log_groups.is_empty() && s.log_group_prefixes.is_empty() {
+        e.push(
+            "spec.sources",
+            "{}",
+            "select at least one log group: set spec.sources.logGroups or spec.sources.logGroupPrefixes",
+        );
+    }
+    for (field, list, max) in [
+        ("logGroups", &s.log_groups, 200),
+        ("logGroupPrefixes", &s.log_group_prefixes, 20),
+    ] {
+        if list.len() > max {
+            e.push(
+                format!("spec.sources.{field}"),
+                format!("{} items", list.len()),
+                format!("too many; at most {max}"),
+            );
+        }
+        let mut seen = BTreeSet::new();
+        for (i, item) in list.iter().enumerate() {
+            let path = format!("spec.sources.{field}[{i}]");
+            e.length(&path, item, 1, 512);
+            if !item.is_empty() && !LOG_GROUP.is_match(item) {
+                e.push(
+                    &path,
+                    quoted(item),
+                    "not a valid log group name; allowed characters are letters, digits and . - _ / #",
+                );
+            }
+            if !seen.insert(item) {
+                e.push(&path, quoted(item), "duplicate; list each entry once");
+            }
+        }
+    }
+    // Firehose logs its own delivery errors to a log group; subscribing that group would feed the
+    // pipeline's errors back into itself, producing more errors.
+    for (i, prefix) in s.log_group_prefixes.iter().enumerate() {
+        if names.error_log_group.starts_with(prefix.as_str()) {
+            e.push(
+                format!("spec.sources.logGroupPrefixes[{i}]"),
+                quoted(prefix),
+                format!(
+                    "also matches this pipeline's own Firehose error log group {:?}, which would feed delivery errors back into the pipeline; use a narrower prefix",
+                    names.error_log_group
+                ),
+            );
+        }
+    }
+    for (i, group) in s.log_groups.iter().enumerate() {
+        if *group == names.error_log_group {
+            e.push(
+                format!("spec.sources.logGroups[{i}]"),
+                quoted(group),
+                "is this pipeline's own Firehose error log group, which would feed delivery errors back into the pipeline; remove it",
+            );
+        }
+    }
+    e.length("spec.sources.filterPattern", &s.filter_pattern, 0, 1024);
+}
+
+/// The part of an S3 prefix before the first Firehose expression (`!{...}`): what every key
+/// written under it starts with.
+fn static_part(prefix: &str) -> &str {
+    prefix.split("!{").next().unwrap_or("")
+}
+
+/// Whether keys under one prefix can also be under the other.
+fn prefixes_overlap(a: &str, b: &str) -> bool {
+    let (a, b) = (static_part(a), static_part(b));
+    a.starts_with(b) || b.starts_with(a)
+}
+
+fn validate_delivery(e: &mut Errors, d: &Delivery) {
+    e.range(
+        "spec.delivery.buffering.sizeMiB",
+        d.buffering.size_mib,
+        1,
+        128,
+        " MiB",
+    );
+    e.range(
+        "spec.delivery.buffering.intervalSeconds",
+        d.buffering.interval_seconds,
+        0,
+        900,
+        " seconds",
+    );
+    if d.record_format == RecordFormat::Raw
+        && let Some(c) = d.compression
+        && c != Compression::Uncompressed
+    {
+        e.push(
+            "spec.delivery.compression",
+            c.as_aws_str(),
+            "recordFormat Raw delivers CloudWatch Logs records that are already gzip-compressed; compressing them again makes every object doubly compressed; use UNCOMPRESSED or recordFormat NDJSON",
+        );
+    }
+    for (field, value) in [
+        ("prefix", &d.prefix),
+        ("errorOutputPrefix", &d.error_output_prefix),
+    ] {
+        let path = format!("spec.delivery.{field}");
+        e.length(&path, value, 1, 1024);
+        if value.starts_with('/') {
+            e.push(
+                &path,
+                quoted(value),
+                "S3 keys do not start with '/'; remove the leading slash",
+            );
+        }
+    }
+    if d.prefix.contains("!{")
+        && !d
+            .error_output_prefix
+            .contains("!{firehose:error-output-type}")
+    {
+        e.push(
+            "spec.delivery.errorOutputPrefix",
+            quoted(&d.error_output_prefix),
+            "Firehose requires an error prefix containing !{firehose:error-output-type} when the prefix uses expressions",
+        );
+    }
+    if !d.prefix.is_empty()
+        && !d.error_output_prefix.is_empty()
+        && prefixes_overlap(&d.prefix, &d.error_output_prefix)
+    {
+        e.push(
+            "spec.delivery.errorOutputPrefix",
+            quoted(&d.error_output_prefix),
+            format!(
+                "overlaps the delivery prefix {:?}: failed records would be processed as logs; use a separate prefix such as errors/",
+                d.prefix
+            ),
+        );
+    }
+}
+
+fn validate_storage(e: &mut Errors, s: &Storage) {
+    if let Some(bucket) = &s.bucket_name
+        && let Some(problem) = bucket_name_problem(bucket)
+    {
+        e.push("spec.storage.bucketName", quoted(bucket), problem);
+    }
+    if let Some(days) = s.retention_days {
+        e.range("spec.storage.retentionDays", days, 1, 36500, " days");
+    }
+    if let Some(t) = &s.transition {
+        e.range(
+            "spec.storage.transition.afterDays",
+            t.after_days,
+            0,
+            36500,
+            " days",
+        );
+        if matches!(
+            t.storage_class,
+            ArchiveClass::StandardIa | ArchiveClass::OnezoneIa
+        ) && t.after_days < 30
+        {
+            e.push(
+                "spec.storage.transition.afterDays",
+                t.after_days,
+                format!(
+                    "S3 moves objects to {} no earlier than 30 days after creation; use 30 or more",
+                    t.storage_class.as_aws_str()
+                ),
+            );
+        }
+        if let Some(days) = s.retention_days
+            && days <= t.after_days
+        {
+            e.push(
+                "spec.storage.retentionDays",
+                days,
+                format!(
+                    "objects would expire before or when they move to {} (afterDays {}); make retentionDays larger than afterDays or drop the transition",
+                    t.storage_class.as_aws_str(),
+                    t.after_days
+                ),
+            );
+        }
+    }
+}
+
+/// Why `name` is not a valid S3 bucket name, if it is not.
+pub fn bucket_name_problem(name: &str) -> Option<String> {
+    let bytes = name.as_bytes();
+    if !(3..=63).contains(&name.len()) {
+        return Some(format!(
+            "length {} is out of range; allowed 3–63 characters",
+            name.len()
+        ));
+    }
+    if !bytes
+        .iter()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-' || *b == b'.')
+    {
+        return Some("use only lowercase letters, digits, '-' and '.'".into());
+    }
+    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    if !alnum(bytes[0]) || !alnum(bytes[bytes.len() - 1]) {
+        return Some("must start and end with a lowercase letter or digit".into());
+    }
+    if name.contains("..") || name.contains(".-") || name.contains("-.") {
+        return Some("must not contain '..', '.-' or '-.'".into());
+    }
+    if name.parse::<std::net::Ipv4Addr>().is_ok() {
+        return Some("must not look like an IP address".into());
+    }
+    for prefix in ["xn--", "sthree-", "amzn-s3-demo-"] {
+        if name.starts_with(prefix) {
+            return Some(format!("must not start with {prefix:?} (reserved by S3)"));
+        }
+    }
+    for suffix in ["-s3alias", "--ol-s3", "--x-s3", ".mrap", "--table-s3"] {
+        if name.ends_with(suffix) {
+            return Some(format!("must not end with {suffix:?} (reserved by S3)"));
+        }
+    }
+    None
+}
+
+fn validate_lambda_arn(e: &mut Errors, path: &str, arn: &str, region: Option<&str>) {
+    if !LAMBDA_ARN.is_match(arn) {
+        e.push(
+            path,
+            quoted(arn),
+            "not a Lambda function ARN; expected arn:aws:lambda:<region>:<account>:function:<name>",
+        );
+        return;
+    }
+    if let (Some(parsed), Some(region)) = (LambdaArn::parse(arn), region)
+        && parsed.region != region
+    {
+        e.push(
+            path,
+            quoted(arn),
+            format!(
+                "the function is in {} but the pipeline is in {region}; S3 and SNS can only invoke functions of the pipeline's region",
+                parsed.region
+            ),
+        );
+    }
+}
+
+fn validate_transform(e: &mut Errors, t: &Transform, spec: &LogPipelineSpec) {
+    validate_lambda_arn(
+        e,
+        "spec.transform.lambdaArn",
+        &t.lambda_arn,
+        spec.region.as_deref(),
+    );
+    e.length("spec.transform.outputPrefix", &t.output_prefix, 1, 1024);
+    if t.output_prefix.is_empty() {
+        return;
+    }
+    // The transform is notified of objects under the raw prefix; writing its output there (or
+    // under the error prefix) would invoke it again for its own output, forever.
+    for (field, other) in [
+        ("prefix", &spec.delivery.prefix),
+        ("errorOutputPrefix", &spec.delivery.error_output_prefix),
+    ] {
+        if prefixes_overlap(&t.output_prefix, other) {
+            e.push(
+                "spec.transform.outputPrefix",
+                quoted(&t.output_prefix),
+                format!(
+                    "overlaps spec.delivery.{field} {other:?}: the transform would be invoked for its own output; use a separate prefix such as processed/"
+                ),
+            );
+        }
+    }
+}
+
+fn validate_fanout(e: &mut Errors, f: &Fanout, region: Option<&str>) {
+    if let Some(topic) = &f.topic_name
+        && !TOPIC_NAME.is_match(topic)
+    {
+        e.push(
+            "spec.fanout.topicName",
+            quoted(topic),
+            "not a valid SNS topic name; use 1–256 letters, digits, '-' and '_'",
+        );
+    }
+    if f.subscribers.len() > 20 {
+        e.push(
+            "spec.fanout.subscribers",
+            format!("{} items", f.subscribers.len()),
+            "too many; at most 20",
+        );
+    }
+    let mut names = BTreeSet::new();
+    let mut logical_ids = std::collections::BTreeMap::new();
+    for (i, s) in f.subscribers.iter().enumerate() {
+        let path = format!("spec.fanout.subscribers[{i}]");
+        if s.name.len() > 63 || !DNS_LABEL.is_match(&s.name) {
+            e.push(
+                format!("{path}.name"),
+                quoted(&s.name),
+                "not a valid subscriber name; use a DNS label: lowercase letters, digits and '-', at most 63 characters",
+            );
+        } else if !names.insert(s.name.as_str()) {
+            e.push(
+                format!("{path}.name"),
+                quoted(&s.name),
+                "duplicate subscriber name; names must be unique",
+            );
+        } else if let Some(previous) = logical_ids.insert(
+            crate::desired::template::subscriber_logical_id(&s.name),
+            &s.name,
+        ) {
+            e.push(
+                format!("{path}.name"),
+                quoted(&s.name),
+                format!("reads the same as subscriber {previous:?} once hyphens are dropped; rename one of them"),
+            );
+        }
+        validate_lambda_arn(e, &format!("{path}.lambdaArn"), &s.lambda_arn, region);
+        if let Some(policy) = &s.filter_policy
+            && let Some(problem) = filter_policy_problem(policy)
+        {
+            e.push(format!("{path}.filterPolicy"), policy, problem);
+        }
+    }
+}
+
+/// Why an SNS filter policy would be rejected by SNS, if it would.
+fn filter_policy_problem(policy: &serde_json::Value) -> Option<String> {
+    fn leaves_are_arrays(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::Object(m) => !m.is_empty() && m.values().all(leaves_are_arrays),
+            serde_json::Value::Array(a) => !a.is_empty(),
+            _ => false,
+        }
+    }
+    match policy {
+        serde_json::Value::Object(m) if m.is_empty() => {
+            Some("an empty filter policy matches nothing useful; remove it to receive every message".into())
+        }
+        serde_json::Value::Object(_) if !leaves_are_arrays(policy) => Some(
+            "every attribute in an SNS filter policy must map to a non-empty list of conditions, e.g. {\"key\": [\"value\"]}".into(),
+        ),
+        serde_json::Value::Object(_) if policy.to_string().len() > 256 * 1024 => {
+            Some("larger than SNS's 256 KiB limit".into())
+        }
+        serde_json::Value::Object(_) => None,
+        _ => Some("must be a JSON object".into()),
+    }
+}
+
+fn validate_legacy_and_cutover(e: &mut Errors, spec: &LogPipelineSpec) {
+    if let Some(legacy) = &spec.legacy {
+        let f = &legacy.fluentd;
+        e.length("spec.legacy.fluentd.target.host", &f.target.host, 1, 253);
+        e.range(
+            "spec.legacy.fluentd.target.port",
+            f.target.port,
+            1,
+            65535,
+            "",
+        );
+        for (i, route) in f.routes.iter().enumerate() {
+            let path = format!("spec.legacy.fluentd.routes[{i}]");
+            e.length(&format!("{path}.match"), &route.r#match, 1, 256);
+            let selected = spec.sources.log_groups.contains(&route.log_group)
+                || spec
+                    .sources
+                    .log_group_prefixes
+                    .iter()
+                    .any(|p| route.log_group.starts_with(p.as_str()));
+            if !selected {
+                e.push(
+                    format!("{path}.logGroup"),
+                    quoted(&route.log_group),
+                    "is not one of this pipeline's sources, so these logs would never reach the new path; add it to spec.sources.logGroups or a matching prefix",
+                );
+            }
+        }
+    }
+    if let Some(stage) = spec.cutover.stage
+        && stage != CutoverStage::New
+        && spec.legacy.is_none()
+    {
+        e.push(
+            "spec.cutover.stage",
+            stage.as_str(),
+            "needs spec.legacy (the path being migrated from); declare spec.legacy.fluentd or use stage New",
+        );
+    }
+}
+
+/// The error-logging group a pipeline's sources must never select.
+pub fn own_error_log_group(id: &PipelineId) -> String {
+    let target = crate::arn::AwsTarget::new("000000000000", "us-east-1");
+    names::error_log_group_of(&Names::derive(id, &target, None, None).stream)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlapping_prefixes_are_detected_through_expressions() {
+        assert!(prefixes_overlap("raw/", "raw/errors/"));
+        assert!(prefixes_overlap("logs/!{timestamp:yyyy}/", "logs/"));
+        assert!(!prefixes_overlap("raw/", "errors/"));
+    }
+
+    #[test]
+    fn bucket_names_follow_s3_rules() {
+        assert_eq!(bucket_name_problem("my-logs"), None);
+        assert!(bucket_name_problem("ab").is_some());
+        assert!(bucket_name_problem("My-Logs").is_some());
+        assert!(bucket_name_problem("-logs").is_some());
+        assert!(bucket_name_problem("a..b").is_some());
+        assert!(bucket_name_problem("192.168.1.1").is_some());
+        assert!(bucket_name_problem("xn--logs").is_some());
+        assert!(bucket_name_problem("logs-s3alias").is_some());
+    }
+}
