@@ -220,15 +220,30 @@ fn load_document(mut doc: Value, source: String, default_namespace: &str, report
         .to_owned();
     let id = PipelineId::new(namespace, name);
     // Values that broke the schema are dropped (defaults take their place) so the semantic rules
-    // still run on the rest and the user sees every problem in one pass.
-    let mut paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
-    paths.sort_by(|a, b| b.cmp(a));
-    for path in paths {
-        remove_path(&mut doc, path);
+    // still run on the rest and the user sees every problem in one pass. A value the schema
+    // requires goes with its enclosing list item or optional field (else nothing could be read);
+    // list items go last-first, and semantic errors name list indices as written.
+    let mut removals: Vec<Vec<Segment>> = errors
+        .iter()
+        .filter_map(|e| removal(&e.path, e.value == "<unset>"))
+        .collect();
+    removals.sort_by(|a, b| b.cmp(a));
+    removals.dedup();
+    let mut removed_items: BTreeMap<Vec<Segment>, Vec<usize>> = BTreeMap::new();
+    for segments in &removals {
+        if remove_at(&mut doc, segments)
+            && let Some((Segment::Index(i), list)) = segments.split_last()
+        {
+            removed_items.entry(list.to_vec()).or_default().push(*i);
+        }
+    }
+    for indices in removed_items.values_mut() {
+        indices.sort_unstable();
     }
     match serde_json::from_value::<LogPipeline>(doc) {
         Ok(pipeline) => {
-            for e in spec::validate(&id, &pipeline.spec) {
+            for mut e in spec::validate(&id, &pipeline.spec) {
+                e.path = original_path(&e.path, &removed_items);
                 if !errors.iter().any(|s| s.path == e.path) {
                     errors.push(e);
                 }
@@ -255,44 +270,125 @@ fn load_document(mut doc: Value, source: String, default_namespace: &str, report
     });
 }
 
-/// Removes the value at a dotted path such as `spec.sources.logGroups[1]` (no-op when absent).
-fn remove_path(doc: &mut Value, path: &str) {
-    let mut segments: Vec<(&str, Option<usize>)> = Vec::new();
+/// One step of a field path: an object key or a list index.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+/// Parses a dotted path such as `spec.sources.logGroups[1]`; `None` when it is not one.
+fn parse_path(path: &str) -> Option<Vec<Segment>> {
+    let mut segments = Vec::new();
     for part in path.split('.') {
         match part.split_once('[') {
             Some((key, rest)) => {
-                segments.push((key, None));
+                segments.push(Segment::Key(key.to_owned()));
                 for index in rest.trim_end_matches(']').split("][") {
-                    match index.parse() {
-                        Ok(i) => segments.push(("", Some(i))),
-                        Err(_) => return,
-                    }
+                    segments.push(Segment::Index(index.parse().ok()?));
                 }
             }
-            None => segments.push((part, None)),
+            None => segments.push(Segment::Key(part.to_owned())),
         }
     }
+    Some(segments)
+}
+
+fn format_path(segments: &[Segment]) -> String {
+    let mut out = String::new();
+    for segment in segments {
+        match segment {
+            Segment::Key(key) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Segment::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// What to drop for a schema error at `path` (`missing`: the field is absent): the value itself,
+/// or, where the schema requires it, its nearest enclosing list item or optional field. `None`
+/// when only required fields enclose it (the document is then read as it is).
+fn removal(path: &str, missing: bool) -> Option<Vec<Segment>> {
+    let mut segments = parse_path(path)?;
+    if missing {
+        segments.pop();
+    }
+    let mut node = schema::openapi_schema();
+    let mut keep = 0;
+    for (i, segment) in segments.iter().enumerate() {
+        match segment {
+            Segment::Key(key) => {
+                let required = node["required"]
+                    .as_array()
+                    .is_some_and(|r| r.iter().any(|k| k.as_str() == Some(key.as_str())));
+                if !required {
+                    keep = i + 1;
+                }
+                node = &node["properties"][key.as_str()];
+            }
+            Segment::Index(_) => {
+                keep = i + 1;
+                node = &node["items"];
+            }
+        }
+    }
+    (keep > 0).then(|| {
+        segments.truncate(keep);
+        segments
+    })
+}
+
+/// The path, in the document as written, of `path` in the document without `removed` (list path
+/// → removed indices, ascending).
+fn original_path(path: &str, removed: &BTreeMap<Vec<Segment>, Vec<usize>>) -> String {
+    let Some(segments) = parse_path(path) else {
+        return path.to_owned();
+    };
+    let mut original = Vec::with_capacity(segments.len());
+    for segment in segments {
+        let segment = match segment {
+            Segment::Index(mut i) => {
+                for r in removed.get(&original).into_iter().flatten() {
+                    if *r <= i {
+                        i += 1;
+                    }
+                }
+                Segment::Index(i)
+            }
+            key => key,
+        };
+        original.push(segment);
+    }
+    format_path(&original)
+}
+
+/// Removes the value at `segments`; whether there was one.
+fn remove_at(doc: &mut Value, segments: &[Segment]) -> bool {
     let Some((last, parents)) = segments.split_last() else {
-        return;
+        return false;
     };
     let mut node = doc;
-    for (key, index) in parents {
-        let next = match index {
-            Some(i) => node.get_mut(*i),
-            None => node.get_mut(*key),
+    for segment in parents {
+        let next = match segment {
+            Segment::Index(i) => node.get_mut(*i),
+            Segment::Key(key) => node.get_mut(key.as_str()),
         };
         match next {
             Some(n) => node = n,
-            None => return,
+            None => return false,
         }
     }
     match (last, node) {
-        ((_, Some(i)), Value::Array(items)) if *i < items.len() => {
+        (Segment::Index(i), Value::Array(items)) if *i < items.len() => {
             items.remove(*i);
+            true
         }
-        ((key, None), Value::Object(map)) => {
-            map.remove(*key);
-        }
-        _ => {}
+        (Segment::Key(key), Value::Object(map)) => map.remove(key.as_str()).is_some(),
+        _ => false,
     }
 }

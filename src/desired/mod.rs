@@ -170,7 +170,7 @@ pub fn build(
     account_id: &str,
     default_region: &str,
 ) -> Result<Desired, InvalidSpec> {
-    let errors = spec::validate(id, spec);
+    let errors = spec::validate_in(id, spec, Some(default_region));
     if !errors.is_empty() {
         return Err(InvalidSpec(errors));
     }

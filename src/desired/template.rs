@@ -171,7 +171,7 @@ pub fn build(id: &PipelineId, spec: &LogPipelineSpec, target: &AwsTarget, names:
             json!({
                 "Type": "AWS::Lambda::Permission",
                 "Properties": {
-                    "FunctionName": transform.lambda_arn,
+                    "FunctionName": crate::arn::normalize(&transform.lambda_arn),
                     "Action": "lambda:InvokeFunction",
                     "Principal": "s3.amazonaws.com",
                     "SourceArn": bucket_arn,
@@ -225,7 +225,7 @@ pub fn build(id: &PipelineId, spec: &LogPipelineSpec, target: &AwsTarget, names:
                 json!({
                     "Type": "AWS::Lambda::Permission",
                     "Properties": {
-                        "FunctionName": subscriber.lambda_arn,
+                        "FunctionName": crate::arn::normalize(&subscriber.lambda_arn),
                         "Action": "lambda:InvokeFunction",
                         "Principal": "sns.amazonaws.com",
                         "SourceArn": topic_arn,

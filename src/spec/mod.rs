@@ -6,7 +6,7 @@ pub mod types;
 pub mod validate;
 
 pub use types::*;
-pub use validate::{FieldError, validate};
+pub use validate::{FieldError, validate, validate_in};
 
 use crate::names::PipelineId;
 use kube::ResourceExt;

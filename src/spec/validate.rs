@@ -8,6 +8,7 @@
 
 use super::types::*;
 use crate::arn::LambdaArn;
+use crate::desired::static_prefix;
 use crate::names::{self, Names, PipelineId};
 use std::collections::BTreeSet;
 use std::fmt;
@@ -103,14 +104,21 @@ fn quoted(s: &str) -> String {
 
 /// Validates a pipeline's identity and spec; an empty result means valid.
 pub fn validate(id: &PipelineId, spec: &LogPipelineSpec) -> Vec<FieldError> {
+    validate_in(id, spec, None)
+}
+
+/// [`validate`] for a pipeline placed in `default_region` when its spec names none, so the
+/// region-bound rules (S3 and SNS invoke only functions of the pipeline's region) apply to the
+/// region it will really live in.
+pub fn validate_in(
+    id: &PipelineId,
+    spec: &LogPipelineSpec,
+    default_region: Option<&str>,
+) -> Vec<FieldError> {
+    let region = spec.region.as_deref().or(default_region);
     let mut e = Errors::default();
     validate_identity(&mut e, id);
-    // Names only depend on the identity here; account and region do not change the stream name.
-    let target = crate::arn::AwsTarget::new(
-        "000000000000",
-        spec.region.as_deref().unwrap_or("us-east-1"),
-    );
-    let names = Names::derive(id, &target, None, None);
+    let error_log_group = own_error_log_group(id);
 
     if let Some(region) = &spec.region
         && !REGION.is_match(region)
@@ -121,14 +129,14 @@ pub fn validate(id: &PipelineId, spec: &LogPipelineSpec) -> Vec<FieldError> {
             "not an AWS region code; expected e.g. eu-west-1",
         );
     }
-    validate_sources(&mut e, &spec.sources, &names);
+    validate_sources(&mut e, &spec.sources, &error_log_group);
     validate_delivery(&mut e, &spec.delivery);
     validate_storage(&mut e, &spec.storage);
     if let Some(t) = &spec.transform {
-        validate_transform(&mut e, t, spec);
+        validate_transform(&mut e, t, spec, region);
     }
     if let Some(f) = &spec.fanout {
-        validate_fanout(&mut e, f, spec.region.as_deref());
+        validate_fanout(&mut e, f, region);
     }
     validate_legacy_and_cutover(&mut e, spec);
     e.range(
@@ -160,7 +168,7 @@ fn validate_identity(e: &mut Errors, id: &PipelineId) {
     }
 }
 
-fn validate_sources(e: &mut Errors, s: &Sources, names: &Names) {
+fn validate_sources(e: &mut Errors, s: &Sources, error_log_group: &str) {
     if s.log_groups.is_empty() && s.log_group_prefixes.is_empty() {
         e.push(
             "spec.sources",
@@ -198,19 +206,19 @@ fn validate_sources(e: &mut Errors, s: &Sources, names: &Names) {
     // Firehose logs its own delivery errors to a log group; subscribing that group would feed the
     // pipeline's errors back into itself, producing more errors.
     for (i, prefix) in s.log_group_prefixes.iter().enumerate() {
-        if names.error_log_group.starts_with(prefix.as_str()) {
+        if error_log_group.starts_with(prefix.as_str()) {
             e.push(
                 format!("spec.sources.logGroupPrefixes[{i}]"),
                 quoted(prefix),
                 format!(
                     "also matches this pipeline's own Firehose error log group {:?}, which would feed delivery errors back into the pipeline; use a narrower prefix",
-                    names.error_log_group
+                    error_log_group
                 ),
             );
         }
     }
     for (i, group) in s.log_groups.iter().enumerate() {
-        if *group == names.error_log_group {
+        if group == error_log_group {
             e.push(
                 format!("spec.sources.logGroups[{i}]"),
                 quoted(group),
@@ -221,15 +229,9 @@ fn validate_sources(e: &mut Errors, s: &Sources, names: &Names) {
     e.length("spec.sources.filterPattern", &s.filter_pattern, 0, 1024);
 }
 
-/// The part of an S3 prefix before the first Firehose expression (`!{...}`): what every key
-/// written under it starts with.
-fn static_part(prefix: &str) -> &str {
-    prefix.split("!{").next().unwrap_or("")
-}
-
 /// Whether keys under one prefix can also be under the other.
 fn prefixes_overlap(a: &str, b: &str) -> bool {
-    let (a, b) = (static_part(a), static_part(b));
+    let (a, b) = (static_prefix(a), static_prefix(b));
     a.starts_with(b) || b.starts_with(a)
 }
 
@@ -392,7 +394,9 @@ fn validate_lambda_arn(e: &mut Errors, path: &str, arn: &str, region: Option<&st
         );
         return;
     }
+    // An invalid pipeline region is reported on its own; comparing with it would add noise.
     if let (Some(parsed), Some(region)) = (LambdaArn::parse(arn), region)
+        && REGION.is_match(region)
         && parsed.region != region
     {
         e.push(
@@ -406,13 +410,8 @@ fn validate_lambda_arn(e: &mut Errors, path: &str, arn: &str, region: Option<&st
     }
 }
 
-fn validate_transform(e: &mut Errors, t: &Transform, spec: &LogPipelineSpec) {
-    validate_lambda_arn(
-        e,
-        "spec.transform.lambdaArn",
-        &t.lambda_arn,
-        spec.region.as_deref(),
-    );
+fn validate_transform(e: &mut Errors, t: &Transform, spec: &LogPipelineSpec, region: Option<&str>) {
+    validate_lambda_arn(e, "spec.transform.lambdaArn", &t.lambda_arn, region);
     e.length("spec.transform.outputPrefix", &t.output_prefix, 1, 1024);
     if t.output_prefix.is_empty() {
         return;
