@@ -1,21 +1,29 @@
 //! The command line: a thin shell over the engine. Each command reads its inputs, calls the
 //! engine and prints; exit codes are part of the interface (see [`Exit`]).
 
+use crate::aws::{Aws, AwsSettings};
 use crate::desired::{self, Desired};
+use crate::engine::Engine;
 use crate::load::{self, LoadReport};
+use crate::observe::Hints;
+use crate::report;
 use crate::spec::schema;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Exit codes shared by every command.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
-    /// Success.
+    /// Success (for `drift`: in sync).
     Ok = 0,
-    /// Invalid input or an error.
+    /// Invalid input or an error (never "no drift").
     Error = 1,
+    /// `drift`: AWS differs from the specs.
+    Drift = 2,
 }
 
 impl From<Exit> for ExitCode {
@@ -62,6 +70,43 @@ pub enum LogFormat {
     Json,
 }
 
+/// Files to read.
+#[derive(Debug, Clone, Args)]
+pub struct Files {
+    /// Files or directories (walked recursively; .yaml, .yml and .json).
+    #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
+    pub paths: Vec<PathBuf>,
+    /// Namespace of documents that name none.
+    #[arg(short, long, default_value = "default")]
+    pub namespace: String,
+}
+
+/// How to reach AWS. Credentials come from the standard chain (environment, profile, web
+/// identity / IRSA).
+#[derive(Debug, Clone, Args)]
+pub struct AwsArgs {
+    /// Endpoint of every AWS service, e.g. a local emulator (default: AWS's own endpoints).
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// Region of pipelines whose spec names none (default: the AWS configuration's, e.g. AWS_REGION).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Longest wait, in seconds, for a stack or stream operation to finish.
+    #[arg(long, default_value_t = 1800)]
+    pub settle_timeout: u64,
+}
+
+impl AwsArgs {
+    fn settings(&self) -> AwsSettings {
+        AwsSettings {
+            endpoint_url: self.endpoint_url.clone(),
+            region: self.region.clone(),
+            settle_timeout: Duration::from_secs(self.settle_timeout),
+            ..AwsSettings::default()
+        }
+    }
+}
+
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -70,22 +115,16 @@ pub enum Command {
     /// Check LogPipeline files offline against the CRD schema and every semantic rule; print all
     /// errors, each naming its field. Exit 1 when any document is invalid.
     Validate {
-        /// Files or directories (walked recursively; .yaml, .yml and .json).
-        #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
-        paths: Vec<PathBuf>,
-        /// Namespace of documents that name none.
-        #[arg(short, long, default_value = "default")]
-        namespace: String,
+        /// The files.
+        #[command(flatten)]
+        files: Files,
     },
     /// Print the desired AWS state of each pipeline: CloudFormation template, Firehose stream,
     /// subscription filters, bucket notifications and lifecycle, topic subscriptions.
     Render {
-        /// Files or directories.
-        #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
-        paths: Vec<PathBuf>,
-        /// Namespace of documents that name none.
-        #[arg(short, long, default_value = "default")]
-        namespace: String,
+        /// The files.
+        #[command(flatten)]
+        files: Files,
         /// AWS account id used in ARNs.
         #[arg(long, default_value = "123456789012", env = "PITAGORA_ACCOUNT_ID")]
         account_id: String,
@@ -98,6 +137,37 @@ pub enum Command {
         /// Print only one part (`template` prints a CloudFormation template ready for the AWS CLI).
         #[arg(long, value_enum, default_value_t = Part::All)]
         only: Part,
+    },
+    /// Bring AWS to the specs: print each pipeline's plan, execute it (each action's outcome as
+    /// it finishes), then verify. Exit 0 when every pipeline is in sync afterwards, 1 otherwise.
+    /// Pipelines with `drift.policy: Report` are only reported.
+    Apply {
+        /// The files.
+        #[command(flatten)]
+        files: Files,
+        /// How to reach AWS.
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
+    /// Compare AWS with the specs without writing anything. Exit 0: in sync; 2: drift; 1: error
+    /// (invalid spec, AWS unreachable, access denied — never reported as "no drift").
+    Drift {
+        /// The files.
+        #[command(flatten)]
+        files: Files,
+        /// How to reach AWS.
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
+    /// Delete the pipelines' AWS resources in reverse order. The bucket (and the error log group)
+    /// is kept unless `storage.deletionPolicy: Delete`; resources owned by others are never touched.
+    Delete {
+        /// The files.
+        #[command(flatten)]
+        files: Files,
+        /// How to reach AWS.
+        #[command(flatten)]
+        aws: AwsArgs,
     },
 }
 
@@ -131,26 +201,25 @@ pub enum Part {
     Topic,
 }
 
-/// Runs a parsed command line, writing to `out` (results) and `err` (diagnostics).
-pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit, CliError> {
+/// Runs a parsed command line, writing results to `out` and diagnostics to `err`.
+pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit, CliError> {
     match cli.command {
         Command::Crd => {
             out.write_all(schema::crd_yaml().as_bytes())?;
             Ok(Exit::Ok)
         }
-        Command::Validate { paths, namespace } => {
-            let report = load::load_paths(&paths, &namespace)?;
+        Command::Validate { files } => {
+            let report = load::load_paths(&files.paths, &files.namespace)?;
             print_validation(&report, out, err)
         }
         Command::Render {
-            paths,
-            namespace,
+            files,
             account_id,
             region,
             output,
             only,
         } => {
-            let report = load::load_paths(&paths, &namespace)?;
+            let report = load::load_paths(&files.paths, &files.namespace)?;
             if print_problems(&report, err)? {
                 return Ok(Exit::Error);
             }
@@ -168,7 +237,135 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit, C
             write_values(&rendered, output, out)?;
             Ok(Exit::Ok)
         }
+        Command::Apply { files, aws } => {
+            let Some((report, engine)) = prepare(&files, &aws, err).await? else {
+                return Ok(Exit::Error);
+            };
+            let mut exit = Exit::Ok;
+            for p in &report.pipelines {
+                let hints = Hints::default();
+                let check = match engine.check(&p.id, &p.pipeline.spec, &hints).await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        writeln!(err, "LogPipeline {}: error: {e}", p.id)?;
+                        exit = Exit::Error;
+                        continue;
+                    }
+                };
+                out.write_all(report::plan(&check.plan, "plan").as_bytes())?;
+                if check.plan.report_only && !check.plan.in_sync() {
+                    writeln!(out, "  (drift.policy: Report — nothing is changed)")?;
+                }
+                // Progress as it happens; a failed write only loses the echo.
+                let result = engine
+                    .execute(check, &hints, &mut |o| {
+                        let _ = writeln!(out, "{}", report::outcome(o));
+                        let _ = out.flush();
+                    })
+                    .await;
+                match result {
+                    Ok(done) if done.remaining.in_sync() => {
+                        if !done.applied.is_empty() {
+                            writeln!(out, "LogPipeline {}: in sync", p.id)?;
+                        }
+                    }
+                    Ok(done) => {
+                        exit = Exit::Error;
+                        out.write_all(
+                            report::plan(&done.remaining, "not in sync after apply").as_bytes(),
+                        )?;
+                    }
+                    Err(e) => {
+                        exit = Exit::Error;
+                        writeln!(err, "LogPipeline {}: error: {e}", p.id)?;
+                    }
+                }
+            }
+            writeln!(err, "{}", report::calls(&engine.aws().calls().snapshot()))?;
+            Ok(exit)
+        }
+        Command::Drift { files, aws } => {
+            let Some((report, engine)) = prepare(&files, &aws, err).await? else {
+                return Ok(Exit::Error);
+            };
+            let (mut drifted, mut failed) = (0, 0);
+            for p in &report.pipelines {
+                match engine
+                    .check(&p.id, &p.pipeline.spec, &Hints::default())
+                    .await
+                {
+                    Ok(check) => {
+                        out.write_all(report::plan(&check.plan, "drift").as_bytes())?;
+                        drifted += usize::from(!check.plan.in_sync());
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        writeln!(err, "LogPipeline {}: error: {e}", p.id)?;
+                    }
+                }
+            }
+            let stats = engine.aws().calls().snapshot();
+            writeln!(
+                err,
+                "{} pipelines: {} in sync, {drifted} drifted, {failed} failed; {}",
+                report.pipelines.len(),
+                report.pipelines.len() - drifted - failed,
+                report::calls(&stats)
+            )?;
+            Ok(if failed > 0 {
+                Exit::Error
+            } else if drifted > 0 {
+                Exit::Drift
+            } else {
+                Exit::Ok
+            })
+        }
+        Command::Delete { files, aws } => {
+            let Some((report, engine)) = prepare(&files, &aws, err).await? else {
+                return Ok(Exit::Error);
+            };
+            let mut exit = Exit::Ok;
+            for p in &report.pipelines {
+                let result = engine
+                    .delete(&p.id, &p.pipeline.spec, &Hints::default(), &mut |o| {
+                        let _ = writeln!(out, "{}", report::outcome(o));
+                        let _ = out.flush();
+                    })
+                    .await;
+                match result {
+                    Ok((plan, applied))
+                        if applied.succeeded() && plan.conflicts().next().is_none() =>
+                    {
+                        writeln!(out, "LogPipeline {}: deleted", p.id)?;
+                    }
+                    Ok((plan, _)) => {
+                        exit = Exit::Error;
+                        out.write_all(report::plan(&plan, "not fully deleted").as_bytes())?;
+                    }
+                    Err(e) => {
+                        exit = Exit::Error;
+                        writeln!(err, "LogPipeline {}: error: {e}", p.id)?;
+                    }
+                }
+            }
+            writeln!(err, "{}", report::calls(&engine.aws().calls().snapshot()))?;
+            Ok(exit)
+        }
     }
+}
+
+/// Loads the files and connects to AWS; `None` when the files have problems (already printed).
+async fn prepare(
+    files: &Files,
+    aws: &AwsArgs,
+    err: &mut dyn Write,
+) -> Result<Option<(LoadReport, Engine)>, CliError> {
+    let report = load::load_paths(&files.paths, &files.namespace)?;
+    if print_problems(&report, err)? {
+        return Ok(None);
+    }
+    let engine = Engine::new(Arc::new(Aws::load(aws.settings()).await));
+    Ok(Some((report, engine)))
 }
 
 fn part(d: &Desired, only: Part) -> Result<serde_json::Value, serde_json::Error> {

@@ -6,14 +6,19 @@
 //! and drift) → apply (executes actions) → status / report.
 //! The Kubernetes controller and the [`cli`] are thin shells around it.
 
+pub mod apply;
 pub mod arn;
+pub mod aws;
 pub mod aws_model;
 pub mod cli;
 pub mod desired;
+pub mod engine;
 pub mod load;
 pub mod names;
+pub mod observe;
 pub mod observed;
 pub mod plan;
+pub mod report;
 pub mod resources;
 pub mod spec;
 pub mod telemetry;

@@ -4,11 +4,15 @@
 use clap::Parser;
 use std::process::ExitCode;
 
-fn main() -> ExitCode {
+#[tokio::main]
+async fn main() -> ExitCode {
     let cli = pitagora::cli::Cli::parse();
     pitagora::telemetry::init(cli.log_format);
     let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
-    match pitagora::cli::run(cli, &mut out, &mut err).map_err(anyhow::Error::from) {
+    match pitagora::cli::run(cli, &mut out, &mut err)
+        .await
+        .map_err(anyhow::Error::from)
+    {
         Ok(exit) => exit.into(),
         Err(e) => {
             eprintln!("error: {e:#}");

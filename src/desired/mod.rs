@@ -87,6 +87,8 @@ pub struct StackSpec {
 pub struct LogGroupSpec {
     /// Log group name.
     pub name: String,
+    /// Log group ARN (without the `:*` suffix).
+    pub arn: String,
     /// Retention in days.
     pub retention_days: i32,
     /// Tags.
@@ -307,6 +309,7 @@ pub fn build(
         },
         error_log_group: LogGroupSpec {
             name: names.error_log_group.clone(),
+            arn: target.log_group_arn(&names.error_log_group),
             retention_days: ERROR_LOG_RETENTION_DAYS,
             tags: tags.clone(),
         },

@@ -1,6 +1,8 @@
 //! Shared fixtures: specs, identities, desired state and converged observed state.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod moto;
+
 use pitagora::aws_model;
 use pitagora::desired::{self, Desired};
 use pitagora::names::PipelineId;

@@ -1,0 +1,346 @@
+//! Typed AWS errors and the retry policy.
+//!
+//! Throttling, 5xx, timeouts, connection failures and AWS's eventual consistency (a role that
+//! is not assumable yet, a stream that cannot take a test message yet) are retried with jittered
+//! exponential backoff up to a deadline. Validation and access errors are not retried: they are
+//! reported at once with AWS's own message.
+
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use backon::{ExponentialBuilder, Retryable};
+use std::future::Future;
+use std::time::Duration;
+
+/// An AWS call that failed, classified. Variant names are stable labels (metrics, events).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AwsError {
+    /// AWS asked us to slow down, and kept asking until the deadline.
+    #[error("{operation}: throttled by AWS: {message}")]
+    Throttled {
+        /// `Service.Operation`.
+        operation: String,
+        /// AWS's message.
+        message: String,
+    },
+    /// 5xx, timeouts or connection failures, until the deadline.
+    #[error("{operation}: AWS is unreachable or failing: {message}")]
+    Unavailable {
+        /// `Service.Operation`.
+        operation: String,
+        /// What happened.
+        message: String,
+    },
+    /// AWS has not caught up yet (IAM propagation, a stream still activating), until the deadline.
+    #[error("{operation}: not ready: {message}")]
+    NotReady {
+        /// `Service.Operation`.
+        operation: String,
+        /// AWS's message.
+        message: String,
+    },
+    /// The credentials may not do this.
+    #[error("{operation}: access denied: {message}")]
+    AccessDenied {
+        /// `Service.Operation`.
+        operation: String,
+        /// AWS's message.
+        message: String,
+    },
+    /// The resource does not exist.
+    #[error("{operation}: not found: {message}")]
+    NotFound {
+        /// `Service.Operation`.
+        operation: String,
+        /// AWS's error code.
+        code: String,
+        /// AWS's message.
+        message: String,
+    },
+    /// Someone else changed the resource at the same time, until the deadline.
+    #[error("{operation}: concurrent modification: {message}")]
+    Conflict {
+        /// `Service.Operation`.
+        operation: String,
+        /// AWS's error code.
+        code: String,
+        /// AWS's message.
+        message: String,
+    },
+    /// AWS refused the request as invalid (or for a reason no retry fixes).
+    #[error("{operation}: {code}: {message}")]
+    Rejected {
+        /// `Service.Operation`.
+        operation: String,
+        /// AWS's error code.
+        code: String,
+        /// AWS's message.
+        message: String,
+    },
+    /// A stack operation ended in a failed state.
+    #[error("stack {stack} is {status}: {reason}")]
+    StackFailed {
+        /// Stack name.
+        stack: String,
+        /// Final status.
+        status: String,
+        /// Why, from the stack's status reason or its first failed event.
+        reason: String,
+    },
+    /// Waiting for a resource to settle took longer than allowed.
+    #[error("{what} did not settle within {seconds} s (last seen: {state})")]
+    Timeout {
+        /// What was awaited.
+        what: String,
+        /// The deadline.
+        seconds: u64,
+        /// The last state seen.
+        state: String,
+    },
+    /// A request could not be built from the desired state (a bug).
+    #[error("cannot build the {0} request: {1}")]
+    Build(String, String),
+}
+
+impl AwsError {
+    /// Stable label for metrics and events.
+    pub fn label(&self) -> &'static str {
+        match self {
+            AwsError::Throttled { .. } => "Throttled",
+            AwsError::Unavailable { .. } => "Unavailable",
+            AwsError::NotReady { .. } => "NotReady",
+            AwsError::AccessDenied { .. } => "AccessDenied",
+            AwsError::NotFound { .. } => "NotFound",
+            AwsError::Conflict { .. } => "Conflict",
+            AwsError::Rejected { .. } => "Rejected",
+            AwsError::StackFailed { .. } => "StackFailed",
+            AwsError::Timeout { .. } => "Timeout",
+            AwsError::Build(..) => "Build",
+        }
+    }
+
+    /// Whether trying again later can succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            AwsError::Throttled { .. }
+                | AwsError::Unavailable { .. }
+                | AwsError::NotReady { .. }
+                | AwsError::Conflict { .. }
+        )
+    }
+
+    /// Whether this is "the resource does not exist".
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, AwsError::NotFound { .. })
+    }
+
+    /// AWS's error code, where there is one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            AwsError::NotFound { code, .. }
+            | AwsError::Conflict { code, .. }
+            | AwsError::Rejected { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+const THROTTLING: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "Throttled",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "SlowDown",
+    "ProvisionedThroughputExceededException",
+];
+const ACCESS: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "AuthorizationError",
+    "UnauthorizedOperation",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "SignatureDoesNotMatch",
+    "InvalidAccessKeyId",
+];
+const NOT_FOUND: &[&str] = &[
+    "ResourceNotFoundException",
+    "NoSuchBucket",
+    "NotFound",
+    "NotFoundException",
+    "NoSuchEntity",
+    "NoSuchLifecycleConfiguration",
+];
+const CONFLICT: &[&str] = &[
+    "ConcurrentModificationException",
+    "OperationAbortedException",
+    "OperationAborted",
+];
+/// Messages of AWS's eventual consistency right after roles or streams are created.
+const NOT_READY: &[&str] = &[
+    "unable to assume role",
+    "is not authorized to perform: sts:AssumeRole",
+    "Could not deliver test message",
+    "role defined for the function cannot be assumed",
+];
+
+/// Classifies an SDK error of `operation` (`Service.Operation`).
+pub fn classify<E>(
+    operation: &str,
+    err: SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let operation = operation.to_owned();
+    match &err {
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
+            let code = service.err().code().unwrap_or("Unknown").to_owned();
+            let mut message = service.err().message().unwrap_or_default().to_owned();
+            if message.is_empty() {
+                // An answer the SDK could not read: show what the server said.
+                let body = service
+                    .raw()
+                    .body()
+                    .bytes()
+                    .map(String::from_utf8_lossy)
+                    .unwrap_or_default();
+                let body: String = body.chars().take(300).collect();
+                message = format!("HTTP {status}, unreadable answer: {}", body.trim());
+            }
+            let c = code.as_str();
+            if THROTTLING.contains(&c) || status == 429 {
+                AwsError::Throttled { operation, message }
+            } else if ACCESS.contains(&c) {
+                AwsError::AccessDenied { operation, message }
+            } else if NOT_FOUND.contains(&c) {
+                AwsError::NotFound {
+                    operation,
+                    code,
+                    message,
+                }
+            } else if CONFLICT.contains(&c) {
+                AwsError::Conflict {
+                    operation,
+                    code,
+                    message,
+                }
+            } else if NOT_READY.iter().any(|m| message.contains(m)) {
+                AwsError::NotReady { operation, message }
+            } else if status >= 500 {
+                AwsError::Unavailable {
+                    operation,
+                    message: format!("HTTP {status} {code}: {message}"),
+                }
+            } else {
+                AwsError::Rejected {
+                    operation,
+                    code,
+                    message,
+                }
+            }
+        }
+        SdkError::ResponseError(r) => AwsError::Unavailable {
+            operation,
+            message: format!(
+                "unreadable response (HTTP {}): {err}",
+                r.raw().status().as_u16()
+            ),
+        },
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => AwsError::Unavailable {
+            operation,
+            message: error_chain(&err),
+        },
+        _ => AwsError::Build(operation, error_chain(&err)),
+    }
+}
+
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// How long and how often to retry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// First delay.
+    pub min_delay: Duration,
+    /// Largest delay.
+    pub max_delay: Duration,
+    /// Give up once this much time was spent waiting.
+    pub total: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            min_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(10),
+            total: Duration::from_secs(120),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries: for calls inside an outer retry loop.
+    pub fn once() -> Self {
+        Self {
+            min_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(1),
+            total: Duration::ZERO,
+        }
+    }
+
+    fn backoff(&self) -> ExponentialBuilder {
+        ExponentialBuilder::default()
+            .with_jitter()
+            .with_min_delay(self.min_delay)
+            .with_max_delay(self.max_delay)
+            .with_total_delay(Some(self.total))
+            .without_max_times()
+    }
+
+    /// Runs `call` until it succeeds, fails for good, or the policy's time is spent.
+    pub async fn run<T, F, Fut>(&self, call: F) -> Result<T, AwsError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, AwsError>>,
+    {
+        call.retry(self.backoff())
+            .sleep(tokio::time::sleep)
+            .when(AwsError::is_retryable)
+            .notify(|e, after| tracing::warn!(error = %e, label = e.label(), retry_in_ms = after.as_millis() as u64, "retrying AWS call"))
+            .await
+    }
+}
+
+/// Sends one SDK call (`send` builds and sends it afresh on each attempt) with `policy`'s
+/// retries, classifying failures; `operation` names it (`Service.Operation`).
+pub async fn send<T, E, F, Fut>(
+    policy: &RetryPolicy,
+    operation: &str,
+    mut send: F,
+) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>>,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    policy
+        .run(|| {
+            // Boxed: SDK futures are tens of KiB; nested inline they overflow a thread's stack.
+            let attempt = Box::pin(send());
+            async move { attempt.await.map_err(|e| classify(operation, e)) }
+        })
+        .await
+}

@@ -1,0 +1,208 @@
+//! The AWS edge: SDK clients per region, built once from the standard aws-config chain
+//! (environment, profile, web identity / IRSA) with pitagora's call counter on every client.
+//! `AWS_ENDPOINT_URL` (or `--endpoint-url`) points everything at an emulator such as moto.
+
+pub mod calls;
+pub mod compat;
+pub mod error;
+
+pub use calls::{CallCounter, CallStats};
+pub use error::{AwsError, RetryPolicy};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_s3::config::SharedInterceptor;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::OnceCell;
+
+/// How pitagora talks to AWS.
+#[derive(Clone, Debug)]
+pub struct AwsSettings {
+    /// Endpoint override for every service (an emulator); `None`: AWS's endpoints (or
+    /// `AWS_ENDPOINT_URL`, which aws-config reads itself).
+    pub endpoint_url: Option<String>,
+    /// Region override; `None`: the standard chain.
+    pub region: Option<String>,
+    /// Retries of pitagora's own layer.
+    pub retry: RetryPolicy,
+    /// Whether the SDK's own retries stay on (off in tests: pitagora's layer is what is tested,
+    /// and each SDK retry of an emulator's 500 costs seconds).
+    pub sdk_retries: bool,
+    /// Longest wait for a stack or stream to settle.
+    pub settle_timeout: Duration,
+    /// First interval between two polls of a settling resource (doubles up to 10 s).
+    pub poll_interval: Duration,
+}
+
+impl Default for AwsSettings {
+    fn default() -> Self {
+        Self {
+            endpoint_url: None,
+            region: None,
+            retry: RetryPolicy::default(),
+            sdk_retries: true,
+            settle_timeout: Duration::from_secs(30 * 60),
+            poll_interval: Duration::from_secs(2),
+        }
+    }
+}
+
+/// The clients of one region.
+#[derive(Clone, Debug)]
+pub struct RegionClients {
+    /// The region.
+    pub region: String,
+    /// CloudFormation.
+    pub cfn: aws_sdk_cloudformation::Client,
+    /// Kinesis Data Firehose.
+    pub firehose: aws_sdk_firehose::Client,
+    /// CloudWatch Logs.
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// S3.
+    pub s3: aws_sdk_s3::Client,
+    /// SNS.
+    pub sns: aws_sdk_sns::Client,
+    /// Retry policy.
+    pub retry: RetryPolicy,
+    /// Longest wait for a stack or stream to settle.
+    pub settle_timeout: Duration,
+    /// First poll interval while settling.
+    pub poll_interval: Duration,
+}
+
+/// Access to AWS: the base configuration, the call counter, and clients per region.
+pub struct Aws {
+    base: SdkConfig,
+    settings: AwsSettings,
+    calls: CallCounter,
+    interceptors: Vec<SharedInterceptor>,
+    regions: Mutex<HashMap<String, Arc<RegionClients>>>,
+    account: OnceCell<String>,
+}
+
+impl std::fmt::Debug for Aws {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Aws")
+            .field("region", &self.base.region())
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
+
+impl Aws {
+    /// Loads the standard configuration chain, applying `settings`' overrides.
+    pub async fn load(settings: AwsSettings) -> Self {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(endpoint) = &settings.endpoint_url {
+            loader = loader.endpoint_url(endpoint);
+        }
+        if let Some(region) = &settings.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if !settings.sdk_retries {
+            loader = loader.retry_config(aws_config::retry::RetryConfig::disabled());
+        }
+        Self::from_config(loader.load().await, settings, Vec::new())
+    }
+
+    /// Uses an already loaded configuration; `interceptors` are added to every client (tests
+    /// use one to isolate their state in the emulator).
+    pub fn from_config(
+        base: SdkConfig,
+        settings: AwsSettings,
+        interceptors: Vec<SharedInterceptor>,
+    ) -> Self {
+        Self {
+            base,
+            settings,
+            calls: CallCounter::default(),
+            interceptors,
+            regions: Mutex::new(HashMap::new()),
+            account: OnceCell::new(),
+        }
+    }
+
+    /// The call counter shared by every client.
+    pub fn calls(&self) -> &CallCounter {
+        &self.calls
+    }
+
+    /// The configured default region, if any.
+    pub fn default_region(&self) -> Option<String> {
+        self.base.region().map(|r| r.to_string())
+    }
+
+    /// The account the credentials belong to (asked once, then remembered).
+    pub async fn account_id(&self) -> Result<String, AwsError> {
+        self.account
+            .get_or_try_init(|| async {
+                let mut config =
+                    aws_sdk_sts::config::Builder::from(&self.base).interceptor(self.calls.clone());
+                for i in &self.interceptors {
+                    config.push_interceptor(i.clone());
+                }
+                let sts = aws_sdk_sts::Client::from_conf(config.build());
+                let out = error::send(&self.settings.retry, "STS.GetCallerIdentity", || {
+                    sts.get_caller_identity().send()
+                })
+                .await?;
+                out.account.ok_or_else(|| AwsError::Rejected {
+                    operation: "STS.GetCallerIdentity".into(),
+                    code: "NoAccount".into(),
+                    message: "the response named no account".into(),
+                })
+            })
+            .await
+            .cloned()
+    }
+
+    /// The clients of `region` (made on first use).
+    pub fn region(&self, region: &str) -> Arc<RegionClients> {
+        let mut regions = self.regions.lock().unwrap_or_else(|p| p.into_inner());
+        regions
+            .entry(region.to_owned())
+            .or_insert_with(|| Arc::new(self.make_clients(region)))
+            .clone()
+    }
+
+    fn make_clients(&self, region: &str) -> RegionClients {
+        let base = self
+            .base
+            .to_builder()
+            .region(Region::new(region.to_owned()))
+            .build();
+        macro_rules! client {
+            ($krate:ident) => {{
+                let mut config =
+                    $krate::config::Builder::from(&base).interceptor(self.calls.clone());
+                for i in &self.interceptors {
+                    config.push_interceptor(i.clone());
+                }
+                $krate::Client::from_conf(config.build())
+            }};
+        }
+        // Emulators serve every bucket under one host: path-style addressing.
+        let s3 = {
+            let mut config = aws_sdk_s3::config::Builder::from(&base)
+                .interceptor(self.calls.clone())
+                .interceptor(compat::EmptyNotificationCompat)
+                .force_path_style(self.base.endpoint_url().is_some());
+            for i in &self.interceptors {
+                config.push_interceptor(i.clone());
+            }
+            aws_sdk_s3::Client::from_conf(config.build())
+        };
+        RegionClients {
+            region: region.to_owned(),
+            cfn: client!(aws_sdk_cloudformation),
+            firehose: client!(aws_sdk_firehose),
+            logs: client!(aws_sdk_cloudwatchlogs),
+            s3,
+            sns: client!(aws_sdk_sns),
+            retry: self.settings.retry,
+            settle_timeout: self.settings.settle_timeout,
+            poll_interval: self.settings.poll_interval,
+        }
+    }
+}
