@@ -19,7 +19,7 @@ set -euo pipefail
 MOTO_VERSION=5.2.5
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv-moto"
-STATE="$ROOT/.moto"
+STATE="${MOTO_STATE_DIR:-$ROOT/.moto}" # another directory runs a separate server (the demo uses one)
 LOG="$STATE/server.log"
 PYTHON="${PYTHON:-python3}"
 HOST=127.0.0.1

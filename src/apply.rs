@@ -228,7 +228,38 @@ fn cfn_capabilities(capabilities: &[String]) -> Vec<aws_sdk_cloudformation::type
         .collect()
 }
 
+/// The template of a stack's first step: only the bucket and its policy.
+fn bootstrap_template(template: &serde_json::Value) -> serde_json::Value {
+    let mut bootstrap = template.clone();
+    if let Some(resources) = bootstrap["Resources"].as_object_mut() {
+        resources.retain(|k, _| k == "Bucket" || k == "BucketPolicy");
+    }
+    if let Some(outputs) = bootstrap["Outputs"].as_object_mut() {
+        outputs.retain(|k, _| k == "BucketName");
+    }
+    bootstrap
+}
+
+/// Creates the stack in two steps: the bucket alone, then everything else as an update. A
+/// creation that failed after making the (retained) bucket would roll back and leave the bucket
+/// outside any stack, where CloudFormation cannot create it again; a failed update rolls back
+/// with the bucket still in the stack.
 async fn create_stack(
+    c: &RegionClients,
+    name: &str,
+    template: &serde_json::Value,
+    tags: &Tags,
+    capabilities: &[String],
+) -> Result<String, AwsError> {
+    let bootstrap = bootstrap_template(template);
+    create_stack_once(c, name, &bootstrap, tags, capabilities).await?;
+    if bootstrap != *template {
+        update_stack(c, name, template, tags, capabilities).await?;
+    }
+    Ok("created".into())
+}
+
+async fn create_stack_once(
     c: &RegionClients,
     name: &str,
     template: &serde_json::Value,

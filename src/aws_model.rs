@@ -49,7 +49,13 @@ pub fn execute(world: &mut Observed, step: &Step) -> Result<(), Refused> {
                     "AlreadyExistsException: stack already exists",
                 ));
             }
-            if template_holds(template, "Bucket") && world.bucket.is_none() {
+            if template_holds(template, "Bucket") {
+                if world.bucket.is_some() {
+                    return Err(refuse(
+                        "CreateStack",
+                        "CREATE_FAILED: the bucket already exists",
+                    ));
+                }
                 world.bucket = Some(ObservedBucket::default());
             }
             if template_holds(template, "Topic") {

@@ -226,16 +226,18 @@ fn perturb(d: &Desired, o: &mut Observed, p: &Perturbation) {
     match p {
         StackDeleted | StackRolledBack => {
             // Deleting the stack, or a creation that failed and rolled back, removes the topic
-            // and, unless retained, the bucket.
+            // and, unless retained, the bucket. A retained bucket without its stack is a
+            // conflict (see plan_drift), outside this property: only the Delete policy applies.
             let retained = o
                 .stack
                 .as_ref()
                 .and_then(|s| s.template.as_ref())
                 .is_some_and(|t| t["Resources"]["Bucket"]["DeletionPolicy"] == "Retain");
-            o.topic = None;
-            if !retained {
-                o.bucket = None;
+            if retained {
+                return;
             }
+            o.topic = None;
+            o.bucket = None;
             match p {
                 StackDeleted => o.stack = None,
                 _ => {

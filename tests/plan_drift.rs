@@ -484,21 +484,43 @@ fn an_undeclared_lambda_subscription_is_removed_but_other_protocols_stay() {
 }
 
 #[test]
-fn deleted_stack_is_created_again() {
-    let (d, mut o) = full_chain();
+fn deleted_stack_is_created_again_when_its_bucket_went_with_it() {
+    let mut spec = full_chain_spec();
+    spec.storage.deletion_policy = pitagora::spec::DeletionPolicy::Delete;
+    let d = desired(&spec);
+    let mut o = converged(&d, &["/ecs/orders"]);
     o.stack = None;
     o.topic = None;
+    o.bucket = None;
     let p = plan(&d, &o);
     assert_eq!(
         (p.actions[0].op, p.actions[0].kind),
         (Op::Create, ResourceKind::Stack)
     );
-    // The recreated topic has no subscriptions yet: they follow the stack.
-    assert!(
-        p.actions[1..]
-            .iter()
-            .all(|a| a.kind == ResourceKind::TopicSubscription && a.op == Op::Create)
+    // The recreated bucket and topic are empty: notifications, lifecycle and subscriptions follow.
+    let kinds: Vec<ResourceKind> = p.actions[1..].iter().map(|a| a.kind).collect();
+    use ResourceKind::*;
+    assert_eq!(
+        kinds,
+        [
+            BucketNotification,
+            BucketLifecycle,
+            TopicSubscription,
+            TopicSubscription
+        ]
     );
+}
+
+#[test]
+fn deleted_stack_whose_bucket_was_retained_is_a_conflict_naming_the_bucket() {
+    let (d, mut o) = full_chain();
+    o.stack = None;
+    o.topic = None;
+    let p = plan(&d, &o);
+    let conflict = p.conflicts().next().expect("a conflict");
+    assert_eq!(conflict.kind, ResourceKind::Stack);
+    assert!(conflict.reason.contains(&d.names.bucket) && conflict.reason.contains("import"));
+    assert!(!p.writes().any(|a| a.kind == ResourceKind::Stack));
 }
 
 #[test]
@@ -533,6 +555,9 @@ fn a_rolled_back_creation_is_deleted_then_created() {
     let stack = o.stack.as_mut().unwrap();
     stack.status = "ROLLBACK_COMPLETE".into();
     stack.status_reason = Some("The following resource(s) failed to create: [LogsRole]".into());
+    // The rollback removed what the creation had made.
+    o.bucket = None;
+    o.topic = None;
     let p = plan(&d, &o);
     let stack_actions: Vec<Op> = p
         .actions

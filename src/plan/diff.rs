@@ -182,12 +182,50 @@ pub fn filter(d: &SubscriptionFilter, a: &SubscriptionFilter, out: &mut Changes)
     );
 }
 
+/// A notification entry in words, e.g. `Lambda arn:… on s3:ObjectCreated:* under raw/`.
+pub fn describe_notification(n: &Notification) -> String {
+    let (kind, arn) = match &n.target {
+        NotificationTarget::Lambda(a) => ("Lambda", a),
+        NotificationTarget::Topic(a) => ("topic", a),
+        NotificationTarget::Queue(a) => ("queue", a),
+    };
+    let mut text = format!("{kind} {arn} on {}", n.events.join(","));
+    if !n.prefix.is_empty() {
+        text.push_str(&format!(" under {}", n.prefix));
+    }
+    if !n.suffix.is_empty() {
+        text.push_str(&format!(" ending {}", n.suffix));
+    }
+    text
+}
+
+/// A lifecycle rule in words, e.g. `expire after 400 days; GLACIER_IR after 30 days`.
+pub fn describe_rule(r: &LifecycleRule) -> String {
+    let mut parts: Vec<String> = r
+        .expiration_days
+        .iter()
+        .map(|d| format!("expire after {d} days"))
+        .collect();
+    parts.extend(
+        r.transitions
+            .iter()
+            .map(|t| format!("{} after {} days", t.storage_class, t.days)),
+    );
+    if !r.prefix.is_empty() {
+        parts.push(format!("under {}", r.prefix));
+    }
+    if !r.enabled {
+        parts.push("disabled".into());
+    }
+    parts.join("; ")
+}
+
 /// Differences between this pipeline's desired and actual notification entries, matched by id.
 pub fn notifications(desired: &[Notification], actual: &[Notification], out: &mut Changes) {
     for d in desired {
         let path = format!("NotificationConfiguration[{}]", d.id);
         match actual.iter().find(|a| a.id == d.id) {
-            None => out.presence(&path, None, Some(text(d)), None),
+            None => out.presence(&path, None, Some(describe_notification(d)), None),
             Some(a) => {
                 out.field(&format!("{path}.Target"), None, &d.target, &a.target);
                 out.field(&format!("{path}.Events"), None, &d.events, &a.events);
@@ -202,7 +240,7 @@ pub fn notifications(desired: &[Notification], actual: &[Notification], out: &mu
                 &format!("NotificationConfiguration[{}]", a.id),
                 None,
                 None,
-                Some(text(a)),
+                Some(describe_notification(a)),
             );
         }
     }
@@ -216,7 +254,7 @@ pub fn lifecycle(desired: &[LifecycleRule], actual: &[LifecycleRule], out: &mut 
             None => out.presence(
                 &path,
                 Some("spec.storage.retentionDays"),
-                Some(text(d)),
+                Some(describe_rule(d)),
                 None,
             ),
             Some(a) => {
@@ -243,7 +281,7 @@ pub fn lifecycle(desired: &[LifecycleRule], actual: &[LifecycleRule], out: &mut 
                 &format!("Rules[{}]", a.id),
                 Some("spec.storage.retentionDays"),
                 None,
-                Some(text(a)),
+                Some(describe_rule(a)),
             );
         }
     }

@@ -444,7 +444,23 @@ fn plan_stack(b: &mut Builder, d: &Desired, o: &Observed) {
         tags: d.stack.tags.clone(),
         capabilities: capabilities(),
     };
+    // CloudFormation cannot create a bucket that exists. A bucket left behind by a deleted stack
+    // (it is retained) can only return to a stack by resource import, which a human decides on.
+    let orphaned_bucket = |b: &mut Builder| {
+        b.conflict(
+            ResourceKind::Stack,
+            name,
+            format!(
+                "stack {name} does not exist but its bucket {} does (retained when the stack was deleted), and CloudFormation cannot create a bucket that exists; import the bucket into a new stack {name} (CloudFormation resource import), or move its objects away and delete it, then pitagora creates the stack",
+                d.names.bucket
+            ),
+        )
+    };
     let Some(s) = &o.stack else {
+        if o.bucket.is_some() {
+            orphaned_bucket(b);
+            return;
+        }
         b.push(
             Op::Create,
             ResourceKind::Stack,
@@ -465,6 +481,7 @@ fn plan_stack(b: &mut Builder, d: &Desired, o: &Observed) {
         .map(|r| format!(": {r}"))
         .unwrap_or_default();
     match stack_state(&s.status) {
+        StackState::Absent | StackState::Recreate if o.bucket.is_some() => orphaned_bucket(b),
         StackState::Absent => {
             b.push(
                 Op::Create,

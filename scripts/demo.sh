@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The demo: the full chain of examples/full-chain.yaml against a local AWS emulator (moto),
+# from nothing to converged, through out-of-band drift and its correction, to a log line
+# arriving in S3. Needs Rust (cargo), python3 and curl; installs moto into .venv-moto/.
+#
+#   scripts/demo.sh
+#
+# It runs its own emulator (state in .moto/demo, separate from the tests') and stops it at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+
+if [[ -t 1 ]]; then B=$'\e[1m' D=$'\e[2m' R=$'\e[0m'; else B='' D='' R=''; fi
+step() { printf '\n%s== %s%s\n' "$B" "$*" "$R"; }
+run() {
+  printf '%s$ %s%s\n' "$D" "${*/#$PITAGORA/pitagora}" "$R"
+  local rc=0
+  "$@" || rc=$?
+  printf '%s(exit %s)%s\n' "$D" "$rc" "$R"
+  return 0
+}
+
+step "Build pitagora"
+cargo build --locked --quiet
+PITAGORA="$CARGO_TARGET_DIR/debug/pitagora"
+
+step "Start the local AWS emulator (moto)"
+export MOTO_STATE_DIR="$PWD/.moto/demo"
+scripts/moto.sh install >&2
+scripts/moto.sh stop >/dev/null 2>&1 || true
+scripts/moto.sh start
+trap 'scripts/moto.sh stop >/dev/null' EXIT
+eval "$(scripts/moto.sh env)"
+PY=.venv-moto/bin/python
+
+step "The application teams' side: log groups /ecs/orders and /ecs/payments, three Lambda functions"
+$PY scripts/demo/aws.py setup
+
+step "Apply the full chain: plan, then each action as it completes"
+run "$PITAGORA" apply -f examples/full-chain.yaml
+
+step "Someone changes the stream's buffering and deletes a subscription filter by hand"
+$PY scripts/demo/aws.py tamper
+
+step "pitagora drift: read-only; exit 2 names both fields"
+run "$PITAGORA" drift -f examples/full-chain.yaml
+
+step "Apply again: only what drifted is written"
+run "$PITAGORA" apply -f examples/full-chain.yaml
+
+step "Drift again: in sync, exit 0"
+run "$PITAGORA" drift -f examples/full-chain.yaml
+
+step "An application logs a line; it travels through the subscription filter and Firehose into S3"
+$PY scripts/demo/aws.py send
+
+step "Done (the emulator is stopped)"
