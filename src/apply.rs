@@ -202,10 +202,16 @@ fn build_error(what: &str, e: impl std::fmt::Display) -> AwsError {
     AwsError::Build(what.to_owned(), e.to_string())
 }
 
-/// A client request token: the same request after a crash gets the same token, so CloudFormation
-/// recognises it instead of starting a second operation.
+/// A client request token for one stack operation: the retries of that request carry it, so
+/// CloudFormation recognises a retry whose first answer was lost instead of starting a second
+/// operation. A later operation (even with the same template) gets a new token: CloudFormation
+/// would take a reused one for a retry and do nothing.
 fn request_token(kind: &str, name: &str, body: &str) -> String {
-    let digest = Sha256::digest(format!("{kind}\n{name}\n{body}").as_bytes());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let digest = Sha256::digest(format!("{kind}\n{name}\n{body}\n{nanos}").as_bytes());
     let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
     format!("pitagora-{kind}-{hex}")
 }
@@ -370,6 +376,7 @@ async fn wait_for_stack(c: &RegionClients, name: &str) -> Result<String, AwsErro
         if !status.ends_with("_IN_PROGRESS") || status == "REVIEW_IN_PROGRESS" {
             return Ok(status);
         }
+        tracing::info!(stack = name, %status, "waiting for the stack operation to finish");
         if Instant::now() + interval > deadline {
             return Err(AwsError::Timeout {
                 what: format!("stack {name}"),
@@ -657,6 +664,7 @@ async fn wait_for_stream(c: &RegionClients, name: &str) -> Result<(), AwsError> 
                 });
             }
             _ => {
+                tracing::info!(stream = name, %status, "waiting for the stream to become active");
                 tokio::time::sleep(interval).await;
                 interval = (interval * 2).min(Duration::from_secs(10));
             }
