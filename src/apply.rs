@@ -6,8 +6,7 @@
 //! client request token. A failed action stops the run (later actions depend on earlier ones),
 //! except for per-log-group filters and per-subscriber subscriptions, which are independent.
 
-use crate::aws::error::send;
-use crate::aws::{AwsError, RegionClients, RetryPolicy};
+use crate::aws::{AwsError, RegionClients};
 use crate::desired::{LogGroupSpec, StreamSpec};
 use crate::plan::{Action, Plan, Step};
 use crate::resources::*;
@@ -128,10 +127,11 @@ pub async fn execute(c: &RegionClients, step: &Step) -> Result<String, AwsError>
         Step::CreateLogGroup(g) => create_log_group(c, g).await,
         Step::UpdateLogGroup(g) => update_log_group(c, g).await,
         Step::DeleteLogGroup { name } => {
-            let r = send(&c.retry, "CloudWatchLogs.DeleteLogGroup", || {
-                c.logs.delete_log_group().log_group_name(name).send()
-            })
-            .await;
+            let r = c
+                .send("CloudWatchLogs.DeleteLogGroup", || {
+                    c.logs.delete_log_group().log_group_name(name).send()
+                })
+                .await;
             gone_is_fine(r, "deleted", "already gone")
         }
         Step::CreateStream(s) => create_stream(c, s).await,
@@ -141,13 +141,14 @@ pub async fn execute(c: &RegionClients, step: &Step) -> Result<String, AwsError>
             tags,
         } => update_stream(c, stream, *destination, *tags).await,
         Step::DeleteStream { name } => {
-            let r = send(&c.retry, "Firehose.DeleteDeliveryStream", || {
-                c.firehose
-                    .delete_delivery_stream()
-                    .delivery_stream_name(name)
-                    .send()
-            })
-            .await;
+            let r = c
+                .send("Firehose.DeleteDeliveryStream", || {
+                    c.firehose
+                        .delete_delivery_stream()
+                        .delivery_stream_name(name)
+                        .send()
+                })
+                .await;
             gone_is_fine(r, "deleted", "already gone")
         }
         Step::PutNotifications {
@@ -168,22 +169,24 @@ pub async fn execute(c: &RegionClients, step: &Step) -> Result<String, AwsError>
             set_subscription_attributes(c, arn, subscription).await
         }
         Step::Unsubscribe { arn } => {
-            let r = send(&c.retry, "SNS.Unsubscribe", || {
-                c.sns.unsubscribe().subscription_arn(arn).send()
-            })
-            .await;
+            let r = c
+                .send("SNS.Unsubscribe", || {
+                    c.sns.unsubscribe().subscription_arn(arn).send()
+                })
+                .await;
             gone_is_fine(r, "unsubscribed", "already gone")
         }
         Step::PutFilter { log_group, filter } => put_filter(c, log_group, filter).await,
         Step::DeleteFilter { log_group, name } => {
-            let r = send(&c.retry, "CloudWatchLogs.DeleteSubscriptionFilter", || {
-                c.logs
-                    .delete_subscription_filter()
-                    .log_group_name(log_group)
-                    .filter_name(name)
-                    .send()
-            })
-            .await;
+            let r = c
+                .send("CloudWatchLogs.DeleteSubscriptionFilter", || {
+                    c.logs
+                        .delete_subscription_filter()
+                        .log_group_name(log_group)
+                        .filter_name(name)
+                        .send()
+                })
+                .await;
             gone_is_fine(r, "deleted", "already gone")
         }
         Step::None => Ok(String::new()),
@@ -274,17 +277,18 @@ async fn create_stack_once(
 ) -> Result<String, AwsError> {
     let body = template.to_string();
     let token = request_token("create", name, &body);
-    let created = send(&c.retry, "CloudFormation.CreateStack", || {
-        c.cfn
-            .create_stack()
-            .stack_name(name)
-            .template_body(&body)
-            .set_capabilities(Some(cfn_capabilities(capabilities)))
-            .set_tags(Some(cfn_tags(tags)))
-            .client_request_token(&token)
-            .send()
-    })
-    .await;
+    let created = c
+        .send("CloudFormation.CreateStack", || {
+            c.cfn
+                .create_stack()
+                .stack_name(name)
+                .template_body(&body)
+                .set_capabilities(Some(cfn_capabilities(capabilities)))
+                .set_tags(Some(cfn_tags(tags)))
+                .client_request_token(&token)
+                .send()
+        })
+        .await;
     match created {
         Ok(_) => {}
         // A retry after a crash: the creation is already under way or done.
@@ -307,17 +311,18 @@ async fn update_stack(
 ) -> Result<String, AwsError> {
     let body = template.to_string();
     let token = request_token("update", name, &body);
-    let updated = send(&c.retry, "CloudFormation.UpdateStack", || {
-        c.cfn
-            .update_stack()
-            .stack_name(name)
-            .template_body(&body)
-            .set_capabilities(Some(cfn_capabilities(capabilities)))
-            .set_tags(Some(cfn_tags(tags)))
-            .client_request_token(&token)
-            .send()
-    })
-    .await;
+    let updated = c
+        .send("CloudFormation.UpdateStack", || {
+            c.cfn
+                .update_stack()
+                .stack_name(name)
+                .template_body(&body)
+                .set_capabilities(Some(cfn_capabilities(capabilities)))
+                .set_tags(Some(cfn_tags(tags)))
+                .client_request_token(&token)
+                .send()
+        })
+        .await;
     match updated {
         Ok(_) => {}
         Err(AwsError::Rejected { code, message, .. })
@@ -336,7 +341,7 @@ async fn update_stack(
 
 async fn delete_stack(c: &RegionClients, name: &str) -> Result<String, AwsError> {
     let token = request_token("delete", name, "");
-    send(&c.retry, "CloudFormation.DeleteStack", || {
+    c.send("CloudFormation.DeleteStack", || {
         c.cfn
             .delete_stack()
             .stack_name(name)
@@ -355,10 +360,11 @@ async fn wait_for_stack(c: &RegionClients, name: &str) -> Result<String, AwsErro
     let deadline = Instant::now() + c.settle_timeout;
     let mut interval = c.poll_interval;
     loop {
-        let described = send(&c.retry, "CloudFormation.DescribeStacks", || {
-            c.cfn.describe_stacks().stack_name(name).send()
-        })
-        .await;
+        let described = c
+            .send("CloudFormation.DescribeStacks", || {
+                c.cfn.describe_stacks().stack_name(name).send()
+            })
+            .await;
         let status = match described {
             Ok(out) => out
                 .stacks()
@@ -391,10 +397,11 @@ async fn wait_for_stack(c: &RegionClients, name: &str) -> Result<String, AwsErro
 
 /// Why a stack ended in `status`: its status reason, or the first failed resource event.
 async fn stack_failure(c: &RegionClients, name: &str, status: &str) -> AwsError {
-    let events = send(&c.retry, "CloudFormation.DescribeStackEvents", || {
-        c.cfn.describe_stack_events().stack_name(name).send()
-    })
-    .await;
+    let events = c
+        .send("CloudFormation.DescribeStackEvents", || {
+            c.cfn.describe_stack_events().stack_name(name).send()
+        })
+        .await;
     let reason = events
         .ok()
         .and_then(|out| {
@@ -428,14 +435,15 @@ async fn empty(c: &RegionClients, bucket: &str) -> Result<usize, AwsError> {
     let mut key_marker: Option<String> = None;
     let mut version_marker: Option<String> = None;
     loop {
-        let listed = send(&c.retry, "S3.ListObjectVersions", || {
-            c.s3.list_object_versions()
-                .bucket(bucket)
-                .set_key_marker(key_marker.clone())
-                .set_version_id_marker(version_marker.clone())
-                .send()
-        })
-        .await;
+        let listed = c
+            .send("S3.ListObjectVersions", || {
+                c.s3.list_object_versions()
+                    .bucket(bucket)
+                    .set_key_marker(key_marker.clone())
+                    .set_version_id_marker(version_marker.clone())
+                    .send()
+            })
+            .await;
         let out = match listed {
             Ok(out) => out,
             Err(e) if e.is_not_found() => return Ok(deleted),
@@ -466,7 +474,7 @@ async fn empty(c: &RegionClients, bucket: &str) -> Result<usize, AwsError> {
                 .quiet(true)
                 .build()
                 .map_err(|e| build_error("S3.DeleteObjects", e))?;
-            send(&c.retry, "S3.DeleteObjects", || {
+            c.send("S3.DeleteObjects", || {
                 c.s3.delete_objects()
                     .bucket(bucket)
                     .delete(delete.clone())
@@ -485,14 +493,15 @@ async fn empty(c: &RegionClients, bucket: &str) -> Result<usize, AwsError> {
 }
 
 async fn create_log_group(c: &RegionClients, g: &LogGroupSpec) -> Result<String, AwsError> {
-    let created = send(&c.retry, "CloudWatchLogs.CreateLogGroup", || {
-        c.logs
-            .create_log_group()
-            .log_group_name(&g.name)
-            .set_tags(Some(g.tags.clone().into_iter().collect()))
-            .send()
-    })
-    .await;
+    let created = c
+        .send("CloudWatchLogs.CreateLogGroup", || {
+            c.logs
+                .create_log_group()
+                .log_group_name(&g.name)
+                .set_tags(Some(g.tags.clone().into_iter().collect()))
+                .send()
+        })
+        .await;
     match created {
         Ok(_) => {}
         Err(AwsError::Rejected { code, .. }) if code == "ResourceAlreadyExistsException" => {}
@@ -503,7 +512,7 @@ async fn create_log_group(c: &RegionClients, g: &LogGroupSpec) -> Result<String,
 }
 
 async fn put_retention(c: &RegionClients, g: &LogGroupSpec) -> Result<(), AwsError> {
-    send(&c.retry, "CloudWatchLogs.PutRetentionPolicy", || {
+    c.send("CloudWatchLogs.PutRetentionPolicy", || {
         c.logs
             .put_retention_policy()
             .log_group_name(&g.name)
@@ -516,7 +525,7 @@ async fn put_retention(c: &RegionClients, g: &LogGroupSpec) -> Result<(), AwsErr
 
 async fn update_log_group(c: &RegionClients, g: &LogGroupSpec) -> Result<String, AwsError> {
     put_retention(c, g).await?;
-    send(&c.retry, "CloudWatchLogs.TagResource", || {
+    c.send("CloudWatchLogs.TagResource", || {
         c.logs
             .tag_resource()
             .resource_arn(&g.arn)
@@ -606,16 +615,17 @@ async fn create_stream(c: &RegionClients, s: &StreamSpec) -> Result<String, AwsE
         .map(|(k, v)| fh::Tag::builder().key(k).value(v).build())
         .collect::<Result<_, _>>()
         .map_err(|e| build_error("Firehose tags", e))?;
-    let created = send(&c.retry, "Firehose.CreateDeliveryStream", || {
-        c.firehose
-            .create_delivery_stream()
-            .delivery_stream_name(&s.name)
-            .delivery_stream_type(fh::DeliveryStreamType::DirectPut)
-            .extended_s3_destination_configuration(config.clone())
-            .set_tags(Some(tags.clone()))
-            .send()
-    })
-    .await;
+    let created = c
+        .send("Firehose.CreateDeliveryStream", || {
+            c.firehose
+                .create_delivery_stream()
+                .delivery_stream_name(&s.name)
+                .delivery_stream_type(fh::DeliveryStreamType::DirectPut)
+                .extended_s3_destination_configuration(config.clone())
+                .set_tags(Some(tags.clone()))
+                .send()
+        })
+        .await;
     match created {
         Ok(_) => {}
         // A retry after a crash: the stream exists; the next pass compares it.
@@ -631,13 +641,14 @@ async fn wait_for_stream(c: &RegionClients, name: &str) -> Result<(), AwsError> 
     let deadline = Instant::now() + c.settle_timeout;
     let mut interval = c.poll_interval;
     loop {
-        let out = send(&c.retry, "Firehose.DescribeDeliveryStream", || {
-            c.firehose
-                .describe_delivery_stream()
-                .delivery_stream_name(name)
-                .send()
-        })
-        .await?;
+        let out = c
+            .send("Firehose.DescribeDeliveryStream", || {
+                c.firehose
+                    .describe_delivery_stream()
+                    .delivery_stream_name(name)
+                    .send()
+            })
+            .await?;
         let status = out
             .delivery_stream_description()
             .map(|d| d.delivery_stream_status().as_str().to_owned())
@@ -697,17 +708,14 @@ async fn update_stream(
         // someone else updated in between (ConcurrentModificationException is retryable).
         c.retry
             .run(|| async {
-                let out = send(
-                    &RetryPolicy::once(),
-                    "Firehose.DescribeDeliveryStream",
-                    || {
+                let out = c
+                    .send_once("Firehose.DescribeDeliveryStream", || {
                         c.firehose
                             .describe_delivery_stream()
                             .delivery_stream_name(&s.name)
                             .send()
-                    },
-                )
-                .await?;
+                    })
+                    .await?;
                 let desc = out
                     .delivery_stream_description()
                     .ok_or_else(|| AwsError::NotFound {
@@ -720,7 +728,7 @@ async fn update_stream(
                     .first()
                     .map(|d| d.destination_id().to_owned())
                     .unwrap_or_default();
-                send(&RetryPolicy::once(), "Firehose.UpdateDestination", || {
+                c.send_once("Firehose.UpdateDestination", || {
                     c.firehose
                         .update_destination()
                         .delivery_stream_name(&s.name)
@@ -741,7 +749,7 @@ async fn update_stream(
             .map(|(k, v)| fh::Tag::builder().key(k).value(v).build())
             .collect::<Result<_, _>>()
             .map_err(|e| build_error("Firehose tags", e))?;
-        send(&c.retry, "Firehose.TagDeliveryStream", || {
+        c.send("Firehose.TagDeliveryStream", || {
             c.firehose
                 .tag_delivery_stream()
                 .delivery_stream_name(&s.name)
@@ -790,12 +798,13 @@ async fn put_notifications(
     entries: &[Notification],
     managed_ids: &[String],
 ) -> Result<String, AwsError> {
-    let current = send(&c.retry, "S3.GetBucketNotificationConfiguration", || {
-        c.s3.get_bucket_notification_configuration()
-            .bucket(bucket)
-            .send()
-    })
-    .await?;
+    let current = c
+        .send("S3.GetBucketNotificationConfiguration", || {
+            c.s3.get_bucket_notification_configuration()
+                .bucket(bucket)
+                .send()
+        })
+        .await?;
     let ours = |id: Option<&str>| id.is_some_and(|id| managed_ids.iter().any(|m| m == id));
     let mut lambdas: Vec<s3::LambdaFunctionConfiguration> = current
         .lambda_function_configurations()
@@ -851,7 +860,7 @@ async fn put_notifications(
         .set_queue_configurations(Some(queues))
         .set_event_bridge_configuration(current.event_bridge_configuration().cloned())
         .build();
-    send(&c.retry, "S3.PutBucketNotificationConfiguration", || {
+    c.send("S3.PutBucketNotificationConfiguration", || {
         c.s3.put_bucket_notification_configuration()
             .bucket(bucket)
             .notification_configuration(configuration.clone())
@@ -899,12 +908,13 @@ async fn put_lifecycle(
     rules: &[LifecycleRule],
     managed_ids: &[String],
 ) -> Result<String, AwsError> {
-    let current = match send(&c.retry, "S3.GetBucketLifecycleConfiguration", || {
-        c.s3.get_bucket_lifecycle_configuration()
-            .bucket(bucket)
-            .send()
-    })
-    .await
+    let current = match c
+        .send("S3.GetBucketLifecycleConfiguration", || {
+            c.s3.get_bucket_lifecycle_configuration()
+                .bucket(bucket)
+                .send()
+        })
+        .await
     {
         Ok(out) => out.rules().to_vec(),
         Err(e) if e.code() == Some("NoSuchLifecycleConfiguration") => Vec::new(),
@@ -919,7 +929,7 @@ async fn put_lifecycle(
         all.push(s3_rule(r)?);
     }
     if all.is_empty() {
-        send(&c.retry, "S3.DeleteBucketLifecycle", || {
+        c.send("S3.DeleteBucketLifecycle", || {
             c.s3.delete_bucket_lifecycle().bucket(bucket).send()
         })
         .await?;
@@ -929,7 +939,7 @@ async fn put_lifecycle(
         .set_rules(Some(all))
         .build()
         .map_err(|e| build_error("S3 lifecycle", e))?;
-    send(&c.retry, "S3.PutBucketLifecycleConfiguration", || {
+    c.send("S3.PutBucketLifecycleConfiguration", || {
         c.s3.put_bucket_lifecycle_configuration()
             .bucket(bucket)
             .lifecycle_configuration(configuration.clone())
@@ -968,17 +978,18 @@ async fn subscribe(
         .filter(|(_, v)| !v.is_empty())
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
-    let out = send(&c.retry, "SNS.Subscribe", || {
-        c.sns
-            .subscribe()
-            .topic_arn(topic_arn)
-            .protocol(&s.protocol)
-            .endpoint(&s.endpoint)
-            .return_subscription_arn(true)
-            .set_attributes((!attributes.is_empty()).then(|| attributes.clone()))
-            .send()
-    })
-    .await?;
+    let out = c
+        .send("SNS.Subscribe", || {
+            c.sns
+                .subscribe()
+                .topic_arn(topic_arn)
+                .protocol(&s.protocol)
+                .endpoint(&s.endpoint)
+                .return_subscription_arn(true)
+                .set_attributes((!attributes.is_empty()).then(|| attributes.clone()))
+                .send()
+        })
+        .await?;
     Ok(format!(
         "subscribed ({})",
         out.subscription_arn().unwrap_or("pending")
@@ -991,7 +1002,7 @@ async fn set_subscription_attributes(
     s: &TopicSubscription,
 ) -> Result<String, AwsError> {
     for (name, value) in subscription_attributes(s) {
-        send(&c.retry, "SNS.SetSubscriptionAttributes", || {
+        c.send("SNS.SetSubscriptionAttributes", || {
             c.sns
                 .set_subscription_attributes()
                 .subscription_arn(arn)
@@ -1009,7 +1020,7 @@ async fn put_filter(
     log_group: &str,
     f: &SubscriptionFilter,
 ) -> Result<String, AwsError> {
-    send(&c.retry, "CloudWatchLogs.PutSubscriptionFilter", || {
+    c.send("CloudWatchLogs.PutSubscriptionFilter", || {
         c.logs
             .put_subscription_filter()
             .log_group_name(log_group)

@@ -1,15 +1,15 @@
 //! The command line: a thin shell over the engine. Each command reads its inputs, calls the
 //! engine and prints; exit codes are part of the interface (see [`Exit`]).
 
-use crate::aws::{Aws, AwsSettings};
+use crate::aws::{Aws, AwsSettings, RetryPolicy};
 use crate::desired::{self, Desired};
 use crate::engine::Engine;
 use crate::load::{self, LoadReport};
 use crate::observe::Hints;
-use crate::report;
+use crate::report::{self, text};
 use crate::spec::schema;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -44,6 +44,12 @@ pub enum CliError {
     /// Serialising the output failed.
     #[error("cannot serialise output: {0}")]
     Serialise(String),
+    /// A report file could not be written.
+    #[error("cannot write {0}: {1}")]
+    Write(PathBuf, std::io::Error),
+    /// The ignore file is unreadable or invalid.
+    #[error("ignore file {0}: {1}")]
+    Ignore(PathBuf, String),
 }
 
 /// pitagora builds, guards and migrates serverless log pipelines on AWS: CloudWatch Logs →
@@ -94,6 +100,10 @@ pub struct AwsArgs {
     /// Longest wait, in seconds, for a stack or stream operation to finish.
     #[arg(long, default_value_t = 1800)]
     pub settle_timeout: u64,
+    /// How long, in seconds, to keep retrying an AWS call that fails for a passing reason
+    /// (throttling, 5xx, an unreachable endpoint) before giving up with an error.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub aws_timeout: u64,
 }
 
 impl AwsArgs {
@@ -101,10 +111,86 @@ impl AwsArgs {
         AwsSettings {
             endpoint_url: self.endpoint_url.clone(),
             region: self.region.clone(),
+            retry: RetryPolicy {
+                total: Duration::from_secs(self.aws_timeout),
+                ..RetryPolicy::default()
+            },
             settle_timeout: Duration::from_secs(self.settle_timeout),
             ..AwsSettings::default()
         }
     }
+}
+
+/// Drift report options.
+#[derive(Debug, Clone, Args)]
+pub struct DriftReportArgs {
+    /// Format of the report on standard output.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// Also write the report in FORMAT to PATH, e.g. `markdown=drift.md` or `junit=drift.xml`
+    /// (repeatable).
+    #[arg(long = "output", value_name = "FORMAT=PATH", value_parser = parse_output)]
+    pub outputs: Vec<(ReportFormat, PathBuf)>,
+    /// `drift`: exit 2 when anything drifted (default); `never`: exit 0 even then (report-only
+    /// jobs). Errors exit 1 either way.
+    #[arg(long, value_enum, default_value_t = FailOn::Drift)]
+    pub fail_on: FailOn,
+    /// The repository's ignore rules: a YAML list of `{pipeline?, kind?, name?, field?, reason?}`
+    /// (`pipeline` is `namespace/name` and, like `name` and `field`, may use `*`). Default:
+    /// `.pitagora-ignore` when it exists.
+    #[arg(long, value_name = "PATH")]
+    pub ignore_file: Option<PathBuf>,
+    /// How many pipelines are checked at once (AWS calls stay within per-service rate limits).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// Colours in the text report: on a terminal (auto), always, never.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+}
+
+/// Drift report formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Human summary.
+    Text,
+    /// For a CI step summary or a pull-request comment (with Mermaid pictures).
+    Markdown,
+    /// Stable, versioned schema (docs/drift-report.schema.json).
+    Json,
+    /// JUnit XML for CI test tabs.
+    Junit,
+}
+
+/// When `drift` exits 2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// When anything drifted.
+    Drift,
+    /// Never (errors still exit 1).
+    Never,
+}
+
+/// Colour choice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// On a terminal.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+fn parse_output(text: &str) -> Result<(ReportFormat, PathBuf), String> {
+    let (format, path) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?}: expected FORMAT=PATH, e.g. markdown=drift.md"))?;
+    let format = ReportFormat::from_str(format, true)
+        .map_err(|_| format!("{format:?}: unknown format; use text, markdown, json or junit"))?;
+    if path.is_empty() {
+        return Err(format!("{text:?}: the path is empty"));
+    }
+    Ok((format, PathBuf::from(path)))
 }
 
 /// The commands.
@@ -158,6 +244,9 @@ pub enum Command {
         /// How to reach AWS.
         #[command(flatten)]
         aws: AwsArgs,
+        /// The report's options.
+        #[command(flatten)]
+        report: DriftReportArgs,
     },
     /// Delete the pipelines' AWS resources in reverse order. The bucket (and the error log group)
     /// is kept unless `storage.deletionPolicy: Delete`; resources owned by others are never touched.
@@ -252,14 +341,14 @@ pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<E
                         continue;
                     }
                 };
-                out.write_all(report::plan(&check.plan, "plan").as_bytes())?;
+                out.write_all(text::plan(&check.plan, "plan").as_bytes())?;
                 if check.plan.report_only && !check.plan.in_sync() {
                     writeln!(out, "  (drift.policy: Report — nothing is changed)")?;
                 }
                 // Progress as it happens; a failed write only loses the echo.
                 let result = engine
                     .execute(check, &hints, &mut |o| {
-                        let _ = writeln!(out, "{}", report::outcome(o));
+                        let _ = writeln!(out, "{}", text::outcome(o));
                         let _ = out.flush();
                     })
                     .await;
@@ -272,7 +361,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<E
                     Ok(done) => {
                         exit = Exit::Error;
                         out.write_all(
-                            report::plan(&done.remaining, "not in sync after apply").as_bytes(),
+                            text::plan(&done.remaining, "not in sync after apply").as_bytes(),
                         )?;
                     }
                     Err(e) => {
@@ -281,45 +370,14 @@ pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<E
                     }
                 }
             }
-            writeln!(err, "{}", report::calls(&engine.aws().calls().snapshot()))?;
+            writeln!(err, "{}", text::calls(&engine.aws().calls().snapshot()))?;
             Ok(exit)
         }
-        Command::Drift { files, aws } => {
-            let Some((report, engine)) = prepare(&files, &aws, err).await? else {
-                return Ok(Exit::Error);
-            };
-            let (mut drifted, mut failed) = (0, 0);
-            for p in &report.pipelines {
-                match engine
-                    .check(&p.id, &p.pipeline.spec, &Hints::default())
-                    .await
-                {
-                    Ok(check) => {
-                        out.write_all(report::plan(&check.plan, "drift").as_bytes())?;
-                        drifted += usize::from(!check.plan.in_sync());
-                    }
-                    Err(e) => {
-                        failed += 1;
-                        writeln!(err, "LogPipeline {}: error: {e}", p.id)?;
-                    }
-                }
-            }
-            let stats = engine.aws().calls().snapshot();
-            writeln!(
-                err,
-                "{} pipelines: {} in sync, {drifted} drifted, {failed} failed; {}",
-                report.pipelines.len(),
-                report.pipelines.len() - drifted - failed,
-                report::calls(&stats)
-            )?;
-            Ok(if failed > 0 {
-                Exit::Error
-            } else if drifted > 0 {
-                Exit::Drift
-            } else {
-                Exit::Ok
-            })
-        }
+        Command::Drift {
+            files,
+            aws,
+            report: options,
+        } => drift(files, aws, options, out, err).await,
         Command::Delete { files, aws } => {
             let Some((report, engine)) = prepare(&files, &aws, err).await? else {
                 return Ok(Exit::Error);
@@ -328,7 +386,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<E
             for p in &report.pipelines {
                 let result = engine
                     .delete(&p.id, &p.pipeline.spec, &Hints::default(), &mut |o| {
-                        let _ = writeln!(out, "{}", report::outcome(o));
+                        let _ = writeln!(out, "{}", text::outcome(o));
                         let _ = out.flush();
                     })
                     .await;
@@ -340,7 +398,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<E
                     }
                     Ok((plan, _)) => {
                         exit = Exit::Error;
-                        out.write_all(report::plan(&plan, "not fully deleted").as_bytes())?;
+                        out.write_all(text::plan(&plan, "not fully deleted").as_bytes())?;
                     }
                     Err(e) => {
                         exit = Exit::Error;
@@ -348,10 +406,168 @@ pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<E
                     }
                 }
             }
-            writeln!(err, "{}", report::calls(&engine.aws().calls().snapshot()))?;
+            writeln!(err, "{}", text::calls(&engine.aws().calls().snapshot()))?;
             Ok(exit)
         }
     }
+}
+
+/// The `drift` command: check every pipeline (invalid ones become errors in the report), then
+/// write the report in each requested format.
+async fn drift(
+    files: Files,
+    aws: AwsArgs,
+    options: DriftReportArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Exit, CliError> {
+    use futures::StreamExt;
+    let mut loaded = load::load_paths(&files.paths, &files.namespace)?;
+    for s in &loaded.skipped {
+        writeln!(err, "{}: skipped {} (not a LogPipeline)", s.source, s.kind)?;
+    }
+    let repo_rules = ignore_rules(options.ignore_file.as_deref())?;
+    for p in &mut loaded.pipelines {
+        let id = p.id.to_string();
+        p.pipeline.spec.drift.ignore.extend(
+            repo_rules
+                .iter()
+                .filter(|r| {
+                    r.pipeline
+                        .as_deref()
+                        .is_none_or(|g| crate::plan::ignore::glob(g, &id))
+                })
+                .map(|r| r.rule.clone()),
+        );
+    }
+    let engine = Engine::new(Arc::new(Aws::load(aws.settings()).await));
+    let total = loaded.pipelines.len();
+    let progress = std::io::stderr().is_terminal() && total > 1;
+    let mut done = 0;
+    let hints = Hints::default();
+    let checks: Vec<_> = futures::stream::iter(&loaded.pipelines)
+        .map(|p| {
+            let engine = &engine;
+            let hints = &hints;
+            async move { engine.check(&p.id, &p.pipeline.spec, hints).await }
+        })
+        .buffered(usize::from(options.concurrency))
+        .inspect(|_| {
+            done += 1;
+            if progress {
+                let _ = write!(std::io::stderr(), "\rchecked {done}/{total} pipelines");
+            }
+        })
+        .collect()
+        .await;
+    if progress {
+        let _ = writeln!(std::io::stderr());
+    }
+    let mut inputs: Vec<report::Input> = loaded
+        .pipelines
+        .iter()
+        .zip(&checks)
+        .map(|(p, check)| report::Input {
+            source: &p.source,
+            id: &p.id,
+            result: check.as_ref().map_err(ToString::to_string),
+        })
+        .collect();
+    let invalid_ids: Vec<crate::names::PipelineId> = loaded
+        .invalid
+        .iter()
+        .map(|i| {
+            i.id.clone()
+                .unwrap_or_else(|| crate::names::PipelineId::new(files.namespace.clone(), "?"))
+        })
+        .collect();
+    for (invalid, id) in loaded.invalid.iter().zip(&invalid_ids) {
+        let messages: Vec<String> = invalid.errors.iter().map(ToString::to_string).collect();
+        inputs.push(report::Input {
+            source: &invalid.source,
+            id,
+            result: Err(format!("invalid spec: {}", messages.join("; "))),
+        });
+    }
+    if inputs.is_empty() {
+        writeln!(err, "no LogPipeline documents found")?;
+        return Ok(Exit::Error);
+    }
+    let drift = report::build(&inputs, &engine.aws().calls().snapshot(), None);
+    let color = match options.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stdout().is_terminal(),
+    };
+    out.write_all(render(&drift, options.format, color)?.as_bytes())?;
+    for (format, path) in &options.outputs {
+        std::fs::write(path, render(&drift, *format, false)?)
+            .map_err(|e| CliError::Write(path.clone(), e))?;
+    }
+    let t = &drift.totals;
+    Ok(if t.errors > 0 {
+        Exit::Error
+    } else if t.drifted > 0 && options.fail_on == FailOn::Drift {
+        Exit::Drift
+    } else {
+        Exit::Ok
+    })
+}
+
+fn render(r: &report::DriftReport, format: ReportFormat, color: bool) -> Result<String, CliError> {
+    Ok(match format {
+        ReportFormat::Text => text::report(r, text::Style::new(color)),
+        ReportFormat::Markdown => report::markdown::render(r),
+        ReportFormat::Json => {
+            serde_json::to_string_pretty(r).map_err(|e| CliError::Serialise(e.to_string()))? + "\n"
+        }
+        ReportFormat::Junit => report::junit::render(r),
+    })
+}
+
+/// One rule of a repository's ignore file.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RepoIgnoreRule {
+    /// `namespace/name` pattern; all pipelines when absent.
+    #[serde(default)]
+    pipeline: Option<String>,
+    #[serde(flatten)]
+    rule: crate::spec::IgnoreRule,
+}
+
+/// Reads the repository's ignore rules (`.pitagora-ignore` by default, when present).
+fn ignore_rules(path: Option<&std::path::Path>) -> Result<Vec<RepoIgnoreRule>, CliError> {
+    let default = std::path::Path::new(".pitagora-ignore");
+    let path = match path {
+        Some(p) => p,
+        None if default.exists() => default,
+        None => return Ok(Vec::new()),
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::Ignore(path.to_owned(), e.to_string()))?;
+    let rules: Vec<RepoIgnoreRule> = serde_saphyr::from_str::<Option<Vec<RepoIgnoreRule>>>(&text)
+        .map_err(|e| CliError::Ignore(path.to_owned(), e.to_string()))?
+        .unwrap_or_default();
+    for (i, r) in rules.iter().enumerate() {
+        if r.rule.kind.is_none() && r.rule.field.is_none() {
+            return Err(CliError::Ignore(
+                path.to_owned(),
+                format!("rule {}: set kind or field", i + 1),
+            ));
+        }
+        if let Some(kind) = &r.rule.kind
+            && !crate::resources::ResourceKind::ALL
+                .iter()
+                .any(|k| k.as_str() == kind)
+        {
+            return Err(CliError::Ignore(
+                path.to_owned(),
+                format!("rule {}: unknown kind {kind:?}", i + 1),
+            ));
+        }
+    }
+    Ok(rules)
 }
 
 /// Loads the files and connects to AWS; `None` when the files have problems (already printed).

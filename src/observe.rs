@@ -3,7 +3,6 @@
 //! Independent reads run concurrently; lists are paginated everywhere; "not found" is an absent
 //! resource, never an error. Only the fields pitagora manages are mapped.
 
-use crate::aws::error::send;
 use crate::aws::{AwsError, RegionClients};
 use crate::desired::Desired;
 use crate::observed::*;
@@ -51,10 +50,11 @@ fn absent_if_not_found<T>(r: Result<T, AwsError>) -> Result<Option<T>, AwsError>
 }
 
 async fn stack(c: &RegionClients, name: &str) -> Result<Option<ObservedStack>, AwsError> {
-    let described = send(&c.retry, "CloudFormation.DescribeStacks", || {
-        c.cfn.describe_stacks().stack_name(name).send()
-    })
-    .await;
+    let described = c
+        .send("CloudFormation.DescribeStacks", || {
+            c.cfn.describe_stacks().stack_name(name).send()
+        })
+        .await;
     let out = match described {
         Ok(out) => out,
         // CloudFormation reports a missing stack as a validation error.
@@ -75,10 +75,11 @@ async fn stack(c: &RegionClients, name: &str) -> Result<Option<ObservedStack>, A
     if status == "DELETE_COMPLETE" {
         return Ok(None);
     }
-    let template = match send(&c.retry, "CloudFormation.GetTemplate", || {
-        c.cfn.get_template().stack_name(name).send()
-    })
-    .await
+    let template = match c
+        .send("CloudFormation.GetTemplate", || {
+            c.cfn.get_template().stack_name(name).send()
+        })
+        .await
     {
         Ok(t) => t.template_body().and_then(parse_template),
         // A stack that never got a template (e.g. REVIEW_IN_PROGRESS) has none to compare.
@@ -117,14 +118,15 @@ async fn groups_with_prefix(
     let mut groups = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let out = send(&c.retry, "CloudWatchLogs.DescribeLogGroups", || {
-            c.logs
-                .describe_log_groups()
-                .log_group_name_prefix(prefix)
-                .set_next_token(token.clone())
-                .send()
-        })
-        .await?;
+        let out = c
+            .send("CloudWatchLogs.DescribeLogGroups", || {
+                c.logs
+                    .describe_log_groups()
+                    .log_group_name_prefix(prefix)
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await?;
         groups.extend(
             out.log_groups()
                 .iter()
@@ -150,13 +152,14 @@ async fn error_log_group(
         return Ok(None);
     };
     let arn = &d.error_log_group.arn;
-    let tags = send(&c.retry, "CloudWatchLogs.ListTagsForResource", || {
-        c.logs.list_tags_for_resource().resource_arn(arn).send()
-    })
-    .await?
-    .tags()
-    .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-    .unwrap_or_default();
+    let tags = c
+        .send("CloudWatchLogs.ListTagsForResource", || {
+            c.logs.list_tags_for_resource().resource_arn(arn).send()
+        })
+        .await?
+        .tags()
+        .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
     Ok(Some(ObservedLogGroup {
         retention_days,
         tags,
@@ -165,7 +168,7 @@ async fn error_log_group(
 
 async fn stream(c: &RegionClients, name: &str) -> Result<Option<ObservedStream>, AwsError> {
     let described = absent_if_not_found(
-        send(&c.retry, "Firehose.DescribeDeliveryStream", || {
+        c.send("Firehose.DescribeDeliveryStream", || {
             c.firehose
                 .describe_delivery_stream()
                 .delivery_stream_name(name)
@@ -239,14 +242,15 @@ async fn stream(c: &RegionClients, name: &str) -> Result<Option<ObservedStream>,
     let mut tags = Tags::new();
     let mut start: Option<String> = None;
     loop {
-        let out = send(&c.retry, "Firehose.ListTagsForDeliveryStream", || {
-            c.firehose
-                .list_tags_for_delivery_stream()
-                .delivery_stream_name(name)
-                .set_exclusive_start_tag_key(start.clone())
-                .send()
-        })
-        .await?;
+        let out = c
+            .send("Firehose.ListTagsForDeliveryStream", || {
+                c.firehose
+                    .list_tags_for_delivery_stream()
+                    .delivery_stream_name(name)
+                    .set_exclusive_start_tag_key(start.clone())
+                    .send()
+            })
+            .await?;
         for t in out.tags() {
             tags.insert(t.key().to_owned(), t.value().unwrap_or_default().to_owned());
         }
@@ -314,18 +318,15 @@ async fn filters_of(c: &RegionClients, group: &str) -> Result<Vec<SubscriptionFi
     let mut filters = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let out = send(
-            &c.retry,
-            "CloudWatchLogs.DescribeSubscriptionFilters",
-            || {
+        let out = c
+            .send("CloudWatchLogs.DescribeSubscriptionFilters", || {
                 c.logs
                     .describe_subscription_filters()
                     .log_group_name(group)
                     .set_next_token(token.clone())
                     .send()
-            },
-        )
-        .await?;
+            })
+            .await?;
         filters.extend(out.subscription_filters().iter().map(|f| {
             SubscriptionFilter {
                 name: f.filter_name().unwrap_or_default().to_owned(),
@@ -371,7 +372,7 @@ fn filter_rules(
 
 async fn bucket(c: &RegionClients, name: &str) -> Result<Option<ObservedBucket>, AwsError> {
     let notifications = absent_if_not_found(
-        send(&c.retry, "S3.GetBucketNotificationConfiguration", || {
+        c.send("S3.GetBucketNotificationConfiguration", || {
             c.s3.get_bucket_notification_configuration()
                 .bucket(name)
                 .send()
@@ -417,12 +418,13 @@ async fn bucket(c: &RegionClients, name: &str) -> Result<Option<ObservedBucket>,
             suffix,
         });
     }
-    let lifecycle = match send(&c.retry, "S3.GetBucketLifecycleConfiguration", || {
-        c.s3.get_bucket_lifecycle_configuration()
-            .bucket(name)
-            .send()
-    })
-    .await
+    let lifecycle = match c
+        .send("S3.GetBucketLifecycleConfiguration", || {
+            c.s3.get_bucket_lifecycle_configuration()
+                .bucket(name)
+                .send()
+        })
+        .await
     {
         Ok(out) => out.rules().iter().map(lifecycle_rule).collect(),
         Err(e) if e.code() == Some("NoSuchLifecycleConfiguration") => Vec::new(),
@@ -466,7 +468,7 @@ pub fn lifecycle_rule(r: &aws_sdk_s3::types::LifecycleRule) -> LifecycleRule {
 
 async fn topic(c: &RegionClients, arn: &str) -> Result<Option<ObservedTopic>, AwsError> {
     let exists = absent_if_not_found(
-        send(&c.retry, "SNS.GetTopicAttributes", || {
+        c.send("SNS.GetTopicAttributes", || {
             c.sns.get_topic_attributes().topic_arn(arn).send()
         })
         .await,
@@ -477,14 +479,15 @@ async fn topic(c: &RegionClients, arn: &str) -> Result<Option<ObservedTopic>, Aw
     let mut subscriptions = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let out = send(&c.retry, "SNS.ListSubscriptionsByTopic", || {
-            c.sns
-                .list_subscriptions_by_topic()
-                .topic_arn(arn)
-                .set_next_token(token.clone())
-                .send()
-        })
-        .await?;
+        let out = c
+            .send("SNS.ListSubscriptionsByTopic", || {
+                c.sns
+                    .list_subscriptions_by_topic()
+                    .topic_arn(arn)
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await?;
         for s in out.subscriptions() {
             let (Some(sub_arn), Some(protocol), Some(endpoint)) =
                 (s.subscription_arn(), s.protocol(), s.endpoint())
@@ -500,7 +503,7 @@ async fn topic(c: &RegionClients, arn: &str) -> Result<Option<ObservedTopic>, Aw
             // Only Lambda subscriptions are managed; only they need their attributes.
             if protocol == "lambda" && sub_arn.starts_with("arn:") {
                 let attrs = absent_if_not_found(
-                    send(&c.retry, "SNS.GetSubscriptionAttributes", || {
+                    c.send("SNS.GetSubscriptionAttributes", || {
                         c.sns
                             .get_subscription_attributes()
                             .subscription_arn(sub_arn)

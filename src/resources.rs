@@ -34,6 +34,18 @@ pub enum ResourceKind {
 }
 
 impl ResourceKind {
+    /// Every kind, in dependency order.
+    pub const ALL: [ResourceKind; 8] = [
+        ResourceKind::Stack,
+        ResourceKind::ErrorLogGroup,
+        ResourceKind::DeliveryStream,
+        ResourceKind::BucketNotification,
+        ResourceKind::BucketLifecycle,
+        ResourceKind::TopicSubscription,
+        ResourceKind::LogGroup,
+        ResourceKind::SubscriptionFilter,
+    ];
+
     /// Stable name, used in reports, status and metrics labels.
     pub fn as_str(self) -> &'static str {
         match self {

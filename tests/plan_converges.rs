@@ -123,6 +123,7 @@ fn arb_spec() -> impl Strategy<Value = LogPipelineSpec> {
                         DriftPolicy::Correct
                     },
                     check_interval_seconds: 300,
+                    ignore: Vec::new(),
                 },
                 ..LogPipelineSpec::default()
             },

@@ -134,9 +134,11 @@ impl Intercept for CallCounter {
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        // The SDK names CloudWatch Logs "CloudWatch Logs": labels use the spelling of
+        // pitagora's operation names (`CloudWatchLogs.PutSubscriptionFilter`), without spaces.
         let (service, operation) = cfg
             .load::<Metadata>()
-            .map(|m| (m.service().to_owned(), m.name().to_owned()))
+            .map(|m| (m.service().replace(' ', ""), m.name().to_owned()))
             .unwrap_or_else(|| ("unknown".into(), "unknown".into()));
         let outcome = match context.response().map(|r| r.status().as_u16()) {
             Some(200..=399) => Outcome::Ok,

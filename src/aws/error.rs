@@ -203,14 +203,10 @@ where
             let mut message = service.err().message().unwrap_or_default().to_owned();
             if message.is_empty() {
                 // An answer the SDK could not read: show what the server said.
-                let body = service
-                    .raw()
-                    .body()
-                    .bytes()
-                    .map(String::from_utf8_lossy)
-                    .unwrap_or_default();
-                let body: String = body.chars().take(300).collect();
-                message = format!("HTTP {status}, unreadable answer: {}", body.trim());
+                message = format!(
+                    "HTTP {status}, unreadable answer: {}",
+                    body_excerpt(service.raw())
+                );
             }
             let c = code.as_str();
             if THROTTLING.contains(&c) || status == 429 {
@@ -244,11 +240,14 @@ where
                 }
             }
         }
+        // What the SDK could not parse, and what the server said (e.g. an HTML error page).
         SdkError::ResponseError(r) => AwsError::Unavailable {
             operation,
             message: format!(
-                "unreadable response (HTTP {}): {err}",
-                r.raw().status().as_u16()
+                "unreadable response (HTTP {}): {}: {}",
+                r.raw().status().as_u16(),
+                error_chain(&err),
+                body_excerpt(r.raw())
             ),
         },
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => AwsError::Unavailable {
@@ -257,6 +256,16 @@ where
         },
         _ => AwsError::Build(operation, error_chain(&err)),
     }
+}
+
+/// The start of a response's body, as text.
+fn body_excerpt(response: &aws_smithy_runtime_api::http::Response) -> String {
+    let body = response
+        .body()
+        .bytes()
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default();
+    body.chars().take(300).collect::<String>().trim().to_owned()
 }
 
 fn error_chain(err: &dyn std::error::Error) -> String {
@@ -329,6 +338,21 @@ impl RetryPolicy {
 pub async fn send<T, E, F, Fut>(
     policy: &RetryPolicy,
     operation: &str,
+    send: F,
+) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>>,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    send_limited(policy, None, operation, send).await
+}
+
+/// [`send`], each attempt first taking a token from `limiter`.
+pub async fn send_limited<T, E, F, Fut>(
+    policy: &RetryPolicy,
+    limiter: Option<&super::rate::RateLimiter>,
+    operation: &str,
     mut send: F,
 ) -> Result<T, AwsError>
 where
@@ -340,7 +364,12 @@ where
         .run(|| {
             // Boxed: SDK futures are tens of KiB; nested inline they overflow a thread's stack.
             let attempt = Box::pin(send());
-            async move { attempt.await.map_err(|e| classify(operation, e)) }
+            async move {
+                if let Some(limiter) = limiter {
+                    limiter.acquire(operation).await;
+                }
+                attempt.await.map_err(|e| classify(operation, e))
+            }
         })
         .await
 }

@@ -5,9 +5,11 @@
 pub mod calls;
 pub mod compat;
 pub mod error;
+pub mod rate;
 
 pub use calls::{CallCounter, CallStats};
 pub use error::{AwsError, RetryPolicy};
+pub use rate::RateLimiter;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::config::SharedInterceptor;
@@ -33,6 +35,8 @@ pub struct AwsSettings {
     pub settle_timeout: Duration,
     /// First interval between two polls of a settling resource (doubles up to 10 s).
     pub poll_interval: Duration,
+    /// Client-side rate limits per service (see [`rate`]); off against an emulator in tests.
+    pub rate_limits: bool,
 }
 
 impl Default for AwsSettings {
@@ -44,6 +48,7 @@ impl Default for AwsSettings {
             sdk_retries: true,
             settle_timeout: Duration::from_secs(30 * 60),
             poll_interval: Duration::from_secs(2),
+            rate_limits: true,
         }
     }
 }
@@ -69,6 +74,41 @@ pub struct RegionClients {
     pub settle_timeout: Duration,
     /// First poll interval while settling.
     pub poll_interval: Duration,
+    /// Rate limits shared by every region's clients.
+    pub limiter: Arc<RateLimiter>,
+}
+
+impl RegionClients {
+    /// Sends one SDK call through the rate limiter and the retry policy (see
+    /// [`error::send_limited`]).
+    pub async fn send<T, E, F, Fut>(&self, operation: &str, send: F) -> Result<T, AwsError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<
+                Output = Result<
+                    T,
+                    aws_sdk_s3::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
+                >,
+            >,
+        E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        error::send_limited(&self.retry, Some(&self.limiter), operation, send).await
+    }
+
+    /// [`RegionClients::send`] without retries, for calls inside an outer retry loop.
+    pub async fn send_once<T, E, F, Fut>(&self, operation: &str, send: F) -> Result<T, AwsError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<
+                Output = Result<
+                    T,
+                    aws_sdk_s3::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
+                >,
+            >,
+        E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        error::send_limited(&RetryPolicy::once(), Some(&self.limiter), operation, send).await
+    }
 }
 
 /// Access to AWS: the base configuration, the call counter, and clients per region.
@@ -79,6 +119,7 @@ pub struct Aws {
     interceptors: Vec<SharedInterceptor>,
     regions: Mutex<HashMap<String, Arc<RegionClients>>>,
     account: OnceCell<String>,
+    limiter: Arc<RateLimiter>,
 }
 
 impl std::fmt::Debug for Aws {
@@ -115,11 +156,16 @@ impl Aws {
     ) -> Self {
         Self {
             base,
-            settings,
             calls: CallCounter::default(),
             interceptors,
             regions: Mutex::new(HashMap::new()),
             account: OnceCell::new(),
+            limiter: Arc::new(if settings.rate_limits {
+                RateLimiter::default()
+            } else {
+                RateLimiter::unlimited()
+            }),
+            settings,
         }
     }
 
@@ -203,6 +249,7 @@ impl Aws {
             retry: self.settings.retry,
             settle_timeout: self.settings.settle_timeout,
             poll_interval: self.settings.poll_interval,
+            limiter: self.limiter.clone(),
         }
     }
 }

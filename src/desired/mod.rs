@@ -47,6 +47,9 @@ pub struct Desired {
     pub report_only: bool,
     /// Untagged same-named resources may be adopted.
     pub adopt_existing: bool,
+    /// Differences the team accepts (`drift.ignore`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<spec::IgnoreRule>,
     /// `storage.deletionPolicy`: what deleting the pipeline does to the bucket.
     pub deletion_policy: DeletionPolicy,
     /// The cutover stage in effect.
@@ -322,6 +325,7 @@ pub fn build(
         tags,
         report_only: spec.report_only(),
         adopt_existing: spec.adopt_existing,
+        ignore: spec.drift.ignore.clone(),
         deletion_policy: spec.storage.deletion_policy,
         stage: spec.cutover_stage(),
         target,

@@ -15,6 +15,7 @@
 //!   filters).
 
 pub mod diff;
+pub mod ignore;
 pub mod normalize;
 
 use crate::desired::{Desired, LogGroupSpec, STACK_CAPABILITIES, StreamSpec};
@@ -240,6 +241,9 @@ pub struct Plan {
     pub actions: Vec<Action>,
     /// Resources in the middle of an AWS operation.
     pub pending: Vec<Pending>,
+    /// Differences `drift.ignore` accepts: not actions, listed for reports.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<ignore::Ignored>,
 }
 
 impl Plan {
@@ -311,15 +315,21 @@ impl Builder<'_> {
         });
     }
 
-    fn finish(mut self) -> Plan {
+    /// The plan, ordered; `ignoring` applies `drift.ignore` (never to deletions of the pipeline).
+    fn finish(mut self, ignoring: bool) -> Plan {
         // Stable: within a phase, actions keep the order they were planned in.
         self.actions.sort_by_key(|a| phase(a.op, a.kind));
-        Plan {
+        let mut plan = Plan {
             pipeline: self.desired.id.clone(),
             report_only: self.desired.report_only,
             actions: self.actions,
             pending: self.pending,
+            ignored: Vec::new(),
+        };
+        if ignoring {
+            plan.ignored = ignore::apply(&mut plan, &self.desired.ignore);
         }
+        plan
     }
 }
 
@@ -429,7 +439,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
         &held(observed, "Topic", observed.topic.as_ref()),
     );
     plan_filters(&mut b, desired, observed);
-    b.finish()
+    b.finish(true)
 }
 
 fn capabilities() -> Vec<String> {
@@ -1131,5 +1141,5 @@ pub fn plan_delete(d: &Desired, o: &Observed) -> Plan {
             ),
         }
     }
-    b.finish()
+    b.finish(false)
 }

@@ -512,6 +512,13 @@ pub struct DriftSettings {
     #[serde(default = "default_check_interval_seconds")]
     #[schemars(range(min = 30, max = 86400))]
     pub check_interval_seconds: i32,
+
+    /// Differences the team accepts. An ignored difference is still listed (as ignored) in
+    /// reports, but it does not count as drift and is not corrected on its own; when the
+    /// resource is updated for another reason, the declared value is written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 50))]
+    pub ignore: Vec<IgnoreRule>,
 }
 
 impl Default for DriftSettings {
@@ -519,8 +526,38 @@ impl Default for DriftSettings {
         Self {
             policy: DriftPolicy::default(),
             check_interval_seconds: default_check_interval_seconds(),
+            ignore: Vec::new(),
         }
     }
+}
+
+/// A difference to accept: every criterion given must match; at least `kind` or `field`.
+/// `name` and `field` may use `*` as a wildcard.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("anyOf" = [{"required": ["kind"]}, {"required": ["field"]}]))]
+pub struct IgnoreRule {
+    /// Resource kind: `Stack`, `ErrorLogGroup`, `DeliveryStream`, `BucketNotification`,
+    /// `BucketLifecycle`, `TopicSubscription`, `LogGroup` or `SubscriptionFilter`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = ["Stack", "ErrorLogGroup", "DeliveryStream", "BucketNotification", "BucketLifecycle", "TopicSubscription", "LogGroup", "SubscriptionFilter"]))]
+    pub kind: Option<String>,
+
+    /// Resource name, e.g. a log group such as `/ecs/legacy-*`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 512))]
+    pub name: Option<String>,
+
+    /// Field path, AWS's (`BufferingHints.IntervalInSeconds`) or the spec's
+    /// (`spec.delivery.buffering.intervalSeconds`), e.g. `BufferingHints.*`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 512))]
+    pub field: Option<String>,
+
+    /// Why the difference is accepted (shown in reports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 256))]
+    pub reason: Option<String>,
 }
 
 /// What to do about drift.

@@ -95,6 +95,7 @@ pub fn test_settings() -> AwsSettings {
         sdk_retries: false,
         settle_timeout: Duration::from_secs(10),
         poll_interval: Duration::from_millis(50),
+        rate_limits: false,
     }
 }
 
@@ -296,4 +297,634 @@ pub fn handler_zip() -> Vec<u8> {
     le32(&mut zip, central);
     le16(&mut zip, 0);
     zip
+}
+
+// ---- Helpers of the drift, ownership, delete and delivery suites ----
+//
+// Out-of-band changes go through `Moto::outsider`: clients of the same account with a call
+// counter of their own, so what "someone else" does never shows up in pitagora's call counts.
+
+use aws_sdk_firehose::types::builders::ExtendedS3DestinationUpdateBuilder;
+use pitagora::apply::ApplyReport;
+use pitagora::aws::CallStats;
+use pitagora::desired::Desired;
+use pitagora::engine::{Check, Converged};
+use pitagora::observe::Hints;
+use pitagora::plan::{Action, Op, Plan};
+use pitagora::resources::ResourceKind;
+use std::collections::BTreeMap;
+
+impl Moto {
+    /// Clients of this test's account that do not count as pitagora's calls: someone changing
+    /// AWS out of band.
+    pub async fn outsider(&self) -> RegionClients {
+        let base = sdk_config(&endpoint()).await;
+        let header = SharedInterceptor::new(MotoAccount(self.account.clone()));
+        let aws = Aws::from_config(base, test_settings(), vec![header]);
+        aws.region(REGION).as_ref().clone()
+    }
+
+    /// The desired state of [`pipeline_id`] with `spec` in this account.
+    pub async fn desired_state(&self, spec: &LogPipelineSpec) -> Desired {
+        self.engine.desired(&pipeline_id(), spec).await.unwrap()
+    }
+
+    /// `engine.check` of [`pipeline_id`] with `spec`.
+    pub async fn check(&self, spec: &LogPipelineSpec) -> Check {
+        self.engine
+            .check(&pipeline_id(), spec, &Hints::default())
+            .await
+            .unwrap()
+    }
+
+    /// `engine.converge` of [`pipeline_id`] with `spec`.
+    pub async fn converge(&self, spec: &LogPipelineSpec) -> Converged {
+        self.engine
+            .converge(&pipeline_id(), spec, &Hints::default(), &mut |_| {})
+            .await
+            .unwrap()
+    }
+
+    /// `engine.delete` of [`pipeline_id`] with `spec`.
+    pub async fn delete(&self, spec: &LogPipelineSpec) -> (Plan, ApplyReport) {
+        self.engine
+            .delete(&pipeline_id(), spec, &Hints::default(), &mut |_| {})
+            .await
+            .unwrap()
+    }
+
+    /// Converges `spec` and asserts that every action succeeded and AWS now matches it.
+    pub async fn converged(&self, spec: &LogPipelineSpec) -> Desired {
+        let done = self.converge(spec).await;
+        assert!(
+            done.applied.iter().all(|r| r.succeeded()),
+            "{:#?}",
+            done.applied
+        );
+        assert!(done.remaining.in_sync(), "{:#?}", done.remaining);
+        self.desired_state(spec).await
+    }
+
+    /// The full chain converged: the log groups `/ecs/orders`, `/ecs/payments` and `/other/app`,
+    /// the [`FULL_CHAIN_FUNCTIONS`], and [`FULL_CHAIN`] applied.
+    pub async fn full_chain(&self) -> (LogPipelineSpec, Desired) {
+        self.log_groups(&["/ecs/orders", "/ecs/payments", "/other/app"])
+            .await;
+        self.lambda_functions(FULL_CHAIN_FUNCTIONS).await;
+        let spec = self.spec(FULL_CHAIN);
+        let desired = self.converged(&spec).await;
+        (spec, desired)
+    }
+
+    /// pitagora's calls so far.
+    pub fn calls(&self) -> CallStats {
+        self.aws.calls().snapshot()
+    }
+
+    /// The write operations pitagora made since `before`, e.g. `{"Firehose.UpdateDestination": 1}`.
+    pub fn writes_since(&self, before: &CallStats) -> BTreeMap<String, u64> {
+        self.calls().since(before).write_operations()
+    }
+}
+
+/// `[("Firehose.UpdateDestination", 1)]` as the map [`Moto::writes_since`] returns.
+pub fn ops(expected: &[(&str, u64)]) -> BTreeMap<String, u64> {
+    expected
+        .iter()
+        .map(|(op, n)| ((*op).to_owned(), *n))
+        .collect()
+}
+
+/// The plan's actions as `(op, kind, name)`.
+pub fn actions(plan: &Plan) -> Vec<(Op, ResourceKind, String)> {
+    plan.actions
+        .iter()
+        .map(|a| (a.op, a.kind, a.name.clone()))
+        .collect()
+}
+
+/// The plan's only action; fails listing them all when there is not exactly one.
+pub fn only_action(plan: &Plan) -> &Action {
+    assert_eq!(plan.actions.len(), 1, "{:#?}", plan.actions);
+    &plan.actions[0]
+}
+
+/// The fields an action names in its changes.
+pub fn changed_fields(action: &Action) -> Vec<&str> {
+    action.changes.iter().map(|c| c.field.as_str()).collect()
+}
+
+/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+pub async fn eventually<F, Fut>(timeout: Duration, mut condition: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if condition().await {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Sends a complete `UpdateDestination` for `stream`: every field as it is now (read right
+/// before), changed by `change`. (moto keeps only the fields of a partial update.)
+pub async fn update_stream_destination(
+    c: &RegionClients,
+    stream: &str,
+    change: impl FnOnce(ExtendedS3DestinationUpdateBuilder) -> ExtendedS3DestinationUpdateBuilder,
+) {
+    let out = c
+        .firehose
+        .describe_delivery_stream()
+        .delivery_stream_name(stream)
+        .send()
+        .await
+        .unwrap();
+    let desc = out.delivery_stream_description().unwrap();
+    let dest = &desc.destinations()[0];
+    let now = dest.extended_s3_destination_description().unwrap();
+    let complete = aws_sdk_firehose::types::ExtendedS3DestinationUpdate::builder()
+        .bucket_arn(now.bucket_arn())
+        .role_arn(now.role_arn())
+        .set_prefix(now.prefix().map(str::to_owned))
+        .set_error_output_prefix(now.error_output_prefix().map(str::to_owned))
+        .set_buffering_hints(now.buffering_hints().cloned())
+        .compression_format(now.compression_format().clone())
+        .set_encryption_configuration(now.encryption_configuration().cloned())
+        .set_processing_configuration(now.processing_configuration().cloned())
+        .set_cloud_watch_logging_options(now.cloud_watch_logging_options().cloned())
+        .set_s3_backup_mode(now.s3_backup_mode().cloned());
+    c.firehose
+        .update_destination()
+        .delivery_stream_name(stream)
+        .current_delivery_stream_version_id(desc.version_id())
+        .destination_id(dest.destination_id())
+        .extended_s3_destination_update(change(complete).build())
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Creates someone else's delivery stream `name` in `account`, to `bucket_arn` (raw/, GZIP, no
+/// processors, 1 MiB / 60 s buffering), tagged with `tags`.
+pub async fn create_stream(
+    c: &RegionClients,
+    account: &str,
+    name: &str,
+    bucket_arn: &str,
+    tags: &[(&str, &str)],
+) {
+    use aws_sdk_firehose::types as fh;
+    let config = fh::ExtendedS3DestinationConfiguration::builder()
+        .bucket_arn(bucket_arn)
+        .role_arn(format!("arn:aws:iam::{account}:role/someone-elses-role"))
+        .prefix("raw/")
+        .error_output_prefix("errors/")
+        .buffering_hints(
+            fh::BufferingHints::builder()
+                .size_in_mbs(1)
+                .interval_in_seconds(60)
+                .build(),
+        )
+        .compression_format(fh::CompressionFormat::Gzip)
+        .build()
+        .unwrap();
+    let tags: Vec<fh::Tag> = tags
+        .iter()
+        .map(|(k, v)| fh::Tag::builder().key(*k).value(*v).build().unwrap())
+        .collect();
+    c.firehose
+        .create_delivery_stream()
+        .delivery_stream_name(name)
+        .delivery_stream_type(fh::DeliveryStreamType::DirectPut)
+        .extended_s3_destination_configuration(config)
+        .set_tags((!tags.is_empty()).then_some(tags))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// A stream's tags.
+pub async fn stream_tags(c: &RegionClients, stream: &str) -> BTreeMap<String, String> {
+    c.firehose
+        .list_tags_for_delivery_stream()
+        .delivery_stream_name(stream)
+        .send()
+        .await
+        .unwrap()
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_owned(), t.value().unwrap_or_default().to_owned()))
+        .collect()
+}
+
+/// A stream's buffering size in MiB (`None`: no such stream).
+pub async fn stream_buffer_size(c: &RegionClients, stream: &str) -> Option<i32> {
+    let out = c
+        .firehose
+        .describe_delivery_stream()
+        .delivery_stream_name(stream)
+        .send()
+        .await
+        .ok()?;
+    out.delivery_stream_description()?.destinations()[0]
+        .extended_s3_destination_description()?
+        .buffering_hints()?
+        .size_in_mbs()
+}
+
+/// Whether the delivery stream exists.
+pub async fn stream_exists(c: &RegionClients, stream: &str) -> bool {
+    match c
+        .firehose
+        .describe_delivery_stream()
+        .delivery_stream_name(stream)
+        .send()
+        .await
+    {
+        Ok(_) => true,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            false
+        }
+        Err(e) => panic!("DescribeDeliveryStream {stream}: {e:?}"),
+    }
+}
+
+/// The subscription filters of a log group as `(name, destination ARN)`, sorted by name.
+pub async fn filters_on(c: &RegionClients, group: &str) -> Vec<(String, String)> {
+    let mut filters: Vec<(String, String)> = c
+        .logs
+        .describe_subscription_filters()
+        .log_group_name(group)
+        .send()
+        .await
+        .unwrap()
+        .subscription_filters()
+        .iter()
+        .map(|f| {
+            (
+                f.filter_name().unwrap_or_default().to_owned(),
+                f.destination_arn().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    filters.sort();
+    filters
+}
+
+/// The names of a log group's subscription filters, sorted.
+pub async fn filter_names(c: &RegionClients, group: &str) -> Vec<String> {
+    filters_on(c, group)
+        .await
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// Puts a subscription filter `name` on `group` to `destination_arn` (a Firehose stream, with
+/// `role_arn`), with `pattern`.
+pub async fn put_filter(
+    c: &RegionClients,
+    group: &str,
+    name: &str,
+    pattern: &str,
+    destination_arn: &str,
+    role_arn: Option<&str>,
+) {
+    c.logs
+        .put_subscription_filter()
+        .log_group_name(group)
+        .filter_name(name)
+        .filter_pattern(pattern)
+        .destination_arn(destination_arn)
+        .set_role_arn(role_arn.map(str::to_owned))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Whether a log group exists.
+pub async fn log_group_exists(c: &RegionClients, group: &str) -> bool {
+    c.logs
+        .describe_log_groups()
+        .log_group_name_prefix(group)
+        .send()
+        .await
+        .unwrap()
+        .log_groups()
+        .iter()
+        .any(|g| g.log_group_name() == Some(group))
+}
+
+/// The ids of every notification entry of a bucket (Lambda, topic and queue), sorted.
+pub async fn notification_ids(c: &RegionClients, bucket: &str) -> Vec<String> {
+    let out =
+        c.s3.get_bucket_notification_configuration()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap();
+    let mut ids: Vec<String> = out
+        .lambda_function_configurations()
+        .iter()
+        .filter_map(|n| n.id())
+        .chain(out.topic_configurations().iter().filter_map(|n| n.id()))
+        .chain(out.queue_configurations().iter().filter_map(|n| n.id()))
+        .map(str::to_owned)
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Replaces the bucket's whole notification configuration with the entries of `keep` (by id,
+/// as they are now) plus a queue notification `queue_id` on `queue_prefix`, if given.
+pub async fn set_notifications(
+    c: &RegionClients,
+    bucket: &str,
+    keep: &[&str],
+    queue: Option<(&str, &str, &str)>,
+) {
+    use aws_sdk_s3::types as s3;
+    let now =
+        c.s3.get_bucket_notification_configuration()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap();
+    let kept = |id: Option<&str>| id.is_some_and(|id| keep.contains(&id));
+    let mut queues: Vec<s3::QueueConfiguration> = now
+        .queue_configurations()
+        .iter()
+        .filter(|q| kept(q.id()))
+        .cloned()
+        .collect();
+    if let Some((id, arn, prefix)) = queue {
+        queues.push(
+            s3::QueueConfiguration::builder()
+                .id(id)
+                .queue_arn(arn)
+                .events(s3::Event::from("s3:ObjectCreated:*"))
+                .filter(
+                    s3::NotificationConfigurationFilter::builder()
+                        .key(
+                            s3::S3KeyFilter::builder()
+                                .filter_rules(
+                                    s3::FilterRule::builder()
+                                        .name(s3::FilterRuleName::Prefix)
+                                        .value(prefix)
+                                        .build(),
+                                )
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        );
+    }
+    let configuration = s3::NotificationConfiguration::builder()
+        .set_lambda_function_configurations(Some(
+            now.lambda_function_configurations()
+                .iter()
+                .filter(|n| kept(n.id()))
+                .cloned()
+                .collect(),
+        ))
+        .set_topic_configurations(Some(
+            now.topic_configurations()
+                .iter()
+                .filter(|n| kept(n.id()))
+                .cloned()
+                .collect(),
+        ))
+        .set_queue_configurations(Some(queues))
+        .build();
+    c.s3.put_bucket_notification_configuration()
+        .bucket(bucket)
+        .notification_configuration(configuration)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The bucket's lifecycle rules as `(id, expiration days)`, sorted (empty without any).
+pub async fn lifecycle_rules(c: &RegionClients, bucket: &str) -> Vec<(String, Option<i32>)> {
+    match c
+        .s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+    {
+        Ok(out) => {
+            let mut rules: Vec<(String, Option<i32>)> = out
+                .rules()
+                .iter()
+                .map(|r| {
+                    (
+                        r.id().unwrap_or_default().to_owned(),
+                        r.expiration().and_then(|e| e.days()),
+                    )
+                })
+                .collect();
+            rules.sort();
+            rules
+        }
+        Err(e)
+            if e.as_service_error().and_then(|e| e.meta().code())
+                == Some("NoSuchLifecycleConfiguration") =>
+        {
+            Vec::new()
+        }
+        Err(e) => panic!("GetBucketLifecycleConfiguration {bucket}: {e:?}"),
+    }
+}
+
+/// Whether the bucket exists.
+pub async fn bucket_exists(c: &RegionClients, bucket: &str) -> bool {
+    match c.s3.head_bucket().bucket(bucket).send().await {
+        Ok(_) => true,
+        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => false,
+        Err(e) => panic!("HeadBucket {bucket}: {e:?}"),
+    }
+}
+
+/// Puts an object with `body` into the bucket.
+pub async fn put_object(c: &RegionClients, bucket: &str, key: &str, body: &str) {
+    c.s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(aws_sdk_s3::primitives::ByteStream::from(
+            body.as_bytes().to_vec(),
+        ))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The keys of the bucket's objects under `prefix`, sorted (empty when the bucket is gone).
+pub async fn object_keys(c: &RegionClients, bucket: &str, prefix: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = match c
+            .s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .set_continuation_token(token.clone())
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_bucket()) => {
+                return Vec::new();
+            }
+            Err(e) => panic!("ListObjectsV2 {bucket}: {e:?}"),
+        };
+        keys.extend(
+            out.contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_owned)),
+        );
+        match out.next_continuation_token() {
+            Some(t) if out.is_truncated() == Some(true) => token = Some(t.to_owned()),
+            _ => break,
+        }
+    }
+    keys.sort();
+    keys
+}
+
+/// An object's content.
+pub async fn object_bytes(c: &RegionClients, bucket: &str, key: &str) -> Vec<u8> {
+    c.s3.get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes()
+        .to_vec()
+}
+
+/// The Lambda endpoints subscribed to a topic, sorted (`None`: no such topic).
+pub async fn lambda_subscribers(c: &RegionClients, topic_arn: &str) -> Option<Vec<String>> {
+    let out = match c
+        .sns
+        .list_subscriptions_by_topic()
+        .topic_arn(topic_arn)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_not_found_exception()) =>
+        {
+            return None;
+        }
+        Err(e) => panic!("ListSubscriptionsByTopic {topic_arn}: {e:?}"),
+    };
+    let mut endpoints: Vec<String> = out
+        .subscriptions()
+        .iter()
+        .filter(|s| s.protocol() == Some("lambda"))
+        .filter_map(|s| s.endpoint().map(str::to_owned))
+        .collect();
+    endpoints.sort();
+    Some(endpoints)
+}
+
+/// The subscription ARN of `endpoint` on the topic.
+pub async fn subscription_arn(c: &RegionClients, topic_arn: &str, endpoint: &str) -> String {
+    c.sns
+        .list_subscriptions_by_topic()
+        .topic_arn(topic_arn)
+        .send()
+        .await
+        .unwrap()
+        .subscriptions()
+        .iter()
+        .find(|s| s.endpoint() == Some(endpoint))
+        .and_then(|s| s.subscription_arn())
+        .unwrap_or_else(|| panic!("{endpoint} is subscribed to {topic_arn}"))
+        .to_owned()
+}
+
+/// Whether the stack exists (and is not DELETE_COMPLETE).
+pub async fn stack_exists(c: &RegionClients, stack: &str) -> bool {
+    match c.cfn.describe_stacks().stack_name(stack).send().await {
+        Ok(out) => out
+            .stacks()
+            .first()
+            .is_some_and(|s| s.stack_status().map(|s| s.as_str()) != Some("DELETE_COMPLETE")),
+        Err(e)
+            if e.as_service_error()
+                .and_then(|e| e.meta().message())
+                .is_some_and(|m| m.contains("does not exist")) =>
+        {
+            false
+        }
+        Err(e) => panic!("DescribeStacks {stack}: {e:?}"),
+    }
+}
+
+// ---- The `pitagora` binary's account (the CLI suite) ----
+
+/// pitagora's clients in moto's default account (`123456789012`), without the account header:
+/// the account where the `pitagora` binary's calls land, since it cannot send the header. Every
+/// test and every earlier run share this account, so tests using it name everything uniquely.
+pub async fn default_account_clients() -> Arc<RegionClients> {
+    let base = sdk_config(&endpoint()).await;
+    Aws::from_config(base, test_settings(), Vec::new()).region(REGION)
+}
+
+/// The bucket's queue notifications as `(id, queue ARN, prefix)`, sorted.
+pub async fn queue_notifications(c: &RegionClients, bucket: &str) -> Vec<(String, String, String)> {
+    let out =
+        c.s3.get_bucket_notification_configuration()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap();
+    let mut queues: Vec<(String, String, String)> = out
+        .queue_configurations()
+        .iter()
+        .map(|q| {
+            let prefix = q
+                .filter()
+                .and_then(|f| f.key())
+                .map(|k| k.filter_rules())
+                .unwrap_or_default()
+                .iter()
+                .find(|r| {
+                    r.name()
+                        .is_some_and(|n| n.as_str().eq_ignore_ascii_case("prefix"))
+                })
+                .and_then(|r| r.value())
+                .unwrap_or_default()
+                .to_owned();
+            (
+                q.id().unwrap_or_default().to_owned(),
+                q.queue_arn().to_owned(),
+                prefix,
+            )
+        })
+        .collect();
+    queues.sort();
+    queues
 }

@@ -1,0 +1,158 @@
+//! Markdown for a CI step summary or a pull-request comment: a summary table, then per
+//! pipeline its drift items and a Mermaid picture of its chain.
+
+use super::{DriftReport, PipelineReport, Status, mermaid};
+use std::fmt::Write;
+
+/// Text as a table cell: pipes escaped, on one line, at most `max` characters.
+fn cell(text: &str, max: usize) -> String {
+    let one_line: String = text.replace(['\n', '\r'], " ");
+    let short: String = if one_line.chars().count() > max {
+        format!("{}…", one_line.chars().take(max).collect::<String>())
+    } else {
+        one_line
+    };
+    short.replace('|', "\\|")
+}
+
+/// Text as inline code in a table cell.
+fn code(text: &str, max: usize) -> String {
+    let c = cell(text, max);
+    if c.contains('`') {
+        format!("`` {c} ``")
+    } else {
+        format!("`{c}`")
+    }
+}
+
+fn status(s: Status) -> &'static str {
+    match s {
+        Status::InSync => "✅ in sync",
+        Status::Drifted => "❌ drifted",
+        Status::Error => "⚠️ error",
+    }
+}
+
+fn drifted_resources(p: &PipelineReport) -> String {
+    let mut kinds: Vec<&str> = Vec::new();
+    for i in &p.items {
+        if !kinds.contains(&i.kind.as_str()) {
+            kinds.push(&i.kind);
+        }
+    }
+    if kinds.is_empty() {
+        "—".into()
+    } else {
+        kinds.join(", ")
+    }
+}
+
+/// The report as Markdown.
+pub fn render(r: &DriftReport) -> String {
+    let mut out = String::from("## pitagora drift report\n\n");
+    out.push_str(
+        "| Pipeline | Status | Drifted resources | Items | Ignored |\n|---|---|---|---:|---:|\n",
+    );
+    for p in &r.pipelines {
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {} |",
+            cell(&p.id(), 120),
+            status(p.status),
+            cell(&drifted_resources(p), 200),
+            p.items.len(),
+            p.ignored.len()
+        );
+    }
+    let t = &r.totals;
+    let _ = writeln!(
+        out,
+        "\n{} pipelines: {} in sync, {} drifted, {} errors · {} items, {} ignored · {} AWS calls ({} writes) · {}\n",
+        t.pipelines,
+        t.in_sync,
+        t.drifted,
+        t.errors,
+        t.items,
+        t.ignored,
+        t.aws_calls,
+        t.aws_writes,
+        r.generated_at
+    );
+    for p in &r.pipelines {
+        let _ = writeln!(out, "### `{}` — {}\n", cell(&p.id(), 120), status(p.status));
+        let region = p
+            .region
+            .as_deref()
+            .map(|r| format!(" · {r}"))
+            .unwrap_or_default();
+        let report_only = if p.report_only {
+            " · drift.policy: Report"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "<sub>{}{region}{report_only}</sub>\n",
+            cell(&p.source, 200)
+        );
+        if let Some(e) = &p.error {
+            let _ = writeln!(out, "**Error:** {}\n", cell(e, 1000));
+            continue;
+        }
+        if !p.items.is_empty() {
+            out.push_str(
+                "| Resource | Field | Desired | Actual | `apply` would |\n|---|---|---|---|---|\n",
+            );
+            for i in &p.items {
+                let field = match (&i.field, &i.spec_field) {
+                    (Some(f), Some(s)) => format!("{} ({})", code(f, 120), code(s, 120)),
+                    (Some(f), None) => code(f, 120),
+                    _ => "—".into(),
+                };
+                // Without a field the action speaks for the whole resource.
+                let value = |v: &Option<String>| match (&i.field, v) {
+                    (None, _) => "—".to_owned(),
+                    (Some(_), Some(v)) => code(v, 120),
+                    (Some(_), None) => "*absent*".to_owned(),
+                };
+                let _ = writeln!(
+                    out,
+                    "| {} {} | {field} | {} | {} | **{}**: {} |",
+                    i.kind,
+                    code(&i.resource, 120),
+                    value(&i.desired),
+                    value(&i.actual),
+                    i.action,
+                    cell(&i.reason, 300)
+                );
+            }
+            out.push('\n');
+        }
+        if !p.ignored.is_empty() {
+            let _ = writeln!(
+                out,
+                "<details><summary>{} ignored</summary>\n",
+                p.ignored.len()
+            );
+            out.push_str("| Resource | Field | Rule |\n|---|---|---|\n");
+            for i in &p.ignored {
+                let _ = writeln!(
+                    out,
+                    "| {} {} | {} | {} |",
+                    i.kind,
+                    code(&i.resource, 120),
+                    i.field
+                        .as_deref()
+                        .map(|f| code(f, 120))
+                        .unwrap_or_else(|| "—".into()),
+                    cell(i.ignored_by.as_deref().unwrap_or_default(), 300)
+                );
+            }
+            out.push_str("\n</details>\n\n");
+        }
+        if let Some(chain) = &p.chain {
+            let _ = writeln!(out, "```mermaid\n{}```\n", mermaid::flowchart(chain));
+        }
+    }
+    out
+}

@@ -1,0 +1,473 @@
+//! Drift reports: one model ([`DriftReport`]), rendered as text, Markdown (with a Mermaid
+//! picture of each pipeline), JSON (a stable, versioned schema: `docs/drift-report.schema.json`)
+//! and JUnit XML. Pure: built from checks already made.
+
+pub mod junit;
+pub mod markdown;
+pub mod mermaid;
+pub mod text;
+
+use crate::arn::LambdaArn;
+use crate::aws::CallStats;
+use crate::engine::Check;
+use crate::names::PipelineId;
+use crate::plan::{Action, Op, Plan};
+use crate::resources::ResourceKind;
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+/// Version of the JSON report's schema; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A drift report over several pipelines.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DriftReport {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// `pitagora <version>`.
+    pub generator: String,
+    /// When the report was made (RFC 3339, UTC).
+    pub generated_at: String,
+    /// Counts over all pipelines.
+    pub totals: Totals,
+    /// One entry per pipeline, in input order.
+    pub pipelines: Vec<PipelineReport>,
+}
+
+/// Counts over all pipelines.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Totals {
+    /// Pipelines checked.
+    pub pipelines: usize,
+    /// In sync.
+    pub in_sync: usize,
+    /// Drifted (differences, conflicts or resources mid-operation).
+    pub drifted: usize,
+    /// Could not be checked.
+    pub errors: usize,
+    /// Drift items.
+    pub items: usize,
+    /// Ignored items.
+    pub ignored: usize,
+    /// AWS calls made to produce the report.
+    pub aws_calls: u64,
+    /// Of which writes (a drift check makes none).
+    pub aws_writes: u64,
+}
+
+/// A pipeline's verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Status {
+    /// AWS matches the spec (ignored differences aside).
+    InSync,
+    /// AWS differs.
+    Drifted,
+    /// The pipeline could not be checked.
+    Error,
+}
+
+impl Status {
+    /// Stable label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::InSync => "in sync",
+            Status::Drifted => "drifted",
+            Status::Error => "error",
+        }
+    }
+}
+
+/// One pipeline's part of the report.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PipelineReport {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// The file (and document) it was read from.
+    pub source: String,
+    /// Verdict.
+    pub status: Status,
+    /// What went wrong, for `error`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Region checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// `drift.policy: Report`: pitagora never corrects this pipeline.
+    pub report_only: bool,
+    /// The differences, one per field (or per resource when no field applies).
+    pub items: Vec<Item>,
+    /// Differences accepted by ignore rules.
+    pub ignored: Vec<Item>,
+    /// The pipeline's resources and their state.
+    pub resources: Vec<Resource>,
+    /// The chain, for pictures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain: Option<Chain>,
+}
+
+impl PipelineReport {
+    /// `namespace/name`.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+}
+
+/// One difference.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Item {
+    /// Resource kind, e.g. `DeliveryStream`.
+    pub kind: String,
+    /// Resource name.
+    pub resource: String,
+    /// The AWS field, e.g. `BufferingHints.SizeInMBs`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The spec field that sets it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spec_field: Option<String>,
+    /// Value the spec asks for (absent: should not exist).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub desired: Option<String>,
+    /// Value found (absent: does not exist).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actual: Option<String>,
+    /// What `apply` would do: `Create`, `Update`, `Delete`, `Conflict` (a human must act) or
+    /// `Wait` (mid-operation in AWS).
+    pub action: String,
+    /// Why.
+    pub reason: String,
+    /// For ignored items: the rule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignored_by: Option<String>,
+}
+
+/// State of one resource.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ResourceState {
+    /// Matches.
+    InSync,
+    /// Differs; `apply` fixes it.
+    Drifted,
+    /// Blocked; a human must act.
+    Conflict,
+    /// Mid-operation in AWS.
+    Pending,
+}
+
+/// One resource of a pipeline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resource {
+    /// Kind.
+    pub kind: String,
+    /// Name.
+    pub name: String,
+    /// State.
+    pub state: ResourceState,
+}
+
+/// The stages of a pipeline's chain, each marked when something in it drifted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Chain {
+    /// Source selection, e.g. `/ecs/*`, `/app/orders`.
+    pub sources: Vec<String>,
+    /// Number of log groups carrying the filter (or to carry it).
+    pub filtered_groups: usize,
+    /// Filters (or sources) drifted.
+    pub filters_drifted: bool,
+    /// Stream name.
+    pub stream: String,
+    /// Stream (or its error log group) drifted.
+    pub stream_drifted: bool,
+    /// Bucket name.
+    pub bucket: String,
+    /// Stack, bucket notifications or lifecycle drifted.
+    pub bucket_drifted: bool,
+    /// Transform function name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transform: Option<String>,
+    /// Topic name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    /// Subscribers, with whether each drifted.
+    pub subscribers: Vec<ChainSubscriber>,
+}
+
+/// A subscriber in a chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChainSubscriber {
+    /// Subscriber name.
+    pub name: String,
+    /// Its subscription drifted.
+    pub drifted: bool,
+}
+
+/// One pipeline's input to a report.
+pub struct Input<'a> {
+    /// Where it was read from.
+    pub source: &'a str,
+    /// Its identity.
+    pub id: &'a PipelineId,
+    /// The check, or why there is none.
+    pub result: Result<&'a Check, String>,
+}
+
+fn items_of(action: &Action) -> Vec<Item> {
+    let item = |field: Option<String>, spec_field: Option<String>, desired, actual| Item {
+        kind: action.kind.as_str().to_owned(),
+        resource: action.name.clone(),
+        field,
+        spec_field,
+        desired,
+        actual,
+        action: action.op.as_str().to_owned(),
+        reason: action.reason.clone(),
+        ignored_by: None,
+    };
+    if action.changes.is_empty() {
+        return vec![item(None, None, None, None)];
+    }
+    action
+        .changes
+        .iter()
+        .map(|c| {
+            item(
+                Some(c.field.clone()),
+                c.spec_field.clone(),
+                c.desired.clone(),
+                c.actual.clone(),
+            )
+        })
+        .collect()
+}
+
+fn pipeline(input: &Input) -> PipelineReport {
+    let mut report = PipelineReport {
+        namespace: input.id.namespace.clone(),
+        name: input.id.name.clone(),
+        source: input.source.to_owned(),
+        status: Status::Error,
+        error: None,
+        region: None,
+        report_only: false,
+        items: Vec::new(),
+        ignored: Vec::new(),
+        resources: Vec::new(),
+        chain: None,
+    };
+    let check = match &input.result {
+        Ok(check) => *check,
+        Err(e) => {
+            report.error = Some(e.clone());
+            return report;
+        }
+    };
+    let plan = &check.plan;
+    report.region = Some(check.desired.target.region.clone());
+    report.report_only = plan.report_only;
+    report.status = if plan.in_sync() {
+        Status::InSync
+    } else {
+        Status::Drifted
+    };
+    report.items = plan.actions.iter().flat_map(items_of).collect();
+    report.items.extend(plan.pending.iter().map(|p| Item {
+        kind: p.kind.as_str().to_owned(),
+        resource: p.name.clone(),
+        field: None,
+        spec_field: None,
+        desired: None,
+        actual: None,
+        action: "Wait".into(),
+        reason: p.reason.clone(),
+        ignored_by: None,
+    }));
+    report.ignored = plan
+        .ignored
+        .iter()
+        .map(|i| Item {
+            kind: i.kind.as_str().to_owned(),
+            resource: i.name.clone(),
+            field: i.change.as_ref().map(|c| c.field.clone()),
+            spec_field: i.change.as_ref().and_then(|c| c.spec_field.clone()),
+            desired: i.change.as_ref().and_then(|c| c.desired.clone()),
+            actual: i.change.as_ref().and_then(|c| c.actual.clone()),
+            action: i.op.as_str().to_owned(),
+            reason: "accepted by an ignore rule".into(),
+            ignored_by: Some(i.rule.clone()),
+        })
+        .collect();
+    report.resources = resources(check);
+    report.chain = Some(chain(check));
+    report
+}
+
+/// Every resource of a checked pipeline, with its state.
+pub fn resources(check: &Check) -> Vec<Resource> {
+    let d = &check.desired;
+    let mut list: Vec<(ResourceKind, String)> = vec![
+        (ResourceKind::Stack, d.stack.name.clone()),
+        (ResourceKind::ErrorLogGroup, d.error_log_group.name.clone()),
+        (ResourceKind::DeliveryStream, d.stream.name.clone()),
+    ];
+    if !d.notifications.is_empty() {
+        list.push((ResourceKind::BucketNotification, d.names.bucket.clone()));
+    }
+    if !d.lifecycle.is_empty() {
+        list.push((ResourceKind::BucketLifecycle, d.names.bucket.clone()));
+    }
+    for (subscriber, _) in d.topic.iter().flat_map(|t| &t.subscriptions) {
+        list.push((ResourceKind::TopicSubscription, subscriber.clone()));
+    }
+    let groups: BTreeSet<&String> = check
+        .observed
+        .log_groups
+        .keys()
+        .filter(|g| d.filters.selects(g))
+        .collect();
+    list.extend(
+        groups
+            .into_iter()
+            .map(|g| (ResourceKind::SubscriptionFilter, g.clone())),
+    );
+    for a in &check.plan.actions {
+        if !list.iter().any(|(k, n)| *k == a.kind && *n == a.name) {
+            list.push((a.kind, a.name.clone()));
+        }
+    }
+    list.into_iter()
+        .map(|(kind, name)| {
+            let actions: Vec<Op> = check
+                .plan
+                .actions
+                .iter()
+                .filter(|a| a.kind == kind && a.name == name)
+                .map(|a| a.op)
+                .collect();
+            let pending = check
+                .plan
+                .pending
+                .iter()
+                .any(|p| p.kind == kind && p.name == name);
+            let state = if actions.contains(&Op::Conflict) {
+                ResourceState::Conflict
+            } else if !actions.is_empty() {
+                ResourceState::Drifted
+            } else if pending {
+                ResourceState::Pending
+            } else {
+                ResourceState::InSync
+            };
+            Resource {
+                kind: kind.as_str().to_owned(),
+                name,
+                state,
+            }
+        })
+        .collect()
+}
+
+fn drifted(plan: &Plan, kinds: &[ResourceKind]) -> bool {
+    plan.actions.iter().any(|a| kinds.contains(&a.kind))
+        || plan.pending.iter().any(|p| kinds.contains(&p.kind))
+}
+
+fn chain(check: &Check) -> Chain {
+    let d = &check.desired;
+    let plan = &check.plan;
+    let function = |arn: &str| {
+        LambdaArn::parse(arn)
+            .map(|a| a.function.to_owned())
+            .unwrap_or_else(|| arn.to_owned())
+    };
+    let mut sources: Vec<String> = d
+        .filters
+        .log_group_prefixes
+        .iter()
+        .map(|p| format!("{p}*"))
+        .collect();
+    sources.extend(d.filters.log_groups.iter().cloned());
+    Chain {
+        sources,
+        filtered_groups: check
+            .observed
+            .log_groups
+            .keys()
+            .filter(|g| d.filters.selects(g))
+            .count(),
+        filters_drifted: drifted(
+            plan,
+            &[ResourceKind::SubscriptionFilter, ResourceKind::LogGroup],
+        ),
+        stream: d.stream.name.clone(),
+        stream_drifted: drifted(
+            plan,
+            &[ResourceKind::DeliveryStream, ResourceKind::ErrorLogGroup],
+        ),
+        bucket: d.names.bucket.clone(),
+        bucket_drifted: drifted(
+            plan,
+            &[
+                ResourceKind::Stack,
+                ResourceKind::BucketNotification,
+                ResourceKind::BucketLifecycle,
+            ],
+        ),
+        transform: d.notifications.iter().find_map(|n| match &n.target {
+            crate::resources::NotificationTarget::Lambda(arn) => Some(function(arn)),
+            _ => None,
+        }),
+        topic: d.topic.as_ref().map(|t| t.name.clone()),
+        subscribers: d
+            .topic
+            .iter()
+            .flat_map(|t| &t.subscriptions)
+            .map(|(name, _)| {
+                let drift = plan
+                    .actions
+                    .iter()
+                    .any(|a| a.kind == ResourceKind::TopicSubscription && a.name == *name);
+                ChainSubscriber {
+                    name: name.clone(),
+                    drifted: drift,
+                }
+            })
+            .collect(),
+    }
+}
+
+/// Builds a report; `generated_at` is now unless given (tests fix it).
+pub fn build(inputs: &[Input], calls: &CallStats, generated_at: Option<String>) -> DriftReport {
+    let pipelines: Vec<PipelineReport> = inputs.iter().map(pipeline).collect();
+    let count = |s: Status| pipelines.iter().filter(|p| p.status == s).count();
+    DriftReport {
+        schema_version: SCHEMA_VERSION,
+        generator: format!("pitagora {}", env!("CARGO_PKG_VERSION")),
+        generated_at: generated_at.unwrap_or_else(|| {
+            k8s_openapi::jiff::Timestamp::now()
+                .strftime("%Y-%m-%dT%H:%M:%SZ")
+                .to_string()
+        }),
+        totals: Totals {
+            pipelines: pipelines.len(),
+            in_sync: count(Status::InSync),
+            drifted: count(Status::Drifted),
+            errors: count(Status::Error),
+            items: pipelines.iter().map(|p| p.items.len()).sum(),
+            ignored: pipelines.iter().map(|p| p.ignored.len()).sum(),
+            aws_calls: calls.total(),
+            aws_writes: calls.writes(),
+        },
+        pipelines,
+    }
+}
