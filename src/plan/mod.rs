@@ -412,10 +412,18 @@ fn stack_holds(o: &Observed, logical_id: &str) -> bool {
     })
 }
 
-fn held<'a, T>(o: &Observed, logical_id: &str, value: Option<&'a T>) -> Held<'a, T> {
+/// `stack_acts`: the plan creates or updates the stack, which brings what it does not hold yet.
+fn held<'a, T>(
+    o: &Observed,
+    logical_id: &str,
+    value: Option<&'a T>,
+    stack_acts: bool,
+) -> Held<'a, T> {
     match (value, stack_holds(o, logical_id)) {
         (Some(v), _) => Held::Exists(v),
-        (None, false) => Held::Coming,
+        (None, false) if stack_acts => Held::Coming,
+        // Nothing will create it (the stack is a conflict): acting on it could only fail.
+        (None, false) => Held::Unavailable,
         (None, true) => Held::Unavailable,
     }
 }
@@ -428,18 +436,38 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
         pending: Vec::new(),
     };
     plan_stack(&mut b, desired, observed);
+    if orphaned_bucket(observed) {
+        // Everything else hangs off the stack's roles, topic and permissions: until a human
+        // restores the stack, acting on it could only fail or build half a pipeline.
+        return b.finish(true);
+    }
     plan_error_log_group(&mut b, desired, observed);
     plan_stream(&mut b, desired, observed);
-    let bucket = held(observed, "Bucket", observed.bucket.as_ref());
+    let stack_acts = b
+        .actions
+        .iter()
+        .any(|a| a.kind == ResourceKind::Stack && matches!(a.op, Op::Create | Op::Update));
+    let bucket = held(observed, "Bucket", observed.bucket.as_ref(), stack_acts);
     plan_notifications(&mut b, desired, &bucket);
     plan_lifecycle(&mut b, desired, &bucket);
     plan_subscriptions(
         &mut b,
         desired,
-        &held(observed, "Topic", observed.topic.as_ref()),
+        &held(observed, "Topic", observed.topic.as_ref(), stack_acts),
     );
     plan_filters(&mut b, desired, observed);
     b.finish(true)
+}
+
+/// The stack is gone (or must be recreated) but its retained bucket remains.
+fn orphaned_bucket(o: &Observed) -> bool {
+    o.bucket.is_some()
+        && o.stack.as_ref().is_none_or(|s| {
+            matches!(
+                stack_state(&s.status),
+                StackState::Absent | StackState::Recreate
+            )
+        })
 }
 
 fn capabilities() -> Vec<String> {
@@ -456,7 +484,7 @@ fn plan_stack(b: &mut Builder, d: &Desired, o: &Observed) {
     };
     // CloudFormation cannot create a bucket that exists. A bucket left behind by a deleted stack
     // (it is retained) can only return to a stack by resource import, which a human decides on.
-    let orphaned_bucket = |b: &mut Builder| {
+    let conflict = |b: &mut Builder| {
         b.conflict(
             ResourceKind::Stack,
             name,
@@ -466,11 +494,10 @@ fn plan_stack(b: &mut Builder, d: &Desired, o: &Observed) {
             ),
         )
     };
+    if orphaned_bucket(o) {
+        return conflict(b);
+    }
     let Some(s) = &o.stack else {
-        if o.bucket.is_some() {
-            orphaned_bucket(b);
-            return;
-        }
         b.push(
             Op::Create,
             ResourceKind::Stack,
@@ -491,7 +518,6 @@ fn plan_stack(b: &mut Builder, d: &Desired, o: &Observed) {
         .map(|r| format!(": {r}"))
         .unwrap_or_default();
     match stack_state(&s.status) {
-        StackState::Absent | StackState::Recreate if o.bucket.is_some() => orphaned_bucket(b),
         StackState::Absent => {
             b.push(
                 Op::Create,
@@ -931,6 +957,12 @@ fn plan_subscriptions(b: &mut Builder, d: &Desired, topic: &Held<ObservedTopic>)
 fn plan_filters(b: &mut Builder, d: &Desired, o: &Observed) {
     let want = &d.filters.filter;
     let canonical = normalize::filter(want);
+    // Filters deliver into the stream of this pipeline's name. While that stream is someone
+    // else's (its conflict is planned), a filter put now would send the group's events there.
+    let stream_foreign = o
+        .stream
+        .as_ref()
+        .is_some_and(|s| ownership_conflict(d, &s.tags).is_some());
     for (group, filters) in &o.log_groups {
         let ours = filters.iter().find(|f| f.name == want.name);
         let put = || Step::PutFilter {
@@ -941,7 +973,7 @@ fn plan_filters(b: &mut Builder, d: &Desired, o: &Observed) {
             (true, Some(actual)) => {
                 let mut changes = Changes::default();
                 diff::filter(&canonical, &normalize::filter(actual), &mut changes);
-                if !changes.0.is_empty() {
+                if !changes.0.is_empty() && !stream_foreign {
                     b.push(
                         Op::Update,
                         ResourceKind::SubscriptionFilter,
@@ -963,7 +995,7 @@ fn plan_filters(b: &mut Builder, d: &Desired, o: &Observed) {
                             foreign.join(", ")
                         ),
                     );
-                } else {
+                } else if !stream_foreign {
                     b.push(
                         Op::Create,
                         ResourceKind::SubscriptionFilter,

@@ -1,0 +1,354 @@
+//! Ownership against a real AWS-protocol server (moto), through the real SDK: what belongs to
+//! someone else — another filter on a source log group, another entry in the bucket's
+//! notification configuration, a delivery stream with pitagora's name — is never changed or
+//! removed, by apply or by delete; an untagged same-named stream is adopted only when the spec
+//! says so.
+
+mod common;
+
+use common::moto::*;
+use pitagora::names::OWNER_TAG;
+use pitagora::plan::Op;
+use pitagora::resources::ResourceKind;
+use pitagora::spec::LogPipelineSpec;
+use std::collections::BTreeMap;
+
+/// Every current and future `/ecs/` log group, everything else defaulted.
+const ECS_PREFIX: &str = "sources:\n  logGroupPrefixes: [/ecs/]\n";
+
+const FOREIGN_FILTER: &str = "team-b-shipper";
+const FOREIGN_STREAM: &str = "team-b-stream";
+
+/// Someone else's delivery stream; its ARN.
+async fn foreign_stream(m: &Moto) -> String {
+    create_stream(
+        &m.outsider().await,
+        &m.account,
+        FOREIGN_STREAM,
+        "arn:aws:s3:::team-b-bucket",
+        &[],
+    )
+    .await;
+    format!(
+        "arn:aws:firehose:{REGION}:{}:deliverystream/{FOREIGN_STREAM}",
+        m.account
+    )
+}
+
+/// Write operations on Firehose among `writes`.
+fn firehose_writes(writes: &BTreeMap<String, u64>) -> Vec<&str> {
+    writes
+        .keys()
+        .map(String::as_str)
+        .filter(|op| op.starts_with("Firehose."))
+        .collect()
+}
+
+/// The ECS-prefix pipeline converged over `/ecs/orders` (which carries a foreign filter) and
+/// `/ecs/payments`.
+async fn converged_beside_a_foreign_filter(m: &Moto) -> (LogPipelineSpec, String) {
+    m.log_groups(&["/ecs/orders", "/ecs/payments"]).await;
+    let foreign = foreign_stream(m).await;
+    put_filter(
+        &m.outsider().await,
+        "/ecs/orders",
+        FOREIGN_FILTER,
+        "",
+        &foreign,
+        None,
+    )
+    .await;
+    let spec = m.spec(ECS_PREFIX);
+    m.converged(&spec).await;
+    (spec, foreign)
+}
+
+#[tokio::test]
+async fn a_foreign_subscription_filter_survives_apply() {
+    let m = Moto::new().await;
+    let (spec, foreign) = converged_beside_a_foreign_filter(&m).await;
+    let d = m.desired_state(&spec).await;
+    assert_eq!(
+        filters_on(&m.c, "/ecs/orders").await,
+        [
+            (d.names.filter.clone(), d.stream.arn.clone()),
+            (FOREIGN_FILTER.to_owned(), foreign),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_foreign_subscription_filter_survives_delete() {
+    let m = Moto::new().await;
+    let (spec, foreign) = converged_beside_a_foreign_filter(&m).await;
+    let (_, report) = m.delete(&spec).await;
+    assert!(report.succeeded(), "{report:#?}");
+    assert_eq!(
+        filters_on(&m.c, "/ecs/orders").await,
+        [(FOREIGN_FILTER.to_owned(), foreign)]
+    );
+    assert_eq!(filters_on(&m.c, "/ecs/payments").await, []);
+}
+
+/// Someone else's queue notification on `exports/`.
+fn audit_queue(m: &Moto) -> (String, String, String) {
+    (
+        "audit-export".to_owned(),
+        format!("arn:aws:sqs:{REGION}:{}:audit", m.account),
+        "exports/".to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_foreign_bucket_notification_survives_an_apply_that_rewrites_the_configuration() {
+    let m = Moto::new().await;
+    let (spec, d) = m.full_chain().await;
+    let (id, arn, prefix) = audit_queue(&m);
+    // Someone replaces the whole configuration with their own entry, dropping ours.
+    set_notifications(
+        &m.outsider().await,
+        &d.names.bucket,
+        &[],
+        Some((&id, &arn, &prefix)),
+    )
+    .await;
+
+    let before = m.calls();
+    let done = m.converge(&spec).await;
+    assert!(done.remaining.in_sync(), "{:#?}", done.remaining);
+    assert_eq!(
+        m.writes_since(&before),
+        ops(&[("S3.PutBucketNotificationConfiguration", 1)])
+    );
+    let mut expected = vec![
+        id.clone(),
+        d.names.transform_notification_id.clone(),
+        d.names.fanout_notification_id.clone(),
+    ];
+    expected.sort();
+    assert_eq!(notification_ids(&m.c, &d.names.bucket).await, expected);
+    assert_eq!(
+        queue_notifications(&m.c, &d.names.bucket).await,
+        [(id, arn, prefix)]
+    );
+}
+
+#[tokio::test]
+async fn a_foreign_bucket_notification_survives_delete() {
+    let m = Moto::new().await;
+    let (spec, d) = m.full_chain().await;
+    let (id, arn, prefix) = audit_queue(&m);
+    set_notifications(
+        &m.outsider().await,
+        &d.names.bucket,
+        &[
+            &d.names.transform_notification_id,
+            &d.names.fanout_notification_id,
+        ],
+        Some((&id, &arn, &prefix)),
+    )
+    .await;
+
+    let (_, report) = m.delete(&spec).await;
+    assert!(report.succeeded(), "{report:#?}");
+    // The bucket is retained; only our entries left it.
+    assert_eq!(notification_ids(&m.c, &d.names.bucket).await, [id.as_str()]);
+    assert_eq!(
+        queue_notifications(&m.c, &d.names.bucket).await,
+        [(id, arn, prefix)]
+    );
+}
+
+#[tokio::test]
+async fn a_log_group_created_later_under_a_source_prefix_gets_its_filter_on_the_next_converge() {
+    let m = Moto::new().await;
+    m.log_groups(&["/ecs/orders"]).await;
+    let spec = m.spec(ECS_PREFIX);
+    let d = m.converged(&spec).await;
+    m.log_groups(&["/ecs/shipping"]).await;
+
+    let check = m.check(&spec).await;
+    assert_eq!(
+        actions(&check.plan),
+        [(
+            Op::Create,
+            ResourceKind::SubscriptionFilter,
+            "/ecs/shipping".to_owned()
+        )]
+    );
+    let before = m.calls();
+    let done = m.converge(&spec).await;
+    assert!(done.remaining.in_sync(), "{:#?}", done.remaining);
+    assert_eq!(
+        m.writes_since(&before),
+        ops(&[("CloudWatchLogs.PutSubscriptionFilter", 1)])
+    );
+    assert_eq!(
+        filters_on(&m.c, "/ecs/shipping").await,
+        [(d.names.filter.clone(), d.stream.arn.clone())]
+    );
+}
+
+#[tokio::test]
+async fn a_log_group_with_two_foreign_filters_is_a_conflict_and_nothing_is_removed() {
+    let m = Moto::new().await;
+    m.log_groups(&["/ecs/orders", "/ecs/payments"]).await;
+    let foreign = foreign_stream(&m).await;
+    let outsider = m.outsider().await;
+    for name in ["team-b-shipper", "team-c-audit"] {
+        put_filter(&outsider, "/ecs/orders", name, "", &foreign, None).await;
+    }
+    let spec = m.spec(ECS_PREFIX);
+    let d = m.desired_state(&spec).await;
+
+    let before = m.calls();
+    let done = m.converge(&spec).await;
+    let writes = m.writes_since(&before);
+
+    let conflicts: Vec<(ResourceKind, &str)> = done
+        .remaining
+        .conflicts()
+        .map(|a| (a.kind, a.name.as_str()))
+        .collect();
+    assert_eq!(
+        conflicts,
+        [(ResourceKind::SubscriptionFilter, "/ecs/orders")]
+    );
+    let reason = &done.remaining.conflicts().next().unwrap().reason;
+    assert!(
+        reason.contains("team-b-shipper") && reason.contains("team-c-audit"),
+        "{reason}"
+    );
+    assert_eq!(writes.get("CloudWatchLogs.DeleteSubscriptionFilter"), None);
+    assert_eq!(
+        writes.get("CloudWatchLogs.PutSubscriptionFilter"),
+        Some(&1),
+        "only /ecs/payments gets a filter: {writes:?}"
+    );
+    assert_eq!(
+        filter_names(&m.c, "/ecs/orders").await,
+        ["team-b-shipper", "team-c-audit"]
+    );
+    assert_eq!(
+        filters_on(&m.c, "/ecs/payments").await,
+        [(d.names.filter.clone(), d.stream.arn.clone())]
+    );
+}
+
+#[tokio::test]
+async fn a_stream_with_our_name_tagged_for_another_pipeline_is_a_conflict_and_never_written() {
+    let m = Moto::new().await;
+    m.log_groups(&["/ecs/orders"]).await;
+    let spec = m.spec(ECS_PREFIX);
+    let d = m.desired_state(&spec).await;
+    create_stream(
+        &m.outsider().await,
+        &m.account,
+        &d.stream.name,
+        &d.stream.destination.bucket_arn,
+        &[(OWNER_TAG, "other/pipeline")],
+    )
+    .await;
+
+    let before = m.calls();
+    let done = m.converge(&spec).await;
+    let writes = m.writes_since(&before);
+
+    let conflicts: Vec<(ResourceKind, &str)> = done
+        .remaining
+        .conflicts()
+        .map(|a| (a.kind, a.name.as_str()))
+        .collect();
+    assert_eq!(
+        conflicts,
+        [(ResourceKind::DeliveryStream, d.stream.name.as_str())]
+    );
+    let reason = &done.remaining.conflicts().next().unwrap().reason;
+    assert!(reason.contains("other/pipeline"), "{reason}");
+    assert_eq!(firehose_writes(&writes), Vec::<&str>::new(), "{writes:?}");
+    assert_eq!(stream_buffer_size(&m.c, &d.stream.name).await, Some(1));
+    assert_eq!(
+        stream_tags(&m.c, &d.stream.name).await,
+        BTreeMap::from([(OWNER_TAG.to_owned(), "other/pipeline".to_owned())])
+    );
+    // Nor is any log group subscribed to it: its records would land in the other pipeline.
+    assert_eq!(filters_on(&m.c, "/ecs/orders").await, []);
+}
+
+#[tokio::test]
+async fn an_untagged_stream_with_our_name_is_a_conflict_without_adopt_existing() {
+    let m = Moto::new().await;
+    m.log_groups(&["/ecs/orders"]).await;
+    let spec = m.spec(ECS_PREFIX);
+    let d = m.desired_state(&spec).await;
+    create_stream(
+        &m.outsider().await,
+        &m.account,
+        &d.stream.name,
+        &d.stream.destination.bucket_arn,
+        &[],
+    )
+    .await;
+
+    let before = m.calls();
+    let done = m.converge(&spec).await;
+    let writes = m.writes_since(&before);
+
+    let conflicts: Vec<(ResourceKind, &str)> = done
+        .remaining
+        .conflicts()
+        .map(|a| (a.kind, a.name.as_str()))
+        .collect();
+    assert_eq!(
+        conflicts,
+        [(ResourceKind::DeliveryStream, d.stream.name.as_str())]
+    );
+    let reason = &done.remaining.conflicts().next().unwrap().reason;
+    assert!(reason.contains("adoptExisting"), "{reason}");
+    assert_eq!(firehose_writes(&writes), Vec::<&str>::new(), "{writes:?}");
+    assert_eq!(stream_buffer_size(&m.c, &d.stream.name).await, Some(1));
+    assert_eq!(stream_tags(&m.c, &d.stream.name).await, BTreeMap::new());
+    assert_eq!(filters_on(&m.c, "/ecs/orders").await, []);
+}
+
+#[tokio::test]
+async fn an_untagged_stream_with_our_name_is_adopted_with_adopt_existing() {
+    let m = Moto::new().await;
+    m.log_groups(&["/ecs/orders"]).await;
+    let mut spec = m.spec(ECS_PREFIX);
+    spec.adopt_existing = true;
+    let d = m.desired_state(&spec).await;
+    create_stream(
+        &m.outsider().await,
+        &m.account,
+        &d.stream.name,
+        &d.stream.destination.bucket_arn,
+        &[],
+    )
+    .await;
+
+    let check = m.check(&spec).await;
+    let adopt = check
+        .plan
+        .actions
+        .iter()
+        .find(|a| a.kind == ResourceKind::DeliveryStream)
+        .expect("the stream is planned");
+    assert_eq!(adopt.op, Op::Update);
+
+    let before = m.calls();
+    let done = m.converge(&spec).await;
+    assert!(done.remaining.in_sync(), "{:#?}", done.remaining);
+    let writes = m.writes_since(&before);
+    assert_eq!(
+        firehose_writes(&writes),
+        ["Firehose.TagDeliveryStream", "Firehose.UpdateDestination"],
+        "{writes:?}"
+    );
+    assert_eq!(writes["Firehose.UpdateDestination"], 1);
+    assert_eq!(stream_tags(&m.c, &d.stream.name).await, d.stream.tags);
+    assert_eq!(
+        stream_buffer_size(&m.c, &d.stream.name).await,
+        Some(d.stream.destination.buffering.size_mib)
+    );
+}
