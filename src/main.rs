@@ -8,7 +8,8 @@ use std::process::ExitCode;
 async fn main() -> ExitCode {
     let cli = pitagora::cli::Cli::parse();
     pitagora::telemetry::init(cli.log_format);
-    let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
+    // Unlocked handles: logs written from other threads must never wait for the whole run.
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     match pitagora::cli::run(cli, &mut out, &mut err)
         .await
         .map_err(anyhow::Error::from)

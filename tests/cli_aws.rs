@@ -1,0 +1,706 @@
+//! The `pitagora` binary against AWS (moto), run exactly as a CI job runs it: the endpoint,
+//! region and credentials come from the environment. `apply`, `drift` and `delete`, their
+//! output and their exit codes (0 success / in sync, 1 error, 2 drift).
+//!
+//! The binary cannot send moto's per-test account header, so all its calls land in moto's
+//! default account, which every test (and every earlier run) shares: each test uses its own
+//! namespace and its own log groups, so parallel tests never see each other's resources, and
+//! deletes what it applied when it ends (moto allows only 50 Firehose streams per account).
+
+mod common;
+
+use aws_sdk_firehose::types::{BufferingHints, ExtendedS3DestinationUpdate};
+use common::moto::{REGION, default_account_clients, endpoint, fresh_account};
+use pitagora::aws::RegionClients;
+use pitagora::names::{Names, PipelineId};
+use std::cell::Cell;
+use std::io::ErrorKind;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+// ---- Running the binary --------------------------------------------------------------------------
+
+/// Runs `pitagora args…` with `endpoint` as `AWS_ENDPOINT_URL` and the environment of a CI job.
+fn pitagora_at(endpoint: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pitagora"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_REGION", REGION)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("PITAGORA_LOG_FORMAT")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the pitagora binary runs")
+}
+
+/// Runs `pitagora args…` against moto.
+fn pitagora(args: &[&str]) -> Output {
+    pitagora_at(&endpoint(), args)
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).expect("stderr is UTF-8")
+}
+
+fn describe(o: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        o.status.code(),
+        stdout(o),
+        stderr(o)
+    )
+}
+
+fn assert_exit(o: &Output, code: i32) {
+    assert_eq!(o.status.code(), Some(code), "{}", describe(o));
+}
+
+/// Standard output and standard error, one after the other.
+fn output(o: &Output) -> String {
+    format!("{}{}", stdout(o), stderr(o))
+}
+
+/// The lines of `text` that contain every one of `parts`.
+fn lines_with<'t>(text: &'t str, parts: &[&str]) -> Vec<&'t str> {
+    text.lines()
+        .filter(|l| parts.iter().all(|p| l.contains(p)))
+        .collect()
+}
+
+// ---- Pipelines on disk ---------------------------------------------------------------------------
+
+/// A scratch directory that is removed when the test ends (also when it fails). Pipelines
+/// applied from it are deleted first, with `pitagora delete`, when the test asked for it: the
+/// default account is shared by every run, and moto allows only 50 Firehose streams per account.
+struct Scratch {
+    dir: PathBuf,
+    delete_pipelines: Cell<bool>,
+}
+
+impl Scratch {
+    fn new(label: &str) -> Self {
+        Self {
+            dir: common::scratch_dir(label),
+            delete_pipelines: Cell::new(false),
+        }
+    }
+
+    fn path(&self) -> String {
+        self.dir.display().to_string()
+    }
+
+    /// Writes `text` to `file` and returns its path.
+    fn write(&self, file: &str, text: &str) -> String {
+        let path = self.dir.join(file);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    }
+
+    /// At the end of the test, `pitagora delete` every pipeline in the directory.
+    fn delete_pipelines_at_end(&self) {
+        self.delete_pipelines.set(true);
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if self.delete_pipelines.get() {
+            let o = pitagora(&["delete", "-f", &self.path()]);
+            if !o.status.success() {
+                eprintln!("cleanup failed: {}", describe(&o));
+            }
+        }
+        common::remove_scratch_dir(&self.dir);
+    }
+}
+
+/// A minimal pipeline (one exact log group, everything else defaulted) with a namespace and a
+/// log group no other test uses.
+struct Pipeline {
+    id: PipelineId,
+    /// The source log group.
+    group: String,
+    /// The AWS names pitagora derives for it in moto's default account.
+    names: Names,
+}
+
+impl Pipeline {
+    /// `<namespace>/<name>` where the namespace is `cli-<unique token>`.
+    fn new(namespace: &str, name: &str) -> Self {
+        let id = PipelineId::new(namespace, name);
+        let group = format!("/pitagora-cli/{namespace}/{name}");
+        let desired = pitagora::desired::build(
+            &id,
+            &common::spec(&format!("sources:\n  logGroups: [{group}]\n")),
+            common::ACCOUNT,
+            REGION,
+        )
+        .expect("the minimal spec is valid");
+        Self {
+            id,
+            group,
+            names: desired.names,
+        }
+    }
+
+    /// A pipeline in a namespace of its own.
+    fn unique(name: &str) -> Self {
+        Self::new(&unique_namespace(), name)
+    }
+
+    /// The `LogPipeline` document.
+    fn yaml(&self) -> String {
+        format!(
+            "apiVersion: pitagora.dev/v1alpha1\nkind: LogPipeline\nmetadata:\n  name: {}\n  \
+             namespace: {}\nspec:\n  sources:\n    logGroups: [{}]\n",
+            self.id.name, self.id.namespace, self.group
+        )
+    }
+
+    /// `LogPipeline <namespace>/<name>`, as the CLI names it.
+    fn label(&self) -> String {
+        format!("LogPipeline {}/{}", self.id.namespace, self.id.name)
+    }
+
+    /// The lines of `text` that head this pipeline's part of a report: `LogPipeline
+    /// <namespace>/<name>` followed by `:` or ` (source…)`.
+    fn headlines<'t>(&self, text: &'t str) -> Vec<&'t str> {
+        let label = self.label();
+        text.lines()
+            .filter(|l| {
+                l.strip_prefix(label.as_str())
+                    .is_some_and(|rest| rest.starts_with(':') || rest.starts_with(" ("))
+            })
+            .collect()
+    }
+
+    /// This pipeline's part of a drift report: its headline and the indented lines under it.
+    fn section<'t>(&self, text: &'t str) -> Vec<&'t str> {
+        let label = self.label();
+        let mut lines = text.lines().skip_while(|l| {
+            !l.strip_prefix(label.as_str())
+                .is_some_and(|rest| rest.starts_with(':') || rest.starts_with(" ("))
+        });
+        let Some(head) = lines.next() else {
+            return Vec::new();
+        };
+        std::iter::once(head)
+            .chain(lines.take_while(|l| l.starts_with(' ')))
+            .collect()
+    }
+}
+
+/// A namespace no other test of this or an earlier run uses.
+fn unique_namespace() -> String {
+    format!("cli-{}", fresh_account())
+}
+
+/// Creates the pipeline's source log group in moto's default account.
+async fn create_source(c: &RegionClients, p: &Pipeline) {
+    c.logs
+        .create_log_group()
+        .log_group_name(&p.group)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// One pipeline written to a file, its source created and `pitagora apply` run successfully.
+async fn applied(label: &str) -> (Scratch, String, Pipeline, Arc<RegionClients>) {
+    let c = default_account_clients().await;
+    let p = Pipeline::unique(label);
+    create_source(&c, &p).await;
+    let dir = Scratch::new(label);
+    let file = dir.write("pipeline.yaml", &p.yaml());
+    dir.delete_pipelines_at_end();
+    assert_exit(&pitagora(&["apply", "-f", &file]), 0);
+    (dir, file, p, c)
+}
+
+// ---- Reading and changing AWS out of band ---------------------------------------------------------
+
+/// The stream's version id and its whole destination description.
+async fn stream_state(c: &RegionClients, stream: &str) -> (String, String) {
+    let out = c
+        .firehose
+        .describe_delivery_stream()
+        .delivery_stream_name(stream)
+        .send()
+        .await
+        .unwrap();
+    let desc = out.delivery_stream_description().unwrap();
+    (
+        desc.version_id().to_owned(),
+        format!("{:?}", desc.destinations()),
+    )
+}
+
+/// The stream's buffer size, or `None` when the stream does not exist.
+async fn buffer_size(c: &RegionClients, stream: &str) -> Option<i32> {
+    match c
+        .firehose
+        .describe_delivery_stream()
+        .delivery_stream_name(stream)
+        .send()
+        .await
+    {
+        Ok(out) => out
+            .delivery_stream_description()?
+            .destinations()
+            .first()?
+            .extended_s3_destination_description()?
+            .buffering_hints()?
+            .size_in_mbs(),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            None
+        }
+        Err(e) => panic!("describe {stream}: {e:?}"),
+    }
+}
+
+/// Someone changes the stream's buffer size by hand, sending the complete destination
+/// configuration (a partial update corrupts moto's stream).
+async fn change_buffer_size(c: &RegionClients, stream: &str, size_mib: i32) {
+    let out = c
+        .firehose
+        .describe_delivery_stream()
+        .delivery_stream_name(stream)
+        .send()
+        .await
+        .unwrap();
+    let desc = out.delivery_stream_description().unwrap();
+    let destination = &desc.destinations()[0];
+    let d = destination.extended_s3_destination_description().unwrap();
+    let update = ExtendedS3DestinationUpdate::builder()
+        .role_arn(d.role_arn())
+        .bucket_arn(d.bucket_arn())
+        .set_prefix(d.prefix().map(str::to_owned))
+        .set_error_output_prefix(d.error_output_prefix().map(str::to_owned))
+        .buffering_hints(
+            BufferingHints::builder()
+                .size_in_mbs(size_mib)
+                .set_interval_in_seconds(d.buffering_hints().and_then(|b| b.interval_in_seconds()))
+                .build(),
+        )
+        .compression_format(d.compression_format().clone())
+        .set_encryption_configuration(d.encryption_configuration().cloned())
+        .set_processing_configuration(d.processing_configuration().cloned())
+        .set_cloud_watch_logging_options(d.cloud_watch_logging_options().cloned())
+        .build();
+    c.firehose
+        .update_destination()
+        .delivery_stream_name(stream)
+        .current_delivery_stream_version_id(desc.version_id())
+        .destination_id(destination.destination_id())
+        .extended_s3_destination_update(update)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(buffer_size(c, stream).await, Some(size_mib));
+}
+
+/// The names of the subscription filters on `group`.
+async fn filters(c: &RegionClients, group: &str) -> Vec<String> {
+    c.logs
+        .describe_subscription_filters()
+        .log_group_name(group)
+        .send()
+        .await
+        .unwrap()
+        .subscription_filters()
+        .iter()
+        .filter_map(|f| f.filter_name().map(str::to_owned))
+        .collect()
+}
+
+/// Someone deletes a subscription filter by hand.
+async fn delete_filter(c: &RegionClients, group: &str, filter: &str) {
+    c.logs
+        .delete_subscription_filter()
+        .log_group_name(group)
+        .filter_name(filter)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Whether a stack of that name exists (and is not deleted).
+async fn stack_exists(c: &RegionClients, stack: &str) -> bool {
+    match c.cfn.describe_stacks().stack_name(stack).send().await {
+        Ok(out) => out.stacks().iter().any(|s| {
+            s.stack_status()
+                .is_some_and(|s| s.as_str() != "DELETE_COMPLETE")
+        }),
+        Err(e) if format!("{e:?}").contains("does not exist") => false,
+        Err(e) => panic!("describe stack {stack}: {e:?}"),
+    }
+}
+
+async fn bucket_exists(c: &RegionClients, bucket: &str) -> bool {
+    c.s3.head_bucket().bucket(bucket).send().await.is_ok()
+}
+
+/// A TCP listener on 127.0.0.1 that accepts connections, counts them and closes them at once
+/// (so a client that connects fails fast instead of waiting for an answer).
+struct ConnectionCounter {
+    endpoint: String,
+    accepted: Arc<AtomicUsize>,
+}
+
+impl ConnectionCounter {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
+        // Detached: it ends with the test process.
+        std::thread::spawn(move || {
+            for connection in listener.incoming() {
+                counter.fetch_add(1, Ordering::SeqCst);
+                drop(connection);
+            }
+        });
+        Self { endpoint, accepted }
+    }
+
+    fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+/// An endpoint on which nothing listens (a port that was free a moment ago).
+fn closed_endpoint() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    drop(listener);
+    match std::net::TcpStream::connect(address) {
+        Err(e) if e.kind() == ErrorKind::ConnectionRefused => format!("http://{address}"),
+        other => panic!("port {address} was expected to refuse connections: {other:?}"),
+    }
+}
+
+// ---- apply -----------------------------------------------------------------------------------------
+
+/// `(op, kind, name)` of each planned action line (`  + Create   Stack NAME: reason`).
+fn planned_actions(text: &str) -> Vec<(String, String, String)> {
+    text.lines()
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            let symbol = words.next()?;
+            if !["+", "~", "-", "!"].contains(&symbol) {
+                return None;
+            }
+            let (op, kind, name) = (words.next()?, words.next()?, words.next()?);
+            Some((op.into(), kind.into(), name.trim_end_matches(':').into()))
+        })
+        .collect()
+}
+
+/// `(op, kind, name)` of each succeeded action line (`  ✓ Create Stack NAME (0.0 s): detail`).
+fn succeeded_actions(text: &str) -> Vec<(String, String, String)> {
+    text.lines()
+        .filter_map(|l| {
+            let mut words = l.trim_start().strip_prefix("✓ ")?.split_whitespace();
+            let (op, kind, name) = (words.next()?, words.next()?, words.next()?);
+            Some((op.into(), kind.into(), name.into()))
+        })
+        .collect()
+}
+
+fn action(op: &str, kind: &str, name: &str) -> (String, String, String) {
+    (op.into(), kind.into(), name.into())
+}
+
+#[tokio::test]
+async fn apply_of_a_minimal_pipeline_prints_the_plan_and_a_check_per_action_and_exits_0() {
+    let c = default_account_clients().await;
+    let p = Pipeline::unique("apply");
+    create_source(&c, &p).await;
+    let dir = Scratch::new("apply");
+    let file = dir.write("pipeline.yaml", &p.yaml());
+    dir.delete_pipelines_at_end();
+
+    let o = pitagora(&["apply", "-f", &file]);
+
+    assert_exit(&o, 0);
+    let out = stdout(&o);
+    let expected = vec![
+        action("Create", "Stack", &p.names.stack),
+        action("Create", "ErrorLogGroup", &p.names.error_log_group),
+        action("Create", "DeliveryStream", &p.names.stream),
+        action("Create", "SubscriptionFilter", &p.group),
+    ];
+    assert_eq!(
+        lines_with(&out, &[&p.label(), "plan (4 actions)"]).len(),
+        1,
+        "{}",
+        describe(&o)
+    );
+    assert_eq!(planned_actions(&out), expected, "{}", describe(&o));
+    assert_eq!(succeeded_actions(&out), expected, "{}", describe(&o));
+    assert_eq!(
+        out.lines().last(),
+        Some(format!("{}: in sync", p.label()).as_str())
+    );
+    // And AWS holds them.
+    assert_eq!(buffer_size(&c, &p.names.stream).await, Some(5));
+    assert_eq!(filters(&c, &p.group).await, vec![p.names.filter.clone()]);
+    assert!(stack_exists(&c, &p.names.stack).await);
+}
+
+#[tokio::test]
+async fn apply_of_a_pipeline_already_in_sync_writes_nothing_and_exits_0() {
+    let (_dir, file, p, _c) = applied("reapply").await;
+
+    let o = pitagora(&["apply", "-f", &file]);
+
+    assert_exit(&o, 0);
+    assert_reported_in_sync(&stdout(&o), &p);
+    assert!(
+        succeeded_actions(&stdout(&o)).is_empty(),
+        "{}",
+        describe(&o)
+    );
+    assert_eq!(
+        lines_with(&output(&o), &["(0 writes)"]).len(),
+        1,
+        "{}",
+        describe(&o)
+    );
+}
+
+// ---- drift -------------------------------------------------------------------------------------------
+
+/// Asserts that `text` reports `p` as in sync, on one line.
+fn assert_reported_in_sync(text: &str, p: &Pipeline) {
+    let lines = p.headlines(text);
+    assert!(
+        lines.len() == 1 && lines[0].ends_with(": in sync"),
+        "{} is not reported in sync, on one line:\n{text}",
+        p.label()
+    );
+}
+
+#[tokio::test]
+async fn drift_right_after_apply_reports_in_sync_and_exits_0() {
+    let (_dir, file, p, _c) = applied("insync").await;
+
+    let o = pitagora(&["drift", "-f", &file]);
+
+    assert_exit(&o, 0);
+    assert_reported_in_sync(&stdout(&o), &p);
+    assert_eq!(p.section(&stdout(&o)).len(), 1, "{}", describe(&o));
+}
+
+#[tokio::test]
+async fn drift_after_out_of_band_changes_exits_2_naming_each_changed_field() {
+    let (_dir, file, p, c) = applied("drifted").await;
+    change_buffer_size(&c, &p.names.stream, 64).await;
+    delete_filter(&c, &p.group, &p.names.filter).await;
+
+    let o = pitagora(&["drift", "-f", &file]);
+
+    assert_exit(&o, 2);
+    let out = stdout(&o);
+    let section = p.section(&out).join("\n");
+    assert!(
+        section
+            .lines()
+            .next()
+            .is_some_and(|h| h.contains("drifted")),
+        "{}",
+        describe(&o)
+    );
+    let expect_one = |parts: &[&str]| {
+        assert_eq!(
+            lines_with(&section, parts).len(),
+            1,
+            "one line with {parts:?} expected\n{}",
+            describe(&o)
+        );
+    };
+    expect_one(&["Update", "DeliveryStream", &p.names.stream]);
+    expect_one(&["BufferingHints.SizeInMBs", "found 64, want 5"]);
+    expect_one(&["Create", "SubscriptionFilter", &p.group]);
+    expect_one(&[
+        "filterName",
+        &format!("found (absent), want {}", p.names.filter),
+    ]);
+}
+
+#[tokio::test]
+async fn apply_after_out_of_band_changes_restores_the_spec_and_drift_then_exits_0() {
+    let (_dir, file, p, c) = applied("repaired").await;
+    change_buffer_size(&c, &p.names.stream, 64).await;
+    delete_filter(&c, &p.group, &p.names.filter).await;
+
+    let o = pitagora(&["apply", "-f", &file]);
+
+    assert_exit(&o, 0);
+    assert_eq!(
+        succeeded_actions(&stdout(&o)),
+        [
+            action("Update", "DeliveryStream", &p.names.stream),
+            action("Create", "SubscriptionFilter", &p.group),
+        ],
+        "{}",
+        describe(&o)
+    );
+    assert_eq!(buffer_size(&c, &p.names.stream).await, Some(5));
+    assert_eq!(filters(&c, &p.group).await, vec![p.names.filter.clone()]);
+    let again = pitagora(&["drift", "-f", &file]);
+    assert_exit(&again, 0);
+    assert_reported_in_sync(&stdout(&again), &p);
+}
+
+#[tokio::test]
+async fn drift_never_writes_so_out_of_band_changes_stay_as_they_are() {
+    let (_dir, file, p, c) = applied("readonly").await;
+    change_buffer_size(&c, &p.names.stream, 64).await;
+    delete_filter(&c, &p.group, &p.names.filter).await;
+    let stream_before = stream_state(&c, &p.names.stream).await;
+
+    let first = pitagora(&["drift", "-f", &file]);
+    let second = pitagora(&["drift", "-f", &file]);
+
+    assert_exit(&first, 2);
+    assert_exit(&second, 2);
+    assert_eq!(p.section(&stdout(&first)), p.section(&stdout(&second)));
+    assert_eq!(
+        lines_with(&output(&first), &["(0 writes)"]).len(),
+        1,
+        "{}",
+        describe(&first)
+    );
+    assert_eq!(stream_state(&c, &p.names.stream).await, stream_before);
+    assert_eq!(buffer_size(&c, &p.names.stream).await, Some(64));
+    assert_eq!(filters(&c, &p.group).await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn drift_with_the_aws_endpoint_down_exits_1_naming_the_failure() {
+    let p = Pipeline::unique("down");
+    let dir = Scratch::new("down");
+    let file = dir.write("pipeline.yaml", &p.yaml());
+    let down = closed_endpoint();
+
+    let started = Instant::now();
+    let o = pitagora_at(&down, &["drift", "--aws-timeout", "1", "-f", &file]);
+    let elapsed = started.elapsed();
+
+    assert_exit(&o, 1);
+    let out = stdout(&o);
+    let reported = p.headlines(&out);
+    assert_eq!(reported.len(), 1, "{}", describe(&o));
+    assert!(
+        reported[0].contains("error")
+            && reported[0].contains("AWS is unreachable or failing")
+            && reported[0].contains("Connection refused"),
+        "{}",
+        describe(&o)
+    );
+    assert!(!reported[0].contains("in sync"), "{}", describe(&o));
+    // --aws-timeout bounds pitagora's retries (the SDK's own retries come on top).
+    assert!(elapsed < Duration::from_secs(60), "took {elapsed:?}");
+}
+
+#[tokio::test]
+async fn drift_of_an_invalid_spec_exits_1_naming_the_field_without_any_aws_call() {
+    let aws = ConnectionCounter::start();
+    let dir = Scratch::new("invalid");
+    let namespace = unique_namespace();
+    let file = dir.write(
+        "pipeline.yaml",
+        &format!(
+            "apiVersion: pitagora.dev/v1alpha1\nkind: LogPipeline\nmetadata:\n  name: broken\n  \
+             namespace: {namespace}\nspec:\n  sources:\n    logGroups: [/pitagora-cli/{namespace}]\n  \
+             delivery:\n    buffering:\n      sizeMiB: 200\n"
+        ),
+    );
+
+    let o = pitagora_at(&aws.endpoint, &["drift", "--aws-timeout", "0", "-f", &file]);
+
+    assert_exit(&o, 1);
+    assert_eq!(
+        lines_with(&output(&o), &["spec.delivery.buffering.sizeMiB = 200"]).len(),
+        1,
+        "{}",
+        describe(&o)
+    );
+    assert_eq!(aws.accepted(), 0, "connections to AWS\n{}", describe(&o));
+}
+
+#[tokio::test]
+async fn drift_of_a_directory_exits_2_and_names_only_the_drifted_pipelines_field() {
+    let c = default_account_clients().await;
+    let namespace = unique_namespace();
+    let pipelines: Vec<Pipeline> = ["alpha", "bravo", "charlie"]
+        .into_iter()
+        .map(|name| Pipeline::new(&namespace, name))
+        .collect();
+    let dir = Scratch::new("directory");
+    for p in &pipelines {
+        create_source(&c, p).await;
+        dir.write(&format!("{}.yaml", p.id.name), &p.yaml());
+    }
+    dir.delete_pipelines_at_end();
+    assert_exit(&pitagora(&["apply", "-f", &dir.path()]), 0);
+    let drifted = &pipelines[1];
+    change_buffer_size(&c, &drifted.names.stream, 32).await;
+
+    let o = pitagora(&["drift", "-f", &dir.path()]);
+
+    assert_exit(&o, 2);
+    let out = stdout(&o);
+    assert_reported_in_sync(&out, &pipelines[0]);
+    assert_reported_in_sync(&out, &pipelines[2]);
+    let changes: Vec<&str> = out.lines().filter(|l| l.contains(": found ")).collect();
+    assert_eq!(
+        changes,
+        lines_with(
+            &drifted.section(&out).join("\n"),
+            &["BufferingHints.SizeInMBs", "found 32, want 5"]
+        ),
+        "{}",
+        describe(&o)
+    );
+    assert_eq!(changes.len(), 1, "{}", describe(&o));
+}
+
+// ---- delete ------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn delete_removes_the_filter_the_stream_and_the_stack_and_keeps_the_bucket() {
+    let (_dir, file, p, c) = applied("delete").await;
+    assert!(bucket_exists(&c, &p.names.bucket).await);
+
+    let o = pitagora(&["delete", "-f", &file]);
+
+    assert_exit(&o, 0);
+    assert_eq!(
+        lines_with(&stdout(&o), &[&format!("{}: deleted", p.label())]).len(),
+        1,
+        "{}",
+        describe(&o)
+    );
+    assert_eq!(buffer_size(&c, &p.names.stream).await, None);
+    assert!(!stack_exists(&c, &p.names.stack).await);
+    assert_eq!(filters(&c, &p.group).await, Vec::<String>::new());
+    assert!(bucket_exists(&c, &p.names.bucket).await);
+}
