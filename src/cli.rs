@@ -47,6 +47,12 @@ pub enum CliError {
     /// A report file could not be written.
     #[error("cannot write {0}: {1}")]
     Write(PathBuf, std::io::Error),
+    /// No Kubernetes client could be configured.
+    #[error("cannot reach Kubernetes: {0}")]
+    Kube(kube::Error),
+    /// The controller stopped with an error.
+    #[error(transparent)]
+    Controller(#[from] crate::controller::RunError),
     /// The ignore file is unreadable or invalid.
     #[error("ignore file {0}: {1}")]
     Ignore(PathBuf, String),
@@ -119,6 +125,83 @@ impl AwsArgs {
             ..AwsSettings::default()
         }
     }
+}
+
+/// Controller options.
+#[derive(Debug, Clone, Args)]
+pub struct ControllerArgs {
+    /// Watch only this namespace (default: all namespaces).
+    #[arg(long, env = "PITAGORA_WATCH_NAMESPACE")]
+    pub watch_namespace: Option<String>,
+    /// Pipelines reconciled at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// Address of /healthz, /readyz and /metrics.
+    #[arg(long, default_value = "0.0.0.0:8080")]
+    pub http_addr: std::net::SocketAddr,
+    /// Leader election on a Lease (run several replicas; only the leader acts).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub leader_election: bool,
+    /// Name of the Lease.
+    #[arg(long, default_value = "pitagora-controller")]
+    pub lease_name: String,
+    /// Namespace of the Lease (the controller's own).
+    #[arg(long, env = "POD_NAMESPACE", default_value = "pitagora-system")]
+    pub lease_namespace: String,
+    /// Seconds a leader keeps the lease without renewing it.
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(3..=300))]
+    pub lease_duration: u64,
+    /// This replica's identity (default: POD_NAME, else host name and process id).
+    #[arg(long, env = "POD_NAME")]
+    pub identity: Option<String>,
+    /// Longest wait, in seconds, before retrying a failed reconcile.
+    #[arg(long, default_value_t = 300)]
+    pub max_error_backoff: u64,
+}
+
+impl ControllerArgs {
+    /// The controller's settings.
+    pub fn settings(&self) -> crate::controller::Settings {
+        let identity = self.identity.clone().unwrap_or_else(|| {
+            let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_owned())
+                .unwrap_or_else(|_| "pitagora".into());
+            format!("{host}-{}", std::process::id())
+        });
+        crate::controller::Settings {
+            namespace: self.watch_namespace.clone(),
+            concurrency: self.concurrency,
+            http_addr: self.http_addr,
+            lease: self
+                .leader_election
+                .then(|| crate::controller::leader::LeaseConfig {
+                    namespace: self.lease_namespace.clone(),
+                    name: self.lease_name.clone(),
+                    identity: identity.clone(),
+                    duration: Duration::from_secs(self.lease_duration),
+                }),
+            max_error_backoff: Duration::from_secs(self.max_error_backoff),
+            reporter: "pitagora".into(),
+            instance: identity,
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down");
 }
 
 /// Drift report options.
@@ -247,6 +330,16 @@ pub enum Command {
         /// The report's options.
         #[command(flatten)]
         report: DriftReportArgs,
+    },
+    /// Run the Kubernetes controller: watch LogPipelines and keep AWS converged to them
+    /// (kubeconfig from KUBECONFIG, ~/.kube/config or the pod's service account).
+    Run {
+        /// How to reach AWS.
+        #[command(flatten)]
+        aws: AwsArgs,
+        /// The controller's options.
+        #[command(flatten)]
+        controller: ControllerArgs,
     },
     /// Delete the pipelines' AWS resources in reverse order. The bucket (and the error log group)
     /// is kept unless `storage.deletionPolicy: Delete`; resources owned by others are never touched.
@@ -378,6 +471,12 @@ pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<E
             aws,
             report: options,
         } => drift(files, aws, options, out, err).await,
+        Command::Run { aws, controller } => {
+            let client = kube::Client::try_default().await.map_err(CliError::Kube)?;
+            let engine = Engine::new(Arc::new(Aws::load(aws.settings()).await));
+            crate::controller::run(client, engine, controller.settings(), signal()).await?;
+            Ok(Exit::Ok)
+        }
         Command::Delete { files, aws } => {
             let Some((report, engine)) = prepare(&files, &aws, err).await? else {
                 return Ok(Exit::Error);

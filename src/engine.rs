@@ -56,6 +56,21 @@ pub struct Converged {
     pub applied: Vec<ApplyReport>,
     /// The plan found after applying: empty when AWS matches the spec.
     pub remaining: Plan,
+    /// The desired state.
+    pub desired: Desired,
+    /// What AWS held at the last observation (after applying).
+    pub observed: Observed,
+}
+
+impl Converged {
+    /// The last observation as a check (its plan is [`Converged::remaining`]).
+    pub fn check(&self) -> Check {
+        Check {
+            desired: self.desired.clone(),
+            observed: self.observed.clone(),
+            plan: self.remaining.clone(),
+        }
+    }
 }
 
 /// The engine.
@@ -143,6 +158,8 @@ impl Engine {
                 remaining: initial.clone(),
                 initial,
                 applied: Vec::new(),
+                desired: check.desired,
+                observed: check.observed,
             });
         }
         let clients = self.aws.region(&check.desired.target.region);
@@ -166,6 +183,8 @@ impl Engine {
             initial,
             applied,
             remaining: current.plan,
+            desired: current.desired,
+            observed: current.observed,
         })
     }
 

@@ -11,6 +11,7 @@ pub mod arn;
 pub mod aws;
 pub mod aws_model;
 pub mod cli;
+pub mod controller;
 pub mod desired;
 pub mod engine;
 pub mod load;

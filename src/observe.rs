@@ -28,7 +28,7 @@ pub async fn observe(c: &RegionClients, d: &Desired, hints: &Hints) -> Result<Ob
         Box::pin(stream(c, &d.stream.name)),
         Box::pin(log_groups(c, d, hints)),
         Box::pin(bucket(c, &d.names.bucket)),
-        Box::pin(topic(c, &topic_arn)),
+        Box::pin(topic(c, d, &topic_arn)),
     )?;
     Ok(Observed {
         stack,
@@ -466,7 +466,15 @@ pub fn lifecycle_rule(r: &aws_sdk_s3::types::LifecycleRule) -> LifecycleRule {
     }
 }
 
-async fn topic(c: &RegionClients, arn: &str) -> Result<Option<ObservedTopic>, AwsError> {
+async fn topic(
+    c: &RegionClients,
+    d: &Desired,
+    arn: &str,
+) -> Result<Option<ObservedTopic>, AwsError> {
+    // Without a fan-out there is no topic to compare (the stack removes a former one).
+    if d.topic.is_none() {
+        return Ok(None);
+    }
     let exists = absent_if_not_found(
         c.send("SNS.GetTopicAttributes", || {
             c.sns.get_topic_attributes().topic_arn(arn).send()

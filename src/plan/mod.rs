@@ -598,7 +598,12 @@ fn plan_stack(b: &mut Builder, d: &Desired, o: &Observed) {
             // stack does not notice. Only a human should decide how to restore it.
             for (logical, what, exists) in [
                 ("Bucket", &d.names.bucket, o.bucket.is_some()),
-                ("Topic", &d.names.topic, o.topic.is_some()),
+                // Without a fan-out the topic is not read, and the stack update removes it.
+                (
+                    "Topic",
+                    &d.names.topic,
+                    o.topic.is_some() || d.topic.is_none(),
+                ),
             ] {
                 if !exists && stack_holds(o, logical) {
                     b.conflict(

@@ -251,6 +251,24 @@ fn items_of(action: &Action) -> Vec<Item> {
         .collect()
 }
 
+/// A plan's drift items: one per changed field (or per action without fields), then one per
+/// resource waiting in AWS.
+pub fn plan_items(plan: &Plan) -> Vec<Item> {
+    let mut items: Vec<Item> = plan.actions.iter().flat_map(items_of).collect();
+    items.extend(plan.pending.iter().map(|p| Item {
+        kind: p.kind.as_str().to_owned(),
+        resource: p.name.clone(),
+        field: None,
+        spec_field: None,
+        desired: None,
+        actual: None,
+        action: "Wait".into(),
+        reason: p.reason.clone(),
+        ignored_by: None,
+    }));
+    items
+}
+
 fn pipeline(input: &Input) -> PipelineReport {
     let mut report = PipelineReport {
         namespace: input.id.namespace.clone(),
@@ -280,18 +298,7 @@ fn pipeline(input: &Input) -> PipelineReport {
     } else {
         Status::Drifted
     };
-    report.items = plan.actions.iter().flat_map(items_of).collect();
-    report.items.extend(plan.pending.iter().map(|p| Item {
-        kind: p.kind.as_str().to_owned(),
-        resource: p.name.clone(),
-        field: None,
-        spec_field: None,
-        desired: None,
-        actual: None,
-        action: "Wait".into(),
-        reason: p.reason.clone(),
-        ignored_by: None,
-    }));
+    report.items = plan_items(plan);
     report.ignored = plan
         .ignored
         .iter()

@@ -604,6 +604,10 @@ pub struct LogPipelineStatus {
     /// When AWS was last compared with this spec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_check_time: Option<Time>,
+
+    /// The last value of the `pitagora.dev/reconcile-requested-at` annotation that was acted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_handled_reconcile_at: Option<String>,
 }
 
 /// One AWS resource of a pipeline.

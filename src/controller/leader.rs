@@ -1,0 +1,211 @@
+//! Leader election on a `coordination.k8s.io/v1` Lease: acquire, renew, release.
+//!
+//! The holder renews every third of the lease duration; a candidate takes the lease once its
+//! renewal is older than the duration. Every write carries the resourceVersion it read, so two
+//! candidates racing for an expired lease cannot both win (the API server answers 409 to the
+//! slower one). Only the leader runs the controller; losing the lease stops the process.
+
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use kube::Api;
+use kube::api::PostParams;
+use std::time::Duration;
+
+/// Where the lease lives and how long it lasts.
+#[derive(Clone, Debug)]
+pub struct LeaseConfig {
+    /// Lease namespace (the controller's own).
+    pub namespace: String,
+    /// Lease name.
+    pub name: String,
+    /// This replica's identity (its pod name).
+    pub identity: String,
+    /// How long a holder keeps the lease without renewing it.
+    pub duration: Duration,
+}
+
+/// Leader election errors (Kubernetes API failures other than lost races).
+#[derive(Debug, thiserror::Error)]
+#[error("lease {namespace}/{name}: {source}")]
+pub struct LeaseError {
+    namespace: String,
+    name: String,
+    #[source]
+    source: kube::Error,
+}
+
+/// A candidate for leadership.
+#[derive(Clone)]
+pub struct Elector {
+    api: Api<Lease>,
+    config: LeaseConfig,
+}
+
+fn conflict(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == 409)
+}
+
+impl Elector {
+    /// A candidate using `client`.
+    pub fn new(client: kube::Client, config: LeaseConfig) -> Self {
+        Self {
+            api: Api::namespaced(client, &config.namespace),
+            config,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &LeaseConfig {
+        &self.config
+    }
+
+    fn error(&self, source: kube::Error) -> LeaseError {
+        LeaseError {
+            namespace: self.config.namespace.clone(),
+            name: self.config.name.clone(),
+            source,
+        }
+    }
+
+    fn seconds(&self) -> i32 {
+        self.config.duration.as_secs().max(1) as i32
+    }
+
+    /// Takes or renews the lease if possible; whether this replica holds it now.
+    pub async fn try_acquire(&self) -> Result<bool, LeaseError> {
+        let now = MicroTime(Timestamp::now());
+        let me = &self.config.identity;
+        let Some(mut lease) = self
+            .api
+            .get_opt(&self.config.name)
+            .await
+            .map_err(|e| self.error(e))?
+        else {
+            let lease = Lease {
+                metadata: ObjectMeta {
+                    name: Some(self.config.name.clone()),
+                    namespace: Some(self.config.namespace.clone()),
+                    ..ObjectMeta::default()
+                },
+                spec: Some(LeaseSpec {
+                    holder_identity: Some(me.clone()),
+                    lease_duration_seconds: Some(self.seconds()),
+                    acquire_time: Some(now.clone()),
+                    renew_time: Some(now),
+                    lease_transitions: Some(0),
+                    ..LeaseSpec::default()
+                }),
+            };
+            return match self.api.create(&PostParams::default(), &lease).await {
+                Ok(_) => Ok(true),
+                Err(e) if conflict(&e) => Ok(false),
+                Err(e) => Err(self.error(e)),
+            };
+        };
+        let spec = lease.spec.get_or_insert_with(LeaseSpec::default);
+        let held_by_me = spec.holder_identity.as_deref() == Some(me.as_str());
+        let expired = match (&spec.renew_time, spec.lease_duration_seconds) {
+            (Some(renewed), Some(seconds)) => {
+                renewed.0 + SignedDuration::from_secs(i64::from(seconds)) < now.0
+            }
+            _ => true,
+        };
+        let free = spec.holder_identity.as_deref().is_none_or(str::is_empty);
+        if !(held_by_me || expired || free) {
+            return Ok(false);
+        }
+        if !held_by_me {
+            spec.holder_identity = Some(me.clone());
+            spec.acquire_time = Some(now.clone());
+            spec.lease_transitions = Some(spec.lease_transitions.unwrap_or(0) + 1);
+        }
+        spec.renew_time = Some(now);
+        spec.lease_duration_seconds = Some(self.seconds());
+        // `replace` carries the resourceVersion read above: a concurrent writer makes it fail.
+        match self
+            .api
+            .replace(&self.config.name, &PostParams::default(), &lease)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if conflict(&e) => Ok(false),
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
+    /// Waits until this replica holds the lease, retrying every third of the duration.
+    pub async fn acquire(&self) -> Result<(), LeaseError> {
+        loop {
+            match self.try_acquire().await {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "leader election attempt failed"),
+            }
+            tokio::time::sleep(self.config.duration / 3).await;
+        }
+    }
+
+    /// Renews the lease until renewing fails for a whole lease duration (or someone else holds
+    /// it); returns then: leadership is lost.
+    pub async fn hold(&self) {
+        let mut last_renewed = tokio::time::Instant::now();
+        loop {
+            tokio::time::sleep(self.config.duration / 3).await;
+            match self.try_acquire().await {
+                Ok(true) => last_renewed = tokio::time::Instant::now(),
+                Ok(false) => {
+                    tracing::error!(identity = %self.config.identity, "the lease is held by another replica");
+                    return;
+                }
+                Err(e) => tracing::warn!(error = %e, "lease renewal failed"),
+            }
+            if last_renewed.elapsed() >= self.config.duration {
+                tracing::error!("the lease could not be renewed within its duration");
+                return;
+            }
+        }
+    }
+
+    /// Gives the lease up (on shutdown), so a standby takes over at once instead of waiting
+    /// for it to expire.
+    pub async fn release(&self) -> Result<(), LeaseError> {
+        let Some(mut lease) = self
+            .api
+            .get_opt(&self.config.name)
+            .await
+            .map_err(|e| self.error(e))?
+        else {
+            return Ok(());
+        };
+        let Some(spec) = lease.spec.as_mut() else {
+            return Ok(());
+        };
+        if spec.holder_identity.as_deref() != Some(self.config.identity.as_str()) {
+            return Ok(());
+        }
+        spec.holder_identity = None;
+        // An expired renewal lets any candidate take the lease immediately.
+        spec.renew_time = Some(MicroTime(Timestamp::UNIX_EPOCH));
+        match self
+            .api
+            .replace(&self.config.name, &PostParams::default(), &lease)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if conflict(&e) => Ok(()),
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
+    /// The current holder, if any.
+    pub async fn holder(&self) -> Result<Option<String>, LeaseError> {
+        Ok(self
+            .api
+            .get_opt(&self.config.name)
+            .await
+            .map_err(|e| self.error(e))?
+            .and_then(|l| l.spec)
+            .and_then(|s| s.holder_identity))
+    }
+}

@@ -1,0 +1,169 @@
+//! Prometheus metrics of the controller (`/metrics`): reconciles and failures by error label,
+//! reconcile duration, drift items by pipeline and resource kind, AWS calls by service,
+//! operation and outcome, and whether this replica leads.
+
+use crate::aws::{CallCounter, CallStats};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Labels of a failed reconcile.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ErrorLabels {
+    /// The error's stable label, e.g. `AwsError`, `InvalidSpec`.
+    pub error: String,
+}
+
+/// Labels of a pipeline's drift items.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DriftLabels {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// Resource kind.
+    pub kind: String,
+}
+
+/// Labels of AWS calls.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AwsLabels {
+    /// Service, e.g. `Firehose`.
+    pub service: String,
+    /// Operation.
+    pub operation: String,
+    /// `ok`, `client_error`, `server_error`, `no_response`.
+    pub outcome: String,
+}
+
+/// The metrics.
+pub struct Metrics {
+    registry: Registry,
+    reconciles: Counter,
+    failures: Family<ErrorLabels, Counter>,
+    duration: Histogram,
+    drift: Family<DriftLabels, Gauge>,
+    aws_calls: Family<AwsLabels, Counter>,
+    leader: Gauge,
+    calls: CallCounter,
+    exported: Mutex<CallStats>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric; AWS call counts are read from `calls` at each scrape.
+    pub fn new(calls: CallCounter) -> Self {
+        let mut registry = Registry::with_prefix("pitagora");
+        let reconciles = Counter::default();
+        let failures = Family::<ErrorLabels, Counter>::default();
+        let duration = Histogram::new(exponential_buckets(0.05, 2.0, 12));
+        let drift = Family::<DriftLabels, Gauge>::default();
+        let aws_calls = Family::<AwsLabels, Counter>::default();
+        let leader = Gauge::default();
+        registry.register("reconciles", "Reconciles run", reconciles.clone());
+        registry.register(
+            "reconcile_failures",
+            "Reconciles that failed, by error",
+            failures.clone(),
+        );
+        registry.register(
+            "reconcile_duration_seconds",
+            "Duration of reconciles",
+            duration.clone(),
+        );
+        registry.register(
+            "drift_items",
+            "Drift items found by the last check",
+            drift.clone(),
+        );
+        registry.register(
+            "aws_calls",
+            "AWS calls by service, operation and outcome",
+            aws_calls.clone(),
+        );
+        registry.register(
+            "leader",
+            "1 when this replica holds the leader lease",
+            leader.clone(),
+        );
+        Self {
+            registry,
+            reconciles,
+            failures,
+            duration,
+            drift,
+            aws_calls,
+            leader,
+            calls,
+            exported: Mutex::new(CallStats::default()),
+        }
+    }
+
+    /// Records a reconcile: its duration and, if it failed, the error's label.
+    pub fn reconciled(&self, elapsed: Duration, error: Option<&str>) {
+        self.reconciles.inc();
+        self.duration.observe(elapsed.as_secs_f64());
+        if let Some(error) = error {
+            self.failures
+                .get_or_create(&ErrorLabels {
+                    error: error.to_owned(),
+                })
+                .inc();
+        }
+    }
+
+    /// Sets a pipeline's drift items per resource kind (kinds without items go to 0).
+    pub fn drift(&self, namespace: &str, name: &str, kinds: &[String]) {
+        for kind in crate::resources::ResourceKind::ALL {
+            let n = kinds.iter().filter(|k| *k == kind.as_str()).count();
+            let labels = DriftLabels {
+                namespace: namespace.to_owned(),
+                name: name.to_owned(),
+                kind: kind.as_str().to_owned(),
+            };
+            if n > 0 {
+                self.drift.get_or_create(&labels).set(n as i64);
+            } else {
+                self.drift.remove(&labels);
+            }
+        }
+    }
+
+    /// Sets the leader gauge.
+    pub fn set_leader(&self, leader: bool) {
+        self.leader.set(i64::from(leader));
+    }
+
+    /// The metrics in the Prometheus text format.
+    pub fn render(&self) -> String {
+        // Bring the AWS call counters up to the call counter's totals.
+        let now = self.calls.snapshot();
+        {
+            let mut exported = self.exported.lock().unwrap_or_else(|p| p.into_inner());
+            for (key, n) in &now.since(&exported).0 {
+                self.aws_calls
+                    .get_or_create(&AwsLabels {
+                        service: key.service.clone(),
+                        operation: key.operation.clone(),
+                        outcome: key.outcome.as_str().to_owned(),
+                    })
+                    .inc_by(*n);
+            }
+            *exported = now;
+        }
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String");
+        out
+    }
+}

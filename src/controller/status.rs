@@ -1,0 +1,264 @@
+//! The status a reconcile writes, computed as a value from what the reconcile found and did
+//! (pure, so every transition is tested without a cluster).
+//!
+//! Conditions (Kubernetes shape; `lastTransitionTime` moves only when `status` changes):
+//! - `Ready`: AWS holds what the spec asks for.
+//! - `Synced`: the last reconcile could read the spec and talk to AWS.
+//! - `Drifted`: AWS differs from the spec now (a report-only pipeline, a conflict, a failed
+//!   correction); `False` with reason `DriftCorrected` right after a correction.
+
+use crate::plan::Plan;
+use crate::report::{Item, Resource};
+use crate::spec::{DriftItemStatus, FieldError, LogPipelineStatus, ResourceStatus};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+
+/// Most drift items kept in status (the CRD's bound).
+pub const MAX_DRIFT_ITEMS: usize = 50;
+/// Most resources kept in status (the CRD's bound).
+pub const MAX_RESOURCES: usize = 300;
+
+/// What a check found and did.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The plan found first.
+    pub initial: Plan,
+    /// The plan found after applying (the same as `initial` when nothing was applied).
+    pub remaining: Plan,
+    /// Resources and their state, after applying.
+    pub resources: Vec<Resource>,
+    /// The remaining drift items.
+    pub items: Vec<Item>,
+    /// Why applying failed, if it did.
+    pub apply_error: Option<String>,
+}
+
+/// What a reconcile found and did.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// The spec is invalid; nothing was read from or written to AWS.
+    Invalid(Vec<FieldError>),
+    /// AWS could not be read (or the engine failed before planning).
+    AwsError(String),
+    /// AWS was checked (and, unless report-only, corrected).
+    Checked(Box<Checked>),
+    /// Deleting the pipeline's AWS resources failed; the finalizer stays.
+    DeleteBlocked(String),
+}
+
+fn condition(
+    type_: &str,
+    status: &str,
+    reason: &str,
+    message: String,
+    generation: Option<i64>,
+    now: &Time,
+) -> Condition {
+    Condition {
+        type_: type_.into(),
+        status: status.into(),
+        reason: reason.into(),
+        message,
+        observed_generation: generation,
+        last_transition_time: now.clone(),
+    }
+}
+
+/// Sets `new` among `conditions`, keeping the previous transition time when the status did not
+/// change.
+fn set(conditions: &mut Vec<Condition>, mut new: Condition) {
+    match conditions.iter_mut().find(|c| c.type_ == new.type_) {
+        Some(old) => {
+            if old.status == new.status {
+                new.last_transition_time = old.last_transition_time.clone();
+            }
+            *old = new;
+        }
+        None => conditions.push(new),
+    }
+}
+
+fn truncate(text: String, max: usize) -> String {
+    if text.chars().count() <= max {
+        text
+    } else {
+        format!("{}…", text.chars().take(max).collect::<String>())
+    }
+}
+
+/// The item list as a short message: the first few fields.
+pub fn summary(items: &[Item]) -> String {
+    let mut parts: Vec<String> = items
+        .iter()
+        .take(5)
+        .map(|i| match &i.field {
+            Some(f) => format!("{} {} {f}", i.kind, i.resource),
+            None => format!("{} {} ({})", i.kind, i.resource, i.action),
+        })
+        .collect();
+    if items.len() > 5 {
+        parts.push(format!("and {} more", items.len() - 5));
+    }
+    parts.join("; ")
+}
+
+/// The new status.
+pub fn build(
+    previous: Option<&LogPipelineStatus>,
+    generation: Option<i64>,
+    stage: &str,
+    outcome: &Outcome,
+    requested_at: Option<&str>,
+    now: Time,
+) -> LogPipelineStatus {
+    let mut status = previous.cloned().unwrap_or_default();
+    let g = generation;
+    match outcome {
+        Outcome::Invalid(errors) => {
+            let message: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            let message = truncate(message.join("; "), 2000);
+            set(
+                &mut status.conditions,
+                condition("Ready", "False", "InvalidSpec", message.clone(), g, &now),
+            );
+            set(
+                &mut status.conditions,
+                condition("Synced", "False", "InvalidSpec", message, g, &now),
+            );
+            status.observed_generation = g;
+        }
+        Outcome::AwsError(e) => {
+            let message = truncate(e.clone(), 2000);
+            set(
+                &mut status.conditions,
+                condition("Ready", "Unknown", "AwsError", message.clone(), g, &now),
+            );
+            set(
+                &mut status.conditions,
+                condition("Synced", "False", "AwsError", message, g, &now),
+            );
+        }
+        Outcome::DeleteBlocked(e) => {
+            let message = truncate(e.clone(), 2000);
+            set(
+                &mut status.conditions,
+                condition("Ready", "False", "DeleteBlocked", message.clone(), g, &now),
+            );
+            set(
+                &mut status.conditions,
+                condition("Synced", "False", "DeleteBlocked", message, g, &now),
+            );
+        }
+        Outcome::Checked(checked) => {
+            let Checked {
+                initial,
+                remaining,
+                resources,
+                items,
+                apply_error,
+            } = checked.as_ref();
+            let (ready, reason, message) = if let Some(e) = apply_error {
+                ("False", "ApplyFailed", e.clone())
+            } else if remaining.conflicts().next().is_some() {
+                ("False", "Conflict", summary(items))
+            } else if !remaining.pending.is_empty() {
+                ("False", "Pending", summary(items))
+            } else if !remaining.actions.is_empty() {
+                (
+                    "False",
+                    "Drifted",
+                    format!("drift.policy: Report; {}", summary(items)),
+                )
+            } else {
+                ("True", "InSync", "AWS matches the spec".to_owned())
+            };
+            set(
+                &mut status.conditions,
+                condition("Ready", ready, reason, truncate(message, 2000), g, &now),
+            );
+            let (synced, synced_reason, synced_message) = match apply_error {
+                Some(e) => ("False", "ApplyFailed", e.clone()),
+                None => (
+                    "True",
+                    "ReconcileSuccess",
+                    "AWS was read and the plan executed".to_owned(),
+                ),
+            };
+            set(
+                &mut status.conditions,
+                condition(
+                    "Synced",
+                    synced,
+                    synced_reason,
+                    truncate(synced_message, 2000),
+                    g,
+                    &now,
+                ),
+            );
+            let drifted = if !remaining.in_sync() {
+                condition(
+                    "Drifted",
+                    "True",
+                    "DriftDetected",
+                    truncate(summary(items), 2000),
+                    g,
+                    &now,
+                )
+            } else if !initial.in_sync() && !initial.report_only {
+                let fixed = crate::report::plan_items(initial);
+                condition(
+                    "Drifted",
+                    "False",
+                    "DriftCorrected",
+                    truncate(summary(&fixed), 2000),
+                    g,
+                    &now,
+                )
+            } else {
+                condition(
+                    "Drifted",
+                    "False",
+                    "NoDrift",
+                    "AWS matches the spec".to_owned(),
+                    g,
+                    &now,
+                )
+            };
+            set(&mut status.conditions, drifted);
+            status.observed_generation = g;
+            status.resources = resources
+                .iter()
+                .take(MAX_RESOURCES)
+                .map(|r| ResourceStatus {
+                    kind: r.kind.clone(),
+                    name: r.name.clone(),
+                    arn: None,
+                    state: match r.state {
+                        crate::report::ResourceState::InSync => "InSync",
+                        crate::report::ResourceState::Drifted => "Drifted",
+                        crate::report::ResourceState::Conflict => "Conflict",
+                        crate::report::ResourceState::Pending => "Pending",
+                    }
+                    .into(),
+                })
+                .collect();
+            status.drift_count = Some(items.len() as i32);
+            status.drift = items
+                .iter()
+                .take(MAX_DRIFT_ITEMS)
+                .map(|i| DriftItemStatus {
+                    kind: i.kind.clone(),
+                    name: i.resource.clone(),
+                    field: i.field.clone(),
+                    desired: i.desired.clone().map(|v| truncate(v, 256)),
+                    actual: i.actual.clone().map(|v| truncate(v, 256)),
+                    action: i.action.clone(),
+                    reason: i.reason.clone(),
+                })
+                .collect();
+            status.last_check_time = Some(now.clone());
+        }
+    }
+    status.stage = Some(stage.to_owned());
+    status.last_handled_reconcile_at = requested_at.map(str::to_owned);
+    status
+}
