@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The project's test command (the README's and CI's): every test of the workspace, with the
-# moto server (the AWS peer of the integration tests) running for the duration.
-# Extra arguments go to `cargo test` (e.g. a test name filter).
+# AWS emulator (moto) and a real Kubernetes API server (kube-apiserver + etcd) running for the
+# duration. Extra arguments go to `cargo test` (e.g. a test name filter).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/env.sh
 . scripts/env.sh
+# Once per machine: moto's venv (~1 min), kube-apiserver built from source (5-10 min).
 scripts/moto.sh install >&2
-exec scripts/with-moto.sh cargo test --locked "$@"
+scripts/kube.sh install >&2
+exec scripts/with-kube.sh scripts/with-moto.sh cargo test --locked "$@"

@@ -503,9 +503,13 @@ pub async fn run(
         health.ready.store(true, Ordering::Relaxed);
         tracing::info!(identity = %elector.config().identity, "waiting for the leader lease");
         let mut stop = stop_rx.clone();
+        let stopped = async move {
+            // The guard `wait_for` returns is not Send: drop it here.
+            let _ = stop.wait_for(|s| *s).await.map(|_| ());
+        };
         tokio::select! {
             r = elector.acquire() => { let _ = r; }
-            _ = stop.wait_for(|s| *s) => {
+            _ = stopped => {
                 let _ = server.await;
                 return Ok(());
             }

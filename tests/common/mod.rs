@@ -1,7 +1,9 @@
 //! Shared fixtures: specs, identities, desired state and converged observed state.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod kube;
 pub mod moto;
+pub mod report;
 
 use pitagora::aws_model;
 use pitagora::desired::{self, Desired};

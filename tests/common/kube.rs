@@ -1,0 +1,282 @@
+//! The Kubernetes peer for end-to-end tests: a real kube-apiserver (scripts/kube.sh), used with
+//! `kubectl` exactly as a user would, and pitagora's controller run in-process with the
+//! ServiceAccount identity of manifests/rbac.yaml (never as admin).
+
+use super::moto::Moto;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use pitagora::controller::{self, Settings, leader::LeaseConfig};
+use std::future::Future;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The kubeconfig of the test API server; fails with instructions when it is not running.
+pub fn kubeconfig() -> PathBuf {
+    std::env::var_os("KUBECONFIG").map(PathBuf::from).expect(
+        "these tests need the local API server: run them with scripts/test.sh, or start it with \
+         `scripts/kube.sh start` and `eval \"$(scripts/kube.sh env)\"`",
+    )
+}
+
+/// Runs `kubectl` (admin) with `args`; stdin from `input` when given.
+pub fn kubectl(args: &[&str], input: Option<&str>) -> Output {
+    let mut cmd = Command::new("kubectl");
+    cmd.env("KUBECONFIG", kubeconfig()).args(args);
+    let output = match input {
+        None => cmd.output(),
+        Some(text) => {
+            use std::io::Write;
+            cmd.stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            let mut child = cmd.spawn().expect("kubectl runs");
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
+            child.wait_with_output()
+        }
+    };
+    output.expect("kubectl runs")
+}
+
+/// Runs `kubectl`, panicking with its output unless it succeeds; returns stdout.
+pub fn kubectl_ok(args: &[&str], input: Option<&str>) -> String {
+    let out = kubectl(args, input);
+    assert!(
+        out.status.success(),
+        "kubectl {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Installs the CRD and the controller's namespace, ServiceAccount and RBAC (once per process).
+pub fn install() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        let repo = env!("CARGO_MANIFEST_DIR");
+        for file in [
+            "manifests/namespace.yaml",
+            "crds/logpipeline.yaml",
+            "manifests/serviceaccount.yaml",
+            "manifests/rbac.yaml",
+        ] {
+            kubectl_ok(
+                &[
+                    "apply",
+                    "--server-side",
+                    "--force-conflicts",
+                    "-f",
+                    &format!("{repo}/{file}"),
+                ],
+                None,
+            );
+        }
+        kubectl_ok(
+            &[
+                "wait",
+                "--for",
+                "condition=established",
+                "crd/logpipelines.pitagora.dev",
+                "--timeout=60s",
+            ],
+            None,
+        );
+    });
+}
+
+/// A fresh namespace for one test.
+pub fn namespace(label: &str) -> String {
+    let account = super::moto::fresh_account();
+    let name = format!("t-{label}-{}", &account[6..]);
+    kubectl_ok(&["create", "namespace", &name], None);
+    name
+}
+
+/// A client with the controller's ServiceAccount identity (the `pitagora-local-sa` context).
+pub async fn controller_client() -> kube::Client {
+    let config = kube::Config::from_custom_kubeconfig(
+        Kubeconfig::read_from(kubeconfig()).expect("kubeconfig reads"),
+        &KubeConfigOptions {
+            context: Some("pitagora-local-sa".into()),
+            ..KubeConfigOptions::default()
+        },
+    )
+    .await
+    .expect("the ServiceAccount context exists");
+    kube::Client::try_from(config).expect("client builds")
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A controller running in-process; stops (releasing its lease) when [`Running::stop`] is called,
+/// or is killed (no release, as a crash) when dropped or [`Running::kill`]ed.
+pub struct Running {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), controller::RunError>>>,
+    /// Its HTTP address.
+    pub http: std::net::SocketAddr,
+}
+
+impl Running {
+    /// Graceful shutdown; waits for it.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(20), task).await;
+        }
+    }
+
+    /// Abrupt end, as a crashed process: nothing is released.
+    pub fn kill(mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+
+    /// GETs a path of the controller's HTTP endpoint: (status, body).
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let Ok(mut s) = tokio::net::TcpStream::connect(self.http).await else {
+            return (0, String::new());
+        };
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        s.write_all(request.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        let _ = s.read_to_string(&mut response).await;
+        let status = response
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = response
+            .split("\r\n\r\n")
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned();
+        (status, body)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Settings for a test controller watching `namespace`, with its own lease when `lease` names one.
+pub fn settings(namespace: &str, lease: Option<(&str, &str)>) -> Settings {
+    Settings {
+        namespace: Some(namespace.to_owned()),
+        concurrency: 2,
+        http_addr: std::net::SocketAddr::from(([127, 0, 0, 1], free_port())),
+        lease: lease.map(|(name, identity)| LeaseConfig {
+            namespace: "pitagora-system".into(),
+            name: name.to_owned(),
+            identity: identity.to_owned(),
+            duration: Duration::from_secs(3),
+        }),
+        max_error_backoff: Duration::from_secs(2),
+        reporter: "pitagora".into(),
+        instance: lease
+            .map(|(_, i)| i.to_owned())
+            .unwrap_or_else(|| "test".into()),
+    }
+}
+
+/// Starts the controller with `m`'s AWS account and the ServiceAccount identity.
+pub async fn start(m: &Moto, settings: Settings) -> Running {
+    let client = controller_client().await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let http = settings.http_addr;
+    let engine = m.engine.clone();
+    let task = tokio::spawn(async move {
+        controller::run(client, engine, settings, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    Running {
+        stop: Some(stop),
+        task: Some(task),
+        http,
+    }
+}
+
+/// Polls `check` every 100 ms until it returns `Some`, or fails after `timeout` with `what`.
+pub async fn until<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A LogPipeline's field by JSONPath, via kubectl (empty when absent).
+pub fn jsonpath(namespace: &str, name: &str, path: &str) -> String {
+    let out = kubectl(
+        &[
+            "get",
+            "lp",
+            "-n",
+            namespace,
+            name,
+            "-o",
+            &format!("jsonpath={path}"),
+        ],
+        None,
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A condition's status of a LogPipeline (`True`, `False`, `Unknown`, or empty).
+pub fn condition(namespace: &str, name: &str, type_: &str) -> String {
+    jsonpath(
+        namespace,
+        name,
+        &format!("{{.status.conditions[?(@.type==\"{type_}\")].status}}"),
+    )
+}
+
+/// The notes of a LogPipeline's events with `reason`.
+pub fn events(namespace: &str, reason: &str) -> Vec<String> {
+    let out = kubectl_ok(
+        &["get", "events.events.k8s.io", "-n", namespace, "-o", "json"],
+        None,
+    );
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["reason"] == reason)
+        .map(|e| e["note"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
