@@ -17,7 +17,8 @@ pub struct Ignored {
     pub name: String,
     /// What would have been done.
     pub op: Op,
-    /// The ignored field (`None`: the whole action was ignored).
+    /// The ignored field (`None`: an action without fields was ignored, e.g. a missing resource
+    /// or a conflict).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change: Option<Change>,
     /// The rule, in words.
@@ -90,15 +91,23 @@ pub fn apply(plan: &mut Plan, rules: &[IgnoreRule]) -> Vec<Ignored> {
         if resource_rules.is_empty() {
             return true;
         }
-        // A rule without a field ignores the whole action.
+        // A rule without a field ignores the whole action: each of its changes is listed (one
+        // item without a field when it has none), as when every change is ignored by field.
         if let Some(rule) = resource_rules.iter().find(|r| r.field.is_none()) {
-            ignored.push(Ignored {
-                kind: action.kind,
-                name: action.name.clone(),
-                op: action.op,
-                change: None,
-                rule: describe(rule),
-            });
+            let changes: Vec<Option<Change>> = if action.changes.is_empty() {
+                vec![None]
+            } else {
+                action.changes.iter().cloned().map(Some).collect()
+            };
+            for change in changes {
+                ignored.push(Ignored {
+                    kind: action.kind,
+                    name: action.name.clone(),
+                    op: action.op,
+                    change,
+                    rule: describe(rule),
+                });
+            }
             return false;
         }
         if action.changes.is_empty() {

@@ -15,6 +15,12 @@ fn cell(text: &str, max: usize) -> String {
     short.replace('|', "\\|")
 }
 
+/// Plain text (not code) in a table cell or a paragraph: as [`cell`], with `&` and `<` escaped so
+/// values are shown as they are instead of being read as HTML tags, comments or entities.
+fn text(text: &str, max: usize) -> String {
+    cell(text, max).replace('&', "&amp;").replace('<', "&lt;")
+}
+
 /// Text as inline code in a table cell.
 fn code(text: &str, max: usize) -> String {
     let c = cell(text, max);
@@ -67,11 +73,12 @@ pub fn render(r: &DriftReport) -> String {
     let t = &r.totals;
     let _ = writeln!(
         out,
-        "\n{} pipelines: {} in sync, {} drifted, {} errors · {} items, {} ignored · {} AWS calls ({} writes) · {}\n",
+        "\n{} pipelines: {} in sync, {} drifted, {} error{} · {} items, {} ignored · {} AWS calls ({} writes) · {}\n",
         t.pipelines,
         t.in_sync,
         t.drifted,
         t.errors,
+        if t.errors == 1 { "" } else { "s" },
         t.items,
         t.ignored,
         t.aws_calls,
@@ -93,10 +100,10 @@ pub fn render(r: &DriftReport) -> String {
         let _ = writeln!(
             out,
             "<sub>{}{region}{report_only}</sub>\n",
-            cell(&p.source, 200)
+            text(&p.source, 200)
         );
         if let Some(e) = &p.error {
-            let _ = writeln!(out, "**Error:** {}\n", cell(e, 1000));
+            let _ = writeln!(out, "**Error:** {}\n", text(e, 1000));
             continue;
         }
         if !p.items.is_empty() {
@@ -123,7 +130,7 @@ pub fn render(r: &DriftReport) -> String {
                     value(&i.desired),
                     value(&i.actual),
                     i.action,
-                    cell(&i.reason, 300)
+                    text(&i.reason, 300)
                 );
             }
             out.push('\n');
@@ -145,7 +152,7 @@ pub fn render(r: &DriftReport) -> String {
                         .as_deref()
                         .map(|f| code(f, 120))
                         .unwrap_or_else(|| "—".into()),
-                    cell(i.ignored_by.as_deref().unwrap_or_default(), 300)
+                    text(i.ignored_by.as_deref().unwrap_or_default(), 300)
                 );
             }
             out.push_str("\n</details>\n\n");
