@@ -544,11 +544,24 @@ async fn drift(
     let progress = std::io::stderr().is_terminal() && total > 1;
     let mut done = 0;
     let hints = Hints::default();
-    let checks: Vec<_> = futures::stream::iter(&loaded.pipelines)
+    // One question to AWS first: when it cannot be reached, every pipeline fails the same way,
+    // and asking again per pipeline would only multiply the wait.
+    let reachable = if loaded.pipelines.is_empty() {
+        Ok(String::new())
+    } else {
+        engine.aws().account_id().await.map_err(|e| format!("cannot reach AWS: {e}"))
+    };
+    let checks: Vec<Result<crate::engine::Check, String>> = futures::stream::iter(&loaded.pipelines)
         .map(|p| {
             let engine = &engine;
             let hints = &hints;
-            async move { engine.check(&p.id, &p.pipeline.spec, hints).await }
+            let reachable = &reachable;
+            async move {
+                match reachable {
+                    Ok(_) => engine.check(&p.id, &p.pipeline.spec, hints).await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e.clone()),
+                }
+            }
         })
         .buffered(usize::from(options.concurrency))
         .inspect(|_| {
@@ -569,7 +582,7 @@ async fn drift(
         .map(|(p, check)| report::Input {
             source: &p.source,
             id: &p.id,
-            result: check.as_ref().map_err(ToString::to_string),
+            result: check.as_ref().map_err(Clone::clone),
         })
         .collect();
     let invalid_ids: Vec<crate::names::PipelineId> = loaded
@@ -669,7 +682,8 @@ fn ignore_rules(path: Option<&std::path::Path>) -> Result<Vec<RepoIgnoreRule>, C
     Ok(rules)
 }
 
-/// Loads the files and connects to AWS; `None` when the files have problems (already printed).
+/// Loads the files and connects to AWS; `None` when the files have problems or AWS cannot be
+/// reached (both already printed).
 async fn prepare(
     files: &Files,
     aws: &AwsArgs,
@@ -680,6 +694,12 @@ async fn prepare(
         return Ok(None);
     }
     let engine = Engine::new(Arc::new(Aws::load(aws.settings()).await));
+    if !report.pipelines.is_empty()
+        && let Err(e) = engine.aws().account_id().await
+    {
+        writeln!(err, "error: cannot reach AWS: {e}")?;
+        return Ok(None);
+    }
     Ok(Some((report, engine)))
 }
 
