@@ -77,6 +77,27 @@ fn set(conditions: &mut Vec<Condition>, mut new: Condition) {
     }
 }
 
+/// A reconcile that did not get to compare AWS with the spec: `Synced` is `False` and `Ready`
+/// is `ready`, both with `reason` and `message`.
+fn failed(
+    status: &mut LogPipelineStatus,
+    ready: &str,
+    reason: &str,
+    message: String,
+    g: Option<i64>,
+    now: &Time,
+) {
+    let message = truncate(message, 2000);
+    set(
+        &mut status.conditions,
+        condition("Ready", ready, reason, message.clone(), g, now),
+    );
+    set(
+        &mut status.conditions,
+        condition("Synced", "False", reason, message, g, now),
+    );
+}
+
 fn truncate(text: String, max: usize) -> String {
     if text.chars().count() <= max {
         text
@@ -115,38 +136,20 @@ pub fn build(
     match outcome {
         Outcome::Invalid(errors) => {
             let message: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            let message = truncate(message.join("; "), 2000);
-            set(
-                &mut status.conditions,
-                condition("Ready", "False", "InvalidSpec", message.clone(), g, &now),
-            );
-            set(
-                &mut status.conditions,
-                condition("Synced", "False", "InvalidSpec", message, g, &now),
+            failed(
+                &mut status,
+                "False",
+                "InvalidSpec",
+                message.join("; "),
+                g,
+                &now,
             );
             status.observed_generation = g;
         }
-        Outcome::AwsError(e) => {
-            let message = truncate(e.clone(), 2000);
-            set(
-                &mut status.conditions,
-                condition("Ready", "Unknown", "AwsError", message.clone(), g, &now),
-            );
-            set(
-                &mut status.conditions,
-                condition("Synced", "False", "AwsError", message, g, &now),
-            );
-        }
+        // AWS could not be read: whether it matches the spec is unknown.
+        Outcome::AwsError(e) => failed(&mut status, "Unknown", "AwsError", e.clone(), g, &now),
         Outcome::DeleteBlocked(e) => {
-            let message = truncate(e.clone(), 2000);
-            set(
-                &mut status.conditions,
-                condition("Ready", "False", "DeleteBlocked", message.clone(), g, &now),
-            );
-            set(
-                &mut status.conditions,
-                condition("Synced", "False", "DeleteBlocked", message, g, &now),
-            );
+            failed(&mut status, "False", "DeleteBlocked", e.clone(), g, &now)
         }
         Outcome::Checked(checked) => {
             let Checked {

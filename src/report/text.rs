@@ -30,19 +30,31 @@ pub fn action(out: &mut String, a: &Action) {
         a.reason
     );
     for c in &a.changes {
-        let spec = c
-            .spec_field
-            .as_deref()
-            .map(|s| format!(" [{s}]"))
-            .unwrap_or_default();
-        let _ = writeln!(
+        change(
             out,
-            "      {}{spec}: found {}, want {}",
-            c.field,
-            truncate(show(&c.actual), 200),
-            truncate(show(&c.desired), 200)
+            &c.field,
+            c.spec_field.as_deref(),
+            &c.actual,
+            &c.desired,
         );
     }
+}
+
+/// One differing field: `field [spec field]: found actual, want desired`.
+fn change(
+    out: &mut String,
+    field: &str,
+    spec_field: Option<&str>,
+    actual: &Option<String>,
+    desired: &Option<String>,
+) {
+    let spec = spec_field.map(|s| format!(" [{s}]")).unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "      {field}{spec}: found {}, want {}",
+        truncate(show(actual), 200),
+        truncate(show(desired), 200)
+    );
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -183,17 +195,13 @@ pub fn report(r: &super::DriftReport, style: Style) -> String {
                 first.reason
             );
             for i in items.iter().filter(|i| i.field.is_some()) {
-                let spec = i
-                    .spec_field
-                    .as_deref()
-                    .map(|s| format!(" [{s}]"))
-                    .unwrap_or_default();
-                let _ = writeln!(
-                    out,
-                    "      {}{spec}: found {}, want {}",
-                    i.field.as_deref().unwrap_or_default(),
-                    truncate(show(&i.actual), 200),
-                    truncate(show(&i.desired), 200)
+                let field = i.field.as_deref().unwrap_or_default();
+                change(
+                    &mut out,
+                    field,
+                    i.spec_field.as_deref(),
+                    &i.actual,
+                    &i.desired,
                 );
             }
         }
