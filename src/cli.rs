@@ -549,29 +549,37 @@ async fn drift(
     let reachable = if loaded.pipelines.is_empty() {
         Ok(String::new())
     } else {
-        engine.aws().account_id().await.map_err(|e| format!("cannot reach AWS: {e}"))
+        engine
+            .aws()
+            .account_id()
+            .await
+            .map_err(|e| format!("cannot reach AWS: {e}"))
     };
-    let checks: Vec<Result<crate::engine::Check, String>> = futures::stream::iter(&loaded.pipelines)
-        .map(|p| {
-            let engine = &engine;
-            let hints = &hints;
-            let reachable = &reachable;
-            async move {
-                match reachable {
-                    Ok(_) => engine.check(&p.id, &p.pipeline.spec, hints).await.map_err(|e| e.to_string()),
-                    Err(e) => Err(e.clone()),
+    let checks: Vec<Result<crate::engine::Check, String>> =
+        futures::stream::iter(&loaded.pipelines)
+            .map(|p| {
+                let engine = &engine;
+                let hints = &hints;
+                let reachable = &reachable;
+                async move {
+                    match reachable {
+                        Ok(_) => engine
+                            .check(&p.id, &p.pipeline.spec, hints)
+                            .await
+                            .map_err(|e| e.to_string()),
+                        Err(e) => Err(e.clone()),
+                    }
                 }
-            }
-        })
-        .buffered(usize::from(options.concurrency))
-        .inspect(|_| {
-            done += 1;
-            if progress {
-                let _ = write!(std::io::stderr(), "\rchecked {done}/{total} pipelines");
-            }
-        })
-        .collect()
-        .await;
+            })
+            .buffered(usize::from(options.concurrency))
+            .inspect(|_| {
+                done += 1;
+                if progress {
+                    let _ = write!(std::io::stderr(), "\rchecked {done}/{total} pipelines");
+                }
+            })
+            .collect()
+            .await;
     if progress {
         let _ = writeln!(std::io::stderr());
     }
