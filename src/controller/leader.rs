@@ -152,13 +152,16 @@ impl Elector {
         let mut last_renewed = tokio::time::Instant::now();
         loop {
             tokio::time::sleep(self.config.duration / 3).await;
-            match self.try_acquire().await {
-                Ok(true) => last_renewed = tokio::time::Instant::now(),
-                Ok(false) => {
+            // A renewal that hangs (a partitioned network) must not let this replica act past
+            // its lease: it counts as failed after a third of the duration.
+            match tokio::time::timeout(self.config.duration / 3, self.try_acquire()).await {
+                Ok(Ok(true)) => last_renewed = tokio::time::Instant::now(),
+                Ok(Ok(false)) => {
                     tracing::error!(identity = %self.config.identity, "the lease is held by another replica");
                     return;
                 }
-                Err(e) => tracing::warn!(error = %e, "lease renewal failed"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "lease renewal failed"),
+                Err(_) => tracing::warn!("lease renewal timed out"),
             }
             if last_renewed.elapsed() >= self.config.duration {
                 tracing::error!("the lease could not be renewed within its duration");

@@ -115,8 +115,11 @@ impl std::fmt::Debug for Context {
 /// An identical event is published again only after this long.
 const EVENT_REPEAT: Duration = Duration::from_secs(3600);
 
+/// The object's identity across its life: its uid (a pipeline deleted and created again under
+/// the same name is another object, with its own events and failures).
 fn key(lp: &LogPipeline) -> String {
-    format!("{}/{}", lp.namespace().unwrap_or_default(), lp.name_any())
+    lp.uid()
+        .unwrap_or_else(|| format!("{}/{}", lp.namespace().unwrap_or_default(), lp.name_any()))
 }
 
 impl Context {
@@ -276,6 +279,8 @@ async fn apply(lp: Arc<LogPipeline>, ctx: Arc<Context>) -> Result<Action, Error>
         let note: Vec<String> = errors.iter().map(ToString::to_string).collect();
         ctx.event(&lp, EventType::Warning, "InvalidSpec", note.join("; "))
             .await;
+        // Nothing was compared: no drift figures stand for this pipeline.
+        ctx.metrics.drift(&id.namespace, &id.name, &[]);
         return Ok(Action::await_change());
     }
     let hints = hints(&lp);
@@ -295,7 +300,18 @@ async fn apply(lp: Arc<LogPipeline>, ctx: Arc<Context>) -> Result<Action, Error>
             Ok(detail) => tracing::info!(op = %o.action.op, kind = %o.action.kind, resource = %o.action.name, detail, "applied"),
             Err(e) => tracing::warn!(op = %o.action.op, kind = %o.action.kind, resource = %o.action.name, error = %e, "action failed"),
         })
-        .await?;
+        .await;
+    let converged = match converged {
+        Ok(c) => c,
+        Err(e) => {
+            // Writes may have happened before the check that failed: say so in status.
+            ctx.write_status(&lp, &Outcome::AwsError(e.to_string()))
+                .await?;
+            ctx.event(&lp, EventType::Warning, "AwsError", e.to_string())
+                .await;
+            return Err(e.into());
+        }
+    };
     let apply_error = converged
         .applied
         .iter()
@@ -363,9 +379,18 @@ async fn apply(lp: Arc<LogPipeline>, ctx: Arc<Context>) -> Result<Action, Error>
 
 async fn cleanup(lp: Arc<LogPipeline>, ctx: Arc<Context>) -> Result<Action, Error> {
     let id = lp.id("default");
-    // Never validated or never checked: pitagora created nothing for it.
-    let touched = lp.status.as_ref().is_some_and(|s| !s.resources.is_empty());
-    if !touched {
+    // No resources in status does not mean none in AWS: a crash (or a failed observation) after
+    // the first writes and before the first status write leaves them unrecorded. Only a spec
+    // pitagora could never have acted on — invalid, or without a region — is skipped.
+    let recorded = lp.status.as_ref().is_some_and(|s| !s.resources.is_empty());
+    let region = lp
+        .spec
+        .region
+        .clone()
+        .or_else(|| ctx.engine.aws().default_region());
+    let actionable =
+        region.is_some() && crate::spec::validate_in(&id, &lp.spec, region.as_deref()).is_empty();
+    if !recorded && !actionable {
         return Ok(Action::await_change());
     }
     let blocked = |message: String| async {

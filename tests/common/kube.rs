@@ -280,3 +280,81 @@ pub fn events(namespace: &str, reason: &str) -> Vec<String> {
         .map(|e| e["note"].as_str().unwrap_or_default().to_owned())
         .collect()
 }
+
+// ---- Added for the drift, deletion, restart, leader-election, RBAC and metrics tests ----
+
+/// A field (`reason`, `message`, `status`, …) of a LogPipeline's condition (empty when absent).
+pub fn condition_field(namespace: &str, name: &str, type_: &str, field: &str) -> String {
+    jsonpath(
+        namespace,
+        name,
+        &format!("{{.status.conditions[?(@.type==\"{type_}\")].{field}}}"),
+    )
+}
+
+/// Whether the LogPipeline exists (as seen by `kubectl get`; panics on errors other than
+/// "not found").
+pub fn pipeline_exists(namespace: &str, name: &str) -> bool {
+    let out = kubectl(&["get", "lp", "-n", namespace, name, "-o", "name"], None);
+    if out.status.success() {
+        return true;
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("NotFound") || stderr.contains("not found"),
+        "kubectl get lp -n {namespace} {name}: {stderr}"
+    );
+    false
+}
+
+/// Sets the annotation that requests an immediate check to `value`, as a user would.
+pub fn request_reconcile(namespace: &str, name: &str, value: &str) {
+    kubectl_ok(
+        &[
+            "annotate",
+            "lp",
+            "-n",
+            namespace,
+            name,
+            &format!("{}={value}", controller::RECONCILE_REQUESTED_AT),
+            "--overwrite",
+        ],
+        None,
+    );
+}
+
+/// The holder of a leader Lease in `pitagora-system` (empty when it is free or absent).
+pub fn lease_holder(lease: &str) -> String {
+    let out = kubectl(
+        &[
+            "get",
+            "lease",
+            "-n",
+            "pitagora-system",
+            lease,
+            "-o",
+            "jsonpath={.spec.holderIdentity}",
+        ],
+        None,
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The value of one sample of a Prometheus text exposition, by its exact series (name and
+/// labels as rendered, e.g. `pitagora_leader` or `pitagora_drift_items{namespace="a",…}`).
+pub fn metric(body: &str, series: &str) -> Option<f64> {
+    body.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| l.rsplit_once(' ').filter(|(s, _)| *s == series))
+        .and_then(|(_, v)| v.parse().ok())
+}
+
+/// The samples of a Prometheus text exposition whose series starts with `prefix`, as
+/// `(series, value)`.
+pub fn metrics_with_prefix(body: &str, prefix: &str) -> Vec<(String, f64)> {
+    body.lines()
+        .filter(|l| !l.starts_with('#') && l.starts_with(prefix))
+        .filter_map(|l| l.rsplit_once(' '))
+        .filter_map(|(s, v)| Some((s.to_owned(), v.parse().ok()?)))
+        .collect()
+}
