@@ -73,16 +73,12 @@ pub fn render(r: &DriftReport) -> String {
     let t = &r.totals;
     let _ = writeln!(
         out,
-        "\n{} pipelines: {} in sync, {} drifted, {} error{} · {} items, {} ignored · {} AWS calls ({} writes) · {}\n",
-        t.pipelines,
-        t.in_sync,
-        t.drifted,
-        t.errors,
-        if t.errors == 1 { "" } else { "s" },
-        t.items,
+        "\n{} · {}, {} ignored · {} ({}) · {}\n",
+        t.verdicts(),
+        super::plural(t.items as u64, "item"),
         t.ignored,
-        t.aws_calls,
-        t.aws_writes,
+        super::plural(t.aws_calls, "AWS call"),
+        super::plural(t.aws_writes, "write"),
         r.generated_at
     );
     for p in &r.pipelines {

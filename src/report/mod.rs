@@ -57,6 +57,25 @@ pub struct Totals {
     pub aws_writes: u64,
 }
 
+/// `n word`, with an `s` unless `n` is 1.
+pub fn plural(n: impl Into<u64>, word: &str) -> String {
+    let n = n.into();
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+impl Totals {
+    /// `3 pipelines: 1 in sync, 1 drifted, 1 error`.
+    pub fn verdicts(&self) -> String {
+        format!(
+            "{}: {} in sync, {} drifted, {}",
+            plural(self.pipelines as u64, "pipeline"),
+            self.in_sync,
+            self.drifted,
+            plural(self.errors as u64, "error")
+        )
+    }
+}
+
 /// A pipeline's verdict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -224,15 +224,11 @@ pub fn report(r: &super::DriftReport, style: Style) -> String {
     let t = &r.totals;
     let _ = writeln!(
         out,
-        "{} pipelines: {} in sync, {} drifted, {} error{}; {} ignored; {} AWS calls ({} writes)",
-        t.pipelines,
-        t.in_sync,
-        t.drifted,
-        t.errors,
-        if t.errors == 1 { "" } else { "s" },
+        "{}; {} ignored; {} ({})",
+        t.verdicts(),
         t.ignored,
-        t.aws_calls,
-        t.aws_writes
+        super::plural(t.aws_calls, "AWS call"),
+        super::plural(t.aws_writes, "write")
     );
     out
 }
