@@ -4,42 +4,10 @@
 
 mod common;
 
+use common::binary::{assert_exit, describe, offline, stderr, stdout};
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-/// Runs `pitagora args…` in the repository root, without environment that changes defaults.
-fn pitagora(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pitagora"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("AWS_REGION")
-        .env_remove("PITAGORA_ACCOUNT_ID")
-        .env_remove("PITAGORA_LOG_FORMAT")
-        .output()
-        .expect("the pitagora binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).expect("stderr is UTF-8")
-}
-
-fn describe(o: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        o.status.code(),
-        stdout(o),
-        stderr(o)
-    )
-}
-
-fn assert_exit(o: &Output, code: i32) {
-    assert_eq!(o.status.code(), Some(code), "{}", describe(o));
-}
 
 /// A scratch directory that is removed when the test ends (also when it fails).
 struct Scratch(PathBuf);
@@ -89,7 +57,7 @@ fn yaml_value(text: &str) -> Value {
 
 #[test]
 fn version_prints_the_package_version_and_succeeds() {
-    let o = pitagora(&["--version"]);
+    let o = offline(&["--version"]);
     assert_exit(&o, 0);
     assert_eq!(
         stdout(&o).trim(),
@@ -99,7 +67,7 @@ fn version_prints_the_package_version_and_succeeds() {
 
 #[test]
 fn help_describes_every_command_and_succeeds() {
-    let o = pitagora(&["--help"]);
+    let o = offline(&["--help"]);
     assert_exit(&o, 0);
     let text = stdout(&o);
     for command in ["crd", "validate", "render"] {
@@ -112,14 +80,14 @@ fn help_describes_every_command_and_succeeds() {
 
 #[test]
 fn a_command_without_its_required_files_fails_naming_the_option() {
-    let o = pitagora(&["validate"]);
+    let o = offline(&["validate"]);
     assert!(!o.status.success(), "{}", describe(&o));
     assert!(stderr(&o).contains("--filename"), "{}", describe(&o));
 }
 
 #[test]
 fn crd_prints_exactly_the_checked_in_crd_file() {
-    let o = pitagora(&["crd"]);
+    let o = offline(&["crd"]);
     assert_exit(&o, 0);
     let on_disk = std::fs::read_to_string(common::repo_path("crds/logpipeline.yaml")).unwrap();
     assert!(
@@ -133,7 +101,7 @@ fn crd_prints_exactly_the_checked_in_crd_file() {
 
 #[test]
 fn validate_examples_succeeds_and_names_each_pipeline() {
-    let o = pitagora(&["validate", "-f", "examples/"]);
+    let o = offline(&["validate", "-f", "examples/"]);
     assert_exit(&o, 0);
     let out = stdout(&o);
     for (file, id) in [
@@ -169,7 +137,7 @@ fn validate_reports_five_mistakes_as_five_lines_naming_their_fields() {
     stage: Shadow
 ";
     let file = dir.write("broken.yaml", &pipeline_yaml("team-a", "broken", spec));
-    let o = pitagora(&["validate", "-f", &file]);
+    let o = offline(&["validate", "-f", &file]);
     assert_exit(&o, 1);
     let err = stderr(&o);
     assert!(
@@ -223,7 +191,7 @@ fn validate_reports_semantic_mistakes_even_when_a_required_field_breaks_the_sche
         lambdaArn: arn:aws:lambda:eu-west-1:123456789012:function:g
 ";
     let file = dir.write("p.yaml", &pipeline_yaml("team-a", "p", spec));
-    let o = pitagora(&["validate", "-f", &file]);
+    let o = offline(&["validate", "-f", &file]);
     assert_exit(&o, 1);
     let err = stderr(&o);
     for path in [
@@ -254,7 +222,7 @@ fn validate_reports_semantic_mistakes_even_when_required_fields_are_missing() {
     stage: Primary
 ";
     let file = dir.write("p.yaml", &pipeline_yaml("team-a", "orders", spec));
-    let o = pitagora(&["validate", "-f", &file]);
+    let o = offline(&["validate", "-f", &file]);
     assert_exit(&o, 1);
     let err = stderr(&o);
     for line in [
@@ -280,7 +248,7 @@ fn validate_names_list_entries_by_their_position_in_the_file() {
     let own = pitagora::spec::validate::own_error_log_group(&common::id());
     let spec = format!("  sources:\n    logGroups: [\"bad name\", \"{own}\"]\n");
     let file = dir.write("p.yaml", &pipeline_yaml("team-a", "orders", &spec));
-    let o = pitagora(&["validate", "-f", &file]);
+    let o = offline(&["validate", "-f", &file]);
     assert_exit(&o, 1);
     let err = stderr(&o);
     let lines = error_lines(&err);
@@ -307,7 +275,7 @@ fn validate_names_list_entries_by_their_position_also_past_the_ninth() {
     ]);
     let spec = format!("  sources:\n    logGroups: [{}]\n", groups.join(", "));
     let file = dir.write("p.yaml", &pipeline_yaml("team-a", "orders", &spec));
-    let o = pitagora(&["validate", "-f", &file]);
+    let o = offline(&["validate", "-f", &file]);
     assert_exit(&o, 1);
     let err = stderr(&o);
     for line in [
@@ -333,7 +301,7 @@ fn validate_skips_other_kinds_in_a_multi_document_file_with_a_note() {
         pipeline_yaml("team-a", "orders", MINIMAL_SPEC)
     );
     let file = dir.write("all.yaml", &text);
-    let o = pitagora(&["validate", "-f", &file]);
+    let o = offline(&["validate", "-f", &file]);
     assert_exit(&o, 0);
     assert!(
         stderr(&o).contains(&format!(
@@ -356,7 +324,7 @@ fn validate_fails_when_no_document_is_a_logpipeline() {
         "cm.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
     );
-    let o = pitagora(&["validate", "-f", &file]);
+    let o = offline(&["validate", "-f", &file]);
     assert_exit(&o, 1);
     assert!(
         stderr(&o).contains("no LogPipeline documents found"),
@@ -381,7 +349,7 @@ fn validate_walks_a_directory_recursively_reading_yaml_yml_and_json() {
     );
     dir.write("nested/notes.txt", "not: [a pipeline");
     dir.write(".hidden/broken.yaml", "this: [is not read");
-    let o = pitagora(&["validate", "-f", &dir.path()]);
+    let o = offline(&["validate", "-f", &dir.path()]);
     assert_exit(&o, 0);
     let out = stdout(&o);
     for id in ["team-a/top", "team-b/deep", "team-c/json"] {
@@ -399,7 +367,7 @@ fn validate_rejects_a_pipeline_declared_twice() {
     let dir = Scratch::new("twice");
     let first = dir.write("a.yaml", &pipeline_yaml("team-a", "orders", MINIMAL_SPEC));
     dir.write("b.yaml", &pipeline_yaml("team-a", "orders", MINIMAL_SPEC));
-    let o = pitagora(&["validate", "-f", &dir.path()]);
+    let o = offline(&["validate", "-f", &dir.path()]);
     assert_exit(&o, 1);
     assert!(
         stderr(&o).contains(&format!("already declared in {first}")),
@@ -417,14 +385,14 @@ fn validate_gives_documents_without_namespace_the_namespace_option() {
             "apiVersion: pitagora.dev/v1alpha1\nkind: LogPipeline\nmetadata:\n  name: orders\nspec:\n{MINIMAL_SPEC}"
         ),
     );
-    let o = pitagora(&["validate", "-f", &file]);
+    let o = offline(&["validate", "-f", &file]);
     assert_exit(&o, 0);
     assert!(
         stdout(&o).contains("LogPipeline default/orders is valid"),
         "{}",
         describe(&o)
     );
-    let o = pitagora(&["validate", "-f", &file, "-n", "team-z"]);
+    let o = offline(&["validate", "-f", &file, "-n", "team-z"]);
     assert_exit(&o, 0);
     assert!(
         stdout(&o).contains("LogPipeline team-z/orders is valid"),
@@ -439,7 +407,7 @@ fn validate_rejects_an_unsupported_api_version_naming_the_served_one() {
     let text = pipeline_yaml("team-a", "orders", MINIMAL_SPEC)
         .replace("pitagora.dev/v1alpha1", "pitagora.dev/v1");
     let file = dir.write("p.yaml", &text);
-    let o = pitagora(&["validate", "-f", &file]);
+    let o = offline(&["validate", "-f", &file]);
     assert_exit(&o, 1);
     let err = stderr(&o);
     assert!(err.contains("apiVersion = \"pitagora.dev/v1\""), "{err}");
@@ -450,7 +418,7 @@ fn validate_rejects_an_unsupported_api_version_naming_the_served_one() {
 fn validate_reports_a_file_that_is_not_yaml() {
     let dir = Scratch::new("not-yaml");
     let file = dir.write("p.yaml", "spec: [unclosed\n  - {\n");
-    let o = pitagora(&["validate", "-f", &file]);
+    let o = offline(&["validate", "-f", &file]);
     assert_exit(&o, 1);
     assert!(stderr(&o).contains("not valid YAML"), "{}", describe(&o));
 }
@@ -459,7 +427,7 @@ fn validate_reports_a_file_that_is_not_yaml() {
 fn validate_of_a_missing_path_fails_with_a_clear_message() {
     let dir = Scratch::new("missing");
     let missing = format!("{}/does-not-exist.yaml", dir.path());
-    let o = pitagora(&["validate", "-f", &missing]);
+    let o = offline(&["validate", "-f", &missing]);
     assert_exit(&o, 1);
     let err = stderr(&o);
     assert!(
@@ -472,7 +440,7 @@ fn validate_of_a_missing_path_fails_with_a_clear_message() {
 #[test]
 fn validate_of_an_empty_directory_fails_saying_nothing_was_found() {
     let dir = Scratch::new("empty");
-    let o = pitagora(&["validate", "-f", &dir.path()]);
+    let o = offline(&["validate", "-f", &dir.path()]);
     assert_exit(&o, 1);
     assert!(
         stderr(&o).contains("no .yaml, .yml or .json files found"),
@@ -485,7 +453,7 @@ fn validate_of_an_empty_directory_fails_saying_nothing_was_found() {
 
 #[test]
 fn render_full_chain_prints_yaml_with_the_stack_template_the_stream_and_the_filters() {
-    let o = pitagora(&["render", "-f", "examples/full-chain.yaml"]);
+    let o = offline(&["render", "-f", "examples/full-chain.yaml"]);
     assert_exit(&o, 0);
     let rendered = yaml_value(&stdout(&o));
     let names = pitagora::names::Names::derive(
@@ -510,7 +478,7 @@ fn render_full_chain_prints_yaml_with_the_stack_template_the_stream_and_the_filt
 
 #[test]
 fn render_only_template_as_json_holds_every_static_resource() {
-    let o = pitagora(&[
+    let o = offline(&[
         "render",
         "-f",
         "examples/full-chain.yaml",
@@ -545,7 +513,7 @@ fn render_only_template_as_json_holds_every_static_resource() {
 
 #[test]
 fn render_only_template_of_the_minimal_pipeline_has_no_transform_or_fanout() {
-    let o = pitagora(&[
+    let o = offline(&[
         "render",
         "-f",
         "examples/minimal.yaml",
@@ -566,7 +534,7 @@ fn render_only_template_of_the_minimal_pipeline_has_no_transform_or_fanout() {
 
 #[test]
 fn render_uses_the_region_and_account_options_for_pipelines_without_a_region() {
-    let o = pitagora(&[
+    let o = offline(&[
         "render",
         "-f",
         "examples/minimal.yaml",
@@ -590,12 +558,12 @@ fn render_uses_the_region_and_account_options_for_pipelines_without_a_region() {
 
 #[test]
 fn render_of_several_pipelines_prints_a_json_array_or_yaml_documents() {
-    let o = pitagora(&["render", "-f", "examples/", "--only", "names", "-o", "json"]);
+    let o = offline(&["render", "-f", "examples/", "--only", "names", "-o", "json"]);
     assert_exit(&o, 0);
     let all: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(all.as_array().map(Vec::len), Some(3), "{}", describe(&o));
 
-    let o = pitagora(&["render", "-f", "examples/", "--only", "names"]);
+    let o = offline(&["render", "-f", "examples/", "--only", "names"]);
     assert_exit(&o, 0);
     assert_eq!(
         stdout(&o).lines().filter(|l| *l == "---").count(),
@@ -611,7 +579,7 @@ fn render_of_an_invalid_file_fails_printing_the_errors_and_no_output() {
     let spec =
         "  sources:\n    logGroups: [/ecs/orders]\n  delivery:\n    buffering:\n      sizeMiB: 0\n";
     let file = dir.write("p.yaml", &pipeline_yaml("team-a", "orders", spec));
-    let o = pitagora(&["render", "-f", &file]);
+    let o = offline(&["render", "-f", &file]);
     assert_exit(&o, 1);
     assert!(stdout(&o).is_empty(), "{}", describe(&o));
     assert!(
@@ -625,7 +593,7 @@ fn render_of_an_invalid_file_fails_printing_the_errors_and_no_output() {
 fn render_of_a_missing_path_fails_with_a_clear_message() {
     let missing = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/no-such-pipeline.yaml");
     let missing = missing.display().to_string();
-    let o = pitagora(&["render", "-f", &missing]);
+    let o = offline(&["render", "-f", &missing]);
     assert_exit(&o, 1);
     assert!(
         stderr(&o).contains(&format!("error: cannot read {missing}")),

@@ -9,69 +9,19 @@
 
 mod common;
 
+use common::binary::{against, against_moto, assert_exit, describe, output, stdout};
+
 use aws_sdk_firehose::types::{BufferingHints, ExtendedS3DestinationUpdate};
-use common::moto::{REGION, default_account_clients, endpoint, fresh_account};
+use common::moto::{REGION, default_account_clients, fresh_account};
 use pitagora::aws::RegionClients;
 use pitagora::names::{Names, PipelineId};
 use std::cell::Cell;
 use std::io::ErrorKind;
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Command, Output};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-
-// ---- Running the binary --------------------------------------------------------------------------
-
-/// Runs `pitagora args…` with `endpoint` as `AWS_ENDPOINT_URL` and the environment of a CI job.
-fn pitagora_at(endpoint: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pitagora"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_REGION", REGION)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("PITAGORA_LOG_FORMAT")
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("the pitagora binary runs")
-}
-
-/// Runs `pitagora args…` against moto.
-fn pitagora(args: &[&str]) -> Output {
-    pitagora_at(&endpoint(), args)
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).expect("stderr is UTF-8")
-}
-
-fn describe(o: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        o.status.code(),
-        stdout(o),
-        stderr(o)
-    )
-}
-
-fn assert_exit(o: &Output, code: i32) {
-    assert_eq!(o.status.code(), Some(code), "{}", describe(o));
-}
-
-/// Standard output and standard error, one after the other.
-fn output(o: &Output) -> String {
-    format!("{}{}", stdout(o), stderr(o))
-}
 
 /// The lines of `text` that contain every one of `parts`.
 fn lines_with<'t>(text: &'t str, parts: &[&str]) -> Vec<&'t str> {
@@ -118,7 +68,7 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         if self.delete_pipelines.get() {
-            let o = pitagora(&["delete", "-f", &self.path()]);
+            let o = against_moto(&["delete", "-f", &self.path()]);
             if !o.status.success() {
                 eprintln!("cleanup failed: {}", describe(&o));
             }
@@ -226,7 +176,7 @@ async fn applied(label: &str) -> (Scratch, String, Pipeline, Arc<RegionClients>)
     let dir = Scratch::new(label);
     let file = dir.write("pipeline.yaml", &p.yaml());
     dir.delete_pipelines_at_end();
-    assert_exit(&pitagora(&["apply", "-f", &file]), 0);
+    assert_exit(&against_moto(&["apply", "-f", &file]), 0);
     (dir, file, p, c)
 }
 
@@ -436,7 +386,7 @@ async fn apply_of_a_minimal_pipeline_prints_the_plan_and_a_check_per_action_and_
     let file = dir.write("pipeline.yaml", &p.yaml());
     dir.delete_pipelines_at_end();
 
-    let o = pitagora(&["apply", "-f", &file]);
+    let o = against_moto(&["apply", "-f", &file]);
 
     assert_exit(&o, 0);
     let out = stdout(&o);
@@ -468,7 +418,7 @@ async fn apply_of_a_minimal_pipeline_prints_the_plan_and_a_check_per_action_and_
 async fn apply_of_a_pipeline_already_in_sync_writes_nothing_and_exits_0() {
     let (_dir, file, p, _c) = applied("reapply").await;
 
-    let o = pitagora(&["apply", "-f", &file]);
+    let o = against_moto(&["apply", "-f", &file]);
 
     assert_exit(&o, 0);
     assert_reported_in_sync(&stdout(&o), &p);
@@ -501,7 +451,7 @@ fn assert_reported_in_sync(text: &str, p: &Pipeline) {
 async fn drift_right_after_apply_reports_in_sync_and_exits_0() {
     let (_dir, file, p, _c) = applied("insync").await;
 
-    let o = pitagora(&["drift", "-f", &file]);
+    let o = against_moto(&["drift", "-f", &file]);
 
     assert_exit(&o, 0);
     assert_reported_in_sync(&stdout(&o), &p);
@@ -514,7 +464,7 @@ async fn drift_after_out_of_band_changes_exits_2_naming_each_changed_field() {
     change_buffer_size(&c, &p.names.stream, 64).await;
     delete_filter(&c, &p.group, &p.names.filter).await;
 
-    let o = pitagora(&["drift", "-f", &file]);
+    let o = against_moto(&["drift", "-f", &file]);
 
     assert_exit(&o, 2);
     let out = stdout(&o);
@@ -550,7 +500,7 @@ async fn apply_after_out_of_band_changes_restores_the_spec_and_drift_then_exits_
     change_buffer_size(&c, &p.names.stream, 64).await;
     delete_filter(&c, &p.group, &p.names.filter).await;
 
-    let o = pitagora(&["apply", "-f", &file]);
+    let o = against_moto(&["apply", "-f", &file]);
 
     assert_exit(&o, 0);
     assert_eq!(
@@ -564,7 +514,7 @@ async fn apply_after_out_of_band_changes_restores_the_spec_and_drift_then_exits_
     );
     assert_eq!(buffer_size(&c, &p.names.stream).await, Some(5));
     assert_eq!(filters(&c, &p.group).await, vec![p.names.filter.clone()]);
-    let again = pitagora(&["drift", "-f", &file]);
+    let again = against_moto(&["drift", "-f", &file]);
     assert_exit(&again, 0);
     assert_reported_in_sync(&stdout(&again), &p);
 }
@@ -576,8 +526,8 @@ async fn drift_never_writes_so_out_of_band_changes_stay_as_they_are() {
     delete_filter(&c, &p.group, &p.names.filter).await;
     let stream_before = stream_state(&c, &p.names.stream).await;
 
-    let first = pitagora(&["drift", "-f", &file]);
-    let second = pitagora(&["drift", "-f", &file]);
+    let first = against_moto(&["drift", "-f", &file]);
+    let second = against_moto(&["drift", "-f", &file]);
 
     assert_exit(&first, 2);
     assert_exit(&second, 2);
@@ -601,7 +551,7 @@ async fn drift_with_the_aws_endpoint_down_exits_1_naming_the_failure() {
     let down = closed_endpoint();
 
     let started = Instant::now();
-    let o = pitagora_at(&down, &["drift", "--aws-timeout", "1", "-f", &file]);
+    let o = against(&down, &["drift", "--aws-timeout", "1", "-f", &file]);
     let elapsed = started.elapsed();
 
     assert_exit(&o, 1);
@@ -634,7 +584,7 @@ async fn drift_of_an_invalid_spec_exits_1_naming_the_field_without_any_aws_call(
         ),
     );
 
-    let o = pitagora_at(&aws.endpoint, &["drift", "--aws-timeout", "0", "-f", &file]);
+    let o = against(&aws.endpoint, &["drift", "--aws-timeout", "0", "-f", &file]);
 
     assert_exit(&o, 1);
     assert_eq!(
@@ -660,11 +610,11 @@ async fn drift_of_a_directory_exits_2_and_names_only_the_drifted_pipelines_field
         dir.write(&format!("{}.yaml", p.id.name), &p.yaml());
     }
     dir.delete_pipelines_at_end();
-    assert_exit(&pitagora(&["apply", "-f", &dir.path()]), 0);
+    assert_exit(&against_moto(&["apply", "-f", &dir.path()]), 0);
     let drifted = &pipelines[1];
     change_buffer_size(&c, &drifted.names.stream, 32).await;
 
-    let o = pitagora(&["drift", "-f", &dir.path()]);
+    let o = against_moto(&["drift", "-f", &dir.path()]);
 
     assert_exit(&o, 2);
     let out = stdout(&o);
@@ -690,7 +640,7 @@ async fn delete_removes_the_filter_the_stream_and_the_stack_and_keeps_the_bucket
     let (_dir, file, p, c) = applied("delete").await;
     assert!(bucket_exists(&c, &p.names.bucket).await);
 
-    let o = pitagora(&["delete", "-f", &file]);
+    let o = against_moto(&["delete", "-f", &file]);
 
     assert_exit(&o, 0);
     assert_eq!(

@@ -9,8 +9,10 @@
 
 mod common;
 
+use common::binary::{against, against_moto, assert_exit, describe, stderr, stdout};
+
 use aws_sdk_firehose::types::{BufferingHints, ExtendedS3DestinationUpdate};
-use common::moto::{REGION, default_account_clients, endpoint, fresh_account};
+use common::moto::{REGION, default_account_clients, fresh_account};
 use common::report::{
     check_junit_counts, check_table, markdown_tables, parse_junit, validate_drift_report,
 };
@@ -20,53 +22,6 @@ use serde_json::{Value, json};
 use std::io::ErrorKind;
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Command, Output};
-
-// ---- Running the binary --------------------------------------------------------------------------
-
-/// Runs `pitagora args…` with `endpoint` as `AWS_ENDPOINT_URL` and the environment of a CI job.
-fn pitagora_at(endpoint: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pitagora"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_REGION", REGION)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("PITAGORA_LOG_FORMAT")
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("the pitagora binary runs")
-}
-
-/// Runs `pitagora args…` against moto.
-fn pitagora(args: &[&str]) -> Output {
-    pitagora_at(&endpoint(), args)
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).expect("stderr is UTF-8")
-}
-
-fn describe(o: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        o.status.code(),
-        stdout(o),
-        stderr(o)
-    )
-}
-
-fn assert_exit(o: &Output, code: i32) {
-    assert_eq!(o.status.code(), Some(code), "{}", describe(o));
-}
 
 /// The lines of `text` that contain every one of `parts`.
 fn lines_with<'t>(text: &'t str, parts: &[&str]) -> Vec<&'t str> {
@@ -131,7 +86,7 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         for path in self.delete.borrow().iter() {
-            let o = pitagora(&["delete", "-f", path]);
+            let o = against_moto(&["delete", "-f", path]);
             if !o.status.success() {
                 eprintln!("cleanup of {path} failed: {}", describe(&o));
             }
@@ -351,7 +306,7 @@ impl Repository {
         let c = default_account_clients().await;
         create_sources(&c, &r.pipelines()).await;
         r.scratch.delete_at_end(&r.scratch.repo());
-        assert_exit(&pitagora(&["apply", "-f", &r.scratch.repo()]), 0);
+        assert_exit(&against_moto(&["apply", "-f", &r.scratch.repo()]), 0);
         change_buffer_size(&c, &r.bravo.names.stream, 32).await;
         r
     }
@@ -366,7 +321,7 @@ async fn one_drifted_pipeline(label: &str) -> (Scratch, Pipeline) {
     create_sources(&c, &[&p]).await;
     let file = scratch.write("repo/pipeline.yaml", &p.yaml());
     scratch.delete_at_end(&file);
-    assert_exit(&pitagora(&["apply", "-f", &file]), 0);
+    assert_exit(&against_moto(&["apply", "-f", &file]), 0);
     change_buffer_size(&c, &p.names.stream, 32).await;
     (scratch, p)
 }
@@ -392,7 +347,7 @@ async fn drift_of_a_repository_exits_2_and_names_the_drifted_field_in_every_form
         s.report("drift.xml"),
     );
 
-    let o = pitagora(&[
+    let o = against_moto(&[
         "drift",
         "-f",
         &s.repo(),
@@ -491,7 +446,7 @@ async fn drift_report_files_are_well_formed_and_the_json_validates_with_totals_o
         s.report("drift.xml"),
     );
 
-    let o = pitagora(&[
+    let o = against_moto(&[
         "drift",
         "-f",
         &s.repo(),
@@ -540,7 +495,7 @@ async fn drift_skips_documents_that_are_not_log_pipelines_with_a_note_and_checks
     let r = Repository::write("skipped");
     let json = r.scratch.report("drift.json");
 
-    let o = pitagora(&[
+    let o = against_moto(&[
         "drift",
         "-f",
         &r.scratch.repo(),
@@ -577,8 +532,8 @@ async fn drift_with_fail_on_never_exits_0_and_reports_the_same_drift() {
     let (s, p) = one_drifted_pipeline("failonnever").await;
     let repo = s.repo();
 
-    let failing = pitagora(&["drift", "-f", &repo]);
-    let never = pitagora(&["drift", "-f", &repo, "--fail-on", "never"]);
+    let failing = against_moto(&["drift", "-f", &repo]);
+    let never = against_moto(&["drift", "-f", &repo, "--fail-on", "never"]);
 
     assert_exit(&failing, 2);
     assert_exit(&never, 0);
@@ -611,7 +566,7 @@ async fn drift_with_an_ignore_file_covering_the_drifted_field_exits_0_listing_it
     );
     let json = s.report("drift.json");
 
-    let o = pitagora(&[
+    let o = against_moto(&[
         "drift",
         "-f",
         &s.repo(),
@@ -655,7 +610,7 @@ async fn drift_with_the_aws_endpoint_down_exits_1_with_the_failure_in_the_report
     let r = Repository::write("down");
     let json = r.scratch.report("drift.json");
 
-    let o = pitagora_at(
+    let o = against(
         &closed_endpoint(),
         &[
             "drift",
@@ -710,7 +665,7 @@ async fn drift_with_an_invalid_spec_among_valid_ones_exits_1_and_still_reports_t
         let file = s.write(&format!("repo/{}.yaml", p.id.name), &p.yaml());
         s.delete_at_end(&file);
     }
-    assert_exit(&pitagora(&["apply", "-f", &s.repo()]), 0);
+    assert_exit(&against_moto(&["apply", "-f", &s.repo()]), 0);
     let broken = Pipeline::new(&namespace, "broken");
     s.write(
         "repo/broken.yaml",
@@ -718,7 +673,7 @@ async fn drift_with_an_invalid_spec_among_valid_ones_exits_1_and_still_reports_t
     );
     let json = s.report("drift.json");
 
-    let o = pitagora(&[
+    let o = against_moto(&[
         "drift",
         "-f",
         &s.repo(),

@@ -1,6 +1,7 @@
 //! Shared fixtures: specs, identities, desired state and converged observed state.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod binary;
 pub mod kube;
 pub mod moto;
 pub mod report;

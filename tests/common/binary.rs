@@ -1,0 +1,72 @@
+//! Running the `pitagora` binary as a user or a CI job would, and reading what it printed.
+
+use std::process::{Command, Output};
+
+/// The binary in the repository root, without environment that changes its defaults.
+fn command(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pitagora"));
+    cmd.args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("PITAGORA_ACCOUNT_ID")
+        .env_remove("PITAGORA_LOG_FORMAT")
+        .env_remove("RUST_LOG");
+    cmd
+}
+
+/// `pitagora args…` offline: no AWS region or endpoint in its environment.
+pub fn offline(args: &[&str]) -> Output {
+    command(args)
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_ENDPOINT_URL")
+        .output()
+        .expect("the pitagora binary runs")
+}
+
+/// `pitagora args…` with `endpoint` as `AWS_ENDPOINT_URL` and the environment of a CI job.
+pub fn against(endpoint: &str, args: &[&str]) -> Output {
+    command(args)
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_REGION", super::moto::REGION)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .output()
+        .expect("the pitagora binary runs")
+}
+
+/// `pitagora args…` against moto.
+pub fn against_moto(args: &[&str]) -> Output {
+    against(&super::moto::endpoint(), args)
+}
+
+/// Standard output.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
+}
+
+/// Standard error.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).expect("stderr is UTF-8")
+}
+
+/// Standard output and standard error, one after the other.
+pub fn output(o: &Output) -> String {
+    format!("{}{}", stdout(o), stderr(o))
+}
+
+/// Exit code and both streams, for assertion messages.
+pub fn describe(o: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        o.status.code(),
+        stdout(o),
+        stderr(o)
+    )
+}
+
+/// Fails with everything printed unless the exit code is `code`.
+pub fn assert_exit(o: &Output, code: i32) {
+    assert_eq!(o.status.code(), Some(code), "{}", describe(o));
+}
