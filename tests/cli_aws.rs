@@ -11,8 +11,9 @@ mod common;
 
 use common::binary::{against, against_moto, assert_exit, describe, output, stdout};
 
-use aws_sdk_firehose::types::{BufferingHints, ExtendedS3DestinationUpdate};
-use common::moto::{REGION, default_account_clients, fresh_account};
+use common::moto::{
+    REGION, change_buffer_size, default_account_clients, fresh_account, stream_buffer_size,
+};
 use pitagora::aws::RegionClients;
 use pitagora::names::{Names, PipelineId};
 use std::cell::Cell;
@@ -198,73 +199,6 @@ async fn stream_state(c: &RegionClients, stream: &str) -> (String, String) {
     )
 }
 
-/// The stream's buffer size, or `None` when the stream does not exist.
-async fn buffer_size(c: &RegionClients, stream: &str) -> Option<i32> {
-    match c
-        .firehose
-        .describe_delivery_stream()
-        .delivery_stream_name(stream)
-        .send()
-        .await
-    {
-        Ok(out) => out
-            .delivery_stream_description()?
-            .destinations()
-            .first()?
-            .extended_s3_destination_description()?
-            .buffering_hints()?
-            .size_in_mbs(),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|e| e.is_resource_not_found_exception()) =>
-        {
-            None
-        }
-        Err(e) => panic!("describe {stream}: {e:?}"),
-    }
-}
-
-/// Someone changes the stream's buffer size by hand, sending the complete destination
-/// configuration (a partial update corrupts moto's stream).
-async fn change_buffer_size(c: &RegionClients, stream: &str, size_mib: i32) {
-    let out = c
-        .firehose
-        .describe_delivery_stream()
-        .delivery_stream_name(stream)
-        .send()
-        .await
-        .unwrap();
-    let desc = out.delivery_stream_description().unwrap();
-    let destination = &desc.destinations()[0];
-    let d = destination.extended_s3_destination_description().unwrap();
-    let update = ExtendedS3DestinationUpdate::builder()
-        .role_arn(d.role_arn())
-        .bucket_arn(d.bucket_arn())
-        .set_prefix(d.prefix().map(str::to_owned))
-        .set_error_output_prefix(d.error_output_prefix().map(str::to_owned))
-        .buffering_hints(
-            BufferingHints::builder()
-                .size_in_mbs(size_mib)
-                .set_interval_in_seconds(d.buffering_hints().and_then(|b| b.interval_in_seconds()))
-                .build(),
-        )
-        .compression_format(d.compression_format().clone())
-        .set_encryption_configuration(d.encryption_configuration().cloned())
-        .set_processing_configuration(d.processing_configuration().cloned())
-        .set_cloud_watch_logging_options(d.cloud_watch_logging_options().cloned())
-        .build();
-    c.firehose
-        .update_destination()
-        .delivery_stream_name(stream)
-        .current_delivery_stream_version_id(desc.version_id())
-        .destination_id(destination.destination_id())
-        .extended_s3_destination_update(update)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(buffer_size(c, stream).await, Some(size_mib));
-}
-
 /// The names of the subscription filters on `group`.
 async fn filters(c: &RegionClients, group: &str) -> Vec<String> {
     c.logs
@@ -409,7 +343,7 @@ async fn apply_of_a_minimal_pipeline_prints_the_plan_and_a_check_per_action_and_
         Some(format!("{}: in sync", p.label()).as_str())
     );
     // And AWS holds them.
-    assert_eq!(buffer_size(&c, &p.names.stream).await, Some(5));
+    assert_eq!(stream_buffer_size(&c, &p.names.stream).await, Some(5));
     assert_eq!(filters(&c, &p.group).await, vec![p.names.filter.clone()]);
     assert!(stack_exists(&c, &p.names.stack).await);
 }
@@ -512,7 +446,7 @@ async fn apply_after_out_of_band_changes_restores_the_spec_and_drift_then_exits_
         "{}",
         describe(&o)
     );
-    assert_eq!(buffer_size(&c, &p.names.stream).await, Some(5));
+    assert_eq!(stream_buffer_size(&c, &p.names.stream).await, Some(5));
     assert_eq!(filters(&c, &p.group).await, vec![p.names.filter.clone()]);
     let again = against_moto(&["drift", "-f", &file]);
     assert_exit(&again, 0);
@@ -539,7 +473,7 @@ async fn drift_never_writes_so_out_of_band_changes_stay_as_they_are() {
         describe(&first)
     );
     assert_eq!(stream_state(&c, &p.names.stream).await, stream_before);
-    assert_eq!(buffer_size(&c, &p.names.stream).await, Some(64));
+    assert_eq!(stream_buffer_size(&c, &p.names.stream).await, Some(64));
     assert_eq!(filters(&c, &p.group).await, Vec::<String>::new());
 }
 
@@ -649,7 +583,7 @@ async fn delete_removes_the_filter_the_stream_and_the_stack_and_keeps_the_bucket
         "{}",
         describe(&o)
     );
-    assert_eq!(buffer_size(&c, &p.names.stream).await, None);
+    assert_eq!(stream_buffer_size(&c, &p.names.stream).await, None);
     assert!(!stack_exists(&c, &p.names.stack).await);
     assert_eq!(filters(&c, &p.group).await, Vec::<String>::new());
     assert!(bucket_exists(&c, &p.names.bucket).await);

@@ -11,8 +11,7 @@ mod common;
 
 use common::binary::{against, against_moto, assert_exit, describe, stderr, stdout};
 
-use aws_sdk_firehose::types::{BufferingHints, ExtendedS3DestinationUpdate};
-use common::moto::{REGION, default_account_clients, fresh_account};
+use common::moto::{REGION, change_buffer_size, default_account_clients, fresh_account};
 use common::report::{
     check_junit_counts, check_table, markdown_tables, parse_junit, validate_drift_report,
 };
@@ -190,58 +189,6 @@ async fn create_sources(c: &RegionClients, pipelines: &[&Pipeline]) {
             .await
             .unwrap();
     }
-}
-
-/// Someone changes the stream's buffer size by hand, sending the complete destination
-/// configuration (a partial update corrupts moto's stream).
-async fn change_buffer_size(c: &RegionClients, stream: &str, size_mib: i32) {
-    let out = c
-        .firehose
-        .describe_delivery_stream()
-        .delivery_stream_name(stream)
-        .send()
-        .await
-        .unwrap();
-    let desc = out.delivery_stream_description().unwrap();
-    let destination = &desc.destinations()[0];
-    let d = destination.extended_s3_destination_description().unwrap();
-    let update = ExtendedS3DestinationUpdate::builder()
-        .role_arn(d.role_arn())
-        .bucket_arn(d.bucket_arn())
-        .set_prefix(d.prefix().map(str::to_owned))
-        .set_error_output_prefix(d.error_output_prefix().map(str::to_owned))
-        .buffering_hints(
-            BufferingHints::builder()
-                .size_in_mbs(size_mib)
-                .set_interval_in_seconds(d.buffering_hints().and_then(|b| b.interval_in_seconds()))
-                .build(),
-        )
-        .compression_format(d.compression_format().clone())
-        .set_encryption_configuration(d.encryption_configuration().cloned())
-        .set_processing_configuration(d.processing_configuration().cloned())
-        .set_cloud_watch_logging_options(d.cloud_watch_logging_options().cloned())
-        .build();
-    c.firehose
-        .update_destination()
-        .delivery_stream_name(stream)
-        .current_delivery_stream_version_id(desc.version_id())
-        .destination_id(destination.destination_id())
-        .extended_s3_destination_update(update)
-        .send()
-        .await
-        .unwrap();
-    let now = c
-        .firehose
-        .describe_delivery_stream()
-        .delivery_stream_name(stream)
-        .send()
-        .await
-        .unwrap();
-    let size = now.delivery_stream_description().unwrap().destinations()[0]
-        .extended_s3_destination_description()
-        .and_then(|d| d.buffering_hints())
-        .and_then(|b| b.size_in_mbs());
-    assert_eq!(size, Some(size_mib), "the out-of-band change took effect");
 }
 
 /// An endpoint on which nothing listens (a port that was free a moment ago).

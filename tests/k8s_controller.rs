@@ -18,22 +18,6 @@ fn pipeline(namespace: &str, name: &str, spec: &str) -> String {
 
 const MINIMAL: &str = "sources:\n  logGroups: [/ecs/orders]\n";
 
-async fn stream_buffer_size(m: &Moto, stream: &str) -> Option<i32> {
-    let out =
-        m.c.firehose
-            .describe_delivery_stream()
-            .delivery_stream_name(stream)
-            .send()
-            .await
-            .ok()?;
-    out.delivery_stream_description()?
-        .destinations()
-        .first()?
-        .extended_s3_destination_description()?
-        .buffering_hints()?
-        .size_in_mbs()
-}
-
 fn names(m: &Moto, namespace: &str, name: &str) -> pitagora::names::Names {
     let id = pitagora::names::PipelineId::new(namespace, name);
     pitagora::names::Names::derive(
@@ -60,7 +44,7 @@ async fn kubectl_apply_converges_aws_and_reports_ready() {
     })
     .await;
     let n = names(&m, &ns, "orders");
-    assert_eq!(stream_buffer_size(&m, &n.stream).await, Some(5));
+    assert_eq!(stream_buffer_size(&m.c, &n.stream).await, Some(5));
     let table = kubectl_ok(&["get", "lp", "-n", &ns], None);
     let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
     assert_eq!(header, ["NAME", "STAGE", "READY", "DRIFT", "AGE"]);
@@ -94,7 +78,7 @@ async fn a_changed_spec_is_applied_and_its_generation_observed() {
     })
     .await;
     let n = names(&m, &ns, "orders");
-    assert_eq!(stream_buffer_size(&m, &n.stream).await, Some(64));
+    assert_eq!(stream_buffer_size(&m.c, &n.stream).await, Some(64));
     assert_eq!(condition(&ns, "orders", "Ready"), "True");
     assert!(
         events(&ns, "Updated")
@@ -128,7 +112,7 @@ async fn change_buffer_size_out_of_band(m: &Moto, stream: &str, size: i32) {
         )
     })
     .await;
-    assert_eq!(stream_buffer_size(m, stream).await, Some(size));
+    assert_eq!(stream_buffer_size(&m.c, stream).await, Some(size));
 }
 
 /// Applies `spec` as `orders` in `ns` and waits until it is `Ready=True`.
@@ -182,7 +166,7 @@ async fn out_of_band_drift_is_corrected_at_the_check_interval_without_any_trigge
     until(
         Duration::from_secs(45),
         "the buffering size back at 5 MiB",
-        || async { (stream_buffer_size(&m, &n.stream).await == Some(5)).then_some(()) },
+        || async { (stream_buffer_size(&m.c, &n.stream).await == Some(5)).then_some(()) },
     )
     .await;
 
@@ -228,7 +212,7 @@ async fn the_reconcile_requested_at_annotation_triggers_an_immediate_check() {
     until(
         Duration::from_secs(10),
         "the buffering size back at 5 MiB",
-        || async { (stream_buffer_size(&m, &n.stream).await == Some(5)).then_some(()) },
+        || async { (stream_buffer_size(&m.c, &n.stream).await == Some(5)).then_some(()) },
     )
     .await;
     until(LONG, "lastHandledReconcileAt", || async {
@@ -299,7 +283,7 @@ async fn report_policy_reports_drift_in_status_and_an_event_and_never_writes_to_
         "{detected:?}"
     );
     assert_eq!(m.writes(), writes, "report-only pipeline wrote to AWS");
-    assert_eq!(stream_buffer_size(&m, &n.stream).await, Some(64));
+    assert_eq!(stream_buffer_size(&m.c, &n.stream).await, Some(64));
     assert!(events(&ns, "DriftCorrected").is_empty());
     ctl.stop().await;
 }
@@ -402,7 +386,7 @@ async fn a_converged_pipeline_changed_to_an_invalid_spec_keeps_its_aws_resources
     .await;
     assert_eq!(condition(&ns, "orders", "Ready"), "False");
     assert_eq!(m.writes(), writes, "an invalid spec was written to AWS");
-    assert_eq!(stream_buffer_size(&m, &n.stream).await, Some(5));
+    assert_eq!(stream_buffer_size(&m.c, &n.stream).await, Some(5));
     assert_eq!(filter_names(&m.c, "/ecs/orders").await, [n.filter.as_str()]);
     assert!(stack_exists(&m.c, &n.stack).await);
     ctl.stop().await;
@@ -469,7 +453,7 @@ async fn a_controller_killed_mid_way_is_succeeded_by_one_that_converges_without_
     assert_eq!(stack_names(&m).await, [n.stack.as_str()]);
     assert_eq!(stream_names(&m).await, [n.stream.as_str()]);
     assert_eq!(filter_names(&m.c, "/ecs/orders").await, [n.filter.as_str()]);
-    assert_eq!(stream_buffer_size(&m, &n.stream).await, Some(5));
+    assert_eq!(stream_buffer_size(&m.c, &n.stream).await, Some(5));
     second.stop().await;
 }
 
@@ -566,7 +550,7 @@ async fn when_the_leader_dies_the_standby_takes_over_within_the_lease_duration()
     let n = names(&m, &ns, "orders");
     until(LONG, "generation 2 applied by replica-b", || async {
         (jsonpath(&ns, "orders", "{.status.observedGeneration}") == "2"
-            && stream_buffer_size(&m, &n.stream).await == Some(64))
+            && stream_buffer_size(&m.c, &n.stream).await == Some(64))
         .then_some(())
     })
     .await;

@@ -524,19 +524,53 @@ pub async fn stream_tags(c: &RegionClients, stream: &str) -> BTreeMap<String, St
         .collect()
 }
 
-/// A stream's buffering size in MiB (`None`: no such stream).
+/// A stream's buffering size in MiB (`None`: no such stream; any other failure panics).
 pub async fn stream_buffer_size(c: &RegionClients, stream: &str) -> Option<i32> {
-    let out = c
+    match c
         .firehose
         .describe_delivery_stream()
         .delivery_stream_name(stream)
         .send()
         .await
-        .ok()?;
-    out.delivery_stream_description()?.destinations()[0]
-        .extended_s3_destination_description()?
-        .buffering_hints()?
-        .size_in_mbs()
+    {
+        Ok(out) => out
+            .delivery_stream_description()?
+            .destinations()
+            .first()?
+            .extended_s3_destination_description()?
+            .buffering_hints()?
+            .size_in_mbs(),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            None
+        }
+        Err(e) => panic!("describe {stream}: {e:?}"),
+    }
+}
+
+/// Someone changes the stream's buffer size by hand (a complete `UpdateDestination`, keeping
+/// the buffer interval), and the change took effect.
+pub async fn change_buffer_size(c: &RegionClients, stream: &str, size_mib: i32) {
+    update_stream_destination(c, stream, |u| {
+        let interval = u
+            .get_buffering_hints()
+            .as_ref()
+            .and_then(|b| b.interval_in_seconds());
+        u.buffering_hints(
+            aws_sdk_firehose::types::BufferingHints::builder()
+                .size_in_mbs(size_mib)
+                .set_interval_in_seconds(interval)
+                .build(),
+        )
+    })
+    .await;
+    assert_eq!(
+        stream_buffer_size(c, stream).await,
+        Some(size_mib),
+        "the out-of-band change took effect"
+    );
 }
 
 /// Whether the delivery stream exists.
