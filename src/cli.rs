@@ -93,6 +93,16 @@ pub struct Files {
     pub namespace: String,
 }
 
+impl Files {
+    /// Where the files' documents are placed: this namespace, and `region` for specs without one.
+    pub fn defaults<'a>(&'a self, region: Option<&'a str>) -> load::Defaults<'a> {
+        load::Defaults {
+            namespace: &self.namespace,
+            region,
+        }
+    }
+}
+
 /// How to reach AWS. Credentials come from the standard chain (environment, profile, web
 /// identity / IRSA).
 #[derive(Debug, Clone, Args)]
@@ -391,7 +401,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<E
             Ok(Exit::Ok)
         }
         Command::Validate { files } => {
-            let report = load::load_paths(&files.paths, &files.namespace)?;
+            let report = load::load_paths(&files.paths, files.defaults(None))?;
             print_validation(&report, out, err)
         }
         Command::Render {
@@ -401,15 +411,17 @@ pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<E
             output,
             only,
         } => {
-            let report = load::load_paths(&files.paths, &files.namespace)?;
+            let report = load::load_paths(&files.paths, files.defaults(Some(&region)))?;
             if print_problems(&report, err)? {
                 return Ok(Exit::Error);
             }
             let mut rendered = Vec::new();
             for p in &report.pipelines {
-                match desired::build(&p.id, &p.pipeline.spec, &account_id, &region) {
-                    Ok(d) => rendered
-                        .push(part(&d, only).map_err(|e| CliError::Serialise(e.to_string()))?),
+                match desired::Pipeline::resolve(p.valid.clone(), &account_id) {
+                    Ok(pipeline) => rendered.push(
+                        part(&desired::build(&pipeline), only)
+                            .map_err(|e| CliError::Serialise(e.to_string()))?,
+                    ),
                     Err(e) => {
                         writeln!(err, "{}: {e}", p.source)?;
                         return Ok(Exit::Error);
@@ -426,10 +438,14 @@ pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<E
             let mut exit = Exit::Ok;
             for p in &report.pipelines {
                 let hints = Hints::default();
-                let check = match engine.check(&p.id, &p.pipeline.spec, &hints).await {
+                let checked = match engine.resolve(p.valid.clone()).await {
+                    Ok(pipeline) => engine.check(&pipeline, &hints).await,
+                    Err(e) => Err(e),
+                };
+                let check = match checked {
                     Ok(c) => c,
                     Err(e) => {
-                        writeln!(err, "LogPipeline {}: error: {e}", p.id)?;
+                        writeln!(err, "LogPipeline {}: error: {e}", p.id())?;
                         exit = Exit::Error;
                         continue;
                     }
@@ -448,7 +464,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<E
                 match result {
                     Ok(done) if done.remaining.in_sync() => {
                         if !done.applied.is_empty() {
-                            writeln!(out, "LogPipeline {}: in sync", p.id)?;
+                            writeln!(out, "LogPipeline {}: in sync", p.id())?;
                         }
                     }
                     Ok(done) => {
@@ -459,7 +475,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<E
                     }
                     Err(e) => {
                         exit = Exit::Error;
-                        writeln!(err, "LogPipeline {}: error: {e}", p.id)?;
+                        writeln!(err, "LogPipeline {}: error: {e}", p.id())?;
                     }
                 }
             }
@@ -483,17 +499,22 @@ pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<E
             };
             let mut exit = Exit::Ok;
             for p in &report.pipelines {
-                let result = engine
-                    .delete(&p.id, &p.pipeline.spec, &Hints::default(), &mut |o| {
-                        let _ = writeln!(out, "{}", text::outcome(o));
-                        let _ = out.flush();
-                    })
-                    .await;
+                let result = match engine.resolve(p.valid.clone()).await {
+                    Ok(pipeline) => {
+                        engine
+                            .delete(&pipeline, &Hints::default(), &mut |o| {
+                                let _ = writeln!(out, "{}", text::outcome(o));
+                                let _ = out.flush();
+                            })
+                            .await
+                    }
+                    Err(e) => Err(e),
+                };
                 match result {
                     Ok((plan, applied))
                         if applied.succeeded() && plan.conflicts().next().is_none() =>
                     {
-                        writeln!(out, "LogPipeline {}: deleted", p.id)?;
+                        writeln!(out, "LogPipeline {}: deleted", p.id())?;
                     }
                     Ok((plan, _)) => {
                         exit = Exit::Error;
@@ -501,7 +522,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<E
                     }
                     Err(e) => {
                         exit = Exit::Error;
-                        writeln!(err, "LogPipeline {}: error: {e}", p.id)?;
+                        writeln!(err, "LogPipeline {}: error: {e}", p.id())?;
                     }
                 }
             }
@@ -521,14 +542,16 @@ async fn drift(
     err: &mut dyn Write,
 ) -> Result<Exit, CliError> {
     use futures::StreamExt;
-    let mut loaded = load::load_paths(&files.paths, &files.namespace)?;
+    let engine = Engine::new(Arc::new(Aws::load(aws.settings()).await));
+    let region = engine.default_region();
+    let mut loaded = load::load_paths(&files.paths, files.defaults(region.as_deref()))?;
     for s in &loaded.skipped {
         writeln!(err, "{}: skipped {} (not a LogPipeline)", s.source, s.kind)?;
     }
     let repo_rules = ignore_rules(options.ignore_file.as_deref())?;
     for p in &mut loaded.pipelines {
-        let id = p.id.to_string();
-        p.pipeline.spec.drift.ignore.extend(
+        let id = p.id().to_string();
+        p.valid.add_ignore_rules(
             repo_rules
                 .iter()
                 .filter(|r| {
@@ -539,7 +562,6 @@ async fn drift(
                 .map(|r| r.rule.clone()),
         );
     }
-    let engine = Engine::new(Arc::new(Aws::load(aws.settings()).await));
     let total = loaded.pipelines.len();
     let progress = std::io::stderr().is_terminal() && total > 1;
     let mut done = 0;
@@ -563,10 +585,11 @@ async fn drift(
                 let reachable = &reachable;
                 async move {
                     match reachable {
-                        Ok(_) => engine
-                            .check(&p.id, &p.pipeline.spec, hints)
-                            .await
-                            .map_err(|e| e.to_string()),
+                        Ok(_) => match engine.resolve(p.valid.clone()).await {
+                            Ok(pipeline) => engine.check(&pipeline, hints).await,
+                            Err(e) => Err(e),
+                        }
+                        .map_err(|e| e.to_string()),
                         Err(e) => Err(e.clone()),
                     }
                 }
@@ -589,7 +612,7 @@ async fn drift(
         .zip(&checks)
         .map(|(p, check)| report::Input {
             source: &p.source,
-            id: &p.id,
+            id: p.id(),
             result: check.as_ref().map_err(Clone::clone),
         })
         .collect();
@@ -697,11 +720,12 @@ async fn prepare(
     aws: &AwsArgs,
     err: &mut dyn Write,
 ) -> Result<Option<(LoadReport, Engine)>, CliError> {
-    let report = load::load_paths(&files.paths, &files.namespace)?;
+    let engine = Engine::new(Arc::new(Aws::load(aws.settings()).await));
+    let region = engine.default_region();
+    let report = load::load_paths(&files.paths, files.defaults(region.as_deref()))?;
     if print_problems(&report, err)? {
         return Ok(None);
     }
-    let engine = Engine::new(Arc::new(Aws::load(aws.settings()).await));
     if !report.pipelines.is_empty()
         && let Err(e) = engine.aws().account_id().await
     {
@@ -790,7 +814,7 @@ fn print_validation(
     err: &mut dyn Write,
 ) -> Result<Exit, CliError> {
     for p in &report.pipelines {
-        writeln!(out, "{}: LogPipeline {} is valid", p.source, p.id)?;
+        writeln!(out, "{}: LogPipeline {} is valid", p.source, p.id())?;
     }
     Ok(if print_problems(report, err)? {
         Exit::Error

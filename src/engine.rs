@@ -1,14 +1,16 @@
-//! The engine: desired → observe → plan → apply → verify, for one pipeline. The CLI and the
-//! Kubernetes controller are thin shells around these calls.
+//! The engine: validate → resolve → desired → observe → plan → apply → verify, for one pipeline.
+//! The CLI and the Kubernetes controller are thin shells around these calls: they validate once
+//! ([`Engine::validate`], or while loading files), resolve the account once ([`Engine::resolve`])
+//! and pass the resulting [`Pipeline`] to every later call.
 
 use crate::apply::{self, ActionOutcome, ApplyReport};
 use crate::aws::{Aws, AwsError};
-use crate::desired::{self, Desired, InvalidSpec};
+use crate::desired::{self, Desired, NoRegion, Pipeline};
 use crate::names::PipelineId;
 use crate::observe::{self, Hints};
 use crate::observed::Observed;
 use crate::plan::{self, Plan};
-use crate::spec::LogPipelineSpec;
+use crate::spec::{InvalidSpec, LogPipelineSpec, ValidSpec};
 use std::sync::Arc;
 
 /// Why the engine could not do its work for a pipeline. Variant names are stable labels.
@@ -18,11 +20,17 @@ pub enum EngineError {
     #[error(transparent)]
     InvalidSpec(#[from] InvalidSpec),
     /// No region: neither the spec nor the AWS configuration names one.
-    #[error("no AWS region: set spec.region, AWS_REGION or --region")]
+    #[error("{}", NoRegion)]
     NoRegion,
     /// AWS failed.
     #[error(transparent)]
     Aws(#[from] AwsError),
+}
+
+impl From<NoRegion> for EngineError {
+    fn from(_: NoRegion) -> Self {
+        EngineError::NoRegion
+    }
 }
 
 impl EngineError {
@@ -90,38 +98,43 @@ impl Engine {
         &self.aws
     }
 
-    /// The desired state of a pipeline in the caller's account.
-    pub async fn desired(
+    /// The region of specs that name none (the AWS configuration's).
+    pub fn default_region(&self) -> Option<String> {
+        self.aws.default_region()
+    }
+
+    /// Validates a spec for this engine's default region: the one validation of a reconcile.
+    pub fn validate(
         &self,
         id: &PipelineId,
         spec: &LogPipelineSpec,
-    ) -> Result<Desired, EngineError> {
-        // Validate before any AWS call: an invalid spec costs nothing and touches nothing.
-        let region = spec.region.clone().or_else(|| self.aws.default_region());
-        let Some(region) = region else {
-            let errors = crate::spec::validate(id, spec);
-            return Err(if errors.is_empty() {
-                EngineError::NoRegion
-            } else {
-                InvalidSpec(errors).into()
-            });
-        };
-        let errors = crate::spec::validate_in(id, spec, Some(&region));
-        if !errors.is_empty() {
-            return Err(InvalidSpec(errors).into());
+    ) -> Result<ValidSpec, InvalidSpec> {
+        ValidSpec::new(id.clone(), spec.clone(), self.default_region().as_deref())
+    }
+
+    /// Places a validated spec in the caller's account (one STS call, then remembered).
+    pub async fn resolve(&self, valid: ValidSpec) -> Result<Pipeline, EngineError> {
+        // A region is checked before AWS is asked anything: without one nothing can be read.
+        if valid.region().is_none() {
+            return Err(EngineError::NoRegion);
         }
         let account = self.aws.account_id().await?;
-        Ok(desired::build(id, spec, &account, &region)?)
+        Ok(Pipeline::resolve(valid, &account)?)
+    }
+
+    /// [`Engine::validate`] then [`Engine::resolve`]: an invalid spec costs no AWS call.
+    pub async fn prepare(
+        &self,
+        id: &PipelineId,
+        spec: &LogPipelineSpec,
+    ) -> Result<Pipeline, EngineError> {
+        let valid = self.validate(id, spec)?;
+        self.resolve(valid).await
     }
 
     /// Observes AWS and plans, without writing.
-    pub async fn check(
-        &self,
-        id: &PipelineId,
-        spec: &LogPipelineSpec,
-        hints: &Hints,
-    ) -> Result<Check, EngineError> {
-        let desired = self.desired(id, spec).await?;
+    pub async fn check(&self, pipeline: &Pipeline, hints: &Hints) -> Result<Check, EngineError> {
+        let desired = desired::build(pipeline);
         let clients = self.aws.region(&desired.target.region);
         let observed = observe::observe(&clients, &desired, hints).await?;
         let plan = plan::plan(&desired, &observed);
@@ -135,12 +148,11 @@ impl Engine {
     /// Brings AWS to the spec (unless `drift.policy: Report`) and verifies the result.
     pub async fn converge<P: FnMut(&ActionOutcome)>(
         &self,
-        id: &PipelineId,
-        spec: &LogPipelineSpec,
+        pipeline: &Pipeline,
         hints: &Hints,
         progress: &mut P,
     ) -> Result<Converged, EngineError> {
-        let check = self.check(id, spec, hints).await?;
+        let check = self.check(pipeline, hints).await?;
         self.execute(check, hints, progress).await
     }
 
@@ -191,12 +203,11 @@ impl Engine {
     /// Removes the pipeline's resources (the bucket stays unless `deletionPolicy: Delete`).
     pub async fn delete<P: FnMut(&ActionOutcome)>(
         &self,
-        id: &PipelineId,
-        spec: &LogPipelineSpec,
+        pipeline: &Pipeline,
         hints: &Hints,
         progress: &mut P,
     ) -> Result<(Plan, ApplyReport), EngineError> {
-        let desired = self.desired(id, spec).await?;
+        let desired = desired::build(pipeline);
         let clients = self.aws.region(&desired.target.region);
         let observed = observe::observe(&clients, &desired, hints).await?;
         let mut plan = plan::plan_delete(&desired, &observed);

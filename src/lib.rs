@@ -13,6 +13,7 @@ pub mod aws_model;
 pub mod cli;
 pub mod controller;
 pub mod desired;
+pub mod drift;
 pub mod engine;
 pub mod load;
 pub mod names;

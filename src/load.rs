@@ -4,7 +4,7 @@
 //! semantic rules, and every problem of every document is collected.
 
 use crate::names::PipelineId;
-use crate::spec::{self, FieldError, LogPipeline, schema};
+use crate::spec::{FieldError, InvalidSpec, LogPipeline, ValidSpec, schema};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -30,10 +30,15 @@ pub enum LoadError {
 pub struct Loaded {
     /// `file` or `file#N` (the N-th document, from 1).
     pub source: String,
-    /// Its identity (namespace defaulted).
-    pub id: PipelineId,
-    /// The pipeline; `metadata.namespace` is filled in.
-    pub pipeline: LogPipeline,
+    /// The validated pipeline (namespace defaulted).
+    pub valid: ValidSpec,
+}
+
+impl Loaded {
+    /// Its identity.
+    pub fn id(&self) -> &PipelineId {
+        self.valid.id()
+    }
 }
 
 /// An invalid document and all its problems.
@@ -67,8 +72,8 @@ pub struct LoadReport {
     pub skipped: Vec<Skipped>,
 }
 
-/// Reads every `LogPipeline` in `paths`; documents without a namespace get `default_namespace`.
-pub fn load_paths(paths: &[PathBuf], default_namespace: &str) -> Result<LoadReport, LoadError> {
+/// Reads and validates every `LogPipeline` in `paths`, placed by `defaults`.
+pub fn load_paths(paths: &[PathBuf], defaults: Defaults) -> Result<LoadReport, LoadError> {
     let mut files = Vec::new();
     for path in paths {
         collect_files(path, &mut files)?;
@@ -79,34 +84,29 @@ pub fn load_paths(paths: &[PathBuf], default_namespace: &str) -> Result<LoadRepo
             path: file.clone(),
             source,
         })?;
-        load_text(
-            &text,
-            &file.display().to_string(),
-            default_namespace,
-            &mut report,
-        );
+        load_text(&text, &file.display().to_string(), defaults, &mut report);
     }
     // The same pipeline declared twice would be converged twice towards two specs.
     let mut seen: BTreeMap<PipelineId, String> = BTreeMap::new();
     let mut duplicates = Vec::new();
-    report.pipelines.retain(|p| match seen.get(&p.id) {
+    report.pipelines.retain(|p| match seen.get(p.id()) {
         Some(first) => {
             duplicates.push(Invalid {
                 source: p.source.clone(),
-                id: Some(p.id.clone()),
+                id: Some(p.id().clone()),
                 errors: vec![FieldError::new(
                     "metadata.name",
-                    &p.id,
+                    p.id(),
                     format!(
                         "LogPipeline {} is already declared in {first}; declare each pipeline once",
-                        p.id
+                        p.id()
                     ),
                 )],
             });
             false
         }
         None => {
-            seen.insert(p.id.clone(), p.source.clone());
+            seen.insert(p.id().clone(), p.source.clone());
             true
         }
     });
@@ -151,7 +151,7 @@ fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
 }
 
 /// Parses the documents of one file's text into `report`.
-pub fn load_text(text: &str, file: &str, default_namespace: &str, report: &mut LoadReport) {
+pub fn load_text(text: &str, file: &str, defaults: Defaults, report: &mut LoadReport) {
     let documents: Vec<Value> = match serde_saphyr::from_str_multiple::<Value, Vec<Value>>(text) {
         Ok(docs) => docs,
         Err(e) => {
@@ -177,37 +177,26 @@ pub fn load_text(text: &str, file: &str, default_namespace: &str, report: &mut L
         if doc.is_null() {
             continue;
         }
-        load_document(doc, source, default_namespace, report);
+        load_document(doc, source, defaults, report);
     }
 }
 
-fn load_document(mut doc: Value, source: String, default_namespace: &str, report: &mut LoadReport) {
-    let api_version = doc["apiVersion"].as_str().unwrap_or_default().to_owned();
-    let kind = doc["kind"].as_str().unwrap_or_default().to_owned();
-    if kind != schema::KIND || !api_version.starts_with("pitagora.dev/") {
-        report.skipped.push(Skipped {
-            source,
-            kind: format!("{api_version} {kind}").trim().to_owned(),
-        });
-        return;
-    }
-    if api_version != schema::API_VERSION {
-        report.invalid.push(Invalid {
-            source,
-            id: None,
-            errors: vec![FieldError::new(
-                "apiVersion",
-                format!("{api_version:?}"),
-                format!(
-                    "unsupported version; this pitagora serves {}",
-                    schema::API_VERSION
-                ),
-            )],
-        });
+/// Where documents are placed: the namespace of those that name none, and the region the
+/// region-bound rules check against for specs that name none (`None`: those rules wait).
+#[derive(Clone, Copy, Debug)]
+pub struct Defaults<'a> {
+    /// Namespace of documents without one.
+    pub namespace: &'a str,
+    /// Region of specs without one.
+    pub region: Option<&'a str>,
+}
+
+fn load_document(mut doc: Value, source: String, defaults: Defaults, report: &mut LoadReport) {
+    if !is_log_pipeline(&doc, &source, report) {
         return;
     }
     if doc["metadata"]["namespace"].is_null() && doc["metadata"].is_object() {
-        doc["metadata"]["namespace"] = Value::String(default_namespace.to_owned());
+        doc["metadata"]["namespace"] = Value::String(defaults.namespace.to_owned());
     }
     let mut errors = schema::check(&doc);
     let name = doc["metadata"]["name"]
@@ -216,47 +205,26 @@ fn load_document(mut doc: Value, source: String, default_namespace: &str, report
         .to_owned();
     let namespace = doc["metadata"]["namespace"]
         .as_str()
-        .unwrap_or(default_namespace)
+        .unwrap_or(defaults.namespace)
         .to_owned();
     let id = PipelineId::new(namespace, name);
-    // Values that broke the schema are dropped (defaults take their place) so the semantic rules
-    // still run on the rest and the user sees every problem in one pass. A value the schema
-    // requires goes with its enclosing list item or optional field (else nothing could be read);
-    // list items go last-first, and semantic errors name list indices as written.
-    let mut removals: Vec<Vec<Segment>> = errors
-        .iter()
-        .filter_map(|e| removal(&e.path, e.value == "<unset>"))
-        .collect();
-    removals.sort_by(|a, b| b.cmp(a));
-    removals.dedup();
-    let mut removed_items: BTreeMap<Vec<Segment>, Vec<usize>> = BTreeMap::new();
-    for segments in &removals {
-        if remove_at(&mut doc, segments)
-            && let Some((Segment::Index(i), list)) = segments.split_last()
-        {
-            removed_items.entry(list.to_vec()).or_default().push(*i);
-        }
-    }
-    for indices in removed_items.values_mut() {
-        indices.sort_unstable();
-    }
+    let removed_items = drop_schema_violations(&mut doc, &errors);
     match serde_json::from_value::<LogPipeline>(doc) {
-        Ok(pipeline) => {
-            for mut e in spec::validate(&id, &pipeline.spec) {
-                e.path = original_path(&e.path, &removed_items);
-                if !errors.iter().any(|s| s.path == e.path) {
-                    errors.push(e);
-                }
-            }
-            if errors.is_empty() {
-                report.pipelines.push(Loaded {
-                    source,
-                    id,
-                    pipeline,
-                });
+        Ok(pipeline) => match ValidSpec::new(id.clone(), pipeline.spec, defaults.region) {
+            Ok(valid) if errors.is_empty() => {
+                report.pipelines.push(Loaded { source, valid });
                 return;
             }
-        }
+            Ok(_) => {}
+            Err(InvalidSpec(semantic)) => {
+                for mut e in semantic {
+                    e.path = original_path(&e.path, &removed_items);
+                    if !errors.iter().any(|s| s.path == e.path) {
+                        errors.push(e);
+                    }
+                }
+            }
+        },
         Err(e) if errors.is_empty() => {
             errors.push(FieldError::new("(document)", "<unreadable>", e.to_string()));
         }
@@ -268,6 +236,65 @@ fn load_document(mut doc: Value, source: String, default_namespace: &str, report
         id: Some(id),
         errors,
     });
+}
+
+/// Whether `doc` is a `LogPipeline` of the served version; other kinds are noted as skipped,
+/// other versions as invalid.
+fn is_log_pipeline(doc: &Value, source: &str, report: &mut LoadReport) -> bool {
+    let api_version = doc["apiVersion"].as_str().unwrap_or_default();
+    let kind = doc["kind"].as_str().unwrap_or_default();
+    if kind != schema::KIND || !api_version.starts_with("pitagora.dev/") {
+        report.skipped.push(Skipped {
+            source: source.to_owned(),
+            kind: format!("{api_version} {kind}").trim().to_owned(),
+        });
+        return false;
+    }
+    if api_version != schema::API_VERSION {
+        report.invalid.push(Invalid {
+            source: source.to_owned(),
+            id: None,
+            errors: vec![FieldError::new(
+                "apiVersion",
+                format!("{api_version:?}"),
+                format!(
+                    "unsupported version; this pitagora serves {}",
+                    schema::API_VERSION
+                ),
+            )],
+        });
+        return false;
+    }
+    true
+}
+
+/// Drops the values that broke the schema (defaults take their place) so the semantic rules
+/// still run on the rest and the user sees every problem in one pass. A value the schema
+/// requires goes with its enclosing list item or optional field (else nothing could be read);
+/// list items go last-first. Returns the removed list items, so semantic errors can name list
+/// indices as written.
+fn drop_schema_violations(
+    doc: &mut Value,
+    errors: &[FieldError],
+) -> BTreeMap<Vec<Segment>, Vec<usize>> {
+    let mut removals: Vec<Vec<Segment>> = errors
+        .iter()
+        .filter_map(|e| removal(&e.path, e.value == "<unset>"))
+        .collect();
+    removals.sort_by(|a, b| b.cmp(a));
+    removals.dedup();
+    let mut removed_items: BTreeMap<Vec<Segment>, Vec<usize>> = BTreeMap::new();
+    for segments in &removals {
+        if remove_at(doc, segments)
+            && let Some((Segment::Index(i), list)) = segments.split_last()
+        {
+            removed_items.entry(list.to_vec()).or_default().push(*i);
+        }
+    }
+    for indices in removed_items.values_mut() {
+        indices.sort_unstable();
+    }
+    removed_items
 }
 
 /// One step of a field path: an object key or a list index.

@@ -13,9 +13,10 @@ async fn from_empty_apply_converges_the_full_chain() {
         .await;
     m.lambda_functions(FULL_CHAIN_FUNCTIONS).await;
     let spec = m.spec(FULL_CHAIN);
+    let pipeline = m.engine.prepare(&pipeline_id(), &spec).await.unwrap();
     let done = m
         .engine
-        .converge(&pipeline_id(), &spec, &Hints::default(), &mut |_| {})
+        .converge(&pipeline, &Hints::default(), &mut |_| {})
         .await
         .unwrap();
     assert!(done.remaining.in_sync(), "{:#?}", done.remaining);

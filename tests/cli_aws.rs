@@ -93,7 +93,7 @@ impl Pipeline {
     fn new(namespace: &str, name: &str) -> Self {
         let id = PipelineId::new(namespace, name);
         let group = format!("/pitagora-cli/{namespace}/{name}");
-        let desired = pitagora::desired::build(
+        let desired = pitagora::desired::from_spec(
             &id,
             &common::spec(&format!("sources:\n  logGroups: [{group}]\n")),
             common::ACCOUNT,

@@ -107,7 +107,7 @@ impl Pipeline {
     fn new(namespace: &str, name: &str) -> Self {
         let id = PipelineId::new(namespace, name);
         let group = format!("/pitagora-drift-report/{namespace}/{name}");
-        let desired = pitagora::desired::build(
+        let desired = pitagora::desired::from_spec(
             &id,
             &common::spec(&format!("sources:\n  logGroups: [{group}]\n")),
             common::ACCOUNT,

@@ -61,7 +61,7 @@ fn checked(
     };
     Outcome::Checked(Box::new(Checked {
         resources: report::resources(&check),
-        items: report::plan_items(&remaining),
+        items: pitagora::drift::items(&remaining),
         initial,
         remaining,
         apply_error: None,
@@ -257,15 +257,15 @@ fn transition_times_move_only_when_a_condition_changes_status() {
 
 #[test]
 fn drift_items_in_status_are_bounded() {
-    let many: Vec<report::Item> = (0..(MAX_DRIFT_ITEMS + 20))
-        .map(|i| report::Item {
-            kind: "SubscriptionFilter".into(),
+    let many: Vec<pitagora::drift::DriftItem> = (0..(MAX_DRIFT_ITEMS + 20))
+        .map(|i| pitagora::drift::DriftItem {
+            kind: pitagora::resources::ResourceKind::SubscriptionFilter,
             resource: format!("/ecs/g{i}"),
             field: Some("filterPattern".into()),
             spec_field: None,
             desired: Some("".into()),
             actual: Some("x".into()),
-            action: "Update".into(),
+            action: pitagora::drift::DriftAction::Update,
             reason: "r".into(),
             ignored_by: None,
         })

@@ -351,7 +351,7 @@ fn bucket_name_from_the_spec_overrides_the_derived_name() {
 fn derived_bucket_name_differs_between_regions() {
     let here = desired(&minimal_spec());
     let there =
-        pitagora::desired::build(&id(), &minimal_spec(), ACCOUNT, "us-west-2").expect("valid");
+        pitagora::desired::from_spec(&id(), &minimal_spec(), ACCOUNT, "us-west-2").expect("valid");
     assert_ne!(here.names.bucket, there.names.bucket);
 }
 
@@ -863,8 +863,8 @@ fn partition_follows_the_region() {
 
 #[test]
 fn partition_follows_the_default_region() {
-    let d =
-        pitagora::desired::build(&id(), &minimal_spec(), ACCOUNT, "us-gov-west-1").expect("valid");
+    let d = pitagora::desired::from_spec(&id(), &minimal_spec(), ACCOUNT, "us-gov-west-1")
+        .expect("valid");
     assert_eq!(d.target.partition, "aws-us-gov");
     assert!(
         d.stream
@@ -881,8 +881,8 @@ fn partition_follows_the_default_region() {
 
 #[test]
 fn default_region_applies_when_the_spec_names_none() {
-    let d =
-        pitagora::desired::build(&id(), &minimal_spec(), ACCOUNT, "ap-southeast-2").expect("valid");
+    let d = pitagora::desired::from_spec(&id(), &minimal_spec(), ACCOUNT, "ap-southeast-2")
+        .expect("valid");
     assert_eq!(d.target.region, "ap-southeast-2");
     assert_eq!(d.target.account_id, ACCOUNT);
     assert!(
@@ -897,7 +897,8 @@ fn functions_outside_the_default_region_are_rejected_when_the_spec_names_no_regi
     // S3 and SNS only invoke functions of their own region; without `spec.region` the pipeline
     // lives in the default region.
     let s = transform_only_spec(); // the function is in eu-west-1
-    let Err(InvalidSpec(errors)) = pitagora::desired::build(&id(), &s, ACCOUNT, "us-east-1") else {
+    let Err(InvalidSpec(errors)) = pitagora::desired::from_spec(&id(), &s, ACCOUNT, "us-east-1")
+    else {
         panic!("a transform in eu-west-1 cannot serve a pipeline in us-east-1");
     };
     assert_eq!(
@@ -1435,7 +1436,8 @@ transform:
 #[test]
 fn invalid_identity_yields_no_desired_state() {
     let bad = pitagora::names::PipelineId::new("Team_A", "orders");
-    let Err(InvalidSpec(errors)) = pitagora::desired::build(&bad, &minimal_spec(), ACCOUNT, REGION)
+    let Err(InvalidSpec(errors)) =
+        pitagora::desired::from_spec(&bad, &minimal_spec(), ACCOUNT, REGION)
     else {
         panic!("an invalid namespace has no desired state");
     };

@@ -45,7 +45,7 @@ const AWKWARD_REASON: &str =
 const UNREACHABLE: &str = "STS.GetCallerIdentity: AWS is unreachable or failing: dispatch failure: io error: client error (Connect): tcp connect error: Connection refused (os error 111)";
 
 fn desired_of(id: &PipelineId, spec: &LogPipelineSpec) -> Desired {
-    desired::build(id, spec, ACCOUNT, REGION).expect("fixture spec is valid")
+    desired::from_spec(id, spec, ACCOUNT, REGION).expect("fixture spec is valid")
 }
 
 /// A check as the engine makes it: desired, observed, and the plan between them.

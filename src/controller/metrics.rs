@@ -123,9 +123,9 @@ impl Metrics {
     }
 
     /// Sets a pipeline's drift items per resource kind (kinds without items go to 0).
-    pub fn drift(&self, namespace: &str, name: &str, kinds: &[String]) {
+    pub fn drift(&self, namespace: &str, name: &str, kinds: &[crate::resources::ResourceKind]) {
         for kind in crate::resources::ResourceKind::ALL {
-            let n = kinds.iter().filter(|k| *k == kind.as_str()).count();
+            let n = kinds.iter().filter(|k| **k == kind).count();
             let labels = DriftLabels {
                 namespace: namespace.to_owned(),
                 name: name.to_owned(),

@@ -1,70 +1,68 @@
 //! The Kubernetes controller: watches `LogPipeline`s and keeps AWS converged to them. A thin
-//! shell around the engine, in stages: validate → check (observe, plan) → apply unless
-//! report-only → status, events, metrics. A finalizer removes the AWS resources on delete.
+//! shell around the engine, in stages: validate → resolve → check (observe, plan) → apply unless
+//! report-only → decide (status, events, requeue: [`decide`], pure) → execute the decision. A
+//! finalizer removes the AWS resources on delete.
 
+pub mod decide;
 pub mod http;
 pub mod leader;
 pub mod metrics;
+pub mod reasons;
+mod run;
 pub mod status;
 
+pub use decide::RECONCILE_REQUESTED_AT;
+pub use run::{RunError, run};
+
+use crate::apply::ActionOutcome;
+use crate::aws::AwsError;
 use crate::engine::{Engine, EngineError};
 use crate::observe::Hints;
-use crate::plan::Op;
-use crate::report;
-use crate::spec::{LogPipeline, LogPipelineStatus};
-use futures::StreamExt;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use crate::resources::ResourceKind;
+use crate::spec::LogPipeline;
+use decide::{Cleaned, Decision, EventMemory, Found, Note, Requeue, Severity};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Patch, PatchParams};
-use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType, Recorder};
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
-use kube::runtime::watcher;
 use kube::{Api, Resource, ResourceExt};
-use leader::{Elector, LeaseConfig};
 use metrics::Metrics;
-use status::Outcome;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The finalizer that guards AWS cleanup.
 pub const FINALIZER: &str = "pitagora.dev/cleanup";
-/// Setting this annotation (to any new value, e.g. a timestamp) triggers an immediate check.
-pub const RECONCILE_REQUESTED_AT: &str = "pitagora.dev/reconcile-requested-at";
 /// Field manager of the status writes and the name events are reported under.
 pub const MANAGER: &str = "pitagora";
 
-/// Why a reconcile failed. Variant names are stable labels (metrics, events).
+/// Why a reconcile failed. Variant names are stable labels (metrics, events); errors that come
+/// from AWS carry the AWS cause, whose label is the label.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The Kubernetes API failed.
     #[error("Kubernetes API: {0}")]
     Kube(#[from] kube::Error),
-    /// The engine failed (AWS unreachable, access denied, …).
+    /// The engine failed (invalid spec, no region, AWS unreachable, access denied, …).
     #[error(transparent)]
     Engine(#[from] EngineError),
-    /// Applying the plan failed.
+    /// Executing the plan failed.
     #[error("applying the plan failed: {0}")]
-    ApplyFailed(String),
-    /// The AWS cleanup of a deleted pipeline failed; the finalizer stays.
-    #[error("cleanup blocked: {0}")]
-    DeleteBlocked(String),
+    Apply(AwsError),
     /// The finalizer helper failed.
     #[error("finalizer: {0}")]
     Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
 }
 
 impl Error {
-    /// Stable label for metrics and events.
+    /// Stable label for metrics and events: the cause's.
     pub fn label(&self) -> &'static str {
         match self {
             Error::Kube(_) => "KubeError",
             Error::Engine(e) => e.label(),
-            Error::ApplyFailed(_) => "ApplyFailed",
-            Error::DeleteBlocked(_) => "DeleteBlocked",
+            Error::Apply(e) => e.label(),
             Error::Finalizer(e) => match e.as_ref() {
                 kube::runtime::finalizer::Error::ApplyFailed(e)
                 | kube::runtime::finalizer::Error::CleanupFailed(e) => e.label(),
@@ -84,7 +82,7 @@ pub struct Settings {
     /// Address of `/healthz`, `/readyz` and `/metrics`.
     pub http_addr: SocketAddr,
     /// Leader election (`None`: this replica always acts).
-    pub lease: Option<LeaseConfig>,
+    pub lease: Option<leader::LeaseConfig>,
     /// Longest wait before retrying a failed reconcile.
     pub max_error_backoff: Duration,
     /// Name of the reporting controller in events.
@@ -99,8 +97,8 @@ pub struct Context {
     engine: Engine,
     recorder: Recorder,
     metrics: Arc<Metrics>,
-    /// The last event per object, to publish only what changed.
-    last_events: Mutex<HashMap<String, (String, String, Instant)>>,
+    /// Events published recently, to publish only what changed.
+    events: Mutex<EventMemory>,
     /// Consecutive failures per object, for the error backoff.
     failures: Mutex<HashMap<String, u32>>,
     max_error_backoff: Duration,
@@ -112,44 +110,71 @@ impl std::fmt::Debug for Context {
     }
 }
 
-/// An identical event is published again only after this long.
-const EVENT_REPEAT: Duration = Duration::from_secs(3600);
-
-/// The object's identity across its life: its uid (a pipeline deleted and created again under
-/// the same name is another object, with its own events and failures).
-fn key(lp: &LogPipeline) -> String {
-    lp.uid()
-        .unwrap_or_else(|| format!("{}/{}", lp.namespace().unwrap_or_default(), lp.name_any()))
+/// The clock's nanoseconds: the entropy of the check interval's jitter.
+fn entropy() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0)
 }
 
 impl Context {
-    /// Publishes an event unless the same one was published for this object recently.
-    async fn event(&self, lp: &LogPipeline, type_: EventType, reason: &str, note: String) {
-        let note: String = note.chars().take(1000).collect();
-        {
-            let mut last = self.last_events.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((r, n, at)) = last.get(&key(lp))
-                && r == reason
-                && *n == note
-                && at.elapsed() < EVENT_REPEAT
-            {
-                return;
-            }
-            last.insert(key(lp), (reason.to_owned(), note.clone(), Instant::now()));
+    fn event_memory(&self) -> std::sync::MutexGuard<'_, EventMemory> {
+        self.events.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn failure_counts(&self) -> std::sync::MutexGuard<'_, HashMap<String, u32>> {
+        self.failures.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Executes a decision: drift figures, status, events; then the failure or the requeue.
+    async fn execute(&self, lp: &LogPipeline, decision: Decision) -> Result<Action, Error> {
+        let id = lp.id("default");
+        if let Some(kinds) = &decision.drift {
+            self.metrics.drift(&id.namespace, &id.name, kinds);
         }
+        if let Some(status) = decision.status {
+            self.patch_status(lp, status).await?;
+        }
+        for note in &decision.events {
+            self.publish(lp, note).await;
+        }
+        if let Some(failure) = decision.failure {
+            return Err(failure);
+        }
+        self.failure_counts().remove(&decide::object_key(lp));
+        Ok(match decision.requeue {
+            Requeue::After(delay) => Action::requeue(delay),
+            Requeue::AwaitChange => Action::await_change(),
+        })
+    }
+
+    async fn publish(&self, lp: &LogPipeline, note: &Note) {
         let event = Event {
-            type_,
-            reason: reason.to_owned(),
-            note: Some(note),
-            action: reason.to_owned(),
+            type_: match note.severity {
+                Severity::Normal => EventType::Normal,
+                Severity::Warning => EventType::Warning,
+            },
+            reason: note.reason.to_owned(),
+            note: Some(note.text.clone()),
+            action: note.reason.to_owned(),
             secondary: None,
         };
-        if let Err(e) = self.recorder.publish(&event, &lp.object_ref(&())).await {
-            tracing::warn!(error = %e, reason, "publishing an event failed");
+        match self.recorder.publish(&event, &lp.object_ref(&())).await {
+            Ok(()) => self
+                .event_memory()
+                .record(&decide::object_key(lp), note, Timestamp::now()),
+            Err(e) => {
+                tracing::warn!(error = %e, reason = note.reason, "publishing an event failed")
+            }
         }
     }
 
-    async fn patch_status(&self, lp: &LogPipeline, status: LogPipelineStatus) -> Result<(), Error> {
+    async fn patch_status(
+        &self,
+        lp: &LogPipeline,
+        status: crate::spec::LogPipelineStatus,
+    ) -> Result<(), Error> {
         let api: Api<LogPipeline> =
             Api::namespaced(self.client.clone(), &lp.namespace().unwrap_or_default());
         let patch = serde_json::json!({
@@ -171,20 +196,6 @@ impl Context {
             Err(e) => Err(e.into()),
         }
     }
-
-    async fn write_status(&self, lp: &LogPipeline, outcome: &Outcome) -> Result<(), Error> {
-        let status = status::build(
-            lp.status.as_ref(),
-            lp.metadata.generation,
-            lp.spec.cutover_stage().as_str(),
-            outcome,
-            lp.annotations()
-                .get(RECONCILE_REQUESTED_AT)
-                .map(String::as_str),
-            Time(Timestamp::now()),
-        );
-        self.patch_status(lp, status).await
-    }
 }
 
 /// Log groups that carried this pipeline's filter at the last check: read again, so filters on
@@ -195,239 +206,105 @@ fn hints(lp: &LogPipeline) -> Hints {
             .status
             .iter()
             .flat_map(|s| &s.resources)
-            .filter(|r| r.kind == "SubscriptionFilter")
+            .filter(|r| r.kind == ResourceKind::SubscriptionFilter)
             .map(|r| r.name.clone())
             .collect(),
     }
 }
 
-/// The check interval with ±10 % jitter, so many pipelines do not poll AWS in lockstep.
-fn jittered(seconds: i32) -> Duration {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let factor = 0.9 + 0.2 * (f64::from(nanos % 1000) / 1000.0);
-    Duration::from_secs_f64(f64::from(seconds.max(1)) * factor)
-}
-
-/// What an applied plan did, for an event: `Created` / `Updated` when the spec changed,
-/// `DriftCorrected` when AWS changed out of band.
-fn change_event(lp: &LogPipeline, initial: &crate::plan::Plan) -> (&'static str, String) {
-    let items = report::plan_items(initial);
-    let spec_changed =
-        lp.status.as_ref().and_then(|s| s.observed_generation) != lp.metadata.generation;
-    let created = initial
-        .writes()
-        .any(|a| a.kind == crate::resources::ResourceKind::Stack && a.op == Op::Create);
-    let reason = match (spec_changed, created) {
-        (_, true)
-            if lp
-                .status
-                .as_ref()
-                .and_then(|s| s.observed_generation)
-                .is_none() =>
-        {
-            "Created"
+fn log_outcome(o: &ActionOutcome) {
+    match &o.result {
+        Ok(detail) => {
+            tracing::info!(op = %o.action.op, kind = %o.action.kind, resource = %o.action.name, detail, "applied")
         }
-        (true, _) => "Updated",
-        (false, _) => "DriftCorrected",
-    };
-    (reason, status::summary(&items))
+        Err(e) => {
+            tracing::warn!(op = %o.action.op, kind = %o.action.kind, resource = %o.action.name, error = %e, "action failed")
+        }
+    }
 }
 
-/// How long the last check stays current: `None` when this reconcile must check AWS now (the
-/// spec changed, a check was requested, the last one failed or is due).
-///
-/// Every successful check writes status, and that write comes back as a watch event; without
-/// this, each check would trigger the next at once.
-fn current_for(lp: &LogPipeline, now: Timestamp) -> Option<Duration> {
-    let status = lp.status.as_ref()?;
-    let condition = |t: &str| status.conditions.iter().find(|c| c.type_ == t);
-    let requested = lp.annotations().get(RECONCILE_REQUESTED_AT);
-    if status.observed_generation != lp.metadata.generation
-        || requested != status.last_handled_reconcile_at.as_ref()
-        || condition("Synced").is_none_or(|c| c.status != "True")
-    {
-        return None;
-    }
-    let interval = if condition("Ready").is_some_and(|c| c.reason == "Pending") {
-        Duration::from_secs(15)
-    } else {
-        Duration::from_secs(lp.spec.drift.check_interval_seconds.max(1) as u64)
+/// Validates once, then resolves, checks and converges: what the engine found.
+async fn find(lp: &LogPipeline, engine: &Engine) -> Found {
+    let valid = match engine.validate(&lp.id("default"), &lp.spec) {
+        Ok(valid) => valid,
+        Err(invalid) => return Found::Invalid(invalid),
     };
-    let elapsed = now.duration_since(status.last_check_time.as_ref()?.0);
-    let elapsed = Duration::try_from(elapsed).ok()?;
-    interval.checked_sub(elapsed).filter(|left| !left.is_zero())
+    let hints = hints(lp);
+    let converged = async {
+        let pipeline = engine.resolve(valid).await?;
+        let check = engine.check(&pipeline, &hints).await?;
+        engine.execute(check, &hints, &mut log_outcome).await
+    };
+    match converged.await {
+        Ok(c) => Found::Converged(Box::new(c)),
+        Err(e) => Found::Failed(e),
+    }
 }
 
 async fn apply(lp: Arc<LogPipeline>, ctx: Arc<Context>) -> Result<Action, Error> {
-    if let Some(left) = current_for(&lp, Timestamp::now()) {
-        return Ok(Action::requeue(left));
+    if let Some(left) = decide::current_for(&lp, Timestamp::now()) {
+        return ctx.execute(&lp, Decision::wait(left)).await;
     }
-    let id = lp.id("default");
-    let spec = &lp.spec;
-    // Validation first: an invalid spec costs no AWS call and changes nothing.
-    let region = spec
-        .region
-        .clone()
-        .or_else(|| ctx.engine.aws().default_region());
-    let errors = crate::spec::validate_in(&id, spec, region.as_deref());
-    if !errors.is_empty() {
-        let outcome = Outcome::Invalid(errors.clone());
-        ctx.write_status(&lp, &outcome).await?;
-        let note: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        ctx.event(&lp, EventType::Warning, "InvalidSpec", note.join("; "))
-            .await;
-        // Nothing was compared: no drift figures stand for this pipeline.
-        ctx.metrics.drift(&id.namespace, &id.name, &[]);
-        return Ok(Action::await_change());
-    }
-    let hints = hints(&lp);
-    let check = match ctx.engine.check(&id, spec, &hints).await {
-        Ok(check) => check,
-        Err(e) => {
-            ctx.write_status(&lp, &Outcome::AwsError(e.to_string()))
-                .await?;
-            ctx.event(&lp, EventType::Warning, "AwsError", e.to_string())
-                .await;
-            return Err(e.into());
-        }
+    let found = find(&lp, &ctx.engine).await;
+    let decision = {
+        let memory = ctx.event_memory();
+        decide::reconciled(&lp, found, &memory, Timestamp::now(), entropy())
     };
-    let converged = ctx
-        .engine
-        .execute(check, &hints, &mut |o: &crate::apply::ActionOutcome| match &o.result {
-            Ok(detail) => tracing::info!(op = %o.action.op, kind = %o.action.kind, resource = %o.action.name, detail, "applied"),
-            Err(e) => tracing::warn!(op = %o.action.op, kind = %o.action.kind, resource = %o.action.name, error = %e, "action failed"),
-        })
-        .await;
-    let converged = match converged {
-        Ok(c) => c,
-        Err(e) => {
-            // Writes may have happened before the check that failed: say so in status.
-            ctx.write_status(&lp, &Outcome::AwsError(e.to_string()))
-                .await?;
-            ctx.event(&lp, EventType::Warning, "AwsError", e.to_string())
-                .await;
-            return Err(e.into());
-        }
-    };
-    let apply_error = converged
-        .applied
-        .iter()
-        .flat_map(|r| r.errors())
-        .map(ToString::to_string)
-        .next();
-    let items = report::plan_items(&converged.remaining);
-    let kinds: Vec<String> = items.iter().map(|i| i.kind.clone()).collect();
-    ctx.metrics.drift(&id.namespace, &id.name, &kinds);
-    let resources = report::resources(&converged.check());
-    let outcome = Outcome::Checked(Box::new(status::Checked {
-        initial: converged.initial.clone(),
-        remaining: converged.remaining.clone(),
-        resources,
-        items: items.clone(),
-        apply_error: apply_error.clone(),
-    }));
-    ctx.write_status(&lp, &outcome).await?;
-
-    // Events: what changed, what is wrong.
-    if !converged.applied.is_empty() && apply_error.is_none() {
-        let (reason, note) = change_event(&lp, &converged.initial);
-        ctx.event(&lp, EventType::Normal, reason, note).await;
-    }
-    let ownership: Vec<String> = converged
-        .remaining
-        .conflicts()
-        .filter(|a| a.reason.contains(crate::names::OWNER_TAG))
-        .map(|a| format!("{} {}: {}", a.kind, a.name, a.reason))
-        .collect();
-    if !ownership.is_empty() {
-        ctx.event(
-            &lp,
-            EventType::Warning,
-            "OwnershipConflict",
-            ownership.join("; "),
-        )
-        .await;
-    } else if !converged.remaining.in_sync() && apply_error.is_none() {
-        ctx.event(
-            &lp,
-            EventType::Warning,
-            "DriftDetected",
-            status::summary(&items),
-        )
-        .await;
-    }
-    if let Some(e) = apply_error {
-        ctx.event(&lp, EventType::Warning, "AwsError", e.clone())
-            .await;
-        return Err(Error::ApplyFailed(e));
-    }
-    ctx.failures
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .remove(&key(&lp));
-    // Mid-operation resources are checked again soon; otherwise at the pipeline's interval.
-    let interval = if converged.remaining.pending.is_empty() {
-        jittered(spec.drift.check_interval_seconds)
-    } else {
-        jittered(15)
-    };
-    Ok(Action::requeue(interval))
+    ctx.execute(&lp, decision).await
 }
 
-async fn cleanup(lp: Arc<LogPipeline>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let id = lp.id("default");
+/// Deletes the pipeline's AWS resources: what the engine found.
+async fn clean(lp: &LogPipeline, engine: &Engine) -> Cleaned {
+    let valid = engine.validate(&lp.id("default"), &lp.spec);
     // No resources in status does not mean none in AWS: a crash (or a failed observation) after
     // the first writes and before the first status write leaves them unrecorded. Only a spec
     // pitagora could never have acted on — invalid, or without a region — is skipped.
     let recorded = lp.status.as_ref().is_some_and(|s| !s.resources.is_empty());
-    let region = lp
-        .spec
-        .region
-        .clone()
-        .or_else(|| ctx.engine.aws().default_region());
-    let actionable =
-        region.is_some() && crate::spec::validate_in(&id, &lp.spec, region.as_deref()).is_empty();
+    let actionable = valid.as_ref().is_ok_and(|v| v.region().is_some());
     if !recorded && !actionable {
-        return Ok(Action::await_change());
+        return Cleaned::Skipped;
     }
-    let blocked = |message: String| async {
-        ctx.write_status(&lp, &Outcome::DeleteBlocked(message.clone()))
-            .await?;
-        ctx.event(&lp, EventType::Warning, "DeleteBlocked", message.clone())
-            .await;
-        Err::<Action, Error>(Error::DeleteBlocked(message))
+    let valid = match valid {
+        Ok(valid) => valid,
+        Err(invalid) => return Cleaned::Invalid(invalid),
     };
-    let deleted = ctx
-        .engine
-        .delete(&id, &lp.spec, &hints(&lp), &mut |o: &crate::apply::ActionOutcome| {
-            tracing::info!(op = %o.action.op, kind = %o.action.kind, resource = %o.action.name, ok = o.result.is_ok(), "cleanup")
-        })
-        .await;
-    match deleted {
-        Err(EngineError::InvalidSpec(e)) => {
-            blocked(format!(
-                "the spec is invalid, so pitagora cannot tell which AWS resources are this pipeline's ({e}); fix the spec, or remove the finalizer {FINALIZER} to leave them in AWS"
-            ))
+    let deleted = async {
+        let pipeline = engine.resolve(valid).await?;
+        engine
+            .delete(&pipeline, &hints(lp), &mut |o: &ActionOutcome| {
+                tracing::info!(op = %o.action.op, kind = %o.action.kind, resource = %o.action.name, ok = o.result.is_ok(), "cleanup")
+            })
             .await
-        }
-        Err(e) => blocked(e.to_string()).await,
+    };
+    match deleted.await {
         Ok((plan, applied)) => {
-            let errors: Vec<String> = applied.errors().map(ToString::to_string).collect();
-            let conflicts: Vec<String> = plan.conflicts().map(|a| format!("{} {}: {}", a.kind, a.name, a.reason)).collect();
-            if !errors.is_empty() {
-                return blocked(errors.join("; ")).await;
-            }
+            let conflicts: Vec<String> = plan
+                .conflicts()
+                .map(|a| format!("{} {}: {}", a.kind, a.name, a.reason))
+                .collect();
             if !conflicts.is_empty() {
-                // Someone else's resources stay; this pipeline's are gone, so deletion proceeds.
                 tracing::warn!(conflicts = %conflicts.join("; "), "left resources owned by others in place");
             }
-            ctx.metrics.drift(&id.namespace, &id.name, &[]);
-            Ok(Action::await_change())
+            Cleaned::Done { plan, applied }
         }
+        Err(e) => Cleaned::Failed(e),
     }
+}
+
+async fn cleanup(lp: Arc<LogPipeline>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let cleaned = clean(&lp, &ctx.engine).await;
+    let gone =
+        matches!(&cleaned, Cleaned::Done { applied, .. } if applied.errors().next().is_none());
+    let decision = {
+        let memory = ctx.event_memory();
+        decide::cleaned(&lp, cleaned, &memory, Timestamp::now())
+    };
+    let action = ctx.execute(&lp, decision).await;
+    if gone {
+        // The object goes with its finalizer: so does what was remembered about it.
+        ctx.event_memory().forget(&decide::object_key(&lp));
+    }
+    action
 }
 
 async fn reconcile(lp: Arc<LogPipeline>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -453,174 +330,13 @@ async fn reconcile(lp: Arc<LogPipeline>, ctx: Arc<Context>) -> Result<Action, Er
 
 /// Failed reconciles are retried with exponential backoff: 5 s, 10 s, … up to the cap.
 fn error_policy(lp: Arc<LogPipeline>, error: &Error, ctx: Arc<Context>) -> Action {
-    let mut failures = ctx.failures.lock().unwrap_or_else(|p| p.into_inner());
-    let n = failures.entry(key(&lp)).or_insert(0);
-    *n = n.saturating_add(1);
-    let delay = Duration::from_secs(5)
-        .saturating_mul(1u32 << (*n - 1).min(10))
-        .min(ctx.max_error_backoff);
+    let failures = {
+        let mut counts = ctx.failure_counts();
+        let n = counts.entry(decide::object_key(&lp)).or_insert(0);
+        *n = n.saturating_add(1);
+        *n
+    };
+    let delay = decide::backoff(failures, ctx.max_error_backoff);
     tracing::warn!(namespace = %lp.namespace().unwrap_or_default(), pipeline = %lp.name_any(), error = %error, label = error.label(), retry_in_s = delay.as_secs(), "reconcile failed");
     Action::requeue(delay)
-}
-
-/// Errors that stop the controller.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// The HTTP endpoint could not be bound.
-    #[error("cannot serve on {0}: {1}")]
-    Http(SocketAddr, std::io::Error),
-    /// The LogPipeline CRD is not installed.
-    #[error("the LogPipeline CRD is not installed (kubectl apply -f crds/logpipeline.yaml): {0}")]
-    NoCrd(kube::Error),
-    /// Leadership was lost; the process must stop so only one replica acts.
-    #[error("leadership lost")]
-    LeadershipLost,
-}
-
-/// Runs the controller until `shutdown` resolves (or leadership is lost). With leader election,
-/// a standby replica waits, ready, until it holds the lease.
-pub async fn run(
-    client: kube::Client,
-    engine: Engine,
-    settings: Settings,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<(), RunError> {
-    let metrics = Arc::new(Metrics::new(engine.aws().calls().clone()));
-    let health = Arc::new(http::Health {
-        ready: Default::default(),
-        metrics: metrics.clone(),
-    });
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = {
-        let mut rx = stop_rx.clone();
-        async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }
-    };
-    let (addr, server) = http::serve(settings.http_addr, health.clone(), stopped)
-        .await
-        .map_err(|e| RunError::Http(settings.http_addr, e))?;
-    tracing::info!(%addr, "serving /healthz, /readyz and /metrics");
-    let shutdown = {
-        let stop_tx = stop_tx.clone();
-        async move {
-            shutdown.await;
-            let _ = stop_tx.send(true);
-        }
-    };
-    tokio::spawn(shutdown);
-
-    let pipelines: Api<LogPipeline> = match &settings.namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    };
-    pipelines
-        .list(&kube::api::ListParams::default().limit(1))
-        .await
-        .map_err(RunError::NoCrd)?;
-
-    let elector = settings
-        .lease
-        .clone()
-        .map(|config| Elector::new(client.clone(), config));
-    if let Some(elector) = &elector {
-        // A standby knows its role: it is ready, it just does not act.
-        health.ready.store(true, Ordering::Relaxed);
-        tracing::info!(identity = %elector.config().identity, "waiting for the leader lease");
-        let mut stop = stop_rx.clone();
-        let stopped = async move {
-            // The guard `wait_for` returns is not Send: drop it here.
-            let _ = stop.wait_for(|s| *s).await.map(|_| ());
-        };
-        tokio::select! {
-            r = elector.acquire() => { let _ = r; }
-            _ = stopped => {
-                let _ = server.await;
-                return Ok(());
-            }
-        }
-        health.ready.store(false, Ordering::Relaxed);
-        metrics.set_leader(true);
-        tracing::info!(identity = %elector.config().identity, "leading");
-    }
-
-    let ctx = Arc::new(Context {
-        recorder: Recorder::new(
-            client.clone(),
-            Reporter {
-                controller: settings.reporter.clone(),
-                instance: Some(settings.instance.clone()),
-            },
-        ),
-        client,
-        engine,
-        metrics: metrics.clone(),
-        last_events: Mutex::new(HashMap::new()),
-        failures: Mutex::new(HashMap::new()),
-        max_error_backoff: settings.max_error_backoff,
-    });
-    let lost = {
-        let elector = elector.clone();
-        async move {
-            match elector {
-                Some(e) => e.hold().await,
-                None => std::future::pending().await,
-            }
-        }
-    };
-    let controller = Controller::new(pipelines, watcher::Config::default())
-        .with_config(ControllerConfig::default().concurrency(settings.concurrency));
-    let store = controller.store();
-    let graceful = {
-        let mut rx = stop_rx.clone();
-        async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }
-    };
-    let ready = {
-        let health = health.clone();
-        async move {
-            // The controller waits on the same readiness signal, and only the most recent
-            // waiter is woken: poll again every so often instead of waiting once.
-            loop {
-                match tokio::time::timeout(Duration::from_millis(200), store.wait_until_ready())
-                    .await
-                {
-                    Ok(Ok(())) => {
-                        tracing::info!("caches synced; ready");
-                        health.ready.store(true, Ordering::Relaxed);
-                        return;
-                    }
-                    Ok(Err(e)) => {
-                        tracing::warn!(error = %e, "the cache never synced");
-                        return;
-                    }
-                    Err(_) => {}
-                }
-            }
-        }
-    };
-    tokio::spawn(ready);
-    let run = controller
-        .graceful_shutdown_on(graceful)
-        .run(reconcile, error_policy, ctx)
-        .for_each(|result| async move {
-            if let Err(e) = result {
-                tracing::debug!(error = %e, "controller event");
-            }
-        });
-    let outcome = tokio::select! {
-        _ = run => Ok(()),
-        _ = lost => Err(RunError::LeadershipLost),
-    };
-    let _ = stop_tx.send(true);
-    if let Some(elector) = &elector
-        && outcome.is_ok()
-        && let Err(e) = elector.release().await
-    {
-        tracing::warn!(error = %e, "releasing the lease failed");
-    }
-    metrics.set_leader(false);
-    let _ = server.await;
-    outcome
 }

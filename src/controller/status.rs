@@ -7,9 +7,11 @@
 //! - `Drifted`: AWS differs from the spec now (a report-only pipeline, a conflict, a failed
 //!   correction); `False` with reason `DriftCorrected` right after a correction.
 
+use super::reasons::{condition, reason};
+use crate::drift::DriftItem;
 use crate::plan::Plan;
-use crate::report::{Item, Resource};
-use crate::spec::{DriftItemStatus, FieldError, LogPipelineStatus, ResourceStatus};
+use crate::report::Resource;
+use crate::spec::{FieldError, LogPipelineStatus, ResourceStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 /// Most drift items kept in status (the CRD's bound).
@@ -27,7 +29,7 @@ pub struct Checked {
     /// Resources and their state, after applying.
     pub resources: Vec<Resource>,
     /// The remaining drift items.
-    pub items: Vec<Item>,
+    pub items: Vec<DriftItem>,
     /// Why applying failed, if it did.
     pub apply_error: Option<String>,
 }
@@ -45,7 +47,7 @@ pub enum Outcome {
     DeleteBlocked(String),
 }
 
-fn condition(
+fn new_condition(
     type_: &str,
     status: &str,
     reason: &str,
@@ -90,11 +92,11 @@ fn failed(
     let message = truncate(message, 2000);
     set(
         &mut status.conditions,
-        condition("Ready", ready, reason, message.clone(), g, now),
+        new_condition(condition::READY, ready, reason, message.clone(), g, now),
     );
     set(
         &mut status.conditions,
-        condition("Synced", "False", reason, message, g, now),
+        new_condition(condition::SYNCED, "False", reason, message, g, now),
     );
 }
 
@@ -107,7 +109,7 @@ fn truncate(text: String, max: usize) -> String {
 }
 
 /// The item list as a short message: the first few fields.
-pub fn summary(items: &[Item]) -> String {
+pub fn summary(items: &[DriftItem]) -> String {
     let mut parts: Vec<String> = items
         .iter()
         .take(5)
@@ -136,132 +138,133 @@ pub fn build(
     match outcome {
         Outcome::Invalid(errors) => {
             let message: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            failed(
-                &mut status,
-                "False",
-                "InvalidSpec",
-                message.join("; "),
-                g,
-                &now,
-            );
+            let message = message.join("; ");
+            failed(&mut status, "False", reason::INVALID_SPEC, message, g, &now);
             status.observed_generation = g;
         }
         // AWS could not be read: whether it matches the spec is unknown.
-        Outcome::AwsError(e) => failed(&mut status, "Unknown", "AwsError", e.clone(), g, &now),
-        Outcome::DeleteBlocked(e) => {
-            failed(&mut status, "False", "DeleteBlocked", e.clone(), g, &now)
-        }
-        Outcome::Checked(checked) => {
-            let Checked {
-                initial,
-                remaining,
-                resources,
-                items,
-                apply_error,
-            } = checked.as_ref();
-            let (ready, reason, message) = if let Some(e) = apply_error {
-                ("False", "ApplyFailed", e.clone())
-            } else if remaining.conflicts().next().is_some() {
-                ("False", "Conflict", summary(items))
-            } else if !remaining.pending.is_empty() {
-                ("False", "Pending", summary(items))
-            } else if !remaining.actions.is_empty() {
-                (
-                    "False",
-                    "Drifted",
-                    format!("drift.policy: Report; {}", summary(items)),
-                )
-            } else {
-                ("True", "InSync", "AWS matches the spec".to_owned())
-            };
-            set(
-                &mut status.conditions,
-                condition("Ready", ready, reason, truncate(message, 2000), g, &now),
-            );
-            let (synced, synced_reason, synced_message) = match apply_error {
-                Some(e) => ("False", "ApplyFailed", e.clone()),
-                None => (
-                    "True",
-                    "ReconcileSuccess",
-                    "AWS was read and the plan executed".to_owned(),
-                ),
-            };
-            set(
-                &mut status.conditions,
-                condition(
-                    "Synced",
-                    synced,
-                    synced_reason,
-                    truncate(synced_message, 2000),
-                    g,
-                    &now,
-                ),
-            );
-            let drifted = if !remaining.in_sync() {
-                condition(
-                    "Drifted",
-                    "True",
-                    "DriftDetected",
-                    truncate(summary(items), 2000),
-                    g,
-                    &now,
-                )
-            } else if !initial.in_sync() && !initial.report_only {
-                let fixed = crate::report::plan_items(initial);
-                condition(
-                    "Drifted",
-                    "False",
-                    "DriftCorrected",
-                    truncate(summary(&fixed), 2000),
-                    g,
-                    &now,
-                )
-            } else {
-                condition(
-                    "Drifted",
-                    "False",
-                    "NoDrift",
-                    "AWS matches the spec".to_owned(),
-                    g,
-                    &now,
-                )
-            };
-            set(&mut status.conditions, drifted);
-            status.observed_generation = g;
-            status.resources = resources
-                .iter()
-                .take(MAX_RESOURCES)
-                .map(|r| ResourceStatus {
-                    kind: r.kind.clone(),
-                    name: r.name.clone(),
-                    arn: None,
-                    state: match r.state {
-                        crate::report::ResourceState::InSync => "InSync",
-                        crate::report::ResourceState::Drifted => "Drifted",
-                        crate::report::ResourceState::Conflict => "Conflict",
-                        crate::report::ResourceState::Pending => "Pending",
-                    }
-                    .into(),
-                })
-                .collect();
-            status.drift_count = Some(items.len() as i32);
-            status.drift = items
-                .iter()
-                .take(MAX_DRIFT_ITEMS)
-                .map(|i| DriftItemStatus {
-                    kind: i.kind.clone(),
-                    name: i.resource.clone(),
-                    field: i.field.clone(),
-                    desired: i.desired.clone().map(|v| truncate(v, 256)),
-                    actual: i.actual.clone().map(|v| truncate(v, 256)),
-                    action: i.action.clone(),
-                    reason: i.reason.clone(),
-                })
-                .collect();
-            status.last_check_time = Some(now.clone());
-        }
+        Outcome::AwsError(e) => failed(
+            &mut status,
+            "Unknown",
+            reason::AWS_ERROR,
+            e.clone(),
+            g,
+            &now,
+        ),
+        Outcome::DeleteBlocked(e) => failed(
+            &mut status,
+            "False",
+            reason::DELETE_BLOCKED,
+            e.clone(),
+            g,
+            &now,
+        ),
+        Outcome::Checked(checked) => record_check(&mut status, checked, g, &now),
     }
     status.stage = Some(stage.to_owned());
     status.last_handled_reconcile_at = requested_at.map(str::to_owned);
     status
+}
+
+/// `Ready`: what stands between AWS and the spec, the most pressing first.
+fn readiness(c: &Checked) -> (&'static str, &'static str, String) {
+    if let Some(e) = &c.apply_error {
+        ("False", reason::APPLY_FAILED, e.clone())
+    } else if c.remaining.conflicts().next().is_some() {
+        ("False", reason::CONFLICT, summary(&c.items))
+    } else if !c.remaining.pending.is_empty() {
+        ("False", reason::PENDING, summary(&c.items))
+    } else if !c.remaining.actions.is_empty() {
+        (
+            "False",
+            reason::DRIFTED,
+            format!("drift.policy: Report; {}", summary(&c.items)),
+        )
+    } else {
+        ("True", reason::IN_SYNC, "AWS matches the spec".to_owned())
+    }
+}
+
+/// `Drifted`: differences now, a correction just made, or none.
+fn drift_condition(c: &Checked, g: Option<i64>, now: &Time) -> Condition {
+    let (status, why, message) = if !c.remaining.in_sync() {
+        ("True", reason::DRIFT_DETECTED, summary(&c.items))
+    } else if !c.initial.in_sync() && !c.initial.report_only {
+        let fixed = crate::drift::items(&c.initial);
+        ("False", reason::DRIFT_CORRECTED, summary(&fixed))
+    } else {
+        ("False", reason::NO_DRIFT, "AWS matches the spec".to_owned())
+    };
+    new_condition(
+        condition::DRIFTED,
+        status,
+        why,
+        truncate(message, 2000),
+        g,
+        now,
+    )
+}
+
+fn record_check(status: &mut LogPipelineStatus, c: &Checked, g: Option<i64>, now: &Time) {
+    let (ready, why, message) = readiness(c);
+    set(
+        &mut status.conditions,
+        new_condition(
+            condition::READY,
+            ready,
+            why,
+            truncate(message, 2000),
+            g,
+            now,
+        ),
+    );
+    let (synced, why, message) = match &c.apply_error {
+        Some(e) => ("False", reason::APPLY_FAILED, e.clone()),
+        None => (
+            "True",
+            reason::RECONCILE_SUCCESS,
+            "AWS was read and the plan executed".to_owned(),
+        ),
+    };
+    set(
+        &mut status.conditions,
+        new_condition(
+            condition::SYNCED,
+            synced,
+            why,
+            truncate(message, 2000),
+            g,
+            now,
+        ),
+    );
+    set(&mut status.conditions, drift_condition(c, g, now));
+    status.observed_generation = g;
+    status.resources = c
+        .resources
+        .iter()
+        .take(MAX_RESOURCES)
+        .map(|r| ResourceStatus {
+            kind: r.kind,
+            name: r.name.clone(),
+            state: match r.state {
+                crate::report::ResourceState::InSync => "InSync",
+                crate::report::ResourceState::Drifted => "Drifted",
+                crate::report::ResourceState::Conflict => "Conflict",
+                crate::report::ResourceState::Pending => "Pending",
+            }
+            .into(),
+        })
+        .collect();
+    status.drift_count = Some(c.items.len() as i32);
+    status.drift = c
+        .items
+        .iter()
+        .take(MAX_DRIFT_ITEMS)
+        .map(|i| DriftItem {
+            desired: i.desired.clone().map(|v| truncate(v, 256)),
+            actual: i.actual.clone().map(|v| truncate(v, 256)),
+            ..i.clone()
+        })
+        .collect();
+    status.last_check_time = Some(now.clone());
 }

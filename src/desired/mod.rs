@@ -1,14 +1,25 @@
-//! Desired state: what AWS should hold for one pipeline. Pure: a spec, an identity and a target
-//! account/region in, plain values out.
+//! Desired state: what AWS should hold for one pipeline. Pure: a validated [`Pipeline`] (spec,
+//! identity, account and region) in, plain values out; one file per resource kind (`template.rs`
+//! for the CloudFormation stack, `stream.rs`, `filters.rs`, `bucket.rs`, `topic.rs`).
 
+mod bucket;
+mod filters;
+mod pipeline;
+mod stream;
 pub mod template;
+mod topic;
+
+pub use crate::spec::InvalidSpec;
+pub use filters::FilterSpec;
+pub use pipeline::{NoRegion, Pipeline};
+pub use stream::{StreamSpec, ndjson_processors};
+pub use topic::TopicSpec;
 
 use crate::arn::AwsTarget;
-use crate::names::{ERROR_LOG_STREAM, MANAGED_BY_TAG, Names, OWNER_TAG, PipelineId};
+use crate::names::{MANAGED_BY_TAG, Names, OWNER_TAG, PipelineId};
 use crate::resources::*;
-use crate::spec::{self, CutoverStage, DeletionPolicy, FieldError, LogPipelineSpec, RecordFormat};
+use crate::spec::{self, CutoverStage, DeletionPolicy, LogPipelineSpec};
 use serde::Serialize;
-use std::fmt;
 
 /// Days Firehose error logs are kept.
 pub const ERROR_LOG_RETENTION_DAYS: i32 = 30;
@@ -16,20 +27,6 @@ pub const ERROR_LOG_RETENTION_DAYS: i32 = 30;
 pub const OBJECT_CREATED: &str = "s3:ObjectCreated:*";
 /// Capabilities the stack needs (it creates IAM roles with fixed names).
 pub const STACK_CAPABILITIES: &[&str] = &["CAPABILITY_NAMED_IAM"];
-
-/// A spec that cannot be turned into desired state; every problem is listed.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub struct InvalidSpec(pub Vec<FieldError>);
-
-impl fmt::Display for InvalidSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid LogPipeline spec ({} errors)", self.0.len())?;
-        for e in &self.0 {
-            write!(f, "\n  {e}")?;
-        }
-        Ok(())
-    }
-}
 
 /// Everything AWS should hold for one pipeline.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -98,237 +95,61 @@ pub struct LogGroupSpec {
     pub tags: Tags,
 }
 
-/// A Firehose delivery stream (Direct PUT, extended S3 destination).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StreamSpec {
-    /// Stream name.
-    pub name: String,
-    /// Stream ARN.
-    pub arn: String,
-    /// The S3 destination, complete: updates always send all of it.
-    pub destination: S3Destination,
-    /// Tags.
-    pub tags: Tags,
-}
-
-/// The subscription filter every selected log group carries.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FilterSpec {
-    /// Exact log group names.
-    pub log_groups: Vec<String>,
-    /// Log group name prefixes.
-    pub log_group_prefixes: Vec<String>,
-    /// The filter each selected group carries.
-    pub filter: SubscriptionFilter,
-}
-
-impl FilterSpec {
-    /// Whether `log_group` is a source of this pipeline.
-    pub fn selects(&self, log_group: &str) -> bool {
-        self.log_groups.iter().any(|g| g == log_group)
-            || self
-                .log_group_prefixes
-                .iter()
-                .any(|p| log_group.starts_with(p.as_str()))
-    }
-}
-
-/// The fan-out topic.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TopicSpec {
-    /// Topic name.
-    pub name: String,
-    /// Topic ARN.
-    pub arn: String,
-    /// Lambda subscriptions, one per subscriber, keyed by subscriber name.
-    pub subscriptions: Vec<(String, TopicSubscription)>,
-}
-
 /// The part of an S3 key prefix before any Firehose expression (`!{...}`): what every key under
 /// it starts with, and so what S3 filters and IAM resources can match on.
 pub fn static_prefix(prefix: &str) -> &str {
     prefix.split("!{").next().unwrap_or("")
 }
 
-/// The Firehose processors that turn CloudWatch Logs records into one log event per line:
-/// gunzip the record, extract the log events' messages, end each with a newline.
-pub fn ndjson_processors() -> Vec<Processor> {
-    vec![
-        Processor::new("Decompression", &[("CompressionFormat", "GZIP")]),
-        Processor::new(
-            "CloudWatchLogProcessing",
-            &[("DataMessageExtraction", "true")],
-        ),
-        Processor::new("AppendDelimiterToRecord", &[]),
-    ]
-}
-
-/// Computes the desired state of pipeline `id`. `account_id` is the AWS account; `default_region`
-/// applies when the spec names none. Validation runs first: an invalid spec yields every error
-/// and no desired state, so nothing downstream can act on it.
-pub fn build(
-    id: &PipelineId,
-    spec: &LogPipelineSpec,
-    account_id: &str,
-    default_region: &str,
-) -> Result<Desired, InvalidSpec> {
-    let errors = spec::validate_in(id, spec, Some(default_region));
-    if !errors.is_empty() {
-        return Err(InvalidSpec(errors));
-    }
-    let target = AwsTarget::new(account_id, spec.region.as_deref().unwrap_or(default_region));
-    let names = Names::derive(
-        id,
-        &target,
-        spec.storage.bucket_name.as_deref(),
-        spec.fanout.as_ref().and_then(|f| f.topic_name.as_deref()),
-    );
+/// The desired state of `p`. Pure and infallible: `p` passed validation.
+pub fn build(p: &Pipeline) -> Desired {
+    let (id, spec, names) = (p.id(), p.spec(), p.names());
     let tags: Tags = [
         (OWNER_TAG.to_owned(), id.owner_tag_value()),
         (MANAGED_BY_TAG.0.to_owned(), MANAGED_BY_TAG.1.to_owned()),
     ]
     .into();
-    let bucket_arn = target.bucket_arn(&names.bucket);
-    let stream_arn = target.stream_arn(&names.stream);
-    let topic_arn = target.topic_arn(&names.topic);
-    let processors = match spec.delivery.record_format {
-        RecordFormat::Ndjson => ndjson_processors(),
-        RecordFormat::Raw => Vec::new(),
-    };
-
-    let stream = StreamSpec {
-        name: names.stream.clone(),
-        arn: stream_arn.clone(),
-        destination: S3Destination {
-            bucket_arn,
-            role_arn: target.role_arn(crate::names::ROLE_PATH, &names.delivery_role),
-            prefix: spec.delivery.prefix.clone(),
-            error_output_prefix: spec.delivery.error_output_prefix.clone(),
-            buffering: BufferingHints {
-                size_mib: spec.delivery.buffering.size_mib,
-                interval_seconds: spec.delivery.buffering.interval_seconds,
-            },
-            compression: spec.compression().as_aws_str().to_owned(),
-            kms_key_arn: None,
-            processing_enabled: !processors.is_empty(),
-            processors,
-            cloudwatch_logging: CloudWatchLogging {
-                enabled: true,
-                log_group: names.error_log_group.clone(),
-                log_stream: ERROR_LOG_STREAM.to_owned(),
-            },
-        },
-        tags: tags.clone(),
-    };
-
-    let filters = FilterSpec {
-        log_groups: spec.sources.log_groups.clone(),
-        log_group_prefixes: spec.sources.log_group_prefixes.clone(),
-        filter: SubscriptionFilter {
-            name: names.filter.clone(),
-            pattern: spec.sources.filter_pattern.clone(),
-            destination_arn: stream_arn,
-            role_arn: Some(target.role_arn(crate::names::ROLE_PATH, &names.logs_role)),
-            distribution: match spec.sources.distribution {
-                spec::Distribution::ByLogStream => "ByLogStream",
-                spec::Distribution::Random => "Random",
-            }
-            .to_owned(),
-        },
-    };
-
-    let mut notifications = Vec::new();
-    if let Some(t) = &spec.transform {
-        notifications.push(Notification {
-            id: names.transform_notification_id.clone(),
-            target: NotificationTarget::Lambda(crate::arn::normalize(&t.lambda_arn)),
-            events: vec![OBJECT_CREATED.to_owned()],
-            prefix: static_prefix(&spec.delivery.prefix).to_owned(),
-            suffix: String::new(),
-        });
-    }
-    let topic = spec.fanout.as_ref().map(|fanout| {
-        notifications.push(Notification {
-            id: names.fanout_notification_id.clone(),
-            target: NotificationTarget::Topic(topic_arn.clone()),
-            events: vec![OBJECT_CREATED.to_owned()],
-            prefix: static_prefix(spec.fanout_source_prefix()).to_owned(),
-            suffix: String::new(),
-        });
-        TopicSpec {
-            name: names.topic.clone(),
-            arn: topic_arn.clone(),
-            subscriptions: fanout
-                .subscribers
-                .iter()
-                .map(|s| {
-                    (
-                        s.name.clone(),
-                        TopicSubscription {
-                            protocol: "lambda".to_owned(),
-                            endpoint: crate::arn::normalize(&s.lambda_arn),
-                            filter_policy: s.filter_policy.clone(),
-                            // S3 event notifications carry no message attributes: a policy can
-                            // only ever match the message body.
-                            filter_policy_scope: s
-                                .filter_policy
-                                .as_ref()
-                                .map(|_| "MessageBody".to_owned()),
-                        },
-                    )
-                })
-                .collect(),
-        }
-    });
-
-    let storage = &spec.storage;
-    let lifecycle = if storage.retention_days.is_some() || storage.transition.is_some() {
-        vec![LifecycleRule {
-            id: names.lifecycle_rule_id.clone(),
-            prefix: String::new(),
-            enabled: true,
-            expiration_days: storage.retention_days,
-            transitions: storage
-                .transition
-                .iter()
-                .map(|t| LifecycleTransition {
-                    days: t.after_days,
-                    storage_class: t.storage_class.as_aws_str().to_owned(),
-                })
-                .collect(),
-        }]
-    } else {
-        Vec::new()
-    };
-
-    Ok(Desired {
+    Desired {
         stack: StackSpec {
             name: names.stack.clone(),
-            template: template::build(id, spec, &target, &names),
+            template: template::build(id, spec, p.target(), names),
             tags: tags.clone(),
         },
         error_log_group: LogGroupSpec {
             name: names.error_log_group.clone(),
-            arn: target.log_group_arn(&names.error_log_group),
+            arn: p.target().log_group_arn(&names.error_log_group),
             retention_days: ERROR_LOG_RETENTION_DAYS,
             tags: tags.clone(),
         },
-        stream,
-        filters,
-        notifications,
-        lifecycle,
-        topic,
+        stream: stream::build(p, &tags),
+        filters: filters::build(p),
+        notifications: bucket::notifications(p),
+        lifecycle: bucket::lifecycle(p),
+        topic: topic::build(p),
         id: id.clone(),
-        tags,
         report_only: spec.report_only(),
         adopt_existing: spec.adopt_existing,
         ignore: spec.drift.ignore.clone(),
         deletion_policy: spec.storage.deletion_policy,
         stage: spec.cutover_stage(),
-        target,
-        names,
-    })
+        target: p.target().clone(),
+        names: names.clone(),
+        tags,
+    }
+}
+
+/// Validates `spec` as `id`, places it in `account_id` (and `default_region` unless the spec
+/// names one) and computes its desired state: for callers that hold a bare spec (render, tests).
+pub fn from_spec(
+    id: &PipelineId,
+    spec: &LogPipelineSpec,
+    account_id: &str,
+    default_region: &str,
+) -> Result<Desired, InvalidSpec> {
+    Ok(build(&Pipeline::from_spec(
+        id,
+        spec,
+        account_id,
+        default_region,
+    )?))
 }

@@ -261,6 +261,11 @@ impl Plan {
     pub fn conflicts(&self) -> impl Iterator<Item = &Action> {
         self.actions.iter().filter(|a| a.op == Op::Conflict)
     }
+
+    /// Conflicts over who owns a resource.
+    pub fn ownership_conflicts(&self) -> impl Iterator<Item = &Action> {
+        self.conflicts().filter(|a| a.reason.contains(OWNER_TAG))
+    }
 }
 
 /// Who owns a tagged resource, as far as this pipeline is concerned.

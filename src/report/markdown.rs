@@ -43,7 +43,7 @@ fn drifted_resources(p: &PipelineReport) -> String {
     let mut kinds: Vec<&str> = Vec::new();
     for i in &p.items {
         if !kinds.contains(&i.kind.as_str()) {
-            kinds.push(&i.kind);
+            kinds.push(i.kind.as_str());
         }
     }
     if kinds.is_empty() {

@@ -9,9 +9,13 @@ pub mod text;
 
 use crate::arn::LambdaArn;
 use crate::aws::CallStats;
+use crate::drift;
+pub use crate::drift::DriftItem;
 use crate::engine::Check;
 use crate::names::PipelineId;
-use crate::plan::{Action, Op, Plan};
+// The renderers still say `Item`.
+pub(crate) use crate::drift::DriftItem as Item;
+use crate::plan::{Op, Plan};
 use crate::resources::ResourceKind;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -120,9 +124,9 @@ pub struct PipelineReport {
     /// `drift.policy: Report`: pitagora never corrects this pipeline.
     pub report_only: bool,
     /// The differences, one per field (or per resource when no field applies).
-    pub items: Vec<Item>,
+    pub items: Vec<DriftItem>,
     /// Differences accepted by ignore rules.
-    pub ignored: Vec<Item>,
+    pub ignored: Vec<DriftItem>,
     /// The pipeline's resources and their state.
     pub resources: Vec<Resource>,
     /// The chain, for pictures.
@@ -135,36 +139,6 @@ impl PipelineReport {
     pub fn id(&self) -> String {
         format!("{}/{}", self.namespace, self.name)
     }
-}
-
-/// One difference.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Item {
-    /// Resource kind, e.g. `DeliveryStream`.
-    pub kind: String,
-    /// Resource name.
-    pub resource: String,
-    /// The AWS field, e.g. `BufferingHints.SizeInMBs`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-    /// The spec field that sets it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub spec_field: Option<String>,
-    /// Value the spec asks for (absent: should not exist).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub desired: Option<String>,
-    /// Value found (absent: does not exist).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub actual: Option<String>,
-    /// What `apply` would do: `Create`, `Update`, `Delete`, `Conflict` (a human must act) or
-    /// `Wait` (mid-operation in AWS).
-    pub action: String,
-    /// Why.
-    pub reason: String,
-    /// For ignored items: the rule.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ignored_by: Option<String>,
 }
 
 /// State of one resource.
@@ -186,7 +160,7 @@ pub enum ResourceState {
 #[serde(rename_all = "camelCase")]
 pub struct Resource {
     /// Kind.
-    pub kind: String,
+    pub kind: ResourceKind,
     /// Name.
     pub name: String,
     /// State.
@@ -241,53 +215,6 @@ pub struct Input<'a> {
     pub result: Result<&'a Check, String>,
 }
 
-fn items_of(action: &Action) -> Vec<Item> {
-    let item = |field: Option<String>, spec_field: Option<String>, desired, actual| Item {
-        kind: action.kind.as_str().to_owned(),
-        resource: action.name.clone(),
-        field,
-        spec_field,
-        desired,
-        actual,
-        action: action.op.as_str().to_owned(),
-        reason: action.reason.clone(),
-        ignored_by: None,
-    };
-    if action.changes.is_empty() {
-        return vec![item(None, None, None, None)];
-    }
-    action
-        .changes
-        .iter()
-        .map(|c| {
-            item(
-                Some(c.field.clone()),
-                c.spec_field.clone(),
-                c.desired.clone(),
-                c.actual.clone(),
-            )
-        })
-        .collect()
-}
-
-/// A plan's drift items: one per changed field (or per action without fields), then one per
-/// resource waiting in AWS.
-pub fn plan_items(plan: &Plan) -> Vec<Item> {
-    let mut items: Vec<Item> = plan.actions.iter().flat_map(items_of).collect();
-    items.extend(plan.pending.iter().map(|p| Item {
-        kind: p.kind.as_str().to_owned(),
-        resource: p.name.clone(),
-        field: None,
-        spec_field: None,
-        desired: None,
-        actual: None,
-        action: "Wait".into(),
-        reason: p.reason.clone(),
-        ignored_by: None,
-    }));
-    items
-}
-
 fn pipeline(input: &Input) -> PipelineReport {
     let mut report = PipelineReport {
         namespace: input.id.namespace.clone(),
@@ -317,22 +244,8 @@ fn pipeline(input: &Input) -> PipelineReport {
     } else {
         Status::Drifted
     };
-    report.items = plan_items(plan);
-    report.ignored = plan
-        .ignored
-        .iter()
-        .map(|i| Item {
-            kind: i.kind.as_str().to_owned(),
-            resource: i.name.clone(),
-            field: i.change.as_ref().map(|c| c.field.clone()),
-            spec_field: i.change.as_ref().and_then(|c| c.spec_field.clone()),
-            desired: i.change.as_ref().and_then(|c| c.desired.clone()),
-            actual: i.change.as_ref().and_then(|c| c.actual.clone()),
-            action: i.op.as_str().to_owned(),
-            reason: "accepted by an ignore rule".into(),
-            ignored_by: Some(i.rule.clone()),
-        })
-        .collect();
+    report.items = drift::items(plan);
+    report.ignored = drift::ignored_items(plan);
     report.resources = resources(check);
     report.chain = Some(chain(check));
     report
@@ -394,11 +307,7 @@ pub fn resources(check: &Check) -> Vec<Resource> {
             } else {
                 ResourceState::InSync
             };
-            Resource {
-                kind: kind.as_str().to_owned(),
-                name,
-                state,
-            }
+            Resource { kind, name, state }
         })
         .collect()
 }

@@ -189,7 +189,7 @@ pub fn report(r: &super::DriftReport, style: Style) -> String {
             let _ = writeln!(
                 out,
                 "  {} {} {}: {}",
-                style.paint("1", &first.action),
+                style.paint("1", first.action.as_str()),
                 first.kind,
                 first.resource,
                 first.reason

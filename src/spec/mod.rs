@@ -1,11 +1,17 @@
 //! The `LogPipeline` API: types and defaults ([`types`]), the offline check against the CRD's
-//! OpenAPI schema ([`schema`]), and the semantic rules that OpenAPI cannot express ([`validate`]).
+//! OpenAPI schema ([`schema`]), the semantic rules that OpenAPI cannot express ([`validate`]),
+//! the validated value every later stage takes ([`valid`]), and the status ([`status`]).
 
+pub mod patterns;
 pub mod schema;
+pub mod status;
 pub mod types;
+pub mod valid;
 pub mod validate;
 
+pub use status::*;
 pub use types::*;
+pub use valid::{InvalidSpec, ValidSpec};
 pub use validate::{FieldError, validate, validate_in};
 
 use crate::names::PipelineId;

@@ -9,43 +9,12 @@
 // duplicated attribute.
 #![allow(clippy::duplicated_attributes)]
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use super::status::LogPipelineStatus;
 use kube::CustomResource;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
-/// Log group names as CloudWatch Logs accepts them.
-pub const LOG_GROUP_NAME_PATTERN: &str = r"^[\.\-_/#A-Za-z0-9]+$";
-/// AWS region codes such as `eu-west-1` or `us-gov-west-1`.
-pub const REGION_PATTERN: &str = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$";
-/// Lambda function ARNs (optionally with a version or alias qualifier).
-pub const LAMBDA_ARN_PATTERN: &str = r"^arn:aws[a-zA-Z-]*:lambda:[a-z]{2}(-[a-z]+)+-[0-9]+:[0-9]{12}:function:[a-zA-Z0-9_-]{1,64}(:(\$LATEST|[a-zA-Z0-9_-]{1,128}))?$";
-/// A Kubernetes-style DNS label, used for subscriber names.
-pub const DNS_LABEL_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
-/// SNS topic names.
-pub const TOPIC_NAME_PATTERN: &str = r"^[A-Za-z0-9_-]{1,256}$";
-
-/// Bucket names as S3 accepts them (the remaining S3 rules are in validation).
-pub const BUCKET_NAME_PATTERN: &str = r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$";
-
-/// What a pattern of this schema means, for error messages.
-pub fn describe_pattern(pattern: &str) -> Option<&'static str> {
-    Some(match pattern {
-        LOG_GROUP_NAME_PATTERN => "a log group name: letters, digits and . - _ / #",
-        REGION_PATTERN => "an AWS region code such as eu-west-1",
-        LAMBDA_ARN_PATTERN => {
-            "a Lambda function ARN: arn:aws:lambda:<region>:<account>:function:<name>"
-        }
-        DNS_LABEL_PATTERN => {
-            "a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit"
-        }
-        TOPIC_NAME_PATTERN => "an SNS topic name: 1–256 letters, digits, '-' and '_'",
-        BUCKET_NAME_PATTERN => {
-            "an S3 bucket name: lowercase letters, digits, '.' and '-', starting and ending with a letter or digit"
-        }
-        _ => return None,
-    })
-}
+pub use super::patterns::*;
 
 /// A serverless log pipeline: CloudWatch Logs subscription filters → Kinesis Data Firehose → S3,
 /// with an optional Lambda transform stage and an optional SNS fan-out to Lambda subscribers.
@@ -570,84 +539,6 @@ pub enum DriftPolicy {
     Report,
 }
 
-/// What the controller last saw and did.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct LogPipelineStatus {
-    /// The `metadata.generation` this status describes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub observed_generation: Option<i64>,
-
-    /// `Ready`, `Synced` and `Drifted` conditions.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(schema_with = "conditions_schema")]
-    pub conditions: Vec<Condition>,
-
-    /// The cutover stage in effect.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stage: Option<String>,
-
-    /// The AWS resources of this pipeline and their state.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 300))]
-    pub resources: Vec<ResourceStatus>,
-
-    /// Number of drift items found by the last check (the list below may be shorter).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub drift_count: Option<i32>,
-
-    /// The drift items found by the last check, at most 50.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 50))]
-    pub drift: Vec<DriftItemStatus>,
-
-    /// When AWS was last compared with this spec.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_check_time: Option<Time>,
-
-    /// The last value of the `pitagora.dev/reconcile-requested-at` annotation that was acted on.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_handled_reconcile_at: Option<String>,
-}
-
-/// One AWS resource of a pipeline.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct ResourceStatus {
-    /// Resource kind, e.g. `Stack`, `DeliveryStream`, `SubscriptionFilter`.
-    pub kind: String,
-    /// Resource name (for a subscription filter: `<log group>:<filter name>`).
-    pub name: String,
-    /// ARN, where the resource has one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub arn: Option<String>,
-    /// `InSync`, `Drifted`, `Missing`, `Pending` or `Conflict`.
-    pub state: String,
-}
-
-/// One difference between the spec and AWS.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct DriftItemStatus {
-    /// Resource kind.
-    pub kind: String,
-    /// Resource name.
-    pub name: String,
-    /// The differing field, e.g. `BufferingHints.SizeInMBs`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-    /// The value the spec asks for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub desired: Option<String>,
-    /// The value found in AWS.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub actual: Option<String>,
-    /// What pitagora does (or would do) about it: `Create`, `Update`, `Delete` or `Conflict`.
-    pub action: String,
-    /// Why.
-    pub reason: String,
-}
-
 fn default_raw_prefix() -> String {
     "raw/".to_owned()
 }
@@ -676,15 +567,4 @@ fn free_form_object(_: &mut SchemaGenerator) -> Schema {
         "type": "object",
         "x-kubernetes-preserve-unknown-fields": true,
     })
-}
-
-/// Conditions keyed by `type`, so server-side apply merges them one by one.
-fn conditions_schema(generator: &mut SchemaGenerator) -> Schema {
-    let mut schema = generator.subschema_for::<Vec<Condition>>();
-    schema.insert("x-kubernetes-list-type".into(), "map".into());
-    schema.insert(
-        "x-kubernetes-list-map-keys".into(),
-        serde_json::json!(["type"]),
-    );
-    schema
 }

@@ -55,7 +55,7 @@ pub fn full_chain_spec() -> LogPipelineSpec {
 
 /// Desired state of `team-a/orders` with `spec`.
 pub fn desired(spec: &LogPipelineSpec) -> Desired {
-    desired::build(&id(), spec, ACCOUNT, REGION).expect("fixture spec is valid")
+    desired::from_spec(&id(), spec, ACCOUNT, REGION).expect("fixture spec is valid")
 }
 
 /// An observed world holding only these (empty) source log groups.
@@ -129,7 +129,7 @@ fanout:
 
 /// Desired state of `team-a/orders` with `spec`, or why there is none.
 pub fn try_desired(spec: &LogPipelineSpec) -> Result<Desired, desired::InvalidSpec> {
-    desired::build(&id(), spec, ACCOUNT, REGION)
+    desired::from_spec(&id(), spec, ACCOUNT, REGION)
 }
 
 // ---- Fixtures for the spec, names and CLI suites ----

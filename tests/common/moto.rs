@@ -326,13 +326,18 @@ impl Moto {
 
     /// The desired state of [`pipeline_id`] with `spec` in this account.
     pub async fn desired_state(&self, spec: &LogPipelineSpec) -> Desired {
-        self.engine.desired(&pipeline_id(), spec).await.unwrap()
+        pitagora::desired::build(&self.pipeline(spec).await)
+    }
+
+    /// [`pipeline_id`] with `spec`, validated and placed in this account.
+    pub async fn pipeline(&self, spec: &LogPipelineSpec) -> pitagora::desired::Pipeline {
+        self.engine.prepare(&pipeline_id(), spec).await.unwrap()
     }
 
     /// `engine.check` of [`pipeline_id`] with `spec`.
     pub async fn check(&self, spec: &LogPipelineSpec) -> Check {
         self.engine
-            .check(&pipeline_id(), spec, &Hints::default())
+            .check(&self.pipeline(spec).await, &Hints::default())
             .await
             .unwrap()
     }
@@ -340,7 +345,7 @@ impl Moto {
     /// `engine.converge` of [`pipeline_id`] with `spec`.
     pub async fn converge(&self, spec: &LogPipelineSpec) -> Converged {
         self.engine
-            .converge(&pipeline_id(), spec, &Hints::default(), &mut |_| {})
+            .converge(&self.pipeline(spec).await, &Hints::default(), &mut |_| {})
             .await
             .unwrap()
     }
@@ -348,7 +353,7 @@ impl Moto {
     /// `engine.delete` of [`pipeline_id`] with `spec`.
     pub async fn delete(&self, spec: &LogPipelineSpec) -> (Plan, ApplyReport) {
         self.engine
-            .delete(&pipeline_id(), spec, &Hints::default(), &mut |_| {})
+            .delete(&self.pipeline(spec).await, &Hints::default(), &mut |_| {})
             .await
             .unwrap()
     }

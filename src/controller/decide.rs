@@ -1,0 +1,417 @@
+//! The controller's decisions, as values: from a pipeline, what the engine found, what events
+//! were published recently and the time, compute the status to write, the events to publish
+//! (deduplicated), when to look again and what the failure is. Pure: the kube shell in
+//! [`super`] only executes a [`Decision`], and the tests specify every rule without a cluster.
+
+use super::Error;
+use super::reasons::event;
+use super::status::{self, Checked, Outcome};
+use crate::apply::ApplyReport;
+use crate::engine::{Converged, EngineError};
+use crate::plan::{Op, Plan};
+use crate::report;
+use crate::resources::ResourceKind;
+use crate::spec::{InvalidSpec, LogPipeline, LogPipelineStatus};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use kube::ResourceExt;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// Setting this annotation (to any new value, e.g. a timestamp) triggers an immediate check.
+pub const RECONCILE_REQUESTED_AT: &str = "pitagora.dev/reconcile-requested-at";
+/// An identical event is published again only after this long.
+pub const EVENT_REPEAT: Duration = Duration::from_secs(3600);
+/// How soon a pipeline with a resource mid-operation in AWS is checked again.
+pub const PENDING_RECHECK: Duration = Duration::from_secs(15);
+/// The first retry after a failed reconcile; each further failure doubles it.
+pub const FIRST_ERROR_BACKOFF: Duration = Duration::from_secs(5);
+/// Longest event note (Kubernetes caps notes at 1 KiB).
+const MAX_NOTE_CHARS: usize = 1000;
+
+/// Event severity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Severity {
+    /// Something was done.
+    Normal,
+    /// Something is wrong.
+    Warning,
+}
+
+/// An event to publish on the pipeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    /// Normal or warning.
+    pub severity: Severity,
+    /// One of [`event`]'s reasons.
+    pub reason: &'static str,
+    /// The message, at most 1,000 characters.
+    pub text: String,
+}
+
+impl Note {
+    fn new(severity: Severity, reason: &'static str, text: impl Into<String>) -> Self {
+        Self {
+            severity,
+            reason,
+            text: text.into().chars().take(MAX_NOTE_CHARS).collect(),
+        }
+    }
+
+    fn warning(reason: &'static str, text: impl Into<String>) -> Self {
+        Self::new(Severity::Warning, reason, text)
+    }
+}
+
+/// When to reconcile the pipeline again (besides on a change of the object).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Requeue {
+    /// After this long.
+    After(Duration),
+    /// Only when the object changes.
+    AwaitChange,
+}
+
+/// What one reconcile does.
+#[derive(Debug)]
+pub struct Decision {
+    /// The status to write (`None`: leave it).
+    pub status: Option<LogPipelineStatus>,
+    /// Events to publish, already deduplicated.
+    pub events: Vec<Note>,
+    /// When to look again when nothing failed.
+    pub requeue: Requeue,
+    /// The reconcile failed: retried with backoff, counted under the error's label.
+    pub failure: Option<Error>,
+    /// Drift items per resource kind for the metrics (`None`: leave them).
+    pub drift: Option<Vec<ResourceKind>>,
+}
+
+impl Decision {
+    /// Nothing to write or publish until the object changes; `drift` sets the drift figures.
+    pub fn wait_for_change(drift: Option<Vec<ResourceKind>>) -> Self {
+        Self {
+            status: None,
+            events: Vec::new(),
+            requeue: Requeue::AwaitChange,
+            failure: None,
+            drift,
+        }
+    }
+
+    /// Nothing to write or publish: look again after `left`.
+    pub fn wait(left: Duration) -> Self {
+        Self {
+            status: None,
+            events: Vec::new(),
+            requeue: Requeue::After(left),
+            failure: None,
+            drift: None,
+        }
+    }
+}
+
+/// Events published recently, per object and reason, so an identical event is not repeated
+/// within [`EVENT_REPEAT`]. Entries older than that are pruned.
+#[derive(Clone, Debug, Default)]
+pub struct EventMemory {
+    published: HashMap<(String, &'static str), (String, Timestamp)>,
+}
+
+impl EventMemory {
+    /// Whether `note` on `object` may be published at `now`.
+    pub fn admits(&self, object: &str, note: &Note, now: Timestamp) -> bool {
+        match self.published.get(&(object.to_owned(), note.reason)) {
+            Some((text, at)) => *text != note.text || elapsed(*at, now) >= EVENT_REPEAT,
+            None => true,
+        }
+    }
+
+    /// Records that `note` was published on `object` at `now`, and forgets what has expired.
+    pub fn record(&mut self, object: &str, note: &Note, now: Timestamp) {
+        self.published
+            .retain(|_, (_, at)| elapsed(*at, now) < EVENT_REPEAT);
+        self.published
+            .insert((object.to_owned(), note.reason), (note.text.clone(), now));
+    }
+
+    /// Forgets an object (it was deleted).
+    pub fn forget(&mut self, object: &str) {
+        self.published.retain(|(o, _), _| o != object);
+    }
+
+    /// How many events are remembered.
+    pub fn len(&self) -> usize {
+        self.published.len()
+    }
+
+    /// Whether nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.published.is_empty()
+    }
+}
+
+fn elapsed(from: Timestamp, to: Timestamp) -> Duration {
+    Duration::try_from(to.duration_since(from)).unwrap_or(Duration::ZERO)
+}
+
+/// The object's identity across its life: its uid (a pipeline deleted and created again under
+/// the same name is another object, with its own events and failures).
+pub fn object_key(lp: &LogPipeline) -> String {
+    lp.uid()
+        .unwrap_or_else(|| format!("{}/{}", lp.namespace().unwrap_or_default(), lp.name_any()))
+}
+
+/// How long the last check stays current: `None` when this reconcile must check AWS now (the
+/// spec changed, a check was requested, the last one failed or is due).
+///
+/// Every successful check writes status, and that write comes back as a watch event; without
+/// this, each check would trigger the next at once.
+pub fn current_for(lp: &LogPipeline, now: Timestamp) -> Option<Duration> {
+    use super::reasons::{condition, reason};
+    let status = lp.status.as_ref()?;
+    let find = |t: &str| status.conditions.iter().find(|c| c.type_ == t);
+    let requested = lp.annotations().get(RECONCILE_REQUESTED_AT);
+    if status.observed_generation != lp.metadata.generation
+        || requested != status.last_handled_reconcile_at.as_ref()
+        || find(condition::SYNCED).is_none_or(|c| c.status != "True")
+    {
+        return None;
+    }
+    let interval = if find(condition::READY).is_some_and(|c| c.reason == reason::PENDING) {
+        PENDING_RECHECK
+    } else {
+        check_interval(lp)
+    };
+    let elapsed =
+        Duration::try_from(now.duration_since(status.last_check_time.as_ref()?.0)).ok()?;
+    interval.checked_sub(elapsed).filter(|left| !left.is_zero())
+}
+
+fn check_interval(lp: &LogPipeline) -> Duration {
+    Duration::from_secs(lp.spec.drift.check_interval_seconds.max(1) as u64)
+}
+
+/// `interval` with ±10 % jitter, so many pipelines do not poll AWS in lockstep. `entropy` is any
+/// number (the shell passes the clock's nanoseconds); the same entropy gives the same delay.
+pub fn jittered(interval: Duration, entropy: u32) -> Duration {
+    let factor = 0.9 + 0.2 * (f64::from(entropy % 1000) / 1000.0);
+    interval.max(Duration::from_secs(1)).mul_f64(factor)
+}
+
+/// The wait before retrying after the `failures`-th consecutive failure: 5 s, 10 s, 20 s, …,
+/// at most `cap`.
+pub fn backoff(failures: u32, cap: Duration) -> Duration {
+    let doublings = failures.saturating_sub(1).min(10);
+    FIRST_ERROR_BACKOFF
+        .saturating_mul(1u32 << doublings)
+        .min(cap)
+}
+
+/// What a reconcile of a live pipeline found.
+#[derive(Debug)]
+pub enum Found {
+    /// The spec is invalid; nothing was read from AWS.
+    Invalid(InvalidSpec),
+    /// The engine failed before it could plan (or while verifying).
+    Failed(EngineError),
+    /// AWS was checked and, unless report-only, corrected.
+    Converged(Box<Converged>),
+}
+
+/// What the deletion of a pipeline found.
+#[derive(Debug)]
+pub enum Cleaned {
+    /// Nothing was ever created for this spec (never recorded, never actionable).
+    Skipped,
+    /// The spec is invalid, so the pipeline's resources cannot be told apart.
+    Invalid(InvalidSpec),
+    /// The engine failed.
+    Failed(EngineError),
+    /// The delete plan ran.
+    Done {
+        /// What was planned.
+        plan: Plan,
+        /// What executing it did.
+        applied: ApplyReport,
+    },
+}
+
+/// The status `outcome` leads to.
+fn status_after(lp: &LogPipeline, outcome: &Outcome, now: Timestamp) -> LogPipelineStatus {
+    status::build(
+        lp.status.as_ref(),
+        lp.metadata.generation,
+        lp.spec.cutover_stage().as_str(),
+        outcome,
+        lp.annotations()
+            .get(RECONCILE_REQUESTED_AT)
+            .map(String::as_str),
+        Time(now),
+    )
+}
+
+/// Keeps the notes `memory` admits.
+fn admitted(lp: &LogPipeline, notes: Vec<Note>, memory: &EventMemory, now: Timestamp) -> Vec<Note> {
+    let key = object_key(lp);
+    notes
+        .into_iter()
+        .filter(|n| memory.admits(&key, n, now))
+        .collect()
+}
+
+/// The decision of a reconcile of a live pipeline. `entropy` jitters the next check.
+pub fn reconciled(
+    lp: &LogPipeline,
+    found: Found,
+    memory: &EventMemory,
+    now: Timestamp,
+    entropy: u32,
+) -> Decision {
+    let (outcome, notes, requeue, failure, drift) = match found {
+        Found::Invalid(invalid) => {
+            let text: Vec<String> = invalid.0.iter().map(ToString::to_string).collect();
+            let note = Note::warning(event::INVALID_SPEC, text.join("; "));
+            // Nothing was compared: no drift figures stand for this pipeline.
+            (
+                Outcome::Invalid(invalid.0),
+                vec![note],
+                Requeue::AwaitChange,
+                None,
+                Some(Vec::new()),
+            )
+        }
+        Found::Failed(e) => {
+            // Writes may have happened before a verification that failed: say so in status.
+            let note = Note::warning(event::AWS_ERROR, e.to_string());
+            let outcome = Outcome::AwsError(e.to_string());
+            (
+                outcome,
+                vec![note],
+                Requeue::AwaitChange,
+                Some(Error::Engine(e)),
+                None,
+            )
+        }
+        Found::Converged(c) => return converged(lp, &c, memory, now, entropy),
+    };
+    Decision {
+        status: Some(status_after(lp, &outcome, now)),
+        events: admitted(lp, notes, memory, now),
+        requeue,
+        failure,
+        drift,
+    }
+}
+
+fn converged(
+    lp: &LogPipeline,
+    c: &Converged,
+    memory: &EventMemory,
+    now: Timestamp,
+    entropy: u32,
+) -> Decision {
+    let apply_error = c.applied.iter().flat_map(|r| r.errors()).next().cloned();
+    let items = crate::drift::items(&c.remaining);
+    let drift = items.iter().map(|i| i.kind).collect();
+    let outcome = Outcome::Checked(Box::new(Checked {
+        initial: c.initial.clone(),
+        remaining: c.remaining.clone(),
+        resources: report::resources(&c.check()),
+        items: items.clone(),
+        apply_error: apply_error.as_ref().map(ToString::to_string),
+    }));
+    let mut notes = Vec::new();
+    if !c.applied.is_empty() && apply_error.is_none() {
+        notes.push(change_event(lp, &c.initial));
+    }
+    let ownership: Vec<String> = c
+        .remaining
+        .ownership_conflicts()
+        .map(|a| format!("{} {}: {}", a.kind, a.name, a.reason))
+        .collect();
+    if !ownership.is_empty() {
+        notes.push(Note::warning(
+            event::OWNERSHIP_CONFLICT,
+            ownership.join("; "),
+        ));
+    } else if !c.remaining.in_sync() && apply_error.is_none() {
+        notes.push(Note::warning(
+            event::DRIFT_DETECTED,
+            status::summary(&items),
+        ));
+    }
+    if let Some(e) = &apply_error {
+        notes.push(Note::warning(event::AWS_ERROR, e.to_string()));
+    }
+    // Mid-operation resources are checked again soon; otherwise at the pipeline's interval.
+    let interval = if c.remaining.pending.is_empty() {
+        check_interval(lp)
+    } else {
+        PENDING_RECHECK
+    };
+    Decision {
+        status: Some(status_after(lp, &outcome, now)),
+        events: admitted(lp, notes, memory, now),
+        requeue: Requeue::After(jittered(interval, entropy)),
+        failure: apply_error.map(Error::Apply),
+        drift: Some(drift),
+    }
+}
+
+/// What an applied plan did, for an event: `Created` on the first reconcile that created the
+/// stack, `Updated` when the spec changed, `DriftCorrected` when AWS changed out of band; the
+/// note names the fields.
+pub fn change_event(lp: &LogPipeline, initial: &Plan) -> Note {
+    let handled = lp.status.as_ref().and_then(|s| s.observed_generation);
+    let created = initial
+        .writes()
+        .any(|a| a.kind == ResourceKind::Stack && a.op == Op::Create);
+    let reason = if created && handled.is_none() {
+        event::CREATED
+    } else if handled != lp.metadata.generation {
+        event::UPDATED
+    } else {
+        event::DRIFT_CORRECTED
+    };
+    let items = crate::drift::items(initial);
+    Note::new(Severity::Normal, reason, status::summary(&items))
+}
+
+/// The decision of a deleted pipeline's cleanup. A failure keeps the finalizer: the status and
+/// a `DeleteBlocked` event say why, and the failure carries its cause's label.
+pub fn cleaned(
+    lp: &LogPipeline,
+    cleaned: Cleaned,
+    memory: &EventMemory,
+    now: Timestamp,
+) -> Decision {
+    let (message, failure) = match cleaned {
+        Cleaned::Skipped => return Decision::wait_for_change(None),
+        Cleaned::Invalid(e) => (
+            format!(
+                "the spec is invalid, so pitagora cannot tell which AWS resources are this pipeline's ({e}); fix the spec, or remove the finalizer {} to leave them in AWS",
+                super::FINALIZER
+            ),
+            Error::Engine(EngineError::InvalidSpec(e)),
+        ),
+        Cleaned::Failed(e) => (e.to_string(), Error::Engine(e)),
+        Cleaned::Done { applied, .. } => {
+            let errors: Vec<String> = applied.errors().map(ToString::to_string).collect();
+            match applied.errors().next() {
+                Some(first) => (errors.join("; "), Error::Apply(first.clone())),
+                // Someone else's resources stay (the plan's conflicts); this pipeline's are gone.
+                None => return Decision::wait_for_change(Some(Vec::new())),
+            }
+        }
+    };
+    let outcome = Outcome::DeleteBlocked(message.clone());
+    let note = Note::warning(event::DELETE_BLOCKED, message);
+    Decision {
+        status: Some(status_after(lp, &outcome, now)),
+        events: admitted(lp, vec![note], memory, now),
+        requeue: Requeue::AwaitChange,
+        failure: Some(failure),
+        drift: None,
+    }
+}

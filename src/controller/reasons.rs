@@ -1,0 +1,60 @@
+//! Every condition type, condition reason and event reason the controller writes, in one place:
+//! they are API (users alert and script on them), so each is a constant and stays stable.
+
+/// Condition types.
+pub mod condition {
+    /// AWS holds what the spec asks for.
+    pub const READY: &str = "Ready";
+    /// The last reconcile could read the spec and talk to AWS.
+    pub const SYNCED: &str = "Synced";
+    /// AWS differs from the spec now.
+    pub const DRIFTED: &str = "Drifted";
+}
+
+/// Condition reasons.
+pub mod reason {
+    /// `Ready=True`: AWS matches the spec.
+    pub const IN_SYNC: &str = "InSync";
+    /// `Ready=False`: a resource is mid-operation in AWS.
+    pub const PENDING: &str = "Pending";
+    /// `Ready=False`: something needs a human (ownership, a stuck stack, a service limit).
+    pub const CONFLICT: &str = "Conflict";
+    /// `Ready=False`: differences stand (`drift.policy: Report`).
+    pub const DRIFTED: &str = "Drifted";
+    /// `Ready`/`Synced=False`: executing the plan failed.
+    pub const APPLY_FAILED: &str = "ApplyFailed";
+    /// `Ready`/`Synced=False`: the spec is invalid; nothing was read or written.
+    pub const INVALID_SPEC: &str = "InvalidSpec";
+    /// `Ready=Unknown`, `Synced=False`: AWS could not be read.
+    pub const AWS_ERROR: &str = "AwsError";
+    /// `Ready`/`Synced=False`: deleting the pipeline's AWS resources failed.
+    pub const DELETE_BLOCKED: &str = "DeleteBlocked";
+    /// `Synced=True`: AWS was read and the plan executed.
+    pub const RECONCILE_SUCCESS: &str = "ReconcileSuccess";
+    /// `Drifted=True`.
+    pub const DRIFT_DETECTED: &str = "DriftDetected";
+    /// `Drifted=False` right after a correction.
+    pub const DRIFT_CORRECTED: &str = "DriftCorrected";
+    /// `Drifted=False`: nothing differed.
+    pub const NO_DRIFT: &str = "NoDrift";
+}
+
+/// Event reasons.
+pub mod event {
+    /// The pipeline's AWS resources were created.
+    pub const CREATED: &str = "Created";
+    /// A spec change was applied.
+    pub const UPDATED: &str = "Updated";
+    /// AWS changed out of band and was brought back; the note names the fields.
+    pub const DRIFT_CORRECTED: &str = "DriftCorrected";
+    /// Differences stand after the reconcile.
+    pub const DRIFT_DETECTED: &str = "DriftDetected";
+    /// The spec is invalid.
+    pub const INVALID_SPEC: &str = "InvalidSpec";
+    /// A resource belongs to someone else.
+    pub const OWNERSHIP_CONFLICT: &str = "OwnershipConflict";
+    /// Cleanup of a deleted pipeline failed; the finalizer stays.
+    pub const DELETE_BLOCKED: &str = "DeleteBlocked";
+    /// An AWS call failed.
+    pub const AWS_ERROR: &str = "AwsError";
+}

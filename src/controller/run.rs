@@ -1,0 +1,196 @@
+//! Running the controller: the HTTP endpoints, leader election, the watch and the shutdown.
+
+use super::leader::Elector;
+use super::metrics::Metrics;
+use super::{Context, Settings, error_policy, http, reconcile};
+use crate::engine::Engine;
+use crate::spec::LogPipeline;
+use futures::StreamExt;
+use kube::Api;
+use kube::runtime::controller::{Config as ControllerConfig, Controller};
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::watcher;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Errors that stop the controller.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The HTTP endpoint could not be bound.
+    #[error("cannot serve on {0}: {1}")]
+    Http(SocketAddr, std::io::Error),
+    /// The LogPipeline CRD is not installed.
+    #[error("the LogPipeline CRD is not installed (kubectl apply -f crds/logpipeline.yaml): {0}")]
+    NoCrd(kube::Error),
+    /// Leadership was lost; the process must stop so only one replica acts.
+    #[error("leadership lost")]
+    LeadershipLost,
+}
+
+/// Resolves once `stop` says so.
+fn stopped(stop: &watch::Receiver<bool>) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let mut rx = stop.clone();
+    async move {
+        // The guard `wait_for` returns is not Send: drop it here.
+        let _ = rx.wait_for(|s| *s).await.map(|_| ());
+    }
+}
+
+/// Runs the controller until `shutdown` resolves (or leadership is lost). With leader election,
+/// a standby replica waits, ready, until it holds the lease.
+pub async fn run(
+    client: kube::Client,
+    engine: Engine,
+    settings: Settings,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    let metrics = Arc::new(Metrics::new(engine.aws().calls().clone()));
+    let health = Arc::new(http::Health {
+        ready: Default::default(),
+        metrics: metrics.clone(),
+    });
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (addr, server) = http::serve(settings.http_addr, health.clone(), stopped(&stop_rx))
+        .await
+        .map_err(|e| RunError::Http(settings.http_addr, e))?;
+    tracing::info!(%addr, "serving /healthz, /readyz and /metrics");
+    let stop = stop_tx.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+    let pipelines: Api<LogPipeline> = match &settings.namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+    pipelines
+        .list(&kube::api::ListParams::default().limit(1))
+        .await
+        .map_err(RunError::NoCrd)?;
+    let elector = settings
+        .lease
+        .clone()
+        .map(|config| Elector::new(client.clone(), config));
+    if let Some(elector) = &elector
+        && !lead(elector, &health, &metrics, &stop_rx).await
+    {
+        let _ = server.await;
+        return Ok(());
+    }
+    let ctx = Arc::new(context(client, engine, &settings, metrics.clone()));
+    let outcome = watch_pipelines(pipelines, &settings, ctx, &health, &elector, &stop_rx).await;
+    let _ = stop_tx.send(true);
+    if let Some(elector) = &elector
+        && outcome.is_ok()
+        && let Err(e) = elector.release().await
+    {
+        tracing::warn!(error = %e, "releasing the lease failed");
+    }
+    metrics.set_leader(false);
+    let _ = server.await;
+    outcome
+}
+
+/// Waits for the lease, ready as a standby; `false` when stopped before leading.
+async fn lead(
+    elector: &Elector,
+    health: &http::Health,
+    metrics: &Metrics,
+    stop: &watch::Receiver<bool>,
+) -> bool {
+    // A standby knows its role: it is ready, it just does not act.
+    health.ready.store(true, Ordering::Relaxed);
+    tracing::info!(identity = %elector.config().identity, "waiting for the leader lease");
+    tokio::select! {
+        r = elector.acquire() => { let _ = r; }
+        _ = stopped(stop) => return false,
+    }
+    health.ready.store(false, Ordering::Relaxed);
+    metrics.set_leader(true);
+    tracing::info!(identity = %elector.config().identity, "leading");
+    true
+}
+
+fn context(
+    client: kube::Client,
+    engine: Engine,
+    settings: &Settings,
+    metrics: Arc<Metrics>,
+) -> Context {
+    Context {
+        recorder: Recorder::new(
+            client.clone(),
+            Reporter {
+                controller: settings.reporter.clone(),
+                instance: Some(settings.instance.clone()),
+            },
+        ),
+        client,
+        engine,
+        metrics,
+        events: Mutex::default(),
+        failures: Mutex::default(),
+        max_error_backoff: settings.max_error_backoff,
+    }
+}
+
+/// Marks the replica ready once the controller's cache has synced.
+async fn ready_when_synced(
+    store: kube::runtime::reflector::Store<LogPipeline>,
+    health: Arc<http::Health>,
+) {
+    // The controller waits on the same readiness signal, and only the most recent waiter is
+    // woken: poll again every so often instead of waiting once.
+    loop {
+        match tokio::time::timeout(Duration::from_millis(200), store.wait_until_ready()).await {
+            Ok(Ok(())) => {
+                tracing::info!("caches synced; ready");
+                health.ready.store(true, Ordering::Relaxed);
+                return;
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "the cache never synced");
+                return;
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// Reconciles pipelines until stopped (`Ok`) or until leadership is lost.
+async fn watch_pipelines(
+    pipelines: Api<LogPipeline>,
+    settings: &Settings,
+    ctx: Arc<Context>,
+    health: &Arc<http::Health>,
+    elector: &Option<Elector>,
+    stop: &watch::Receiver<bool>,
+) -> Result<(), RunError> {
+    let lost = {
+        let elector = elector.clone();
+        async move {
+            match elector {
+                Some(e) => e.hold().await,
+                None => std::future::pending().await,
+            }
+        }
+    };
+    let controller = Controller::new(pipelines, watcher::Config::default())
+        .with_config(ControllerConfig::default().concurrency(settings.concurrency));
+    tokio::spawn(ready_when_synced(controller.store(), health.clone()));
+    let run = controller
+        .graceful_shutdown_on(stopped(stop))
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "controller event");
+            }
+        });
+    tokio::select! {
+        _ = run => Ok(()),
+        _ = lost => Err(RunError::LeadershipLost),
+    }
+}

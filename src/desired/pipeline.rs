@@ -1,0 +1,70 @@
+//! A validated pipeline placed in an AWS account and region: the input of desired state.
+
+use crate::arn::AwsTarget;
+use crate::names::{Names, PipelineId};
+use crate::spec::{InvalidSpec, LogPipelineSpec, ValidSpec};
+
+/// Neither the spec nor the AWS configuration names a region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("no AWS region: set spec.region, AWS_REGION or --region")]
+pub struct NoRegion;
+
+/// A [`ValidSpec`] with its account and region resolved and every AWS name derived.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pipeline {
+    valid: ValidSpec,
+    target: AwsTarget,
+    names: Names,
+}
+
+impl Pipeline {
+    /// Places `valid` in `account_id` and the region it was validated for.
+    pub fn resolve(valid: ValidSpec, account_id: &str) -> Result<Self, NoRegion> {
+        let region = valid.region().ok_or(NoRegion)?;
+        let target = AwsTarget::new(account_id, region);
+        let spec = valid.spec();
+        let names = Names::derive(
+            valid.id(),
+            &target,
+            spec.storage.bucket_name.as_deref(),
+            spec.fanout.as_ref().and_then(|f| f.topic_name.as_deref()),
+        );
+        Ok(Self {
+            valid,
+            target,
+            names,
+        })
+    }
+
+    /// Validates `spec` as `id` and places it in `account_id`, in `default_region` unless the
+    /// spec names its own: for callers that hold a spec and know where it goes (render, tests).
+    pub fn from_spec(
+        id: &PipelineId,
+        spec: &LogPipelineSpec,
+        account_id: &str,
+        default_region: &str,
+    ) -> Result<Self, InvalidSpec> {
+        let valid = ValidSpec::new(id.clone(), spec.clone(), Some(default_region))?;
+        Ok(Self::resolve(valid, account_id).expect("a default region was given"))
+    }
+
+    /// The pipeline's identity.
+    pub fn id(&self) -> &PipelineId {
+        self.valid.id()
+    }
+
+    /// The validated spec.
+    pub fn spec(&self) -> &LogPipelineSpec {
+        self.valid.spec()
+    }
+
+    /// Account, region and partition.
+    pub fn target(&self) -> &AwsTarget {
+        &self.target
+    }
+
+    /// Every derived AWS name.
+    pub fn names(&self) -> &Names {
+        &self.names
+    }
+}

@@ -1,0 +1,35 @@
+//! The regular expressions of the CRD schema, shared with semantic validation and its error
+//! messages.
+
+/// Log group names as CloudWatch Logs accepts them.
+pub const LOG_GROUP_NAME_PATTERN: &str = r"^[\.\-_/#A-Za-z0-9]+$";
+/// AWS region codes such as `eu-west-1` or `us-gov-west-1`.
+pub const REGION_PATTERN: &str = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$";
+/// Lambda function ARNs (optionally with a version or alias qualifier).
+pub const LAMBDA_ARN_PATTERN: &str = r"^arn:aws[a-zA-Z-]*:lambda:[a-z]{2}(-[a-z]+)+-[0-9]+:[0-9]{12}:function:[a-zA-Z0-9_-]{1,64}(:(\$LATEST|[a-zA-Z0-9_-]{1,128}))?$";
+/// A Kubernetes-style DNS label, used for subscriber names.
+pub const DNS_LABEL_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+/// SNS topic names.
+pub const TOPIC_NAME_PATTERN: &str = r"^[A-Za-z0-9_-]{1,256}$";
+
+/// Bucket names as S3 accepts them (the remaining S3 rules are in validation).
+pub const BUCKET_NAME_PATTERN: &str = r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$";
+
+/// What a pattern of this schema means, for error messages.
+pub fn describe_pattern(pattern: &str) -> Option<&'static str> {
+    Some(match pattern {
+        LOG_GROUP_NAME_PATTERN => "a log group name: letters, digits and . - _ / #",
+        REGION_PATTERN => "an AWS region code such as eu-west-1",
+        LAMBDA_ARN_PATTERN => {
+            "a Lambda function ARN: arn:aws:lambda:<region>:<account>:function:<name>"
+        }
+        DNS_LABEL_PATTERN => {
+            "a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit"
+        }
+        TOPIC_NAME_PATTERN => "an SNS topic name: 1–256 letters, digits, '-' and '_'",
+        BUCKET_NAME_PATTERN => {
+            "an S3 bucket name: lowercase letters, digits, '.' and '-', starting and ending with a letter or digit"
+        }
+        _ => return None,
+    })
+}
