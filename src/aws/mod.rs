@@ -2,10 +2,16 @@
 //! (environment, profile, web identity / IRSA) with pitagora's call counter on every client.
 //! `AWS_ENDPOINT_URL` (or `--endpoint-url`) points everything at an emulator such as moto.
 
+pub mod build;
 pub mod calls;
+pub mod cloudformation;
 pub mod compat;
 pub mod error;
+pub mod firehose;
+pub mod logs;
 pub mod rate;
+pub mod s3;
+pub mod sns;
 
 pub use calls::{CallCounter, CallStats};
 pub use error::{AwsError, RetryPolicy};

@@ -1,0 +1,63 @@
+//! Apply the Firehose error log group: create, set retention and tags, delete.
+
+use super::gone_is_fine;
+use crate::aws::logs;
+use crate::aws::{AwsError, RegionClients};
+use crate::desired::LogGroupSpec;
+
+/// Creates the log group with its tags, then sets its retention.
+pub(super) async fn create(c: &RegionClients, g: &LogGroupSpec) -> Result<String, AwsError> {
+    let created = c
+        .send("CloudWatchLogs.CreateLogGroup", || {
+            c.logs
+                .create_log_group()
+                .log_group_name(&g.name)
+                .set_tags(Some(logs::tags_to_sdk(&g.tags)))
+                .send()
+        })
+        .await;
+    match created {
+        Ok(_) => {}
+        // A retry after a crash: the group exists; retention is set below either way.
+        Err(AwsError::Rejected { code, .. }) if code == "ResourceAlreadyExistsException" => {}
+        Err(e) => return Err(e),
+    }
+    put_retention(c, g).await?;
+    Ok("created".into())
+}
+
+/// Sets the log group's retention and tags.
+pub(super) async fn update(c: &RegionClients, g: &LogGroupSpec) -> Result<String, AwsError> {
+    put_retention(c, g).await?;
+    c.send("CloudWatchLogs.TagResource", || {
+        c.logs
+            .tag_resource()
+            .resource_arn(&g.arn)
+            .set_tags(Some(logs::tags_to_sdk(&g.tags)))
+            .send()
+    })
+    .await?;
+    Ok("updated".into())
+}
+
+/// Deletes the log group (already gone is fine).
+pub(super) async fn delete(c: &RegionClients, name: &str) -> Result<String, AwsError> {
+    let r = c
+        .send("CloudWatchLogs.DeleteLogGroup", || {
+            c.logs.delete_log_group().log_group_name(name).send()
+        })
+        .await;
+    gone_is_fine(r, "deleted", "already gone")
+}
+
+async fn put_retention(c: &RegionClients, g: &LogGroupSpec) -> Result<(), AwsError> {
+    c.send("CloudWatchLogs.PutRetentionPolicy", || {
+        c.logs
+            .put_retention_policy()
+            .log_group_name(&g.name)
+            .retention_in_days(g.retention_days)
+            .send()
+    })
+    .await
+    .map(|_| ())
+}

@@ -1,0 +1,175 @@
+//! Apply: execute a plan's actions in order against AWS.
+//!
+//! Every step is idempotent and safe to repeat after a crash at any point: creations accept
+//! "already exists", deletions accept "not found", updates re-read what they must (a stream's
+//! version, a bucket's foreign entries) right before writing, and stack operations carry a
+//! client request token. A failed action stops the run (later actions depend on earlier ones),
+//! except for per-log-group filters and per-subscriber subscriptions, which are independent.
+//!
+//! This module keeps the order and the dispatch; each resource kind's writes live in its own
+//! module: [`stack`], [`log_group`], [`stream`], [`notifications`], [`lifecycle`],
+//! [`subscriptions`], [`filters`]. SDK values are built by the service mappings in
+//! [`crate::aws`], the same ones observe reads with.
+
+mod filters;
+mod lifecycle;
+mod log_group;
+mod notifications;
+mod stack;
+mod stream;
+mod subscriptions;
+
+use crate::aws::{AwsError, RegionClients};
+use crate::plan::{Action, Plan, Step};
+use crate::resources::ResourceKind;
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+/// What happened to one action.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionOutcome {
+    /// The action.
+    pub action: Action,
+    /// `Ok(detail)` or the error.
+    #[serde(serialize_with = "serialize_result")]
+    pub result: Result<String, AwsError>,
+    /// How long it took.
+    pub elapsed_ms: u64,
+}
+
+fn serialize_result<S: serde::Serializer>(
+    r: &Result<String, AwsError>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match r {
+        Ok(detail) => s.serialize_str(detail),
+        Err(e) => s.serialize_str(&format!("error: {e}")),
+    }
+}
+
+/// The outcome of applying a plan.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplyReport {
+    /// Outcomes of the executed actions, in order.
+    pub outcomes: Vec<ActionOutcome>,
+    /// Actions not executed because an earlier one failed.
+    pub skipped: Vec<Action>,
+}
+
+impl ApplyReport {
+    /// Whether every executed action succeeded and none was skipped.
+    pub fn succeeded(&self) -> bool {
+        self.skipped.is_empty() && self.outcomes.iter().all(|o| o.result.is_ok())
+    }
+
+    /// The errors, in order.
+    pub fn errors(&self) -> impl Iterator<Item = &AwsError> {
+        self.outcomes.iter().filter_map(|o| o.result.as_ref().err())
+    }
+}
+
+/// Executes `plan`'s writing actions in order, reporting each outcome to `progress` as it
+/// happens. A report-only plan is never executed.
+pub async fn apply<P: FnMut(&ActionOutcome)>(
+    c: &RegionClients,
+    plan: &Plan,
+    progress: &mut P,
+) -> ApplyReport {
+    let mut report = ApplyReport::default();
+    if plan.report_only {
+        return report;
+    }
+    let mut actions = plan.writes();
+    for action in actions.by_ref() {
+        let started = Instant::now();
+        let span = tracing::info_span!("action", op = %action.op, kind = %action.kind, name = %action.name);
+        // Boxed: one step's SDK futures are large; keep them off the caller's stack.
+        let result =
+            tracing::Instrument::instrument(Box::pin(execute(c, &action.step)), span).await;
+        let outcome = ActionOutcome {
+            action: action.clone(),
+            result,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+        };
+        progress(&outcome);
+        let independent = matches!(
+            action.kind,
+            ResourceKind::SubscriptionFilter | ResourceKind::TopicSubscription
+        );
+        let failed = outcome.result.is_err();
+        report.outcomes.push(outcome);
+        if failed && !independent {
+            break;
+        }
+    }
+    report.skipped = actions.cloned().collect();
+    report
+}
+
+/// Executes one step.
+pub async fn execute(c: &RegionClients, step: &Step) -> Result<String, AwsError> {
+    match step {
+        Step::CreateStack {
+            name,
+            template,
+            tags,
+            capabilities,
+        } => stack::create(c, name, template, tags, capabilities).await,
+        Step::UpdateStack {
+            name,
+            template,
+            tags,
+            capabilities,
+        } => stack::update(c, name, template, tags, capabilities).await,
+        Step::DeleteStack { name, empty_bucket } => {
+            stack::delete(c, name, empty_bucket.as_deref()).await
+        }
+        Step::CreateLogGroup(g) => log_group::create(c, g).await,
+        Step::UpdateLogGroup(g) => log_group::update(c, g).await,
+        Step::DeleteLogGroup { name } => log_group::delete(c, name).await,
+        Step::CreateStream(s) => stream::create(c, s).await,
+        Step::UpdateStream {
+            stream,
+            destination,
+            tags,
+        } => stream::update(c, stream, *destination, *tags).await,
+        Step::DeleteStream { name } => stream::delete(c, name).await,
+        Step::PutNotifications {
+            bucket,
+            entries,
+            managed_ids,
+        } => notifications::put(c, bucket, entries, managed_ids).await,
+        Step::PutLifecycle {
+            bucket,
+            rules,
+            managed_ids,
+        } => lifecycle::put(c, bucket, rules, managed_ids).await,
+        Step::Subscribe {
+            topic_arn,
+            subscription,
+        } => subscriptions::subscribe(c, topic_arn, subscription).await,
+        Step::SetSubscriptionAttributes { arn, subscription } => {
+            subscriptions::set_attributes(c, arn, subscription).await
+        }
+        Step::Unsubscribe { arn } => subscriptions::unsubscribe(c, arn).await,
+        Step::PutFilter { log_group, filter } => filters::put(c, log_group, filter).await,
+        Step::DeleteFilter { log_group, name } => filters::delete(c, log_group, name).await,
+        Step::None => Ok(String::new()),
+    }
+}
+
+/// A deletion's detail: `done`, or `gone` when there was nothing left to delete.
+fn gone_is_fine<T>(r: Result<T, AwsError>, done: &str, gone: &str) -> Result<String, AwsError> {
+    match r {
+        Ok(_) => Ok(done.to_owned()),
+        Err(e) if e.is_not_found() => Ok(gone.to_owned()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The next interval between two polls of a settling resource: doubled, at most 10 s.
+fn next_poll(interval: Duration) -> Duration {
+    (interval * 2).min(Duration::from_secs(10))
+}

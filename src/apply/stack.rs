@@ -1,0 +1,266 @@
+//! Apply the CloudFormation stack: create (in two steps), update, delete (emptying the bucket
+//! first when asked), wait for an operation to settle and say why it failed. Every operation
+//! carries a client request token.
+
+use super::next_poll;
+use crate::aws::cloudformation::{self as cfn, is_missing_stack, is_no_update};
+use crate::aws::s3;
+use crate::aws::{AwsError, RegionClients};
+use crate::resources::Tags;
+use sha2::{Digest, Sha256};
+use std::time::Instant;
+
+/// Creates the stack in two steps: the bucket alone, then everything else as an update. A
+/// creation that failed after making the (retained) bucket would roll back and leave the bucket
+/// outside any stack, where CloudFormation cannot create it again; a failed update rolls back
+/// with the bucket still in the stack.
+pub(super) async fn create(
+    c: &RegionClients,
+    name: &str,
+    template: &serde_json::Value,
+    tags: &Tags,
+    capabilities: &[String],
+) -> Result<String, AwsError> {
+    let bootstrap = bootstrap_template(template);
+    create_once(c, name, &bootstrap, tags, capabilities).await?;
+    if bootstrap != *template {
+        update(c, name, template, tags, capabilities).await?;
+    }
+    Ok("created".into())
+}
+
+/// The template of a stack's first step: only the bucket and its policy.
+fn bootstrap_template(template: &serde_json::Value) -> serde_json::Value {
+    let mut bootstrap = template.clone();
+    if let Some(resources) = bootstrap["Resources"].as_object_mut() {
+        resources.retain(|k, _| k == "Bucket" || k == "BucketPolicy");
+    }
+    if let Some(outputs) = bootstrap["Outputs"].as_object_mut() {
+        outputs.retain(|k, _| k == "BucketName");
+    }
+    bootstrap
+}
+
+async fn create_once(
+    c: &RegionClients,
+    name: &str,
+    template: &serde_json::Value,
+    tags: &Tags,
+    capabilities: &[String],
+) -> Result<String, AwsError> {
+    let body = template.to_string();
+    let token = request_token("create", name, &body);
+    let created = c
+        .send("CloudFormation.CreateStack", || {
+            c.cfn
+                .create_stack()
+                .stack_name(name)
+                .template_body(&body)
+                .set_capabilities(Some(cfn::capabilities_to_sdk(capabilities)))
+                .set_tags(Some(cfn::tags_to_sdk(tags)))
+                .client_request_token(&token)
+                .send()
+        })
+        .await;
+    match created {
+        Ok(_) => {}
+        // A retry after a crash: the creation is already under way or done.
+        Err(AwsError::Rejected { code, .. }) if code == "AlreadyExistsException" => {}
+        Err(e) => return Err(e),
+    }
+    let status = wait(c, name).await?;
+    match status.as_str() {
+        "CREATE_COMPLETE" => Ok("created".into()),
+        _ => Err(failure(c, name, &status).await),
+    }
+}
+
+/// Updates the stack to `template` and `tags`; "no changes needed" when it already is.
+pub(super) async fn update(
+    c: &RegionClients,
+    name: &str,
+    template: &serde_json::Value,
+    tags: &Tags,
+    capabilities: &[String],
+) -> Result<String, AwsError> {
+    let body = template.to_string();
+    let token = request_token("update", name, &body);
+    let updated = c
+        .send("CloudFormation.UpdateStack", || {
+            c.cfn
+                .update_stack()
+                .stack_name(name)
+                .template_body(&body)
+                .set_capabilities(Some(cfn::capabilities_to_sdk(capabilities)))
+                .set_tags(Some(cfn::tags_to_sdk(tags)))
+                .client_request_token(&token)
+                .send()
+        })
+        .await;
+    match updated {
+        Ok(_) => {}
+        Err(e) if is_no_update(&e) => return Ok("no changes needed".into()),
+        Err(e) => return Err(e),
+    }
+    let status = wait(c, name).await?;
+    match status.as_str() {
+        "UPDATE_COMPLETE" => Ok("updated".into()),
+        _ => Err(failure(c, name, &status).await),
+    }
+}
+
+/// Deletes the stack; with `empty_bucket`, first deletes every object of that bucket (a
+/// bucket CloudFormation deletes must be empty).
+pub(super) async fn delete(
+    c: &RegionClients,
+    name: &str,
+    empty_bucket: Option<&str>,
+) -> Result<String, AwsError> {
+    let mut detail = String::new();
+    if let Some(bucket) = empty_bucket {
+        detail = format!(
+            "emptied bucket {bucket} ({} objects); ",
+            empty(c, bucket).await?
+        );
+    }
+    let token = request_token("delete", name, "");
+    c.send("CloudFormation.DeleteStack", || {
+        c.cfn
+            .delete_stack()
+            .stack_name(name)
+            .client_request_token(&token)
+            .send()
+    })
+    .await?;
+    match wait(c, name).await?.as_str() {
+        "DELETE_COMPLETE" | "" => Ok(detail + "deleted"),
+        status => Err(failure(c, name, status).await),
+    }
+}
+
+/// A client request token for one stack operation: the retries of that request carry it, so
+/// CloudFormation recognises a retry whose first answer was lost instead of starting a second
+/// operation. A later operation (even with the same template) gets a new token: CloudFormation
+/// would take a reused one for a retry and do nothing.
+fn request_token(kind: &str, name: &str, body: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let digest = Sha256::digest(format!("{kind}\n{name}\n{body}\n{nanos}").as_bytes());
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("pitagora-{kind}-{hex}")
+}
+
+/// The stack's status once no operation is in progress ("" when it no longer exists).
+async fn wait(c: &RegionClients, name: &str) -> Result<String, AwsError> {
+    let deadline = Instant::now() + c.settle_timeout;
+    let mut interval = c.poll_interval;
+    loop {
+        let status = status(c, name).await?;
+        if !status.ends_with("_IN_PROGRESS") || status == "REVIEW_IN_PROGRESS" {
+            return Ok(status);
+        }
+        tracing::info!(stack = name, %status, "waiting for the stack operation to finish");
+        if Instant::now() + interval > deadline {
+            return Err(AwsError::Timeout {
+                what: format!("stack {name}"),
+                seconds: c.settle_timeout.as_secs(),
+                state: status,
+            });
+        }
+        tokio::time::sleep(interval).await;
+        interval = next_poll(interval);
+    }
+}
+
+/// The stack's current status ("" when it does not exist).
+async fn status(c: &RegionClients, name: &str) -> Result<String, AwsError> {
+    let described = c
+        .send("CloudFormation.DescribeStacks", || {
+            c.cfn.describe_stacks().stack_name(name).send()
+        })
+        .await;
+    match described {
+        Ok(out) => Ok(out
+            .stacks()
+            .first()
+            .map(cfn::stack_status)
+            .unwrap_or_default()),
+        Err(e) if is_missing_stack(&e) => Ok(String::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Why a stack ended in `status`: its status reason, or the first failed resource event.
+async fn failure(c: &RegionClients, name: &str, status: &str) -> AwsError {
+    let events = c
+        .send("CloudFormation.DescribeStackEvents", || {
+            c.cfn.describe_stack_events().stack_name(name).send()
+        })
+        .await;
+    let reason = events
+        .ok()
+        .and_then(|out| {
+            out.stack_events()
+                .iter()
+                .rev()
+                .find(|e| {
+                    e.resource_status()
+                        .is_some_and(|s| s.as_str().ends_with("_FAILED"))
+                        && e.resource_status_reason().is_some()
+                })
+                .map(|e| {
+                    format!(
+                        "{}: {}",
+                        e.logical_resource_id().unwrap_or("stack"),
+                        e.resource_status_reason().unwrap_or_default()
+                    )
+                })
+        })
+        .unwrap_or_else(|| "no failure reason recorded".into());
+    AwsError::StackFailed {
+        stack: name.to_owned(),
+        status: status.to_owned(),
+        reason,
+    }
+}
+
+/// Deletes every object (and object version) of a bucket; returns how many.
+async fn empty(c: &RegionClients, bucket: &str) -> Result<usize, AwsError> {
+    let mut deleted = 0;
+    let mut key_marker: Option<String> = None;
+    let mut version_marker: Option<String> = None;
+    loop {
+        let listed = c
+            .send("S3.ListObjectVersions", || {
+                c.s3.list_object_versions()
+                    .bucket(bucket)
+                    .set_key_marker(key_marker.clone())
+                    .set_version_id_marker(version_marker.clone())
+                    .send()
+            })
+            .await;
+        let page = match listed {
+            Ok(page) => page,
+            Err(e) if e.is_not_found() => return Ok(deleted),
+            Err(e) => return Err(e),
+        };
+        for delete in s3::delete_batches(&page)? {
+            let count = delete.objects().len();
+            c.send("S3.DeleteObjects", || {
+                c.s3.delete_objects()
+                    .bucket(bucket)
+                    .delete(delete.clone())
+                    .send()
+            })
+            .await?;
+            deleted += count;
+        }
+        if page.is_truncated() != Some(true) {
+            return Ok(deleted);
+        }
+        key_marker = page.next_key_marker().map(str::to_owned);
+        version_marker = page.next_version_id_marker().map(str::to_owned);
+    }
+}

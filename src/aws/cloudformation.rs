@@ -1,0 +1,144 @@
+//! CloudFormation ↔ domain values, both directions: stack tags, capabilities, a described
+//! stack ([`ObservedStack`]), template bodies, and how CloudFormation says a stack does not
+//! exist. Pure functions: observe reads with them, apply writes with them.
+
+use super::AwsError;
+use crate::observed::ObservedStack;
+use crate::resources::Tags;
+use aws_sdk_cloudformation::types as cfn;
+
+/// Whether `e` is CloudFormation's answer for a stack that does not exist: a validation
+/// error, not a "not found".
+pub fn is_missing_stack(e: &AwsError) -> bool {
+    matches!(e, AwsError::Rejected { code, message, .. }
+        if code == "ValidationError" && message.contains("does not exist"))
+}
+
+/// Whether `e` is CloudFormation's answer to an update that changes nothing.
+pub fn is_no_update(e: &AwsError) -> bool {
+    matches!(e, AwsError::Rejected { code, message, .. }
+        if code == "ValidationError" && message.contains("No updates are to be performed"))
+}
+
+/// A stack's status, e.g. `CREATE_COMPLETE` ("" when AWS sent none).
+pub fn stack_status(s: &cfn::Stack) -> String {
+    s.stack_status()
+        .map(|s| s.as_str().to_owned())
+        .unwrap_or_default()
+}
+
+/// A described stack as observed, with its parsed template.
+pub fn observed_stack(s: &cfn::Stack, template: Option<serde_json::Value>) -> ObservedStack {
+    ObservedStack {
+        status: stack_status(s),
+        status_reason: s.stack_status_reason().map(str::to_owned),
+        template,
+        tags: tags_from_sdk(s.tags()),
+        outputs: s
+            .outputs()
+            .iter()
+            .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned())))
+            .collect(),
+    }
+}
+
+/// A template body as JSON (YAML, if someone replaced it by hand, is read too); `None` when
+/// it is neither.
+pub fn parse_template(body: &str) -> Option<serde_json::Value> {
+    serde_json::from_str(body)
+        .ok()
+        .or_else(|| serde_saphyr::from_str(body).ok())
+}
+
+/// Stack tags as the SDK takes them.
+pub fn tags_to_sdk(tags: &Tags) -> Vec<cfn::Tag> {
+    tags.iter()
+        .map(|(k, v)| cfn::Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+/// A described stack's tags (a tag without key or value is skipped).
+pub fn tags_from_sdk(tags: &[cfn::Tag]) -> Tags {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
+        .collect()
+}
+
+/// Capabilities to acknowledge, by their AWS names (e.g. `CAPABILITY_NAMED_IAM`).
+pub fn capabilities_to_sdk(capabilities: &[String]) -> Vec<cfn::Capability> {
+    capabilities
+        .iter()
+        .map(|c| cfn::Capability::from(c.as_str()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_read_back_as_written() {
+        let tags: Tags = [
+            ("pitagora.io/owner".to_owned(), "p".to_owned()),
+            ("team".to_owned(), "logs".to_owned()),
+        ]
+        .into();
+        assert_eq!(tags_from_sdk(&tags_to_sdk(&tags)), tags);
+    }
+
+    #[test]
+    fn a_described_stack_is_observed() {
+        let s = cfn::Stack::builder()
+            .stack_status(cfn::StackStatus::UpdateRollbackComplete)
+            .stack_status_reason("rolled back")
+            .tags(cfn::Tag::builder().key("k").value("v").build())
+            .outputs(
+                cfn::Output::builder()
+                    .output_key("BucketName")
+                    .output_value("b")
+                    .build(),
+            )
+            .build();
+        let observed = observed_stack(&s, Some(serde_json::json!({})));
+        assert_eq!(observed.status, "UPDATE_ROLLBACK_COMPLETE");
+        assert_eq!(observed.status_reason.as_deref(), Some("rolled back"));
+        assert_eq!(observed.tags, Tags::from([("k".into(), "v".into())]));
+        assert_eq!(observed.outputs["BucketName"], "b");
+    }
+
+    #[test]
+    fn capabilities_keep_their_names() {
+        let names = ["CAPABILITY_NAMED_IAM".to_owned()];
+        let sdk = capabilities_to_sdk(&names);
+        assert_eq!(sdk, [cfn::Capability::CapabilityNamedIam]);
+    }
+
+    #[test]
+    fn templates_parse_from_json_and_yaml() {
+        let json = serde_json::json!({"Resources": {"Bucket": {"Type": "AWS::S3::Bucket"}}});
+        assert_eq!(parse_template(&json.to_string()), Some(json.clone()));
+        assert_eq!(
+            parse_template("Resources:\n  Bucket:\n    Type: AWS::S3::Bucket\n"),
+            Some(json)
+        );
+        assert_eq!(parse_template("{ not a template"), None);
+    }
+
+    #[test]
+    fn a_missing_stack_is_a_validation_error() {
+        let rejected = |code: &str, message: &str| AwsError::Rejected {
+            operation: "CloudFormation.DescribeStacks".into(),
+            code: code.into(),
+            message: message.into(),
+        };
+        assert!(is_missing_stack(&rejected(
+            "ValidationError",
+            "Stack with id p does not exist"
+        )));
+        assert!(!is_missing_stack(&rejected("ValidationError", "bad")));
+        assert!(is_no_update(&rejected(
+            "ValidationError",
+            "No updates are to be performed."
+        )));
+    }
+}

@@ -1,0 +1,104 @@
+//! CloudWatch Logs ↔ domain values, both directions: subscription filters
+//! ([`SubscriptionFilter`]), log group tags and the listed name and retention of a log group.
+//! Pure functions: observe reads with them, apply writes with them.
+
+use crate::resources::*;
+use aws_sdk_cloudwatchlogs::operation::put_subscription_filter::builders::PutSubscriptionFilterFluentBuilder;
+use aws_sdk_cloudwatchlogs::types as logs;
+use std::collections::HashMap;
+
+/// A described subscription filter in the managed view (absent fields read as empty).
+pub fn filter_from_sdk(f: &logs::SubscriptionFilter) -> SubscriptionFilter {
+    SubscriptionFilter {
+        name: f.filter_name().unwrap_or_default().to_owned(),
+        pattern: f.filter_pattern().unwrap_or_default().to_owned(),
+        destination_arn: f.destination_arn().unwrap_or_default().to_owned(),
+        role_arn: f.role_arn().map(str::to_owned),
+        distribution: f
+            .distribution()
+            .map(|d| d.as_str().to_owned())
+            .unwrap_or_default(),
+    }
+}
+
+/// A `PutSubscriptionFilter` request that writes `f` on `log_group` (not yet sent).
+pub fn put_filter(
+    request: PutSubscriptionFilterFluentBuilder,
+    log_group: &str,
+    f: &SubscriptionFilter,
+) -> PutSubscriptionFilterFluentBuilder {
+    request
+        .log_group_name(log_group)
+        .filter_name(&f.name)
+        .filter_pattern(&f.pattern)
+        .destination_arn(&f.destination_arn)
+        .set_role_arn(f.role_arn.clone())
+        .distribution(logs::Distribution::from(f.distribution.as_str()))
+}
+
+/// A listed log group's name and retention (`None`: never expires); `None` without a name.
+pub fn group_from_sdk(g: &logs::LogGroup) -> Option<(String, Option<i32>)> {
+    Some((g.log_group_name()?.to_owned(), g.retention_in_days()))
+}
+
+/// Log group tags as the SDK takes them.
+pub fn tags_to_sdk(tags: &Tags) -> HashMap<String, String> {
+    tags.clone().into_iter().collect()
+}
+
+/// Listed log group tags (none listed: none).
+pub fn tags_from_sdk(tags: Option<&HashMap<String, String>>) -> Tags {
+    tags.map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_cloudwatchlogs::config::{BehaviorVersion, Region};
+
+    /// A client that is never sent with: it only builds requests.
+    fn client() -> aws_sdk_cloudwatchlogs::Client {
+        aws_sdk_cloudwatchlogs::Client::from_conf(
+            aws_sdk_cloudwatchlogs::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("eu-west-1"))
+                .build(),
+        )
+    }
+
+    /// AWS describes a filter with what it was put with.
+    fn described(r: &PutSubscriptionFilterFluentBuilder) -> logs::SubscriptionFilter {
+        logs::SubscriptionFilter::builder()
+            .set_filter_name(r.get_filter_name().clone())
+            .set_log_group_name(r.get_log_group_name().clone())
+            .set_filter_pattern(r.get_filter_pattern().clone())
+            .set_destination_arn(r.get_destination_arn().clone())
+            .set_role_arn(r.get_role_arn().clone())
+            .set_distribution(r.get_distribution().clone())
+            .build()
+    }
+
+    #[test]
+    fn a_filter_reads_back_as_put() {
+        for role_arn in [Some("arn:aws:iam::1:role/logs".to_owned()), None] {
+            let f = SubscriptionFilter {
+                name: "pitagora-p".into(),
+                pattern: "{ $.level = \"error\" }".into(),
+                destination_arn: "arn:aws:firehose:eu-west-1:1:deliverystream/p".into(),
+                role_arn,
+                distribution: "Random".into(),
+            };
+            let request = put_filter(client().put_subscription_filter(), "/app", &f);
+            assert_eq!(request.get_log_group_name().as_deref(), Some("/app"));
+            assert_eq!(filter_from_sdk(&described(&request)), f);
+        }
+    }
+
+    #[test]
+    fn tags_read_back_as_written() {
+        let tags: Tags = [("owner".to_owned(), "p".to_owned())].into();
+        assert_eq!(tags_from_sdk(Some(&tags_to_sdk(&tags))), tags);
+        assert_eq!(tags_from_sdk(None), Tags::new());
+    }
+}

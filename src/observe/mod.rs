@@ -1,0 +1,56 @@
+//! Observe: read what AWS holds for one pipeline into an [`Observed`] value. Reads only.
+//!
+//! Independent reads run concurrently; lists are paginated everywhere; "not found" is an absent
+//! resource, never an error. Only the fields pitagora manages are mapped, by the service
+//! mappings in [`crate::aws`]. One module per resource read: [`stack`], [`log_groups`] (the
+//! error log group, the source groups and their filters), [`stream`], [`bucket`], [`topic`].
+
+mod bucket;
+mod log_groups;
+mod stack;
+mod stream;
+mod topic;
+
+use crate::aws::{AwsError, RegionClients};
+use crate::desired::Desired;
+use crate::observed::Observed;
+
+/// Which log groups to read beyond the pipeline's sources.
+#[derive(Clone, Debug, Default)]
+pub struct Hints {
+    /// Log groups that carried this pipeline's filter before (from status), so filters on groups
+    /// that stopped being sources are found and removed.
+    pub previous_log_groups: Vec<String>,
+}
+
+/// Reads the state of `desired`'s pipeline.
+pub async fn observe(c: &RegionClients, d: &Desired, hints: &Hints) -> Result<Observed, AwsError> {
+    let topic_arn = d.target.topic_arn(&d.names.topic);
+    // Boxed: the SDK's futures are large, and six of them side by side would not fit on a
+    // thread's stack when polled in place (as `block_on` does).
+    let (stack, error_log_group, stream, log_groups, bucket, topic) = tokio::try_join!(
+        Box::pin(stack::observe(c, &d.stack.name)),
+        Box::pin(log_groups::error_log_group(c, d)),
+        Box::pin(stream::observe(c, &d.stream.name)),
+        Box::pin(log_groups::sources(c, d, hints)),
+        Box::pin(bucket::observe(c, &d.names.bucket)),
+        Box::pin(topic::observe(c, d, &topic_arn)),
+    )?;
+    Ok(Observed {
+        stack,
+        error_log_group,
+        stream,
+        log_groups,
+        bucket,
+        topic,
+    })
+}
+
+/// `Ok(None)` for "not found".
+fn absent_if_not_found<T>(r: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}

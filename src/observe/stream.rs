@@ -1,0 +1,50 @@
+//! Observe the Firehose delivery stream: its status, destination and tags.
+
+use super::absent_if_not_found;
+use crate::aws::firehose;
+use crate::aws::{AwsError, RegionClients};
+use crate::observed::ObservedStream;
+use crate::resources::Tags;
+
+/// The stream named `name`; `None` when it does not exist.
+pub(super) async fn observe(
+    c: &RegionClients,
+    name: &str,
+) -> Result<Option<ObservedStream>, AwsError> {
+    let described = absent_if_not_found(
+        c.send("Firehose.DescribeDeliveryStream", || {
+            c.firehose
+                .describe_delivery_stream()
+                .delivery_stream_name(name)
+                .send()
+        })
+        .await,
+    )?;
+    let Some(desc) = described.and_then(|out| out.delivery_stream_description) else {
+        return Ok(None);
+    };
+    let tags = tags(c, name).await?;
+    Ok(Some(firehose::observed_stream(&desc, tags)))
+}
+
+/// Every tag of the stream (listed a page at a time, from after the last key seen).
+async fn tags(c: &RegionClients, name: &str) -> Result<Tags, AwsError> {
+    let mut tags = Tags::new();
+    let mut start: Option<String> = None;
+    loop {
+        let out = c
+            .send("Firehose.ListTagsForDeliveryStream", || {
+                c.firehose
+                    .list_tags_for_delivery_stream()
+                    .delivery_stream_name(name)
+                    .set_exclusive_start_tag_key(start.clone())
+                    .send()
+            })
+            .await?;
+        tags.extend(firehose::tags_from_sdk(out.tags()));
+        match (out.has_more_tags(), out.tags().last()) {
+            (true, Some(last)) => start = Some(last.key().to_owned()),
+            _ => return Ok(tags),
+        }
+    }
+}
