@@ -10,8 +10,8 @@
 use super::static_prefix;
 use crate::arn::AwsTarget;
 use crate::names::{MANAGED_BY_TAG, Names, OWNER_TAG, PipelineId, ROLE_PATH};
-use crate::spec::{DeletionPolicy, LogPipelineSpec};
-use serde_json::{Value, json};
+use crate::spec::{DeletionPolicy, Delivery, LogPipelineSpec, Subscriber, Transform};
+use serde_json::{Map, Value, json};
 
 /// The CloudFormation logical id of a subscriber's Lambda permission: `Subscriber` + the name in
 /// CamelCase + `Permission` (`es-forwarder` → `SubscriberEsForwarderPermission`).
@@ -42,145 +42,247 @@ fn policy(statements: Value) -> Value {
 
 /// Builds the template. The spec must have passed validation.
 pub fn build(id: &PipelineId, spec: &LogPipelineSpec, target: &AwsTarget, names: &Names) -> Value {
-    let account = &target.account_id;
-    let bucket_arn = target.bucket_arn(&names.bucket);
-    let stream_arn = target.stream_arn(&names.stream);
-    let retention = match spec.storage.deletion_policy {
-        DeletionPolicy::Retain => "Retain",
-        DeletionPolicy::Delete => "Delete",
-    };
-    let delivery = &spec.delivery;
-    let object_arns: Vec<String> = [&delivery.prefix, &delivery.error_output_prefix]
-        .into_iter()
-        .map(|p| format!("{bucket_arn}/{}*", static_prefix(p)))
-        .collect();
-
-    let mut resources = serde_json::Map::new();
-    resources.insert(
-        "Bucket".into(),
-        json!({
-            "Type": "AWS::S3::Bucket",
-            "DeletionPolicy": retention,
-            "UpdateReplacePolicy": retention,
-            "Properties": {
-                "BucketName": names.bucket,
-                "BucketEncryption": {"ServerSideEncryptionConfiguration": [
-                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
-                ]},
-                "PublicAccessBlockConfiguration": {
-                    "BlockPublicAcls": true,
-                    "BlockPublicPolicy": true,
-                    "IgnorePublicAcls": true,
-                    "RestrictPublicBuckets": true,
-                },
-                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-                "Tags": tags(id),
-            },
-        }),
-    );
-    // A retained bucket keeps its TLS-only policy.
-    resources.insert(
-        "BucketPolicy".into(),
-        json!({
-            "Type": "AWS::S3::BucketPolicy",
-            "DeletionPolicy": retention,
-            "UpdateReplacePolicy": retention,
-            "Properties": {
-                "Bucket": {"Ref": "Bucket"},
-                "PolicyDocument": policy(json!([{
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [bucket_arn, format!("{bucket_arn}/*")],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                }])),
-            },
-        }),
-    );
-    resources.insert(
-        "DeliveryRole".into(),
-        json!({
-            "Type": "AWS::IAM::Role",
-            "Properties": {
-                "RoleName": names.delivery_role,
-                "Path": ROLE_PATH,
-                "Description": format!("Firehose delivery for LogPipeline {id} (managed by pitagora)"),
-                "AssumeRolePolicyDocument": policy(json!([{
-                    "Effect": "Allow",
-                    "Principal": {"Service": "firehose.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"sts:ExternalId": account}},
-                }])),
-                "Policies": [{
-                    "PolicyName": "deliver-to-bucket",
-                    "PolicyDocument": policy(json!([
-                        {
-                            "Sid": "Bucket",
-                            "Effect": "Allow",
-                            "Action": ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
-                            "Resource": bucket_arn,
-                        },
-                        {
-                            "Sid": "Objects",
-                            "Effect": "Allow",
-                            "Action": ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
-                            "Resource": object_arns,
-                        },
-                        {
-                            "Sid": "ErrorLogging",
-                            "Effect": "Allow",
-                            "Action": "logs:PutLogEvents",
-                            "Resource": format!("{}:log-stream:*", target.log_group_arn(&names.error_log_group)),
-                        },
-                    ])),
-                }],
-                "Tags": tags(id),
-            },
-        }),
-    );
-    resources.insert(
-        "LogsRole".into(),
-        json!({
-            "Type": "AWS::IAM::Role",
-            "Properties": {
-                "RoleName": names.logs_role,
-                "Path": ROLE_PATH,
-                "Description": format!("CloudWatch Logs subscription delivery for LogPipeline {id} (managed by pitagora)"),
-                "AssumeRolePolicyDocument": policy(json!([{
-                    "Effect": "Allow",
-                    "Principal": {"Service": target.logs_principal()},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"StringLike": {"aws:SourceArn": target.regional("logs", "*")}},
-                }])),
-                "Policies": [{
-                    "PolicyName": "put-records",
-                    "PolicyDocument": policy(json!([{
-                        "Effect": "Allow",
-                        "Action": ["firehose:PutRecord", "firehose:PutRecordBatch"],
-                        "Resource": stream_arn,
-                    }])),
-                }],
-                "Tags": tags(id),
-            },
-        }),
-    );
+    let cx = Context::new(id, spec, target, names);
+    let mut resources = Map::new();
+    resources.insert("Bucket".into(), bucket(&cx));
+    resources.insert("BucketPolicy".into(), bucket_policy(&cx));
+    resources.insert("DeliveryRole".into(), delivery_role(&cx, &spec.delivery));
+    resources.insert("LogsRole".into(), logs_role(&cx));
     if let Some(transform) = &spec.transform {
         resources.insert(
             "TransformPermission".into(),
-            json!({
-                "Type": "AWS::Lambda::Permission",
-                "Properties": {
-                    "FunctionName": crate::arn::normalize(&transform.lambda_arn),
-                    "Action": "lambda:InvokeFunction",
-                    "Principal": "s3.amazonaws.com",
-                    "SourceArn": bucket_arn,
-                    "SourceAccount": account,
-                },
-            }),
+            transform_permission(&cx, transform),
         );
     }
-    let mut outputs = serde_json::Map::new();
+    if let Some(fanout) = &spec.fanout {
+        resources.insert("Topic".into(), topic(&cx));
+        resources.insert("TopicPolicy".into(), topic_policy(&cx));
+        for subscriber in &fanout.subscribers {
+            resources.insert(
+                subscriber_logical_id(&subscriber.name),
+                subscriber_permission(&cx, subscriber),
+            );
+        }
+    }
+    json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": format!("pitagora LogPipeline {id}: static wiring. Managed by pitagora; changes made here by hand are reverted."),
+        "Resources": resources,
+        "Outputs": outputs(spec.fanout.is_some()),
+    })
+}
+
+/// What the template's resources are built from: the pipeline, where it lives, its names.
+struct Context<'a> {
+    id: &'a PipelineId,
+    target: &'a AwsTarget,
+    names: &'a Names,
+    bucket_arn: String,
+    /// The bucket's `DeletionPolicy` (and `UpdateReplacePolicy`), from `storage.deletionPolicy`.
+    retention: &'static str,
+}
+
+impl<'a> Context<'a> {
+    fn new(
+        id: &'a PipelineId,
+        spec: &LogPipelineSpec,
+        target: &'a AwsTarget,
+        names: &'a Names,
+    ) -> Self {
+        Context {
+            id,
+            target,
+            names,
+            bucket_arn: target.bucket_arn(&names.bucket),
+            retention: match spec.storage.deletion_policy {
+                DeletionPolicy::Retain => "Retain",
+                DeletionPolicy::Delete => "Delete",
+            },
+        }
+    }
+}
+
+/// The bucket: encrypted, private, objects owned by the bucket's account.
+fn bucket(cx: &Context) -> Value {
+    json!({
+        "Type": "AWS::S3::Bucket",
+        "DeletionPolicy": cx.retention,
+        "UpdateReplacePolicy": cx.retention,
+        "Properties": {
+            "BucketName": cx.names.bucket,
+            "BucketEncryption": {"ServerSideEncryptionConfiguration": [
+                {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+            ]},
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": true,
+                "BlockPublicPolicy": true,
+                "IgnorePublicAcls": true,
+                "RestrictPublicBuckets": true,
+            },
+            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+            "Tags": tags(cx.id),
+        },
+    })
+}
+
+/// The bucket's TLS-only policy. A retained bucket keeps it.
+fn bucket_policy(cx: &Context) -> Value {
+    let bucket_arn = &cx.bucket_arn;
+    json!({
+        "Type": "AWS::S3::BucketPolicy",
+        "DeletionPolicy": cx.retention,
+        "UpdateReplacePolicy": cx.retention,
+        "Properties": {
+            "Bucket": {"Ref": "Bucket"},
+            "PolicyDocument": policy(json!([{
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [bucket_arn, format!("{bucket_arn}/*")],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }])),
+        },
+    })
+}
+
+/// The role Firehose delivers with: writing objects under the delivery's two prefixes, and its
+/// own errors to the error log group.
+fn delivery_role(cx: &Context, delivery: &Delivery) -> Value {
+    let object_arns: Vec<String> = [&delivery.prefix, &delivery.error_output_prefix]
+        .into_iter()
+        .map(|p| format!("{}/{}*", cx.bucket_arn, static_prefix(p)))
+        .collect();
+    let error_streams = format!(
+        "{}:log-stream:*",
+        cx.target.log_group_arn(&cx.names.error_log_group)
+    );
+    json!({
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "RoleName": cx.names.delivery_role,
+            "Path": ROLE_PATH,
+            "Description": format!("Firehose delivery for LogPipeline {} (managed by pitagora)", cx.id),
+            "AssumeRolePolicyDocument": policy(json!([{
+                "Effect": "Allow",
+                "Principal": {"Service": "firehose.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"sts:ExternalId": cx.target.account_id}},
+            }])),
+            "Policies": [{
+                "PolicyName": "deliver-to-bucket",
+                "PolicyDocument": policy(json!([
+                    {
+                        "Sid": "Bucket",
+                        "Effect": "Allow",
+                        "Action": ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
+                        "Resource": cx.bucket_arn,
+                    },
+                    {
+                        "Sid": "Objects",
+                        "Effect": "Allow",
+                        "Action": ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
+                        "Resource": object_arns,
+                    },
+                    {
+                        "Sid": "ErrorLogging",
+                        "Effect": "Allow",
+                        "Action": "logs:PutLogEvents",
+                        "Resource": error_streams,
+                    },
+                ])),
+            }],
+            "Tags": tags(cx.id),
+        },
+    })
+}
+
+/// The role CloudWatch Logs delivers subscribed events with: putting records into the stream.
+fn logs_role(cx: &Context) -> Value {
+    json!({
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "RoleName": cx.names.logs_role,
+            "Path": ROLE_PATH,
+            "Description": format!("CloudWatch Logs subscription delivery for LogPipeline {} (managed by pitagora)", cx.id),
+            "AssumeRolePolicyDocument": policy(json!([{
+                "Effect": "Allow",
+                "Principal": {"Service": cx.target.logs_principal()},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringLike": {"aws:SourceArn": cx.target.regional("logs", "*")}},
+            }])),
+            "Policies": [{
+                "PolicyName": "put-records",
+                "PolicyDocument": policy(json!([{
+                    "Effect": "Allow",
+                    "Action": ["firehose:PutRecord", "firehose:PutRecordBatch"],
+                    "Resource": cx.target.stream_arn(&cx.names.stream),
+                }])),
+            }],
+            "Tags": tags(cx.id),
+        },
+    })
+}
+
+/// Lets the bucket invoke the transform function.
+fn transform_permission(cx: &Context, transform: &Transform) -> Value {
+    json!({
+        "Type": "AWS::Lambda::Permission",
+        "Properties": {
+            "FunctionName": crate::arn::normalize(&transform.lambda_arn),
+            "Action": "lambda:InvokeFunction",
+            "Principal": "s3.amazonaws.com",
+            "SourceArn": cx.bucket_arn,
+            "SourceAccount": cx.target.account_id,
+        },
+    })
+}
+
+/// The fan-out topic.
+fn topic(cx: &Context) -> Value {
+    json!({
+        "Type": "AWS::SNS::Topic",
+        "Properties": {"TopicName": cx.names.topic, "Tags": tags(cx.id)},
+    })
+}
+
+/// Lets the bucket, and only this account's bucket, publish to the topic.
+fn topic_policy(cx: &Context) -> Value {
+    json!({
+        "Type": "AWS::SNS::TopicPolicy",
+        "Properties": {
+            "Topics": [{"Ref": "Topic"}],
+            "PolicyDocument": policy(json!([{
+                "Sid": "AllowBucketToPublish",
+                "Effect": "Allow",
+                "Principal": {"Service": "s3.amazonaws.com"},
+                "Action": "sns:Publish",
+                "Resource": cx.target.topic_arn(&cx.names.topic),
+                "Condition": {
+                    "ArnLike": {"aws:SourceArn": cx.bucket_arn},
+                    "StringEquals": {"aws:SourceAccount": cx.target.account_id},
+                },
+            }])),
+        },
+    })
+}
+
+/// Lets the topic invoke one subscriber's function.
+fn subscriber_permission(cx: &Context, subscriber: &Subscriber) -> Value {
+    json!({
+        "Type": "AWS::Lambda::Permission",
+        "Properties": {
+            "FunctionName": crate::arn::normalize(&subscriber.lambda_arn),
+            "Action": "lambda:InvokeFunction",
+            "Principal": "sns.amazonaws.com",
+            "SourceArn": cx.target.topic_arn(&cx.names.topic),
+        },
+    })
+}
+
+/// The stack's outputs: the bucket, the two roles' ARNs and, with fan-out, the topic.
+fn outputs(fanout: bool) -> Map<String, Value> {
+    let mut outputs = Map::new();
     outputs.insert("BucketName".into(), json!({"Value": {"Ref": "Bucket"}}));
     outputs.insert(
         "DeliveryRoleArn".into(),
@@ -190,58 +292,10 @@ pub fn build(id: &PipelineId, spec: &LogPipelineSpec, target: &AwsTarget, names:
         "LogsRoleArn".into(),
         json!({"Value": {"Fn::GetAtt": ["LogsRole", "Arn"]}}),
     );
-    if let Some(fanout) = &spec.fanout {
-        let topic_arn = target.topic_arn(&names.topic);
-        resources.insert(
-            "Topic".into(),
-            json!({
-                "Type": "AWS::SNS::Topic",
-                "Properties": {"TopicName": names.topic, "Tags": tags(id)},
-            }),
-        );
-        resources.insert(
-            "TopicPolicy".into(),
-            json!({
-                "Type": "AWS::SNS::TopicPolicy",
-                "Properties": {
-                    "Topics": [{"Ref": "Topic"}],
-                    "PolicyDocument": policy(json!([{
-                        "Sid": "AllowBucketToPublish",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "s3.amazonaws.com"},
-                        "Action": "sns:Publish",
-                        "Resource": topic_arn,
-                        "Condition": {
-                            "ArnLike": {"aws:SourceArn": bucket_arn},
-                            "StringEquals": {"aws:SourceAccount": account},
-                        },
-                    }])),
-                },
-            }),
-        );
-        for subscriber in &fanout.subscribers {
-            resources.insert(
-                subscriber_logical_id(&subscriber.name),
-                json!({
-                    "Type": "AWS::Lambda::Permission",
-                    "Properties": {
-                        "FunctionName": crate::arn::normalize(&subscriber.lambda_arn),
-                        "Action": "lambda:InvokeFunction",
-                        "Principal": "sns.amazonaws.com",
-                        "SourceArn": topic_arn,
-                    },
-                }),
-            );
-        }
+    if fanout {
         outputs.insert("TopicArn".into(), json!({"Value": {"Ref": "Topic"}}));
     }
-
-    json!({
-        "AWSTemplateFormatVersion": "2010-09-09",
-        "Description": format!("pitagora LogPipeline {id}: static wiring. Managed by pitagora; changes made here by hand are reverted."),
-        "Resources": resources,
-        "Outputs": outputs,
-    })
+    outputs
 }
 
 #[cfg(test)]

@@ -1,11 +1,17 @@
 //! Ignore rules: differences a team accepts. Matching changes leave the plan's actions (an
 //! action whose every change is ignored is dropped) and are kept in the plan as ignored items,
 //! so reports can count and list them; nothing is silently dropped.
+//!
+//! A repository may add rules for many pipelines at once in an ignore file (`.pitagora-ignore`):
+//! [`read_ignore_file`] reads and validates it, [`merge_repo_rules`] adds its rules to the
+//! pipelines they name.
 
 use super::{Action, Change, Op, Plan};
+use crate::names::PipelineId;
 use crate::resources::ResourceKind;
 use crate::spec::IgnoreRule;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 /// One ignored difference.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -133,9 +139,108 @@ pub fn apply(plan: &mut Plan, rules: &[IgnoreRule]) -> Vec<Ignored> {
     ignored
 }
 
+/// The ignore file read when none is named: `.pitagora-ignore` in the working directory.
+pub const DEFAULT_IGNORE_FILE: &str = ".pitagora-ignore";
+
+/// One rule of a repository's ignore file: an [`IgnoreRule`] for the pipelines it names.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepoIgnoreRule {
+    /// `namespace/name` pattern (`*` matches any run of characters); all pipelines when absent.
+    #[serde(default)]
+    pub pipeline: Option<String>,
+    /// What is ignored in those pipelines.
+    #[serde(flatten)]
+    pub rule: IgnoreRule,
+}
+
+impl RepoIgnoreRule {
+    /// Whether the rule applies to pipeline `id`.
+    pub fn applies_to(&self, id: &PipelineId) -> bool {
+        self.pipeline
+            .as_deref()
+            .is_none_or(|pattern| glob(pattern, &id.to_string()))
+    }
+}
+
+/// Why a repository's ignore file cannot be used (the message follows the file's path).
+#[derive(Debug, thiserror::Error)]
+pub enum IgnoreFileError {
+    /// The file cannot be read.
+    #[error(transparent)]
+    Unreadable(#[from] std::io::Error),
+    /// The file is not a YAML list of rules.
+    #[error(transparent)]
+    InvalidYaml(#[from] serde_saphyr::Error),
+    /// A rule (numbered from 1) names neither a kind nor a field: it would ignore everything.
+    #[error("rule {0}: set kind or field")]
+    NoKindOrField(usize),
+    /// A rule (numbered from 1) names a kind that does not exist.
+    #[error("rule {rule}: unknown kind {kind:?}")]
+    UnknownKind {
+        /// The rule's number, from 1.
+        rule: usize,
+        /// The kind it names.
+        kind: String,
+    },
+}
+
+/// The ignore file to read: `explicit` when given, else [`DEFAULT_IGNORE_FILE`] when it exists;
+/// `None` when there is none (no repository rules).
+pub fn ignore_file(explicit: Option<&Path>) -> Option<&Path> {
+    let default = Path::new(DEFAULT_IGNORE_FILE);
+    match explicit {
+        Some(path) => Some(path),
+        None if default.exists() => Some(default),
+        None => None,
+    }
+}
+
+/// Reads and validates a repository ignore file (see [`parse_ignore_file`]).
+pub fn read_ignore_file(path: &Path) -> Result<Vec<RepoIgnoreRule>, IgnoreFileError> {
+    parse_ignore_file(&std::fs::read_to_string(path)?)
+}
+
+/// Parses and validates the text of an ignore file: a YAML list of rules (an empty document has
+/// none), each naming a kind or a field, every kind a known one.
+pub fn parse_ignore_file(text: &str) -> Result<Vec<RepoIgnoreRule>, IgnoreFileError> {
+    let rules = serde_saphyr::from_str::<Option<Vec<RepoIgnoreRule>>>(text)?.unwrap_or_default();
+    for (i, r) in rules.iter().enumerate() {
+        check_repo_rule(i + 1, &r.rule)?;
+    }
+    Ok(rules)
+}
+
+/// What the CRD's schema checks for a pipeline's own rules, checked here for the file's.
+fn check_repo_rule(number: usize, rule: &IgnoreRule) -> Result<(), IgnoreFileError> {
+    if rule.kind.is_none() && rule.field.is_none() {
+        return Err(IgnoreFileError::NoKindOrField(number));
+    }
+    if let Some(kind) = &rule.kind
+        && !ResourceKind::ALL.iter().any(|k| k.as_str() == kind)
+    {
+        return Err(IgnoreFileError::UnknownKind {
+            rule: number,
+            kind: kind.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// Appends to `ignore` (pipeline `id`'s `spec.drift.ignore`) the repository rules that apply to
+/// it, after the pipeline's own rules and in the file's order.
+pub fn merge_repo_rules(ignore: &mut Vec<IgnoreRule>, id: &PipelineId, rules: &[RepoIgnoreRule]) {
+    ignore.extend(
+        rules
+            .iter()
+            .filter(|r| r.applies_to(id))
+            .map(|r| r.rule.clone()),
+    );
+}
+
 #[cfg(test)]
 mod tests {
-    use super::glob;
+    use super::*;
 
     #[test]
     fn glob_matches_wildcards_anywhere() {
@@ -146,5 +251,81 @@ mod tests {
         assert!(!glob("a*b*c", "aXcYb"));
         assert!(!glob("BufferingHints", "BufferingHints.SizeInMBs"));
         assert!(glob("*", ""));
+    }
+
+    fn repo_rule(pipeline: Option<&str>, field: &str) -> RepoIgnoreRule {
+        RepoIgnoreRule {
+            pipeline: pipeline.map(str::to_owned),
+            rule: IgnoreRule {
+                field: Some(field.into()),
+                ..IgnoreRule::default()
+            },
+        }
+    }
+
+    fn merged(id: &PipelineId, rules: &[RepoIgnoreRule]) -> Vec<Option<String>> {
+        let mut ignore = vec![IgnoreRule {
+            kind: Some("Stack".into()),
+            ..IgnoreRule::default()
+        }];
+        merge_repo_rules(&mut ignore, id, rules);
+        ignore.into_iter().map(|r| r.field).collect()
+    }
+
+    #[test]
+    fn a_pipeline_pattern_limits_a_repo_rule_to_the_pipelines_it_matches() {
+        let rules = [repo_rule(Some("platform/*"), "BufferingHints.*")];
+        assert_eq!(
+            merged(&PipelineId::new("platform", "x"), &rules),
+            [None, Some("BufferingHints.*".into())]
+        );
+        assert_eq!(merged(&PipelineId::new("team", "y"), &rules), [None]);
+    }
+
+    #[test]
+    fn a_repo_rule_without_pipeline_applies_to_every_pipeline() {
+        let rules = [
+            repo_rule(None, "Prefix"),
+            repo_rule(Some("team/*"), "ErrorOutputPrefix"),
+        ];
+        assert_eq!(
+            merged(&PipelineId::new("platform", "x"), &rules),
+            [None, Some("Prefix".into())]
+        );
+        assert_eq!(
+            merged(&PipelineId::new("team", "y"), &rules),
+            [
+                None,
+                Some("Prefix".into()),
+                Some("ErrorOutputPrefix".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn an_ignore_file_is_a_yaml_list_of_rules_and_may_be_empty() {
+        let rules = parse_ignore_file(
+            "- pipeline: platform/*\n  kind: DeliveryStream\n  field: BufferingHints.*\n  reason: tuned\n",
+        )
+        .unwrap();
+        assert_eq!(rules.len(), 1);
+        assert_eq!(rules[0].pipeline.as_deref(), Some("platform/*"));
+        assert_eq!(rules[0].rule.kind.as_deref(), Some("DeliveryStream"));
+        assert_eq!(rules[0].rule.reason.as_deref(), Some("tuned"));
+        assert!(parse_ignore_file("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_ignore_file_rule_needs_a_kind_or_field_and_a_known_kind() {
+        let error = |text: &str| parse_ignore_file(text).unwrap_err().to_string();
+        assert_eq!(
+            error("- kind: Stack\n- name: /ecs/*\n"),
+            "rule 2: set kind or field"
+        );
+        assert_eq!(error("- kind: Bucket\n"), "rule 1: unknown kind \"Bucket\"");
+        assert!(matches!(
+            parse_ignore_file("- colour: red\n"),
+            Err(IgnoreFileError::InvalidYaml(_))
+        ));
     }
 }

@@ -1,7 +1,7 @@
 //! Markdown for a CI step summary or a pull-request comment: a summary table, then per
 //! pipeline its drift items and a Mermaid picture of its chain.
 
-use super::{DriftReport, PipelineReport, Status, mermaid};
+use super::{DriftReport, Item, PipelineReport, Status, mermaid};
 use std::fmt::Write;
 
 /// Text as a table cell: pipes escaped, on one line, at most `max` characters.
@@ -56,6 +56,16 @@ fn drifted_resources(p: &PipelineReport) -> String {
 /// The report as Markdown.
 pub fn render(r: &DriftReport) -> String {
     let mut out = String::from("## pitagora drift report\n\n");
+    summary_table(&mut out, r);
+    totals(&mut out, r);
+    for p in &r.pipelines {
+        pipeline_section(&mut out, p);
+    }
+    out
+}
+
+/// One row per pipeline: its status, the kinds of its drifted resources, its counts.
+fn summary_table(out: &mut String, r: &DriftReport) {
     out.push_str(
         "| Pipeline | Status | Drifted resources | Items | Ignored |\n|---|---|---|---:|---:|\n",
     );
@@ -70,6 +80,10 @@ pub fn render(r: &DriftReport) -> String {
             p.ignored.len()
         );
     }
+}
+
+/// The line under the table: verdicts, items, AWS calls, when.
+fn totals(out: &mut String, r: &DriftReport) {
     let t = &r.totals;
     let _ = writeln!(
         out,
@@ -81,81 +95,92 @@ pub fn render(r: &DriftReport) -> String {
         super::plural(t.aws_writes, "write"),
         r.generated_at
     );
-    for p in &r.pipelines {
-        let _ = writeln!(out, "### `{}` — {}\n", cell(&p.id(), 120), status(p.status));
-        let region = p
-            .region
-            .as_deref()
-            .map(|r| format!(" · {r}"))
-            .unwrap_or_default();
-        let report_only = if p.report_only {
-            " · drift.policy: Report"
-        } else {
-            ""
+}
+
+/// A pipeline's heading, then its error, or its items, ignored items and chain.
+fn pipeline_section(out: &mut String, p: &PipelineReport) {
+    let _ = writeln!(out, "### `{}` — {}\n", cell(&p.id(), 120), status(p.status));
+    let region = p
+        .region
+        .as_deref()
+        .map(|r| format!(" · {r}"))
+        .unwrap_or_default();
+    let report_only = if p.report_only {
+        " · drift.policy: Report"
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        out,
+        "<sub>{}{region}{report_only}</sub>\n",
+        text(&p.source, 200)
+    );
+    if let Some(e) = &p.error {
+        let _ = writeln!(out, "**Error:** {}\n", text(e, 1000));
+        return;
+    }
+    if !p.items.is_empty() {
+        items_table(out, &p.items);
+    }
+    if !p.ignored.is_empty() {
+        ignored_details(out, &p.ignored);
+    }
+    if let Some(chain) = &p.chain {
+        let _ = writeln!(out, "```mermaid\n{}```\n", mermaid::flowchart(chain));
+    }
+}
+
+/// The drift items: what differs and what `apply` would do about it.
+fn items_table(out: &mut String, items: &[Item]) {
+    out.push_str(
+        "| Resource | Field | Desired | Actual | `apply` would |\n|---|---|---|---|---|\n",
+    );
+    for i in items {
+        let field = match (&i.field, &i.spec_field) {
+            (Some(f), Some(s)) => format!("{} ({})", code(f, 120), code(s, 120)),
+            (Some(f), None) => code(f, 120),
+            _ => "—".into(),
+        };
+        // Without a field the action speaks for the whole resource.
+        let value = |v: &Option<String>| match (&i.field, v) {
+            (None, _) => "—".to_owned(),
+            (Some(_), Some(v)) => code(v, 120),
+            (Some(_), None) => "*absent*".to_owned(),
         };
         let _ = writeln!(
             out,
-            "<sub>{}{region}{report_only}</sub>\n",
-            text(&p.source, 200)
+            "| {} {} | {field} | {} | {} | **{}**: {} |",
+            i.kind,
+            code(&i.resource, 120),
+            value(&i.desired),
+            value(&i.actual),
+            i.action,
+            text(&i.reason, 300)
         );
-        if let Some(e) = &p.error {
-            let _ = writeln!(out, "**Error:** {}\n", text(e, 1000));
-            continue;
-        }
-        if !p.items.is_empty() {
-            out.push_str(
-                "| Resource | Field | Desired | Actual | `apply` would |\n|---|---|---|---|---|\n",
-            );
-            for i in &p.items {
-                let field = match (&i.field, &i.spec_field) {
-                    (Some(f), Some(s)) => format!("{} ({})", code(f, 120), code(s, 120)),
-                    (Some(f), None) => code(f, 120),
-                    _ => "—".into(),
-                };
-                // Without a field the action speaks for the whole resource.
-                let value = |v: &Option<String>| match (&i.field, v) {
-                    (None, _) => "—".to_owned(),
-                    (Some(_), Some(v)) => code(v, 120),
-                    (Some(_), None) => "*absent*".to_owned(),
-                };
-                let _ = writeln!(
-                    out,
-                    "| {} {} | {field} | {} | {} | **{}**: {} |",
-                    i.kind,
-                    code(&i.resource, 120),
-                    value(&i.desired),
-                    value(&i.actual),
-                    i.action,
-                    text(&i.reason, 300)
-                );
-            }
-            out.push('\n');
-        }
-        if !p.ignored.is_empty() {
-            let _ = writeln!(
-                out,
-                "<details><summary>{} ignored</summary>\n",
-                p.ignored.len()
-            );
-            out.push_str("| Resource | Field | Rule |\n|---|---|---|\n");
-            for i in &p.ignored {
-                let _ = writeln!(
-                    out,
-                    "| {} {} | {} | {} |",
-                    i.kind,
-                    code(&i.resource, 120),
-                    i.field
-                        .as_deref()
-                        .map(|f| code(f, 120))
-                        .unwrap_or_else(|| "—".into()),
-                    text(i.ignored_by.as_deref().unwrap_or_default(), 300)
-                );
-            }
-            out.push_str("\n</details>\n\n");
-        }
-        if let Some(chain) = &p.chain {
-            let _ = writeln!(out, "```mermaid\n{}```\n", mermaid::flowchart(chain));
-        }
     }
-    out
+    out.push('\n');
+}
+
+/// The ignored items, folded: each with the rule that ignores it.
+fn ignored_details(out: &mut String, ignored: &[Item]) {
+    let _ = writeln!(
+        out,
+        "<details><summary>{} ignored</summary>\n",
+        ignored.len()
+    );
+    out.push_str("| Resource | Field | Rule |\n|---|---|---|\n");
+    for i in ignored {
+        let _ = writeln!(
+            out,
+            "| {} {} | {} | {} |",
+            i.kind,
+            code(&i.resource, 120),
+            i.field
+                .as_deref()
+                .map(|f| code(f, 120))
+                .unwrap_or_else(|| "—".into()),
+            text(i.ignored_by.as_deref().unwrap_or_default(), 300)
+        );
+    }
+    out.push_str("\n</details>\n\n");
 }

@@ -18,90 +18,111 @@ fn label(text: &str) -> String {
 
 /// The flowchart (without the surrounding code fence).
 pub fn flowchart(chain: &Chain) -> String {
-    let mut out = String::from("flowchart LR\n");
-    let mut drifted = Vec::new();
-    let mut node = |out: &mut String, id: &str, text: &str, drift: bool| {
-        let _ = writeln!(out, "  {id}[\"{}\"]", label(text));
+    let mut chart = Chart {
+        out: String::from("flowchart LR\n"),
+        drifted: Vec::new(),
+    };
+    let mut edges = chart.delivery(chain);
+    chart.notifications(chain, &mut edges);
+    chart.finish(&edges)
+}
+
+/// A flowchart being written: its nodes so far, and which of them drifted.
+struct Chart {
+    out: String,
+    drifted: Vec<String>,
+}
+
+/// An edge between two nodes, by id.
+type Edge = (&'static str, &'static str);
+
+impl Chart {
+    fn node(&mut self, id: &str, text: &str, drift: bool) {
+        let _ = writeln!(self.out, "  {id}[\"{}\"]", label(text));
         if drift {
-            drifted.push(id.to_owned());
+            self.drifted.push(id.to_owned());
         }
-    };
-    let sources = if chain.sources.len() > 3 {
-        format!(
-            "{} and {} more",
-            chain.sources[..3].join(", "),
-            chain.sources.len() - 3
-        )
+    }
+
+    /// Log groups → filters → stream → bucket, always there.
+    fn delivery(&mut self, chain: &Chain) -> Vec<Edge> {
+        self.node(
+            "sources",
+            &format!("log groups: {}", sources(&chain.sources)),
+            chain.filters_drifted,
+        );
+        self.node(
+            "filters",
+            &format!(
+                "subscription filters on {} group{}",
+                chain.filtered_groups,
+                if chain.filtered_groups == 1 { "" } else { "s" }
+            ),
+            chain.filters_drifted,
+        );
+        self.node(
+            "stream",
+            &format!("Firehose {}", chain.stream),
+            chain.stream_drifted,
+        );
+        self.node(
+            "bucket",
+            &format!("S3 {}", chain.bucket),
+            chain.bucket_drifted,
+        );
+        vec![
+            ("sources", "filters"),
+            ("filters", "stream"),
+            ("stream", "bucket"),
+        ]
+    }
+
+    /// What the bucket notifies, when the spec has it: the transform, then the topic and its
+    /// subscribers. Both are wired by the stack and the bucket's notifications, so they are marked
+    /// when the bucket is.
+    fn notifications(&mut self, chain: &Chain, edges: &mut Vec<Edge>) {
+        let mut last = "bucket";
+        if let Some(transform) = &chain.transform {
+            self.node(
+                "transform",
+                &format!("Lambda {transform}"),
+                chain.bucket_drifted,
+            );
+            edges.push(("bucket", "transform"));
+            last = "transform";
+        }
+        if let Some(topic) = &chain.topic {
+            self.node("topic", &format!("SNS {topic}"), chain.bucket_drifted);
+            edges.push((last, "topic"));
+            for (i, s) in chain.subscribers.iter().enumerate() {
+                let id = format!("sub{i}");
+                self.node(&id, &format!("Lambda {}", s.name), s.drifted);
+                let _ = writeln!(self.out, "  topic --> {id}");
+            }
+        }
+    }
+
+    /// The edges, then the style of drifted nodes.
+    fn finish(mut self, edges: &[Edge]) -> String {
+        for (from, to) in edges {
+            let _ = writeln!(self.out, "  {from} --> {to}");
+        }
+        let _ = writeln!(
+            self.out,
+            "  classDef drifted fill:#fde2e1,stroke:#c0392b,stroke-width:2px"
+        );
+        if !self.drifted.is_empty() {
+            let _ = writeln!(self.out, "  class {} drifted", self.drifted.join(","));
+        }
+        self.out
+    }
+}
+
+/// The first three log groups, and how many more.
+fn sources(groups: &[String]) -> String {
+    if groups.len() > 3 {
+        format!("{} and {} more", groups[..3].join(", "), groups.len() - 3)
     } else {
-        chain.sources.join(", ")
-    };
-    node(
-        &mut out,
-        "sources",
-        &format!("log groups: {sources}"),
-        chain.filters_drifted,
-    );
-    node(
-        &mut out,
-        "filters",
-        &format!(
-            "subscription filters on {} group{}",
-            chain.filtered_groups,
-            if chain.filtered_groups == 1 { "" } else { "s" }
-        ),
-        chain.filters_drifted,
-    );
-    node(
-        &mut out,
-        "stream",
-        &format!("Firehose {}", chain.stream),
-        chain.stream_drifted,
-    );
-    node(
-        &mut out,
-        "bucket",
-        &format!("S3 {}", chain.bucket),
-        chain.bucket_drifted,
-    );
-    let mut edges = vec![
-        ("sources", "filters"),
-        ("filters", "stream"),
-        ("stream", "bucket"),
-    ];
-    let mut last = "bucket";
-    if let Some(transform) = &chain.transform {
-        node(
-            &mut out,
-            "transform",
-            &format!("Lambda {transform}"),
-            chain.bucket_drifted,
-        );
-        edges.push(("bucket", "transform"));
-        last = "transform";
+        groups.join(", ")
     }
-    if let Some(topic) = &chain.topic {
-        node(
-            &mut out,
-            "topic",
-            &format!("SNS {topic}"),
-            chain.bucket_drifted,
-        );
-        edges.push((last, "topic"));
-        for (i, s) in chain.subscribers.iter().enumerate() {
-            let id = format!("sub{i}");
-            node(&mut out, &id, &format!("Lambda {}", s.name), s.drifted);
-            let _ = writeln!(out, "  topic --> {id}");
-        }
-    }
-    for (from, to) in edges {
-        let _ = writeln!(out, "  {from} --> {to}");
-    }
-    let _ = writeln!(
-        out,
-        "  classDef drifted fill:#fde2e1,stroke:#c0392b,stroke-width:2px"
-    );
-    if !drifted.is_empty() {
-        let _ = writeln!(out, "  class {} drifted", drifted.join(","));
-    }
-    out
 }

@@ -1,0 +1,152 @@
+//! The commands that write to AWS: `apply` brings AWS to the specs, `delete` removes the
+//! pipelines' resources. Both print each action's outcome as it finishes, then the AWS calls
+//! made.
+
+use super::{AwsArgs, CliError, Exit, Files, checked, engine, print_problems, probe};
+use crate::apply::ActionOutcome;
+use crate::engine::Engine;
+use crate::load::{self, LoadReport, Loaded};
+use crate::observe::Hints;
+use crate::report::text;
+use std::io::Write;
+
+/// `apply`: plans, executes and verifies each pipeline in turn; `Exit::Error` unless every
+/// pipeline is in sync afterwards.
+pub(super) async fn apply(
+    files: &Files,
+    aws: &AwsArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Exit, CliError> {
+    let Some((report, engine)) = prepare(files, aws, err).await? else {
+        return Ok(Exit::Error);
+    };
+    let mut exit = Exit::Ok;
+    for p in &report.pipelines {
+        if !apply_one(&engine, p, out, err).await? {
+            exit = Exit::Error;
+        }
+    }
+    writeln!(err, "{}", text::calls(&engine.aws().calls().snapshot()))?;
+    Ok(exit)
+}
+
+/// Applies one pipeline; returns whether it is in sync afterwards.
+async fn apply_one(
+    engine: &Engine,
+    p: &Loaded,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<bool, CliError> {
+    let hints = Hints::default();
+    let check = match checked(engine, p, &hints).await {
+        Ok(c) => c,
+        Err(e) => {
+            writeln!(err, "LogPipeline {}: error: {e}", p.id())?;
+            return Ok(false);
+        }
+    };
+    out.write_all(text::plan(&check.plan, "plan").as_bytes())?;
+    if check.plan.report_only && !check.plan.in_sync() {
+        writeln!(out, "  (drift.policy: Report — nothing is changed)")?;
+    }
+    let result = engine.execute(check, &hints, &mut echo(out)).await;
+    match result {
+        Ok(done) if done.remaining.in_sync() => {
+            if !done.applied.is_empty() {
+                writeln!(out, "LogPipeline {}: in sync", p.id())?;
+            }
+            Ok(true)
+        }
+        Ok(done) => {
+            out.write_all(text::plan(&done.remaining, "not in sync after apply").as_bytes())?;
+            Ok(false)
+        }
+        Err(e) => {
+            writeln!(err, "LogPipeline {}: error: {e}", p.id())?;
+            Ok(false)
+        }
+    }
+}
+
+/// `delete`: removes each pipeline's resources in reverse order; `Exit::Error` unless every
+/// pipeline is fully deleted.
+pub(super) async fn delete(
+    files: &Files,
+    aws: &AwsArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Exit, CliError> {
+    let Some((report, engine)) = prepare(files, aws, err).await? else {
+        return Ok(Exit::Error);
+    };
+    let mut exit = Exit::Ok;
+    for p in &report.pipelines {
+        if !delete_one(&engine, p, out, err).await? {
+            exit = Exit::Error;
+        }
+    }
+    writeln!(err, "{}", text::calls(&engine.aws().calls().snapshot()))?;
+    Ok(exit)
+}
+
+/// Deletes one pipeline; returns whether everything went (nothing failed, nothing was left
+/// because another owner holds it).
+async fn delete_one(
+    engine: &Engine,
+    p: &Loaded,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<bool, CliError> {
+    let result = match engine.resolve(p.valid.clone()).await {
+        Ok(pipeline) => {
+            engine
+                .delete(&pipeline, &Hints::default(), &mut echo(out))
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok((plan, applied)) if applied.succeeded() && plan.conflicts().next().is_none() => {
+            writeln!(out, "LogPipeline {}: deleted", p.id())?;
+            Ok(true)
+        }
+        Ok((plan, _)) => {
+            out.write_all(text::plan(&plan, "not fully deleted").as_bytes())?;
+            Ok(false)
+        }
+        Err(e) => {
+            writeln!(err, "LogPipeline {}: error: {e}", p.id())?;
+            Ok(false)
+        }
+    }
+}
+
+/// Prints each action's outcome as it finishes. A failed write only loses the echo, so it does
+/// not stop the command.
+fn echo(out: &mut dyn Write) -> impl FnMut(&ActionOutcome) + '_ {
+    move |o| {
+        let _ = writeln!(out, "{}", text::outcome(o));
+        let _ = out.flush();
+    }
+}
+
+/// Loads the files and connects to AWS; `None` when the files have problems or AWS cannot be
+/// reached (both already printed).
+async fn prepare(
+    files: &Files,
+    aws: &AwsArgs,
+    err: &mut dyn Write,
+) -> Result<Option<(LoadReport, Engine)>, CliError> {
+    let engine = engine(aws).await;
+    let region = engine.default_region();
+    let report = load::load_paths(&files.paths, files.defaults(region.as_deref()))?;
+    if print_problems(&report, err)? {
+        return Ok(None);
+    }
+    if let Err(e) = probe(&engine, report.pipelines.len()).await {
+        writeln!(err, "error: {e}")?;
+        return Ok(None);
+    }
+    Ok(Some((report, engine)))
+}

@@ -1,0 +1,326 @@
+//! The command line's types: what clap parses (commands, their options and value enums) and
+//! how options become the engine's and the controller's settings.
+
+use crate::aws::{AwsSettings, RetryPolicy};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// pitagora builds, guards and migrates serverless log pipelines on AWS: CloudWatch Logs →
+/// Firehose → S3 (→ Lambda transform) (→ SNS fan-out), declared as `LogPipeline` resources.
+#[derive(Debug, Parser)]
+#[command(name = "pitagora", version, about, long_about = None)]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Auto, env = "PITAGORA_LOG_FORMAT")]
+    pub log_format: LogFormat,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How logs are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Text on a terminal, JSON otherwise.
+    Auto,
+    /// Human-readable text.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Files to read.
+#[derive(Debug, Clone, Args)]
+pub struct Files {
+    /// Files or directories (walked recursively; .yaml, .yml and .json).
+    #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
+    pub paths: Vec<PathBuf>,
+    /// Namespace of documents that name none.
+    #[arg(short, long, default_value = "default")]
+    pub namespace: String,
+}
+
+impl Files {
+    /// Where the files' documents are placed: this namespace, and `region` for specs without one.
+    pub fn defaults<'a>(&'a self, region: Option<&'a str>) -> crate::load::Defaults<'a> {
+        crate::load::Defaults {
+            namespace: &self.namespace,
+            region,
+        }
+    }
+}
+
+/// How to reach AWS. Credentials come from the standard chain (environment, profile, web
+/// identity / IRSA).
+#[derive(Debug, Clone, Args)]
+pub struct AwsArgs {
+    /// Endpoint of every AWS service, e.g. a local emulator (default: AWS's own endpoints).
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// Region of pipelines whose spec names none (default: the AWS configuration's, e.g. AWS_REGION).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Longest wait, in seconds, for a stack or stream operation to finish.
+    #[arg(long, default_value_t = 1800)]
+    pub settle_timeout: u64,
+    /// How long, in seconds, to keep retrying an AWS call that fails for a passing reason
+    /// (throttling, 5xx, an unreachable endpoint) before giving up with an error.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub aws_timeout: u64,
+}
+
+impl AwsArgs {
+    /// The AWS client's settings.
+    pub fn settings(&self) -> AwsSettings {
+        AwsSettings {
+            endpoint_url: self.endpoint_url.clone(),
+            region: self.region.clone(),
+            retry: RetryPolicy {
+                total: Duration::from_secs(self.aws_timeout),
+                ..RetryPolicy::default()
+            },
+            settle_timeout: Duration::from_secs(self.settle_timeout),
+            ..AwsSettings::default()
+        }
+    }
+}
+
+/// Controller options.
+#[derive(Debug, Clone, Args)]
+pub struct ControllerArgs {
+    /// Watch only this namespace (default: all namespaces).
+    #[arg(long, env = "PITAGORA_WATCH_NAMESPACE")]
+    pub watch_namespace: Option<String>,
+    /// Pipelines reconciled at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// Address of /healthz, /readyz and /metrics.
+    #[arg(long, default_value = "0.0.0.0:8080")]
+    pub http_addr: std::net::SocketAddr,
+    /// Leader election on a Lease (run several replicas; only the leader acts).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub leader_election: bool,
+    /// Name of the Lease.
+    #[arg(long, default_value = "pitagora-controller")]
+    pub lease_name: String,
+    /// Namespace of the Lease (the controller's own).
+    #[arg(long, env = "POD_NAMESPACE", default_value = "pitagora-system")]
+    pub lease_namespace: String,
+    /// Seconds a leader keeps the lease without renewing it.
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(3..=300))]
+    pub lease_duration: u64,
+    /// This replica's identity (default: POD_NAME, else host name and process id).
+    #[arg(long, env = "POD_NAME")]
+    pub identity: Option<String>,
+    /// Longest wait, in seconds, before retrying a failed reconcile.
+    #[arg(long, default_value_t = 300)]
+    pub max_error_backoff: u64,
+}
+
+impl ControllerArgs {
+    /// The controller's settings.
+    pub fn settings(&self) -> crate::controller::Settings {
+        let identity = self.identity.clone().unwrap_or_else(|| {
+            let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_owned())
+                .unwrap_or_else(|_| "pitagora".into());
+            format!("{host}-{}", std::process::id())
+        });
+        crate::controller::Settings {
+            namespace: self.watch_namespace.clone(),
+            concurrency: self.concurrency,
+            http_addr: self.http_addr,
+            lease: self
+                .leader_election
+                .then(|| crate::controller::leader::LeaseConfig {
+                    namespace: self.lease_namespace.clone(),
+                    name: self.lease_name.clone(),
+                    identity: identity.clone(),
+                    duration: Duration::from_secs(self.lease_duration),
+                }),
+            max_error_backoff: Duration::from_secs(self.max_error_backoff),
+            reporter: "pitagora".into(),
+            instance: identity,
+        }
+    }
+}
+
+/// Drift report options.
+#[derive(Debug, Clone, Args)]
+pub struct DriftReportArgs {
+    /// Format of the report on standard output.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// Also write the report in FORMAT to PATH, e.g. `markdown=drift.md` or `junit=drift.xml`
+    /// (repeatable).
+    #[arg(long = "output", value_name = "FORMAT=PATH", value_parser = parse_output)]
+    pub outputs: Vec<(ReportFormat, PathBuf)>,
+    /// `drift`: exit 2 when anything drifted (default); `never`: exit 0 even then (report-only
+    /// jobs). Errors exit 1 either way.
+    #[arg(long, value_enum, default_value_t = FailOn::Drift)]
+    pub fail_on: FailOn,
+    /// The repository's ignore rules: a YAML list of `{pipeline?, kind?, name?, field?, reason?}`
+    /// (`pipeline` is `namespace/name` and, like `name` and `field`, may use `*`). Default:
+    /// `.pitagora-ignore` when it exists.
+    #[arg(long, value_name = "PATH")]
+    pub ignore_file: Option<PathBuf>,
+    /// How many pipelines are checked at once (AWS calls stay within per-service rate limits).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// Colours in the text report: on a terminal (auto), always, never.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+}
+
+/// Drift report formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Human summary.
+    Text,
+    /// For a CI step summary or a pull-request comment (with Mermaid pictures).
+    Markdown,
+    /// Stable, versioned schema (docs/drift-report.schema.json).
+    Json,
+    /// JUnit XML for CI test tabs.
+    Junit,
+}
+
+/// When `drift` exits 2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// When anything drifted.
+    Drift,
+    /// Never (errors still exit 1).
+    Never,
+}
+
+/// Colour choice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// On a terminal.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+fn parse_output(text: &str) -> Result<(ReportFormat, PathBuf), String> {
+    let (format, path) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?}: expected FORMAT=PATH, e.g. markdown=drift.md"))?;
+    let format = ReportFormat::from_str(format, true)
+        .map_err(|_| format!("{format:?}: unknown format; use text, markdown, json or junit"))?;
+    if path.is_empty() {
+        return Err(format!("{text:?}: the path is empty"));
+    }
+    Ok((format, PathBuf::from(path)))
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the LogPipeline CustomResourceDefinition as YAML (the content of crds/logpipeline.yaml).
+    Crd,
+    /// Check LogPipeline files offline against the CRD schema and every semantic rule; print all
+    /// errors, each naming its field. Exit 1 when any document is invalid.
+    Validate {
+        /// The files.
+        #[command(flatten)]
+        files: Files,
+    },
+    /// Print the desired AWS state of each pipeline: CloudFormation template, Firehose stream,
+    /// subscription filters, bucket notifications and lifecycle, topic subscriptions.
+    Render {
+        /// The files.
+        #[command(flatten)]
+        files: Files,
+        /// AWS account id used in ARNs.
+        #[arg(long, default_value = "123456789012", env = "PITAGORA_ACCOUNT_ID")]
+        account_id: String,
+        /// Region of pipelines whose spec names none.
+        #[arg(long, default_value = "us-east-1", env = "AWS_REGION")]
+        region: String,
+        /// Output format.
+        #[arg(short, long, value_enum, default_value_t = Format::Yaml)]
+        output: Format,
+        /// Print only one part (`template` prints a CloudFormation template ready for the AWS CLI).
+        #[arg(long, value_enum, default_value_t = Part::All)]
+        only: Part,
+    },
+    /// Bring AWS to the specs: print each pipeline's plan, execute it (each action's outcome as
+    /// it finishes), then verify. Exit 0 when every pipeline is in sync afterwards, 1 otherwise.
+    /// Pipelines with `drift.policy: Report` are only reported.
+    Apply {
+        /// The files.
+        #[command(flatten)]
+        files: Files,
+        /// How to reach AWS.
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
+    /// Compare AWS with the specs without writing anything. Exit 0: in sync; 2: drift; 1: error
+    /// (invalid spec, AWS unreachable, access denied — never reported as "no drift").
+    Drift {
+        /// The files.
+        #[command(flatten)]
+        files: Files,
+        /// How to reach AWS.
+        #[command(flatten)]
+        aws: AwsArgs,
+        /// The report's options.
+        #[command(flatten)]
+        report: DriftReportArgs,
+    },
+    /// Run the Kubernetes controller: watch LogPipelines and keep AWS converged to them
+    /// (kubeconfig from KUBECONFIG, ~/.kube/config or the pod's service account).
+    Run {
+        /// How to reach AWS.
+        #[command(flatten)]
+        aws: AwsArgs,
+        /// The controller's options.
+        #[command(flatten)]
+        controller: ControllerArgs,
+    },
+    /// Delete the pipelines' AWS resources in reverse order. The bucket (and the error log group)
+    /// is kept unless `storage.deletionPolicy: Delete`; resources owned by others are never touched.
+    Delete {
+        /// The files.
+        #[command(flatten)]
+        files: Files,
+        /// How to reach AWS.
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
+}
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// YAML (multi-document for several pipelines).
+    Yaml,
+    /// JSON (an array for several pipelines).
+    Json,
+}
+
+/// Parts of the desired state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Part {
+    /// Everything.
+    All,
+    /// Derived AWS names.
+    Names,
+    /// The CloudFormation template.
+    Template,
+    /// The Firehose stream.
+    Stream,
+    /// The subscription filter and the log groups it selects.
+    Filters,
+    /// The bucket notification entries.
+    Notifications,
+    /// The bucket lifecycle rules.
+    Lifecycle,
+    /// The topic and its subscriptions.
+    Topic,
+}

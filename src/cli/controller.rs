@@ -1,0 +1,31 @@
+//! The `run` command: the Kubernetes controller, until SIGINT or SIGTERM.
+
+use super::{AwsArgs, CliError, ControllerArgs, Exit, engine};
+
+/// `run`: connects to Kubernetes and runs the controller until a signal stops it.
+pub(super) async fn run_controller(
+    aws: &AwsArgs,
+    controller: &ControllerArgs,
+) -> Result<Exit, CliError> {
+    let client = kube::Client::try_default().await.map_err(CliError::Kube)?;
+    let engine = engine(aws).await;
+    crate::controller::run(client, engine, controller.settings(), signal()).await?;
+    Ok(Exit::Ok)
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,177 @@
+//! The `drift` command: checks every pipeline without writing (invalid ones become errors in the
+//! report), then writes the report in each requested format. The exit code says whether
+//! anything drifted or failed.
+
+use super::{
+    AwsArgs, CliError, Color, DriftReportArgs, Exit, FailOn, Files, ReportFormat, checked, engine,
+    print_skipped, probe,
+};
+use crate::engine::{Check, Engine};
+use crate::load::{self, LoadReport, Loaded};
+use crate::names::PipelineId;
+use crate::observe::Hints;
+use crate::plan::ignore;
+use crate::report::{self, DriftReport, Totals, text};
+use futures::StreamExt;
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+
+/// `drift`: checks, reports, and exits 0 (in sync), 2 (drift, unless `--fail-on never`) or 1
+/// (any error).
+pub(super) async fn drift(
+    files: &Files,
+    aws: &AwsArgs,
+    options: &DriftReportArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Exit, CliError> {
+    let engine = engine(aws).await;
+    let region = engine.default_region();
+    let mut loaded = load::load_paths(&files.paths, files.defaults(region.as_deref()))?;
+    print_skipped(&loaded, err)?;
+    add_repo_rules(&mut loaded, options.ignore_file.as_deref())?;
+    let checks = check_all(&engine, &loaded.pipelines, options.concurrency).await;
+    let invalid_ids = invalid_ids(&loaded, &files.namespace);
+    let inputs = report_inputs(&loaded, &checks, &invalid_ids);
+    if inputs.is_empty() {
+        writeln!(err, "no LogPipeline documents found")?;
+        return Ok(Exit::Error);
+    }
+    let drift = report::build(&inputs, &engine.aws().calls().snapshot(), None);
+    write_report(&drift, options, out)?;
+    Ok(exit(&drift.totals, options.fail_on))
+}
+
+/// Adds the repository's ignore rules (the named file, else `.pitagora-ignore` when it exists)
+/// to the pipelines they apply to.
+fn add_repo_rules(loaded: &mut LoadReport, explicit: Option<&Path>) -> Result<(), CliError> {
+    let Some(path) = ignore::ignore_file(explicit) else {
+        return Ok(());
+    };
+    let rules = ignore::read_ignore_file(path)
+        .map_err(|e| CliError::Ignore(path.to_owned(), e.to_string()))?;
+    for p in &mut loaded.pipelines {
+        let mut applicable = Vec::new();
+        ignore::merge_repo_rules(&mut applicable, p.id(), &rules);
+        p.valid.add_ignore_rules(applicable);
+    }
+    Ok(())
+}
+
+/// Checks the pipelines, `concurrency` at a time, keeping their order; each result is the check
+/// or the error's message. Progress is shown on a terminal when there are several.
+async fn check_all(
+    engine: &Engine,
+    pipelines: &[Loaded],
+    concurrency: u16,
+) -> Vec<Result<Check, String>> {
+    let total = pipelines.len();
+    let progress = std::io::stderr().is_terminal() && total > 1;
+    let mut done = 0;
+    let hints = Hints::default();
+    let reachable = probe(engine, total).await;
+    let checks = futures::stream::iter(pipelines)
+        .map(|p| {
+            let (hints, reachable) = (&hints, &reachable);
+            async move {
+                match reachable {
+                    Ok(()) => checked(engine, p, hints).await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+        })
+        .buffered(usize::from(concurrency))
+        .inspect(|_| {
+            done += 1;
+            if progress {
+                let _ = write!(std::io::stderr(), "\rchecked {done}/{total} pipelines");
+            }
+        })
+        .collect()
+        .await;
+    if progress {
+        let _ = writeln!(std::io::stderr());
+    }
+    checks
+}
+
+/// The ids of the invalid documents, `<namespace>/?` for those without a name.
+fn invalid_ids(loaded: &LoadReport, namespace: &str) -> Vec<PipelineId> {
+    loaded
+        .invalid
+        .iter()
+        .map(|i| {
+            i.id.clone()
+                .unwrap_or_else(|| PipelineId::new(namespace, "?"))
+        })
+        .collect()
+}
+
+/// The report's inputs: the checked pipelines in order, then the invalid documents (with their
+/// ids from [`invalid_ids`]) as errors.
+fn report_inputs<'a>(
+    loaded: &'a LoadReport,
+    checks: &'a [Result<Check, String>],
+    invalid_ids: &'a [PipelineId],
+) -> Vec<report::Input<'a>> {
+    let checked = loaded
+        .pipelines
+        .iter()
+        .zip(checks)
+        .map(|(p, check)| report::Input {
+            source: &p.source,
+            id: p.id(),
+            result: check.as_ref().map_err(Clone::clone),
+        });
+    let invalid = loaded.invalid.iter().zip(invalid_ids).map(|(invalid, id)| {
+        let messages: Vec<String> = invalid.errors.iter().map(ToString::to_string).collect();
+        report::Input {
+            source: &invalid.source,
+            id,
+            result: Err(format!("invalid spec: {}", messages.join("; "))),
+        }
+    });
+    checked.chain(invalid).collect()
+}
+
+/// Writes the report on `out` in `--format`, and in each `--output` format to its file.
+fn write_report(
+    drift: &DriftReport,
+    options: &DriftReportArgs,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let color = match options.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stdout().is_terminal(),
+    };
+    out.write_all(render(drift, options.format, color)?.as_bytes())?;
+    for (format, path) in &options.outputs {
+        // Files are read by tools and people elsewhere: never coloured.
+        std::fs::write(path, render(drift, *format, false)?)
+            .map_err(|e| CliError::Write(path.clone(), e))?;
+    }
+    Ok(())
+}
+
+fn render(r: &DriftReport, format: ReportFormat, color: bool) -> Result<String, CliError> {
+    Ok(match format {
+        ReportFormat::Text => text::report(r, text::Style::new(color)),
+        ReportFormat::Markdown => report::markdown::render(r),
+        ReportFormat::Json => {
+            serde_json::to_string_pretty(r).map_err(|e| CliError::Serialise(e.to_string()))? + "\n"
+        }
+        ReportFormat::Junit => report::junit::render(r),
+    })
+}
+
+/// Errors exit 1 whatever `--fail-on` says: an error is never "no drift".
+fn exit(totals: &Totals, fail_on: FailOn) -> Exit {
+    if totals.errors > 0 {
+        Exit::Error
+    } else if totals.drifted > 0 && fail_on == FailOn::Drift {
+        Exit::Drift
+    } else {
+        Exit::Ok
+    }
+}

@@ -1,0 +1,158 @@
+//! The command line: a thin shell over the engine. Each command reads its inputs, calls the
+//! engine and prints; exit codes are part of the interface (see [`Exit`]).
+//!
+//! [`run`] dispatches to one function per command: `crd`, `validate` and `render` work offline
+//! (`offline.rs`); `apply` and `delete` change AWS (`apply.rs`); `drift` reports (`drift.rs`);
+//! `run` starts the controller (`controller.rs`). What clap parses is in `args.rs`; what the
+//! commands share (loading files, reaching AWS) is here.
+
+mod apply;
+mod args;
+mod controller;
+mod drift;
+mod offline;
+
+pub use args::{
+    AwsArgs, Cli, Color, Command, ControllerArgs, DriftReportArgs, FailOn, Files, Format,
+    LogFormat, Part, ReportFormat,
+};
+
+use crate::aws::{Aws, AwsError};
+use crate::engine::{Check, Engine, EngineError};
+use crate::load::{self, LoadReport, Loaded};
+use crate::observe::Hints;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Exit codes shared by every command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Success (for `drift`: in sync).
+    Ok = 0,
+    /// Invalid input or an error (never "no drift").
+    Error = 1,
+    /// `drift`: AWS differs from the specs.
+    Drift = 2,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> Self {
+        ExitCode::from(e as u8)
+    }
+}
+
+/// Errors of the command line itself.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Inputs could not be read.
+    #[error(transparent)]
+    Load(#[from] load::LoadError),
+    /// Writing the output failed.
+    #[error("cannot write output: {0}")]
+    Output(#[from] std::io::Error),
+    /// Serialising the output failed.
+    #[error("cannot serialise output: {0}")]
+    Serialise(String),
+    /// A report file could not be written.
+    #[error("cannot write {0}: {1}")]
+    Write(PathBuf, std::io::Error),
+    /// No Kubernetes client could be configured.
+    #[error("cannot reach Kubernetes: {0}")]
+    Kube(kube::Error),
+    /// The controller stopped with an error.
+    #[error(transparent)]
+    Controller(#[from] crate::controller::RunError),
+    /// The ignore file is unreadable or invalid.
+    #[error("ignore file {0}: {1}")]
+    Ignore(PathBuf, String),
+}
+
+/// Runs a parsed command line, writing results to `out` and diagnostics to `err`.
+pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit, CliError> {
+    match cli.command {
+        Command::Crd => offline::crd(out),
+        Command::Validate { files } => offline::validate(&files, out, err),
+        Command::Render {
+            files,
+            account_id,
+            region,
+            output,
+            only,
+        } => offline::render(&files, &account_id, &region, output, only, out, err),
+        Command::Apply { files, aws } => apply::apply(&files, &aws, out, err).await,
+        Command::Drift { files, aws, report } => {
+            drift::drift(&files, &aws, &report, out, err).await
+        }
+        Command::Run { aws, controller } => controller::run_controller(&aws, &controller).await,
+        Command::Delete { files, aws } => apply::delete(&files, &aws, out, err).await,
+    }
+}
+
+/// The engine, on an AWS client configured from the command line.
+async fn engine(aws: &AwsArgs) -> Engine {
+    Engine::new(Arc::new(Aws::load(aws.settings()).await))
+}
+
+/// Places a loaded pipeline in the account and checks it against AWS.
+async fn checked(engine: &Engine, p: &Loaded, hints: &Hints) -> Result<Check, EngineError> {
+    let pipeline = engine.resolve(p.valid.clone()).await?;
+    engine.check(&pipeline, hints).await
+}
+
+/// AWS could not answer the first question asked of it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("cannot reach AWS: {0}")]
+struct Unreachable(AwsError);
+
+/// Asks AWS one question (the account id) before any pipeline is checked: when AWS cannot be
+/// reached every pipeline fails the same way, and asking per pipeline would only multiply the
+/// wait. Nothing is asked when there are no pipelines to check.
+async fn probe(engine: &Engine, pipelines: usize) -> Result<(), Unreachable> {
+    if pipelines == 0 {
+        return Ok(());
+    }
+    engine
+        .aws()
+        .account_id()
+        .await
+        .map(drop)
+        .map_err(Unreachable)
+}
+
+/// Prints skipped and invalid documents; returns whether any document was invalid or nothing
+/// was found.
+fn print_problems(report: &LoadReport, err: &mut dyn Write) -> Result<bool, CliError> {
+    print_skipped(report, err)?;
+    for invalid in &report.invalid {
+        let what = invalid
+            .id
+            .as_ref()
+            .map(|id| format!("LogPipeline {id}"))
+            .unwrap_or_else(|| "document".into());
+        let n = invalid.errors.len();
+        writeln!(
+            err,
+            "{}: {what} is invalid ({n} error{}):",
+            invalid.source,
+            if n == 1 { "" } else { "s" }
+        )?;
+        for e in &invalid.errors {
+            writeln!(err, "  {e}")?;
+        }
+    }
+    if report.pipelines.is_empty() && report.invalid.is_empty() {
+        writeln!(err, "no LogPipeline documents found")?;
+        return Ok(true);
+    }
+    Ok(!report.invalid.is_empty())
+}
+
+/// Prints the documents that were skipped because they are not LogPipelines.
+fn print_skipped(report: &LoadReport, err: &mut dyn Write) -> Result<(), CliError> {
+    for s in &report.skipped {
+        writeln!(err, "{}: skipped {} (not a LogPipeline)", s.source, s.kind)?;
+    }
+    Ok(())
+}
