@@ -189,7 +189,7 @@ pub async fn execute(c: &RegionClients, step: &Step) -> Result<String, AwsError>
                 .await;
             gone_is_fine(r, "deleted", "already gone")
         }
-        Step::None => Ok(String::new()),
+        Step::Conflict(_) => Ok(String::new()),
     }
 }
 
