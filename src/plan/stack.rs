@@ -105,13 +105,16 @@ fn capabilities() -> Vec<String> {
     STACK_CAPABILITIES.iter().map(|c| (*c).to_owned()).collect()
 }
 
-fn create_step(d: &Desired) -> Step {
-    Step::CreateStack {
+/// Plans the stack's creation.
+fn create(b: &mut Builder, d: &Desired, reason: &str) {
+    let step = Step::CreateStack {
         name: d.stack.name.clone(),
         template: d.stack.template.clone(),
         tags: d.stack.tags.clone(),
         capabilities: capabilities(),
-    }
+    };
+    let kind = ResourceKind::Stack;
+    b.push(Op::Create, kind, &d.stack.name, Vec::new(), reason, step);
 }
 
 /// Plans the stack.
@@ -121,15 +124,7 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, o: &Observed) {
         return orphaned_bucket_conflict(b, d);
     }
     let Some(s) = &o.stack else {
-        let reason = "stack does not exist";
-        b.push(
-            Op::Create,
-            ResourceKind::Stack,
-            name,
-            Vec::new(),
-            reason,
-            create_step(d),
-        );
+        create(b, d, "stack does not exist");
         return;
     };
     if let Some((cause, reason)) = ownership_conflict(d, &s.tags) {
@@ -137,15 +132,7 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, o: &Observed) {
     }
     match stack_state(&s.status) {
         StackState::Absent => {
-            let reason = "stack was deleted";
-            b.push(
-                Op::Create,
-                ResourceKind::Stack,
-                name,
-                Vec::new(),
-                reason,
-                create_step(d),
-            );
+            create(b, d, "stack was deleted");
         }
         StackState::InProgress => b.pending(
             ResourceKind::Stack,
@@ -212,15 +199,7 @@ fn recreate(b: &mut Builder, d: &Desired, s: &ObservedStack) {
             empty_bucket: None,
         },
     );
-    let reason = "recreate after the failed creation";
-    b.push(
-        Op::Create,
-        ResourceKind::Stack,
-        name,
-        Vec::new(),
-        reason,
-        create_step(d),
-    );
+    create(b, d, "recreate after the failed creation");
 }
 
 /// A stable stack: update it when its template or tags differ from the spec.

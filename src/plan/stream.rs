@@ -12,15 +12,13 @@ use crate::resources::ResourceKind;
 pub(super) fn plan(b: &mut Builder, d: &Desired, o: &Observed) {
     let name = &d.stream.name;
     let Some(s) = &o.stream else {
-        let reason = "delivery stream does not exist";
-        let step = Step::CreateStream(d.stream.clone());
         b.push(
             Op::Create,
             ResourceKind::DeliveryStream,
             name,
             Vec::new(),
-            reason,
-            step,
+            "delivery stream does not exist",
+            Step::CreateStream(d.stream.clone()),
         );
         return;
     };
