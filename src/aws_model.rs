@@ -5,9 +5,11 @@
 //! do) and lets anyone preview what a plan does without an AWS account. Where AWS refuses a
 //! step (a missing bucket, a third subscription filter), the model refuses it too.
 
+use crate::desired::{LogGroupSpec, StreamSpec};
 use crate::observed::*;
 use crate::plan::{Plan, Step};
 use crate::resources::*;
+use serde_json::Value;
 
 /// A step AWS would refuse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,196 +44,278 @@ pub fn execute_plan(world: &mut Observed, plan: &Plan) -> Result<(), Refused> {
 /// Executes one step.
 pub fn execute(world: &mut Observed, step: &Step) -> Result<(), Refused> {
     match step {
-        Step::CreateStack { template, tags, .. } => {
-            if world.stack.is_some() {
-                return Err(refuse(
-                    "CreateStack",
-                    "AlreadyExistsException: stack already exists",
-                ));
-            }
-            if template_holds(template, "Bucket") {
-                if world.bucket.is_some() {
-                    return Err(refuse(
-                        "CreateStack",
-                        "CREATE_FAILED: the bucket already exists",
-                    ));
-                }
-                world.bucket = Some(ObservedBucket::default());
-            }
-            if template_holds(template, "Topic") {
-                world.topic = Some(ObservedTopic::default());
-            }
-            world.stack = Some(ObservedStack {
-                status: "CREATE_COMPLETE".into(),
-                status_reason: None,
-                template: Some(template.clone()),
-                tags: tags.clone(),
-                outputs: Default::default(),
-            });
-        }
-        Step::UpdateStack { template, tags, .. } => {
-            let Some(stack) = world.stack.as_mut() else {
-                return Err(refuse(
-                    "UpdateStack",
-                    "ValidationError: stack does not exist",
-                ));
-            };
-            let before = stack.template.clone().unwrap_or_default();
-            // CloudFormation creates what the template adds and deletes what it drops; what
-            // vanished behind its back while still in the template stays vanished.
-            if template_holds(template, "Topic") && !template_holds(&before, "Topic") {
-                world.topic = Some(ObservedTopic::default());
-            }
-            if !template_holds(template, "Topic") {
-                world.topic = None;
-            }
-            stack.status = "UPDATE_COMPLETE".into();
-            stack.template = Some(template.clone());
-            merge_tags(&mut stack.tags, tags);
-        }
-        Step::DeleteStack { empty_bucket, .. } => {
-            if let Some(stack) = world.stack.take() {
-                let retained = stack
-                    .template
-                    .as_ref()
-                    .is_some_and(|t| t["Resources"]["Bucket"]["DeletionPolicy"] == "Retain");
-                if !retained {
-                    if empty_bucket.is_none() && world.bucket.is_some() {
-                        return Err(refuse(
-                            "DeleteStack",
-                            "DELETE_FAILED: the bucket is not empty",
-                        ));
-                    }
-                    world.bucket = None;
-                }
-                world.topic = None;
-            }
-        }
-        Step::CreateLogGroup(g) => {
-            if world.error_log_group.is_some() {
-                return Err(refuse("CreateLogGroup", "ResourceAlreadyExistsException"));
-            }
-            world.error_log_group = Some(ObservedLogGroup {
-                retention_days: Some(g.retention_days),
-                tags: g.tags.clone(),
-            });
-        }
-        Step::UpdateLogGroup(g) => {
-            let Some(group) = world.error_log_group.as_mut() else {
-                return Err(refuse("UpdateLogGroup", "ResourceNotFoundException"));
-            };
-            group.retention_days = Some(g.retention_days);
-            merge_tags(&mut group.tags, &g.tags);
-        }
-        Step::DeleteLogGroup { .. } => world.error_log_group = None,
-        Step::CreateStream(s) => {
-            if world.stream.is_some() {
-                return Err(refuse("CreateStream", "ResourceInUseException"));
-            }
-            world.stream = Some(ObservedStream {
-                status: "ACTIVE".into(),
-                destination: Some(s.destination.clone()),
-                version_id: "1".into(),
-                destination_id: "destinationId-000000000001".into(),
-                tags: s.tags.clone(),
-            });
-        }
+        Step::CreateStack { template, tags, .. } => create_stack(world, template, tags),
+        Step::UpdateStack { template, tags, .. } => update_stack(world, template, tags),
+        Step::DeleteStack { empty_bucket, .. } => delete_stack(world, empty_bucket.is_some()),
+        Step::CreateLogGroup(g) => create_log_group(world, g),
+        Step::UpdateLogGroup(g) => update_log_group(world, g),
+        Step::DeleteLogGroup { .. } => delete_log_group(world),
+        Step::CreateStream(s) => create_stream(world, s),
         Step::UpdateStream {
             stream,
             destination,
             tags,
-        } => {
-            let Some(s) = world.stream.as_mut() else {
-                return Err(refuse("UpdateStream", "ResourceNotFoundException"));
-            };
-            if *destination {
-                s.destination = Some(stream.destination.clone());
-                let version: u64 = s.version_id.parse().unwrap_or(1);
-                s.version_id = (version + 1).to_string();
-            }
-            if *tags {
-                merge_tags(&mut s.tags, &stream.tags);
-            }
-        }
-        Step::DeleteStream { .. } => world.stream = None,
+        } => update_stream(world, stream, *destination, *tags),
+        Step::DeleteStream { .. } => delete_stream(world),
         Step::PutNotifications {
             entries,
             managed_ids,
             ..
-        } => {
-            let Some(bucket) = world.bucket.as_mut() else {
-                return Err(refuse("PutNotifications", "NoSuchBucket"));
-            };
-            bucket
-                .notifications
-                .retain(|n| !managed_ids.contains(&n.id));
-            bucket.notifications.extend(entries.iter().cloned());
-        }
+        } => put_notifications(world, entries, managed_ids),
         Step::PutLifecycle {
             rules, managed_ids, ..
-        } => {
-            let Some(bucket) = world.bucket.as_mut() else {
-                return Err(refuse("PutLifecycle", "NoSuchBucket"));
-            };
-            bucket.lifecycle.retain(|r| !managed_ids.contains(&r.id));
-            bucket.lifecycle.extend(rules.iter().cloned());
-        }
+        } => put_lifecycle(world, rules, managed_ids),
         Step::Subscribe {
             topic_arn,
             subscription,
-        } => {
-            let Some(topic) = world.topic.as_mut() else {
-                return Err(refuse("Subscribe", "NotFound: topic does not exist"));
-            };
-            let arn = format!("{topic_arn}:{:08}", topic.subscriptions.len() + 1);
-            topic.subscriptions.push(ObservedSubscription {
-                arn,
-                subscription: subscription.clone(),
-            });
-        }
+        } => subscribe(world, topic_arn, subscription),
         Step::SetSubscriptionAttributes { arn, subscription } => {
-            let found = world
-                .topic
-                .as_mut()
-                .and_then(|t| t.subscriptions.iter_mut().find(|s| s.arn == *arn));
-            let Some(found) = found else {
-                return Err(refuse(
-                    "SetSubscriptionAttributes",
-                    "NotFound: subscription does not exist",
-                ));
-            };
-            found.subscription.filter_policy = subscription.filter_policy.clone();
-            found.subscription.filter_policy_scope = subscription.filter_policy_scope.clone();
+            set_subscription_attributes(world, arn, subscription)
         }
-        Step::Unsubscribe { arn } => {
-            if let Some(topic) = world.topic.as_mut() {
-                topic.subscriptions.retain(|s| s.arn != *arn);
-            }
+        Step::Unsubscribe { arn } => unsubscribe(world, arn),
+        Step::PutFilter { log_group, filter } => put_filter(world, log_group, filter),
+        Step::DeleteFilter { log_group, name } => delete_filter(world, log_group, name),
+        // A conflict executes nothing.
+        Step::Conflict(_) => Ok(()),
+    }
+}
+
+fn create_stack(world: &mut Observed, template: &Value, tags: &Tags) -> Result<(), Refused> {
+    if world.stack.is_some() {
+        return Err(refuse(
+            "CreateStack",
+            "AlreadyExistsException: stack already exists",
+        ));
+    }
+    if template_holds(template, "Bucket") {
+        if world.bucket.is_some() {
+            return Err(refuse(
+                "CreateStack",
+                "CREATE_FAILED: the bucket already exists",
+            ));
         }
-        Step::PutFilter { log_group, filter } => {
-            let Some(filters) = world.log_groups.get_mut(log_group) else {
-                return Err(refuse(
-                    "PutFilter",
-                    "ResourceNotFoundException: the log group does not exist",
-                ));
-            };
-            match filters.iter().position(|f| f.name == filter.name) {
-                Some(i) => filters[i] = filter.clone(),
-                None if filters.len() >= 2 => {
-                    return Err(refuse(
-                        "PutFilter",
-                        "LimitExceededException: Resource limit exceeded.",
-                    ));
-                }
-                None => filters.push(filter.clone()),
-            }
+        world.bucket = Some(ObservedBucket::default());
+    }
+    if template_holds(template, "Topic") {
+        world.topic = Some(ObservedTopic::default());
+    }
+    world.stack = Some(ObservedStack {
+        status: "CREATE_COMPLETE".into(),
+        status_reason: None,
+        template: Some(template.clone()),
+        tags: tags.clone(),
+        outputs: Default::default(),
+    });
+    Ok(())
+}
+
+fn update_stack(world: &mut Observed, template: &Value, tags: &Tags) -> Result<(), Refused> {
+    let Some(stack) = world.stack.as_mut() else {
+        return Err(refuse(
+            "UpdateStack",
+            "ValidationError: stack does not exist",
+        ));
+    };
+    let before = stack.template.clone().unwrap_or_default();
+    // CloudFormation creates what the template adds and deletes what it drops; what vanished
+    // behind its back while still in the template stays vanished.
+    if template_holds(template, "Topic") && !template_holds(&before, "Topic") {
+        world.topic = Some(ObservedTopic::default());
+    }
+    if !template_holds(template, "Topic") {
+        world.topic = None;
+    }
+    stack.status = "UPDATE_COMPLETE".into();
+    stack.template = Some(template.clone());
+    merge_tags(&mut stack.tags, tags);
+    Ok(())
+}
+
+/// `empties_bucket`: the step empties the bucket first, so CloudFormation can delete it.
+fn delete_stack(world: &mut Observed, empties_bucket: bool) -> Result<(), Refused> {
+    let Some(stack) = world.stack.take() else {
+        return Ok(());
+    };
+    let retained = stack
+        .template
+        .as_ref()
+        .is_some_and(|t| t["Resources"]["Bucket"]["DeletionPolicy"] == "Retain");
+    if !retained {
+        if !empties_bucket && world.bucket.is_some() {
+            return Err(refuse(
+                "DeleteStack",
+                "DELETE_FAILED: the bucket is not empty",
+            ));
         }
-        Step::DeleteFilter { log_group, name } => {
-            if let Some(filters) = world.log_groups.get_mut(log_group) {
-                filters.retain(|f| f.name != *name);
-            }
+        world.bucket = None;
+    }
+    world.topic = None;
+    Ok(())
+}
+
+fn create_log_group(world: &mut Observed, g: &LogGroupSpec) -> Result<(), Refused> {
+    if world.error_log_group.is_some() {
+        return Err(refuse("CreateLogGroup", "ResourceAlreadyExistsException"));
+    }
+    world.error_log_group = Some(ObservedLogGroup {
+        retention_days: Some(g.retention_days),
+        tags: g.tags.clone(),
+    });
+    Ok(())
+}
+
+fn update_log_group(world: &mut Observed, g: &LogGroupSpec) -> Result<(), Refused> {
+    let Some(group) = world.error_log_group.as_mut() else {
+        return Err(refuse("UpdateLogGroup", "ResourceNotFoundException"));
+    };
+    group.retention_days = Some(g.retention_days);
+    merge_tags(&mut group.tags, &g.tags);
+    Ok(())
+}
+
+fn delete_log_group(world: &mut Observed) -> Result<(), Refused> {
+    world.error_log_group = None;
+    Ok(())
+}
+
+fn create_stream(world: &mut Observed, s: &StreamSpec) -> Result<(), Refused> {
+    if world.stream.is_some() {
+        return Err(refuse("CreateStream", "ResourceInUseException"));
+    }
+    world.stream = Some(ObservedStream {
+        status: "ACTIVE".into(),
+        destination: Some(s.destination.clone()),
+        version_id: "1".into(),
+        destination_id: "destinationId-000000000001".into(),
+        tags: s.tags.clone(),
+    });
+    Ok(())
+}
+
+fn update_stream(
+    world: &mut Observed,
+    stream: &StreamSpec,
+    destination: bool,
+    tags: bool,
+) -> Result<(), Refused> {
+    let Some(s) = world.stream.as_mut() else {
+        return Err(refuse("UpdateStream", "ResourceNotFoundException"));
+    };
+    if destination {
+        s.destination = Some(stream.destination.clone());
+        let version: u64 = s.version_id.parse().unwrap_or(1);
+        s.version_id = (version + 1).to_string();
+    }
+    if tags {
+        merge_tags(&mut s.tags, &stream.tags);
+    }
+    Ok(())
+}
+
+fn delete_stream(world: &mut Observed) -> Result<(), Refused> {
+    world.stream = None;
+    Ok(())
+}
+
+fn put_notifications(
+    world: &mut Observed,
+    entries: &[Notification],
+    managed_ids: &[String],
+) -> Result<(), Refused> {
+    let Some(bucket) = world.bucket.as_mut() else {
+        return Err(refuse("PutNotifications", "NoSuchBucket"));
+    };
+    bucket
+        .notifications
+        .retain(|n| !managed_ids.contains(&n.id));
+    bucket.notifications.extend(entries.iter().cloned());
+    Ok(())
+}
+
+fn put_lifecycle(
+    world: &mut Observed,
+    rules: &[LifecycleRule],
+    managed_ids: &[String],
+) -> Result<(), Refused> {
+    let Some(bucket) = world.bucket.as_mut() else {
+        return Err(refuse("PutLifecycle", "NoSuchBucket"));
+    };
+    bucket.lifecycle.retain(|r| !managed_ids.contains(&r.id));
+    bucket.lifecycle.extend(rules.iter().cloned());
+    Ok(())
+}
+
+fn subscribe(
+    world: &mut Observed,
+    topic_arn: &str,
+    subscription: &TopicSubscription,
+) -> Result<(), Refused> {
+    let Some(topic) = world.topic.as_mut() else {
+        return Err(refuse("Subscribe", "NotFound: topic does not exist"));
+    };
+    let arn = format!("{topic_arn}:{:08}", topic.subscriptions.len() + 1);
+    topic.subscriptions.push(ObservedSubscription {
+        arn,
+        subscription: subscription.clone(),
+    });
+    Ok(())
+}
+
+fn set_subscription_attributes(
+    world: &mut Observed,
+    arn: &str,
+    subscription: &TopicSubscription,
+) -> Result<(), Refused> {
+    let found = world
+        .topic
+        .as_mut()
+        .and_then(|t| t.subscriptions.iter_mut().find(|s| s.arn == arn));
+    let Some(found) = found else {
+        return Err(refuse(
+            "SetSubscriptionAttributes",
+            "NotFound: subscription does not exist",
+        ));
+    };
+    found.subscription.filter_policy = subscription.filter_policy.clone();
+    found.subscription.filter_policy_scope = subscription.filter_policy_scope.clone();
+    Ok(())
+}
+
+/// Unsubscribing what is gone succeeds, as in SNS.
+fn unsubscribe(world: &mut Observed, arn: &str) -> Result<(), Refused> {
+    if let Some(topic) = world.topic.as_mut() {
+        topic.subscriptions.retain(|s| s.arn != arn);
+    }
+    Ok(())
+}
+
+fn put_filter(
+    world: &mut Observed,
+    log_group: &str,
+    filter: &SubscriptionFilter,
+) -> Result<(), Refused> {
+    let Some(filters) = world.log_groups.get_mut(log_group) else {
+        return Err(refuse(
+            "PutFilter",
+            "ResourceNotFoundException: the log group does not exist",
+        ));
+    };
+    match filters.iter().position(|f| f.name == filter.name) {
+        Some(i) => filters[i] = filter.clone(),
+        None if filters.len() >= 2 => {
+            return Err(refuse(
+                "PutFilter",
+                "LimitExceededException: Resource limit exceeded.",
+            ));
         }
-        Step::None => {}
+        None => filters.push(filter.clone()),
+    }
+    Ok(())
+}
+
+fn delete_filter(world: &mut Observed, log_group: &str, name: &str) -> Result<(), Refused> {
+    if let Some(filters) = world.log_groups.get_mut(log_group) {
+        filters.retain(|f| f.name != name);
     }
     Ok(())
 }

@@ -156,7 +156,7 @@ pub async fn execute(c: &RegionClients, step: &Step) -> Result<String, AwsError>
         Step::Unsubscribe { arn } => subscriptions::unsubscribe(c, arn).await,
         Step::PutFilter { log_group, filter } => filters::put(c, log_group, filter).await,
         Step::DeleteFilter { log_group, name } => filters::delete(c, log_group, name).await,
-        Step::None => Ok(String::new()),
+        Step::Conflict(_) => Ok(String::new()),
     }
 }
 

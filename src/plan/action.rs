@@ -1,0 +1,273 @@
+//! The plan's values: [`Plan`] holds ordered [`Action`]s (what happens to which resource, the
+//! differing [`Change`]s, why, and the [`Step`] that executes it) and the [`Pending`] resources
+//! AWS is still working on.
+
+use super::ConflictKind;
+use super::ignore;
+use crate::desired::{LogGroupSpec, StreamSpec};
+use crate::names::PipelineId;
+use crate::resources::*;
+use serde::Serialize;
+use std::fmt;
+
+/// What an action does to its resource.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Op {
+    /// The resource is missing and will be created.
+    Create,
+    /// The resource differs and will be changed in place.
+    Update,
+    /// The resource (or this pipeline's part of it) will be removed.
+    Delete,
+    /// Something blocks convergence that pitagora must not or cannot change by itself; nothing is
+    /// executed, a human decides.
+    Conflict,
+}
+
+impl Op {
+    /// Stable name, used in reports, status, events and metrics labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Create => "Create",
+            Op::Update => "Update",
+            Op::Delete => "Delete",
+            Op::Conflict => "Conflict",
+        }
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One differing field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Change {
+    /// The AWS field, e.g. `BufferingHints.SizeInMBs`.
+    pub field: String,
+    /// The spec field that sets it, e.g. `spec.delivery.buffering.sizeMiB`, where there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spec_field: Option<String>,
+    /// The value the spec asks for (`None`: should not exist).
+    pub desired: Option<String>,
+    /// The value found (`None`: does not exist).
+    pub actual: Option<String>,
+}
+
+/// What executing an action does, with everything it needs. Executors re-read what they must
+/// (a stream's version id, a bucket's foreign entries) right before writing.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "step")]
+pub enum Step {
+    /// Create the stack.
+    CreateStack {
+        /// Stack name.
+        name: String,
+        /// Template.
+        template: serde_json::Value,
+        /// Stack tags.
+        tags: Tags,
+        /// Capabilities to acknowledge.
+        capabilities: Vec<String>,
+    },
+    /// Update the stack to this template and tags.
+    UpdateStack {
+        /// Stack name.
+        name: String,
+        /// Template.
+        template: serde_json::Value,
+        /// Stack tags.
+        tags: Tags,
+        /// Capabilities to acknowledge.
+        capabilities: Vec<String>,
+    },
+    /// Delete the stack; with `empty_bucket`, first delete every object of that bucket (a
+    /// `deletionPolicy: Delete` bucket must be empty for CloudFormation to delete it).
+    DeleteStack {
+        /// Stack name.
+        name: String,
+        /// Bucket to empty first.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        empty_bucket: Option<String>,
+    },
+    /// Create the error log group with its retention and tags.
+    CreateLogGroup(LogGroupSpec),
+    /// Set the error log group's retention and tags.
+    UpdateLogGroup(LogGroupSpec),
+    /// Delete the error log group.
+    DeleteLogGroup {
+        /// Log group name.
+        name: String,
+    },
+    /// Create the delivery stream.
+    CreateStream(StreamSpec),
+    /// Update the stream: the complete destination (`UpdateDestination` with a fresh version id)
+    /// and/or its tags.
+    UpdateStream {
+        /// The desired stream.
+        stream: StreamSpec,
+        /// The destination differs.
+        destination: bool,
+        /// Tags are missing or differ.
+        tags: bool,
+    },
+    /// Delete the delivery stream.
+    DeleteStream {
+        /// Stream name.
+        name: String,
+    },
+    /// Replace this pipeline's notification entries (those with `managed_ids`) by `entries`,
+    /// keeping every other entry of the bucket.
+    PutNotifications {
+        /// Bucket name.
+        bucket: String,
+        /// This pipeline's entries.
+        entries: Vec<Notification>,
+        /// Ids this pipeline owns.
+        managed_ids: Vec<String>,
+    },
+    /// Replace this pipeline's lifecycle rules (those with `managed_ids`) by `rules`, keeping
+    /// every other rule of the bucket.
+    PutLifecycle {
+        /// Bucket name.
+        bucket: String,
+        /// This pipeline's rules.
+        rules: Vec<LifecycleRule>,
+        /// Ids this pipeline owns.
+        managed_ids: Vec<String>,
+    },
+    /// Subscribe a Lambda function to the topic.
+    Subscribe {
+        /// Topic ARN.
+        topic_arn: String,
+        /// The subscription.
+        subscription: TopicSubscription,
+    },
+    /// Set a subscription's filter policy and scope.
+    SetSubscriptionAttributes {
+        /// Subscription ARN.
+        arn: String,
+        /// The desired subscription.
+        subscription: TopicSubscription,
+    },
+    /// Remove a subscription.
+    Unsubscribe {
+        /// Subscription ARN.
+        arn: String,
+    },
+    /// Create or overwrite this pipeline's subscription filter on a log group.
+    PutFilter {
+        /// Log group name.
+        log_group: String,
+        /// The filter.
+        filter: SubscriptionFilter,
+    },
+    /// Delete this pipeline's subscription filter from a log group.
+    DeleteFilter {
+        /// Log group name.
+        log_group: String,
+        /// Filter name.
+        name: String,
+    },
+    /// Nothing is executed: the conflict of this kind needs a human.
+    #[serde(serialize_with = "conflict_step")]
+    Conflict(ConflictKind),
+}
+
+/// A conflict step serialises as `{"step": "conflict", "kind": ...}`: an internally tagged
+/// variant cannot hold a bare string.
+fn conflict_step<S: serde::Serializer>(kind: &ConflictKind, s: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Fields {
+        kind: ConflictKind,
+    }
+    Fields { kind: *kind }.serialize(s)
+}
+
+/// One planned action.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Action {
+    /// What happens.
+    pub op: Op,
+    /// The kind of resource.
+    pub kind: ResourceKind,
+    /// The resource's name (a filter's is its log group's name).
+    pub name: String,
+    /// The differing fields.
+    pub changes: Vec<Change>,
+    /// Why, for humans.
+    pub reason: String,
+    /// What executing it does.
+    pub step: Step,
+}
+
+impl Action {
+    /// Whether executing this action writes to AWS.
+    pub fn writes(&self) -> bool {
+        self.op != Op::Conflict
+    }
+
+    /// The conflict's kind, when this action is a conflict.
+    pub fn conflict(&self) -> Option<ConflictKind> {
+        match self.step {
+            Step::Conflict(kind) => Some(kind),
+            _ => None,
+        }
+    }
+}
+
+/// A resource that is mid-operation in AWS: nothing to do now, check again soon.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pending {
+    /// The kind of resource.
+    pub kind: ResourceKind,
+    /// Its name.
+    pub name: String,
+    /// What it is waiting for.
+    pub reason: String,
+}
+
+/// The ordered actions that take AWS from observed to desired.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    /// The pipeline.
+    pub pipeline: PipelineId,
+    /// `drift.policy: Report`: the plan is reported, never executed.
+    pub report_only: bool,
+    /// Actions in execution order.
+    pub actions: Vec<Action>,
+    /// Resources in the middle of an AWS operation.
+    pub pending: Vec<Pending>,
+    /// Differences `drift.ignore` accepts: not actions, listed for reports.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<ignore::Ignored>,
+}
+
+impl Plan {
+    /// No differences and nothing pending: AWS matches the spec.
+    pub fn in_sync(&self) -> bool {
+        self.actions.is_empty() && self.pending.is_empty()
+    }
+
+    /// Actions that would write to AWS.
+    pub fn writes(&self) -> impl Iterator<Item = &Action> {
+        self.actions.iter().filter(|a| a.writes())
+    }
+
+    /// Conflicts: what needs a human.
+    pub fn conflicts(&self) -> impl Iterator<Item = &Action> {
+        self.actions.iter().filter(|a| a.op == Op::Conflict)
+    }
+
+    /// Conflicts over who owns a resource: another pipeline's, or untagged and not adopted.
+    pub fn ownership_conflicts(&self) -> impl Iterator<Item = &Action> {
+        self.conflicts()
+            .filter(|a| a.conflict().is_some_and(ConflictKind::is_ownership))
+    }
+}

@@ -1,0 +1,60 @@
+//! Why a conflict blocks convergence: one [`ConflictKind`] per cause the planner recognises, so
+//! the controller, events and metrics tell causes apart by value, not by the reason's wording.
+
+use serde::Serialize;
+use std::fmt;
+
+/// The cause of an [`Op::Conflict`](super::Op::Conflict) action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum ConflictKind {
+    /// The resource carries another pipeline's owner tag.
+    OwnedByOtherPipeline,
+    /// The resource exists without the owner tag and `spec.adoptExisting` is false.
+    Untagged,
+    /// The stack is gone (or must be recreated) but its retained bucket remains.
+    OrphanedBucket,
+    /// The stack is in a failed state only a human can resolve.
+    StackFailed,
+    /// The bucket or topic was deleted behind CloudFormation's back.
+    DeletedOutOfBand,
+    /// Firehose failed to delete the delivery stream.
+    StreamDeleteFailed,
+    /// A source log group already has two foreign subscription filters, the CloudWatch limit.
+    FilterLimit,
+    /// A foreign bucket notification overlaps one of this pipeline's.
+    NotificationOverlap,
+    /// A source log group named in the spec does not exist.
+    MissingSource,
+}
+
+impl ConflictKind {
+    /// Stable name (the variant's), used in reports, events and metrics labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConflictKind::OwnedByOtherPipeline => "OwnedByOtherPipeline",
+            ConflictKind::Untagged => "Untagged",
+            ConflictKind::OrphanedBucket => "OrphanedBucket",
+            ConflictKind::StackFailed => "StackFailed",
+            ConflictKind::DeletedOutOfBand => "DeletedOutOfBand",
+            ConflictKind::StreamDeleteFailed => "StreamDeleteFailed",
+            ConflictKind::FilterLimit => "FilterLimit",
+            ConflictKind::NotificationOverlap => "NotificationOverlap",
+            ConflictKind::MissingSource => "MissingSource",
+        }
+    }
+
+    /// Whether the conflict is about who owns the resource (including a deletion that leaves
+    /// someone else's resource in place).
+    pub fn is_ownership(self) -> bool {
+        matches!(
+            self,
+            ConflictKind::OwnedByOtherPipeline | ConflictKind::Untagged
+        )
+    }
+}
+
+impl fmt::Display for ConflictKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

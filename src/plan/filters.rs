@@ -1,0 +1,124 @@
+//! The subscription filters that send each source log group's events into the stream: put on
+//! every selected group, updated where they differ, removed from groups no longer selected; and
+//! the source log groups the spec names that do not exist.
+
+use super::diff::{self, Changes};
+use super::ownership::foreign;
+use super::{Builder, Change, ConflictKind, Op, Step, normalize};
+use crate::desired::Desired;
+use crate::observed::Observed;
+use crate::resources::{ResourceKind, SubscriptionFilter};
+
+/// Plans the subscription filters and the source log groups.
+pub(super) fn plan(b: &mut Builder, d: &Desired, o: &Observed) {
+    // Filters deliver into the stream of this pipeline's name. While that stream is someone
+    // else's (its conflict is planned), a filter put now would send the group's events there.
+    let stream_foreign = o.stream.as_ref().is_some_and(|s| foreign(d, &s.tags));
+    for (group, filters) in &o.log_groups {
+        let ours = filters.iter().find(|f| f.name == d.filters.filter.name);
+        match (d.filters.selects(group), ours) {
+            (true, Some(actual)) if !stream_foreign => update(b, d, group, actual),
+            (true, None) => create(b, d, group, filters, stream_foreign),
+            (false, Some(actual)) => remove(b, group, actual),
+            _ => {}
+        }
+    }
+    missing_sources(b, d, o);
+}
+
+fn put(d: &Desired, group: &str) -> Step {
+    Step::PutFilter {
+        log_group: group.to_owned(),
+        filter: d.filters.filter.clone(),
+    }
+}
+
+/// This pipeline's filter on a selected group: overwrite it where it differs from the spec.
+fn update(b: &mut Builder, d: &Desired, group: &str, actual: &SubscriptionFilter) {
+    let mut changes = Changes::default();
+    let want = normalize::filter(&d.filters.filter);
+    diff::filter(&want, &normalize::filter(actual), &mut changes);
+    if !changes.0.is_empty() {
+        let reason = "subscription filter differs from the spec";
+        let step = put(d, group);
+        b.push(
+            Op::Update,
+            ResourceKind::SubscriptionFilter,
+            group,
+            changes.0,
+            reason,
+            step,
+        );
+    }
+}
+
+/// A selected group without this pipeline's filter: put it, unless the group's two filter slots
+/// are taken by others (a conflict) or the stream is someone else's.
+fn create(
+    b: &mut Builder,
+    d: &Desired,
+    group: &str,
+    filters: &[SubscriptionFilter],
+    stream_foreign: bool,
+) {
+    let others: Vec<&str> = filters.iter().map(|f| f.name.as_str()).collect();
+    if others.len() >= 2 {
+        b.conflict(
+            ResourceKind::SubscriptionFilter,
+            group,
+            ConflictKind::FilterLimit,
+            format!(
+                "log group already has two subscription filters ({}), the CloudWatch Logs limit; pitagora never removes others' filters — free a slot or drop this group from the sources",
+                others.join(", ")
+            ),
+        );
+    } else if !stream_foreign {
+        b.push(
+            Op::Create,
+            ResourceKind::SubscriptionFilter,
+            group,
+            vec![Change {
+                field: "filterName".into(),
+                spec_field: None,
+                desired: Some(d.filters.filter.name.clone()),
+                actual: None,
+            }],
+            "source log group has no subscription filter for this pipeline",
+            put(d, group),
+        );
+    }
+}
+
+/// This pipeline's filter on a group that is no longer a source: remove it.
+fn remove(b: &mut Builder, group: &str, actual: &SubscriptionFilter) {
+    b.push(
+        Op::Delete,
+        ResourceKind::SubscriptionFilter,
+        group,
+        vec![Change {
+            field: "filterName".into(),
+            spec_field: Some("spec.sources".into()),
+            desired: None,
+            actual: Some(actual.name.clone()),
+        }],
+        "log group is no longer a source of this pipeline",
+        Step::DeleteFilter {
+            log_group: group.to_owned(),
+            name: actual.name.clone(),
+        },
+    );
+}
+
+/// Exact source log groups that do not exist: pitagora never creates them.
+fn missing_sources(b: &mut Builder, d: &Desired, o: &Observed) {
+    for group in &d.filters.log_groups {
+        if !o.log_groups.contains_key(group) {
+            b.conflict(
+                ResourceKind::LogGroup,
+                group,
+                ConflictKind::MissingSource,
+                "source log group does not exist; pitagora subscribes it as soon as it does (create it, or remove it from spec.sources.logGroups)",
+            );
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! The fan-out topic's Lambda subscriptions: each declared subscriber subscribed with its filter
+//! policy, undeclared Lambda subscriptions removed (the topic is this pipeline's).
+
+use super::diff::{self, Changes};
+use super::stack::Held;
+use super::{Builder, Change, Op, Step, normalize};
+use crate::desired::{Desired, TopicSpec};
+use crate::observed::{ObservedSubscription, ObservedTopic};
+use crate::resources::{ResourceKind, TopicSubscription};
+
+/// Plans the topic's subscriptions.
+pub(super) fn plan(b: &mut Builder, d: &Desired, topic: &Held<ObservedTopic>) {
+    // Without a fan-out the stack update deletes the topic, and its subscriptions with it.
+    let Some(want) = &d.topic else { return };
+    let observed = match topic {
+        Held::Unavailable => return,
+        Held::Coming => &[][..],
+        Held::Exists(t) => &t.subscriptions[..],
+    };
+    for (subscriber, sub) in &want.subscriptions {
+        plan_declared(b, want, subscriber, sub, observed);
+    }
+    remove_undeclared(b, want, observed);
+}
+
+/// One declared subscriber: subscribe it, or set its filter policy where it differs.
+fn plan_declared(
+    b: &mut Builder,
+    want: &TopicSpec,
+    subscriber: &str,
+    sub: &TopicSubscription,
+    observed: &[ObservedSubscription],
+) {
+    let want_sub = normalize::subscription(sub);
+    let found = observed.iter().find(|o| {
+        let o = normalize::subscription(&o.subscription);
+        o.protocol == "lambda" && o.endpoint == want_sub.endpoint
+    });
+    let Some(found) = found else {
+        b.push(
+            Op::Create,
+            ResourceKind::TopicSubscription,
+            subscriber,
+            vec![Change {
+                field: "Endpoint".into(),
+                spec_field: Some(format!("spec.fanout.subscribers[{subscriber}].lambdaArn")),
+                desired: Some(want_sub.endpoint.clone()),
+                actual: None,
+            }],
+            "subscriber is not subscribed to the topic",
+            Step::Subscribe {
+                topic_arn: want.arn.clone(),
+                subscription: sub.clone(),
+            },
+        );
+        return;
+    };
+    let mut changes = Changes::default();
+    let actual = normalize::subscription(&found.subscription);
+    diff::subscription(subscriber, &want_sub, &actual, &mut changes);
+    if !changes.0.is_empty() {
+        b.push(
+            Op::Update,
+            ResourceKind::TopicSubscription,
+            subscriber,
+            changes.0,
+            "subscription filter policy differs from the spec",
+            Step::SetSubscriptionAttributes {
+                arn: found.arn.clone(),
+                subscription: sub.clone(),
+            },
+        );
+    }
+}
+
+/// The topic is this pipeline's: Lambda subscriptions it does not declare are drift. Other
+/// protocols (an operator's e-mail, a debugging queue) are left alone.
+fn remove_undeclared(b: &mut Builder, want: &TopicSpec, observed: &[ObservedSubscription]) {
+    for o in observed {
+        let canonical = normalize::subscription(&o.subscription);
+        let declared = want
+            .subscriptions
+            .iter()
+            .any(|(_, s)| normalize::subscription(s).endpoint == canonical.endpoint);
+        if canonical.protocol == "lambda" && !declared {
+            b.push(
+                Op::Delete,
+                ResourceKind::TopicSubscription,
+                &canonical.endpoint,
+                vec![Change {
+                    field: "Endpoint".into(),
+                    spec_field: Some("spec.fanout.subscribers".into()),
+                    desired: None,
+                    actual: Some(canonical.endpoint.clone()),
+                }],
+                "Lambda subscription not declared in spec.fanout.subscribers",
+                Step::Unsubscribe { arn: o.arn.clone() },
+            );
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! Conflict kinds, specified: every conflict the planner produces carries its cause as a value,
+//! and only ownership causes count as ownership conflicts.
+
+mod common;
+
+use common::*;
+use pitagora::desired::Desired;
+use pitagora::names::OWNER_TAG;
+use pitagora::observed::Observed;
+use pitagora::plan::{ConflictKind, Op, Plan, Step, plan, plan_delete};
+use pitagora::resources::*;
+use serde_json::json;
+
+/// The full chain, converged, with two ECS groups.
+fn full_chain() -> (Desired, Observed) {
+    let d = desired(&full_chain_spec());
+    let o = converged(&d, &["/ecs/orders", "/ecs/payments"]);
+    (d, o)
+}
+
+/// The kinds of the plan's conflicts, in plan order.
+fn kinds(p: &Plan) -> Vec<ConflictKind> {
+    p.conflicts()
+        .map(|a| a.conflict().expect("a conflict carries its kind"))
+        .collect()
+}
+
+fn filter(name: &str) -> SubscriptionFilter {
+    SubscriptionFilter {
+        name: name.into(),
+        pattern: String::new(),
+        destination_arn: "arn:aws:lambda:eu-west-1:123456789012:function:x".into(),
+        role_arn: None,
+        distribution: "ByLogStream".into(),
+    }
+}
+
+#[test]
+fn a_stream_tagged_for_another_pipeline_is_owned_by_another_pipeline() {
+    let d = desired(&minimal_spec());
+    let mut o = converged(&d, &["/ecs/orders"]);
+    let stream = o.stream.as_mut().unwrap();
+    stream.tags.insert(OWNER_TAG.into(), "team-b/orders".into());
+    let p = plan(&d, &o);
+    assert_eq!(kinds(&p), [ConflictKind::OwnedByOtherPipeline]);
+    assert_eq!(
+        p.actions[0].step,
+        Step::Conflict(ConflictKind::OwnedByOtherPipeline)
+    );
+    assert_eq!(p.ownership_conflicts().count(), 1);
+}
+
+#[test]
+fn an_untagged_error_log_group_is_untagged() {
+    let d = desired(&minimal_spec());
+    let mut o = converged(&d, &["/ecs/orders"]);
+    o.error_log_group.as_mut().unwrap().tags.clear();
+    let p = plan(&d, &o);
+    assert_eq!(kinds(&p), [ConflictKind::Untagged]);
+    assert_eq!(p.ownership_conflicts().count(), 1);
+}
+
+#[test]
+fn a_retained_bucket_without_its_stack_is_an_orphaned_bucket() {
+    let (d, mut o) = full_chain();
+    o.stack = None;
+    o.topic = None;
+    assert_eq!(kinds(&plan(&d, &o)), [ConflictKind::OrphanedBucket]);
+}
+
+#[test]
+fn a_failed_update_rollback_is_a_failed_stack() {
+    let (d, mut o) = full_chain();
+    o.stack.as_mut().unwrap().status = "UPDATE_ROLLBACK_FAILED".into();
+    assert_eq!(kinds(&plan(&d, &o)), [ConflictKind::StackFailed]);
+}
+
+#[test]
+fn a_bucket_deleted_behind_cloudformations_back_is_deleted_out_of_band() {
+    let (d, mut o) = full_chain();
+    o.bucket = None;
+    assert_eq!(kinds(&plan(&d, &o)), [ConflictKind::DeletedOutOfBand]);
+}
+
+#[test]
+fn a_topic_deleted_behind_cloudformations_back_is_deleted_out_of_band() {
+    let (d, mut o) = full_chain();
+    o.topic = None;
+    assert_eq!(kinds(&plan(&d, &o)), [ConflictKind::DeletedOutOfBand]);
+}
+
+#[test]
+fn a_stream_whose_deletion_failed_is_a_stream_delete_failure() {
+    let d = desired(&minimal_spec());
+    let mut o = converged(&d, &["/ecs/orders"]);
+    o.stream.as_mut().unwrap().status = "DELETING_FAILED".into();
+    assert_eq!(kinds(&plan(&d, &o)), [ConflictKind::StreamDeleteFailed]);
+}
+
+#[test]
+fn a_third_filter_is_the_filter_limit() {
+    let (d, mut o) = full_chain();
+    o.log_groups
+        .insert("/ecs/crowded".into(), vec![filter("a"), filter("b")]);
+    assert_eq!(kinds(&plan(&d, &o)), [ConflictKind::FilterLimit]);
+}
+
+#[test]
+fn an_overlapping_foreign_notification_is_a_notification_overlap() {
+    let (d, mut o) = full_chain();
+    let bucket = o.bucket.as_mut().unwrap();
+    bucket
+        .notifications
+        .retain(|n| n.id != d.names.transform_notification_id);
+    bucket.notifications.push(Notification {
+        id: "someone-elses".into(),
+        target: NotificationTarget::Queue("arn:aws:sqs:eu-west-1:123456789012:q".into()),
+        events: vec!["s3:ObjectCreated:Put".into()],
+        prefix: "raw/2026/".into(),
+        suffix: String::new(),
+    });
+    assert_eq!(kinds(&plan(&d, &o)), [ConflictKind::NotificationOverlap]);
+}
+
+#[test]
+fn a_missing_source_log_group_is_a_missing_source() {
+    let d = desired(&minimal_spec());
+    let mut o = converged(&d, &["/ecs/orders"]);
+    o.log_groups.clear();
+    assert_eq!(kinds(&plan(&d, &o)), [ConflictKind::MissingSource]);
+}
+
+#[test]
+fn deleting_leaves_another_pipelines_stream_in_place_as_an_ownership_conflict() {
+    let d = desired(&minimal_spec());
+    let mut o = converged(&d, &["/ecs/orders"]);
+    o.stream
+        .as_mut()
+        .unwrap()
+        .tags
+        .insert(OWNER_TAG.into(), "team-b/x".into());
+    let p = plan_delete(&d, &o);
+    assert_eq!(kinds(&p), [ConflictKind::OwnedByOtherPipeline]);
+    let a = p
+        .ownership_conflicts()
+        .next()
+        .expect("an ownership conflict");
+    assert_eq!(a.kind, ResourceKind::DeliveryStream);
+}
+
+#[test]
+fn deleting_leaves_an_untagged_stack_in_place_as_an_ownership_conflict() {
+    let d = desired(&minimal_spec());
+    let mut o = converged(&d, &["/ecs/orders"]);
+    o.stack.as_mut().unwrap().tags.clear();
+    let p = plan_delete(&d, &o);
+    assert_eq!(kinds(&p), [ConflictKind::Untagged]);
+    assert_eq!(p.ownership_conflicts().count(), 1);
+}
+
+#[test]
+fn only_ownership_causes_are_ownership_conflicts() {
+    let (d, mut o) = full_chain();
+    o.log_groups
+        .insert("/ecs/crowded".into(), vec![filter("a"), filter("b")]);
+    let p = plan(&d, &o);
+    assert_eq!(p.conflicts().count(), 1);
+    assert_eq!(p.ownership_conflicts().count(), 0);
+    use ConflictKind::*;
+    let ownership: Vec<ConflictKind> = [
+        OwnedByOtherPipeline,
+        Untagged,
+        OrphanedBucket,
+        StackFailed,
+        DeletedOutOfBand,
+        StreamDeleteFailed,
+        FilterLimit,
+        NotificationOverlap,
+        MissingSource,
+    ]
+    .into_iter()
+    .filter(|k| k.is_ownership())
+    .collect();
+    assert_eq!(ownership, [OwnedByOtherPipeline, Untagged]);
+}
+
+#[test]
+fn labels_are_the_variant_names() {
+    use ConflictKind::*;
+    for kind in [
+        OwnedByOtherPipeline,
+        Untagged,
+        OrphanedBucket,
+        StackFailed,
+        DeletedOutOfBand,
+        StreamDeleteFailed,
+        FilterLimit,
+        NotificationOverlap,
+        MissingSource,
+    ] {
+        assert_eq!(kind.as_str(), format!("{kind:?}"));
+        assert_eq!(kind.to_string(), kind.as_str());
+    }
+}
+
+#[test]
+fn only_conflicts_carry_a_kind_and_they_write_nothing() {
+    let (d, mut o) = full_chain();
+    o.stream
+        .as_mut()
+        .unwrap()
+        .destination
+        .as_mut()
+        .unwrap()
+        .buffering
+        .size_mib = 99;
+    o.log_groups.clear();
+    let p = plan(&d, &o);
+    for a in &p.actions {
+        assert_eq!(a.conflict().is_some(), a.op == Op::Conflict, "{a:#?}");
+        assert_eq!(a.writes(), a.conflict().is_none(), "{a:#?}");
+    }
+}
+
+#[test]
+fn a_conflict_step_serialises_with_its_kind() {
+    let step = Step::Conflict(ConflictKind::FilterLimit);
+    assert_eq!(
+        serde_json::to_value(&step).unwrap(),
+        json!({"step": "conflict", "kind": "FilterLimit"})
+    );
+}
