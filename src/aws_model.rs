@@ -185,8 +185,6 @@ fn create_stream(world: &mut Observed, s: &StreamSpec) -> Result<(), Refused> {
     world.stream = Some(ObservedStream {
         status: "ACTIVE".into(),
         destination: Some(s.destination.clone()),
-        version_id: "1".into(),
-        destination_id: "destinationId-000000000001".into(),
         tags: s.tags.clone(),
     });
     Ok(())
@@ -203,8 +201,6 @@ fn update_stream(
     };
     if destination {
         s.destination = Some(stream.destination.clone());
-        let version: u64 = s.version_id.parse().unwrap_or(1);
-        s.version_id = (version + 1).to_string();
     }
     if tags {
         merge_tags(&mut s.tags, &stream.tags);

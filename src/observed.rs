@@ -71,10 +71,6 @@ pub struct ObservedStream {
     /// The extended S3 destination; `None` when the stream delivers elsewhere.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destination: Option<S3Destination>,
-    /// `VersionId`, needed by `UpdateDestination`.
-    pub version_id: String,
-    /// `DestinationId` of the destination, needed by `UpdateDestination`.
-    pub destination_id: String,
     /// Tags.
     #[serde(default)]
     pub tags: Tags,

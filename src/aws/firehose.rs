@@ -13,7 +13,8 @@ pub const DEFAULT_BUFFER_SIZE_MIB: i32 = 5;
 /// AWS's buffer interval when a destination names none (Firehose's documented default).
 pub const DEFAULT_BUFFER_INTERVAL_SECONDS: i32 = 300;
 
-/// A described stream as observed, with its tags (listed separately, by another call).
+/// A described stream as observed, with its tags (listed separately, by another call). Its
+/// version and destination ids are not kept: an update re-reads them right before writing.
 pub fn observed_stream(desc: &fh::DeliveryStreamDescription, tags: Tags) -> ObservedStream {
     ObservedStream {
         status: desc.delivery_stream_status().as_str().to_owned(),
@@ -22,8 +23,6 @@ pub fn observed_stream(desc: &fh::DeliveryStreamDescription, tags: Tags) -> Obse
             .first()
             .and_then(|d| d.extended_s3_destination_description())
             .map(destination_from_sdk),
-        version_id: desc.version_id().to_owned(),
-        destination_id: destination_id(desc),
         tags,
     }
 }

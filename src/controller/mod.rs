@@ -223,8 +223,9 @@ fn log_outcome(o: &ActionOutcome) {
     }
 }
 
-/// Validates once, then resolves, checks and converges: what the engine found.
-async fn find(lp: &LogPipeline, engine: &Engine) -> Found {
+/// Validates once, then resolves, checks and converges: what the engine found. An invalid spec
+/// stops here, before any AWS call.
+pub async fn find(lp: &LogPipeline, engine: &Engine) -> Found {
     let valid = match engine.validate(&lp.id("default"), &lp.spec) {
         Ok(valid) => valid,
         Err(invalid) => return Found::Invalid(invalid),

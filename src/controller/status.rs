@@ -175,10 +175,16 @@ fn readiness(c: &Checked) -> (&'static str, &'static str, String) {
     } else if !c.remaining.pending.is_empty() {
         ("False", reason::PENDING, summary(&c.items))
     } else if !c.remaining.actions.is_empty() {
+        // Differences stand: by policy, or because a correction did not take.
+        let why = if c.remaining.report_only {
+            "drift.policy: Report"
+        } else {
+            "still differs after correcting"
+        };
         (
             "False",
             reason::DRIFTED,
-            format!("drift.policy: Report; {}", summary(&c.items)),
+            format!("{why}; {}", summary(&c.items)),
         )
     } else {
         ("True", reason::IN_SYNC, "AWS matches the spec".to_owned())

@@ -2,7 +2,7 @@
 //! case for the pipeline and one per resource; drift is a failure, an unreachable AWS or an
 //! invalid spec an error, an ignored difference a skipped case.
 
-use super::{DriftReport, Item, PipelineReport, Resource, ResourceState, Status};
+use super::{DriftItem, DriftReport, PipelineReport, Resource, ResourceState, Status};
 use std::fmt::Write;
 
 /// Escapes text for XML attributes and content.
@@ -23,7 +23,7 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-fn describe(i: &Item) -> String {
+fn describe(i: &DriftItem) -> String {
     match &i.field {
         Some(f) => format!(
             "{} {}: {f}: found {}, want {} ({}: {})",
@@ -137,7 +137,7 @@ impl Suite {
     }
 
     /// An ignored difference is a skipped case naming its rule.
-    fn ignored(&mut self, i: &Item) {
+    fn ignored(&mut self, i: &DriftItem) {
         self.counts.tests += 1;
         self.counts.skipped += 1;
         let name = escape(&format!(

@@ -1,7 +1,7 @@
 //! Markdown for a CI step summary or a pull-request comment: a summary table, then per
 //! pipeline its drift items and a Mermaid picture of its chain.
 
-use super::{DriftReport, Item, PipelineReport, Status, mermaid};
+use super::{DriftItem, DriftReport, PipelineReport, Status, mermaid};
 use std::fmt::Write;
 
 /// Text as a table cell: pipes escaped, on one line, at most `max` characters.
@@ -131,7 +131,7 @@ fn pipeline_section(out: &mut String, p: &PipelineReport) {
 }
 
 /// The drift items: what differs and what `apply` would do about it.
-fn items_table(out: &mut String, items: &[Item]) {
+fn items_table(out: &mut String, items: &[DriftItem]) {
     out.push_str(
         "| Resource | Field | Desired | Actual | `apply` would |\n|---|---|---|---|---|\n",
     );
@@ -162,7 +162,7 @@ fn items_table(out: &mut String, items: &[Item]) {
 }
 
 /// The ignored items, folded: each with the rule that ignores it.
-fn ignored_details(out: &mut String, ignored: &[Item]) {
+fn ignored_details(out: &mut String, ignored: &[DriftItem]) {
     let _ = writeln!(
         out,
         "<details><summary>{} ignored</summary>\n",

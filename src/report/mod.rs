@@ -13,8 +13,6 @@ use crate::drift;
 pub use crate::drift::DriftItem;
 use crate::engine::Check;
 use crate::names::PipelineId;
-// The renderers still say `Item`.
-pub(crate) use crate::drift::DriftItem as Item;
 use crate::plan::{Op, Plan};
 use crate::resources::ResourceKind;
 use serde::Serialize;

@@ -137,8 +137,8 @@ impl Style {
 }
 
 /// Groups consecutive items of the same resource.
-fn by_resource(items: &[super::Item]) -> Vec<(&super::Item, Vec<&super::Item>)> {
-    let mut groups: Vec<(&super::Item, Vec<&super::Item>)> = Vec::new();
+fn by_resource(items: &[super::DriftItem]) -> Vec<(&super::DriftItem, Vec<&super::DriftItem>)> {
+    let mut groups: Vec<(&super::DriftItem, Vec<&super::DriftItem>)> = Vec::new();
     for item in items {
         match groups.last_mut() {
             Some((first, rest))
