@@ -68,10 +68,22 @@ async fn create_once(
         Err(AwsError::Rejected { code, .. }) if code == "AlreadyExistsException" => {}
         Err(e) => return Err(e),
     }
+    settled(c, name, &["CREATE_COMPLETE"], "created").await
+}
+
+/// Waits for the stack's operation to end; `done` when it ended in one of `success`, else the
+/// failure with its reason.
+async fn settled(
+    c: &RegionClients,
+    name: &str,
+    success: &[&str],
+    done: &str,
+) -> Result<String, AwsError> {
     let status = wait(c, name).await?;
-    match status.as_str() {
-        "CREATE_COMPLETE" => Ok("created".into()),
-        _ => Err(failure(c, name, &status).await),
+    if success.contains(&status.as_str()) {
+        Ok(done.to_owned())
+    } else {
+        Err(failure(c, name, &status).await)
     }
 }
 
@@ -102,11 +114,7 @@ pub(super) async fn update(
         Err(e) if is_no_update(&e) => return Ok("no changes needed".into()),
         Err(e) => return Err(e),
     }
-    let status = wait(c, name).await?;
-    match status.as_str() {
-        "UPDATE_COMPLETE" => Ok("updated".into()),
-        _ => Err(failure(c, name, &status).await),
-    }
+    settled(c, name, &["UPDATE_COMPLETE"], "updated").await
 }
 
 /// Deletes the stack; with `empty_bucket`, first deletes every object of that bucket (a
@@ -132,10 +140,8 @@ pub(super) async fn delete(
             .send()
     })
     .await?;
-    match wait(c, name).await?.as_str() {
-        "DELETE_COMPLETE" | "" => Ok(detail + "deleted"),
-        status => Err(failure(c, name, status).await),
-    }
+    // "": the stack is gone from the listing altogether.
+    Ok(detail + &settled(c, name, &["DELETE_COMPLETE", ""], "deleted").await?)
 }
 
 /// A client request token for one stack operation: the retries of that request carry it, so

@@ -112,7 +112,7 @@ pub fn build(p: &Pipeline) -> Desired {
     Desired {
         stack: StackSpec {
             name: names.stack.clone(),
-            template: template::build(id, spec, p.target(), names),
+            template: template::build(p),
             tags: tags.clone(),
         },
         error_log_group: LogGroupSpec {

@@ -7,7 +7,7 @@
 //! APIs: they change in place without replacement, follow dynamic log-group sets, and share
 //! their containers with other owners.
 
-use super::static_prefix;
+use super::{Pipeline, static_prefix};
 use crate::arn::AwsTarget;
 use crate::names::{MANAGED_BY_TAG, Names, OWNER_TAG, PipelineId, ROLE_PATH};
 use crate::spec::{DeletionPolicy, Delivery, LogPipelineSpec, Subscriber, Transform};
@@ -40,9 +40,10 @@ fn policy(statements: Value) -> Value {
     json!({"Version": "2012-10-17", "Statement": statements})
 }
 
-/// Builds the template. The spec must have passed validation.
-pub fn build(id: &PipelineId, spec: &LogPipelineSpec, target: &AwsTarget, names: &Names) -> Value {
-    let cx = Context::new(id, spec, target, names);
+/// Builds the template of a validated, placed pipeline.
+pub fn build(p: &Pipeline) -> Value {
+    let (spec, names) = (p.spec(), p.names());
+    let cx = Context::new(p.id(), spec, p.target(), names);
     let mut resources = Map::new();
     resources.insert("Bucket".into(), bucket(&cx));
     resources.insert("BucketPolicy".into(), bucket_policy(&cx));
