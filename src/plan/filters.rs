@@ -1,10 +1,12 @@
-//! The subscription filters that send each source log group's events into the stream: put on
-//! every selected group, updated where they differ, removed from groups no longer selected; and
-//! the source log groups the spec names that do not exist.
+//! The subscription filters that send each source log group's events into the stream: how they
+//! are planned (put on every selected group, updated where they differ, removed from groups no
+//! longer selected; and the source log groups the spec names that do not exist), a filter's
+//! canonical form and its field-by-field comparison.
 
-use super::diff::{self, Changes};
+use super::diff::Changes;
 use super::ownership::foreign;
-use super::{Builder, Change, ConflictKind, Op, Step, normalize};
+use super::{Builder, Change, ConflictKind, Op, Step};
+use crate::arn;
 use crate::desired::Desired;
 use crate::observed::Observed;
 use crate::resources::{ResourceKind, SubscriptionFilter};
@@ -36,8 +38,8 @@ fn put(d: &Desired, group: &str) -> Step {
 /// This pipeline's filter on a selected group: overwrite it where it differs from the spec.
 fn update(b: &mut Builder, d: &Desired, group: &str, actual: &SubscriptionFilter) {
     let mut changes = Changes::default();
-    let want = normalize::filter(&d.filters.filter);
-    diff::filter(&want, &normalize::filter(actual), &mut changes);
+    let want = canonical(&d.filters.filter);
+    compare(&want, &canonical(actual), &mut changes);
     if !changes.0.is_empty() {
         let reason = "subscription filter differs from the spec";
         let step = put(d, group);
@@ -121,4 +123,39 @@ fn missing_sources(b: &mut Builder, d: &Desired, o: &Observed) {
             );
         }
     }
+}
+
+/// A subscription filter in canonical form.
+fn canonical(f: &SubscriptionFilter) -> SubscriptionFilter {
+    let mut f = f.clone();
+    f.destination_arn = arn::normalize(&f.destination_arn);
+    f.role_arn = f.role_arn.as_deref().map(arn::normalize);
+    f.pattern = f.pattern.trim().to_owned();
+    if f.distribution.is_empty() {
+        f.distribution = "ByLogStream".into();
+    }
+    f
+}
+
+/// Differences between two canonical subscription filters.
+fn compare(d: &SubscriptionFilter, a: &SubscriptionFilter, out: &mut Changes) {
+    out.field(
+        "filterPattern",
+        Some("spec.sources.filterPattern"),
+        &d.pattern,
+        &a.pattern,
+    );
+    out.field(
+        "destinationArn",
+        None,
+        &d.destination_arn,
+        &a.destination_arn,
+    );
+    out.field("roleArn", None, &d.role_arn, &a.role_arn);
+    out.field(
+        "distribution",
+        Some("spec.sources.distribution"),
+        &d.distribution,
+        &a.distribution,
+    );
 }

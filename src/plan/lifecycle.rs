@@ -1,10 +1,11 @@
 //! This pipeline's rule in the bucket's lifecycle configuration (retention and transition),
-//! next to the rules of others, which are kept.
+//! next to the rules of others, which are kept: how it is planned, a rule's canonical form, its
+//! description in words and the comparison of the rules by id.
 
 use super::bucket::Reasons;
-use super::diff::{self, Changes};
+use super::diff::Changes;
 use super::stack::Held;
-use super::{Builder, Step, normalize};
+use super::{Builder, Step};
 use crate::desired::Desired;
 use crate::observed::ObservedBucket;
 use crate::resources::{LifecycleRule, ResourceKind};
@@ -18,7 +19,7 @@ const REASONS: Reasons = Reasons {
 /// Plans this pipeline's lifecycle rule.
 pub(super) fn plan(b: &mut Builder, d: &Desired, bucket: &Held<ObservedBucket>) {
     let managed = vec![d.names.lifecycle_rule_id.clone()];
-    let desired: Vec<LifecycleRule> = d.lifecycle.iter().map(normalize::lifecycle_rule).collect();
+    let desired: Vec<LifecycleRule> = d.lifecycle.iter().map(canonical).collect();
     let actual: Vec<LifecycleRule> = match bucket {
         Held::Unavailable => return,
         Held::Coming => Vec::new(),
@@ -26,11 +27,11 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, bucket: &Held<ObservedBucket>) 
             .lifecycle
             .iter()
             .filter(|r| managed.contains(&r.id))
-            .map(normalize::lifecycle_rule)
+            .map(canonical)
             .collect(),
     };
     let mut changes = Changes::default();
-    diff::lifecycle(&desired, &actual, &mut changes);
+    compare(&desired, &actual, &mut changes);
     if changes.0.is_empty() {
         return;
     }
@@ -47,4 +48,73 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, bucket: &Held<ObservedBucket>) 
             managed_ids: managed,
         },
     );
+}
+
+/// A lifecycle rule in canonical form.
+fn canonical(r: &LifecycleRule) -> LifecycleRule {
+    let mut r = r.clone();
+    r.transitions.sort();
+    r
+}
+
+/// A lifecycle rule in words, e.g. `expire after 400 days; GLACIER_IR after 30 days`.
+fn describe(r: &LifecycleRule) -> String {
+    let mut parts: Vec<String> = r
+        .expiration_days
+        .iter()
+        .map(|d| format!("expire after {d} days"))
+        .collect();
+    parts.extend(
+        r.transitions
+            .iter()
+            .map(|t| format!("{} after {} days", t.storage_class, t.days)),
+    );
+    if !r.prefix.is_empty() {
+        parts.push(format!("under {}", r.prefix));
+    }
+    if !r.enabled {
+        parts.push("disabled".into());
+    }
+    parts.join("; ")
+}
+
+/// Differences between this pipeline's desired and actual lifecycle rules, matched by id.
+fn compare(desired: &[LifecycleRule], actual: &[LifecycleRule], out: &mut Changes) {
+    for d in desired {
+        let path = format!("Rules[{}]", d.id);
+        match actual.iter().find(|a| a.id == d.id) {
+            None => out.presence(
+                &path,
+                Some("spec.storage.retentionDays"),
+                Some(describe(d)),
+                None,
+            ),
+            Some(a) => {
+                out.field(&format!("{path}.Filter.Prefix"), None, &d.prefix, &a.prefix);
+                out.field(&format!("{path}.Status"), None, &d.enabled, &a.enabled);
+                out.field(
+                    &format!("{path}.Expiration.Days"),
+                    Some("spec.storage.retentionDays"),
+                    &d.expiration_days,
+                    &a.expiration_days,
+                );
+                out.field(
+                    &format!("{path}.Transitions"),
+                    Some("spec.storage.transition"),
+                    &d.transitions,
+                    &a.transitions,
+                );
+            }
+        }
+    }
+    for a in actual {
+        if !desired.iter().any(|d| d.id == a.id) {
+            out.presence(
+                &format!("Rules[{}]", a.id),
+                Some("spec.storage.retentionDays"),
+                None,
+                Some(describe(a)),
+            );
+        }
+    }
 }

@@ -3,7 +3,8 @@
 //! controller's events and status.
 //!
 //! Rules the plan keeps:
-//! - converged state plans nothing: values are compared in canonical form ([`normalize`]);
+//! - converged state plans nothing: values are compared in canonical form (each kind's in its
+//!   own module, the shared ones in [`normalize`]);
 //! - one out-of-band difference yields the one action that fixes it;
 //! - nothing this pipeline does not own is ever updated or deleted: ownership is the
 //!   `pitagora.dev/pipeline` tag, the filter name, the notification and lifecycle ids, and the
@@ -15,8 +16,9 @@
 //!   filters).
 //!
 //! This module holds the orchestration ([`plan`]: one planner per resource kind, in dependency
-//! order) and the ordering of the result; each resource kind is planned in its own module, and
-//! [`plan_delete`] plans the removal of them all.
+//! order) and the ordering of the result; each resource kind has its own module, holding how it
+//! is planned, its canonical form and its field comparison; [`diff`] holds the generic comparison
+//! pieces, and [`plan_delete`] plans the removal of them all.
 
 mod action;
 mod bucket;

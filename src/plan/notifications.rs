@@ -1,13 +1,15 @@
 //! This pipeline's entries in the bucket's notification configuration (the transform's and the
-//! fan-out's), next to entries of others that must not overlap them.
+//! fan-out's), next to entries of others that must not overlap them: how they are planned, an
+//! entry's canonical form, its description in words and the comparison of the entries by id.
 
 use super::bucket::Reasons;
-use super::diff::{self, Changes};
+use super::diff::Changes;
 use super::stack::Held;
-use super::{Builder, ConflictKind, Step, normalize};
+use super::{Builder, ConflictKind, Step};
+use crate::arn;
 use crate::desired::Desired;
 use crate::observed::ObservedBucket;
-use crate::resources::{Notification, ResourceKind};
+use crate::resources::{Notification, NotificationTarget, ResourceKind};
 
 const REASONS: Reasons = Reasons {
     missing: "bucket notifications for this pipeline are missing",
@@ -40,11 +42,7 @@ fn notifications_overlap(a: &Notification, b: &Notification) -> bool {
 /// Plans this pipeline's bucket notifications.
 pub(super) fn plan(b: &mut Builder, d: &Desired, bucket: &Held<ObservedBucket>) {
     let managed = managed_notification_ids(d);
-    let desired: Vec<Notification> = d
-        .notifications
-        .iter()
-        .map(normalize::notification)
-        .collect();
+    let desired: Vec<Notification> = d.notifications.iter().map(canonical).collect();
     let actual: Vec<Notification> = match bucket {
         Held::Unavailable => return,
         Held::Coming => Vec::new(),
@@ -54,7 +52,7 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, bucket: &Held<ObservedBucket>) 
         },
     };
     let mut changes = Changes::default();
-    diff::notifications(&desired, &actual, &mut changes);
+    compare(&desired, &actual, &mut changes);
     if changes.0.is_empty() {
         return;
     }
@@ -88,7 +86,7 @@ fn ours_unless_overlapped(
         .partition(|n| managed.contains(&n.id));
     let mut blocked = false;
     for want in desired {
-        for other in foreign.iter().map(|n| normalize::notification(n)) {
+        for other in foreign.iter().map(|n| canonical(n)) {
             if notifications_overlap(want, &other) {
                 blocked = true;
                 b.conflict(
@@ -103,5 +101,61 @@ fn ours_unless_overlapped(
             }
         }
     }
-    (!blocked).then(|| ours.into_iter().map(normalize::notification).collect())
+    (!blocked).then(|| ours.into_iter().map(canonical).collect())
+}
+
+/// A bucket notification entry in canonical form.
+fn canonical(n: &Notification) -> Notification {
+    let mut n = n.clone();
+    n.target = match n.target {
+        NotificationTarget::Lambda(a) => NotificationTarget::Lambda(arn::normalize(&a)),
+        NotificationTarget::Topic(a) => NotificationTarget::Topic(arn::normalize(&a)),
+        NotificationTarget::Queue(a) => NotificationTarget::Queue(arn::normalize(&a)),
+    };
+    n.events.sort();
+    n.events.dedup();
+    n
+}
+
+/// A notification entry in words, e.g. `Lambda arn:… on s3:ObjectCreated:* under raw/`.
+fn describe(n: &Notification) -> String {
+    let (kind, arn) = match &n.target {
+        NotificationTarget::Lambda(a) => ("Lambda", a),
+        NotificationTarget::Topic(a) => ("topic", a),
+        NotificationTarget::Queue(a) => ("queue", a),
+    };
+    let mut text = format!("{kind} {arn} on {}", n.events.join(","));
+    if !n.prefix.is_empty() {
+        text.push_str(&format!(" under {}", n.prefix));
+    }
+    if !n.suffix.is_empty() {
+        text.push_str(&format!(" ending {}", n.suffix));
+    }
+    text
+}
+
+/// Differences between this pipeline's desired and actual notification entries, matched by id.
+fn compare(desired: &[Notification], actual: &[Notification], out: &mut Changes) {
+    for d in desired {
+        let path = format!("NotificationConfiguration[{}]", d.id);
+        match actual.iter().find(|a| a.id == d.id) {
+            None => out.presence(&path, None, Some(describe(d)), None),
+            Some(a) => {
+                out.field(&format!("{path}.Target"), None, &d.target, &a.target);
+                out.field(&format!("{path}.Events"), None, &d.events, &a.events);
+                out.field(&format!("{path}.Filter.Prefix"), None, &d.prefix, &a.prefix);
+                out.field(&format!("{path}.Filter.Suffix"), None, &d.suffix, &a.suffix);
+            }
+        }
+    }
+    for a in actual {
+        if !desired.iter().any(|d| d.id == a.id) {
+            out.presence(
+                &format!("NotificationConfiguration[{}]", a.id),
+                None,
+                None,
+                Some(describe(a)),
+            );
+        }
+    }
 }

@@ -1,12 +1,24 @@
-//! The Firehose delivery stream: created, waited for while Firehose works on it, recreated after
-//! a failed creation, or its destination and tags updated.
+//! The Firehose delivery stream: how it is planned (created, waited for while Firehose works on
+//! it, recreated after a failed creation, or its destination and tags updated), its S3
+//! destination's canonical form and the field-by-field comparison of that destination.
 
-use super::diff::{self, Changes};
+use super::diff::Changes;
+use super::normalize;
 use super::ownership::ownership_conflict;
-use super::{Builder, ConflictKind, Op, Step, normalize};
+use super::{Builder, ConflictKind, Op, Step};
+use crate::arn;
 use crate::desired::Desired;
 use crate::observed::{Observed, ObservedStream};
-use crate::resources::ResourceKind;
+use crate::resources::{CloudWatchLogging, ResourceKind, S3Destination};
+
+/// Processor parameters AWS fills in when they are not given, by processor type.
+const PROCESSOR_DEFAULTS: &[(&str, &str, &str)] = &[
+    ("AppendDelimiterToRecord", "Delimiter", "\\n"),
+    ("CloudWatchLogProcessing", "DataMessageExtraction", "false"),
+    ("Lambda", "NumberOfRetries", "3"),
+    ("Lambda", "BufferSizeInMBs", "1"),
+    ("Lambda", "BufferIntervalInSeconds", "60"),
+];
 
 /// Plans the delivery stream.
 pub(super) fn plan(b: &mut Builder, d: &Desired, o: &Observed) {
@@ -73,9 +85,9 @@ fn update(b: &mut Builder, d: &Desired, s: &ObservedStream) {
     let want = &d.stream;
     let mut changes = Changes::default();
     match &s.destination {
-        Some(actual) => diff::destination(
-            &normalize::destination(&want.destination),
-            &normalize::destination(actual),
+        Some(actual) => compare(
+            &canonical(&want.destination),
+            &canonical(actual),
             &mut changes,
         ),
         None => changes.presence(
@@ -101,5 +113,147 @@ fn update(b: &mut Builder, d: &Desired, s: &ObservedStream) {
                 tags,
             },
         );
+    }
+}
+
+/// A Firehose S3 destination in canonical form.
+fn canonical(d: &S3Destination) -> S3Destination {
+    let mut d = d.clone();
+    d.bucket_arn = arn::normalize(&d.bucket_arn);
+    d.role_arn = arn::normalize(&d.role_arn);
+    d.compression = d.compression.to_ascii_uppercase();
+    if d.compression == "SNAPPY" {
+        d.compression = "Snappy".into();
+    }
+    // Disabled processing is no processing, whatever processors are still listed.
+    if !d.processing_enabled {
+        d.processors.clear();
+    }
+    if d.processors.is_empty() {
+        d.processing_enabled = false;
+    }
+    for p in &mut d.processors {
+        for value in p.parameters.values_mut() {
+            if value.eq_ignore_ascii_case("true") || value.eq_ignore_ascii_case("false") {
+                *value = value.to_ascii_lowercase();
+            }
+        }
+        let kind = p.kind.clone();
+        p.parameters.retain(|name, value| {
+            !PROCESSOR_DEFAULTS
+                .iter()
+                .any(|(k, n, v)| *k == kind && n == name && v == value)
+        });
+    }
+    // Without logging, where it would log is irrelevant.
+    if !d.cloudwatch_logging.enabled {
+        d.cloudwatch_logging = CloudWatchLogging::default();
+    }
+    d
+}
+
+/// Differences between two canonical S3 destinations.
+fn compare(d: &S3Destination, a: &S3Destination, out: &mut Changes) {
+    out.field(
+        "BucketARN",
+        Some("spec.storage.bucketName"),
+        &d.bucket_arn,
+        &a.bucket_arn,
+    );
+    out.field("RoleARN", None, &d.role_arn, &a.role_arn);
+    out.field("Prefix", Some("spec.delivery.prefix"), &d.prefix, &a.prefix);
+    out.field(
+        "ErrorOutputPrefix",
+        Some("spec.delivery.errorOutputPrefix"),
+        &d.error_output_prefix,
+        &a.error_output_prefix,
+    );
+    out.field(
+        "BufferingHints.SizeInMBs",
+        Some("spec.delivery.buffering.sizeMiB"),
+        &d.buffering.size_mib,
+        &a.buffering.size_mib,
+    );
+    out.field(
+        "BufferingHints.IntervalInSeconds",
+        Some("spec.delivery.buffering.intervalSeconds"),
+        &d.buffering.interval_seconds,
+        &a.buffering.interval_seconds,
+    );
+    out.field(
+        "CompressionFormat",
+        Some("spec.delivery.compression"),
+        &d.compression,
+        &a.compression,
+    );
+    out.field(
+        "EncryptionConfiguration",
+        None,
+        &d.kms_key_arn,
+        &a.kms_key_arn,
+    );
+    out.field(
+        "ProcessingConfiguration.Enabled",
+        Some("spec.delivery.recordFormat"),
+        &d.processing_enabled,
+        &a.processing_enabled,
+    );
+    if d.processing_enabled && a.processing_enabled {
+        out.field(
+            "ProcessingConfiguration.Processors",
+            Some("spec.delivery.recordFormat"),
+            &d.processors,
+            &a.processors,
+        );
+    }
+    out.field(
+        "CloudWatchLoggingOptions",
+        None,
+        &d.cloudwatch_logging,
+        &a.cloudwatch_logging,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::{BufferingHints, Processor};
+
+    #[test]
+    fn aws_filled_processor_defaults_are_not_drift() {
+        let mut observed = S3Destination {
+            bucket_arn: "arn:aws:s3:::b".into(),
+            role_arn: "arn:aws:iam::1:role/r".into(),
+            prefix: "raw/".into(),
+            error_output_prefix: "errors/".into(),
+            buffering: BufferingHints {
+                size_mib: 5,
+                interval_seconds: 300,
+            },
+            compression: "GZIP".into(),
+            kms_key_arn: None,
+            processing_enabled: true,
+            processors: vec![
+                Processor::new(
+                    "CloudWatchLogProcessing",
+                    &[("DataMessageExtraction", "True")],
+                ),
+                Processor::new("AppendDelimiterToRecord", &[("Delimiter", "\\n")]),
+            ],
+            cloudwatch_logging: CloudWatchLogging::default(),
+        };
+        let mut desired = observed.clone();
+        desired.processors = vec![
+            Processor::new(
+                "CloudWatchLogProcessing",
+                &[("DataMessageExtraction", "true")],
+            ),
+            Processor::new("AppendDelimiterToRecord", &[]),
+        ];
+        assert_eq!(canonical(&observed), canonical(&desired));
+        observed.processors[1]
+            .parameters
+            .insert("Delimiter".into(), ",".into());
+        assert_ne!(canonical(&observed), canonical(&desired));
     }
 }

@@ -1,9 +1,12 @@
-//! The fan-out topic's Lambda subscriptions: each declared subscriber subscribed with its filter
-//! policy, undeclared Lambda subscriptions removed (the topic is this pipeline's).
+//! The fan-out topic's Lambda subscriptions: how they are planned (each declared subscriber
+//! subscribed with its filter policy, undeclared Lambda subscriptions removed: the topic is this
+//! pipeline's), a subscription's canonical form and the comparison of its filter policy.
 
-use super::diff::{self, Changes};
+use super::diff::Changes;
+use super::normalize;
 use super::stack::Held;
-use super::{Builder, Change, Op, Step, normalize};
+use super::{Builder, Change, Op, Step};
+use crate::arn;
 use crate::desired::{Desired, TopicSpec};
 use crate::observed::{ObservedSubscription, ObservedTopic};
 use crate::resources::{ResourceKind, TopicSubscription};
@@ -31,9 +34,9 @@ fn plan_declared(
     sub: &TopicSubscription,
     observed: &[ObservedSubscription],
 ) {
-    let want_sub = normalize::subscription(sub);
+    let want_sub = canonical(sub);
     let found = observed.iter().find(|o| {
-        let o = normalize::subscription(&o.subscription);
+        let o = canonical(&o.subscription);
         o.protocol == "lambda" && o.endpoint == want_sub.endpoint
     });
     let Some(found) = found else {
@@ -56,8 +59,8 @@ fn plan_declared(
         return;
     };
     let mut changes = Changes::default();
-    let actual = normalize::subscription(&found.subscription);
-    diff::subscription(subscriber, &want_sub, &actual, &mut changes);
+    let actual = canonical(&found.subscription);
+    compare(subscriber, &want_sub, &actual, &mut changes);
     if !changes.0.is_empty() {
         b.push(
             Op::Update,
@@ -77,25 +80,58 @@ fn plan_declared(
 /// protocols (an operator's e-mail, a debugging queue) are left alone.
 fn remove_undeclared(b: &mut Builder, want: &TopicSpec, observed: &[ObservedSubscription]) {
     for o in observed {
-        let canonical = normalize::subscription(&o.subscription);
+        let actual = canonical(&o.subscription);
         let declared = want
             .subscriptions
             .iter()
-            .any(|(_, s)| normalize::subscription(s).endpoint == canonical.endpoint);
-        if canonical.protocol == "lambda" && !declared {
+            .any(|(_, s)| canonical(s).endpoint == actual.endpoint);
+        if actual.protocol == "lambda" && !declared {
             b.push(
                 Op::Delete,
                 ResourceKind::TopicSubscription,
-                &canonical.endpoint,
+                &actual.endpoint,
                 vec![Change {
                     field: "Endpoint".into(),
                     spec_field: Some("spec.fanout.subscribers".into()),
                     desired: None,
-                    actual: Some(canonical.endpoint.clone()),
+                    actual: Some(actual.endpoint.clone()),
                 }],
                 "Lambda subscription not declared in spec.fanout.subscribers",
                 Step::Unsubscribe { arn: o.arn.clone() },
             );
         }
     }
+}
+
+/// A topic subscription in canonical form: the endpoint ARN normalised, the filter policy in
+/// canonical JSON, and the default scope spelled out.
+fn canonical(s: &TopicSubscription) -> TopicSubscription {
+    let mut s = s.clone();
+    s.protocol = s.protocol.to_ascii_lowercase();
+    s.endpoint = arn::normalize(&s.endpoint);
+    s.filter_policy = s.filter_policy.as_ref().map(normalize::policy_json);
+    // Without a filter policy the scope has no effect.
+    s.filter_policy_scope = match (&s.filter_policy, s.filter_policy_scope.as_deref()) {
+        (None, _) => None,
+        (Some(_), None) => Some("MessageAttributes".into()),
+        (Some(_), Some(scope)) => Some(scope.to_owned()),
+    };
+    s
+}
+
+/// Differences between two canonical topic subscriptions of the same endpoint.
+fn compare(subscriber: &str, d: &TopicSubscription, a: &TopicSubscription, out: &mut Changes) {
+    let spec_field = format!("spec.fanout.subscribers[{subscriber}].filterPolicy");
+    out.field(
+        "FilterPolicy",
+        Some(&spec_field),
+        &d.filter_policy,
+        &a.filter_policy,
+    );
+    out.field(
+        "FilterPolicyScope",
+        Some(&spec_field),
+        &d.filter_policy_scope,
+        &a.filter_policy_scope,
+    );
 }
