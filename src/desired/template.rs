@@ -42,8 +42,8 @@ fn policy(statements: Value) -> Value {
 
 /// Builds the template of a validated, placed pipeline.
 pub fn build(p: &Pipeline) -> Value {
-    let (spec, names) = (p.spec(), p.names());
-    let cx = Context::new(p.id(), spec, p.target(), names);
+    let (id, spec, names) = (p.id(), p.spec(), p.names());
+    let cx = Context::new(id, spec, p.target(), names);
     let mut resources = Map::new();
     resources.insert("Bucket".into(), bucket(&cx));
     resources.insert("BucketPolicy".into(), bucket_policy(&cx));
