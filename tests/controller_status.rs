@@ -314,3 +314,25 @@ fn a_blocked_deletion_is_not_ready_and_not_synced_with_the_reason() {
     assert_eq!(state(&s, "Ready"), ("False", "DeleteBlocked"));
     assert_eq!(state(&s, "Synced"), ("False", "DeleteBlocked"));
 }
+
+#[test]
+fn a_correction_that_did_not_take_is_not_labelled_report_only() {
+    let s = build(
+        None,
+        Some(1),
+        "New",
+        &checked(false, buffering_changed, false),
+        None,
+        at(0),
+    );
+    let (status, reason, _) = condition(&s, "Ready");
+    assert_eq!((status, reason), ("False", "Drifted"));
+    let message = &s
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .unwrap()
+        .message;
+    assert!(!message.contains("drift.policy: Report"), "{message}");
+    assert!(message.contains("BufferingHints.SizeInMBs"), "{message}");
+}

@@ -457,3 +457,37 @@ fn every_schema_node_declares_a_type_as_structural_schemas_require() {
         assert!(branch.get("type").is_none(), "{branch}");
     }
 }
+
+#[test]
+fn ignore_rule_kinds_are_exactly_the_resource_kinds() {
+    let schema = &openapi_schema()["properties"]["spec"]["properties"]["drift"]["properties"]["ignore"]
+        ["items"]["properties"]["kind"]["enum"];
+    let listed: Vec<&str> = schema
+        .as_array()
+        .unwrap_or_else(|| panic!("no enum for drift.ignore[].kind: {schema}"))
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    let kinds: Vec<&str> = pitagora::resources::ResourceKind::ALL
+        .iter()
+        .map(|k| k.as_str())
+        .collect();
+    assert_eq!(listed, kinds);
+}
+
+#[test]
+fn status_resource_and_drift_item_kinds_are_the_resource_kinds() {
+    let status = &openapi_schema()["properties"]["status"]["properties"];
+    let kinds: Vec<serde_json::Value> = pitagora::resources::ResourceKind::ALL
+        .iter()
+        .map(|k| serde_json::Value::from(k.as_str()))
+        .collect();
+    for list in ["resources", "drift"] {
+        let kind = &status[list]["items"]["properties"]["kind"];
+        assert_eq!(
+            kind["enum"].as_array(),
+            Some(&kinds),
+            "status.{list}[].kind: {kind}"
+        );
+    }
+}

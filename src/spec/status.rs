@@ -55,7 +55,8 @@ pub struct ResourceStatus {
     /// Resource kind, e.g. `Stack`, `DeliveryStream`, `SubscriptionFilter`.
     pub kind: ResourceKind,
     /// Resource name (for a subscription filter: its log group's name; for the bucket's
-    /// notifications and lifecycle: the bucket's; for a topic subscription: the subscriber's).
+    /// notifications and lifecycle: the bucket's; for a topic subscription: the subscriber's, or
+    /// the endpoint of one the spec does not declare).
     pub name: String,
     /// `InSync`, `Drifted`, `Pending` or `Conflict`.
     pub state: String,
