@@ -1,9 +1,11 @@
 //! Reading `LogPipeline` documents from files and directories, as a user keeps them in a
 //! repository: multi-document YAML (or JSON), directories walked recursively, other kinds of
 //! documents skipped with a note. Each pipeline is checked against the CRD schema and the
-//! semantic rules, and every problem of every document is collected.
+//! semantic rules, and every problem of every document is collected. The repository's ignore
+//! file is read here too (its rules are parsed and merged in [`crate::plan::ignore`]).
 
 use crate::names::PipelineId;
+use crate::plan::ignore::{self, IgnoreFileError, RepoIgnoreRule};
 use crate::spec::{FieldError, InvalidSpec, LogPipeline, ValidSpec, schema};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -178,6 +180,33 @@ pub fn load_text(text: &str, file: &str, defaults: Defaults, report: &mut LoadRe
             continue;
         }
         load_document(doc, source, defaults, report);
+    }
+}
+
+/// The ignore file to read: `explicit` when given, else [`DEFAULT_IGNORE_FILE`](ignore::DEFAULT_IGNORE_FILE) when it exists;
+/// `None` when there is none (no repository rules).
+pub fn ignore_file(explicit: Option<&Path>) -> Option<&Path> {
+    let default = Path::new(ignore::DEFAULT_IGNORE_FILE);
+    match explicit {
+        Some(path) => Some(path),
+        None if default.exists() => Some(default),
+        None => None,
+    }
+}
+
+/// Reads and validates a repository ignore file (see [`ignore::parse_ignore_file`]).
+pub fn read_ignore_file(path: &Path) -> Result<Vec<RepoIgnoreRule>, IgnoreFileError> {
+    ignore::parse_ignore_file(&std::fs::read_to_string(path)?)
+}
+
+impl LoadReport {
+    /// Adds the repository's ignore `rules` to the pipelines they apply to.
+    pub fn add_repo_rules(&mut self, rules: &[RepoIgnoreRule]) {
+        for p in &mut self.pipelines {
+            let mut applicable = Vec::new();
+            ignore::merge_repo_rules(&mut applicable, p.id(), rules);
+            p.valid.add_ignore_rules(applicable);
+        }
     }
 }
 

@@ -10,7 +10,6 @@ use crate::engine::{Check, Engine};
 use crate::load::{self, LoadReport, Loaded};
 use crate::names::PipelineId;
 use crate::observe::Hints;
-use crate::plan::ignore;
 use crate::report::{self, DriftReport, Totals, text};
 use futures::StreamExt;
 use std::io::{IsTerminal, Write};
@@ -45,16 +44,12 @@ pub(super) async fn drift(
 /// Adds the repository's ignore rules (the named file, else `.pitagora-ignore` when it exists)
 /// to the pipelines they apply to.
 fn add_repo_rules(loaded: &mut LoadReport, explicit: Option<&Path>) -> Result<(), CliError> {
-    let Some(path) = ignore::ignore_file(explicit) else {
+    let Some(path) = load::ignore_file(explicit) else {
         return Ok(());
     };
-    let rules = ignore::read_ignore_file(path)
+    let rules = load::read_ignore_file(path)
         .map_err(|e| CliError::Ignore(path.to_owned(), e.to_string()))?;
-    for p in &mut loaded.pipelines {
-        let mut applicable = Vec::new();
-        ignore::merge_repo_rules(&mut applicable, p.id(), &rules);
-        p.valid.add_ignore_rules(applicable);
-    }
+    loaded.add_repo_rules(&rules);
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 //! so reports can count and list them; nothing is silently dropped.
 //!
 //! A repository may add rules for many pipelines at once in an ignore file (`.pitagora-ignore`):
-//! [`read_ignore_file`] reads and validates it, [`merge_repo_rules`] adds its rules to the
+//! [`parse_ignore_file`] validates it (`load::read_ignore_file` reads it), [`merge_repo_rules`] adds its rules to the
 //! pipelines they name.
 
 use super::{Action, Change, Op, Plan};
@@ -11,7 +11,6 @@ use crate::names::PipelineId;
 use crate::resources::ResourceKind;
 use crate::spec::IgnoreRule;
 use serde::{Deserialize, Serialize};
-use std::path::Path;
 
 /// One ignored difference.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -185,22 +184,6 @@ pub enum IgnoreFileError {
     },
 }
 
-/// The ignore file to read: `explicit` when given, else [`DEFAULT_IGNORE_FILE`] when it exists;
-/// `None` when there is none (no repository rules).
-pub fn ignore_file(explicit: Option<&Path>) -> Option<&Path> {
-    let default = Path::new(DEFAULT_IGNORE_FILE);
-    match explicit {
-        Some(path) => Some(path),
-        None if default.exists() => Some(default),
-        None => None,
-    }
-}
-
-/// Reads and validates a repository ignore file (see [`parse_ignore_file`]).
-pub fn read_ignore_file(path: &Path) -> Result<Vec<RepoIgnoreRule>, IgnoreFileError> {
-    parse_ignore_file(&std::fs::read_to_string(path)?)
-}
-
 /// Parses and validates the text of an ignore file: a YAML list of rules (an empty document has
 /// none), each naming a kind or a field, every kind a known one.
 pub fn parse_ignore_file(text: &str) -> Result<Vec<RepoIgnoreRule>, IgnoreFileError> {
@@ -217,7 +200,7 @@ fn check_repo_rule(number: usize, rule: &IgnoreRule) -> Result<(), IgnoreFileErr
         return Err(IgnoreFileError::NoKindOrField(number));
     }
     if let Some(kind) = &rule.kind
-        && !ResourceKind::ALL.iter().any(|k| k.as_str() == kind)
+        && kind.parse::<ResourceKind>().is_err()
     {
         return Err(IgnoreFileError::UnknownKind {
             rule: number,
