@@ -124,6 +124,24 @@ fn decide_converged(lp: &LogPipeline, c: Converged, memory: &EventMemory, now: i
     decide::reconciled(lp, Found::Converged(Box::new(c)), memory, at(now), 500)
 }
 
+/// The status and reason of the `Ready` condition the decision writes.
+fn ready(d: &Decision) -> (String, String) {
+    let status = d.status.as_ref().expect("a status is written");
+    let c = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .expect("Ready");
+    (c.status.clone(), c.reason.clone())
+}
+
+/// `memory` after publishing `d`'s events on `lp` at `now`.
+fn remember(memory: &mut EventMemory, lp: &LogPipeline, d: &Decision, now: i64) {
+    for note in &d.events {
+        memory.record(&decide::object_key(lp), note, at(now));
+    }
+}
+
 fn reasons_of(d: &Decision) -> Vec<&'static str> {
     d.events.iter().map(|n| n.reason).collect()
 }
@@ -220,9 +238,7 @@ fn an_identical_event_is_not_published_again_within_the_hour() {
     let lp = pipeline(full_chain_spec(), 1, Some(checked_status(0, "InSync")));
     let mut memory = EventMemory::default();
     let first = decide_converged(&lp, converge_of(buffering(64), None), &memory, 0);
-    for note in &first.events {
-        memory.record(&decide::object_key(&lp), note, at(0));
-    }
+    remember(&mut memory, &lp, &first, 0);
     let again = decide_converged(&lp, converge_of(buffering(64), None), &memory, 3599);
     assert_eq!(reasons_of(&first), [reasons::event::DRIFT_DETECTED]);
     assert!(again.events.is_empty(), "{:?}", again.events);
@@ -233,9 +249,7 @@ fn an_identical_event_is_published_again_after_the_hour() {
     let lp = pipeline(full_chain_spec(), 1, Some(checked_status(0, "InSync")));
     let mut memory = EventMemory::default();
     let first = decide_converged(&lp, converge_of(buffering(64), None), &memory, 0);
-    for note in &first.events {
-        memory.record(&decide::object_key(&lp), note, at(0));
-    }
+    remember(&mut memory, &lp, &first, 0);
     let later = decide_converged(&lp, converge_of(buffering(64), None), &memory, 3600);
     assert_eq!(reasons_of(&later), [reasons::event::DRIFT_DETECTED]);
 }
@@ -245,9 +259,7 @@ fn an_event_whose_note_changed_is_published_at_once() {
     let lp = pipeline(full_chain_spec(), 1, Some(checked_status(0, "InSync")));
     let mut memory = EventMemory::default();
     let first = decide_converged(&lp, converge_of(buffering(64), None), &memory, 0);
-    for note in &first.events {
-        memory.record(&decide::object_key(&lp), note, at(0));
-    }
+    remember(&mut memory, &lp, &first, 0);
     let other = |o: &mut Observed| {
         buffering(64)(o);
         o.error_log_group.as_mut().unwrap().retention_days = Some(1);
@@ -413,17 +425,7 @@ fn an_invalid_spec_is_recorded_without_a_failure_and_waits_for_a_change() {
     assert_eq!(d.requeue, Requeue::AwaitChange);
     assert_eq!(reasons_of(&d), [reasons::event::INVALID_SPEC]);
     assert_eq!(d.drift, Some(Vec::new()), "no drift figures stand for it");
-    let ready = d
-        .status
-        .unwrap()
-        .conditions
-        .into_iter()
-        .find(|c| c.type_ == "Ready")
-        .unwrap();
-    assert_eq!(
-        (ready.status.as_str(), ready.reason.as_str()),
-        ("False", "InvalidSpec")
-    );
+    assert_eq!(ready(&d), ("False".into(), "InvalidSpec".into()));
 }
 
 #[tokio::test]
@@ -471,17 +473,7 @@ fn an_engine_failure_fails_the_reconcile_under_its_label_and_says_so_in_status()
         0,
     );
     assert_eq!(d.failure.as_ref().map(|e| e.label()), Some("AccessDenied"));
-    let ready = d
-        .status
-        .unwrap()
-        .conditions
-        .into_iter()
-        .find(|c| c.type_ == "Ready")
-        .unwrap();
-    assert_eq!(
-        (ready.status.as_str(), ready.reason.as_str()),
-        ("Unknown", "AwsError")
-    );
+    assert_eq!(ready(&d), ("Unknown".into(), "AwsError".into()));
 }
 
 #[test]
@@ -495,14 +487,7 @@ fn a_blocked_cleanup_keeps_the_finalizer_and_says_why() {
     let d = decide::cleaned(&lp, cleaned, &EventMemory::default(), at(5));
     assert_eq!(d.failure.as_ref().map(|e| e.label()), Some("AccessDenied"));
     assert_eq!(reasons_of(&d), [reasons::event::DELETE_BLOCKED]);
-    let ready = d
-        .status
-        .unwrap()
-        .conditions
-        .into_iter()
-        .find(|c| c.type_ == "Ready")
-        .unwrap();
-    assert_eq!(ready.reason, "DeleteBlocked");
+    assert_eq!(ready(&d).1, "DeleteBlocked");
 }
 
 #[test]
