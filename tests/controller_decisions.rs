@@ -69,16 +69,7 @@ fn checked_status(checked_at: i64, ready_reason: &str) -> LogPipelineStatus {
 }
 
 fn buffering(size: i32) -> impl Fn(&mut Observed) {
-    move |o| {
-        o.stream
-            .as_mut()
-            .unwrap()
-            .destination
-            .as_mut()
-            .unwrap()
-            .buffering
-            .size_mib = size;
-    }
+    move |o| set_buffer_size(o, size)
 }
 
 /// A converge of the full chain: `perturb` changes AWS before the first plan; when `apply`

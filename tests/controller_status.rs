@@ -73,14 +73,7 @@ fn in_sync() -> Outcome {
 }
 
 fn buffering_changed(o: &mut pitagora::observed::Observed) {
-    o.stream
-        .as_mut()
-        .unwrap()
-        .destination
-        .as_mut()
-        .unwrap()
-        .buffering
-        .size_mib = 99;
+    set_buffer_size(o, 99);
 }
 
 #[test]

@@ -206,14 +206,7 @@ fn labels_are_the_variant_names() {
 #[test]
 fn only_conflicts_carry_a_kind_and_they_write_nothing() {
     let (d, mut o) = full_chain();
-    o.stream
-        .as_mut()
-        .unwrap()
-        .destination
-        .as_mut()
-        .unwrap()
-        .buffering
-        .size_mib = 99;
+    set_buffer_size(&mut o, 99);
     o.log_groups.clear();
     let p = plan(&d, &o);
     for a in &p.actions {

@@ -85,6 +85,18 @@ pub fn converge(d: &Desired, mut world: Observed) -> Observed {
     );
 }
 
+/// Changes the observed stream's buffer size, as someone editing the stream by hand would.
+pub fn set_buffer_size(o: &mut Observed, size_mib: i32) {
+    o.stream
+        .as_mut()
+        .expect("the stream exists")
+        .destination
+        .as_mut()
+        .expect("it delivers to S3")
+        .buffering
+        .size_mib = size_mib;
+}
+
 /// A converged world for `d`, whose sources are `groups`.
 pub fn converged(d: &Desired, groups: &[&str]) -> Observed {
     converge(d, world_with_groups(groups))
