@@ -147,3 +147,74 @@ pub fn ignored_items(plan: &Plan) -> Vec<DriftItem> {
         })
         .collect()
 }
+
+/// Both values of a difference, each cut to at most `max` characters (ellipses included) around
+/// the place where they first differ: a shared beginning is elided (`…`), never the difference.
+/// Values that fit are returned as they are.
+pub fn shorten_pair(desired: &str, actual: &str, max: usize) -> (String, String) {
+    let (d, a): (Vec<char>, Vec<char>) = (desired.chars().collect(), actual.chars().collect());
+    if (d.len() <= max && a.len() <= max) || max < 8 {
+        return (cut(&d, 0, max), cut(&a, 0, max));
+    }
+    let first = d.iter().zip(&a).take_while(|(x, y)| x == y).count();
+    // Keep a third of the room for what precedes the difference, as context.
+    let start = if first < max * 2 / 3 {
+        0
+    } else {
+        first - max / 3
+    };
+    (cut(&d, start, max), cut(&a, start, max))
+}
+
+/// `s` from `start`, at most `max` characters with the ellipses that say what was cut.
+fn cut(s: &[char], start: usize, max: usize) -> String {
+    let start = start.min(s.len());
+    let lead = usize::from(start > 0);
+    let room = max.saturating_sub(lead);
+    let trail = s.len() - start > room;
+    let end = if trail { start + room - 1 } else { s.len() };
+    let mut out = String::with_capacity(max + 6);
+    if lead == 1 {
+        out.push('…');
+    }
+    out.extend(&s[start..end]);
+    if trail {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_values_are_kept_whole() {
+        assert_eq!(
+            shorten_pair("raw/", "newraw/", 20),
+            ("raw/".into(), "newraw/".into())
+        );
+    }
+
+    #[test]
+    fn a_long_shared_beginning_is_elided_so_the_difference_shows() {
+        let common = "x".repeat(300);
+        let (d, a) = shorten_pair(
+            &format!("{common}WANT-tail"),
+            &format!("{common}FOUND-tail"),
+            40,
+        );
+        assert!(d.starts_with('…') && d.contains("WANT"), "{d}");
+        assert!(a.starts_with('…') && a.contains("FOUND"), "{a}");
+        assert!(d.chars().count() <= 40 && a.chars().count() <= 40);
+    }
+
+    #[test]
+    fn a_difference_near_the_start_keeps_the_start_and_cuts_the_end() {
+        let tail = "y".repeat(300);
+        let (d, a) = shorten_pair(&format!("ab{tail}"), &format!("ac{tail}"), 40);
+        assert!(d.starts_with("ab") && d.ends_with('…'), "{d}");
+        assert!(a.starts_with("ac") && a.ends_with('…'), "{a}");
+        assert_eq!(d.chars().count(), 40);
+    }
+}

@@ -539,6 +539,57 @@ fn a_hand_edited_template_updates_the_stack_naming_the_property() {
 }
 
 #[test]
+fn a_difference_inside_a_template_list_is_named_at_its_leaf_with_both_values() {
+    let (d, mut o) = full_chain();
+    let template = o.stack.as_mut().unwrap().template.as_mut().unwrap();
+    let objects = &mut template["Resources"]["DeliveryRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+        ["Statement"][1]["Resource"][0];
+    let declared = objects.as_str().unwrap().to_owned();
+    *objects = json!("arn:aws:s3:::elsewhere/*");
+    let p = plan(&d, &o);
+    let a = single(&p);
+    assert_eq!((a.op, a.kind), (Op::Update, ResourceKind::Stack));
+    let c = &a.changes[..];
+    assert_eq!(c.len(), 1, "{c:#?}");
+    assert_eq!(
+        c[0].field,
+        "Template.Resources.DeliveryRole.Properties.Policies[0].PolicyDocument.Statement[1].Resource[0]"
+    );
+    assert_eq!(
+        (c[0].desired.as_deref(), c[0].actual.as_deref()),
+        (Some(declared.as_str()), Some("arn:aws:s3:::elsewhere/*"))
+    );
+}
+
+#[test]
+fn an_element_added_to_a_template_list_is_reported_alone() {
+    let (d, mut o) = full_chain();
+    let template = o.stack.as_mut().unwrap().template.as_mut().unwrap();
+    let statements = template["Resources"]["DeliveryRole"]["Properties"]["Policies"][0]
+        ["PolicyDocument"]["Statement"]
+        .as_array_mut()
+        .unwrap();
+    statements.push(json!({"Effect": "Allow", "Action": "*", "Resource": "*"}));
+    let n = statements.len() - 1;
+    let p = plan(&d, &o);
+    let a = single(&p);
+    assert_eq!(
+        fields(a),
+        [format!(
+            "Template.Resources.DeliveryRole.Properties.Policies[0].PolicyDocument.Statement[{n}]"
+        )]
+    );
+    assert_eq!(a.changes[0].desired, None, "not declared");
+    assert!(
+        a.changes[0]
+            .actual
+            .as_deref()
+            .unwrap()
+            .contains(r#""Action":"*""#)
+    );
+}
+
+#[test]
 fn a_stack_mid_operation_is_pending_not_acted_on() {
     let (d, mut o) = full_chain();
     o.stack.as_mut().unwrap().status = "UPDATE_IN_PROGRESS".into();

@@ -266,10 +266,17 @@ fn record_check(status: &mut LogPipelineStatus, c: &Checked, g: Option<i64>, now
         .items
         .iter()
         .take(MAX_DRIFT_ITEMS)
-        .map(|i| DriftItem {
-            desired: i.desired.clone().map(|v| truncate(v, 256)),
-            actual: i.actual.clone().map(|v| truncate(v, 256)),
-            ..i.clone()
+        .map(|i| {
+            let (desired, actual) = crate::drift::shorten_pair(
+                i.desired.as_deref().unwrap_or_default(),
+                i.actual.as_deref().unwrap_or_default(),
+                256,
+            );
+            DriftItem {
+                desired: i.desired.as_ref().map(|_| desired),
+                actual: i.actual.as_ref().map(|_| actual),
+                ..i.clone()
+            }
         })
         .collect();
     status.last_check_time = Some(now.clone());

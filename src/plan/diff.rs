@@ -70,10 +70,21 @@ impl Changes {
     }
 }
 
-/// Differences between two JSON documents, as dotted paths to the outermost differing member.
-/// Arrays are compared whole (their order is meaningful in templates).
+/// Differences between two JSON documents, each at its deepest differing path with both leaf
+/// values, e.g. `Resources.DeliveryRole.Properties.Policies[0].PolicyDocument.Statement[1].Resource`.
+/// Array elements are compared by position (their order is meaningful in templates); an element
+/// only one side has is reported whole.
 pub fn json(path: &str, desired: &Value, actual: &Value, out: &mut Changes) {
     match (desired, actual) {
+        (Value::Array(d), Value::Array(a)) => {
+            for i in 0..d.len().max(a.len()) {
+                let at = format!("{path}[{i}]");
+                match (d.get(i), a.get(i)) {
+                    (Some(dv), Some(av)) => json(&at, dv, av, out),
+                    (dv, av) => out.presence(&at, None, dv.map(text), av.map(text)),
+                }
+            }
+        }
         (Value::Object(d), Value::Object(a)) => {
             let join = |k: &str| {
                 if path.is_empty() {

@@ -141,10 +141,16 @@ fn items_table(out: &mut String, items: &[DriftItem]) {
             (Some(f), None) => code(f, 120),
             _ => "—".into(),
         };
+        // Both values cut around their first difference, so the table shows where they differ.
+        let (desired, actual) = crate::drift::shorten_pair(
+            i.desired.as_deref().unwrap_or_default(),
+            i.actual.as_deref().unwrap_or_default(),
+            120,
+        );
         // Without a field the action speaks for the whole resource.
-        let value = |v: &Option<String>| match (&i.field, v) {
+        let value = |v: &Option<String>, short: &str| match (&i.field, v) {
             (None, _) => "—".to_owned(),
-            (Some(_), Some(v)) => code(v, 120),
+            (Some(_), Some(_)) => code(short, 120),
             (Some(_), None) => "*absent*".to_owned(),
         };
         let _ = writeln!(
@@ -152,8 +158,8 @@ fn items_table(out: &mut String, items: &[DriftItem]) {
             "| {} {} | {field} | {} | {} | **{}**: {} |",
             i.kind,
             code(&i.resource, 120),
-            value(&i.desired),
-            value(&i.actual),
+            value(&i.desired, &desired),
+            value(&i.actual, &actual),
             i.action,
             text(&i.reason, 300)
         );

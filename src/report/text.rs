@@ -49,20 +49,8 @@ fn change(
     desired: &Option<String>,
 ) {
     let spec = spec_field.map(|s| format!(" [{s}]")).unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "      {field}{spec}: found {}, want {}",
-        truncate(show(actual), 200),
-        truncate(show(desired), 200)
-    );
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_owned()
-    } else {
-        format!("{}…", s.chars().take(max).collect::<String>())
-    }
+    let (desired, actual) = crate::drift::shorten_pair(show(desired), show(actual), 200);
+    let _ = writeln!(out, "      {field}{spec}: found {actual}, want {desired}");
 }
 
 /// A plan: a headline, then each action and each pending resource.
