@@ -10,9 +10,17 @@ use crate::observe::Hints;
 use crate::report::text;
 use std::io::Write;
 
-/// `apply`: plans, executes and verifies each pipeline in turn; `Exit::Error` unless every
-/// pipeline is in sync afterwards.
-pub(super) async fn apply(
+/// What a writing command does to each pipeline.
+#[derive(Clone, Copy)]
+enum Operation {
+    Apply,
+    Delete,
+}
+
+/// Runs `what` on each pipeline in turn, then prints the AWS calls made; `Exit::Error` unless it
+/// succeeded for every pipeline.
+async fn each(
+    what: Operation,
     files: &Files,
     aws: &AwsArgs,
     out: &mut dyn Write,
@@ -23,12 +31,27 @@ pub(super) async fn apply(
     };
     let mut exit = Exit::Ok;
     for p in &report.pipelines {
-        if !apply_one(&engine, p, out, err).await? {
+        let ok = match what {
+            Operation::Apply => apply_one(&engine, p, out, err).await?,
+            Operation::Delete => delete_one(&engine, p, out, err).await?,
+        };
+        if !ok {
             exit = Exit::Error;
         }
     }
     writeln!(err, "{}", text::calls(&engine.aws().calls().snapshot()))?;
     Ok(exit)
+}
+
+/// `apply`: plans, executes and verifies each pipeline in turn; `Exit::Error` unless every
+/// pipeline is in sync afterwards.
+pub(super) async fn apply(
+    files: &Files,
+    aws: &AwsArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Exit, CliError> {
+    each(Operation::Apply, files, aws, out, err).await
 }
 
 /// Applies one pipeline; returns whether it is in sync afterwards.
@@ -77,17 +100,7 @@ pub(super) async fn delete(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<Exit, CliError> {
-    let Some((report, engine)) = prepare(files, aws, err).await? else {
-        return Ok(Exit::Error);
-    };
-    let mut exit = Exit::Ok;
-    for p in &report.pipelines {
-        if !delete_one(&engine, p, out, err).await? {
-            exit = Exit::Error;
-        }
-    }
-    writeln!(err, "{}", text::calls(&engine.aws().calls().snapshot()))?;
-    Ok(exit)
+    each(Operation::Delete, files, aws, out, err).await
 }
 
 /// Deletes one pipeline; returns whether everything went (nothing failed, nothing was left
