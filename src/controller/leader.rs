@@ -173,19 +173,32 @@ impl Elector {
     /// Gives the lease up (on shutdown), so a standby takes over at once instead of waiting
     /// for it to expire.
     pub async fn release(&self) -> Result<(), LeaseError> {
+        // A renewal that was cancelled on its way out may still land between our read and our
+        // write; that conflict means "read again", not "someone else holds it".
+        for _ in 0..5 {
+            if self.release_once().await? {
+                return Ok(());
+            }
+        }
+        tracing::warn!(identity = %self.config.identity, "the lease kept changing; left to expire");
+        Ok(())
+    }
+
+    /// One attempt: `true` when the lease is released or no longer ours, `false` on a conflict.
+    async fn release_once(&self) -> Result<bool, LeaseError> {
         let Some(mut lease) = self
             .api
             .get_opt(&self.config.name)
             .await
             .map_err(|e| self.error(e))?
         else {
-            return Ok(());
+            return Ok(true);
         };
         let Some(spec) = lease.spec.as_mut() else {
-            return Ok(());
+            return Ok(true);
         };
         if spec.holder_identity.as_deref() != Some(self.config.identity.as_str()) {
-            return Ok(());
+            return Ok(true);
         }
         spec.holder_identity = None;
         // An expired renewal lets any candidate take the lease immediately.
@@ -195,8 +208,8 @@ impl Elector {
             .replace(&self.config.name, &PostParams::default(), &lease)
             .await
         {
-            Ok(_) => Ok(()),
-            Err(e) if conflict(&e) => Ok(()),
+            Ok(_) => Ok(true),
+            Err(e) if conflict(&e) => Ok(false),
             Err(e) => Err(self.error(e)),
         }
     }

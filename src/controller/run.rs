@@ -77,6 +77,10 @@ pub async fn run(
     if let Some(elector) = &elector
         && !lead(elector, &health, &metrics, &stop_rx).await
     {
+        // Stopped while waiting: an acquisition may have landed just as the stop came.
+        if let Err(e) = elector.release().await {
+            tracing::warn!(error = %e, "releasing the lease failed");
+        }
         let _ = server.await;
         return Ok(());
     }
