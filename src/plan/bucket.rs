@@ -1,7 +1,8 @@
 //! What the bucket's shared configurations (notifications, lifecycle) have in common: the
 //! bucket holds everyone's entries, this pipeline changes only its own part of them.
 
-use super::Op;
+use super::{Builder, Change, Op, Step};
+use crate::resources::ResourceKind;
 
 /// The reasons for changing this pipeline's part of one shared configuration.
 pub(super) struct Reasons {
@@ -22,5 +23,26 @@ impl Reasons {
             (true, false) => (Op::Delete, self.unwanted),
             (true, true) => (Op::Update, self.differs),
         }
+    }
+
+    /// Plans the write of this pipeline's part of `bucket`'s configuration `kind` when `changes`
+    /// is not empty: `exists` says whether the part is there now, `wanted` whether the spec
+    /// wants any.
+    #[allow(clippy::too_many_arguments)]
+    pub fn plan(
+        &self,
+        b: &mut Builder,
+        kind: ResourceKind,
+        bucket: &str,
+        changes: Vec<Change>,
+        exists: bool,
+        wanted: bool,
+        step: Step,
+    ) {
+        if changes.is_empty() {
+            return;
+        }
+        let (op, reason) = self.pick(exists, wanted);
+        b.push(op, kind, bucket, changes, reason, step);
     }
 }

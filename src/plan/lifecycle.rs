@@ -32,16 +32,13 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, bucket: &Held<ObservedBucket>) 
     };
     let mut changes = Changes::default();
     compare(&desired, &actual, &mut changes);
-    if changes.0.is_empty() {
-        return;
-    }
-    let (op, reason) = REASONS.pick(!actual.is_empty(), !desired.is_empty());
-    b.push(
-        op,
+    REASONS.plan(
+        b,
         ResourceKind::BucketLifecycle,
         &d.names.bucket,
         changes.0,
-        reason,
+        !actual.is_empty(),
+        !desired.is_empty(),
         Step::PutLifecycle {
             bucket: d.names.bucket.clone(),
             rules: d.lifecycle.clone(),
