@@ -227,7 +227,8 @@ s.close()'
 launch() {
 	local port=$1 pid deadline
 	: >"$LOG"
-	nohup "$VENV/bin/moto_server" -H "$HOST" -p "$port" </dev/null >>"$LOG" 2>&1 &
+	# scripts/moto_server.py: moto_server with request context for bucket policies (see there).
+	nohup "$VENV/bin/python" "$ROOT/scripts/moto_server.py" -H "$HOST" -p "$port" </dev/null >>"$LOG" 2>&1 &
 	pid=$!
 	LAUNCHED=$pid
 	write_state "$pid" "$port"

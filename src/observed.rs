@@ -28,6 +28,13 @@ pub struct Observed {
     /// The fan-out topic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topic: Option<ObservedTopic>,
+    /// The stack's IAM roles that exist, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub roles: BTreeMap<String, RoleConfig>,
+    /// The resource-policy statements of each Lambda function pitagora wires in, by the
+    /// function's ARN as the spec names it (none: no policy, or no such function).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub functions: BTreeMap<String, Vec<LambdaPermission>>,
 }
 
 /// A CloudFormation stack as described by AWS.
@@ -86,6 +93,12 @@ pub struct ObservedBucket {
     /// Every lifecycle rule, this pipeline's and others'.
     #[serde(default)]
     pub lifecycle: Vec<LifecycleRule>,
+    /// Public access block, default encryption, ownership controls.
+    #[serde(default)]
+    pub access: BucketAccess,
+    /// The bucket policy, parsed (`None`: the bucket has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<serde_json::Value>,
 }
 
 /// The fan-out topic's subscriptions.
@@ -95,6 +108,9 @@ pub struct ObservedTopic {
     /// Every subscription, with its ARN.
     #[serde(default)]
     pub subscriptions: Vec<ObservedSubscription>,
+    /// The topic's `Policy` attribute, parsed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<serde_json::Value>,
 }
 
 /// One subscription with its ARN.

@@ -21,6 +21,17 @@ pub type Tags = BTreeMap<String, String>;
 pub enum ResourceKind {
     /// The CloudFormation stack with the static wiring (bucket, topic, roles, permissions).
     Stack,
+    /// The stack's bucket, live: its public access block, default encryption and ownership
+    /// controls.
+    BucketAccess,
+    /// The stack's bucket policy, live: pitagora's statements (others' are kept).
+    BucketPolicy,
+    /// One of the stack's IAM roles, live: trust policy, inline and attached policies.
+    Role,
+    /// The stack's topic policy, live.
+    TopicPolicy,
+    /// pitagora's statement in a Lambda function's resource policy (the function is the user's).
+    LambdaPermission,
     /// The log group Firehose reports delivery errors to.
     ErrorLogGroup,
     /// The Firehose delivery stream.
@@ -39,8 +50,13 @@ pub enum ResourceKind {
 
 impl ResourceKind {
     /// Every kind, in dependency order.
-    pub const ALL: [ResourceKind; 8] = [
+    pub const ALL: [ResourceKind; 13] = [
         ResourceKind::Stack,
+        ResourceKind::BucketAccess,
+        ResourceKind::BucketPolicy,
+        ResourceKind::Role,
+        ResourceKind::TopicPolicy,
+        ResourceKind::LambdaPermission,
         ResourceKind::ErrorLogGroup,
         ResourceKind::DeliveryStream,
         ResourceKind::BucketNotification,
@@ -54,6 +70,11 @@ impl ResourceKind {
     pub fn as_str(self) -> &'static str {
         match self {
             ResourceKind::Stack => "Stack",
+            ResourceKind::BucketAccess => "BucketAccess",
+            ResourceKind::BucketPolicy => "BucketPolicy",
+            ResourceKind::Role => "Role",
+            ResourceKind::TopicPolicy => "TopicPolicy",
+            ResourceKind::LambdaPermission => "LambdaPermission",
             ResourceKind::ErrorLogGroup => "ErrorLogGroup",
             ResourceKind::DeliveryStream => "DeliveryStream",
             ResourceKind::BucketNotification => "BucketNotification",
@@ -259,4 +280,84 @@ pub struct TopicSubscription {
     /// `FilterPolicyScope`; `None` means `MessageAttributes` (AWS's default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter_policy_scope: Option<String>,
+}
+
+/// A bucket's public access block: the four flags of `PublicAccessBlockConfiguration`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PublicAccessBlock {
+    /// `BlockPublicAcls`.
+    pub block_public_acls: bool,
+    /// `BlockPublicPolicy`.
+    pub block_public_policy: bool,
+    /// `IgnorePublicAcls`.
+    pub ignore_public_acls: bool,
+    /// `RestrictPublicBuckets`.
+    pub restrict_public_buckets: bool,
+}
+
+/// One rule of a bucket's default encryption (`ServerSideEncryptionByDefault`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EncryptionRule {
+    /// `SSEAlgorithm`, e.g. `AES256` or `aws:kms`.
+    #[serde(rename = "SSEAlgorithm")]
+    pub algorithm: String,
+    /// `KMSMasterKeyID`, with `aws:kms`.
+    #[serde(
+        rename = "KMSMasterKeyID",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub kms_key_id: Option<String>,
+}
+
+/// The bucket settings the stack's template declares, as S3 holds them; each `None` when the
+/// bucket has none (S3 answers "not found" for an unset group).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BucketAccess {
+    /// `PublicAccessBlockConfiguration`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_access_block: Option<PublicAccessBlock>,
+    /// `BucketEncryption.ServerSideEncryptionConfiguration`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<Vec<EncryptionRule>>,
+    /// `OwnershipControls.Rules[0].ObjectOwnership`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_ownership: Option<String>,
+}
+
+/// An IAM role's policies, as IAM holds them. Policy documents are JSON values; one IAM
+/// returned that is not JSON is kept as the string it returned.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleConfig {
+    /// `Path`.
+    pub path: String,
+    /// `AssumeRolePolicyDocument`.
+    pub trust: serde_json::Value,
+    /// Inline policies by name (`Policies`).
+    #[serde(default)]
+    pub inline: BTreeMap<String, serde_json::Value>,
+    /// Attached managed policies' ARNs (`ManagedPolicyArns`), sorted.
+    #[serde(default)]
+    pub attached: Vec<String>,
+}
+
+/// One statement of a Lambda function's resource policy, in the terms of `AddPermission`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LambdaPermission {
+    /// `StatementId` (`Sid`).
+    pub statement_id: String,
+    /// `Action`, e.g. `lambda:InvokeFunction`.
+    pub action: String,
+    /// `Principal`: the service, e.g. `s3.amazonaws.com`, or an account.
+    pub principal: String,
+    /// `SourceArn` (the `ArnLike aws:SourceArn` condition).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_arn: Option<String>,
+    /// `SourceAccount` (the `StringEquals aws:SourceAccount` condition).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_account: Option<String>,
 }

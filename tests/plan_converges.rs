@@ -12,7 +12,7 @@ use pitagora::plan::plan;
 use pitagora::resources::*;
 use pitagora::spec::*;
 use proptest::prelude::*;
-use serde_json::json;
+use serde_json::{Value, json};
 
 const GROUPS: &[&str] = &["/ecs/a", "/ecs/b", "/app/x", "/app/y", "/other/z"];
 
@@ -81,6 +81,7 @@ fn arb_spec() -> impl Strategy<Value = LogPipelineSpec> {
             } else {
                 DeletionPolicy::Retain
             },
+            bucket_policy: BucketPolicyMode::Shared,
         });
     let transform =
         proptest::option::of(prop_oneof![Just("processed/"), Just("out/")]).prop_map(|p| {
@@ -168,6 +169,19 @@ enum Perturbation {
     FilterPolicyChanged,
     ExtraLambdaSubscription,
     ForeignEmailSubscription,
+    PublicAccessRelaxed,
+    EncryptionRemoved,
+    OwnershipChanged,
+    BucketPolicyRemoved,
+    BucketStatementAltered,
+    ForeignBucketStatement,
+    TrustConditionRemoved,
+    InlinePolicyWidened,
+    InlinePolicyAdded,
+    ManagedPolicyAttached,
+    TopicPolicyOpened,
+    PermissionRemoved,
+    PermissionAltered,
 }
 
 fn arb_perturbation() -> impl Strategy<Value = Perturbation> {
@@ -207,7 +221,104 @@ fn arb_perturbation() -> impl Strategy<Value = Perturbation> {
         Just(FilterPolicyChanged),
         Just(ExtraLambdaSubscription),
         Just(ForeignEmailSubscription),
+        Just(PublicAccessRelaxed),
+        Just(EncryptionRemoved),
+        Just(OwnershipChanged),
+        Just(BucketPolicyRemoved),
+        Just(BucketStatementAltered),
+        Just(ForeignBucketStatement),
+        Just(TrustConditionRemoved),
+        Just(InlinePolicyWidened),
+        Just(InlinePolicyAdded),
+        Just(ManagedPolicyAttached),
+        Just(TopicPolicyOpened),
+        Just(PermissionRemoved),
+        Just(PermissionAltered),
     ]
+}
+
+/// Out-of-band changes to the stack's own resources, read live.
+fn perturb_held(o: &mut Observed, p: &Perturbation) {
+    use Perturbation::*;
+    let allow_all = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]});
+    match p {
+        PublicAccessRelaxed
+        | EncryptionRemoved
+        | OwnershipChanged
+        | BucketPolicyRemoved
+        | BucketStatementAltered
+        | ForeignBucketStatement => {
+            let Some(b) = o.bucket.as_mut() else { return };
+            match p {
+                PublicAccessRelaxed => {
+                    if let Some(block) = b.access.public_access_block.as_mut() {
+                        block.block_public_policy = false;
+                    }
+                }
+                EncryptionRemoved => b.access.encryption = None,
+                OwnershipChanged => b.access.object_ownership = Some("ObjectWriter".into()),
+                BucketPolicyRemoved => b.policy = None,
+                BucketStatementAltered => {
+                    if let Some(st) = b.policy.as_mut().and_then(|p| p["Statement"].get_mut(0)) {
+                        st["Effect"] = json!("Allow");
+                    }
+                }
+                _ => {
+                    if let Some(Value::Array(list)) = b.policy.as_mut().map(|p| &mut p["Statement"])
+                    {
+                        list.push(json!({"Sid": "Analytics", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "s3:GetObject", "Resource": "*"}));
+                    }
+                }
+            }
+        }
+        TrustConditionRemoved | InlinePolicyWidened | InlinePolicyAdded | ManagedPolicyAttached => {
+            let Some(role) = o.roles.values_mut().next() else {
+                return;
+            };
+            match p {
+                TrustConditionRemoved => {
+                    if let Some(st) = role.trust["Statement"]
+                        .get_mut(0)
+                        .and_then(Value::as_object_mut)
+                    {
+                        st.remove("Condition");
+                    }
+                }
+                InlinePolicyWidened => {
+                    if let Some(doc) = role.inline.values_mut().next() {
+                        *doc = allow_all;
+                    }
+                }
+                InlinePolicyAdded => {
+                    role.inline.insert("by-hand".into(), allow_all);
+                }
+                _ => role
+                    .attached
+                    .push("arn:aws:iam::aws:policy/AdministratorAccess".into()),
+            }
+        }
+        TopicPolicyOpened => {
+            if let Some(policy) = o.topic.as_mut().and_then(|t| t.policy.as_mut())
+                && let Some(st) = policy["Statement"].get_mut(0)
+            {
+                st["Principal"] = json!("*");
+            }
+        }
+        PermissionRemoved | PermissionAltered => {
+            let Some(statements) = o.functions.values_mut().next() else {
+                return;
+            };
+            match p {
+                PermissionRemoved => statements.clear(),
+                _ => {
+                    if let Some(s) = statements.first_mut() {
+                        s.source_account = None;
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 fn nth_group(o: &Observed, i: usize) -> Option<String> {
@@ -432,6 +543,7 @@ fn perturb(d: &Desired, o: &mut Observed, p: &Perturbation) {
                     .push(extra("email", "oncall@example.com")),
             }
         }
+        _ => perturb_held(o, p),
     }
 }
 

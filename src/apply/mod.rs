@@ -7,17 +7,23 @@
 //! except for per-log-group filters and per-subscriber subscriptions, which are independent.
 //!
 //! This module keeps the order and the dispatch; each resource kind's writes live in its own
-//! module: [`stack`], [`log_group`], [`stream`], [`notifications`], [`lifecycle`],
+//! module: [`stack`], [`bucket_access`], [`bucket_policy`], [`role`], [`topic_policy`],
+//! [`permissions`], [`log_group`], [`stream`], [`notifications`], [`lifecycle`],
 //! [`subscriptions`], [`filters`]. SDK values are built by the service mappings in
 //! [`crate::aws`], the same ones observe reads with.
 
+mod bucket_access;
+mod bucket_policy;
 mod filters;
 mod lifecycle;
 mod log_group;
 mod notifications;
+mod permissions;
+mod role;
 mod stack;
 mod stream;
 mod subscriptions;
+mod topic_policy;
 
 use crate::aws::{AwsError, RegionClients};
 use crate::plan::{Action, Plan, Step};
@@ -126,6 +132,23 @@ pub async fn execute(c: &RegionClients, step: &Step) -> Result<String, AwsError>
         Step::DeleteStack { name, empty_bucket } => {
             stack::delete(c, name, empty_bucket.as_deref()).await
         }
+        Step::PutBucketAccess { bucket, access } => bucket_access::put(c, bucket, access).await,
+        Step::PutBucketPolicy {
+            bucket,
+            statements,
+            exclusive,
+        } => bucket_policy::put(c, bucket, statements, *exclusive).await,
+        Step::UpdateRole(update) => role::update(c, update).await,
+        Step::SetTopicPolicy { topic_arn, policy } => topic_policy::set(c, topic_arn, policy).await,
+        Step::AddPermission {
+            function,
+            permission,
+            replaces,
+        } => permissions::add(c, function, permission, replaces.as_deref()).await,
+        Step::RemovePermission {
+            function,
+            statement_id,
+        } => permissions::remove(c, function, statement_id).await,
         Step::CreateLogGroup(g) => log_group::create(c, g).await,
         Step::UpdateLogGroup(g) => log_group::update(c, g).await,
         Step::DeleteLogGroup { name } => log_group::delete(c, name).await,

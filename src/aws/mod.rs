@@ -8,6 +8,8 @@ pub mod cloudformation;
 pub mod compat;
 pub mod error;
 pub mod firehose;
+pub mod iam;
+pub mod lambda;
 pub mod logs;
 pub mod rate;
 pub mod s3;
@@ -74,6 +76,10 @@ pub struct RegionClients {
     pub s3: aws_sdk_s3::Client,
     /// SNS.
     pub sns: aws_sdk_sns::Client,
+    /// IAM (global; the stack's roles).
+    pub iam: aws_sdk_iam::Client,
+    /// Lambda (the permissions on the user's functions).
+    pub lambda: aws_sdk_lambda::Client,
     /// Retry policy.
     pub retry: RetryPolicy,
     /// Longest wait for a stack or stream to settle.
@@ -252,6 +258,8 @@ impl Aws {
             logs: client!(aws_sdk_cloudwatchlogs),
             s3,
             sns: client!(aws_sdk_sns),
+            iam: client!(aws_sdk_iam),
+            lambda: client!(aws_sdk_lambda),
             retry: self.settings.retry,
             settle_timeout: self.settings.settle_timeout,
             poll_interval: self.settings.poll_interval,

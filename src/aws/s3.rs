@@ -1,6 +1,6 @@
 //! S3 ↔ domain values, both directions: a bucket's notification entries ([`Notification`]) with
-//! their key filter rules, its lifecycle rules ([`LifecycleRule`]), and the batches that empty
-//! it. Pure functions: observe reads with them, apply writes with them.
+//! their key filter rules, its lifecycle rules ([`LifecycleRule`]), its access settings
+//! ([`BucketAccess`]), and the batches that empty it. Pure functions: observe reads with them, apply writes with them.
 
 use super::AwsError;
 use super::build::build_error;
@@ -295,6 +295,81 @@ pub fn delete_batches(page: &ListObjectVersionsOutput) -> Result<Vec<s3::Delete>
                 .map_err(|e| build_error("S3.DeleteObjects", e))
         })
         .collect()
+}
+
+/// The public access block as S3 holds it.
+pub fn public_access_block_from_sdk(c: &s3::PublicAccessBlockConfiguration) -> PublicAccessBlock {
+    PublicAccessBlock {
+        block_public_acls: c.block_public_acls().unwrap_or(false),
+        block_public_policy: c.block_public_policy().unwrap_or(false),
+        ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
+        restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
+    }
+}
+
+/// A public access block to write.
+pub fn public_access_block_to_sdk(b: &PublicAccessBlock) -> s3::PublicAccessBlockConfiguration {
+    s3::PublicAccessBlockConfiguration::builder()
+        .block_public_acls(b.block_public_acls)
+        .block_public_policy(b.block_public_policy)
+        .ignore_public_acls(b.ignore_public_acls)
+        .restrict_public_buckets(b.restrict_public_buckets)
+        .build()
+}
+
+/// The default-encryption rules as S3 holds them (`BucketKeyEnabled` is not declared, so not
+/// compared).
+pub fn encryption_from_sdk(c: &s3::ServerSideEncryptionConfiguration) -> Vec<EncryptionRule> {
+    c.rules()
+        .iter()
+        .filter_map(|r| r.apply_server_side_encryption_by_default())
+        .map(|d| EncryptionRule {
+            algorithm: d.sse_algorithm().as_str().to_owned(),
+            kms_key_id: d.kms_master_key_id().map(str::to_owned),
+        })
+        .collect()
+}
+
+/// Default-encryption rules to write.
+pub fn encryption_to_sdk(
+    rules: &[EncryptionRule],
+) -> Result<s3::ServerSideEncryptionConfiguration, AwsError> {
+    let rules = rules
+        .iter()
+        .map(|r| {
+            let by_default = s3::ServerSideEncryptionByDefault::builder()
+                .sse_algorithm(s3::ServerSideEncryption::from(r.algorithm.as_str()))
+                .set_kms_master_key_id(r.kms_key_id.clone())
+                .build()
+                .map_err(|e| build_error("ServerSideEncryptionByDefault", e))?;
+            Ok(s3::ServerSideEncryptionRule::builder()
+                .apply_server_side_encryption_by_default(by_default)
+                .build())
+        })
+        .collect::<Result<Vec<_>, AwsError>>()?;
+    s3::ServerSideEncryptionConfiguration::builder()
+        .set_rules(Some(rules))
+        .build()
+        .map_err(|e| build_error("ServerSideEncryptionConfiguration", e))
+}
+
+/// The object ownership setting as S3 holds it (its first rule's).
+pub fn ownership_from_sdk(c: &s3::OwnershipControls) -> Option<String> {
+    c.rules()
+        .first()
+        .map(|r| r.object_ownership().as_str().to_owned())
+}
+
+/// Ownership controls with one rule to write.
+pub fn ownership_to_sdk(ownership: &str) -> Result<s3::OwnershipControls, AwsError> {
+    let rule = s3::OwnershipControlsRule::builder()
+        .object_ownership(s3::ObjectOwnership::from(ownership))
+        .build()
+        .map_err(|e| build_error("OwnershipControlsRule", e))?;
+    s3::OwnershipControls::builder()
+        .rules(rule)
+        .build()
+        .map_err(|e| build_error("OwnershipControls", e))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 mod bucket;
 mod filters;
+mod held;
 mod pipeline;
 mod stream;
 pub mod template;
@@ -11,6 +12,7 @@ mod topic;
 
 pub use crate::spec::InvalidSpec;
 pub use filters::FilterSpec;
+pub use held::{HeldPermission, HeldRole, HeldSpec, statement_id};
 pub use pipeline::{NoRegion, Pipeline};
 pub use stream::{StreamSpec, ndjson_processors};
 pub use topic::TopicSpec;
@@ -53,6 +55,8 @@ pub struct Desired {
     pub stage: CutoverStage,
     /// The CloudFormation stack.
     pub stack: StackSpec,
+    /// What the stack's resources should hold live (read from its template).
+    pub held: HeldSpec,
     /// The Firehose error-logging log group.
     pub error_log_group: LogGroupSpec,
     /// The Firehose delivery stream.
@@ -109,10 +113,12 @@ pub fn build(p: &Pipeline) -> Desired {
         (MANAGED_BY_TAG.0.to_owned(), MANAGED_BY_TAG.1.to_owned()),
     ]
     .into();
+    let template = template::build(p);
     Desired {
+        held: held::build(p, &template),
         stack: StackSpec {
             name: names.stack.clone(),
-            template: template::build(p),
+            template,
             tags: tags.clone(),
         },
         error_log_group: LogGroupSpec {

@@ -1,10 +1,12 @@
-//! Observe the bucket's shared configuration: every notification entry and lifecycle rule.
+//! Observe the bucket: every notification entry and lifecycle rule (shared with other owners),
+//! and the settings its stack declares: public access block, default encryption, ownership
+//! controls and policy. Six reads, concurrent after the first.
 
 use super::absent_if_not_found;
 use crate::aws::s3::{self, NotificationEntries};
 use crate::aws::{AwsError, RegionClients};
 use crate::observed::ObservedBucket;
-use crate::resources::LifecycleRule;
+use crate::resources::{BucketAccess, LifecycleRule};
 
 /// The bucket's notifications and lifecycle rules; `None` when the bucket does not exist.
 pub(super) async fn observe(
@@ -22,13 +24,83 @@ pub(super) async fn observe(
     let Some(n) = notifications else {
         return Ok(None);
     };
-    let Some(lifecycle) = lifecycle(c, name).await? else {
+    let (lifecycle, access, policy) = tokio::try_join!(
+        Box::pin(lifecycle(c, name)),
+        Box::pin(access(c, name)),
+        Box::pin(policy(c, name)),
+    )?;
+    let Some(lifecycle) = lifecycle else {
         return Ok(None);
     };
     Ok(Some(ObservedBucket {
         notifications: NotificationEntries::read(&n).to_domain(),
         lifecycle,
+        access,
+        policy,
     }))
+}
+
+/// `Ok(None)` when S3 answers that the bucket has no such setting (`code`).
+fn unset<T>(r: Result<T, AwsError>, code: &str) -> Result<Option<T>, AwsError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.code() == Some(code) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The public access block, default encryption and ownership controls.
+async fn access(c: &RegionClients, name: &str) -> Result<BucketAccess, AwsError> {
+    let (block, encryption, ownership) = tokio::try_join!(
+        async {
+            let r = c
+                .send("S3.GetPublicAccessBlock", || {
+                    c.s3.get_public_access_block().bucket(name).send()
+                })
+                .await;
+            unset(r, "NoSuchPublicAccessBlockConfiguration")
+        },
+        async {
+            let r = c
+                .send("S3.GetBucketEncryption", || {
+                    c.s3.get_bucket_encryption().bucket(name).send()
+                })
+                .await;
+            unset(r, "ServerSideEncryptionConfigurationNotFoundError")
+        },
+        async {
+            let r = c
+                .send("S3.GetBucketOwnershipControls", || {
+                    c.s3.get_bucket_ownership_controls().bucket(name).send()
+                })
+                .await;
+            unset(r, "OwnershipControlsNotFoundError")
+        },
+    )?;
+    Ok(BucketAccess {
+        public_access_block: block
+            .as_ref()
+            .and_then(|b| b.public_access_block_configuration())
+            .map(s3::public_access_block_from_sdk),
+        encryption: encryption
+            .as_ref()
+            .and_then(|e| e.server_side_encryption_configuration())
+            .map(s3::encryption_from_sdk),
+        object_ownership: ownership
+            .as_ref()
+            .and_then(|o| o.ownership_controls())
+            .and_then(s3::ownership_from_sdk),
+    })
+}
+
+/// The bucket policy, parsed; `None` when the bucket has none.
+async fn policy(c: &RegionClients, name: &str) -> Result<Option<serde_json::Value>, AwsError> {
+    let r = c
+        .send("S3.GetBucketPolicy", || {
+            c.s3.get_bucket_policy().bucket(name).send()
+        })
+        .await;
+    Ok(unset(r, "NoSuchBucketPolicy")?.and_then(|out| out.policy().map(crate::aws::iam::document)))
 }
 
 /// The bucket's lifecycle rules (none configured: none); `None` when the bucket is gone.

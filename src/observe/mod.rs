@@ -3,10 +3,13 @@
 //! Independent reads run concurrently; lists are paginated everywhere; "not found" is an absent
 //! resource, never an error. Only the fields pitagora manages are mapped, by the service
 //! mappings in [`crate::aws`]. One module per resource read: [`stack`], [`log_groups`] (the
-//! error log group, the source groups and their filters), [`stream`], [`bucket`], [`topic`].
+//! error log group, the source groups and their filters), [`stream`], [`bucket`], [`topic`],
+//! [`roles`] and [`permissions`] (the stack's own resources, read live).
 
 mod bucket;
 mod log_groups;
+mod permissions;
+mod roles;
 mod stack;
 mod stream;
 mod topic;
@@ -26,15 +29,17 @@ pub struct Hints {
 /// Reads the state of `desired`'s pipeline.
 pub async fn observe(c: &RegionClients, d: &Desired, hints: &Hints) -> Result<Observed, AwsError> {
     let topic_arn = d.target.topic_arn(&d.names.topic);
-    // Boxed: the SDK's futures are large, and six of them side by side would not fit on a
+    // Boxed: the SDK's futures are large, and eight of them side by side would not fit on a
     // thread's stack when polled in place (as `block_on` does).
-    let (stack, error_log_group, stream, log_groups, bucket, topic) = tokio::try_join!(
+    let (stack, error_log_group, stream, log_groups, bucket, topic, roles, functions) = tokio::try_join!(
         Box::pin(stack::observe(c, &d.stack.name)),
         Box::pin(log_groups::error_log_group(c, d)),
         Box::pin(stream::observe(c, &d.stream.name)),
         Box::pin(log_groups::sources(c, d, hints)),
         Box::pin(bucket::observe(c, &d.names.bucket)),
         Box::pin(topic::observe(c, d, &topic_arn)),
+        Box::pin(roles::observe(c, d)),
+        Box::pin(permissions::observe(c, d)),
     )?;
     Ok(Observed {
         stack,
@@ -43,6 +48,8 @@ pub async fn observe(c: &RegionClients, d: &Desired, hints: &Hints) -> Result<Ob
         log_groups,
         bucket,
         topic,
+        roles,
+        functions,
     })
 }
 

@@ -1,4 +1,5 @@
-//! Observe the fan-out topic: every subscription, with the attributes of the managed ones.
+//! Observe the fan-out topic: its policy, and every subscription with the attributes of the
+//! managed ones.
 
 use super::absent_if_not_found;
 use crate::aws::sns;
@@ -24,9 +25,13 @@ pub(super) async fn observe(
         })
         .await,
     )?;
-    if exists.is_none() {
+    let Some(attributes) = exists else {
         return Ok(None);
-    }
+    };
+    let policy = attributes
+        .attributes()
+        .and_then(|a| a.get("Policy"))
+        .map(|p| crate::aws::iam::document(p));
     let mut subscriptions = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -46,7 +51,12 @@ pub(super) async fn observe(
         }
         match out.next_token() {
             Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-            _ => return Ok(Some(ObservedTopic { subscriptions })),
+            _ => {
+                return Ok(Some(ObservedTopic {
+                    subscriptions,
+                    policy,
+                }));
+            }
         }
     }
 }

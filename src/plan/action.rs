@@ -93,6 +93,50 @@ pub enum Step {
         #[serde(skip_serializing_if = "Option::is_none")]
         empty_bucket: Option<String>,
     },
+    /// Write the bucket's access settings that are given (each group on its own call).
+    PutBucketAccess {
+        /// Bucket name.
+        bucket: String,
+        /// The groups to write.
+        access: BucketAccess,
+    },
+    /// Put pitagora's statements into the bucket policy, replacing those with the same `Sid` and
+    /// keeping the others unless `exclusive` (the policy is re-read right before writing).
+    PutBucketPolicy {
+        /// Bucket name.
+        bucket: String,
+        /// pitagora's statements.
+        statements: Vec<serde_json::Value>,
+        /// Drop every other statement.
+        exclusive: bool,
+    },
+    /// Bring a role's policies back to the template's.
+    UpdateRole(RoleUpdate),
+    /// Set the topic's policy.
+    SetTopicPolicy {
+        /// Topic ARN.
+        topic_arn: String,
+        /// The policy document.
+        policy: serde_json::Value,
+    },
+    /// Add pitagora's statement to a function's policy, first removing the statement it
+    /// `replaces`.
+    AddPermission {
+        /// The function.
+        function: String,
+        /// The statement.
+        permission: LambdaPermission,
+        /// The statement id to remove first.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        replaces: Option<String>,
+    },
+    /// Remove a statement pitagora added from a function's policy.
+    RemovePermission {
+        /// The function.
+        function: String,
+        /// The statement id.
+        statement_id: String,
+    },
     /// Create the error log group with its retention and tags.
     CreateLogGroup(LogGroupSpec),
     /// Set the error log group's retention and tags.
@@ -175,6 +219,26 @@ pub enum Step {
     /// Nothing is executed: the conflict of this kind needs a human.
     #[serde(serialize_with = "conflict_step")]
     Conflict(ConflictKind),
+}
+
+/// What an [`Step::UpdateRole`] changes on one role.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleUpdate {
+    /// Role name.
+    pub name: String,
+    /// The trust policy to set, when it differs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trust: Option<serde_json::Value>,
+    /// Inline policies to put, by name.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub put_policies: std::collections::BTreeMap<String, serde_json::Value>,
+    /// Inline policies to delete.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub delete_policies: Vec<String>,
+    /// Managed policies to detach.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub detach_policies: Vec<String>,
 }
 
 /// A conflict step serialises as `{"step": "conflict", "kind": ...}`: an internally tagged

@@ -15,7 +15,7 @@ pub enum ConflictKind {
     OrphanedBucket,
     /// The stack is in a failed state only a human can resolve.
     StackFailed,
-    /// The bucket or topic was deleted behind CloudFormation's back.
+    /// The bucket, topic or a role was deleted behind CloudFormation's back.
     DeletedOutOfBand,
     /// Firehose failed to delete the delivery stream.
     StreamDeleteFailed,
@@ -25,6 +25,8 @@ pub enum ConflictKind {
     NotificationOverlap,
     /// A source log group named in the spec does not exist.
     MissingSource,
+    /// A property differs that cannot change without replacing the resource.
+    NeedsReplacement,
 }
 
 impl ConflictKind {
@@ -40,6 +42,7 @@ impl ConflictKind {
             ConflictKind::FilterLimit => "FilterLimit",
             ConflictKind::NotificationOverlap => "NotificationOverlap",
             ConflictKind::MissingSource => "MissingSource",
+            ConflictKind::NeedsReplacement => "NeedsReplacement",
         }
     }
 

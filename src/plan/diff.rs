@@ -86,13 +86,7 @@ pub fn json(path: &str, desired: &Value, actual: &Value, out: &mut Changes) {
             }
         }
         (Value::Object(d), Value::Object(a)) => {
-            let join = |k: &str| {
-                if path.is_empty() {
-                    k.to_owned()
-                } else {
-                    format!("{path}.{k}")
-                }
-            };
+            let join = |k: &str| join(path, k);
             for (k, dv) in d {
                 match a.get(k) {
                     Some(av) => json(&join(k), dv, av, out),
@@ -108,4 +102,89 @@ pub fn json(path: &str, desired: &Value, actual: &Value, out: &mut Changes) {
         (d, a) if d != a => out.field(path, None, d, a),
         _ => {}
     }
+}
+
+/// `path.key`; a key in brackets (a statement's `[Sid]`) is an index and joins without a dot.
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else if key.starts_with('[') {
+        format!("{path}{key}")
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// Makes `desired` keep `actual`'s value at every path [`json`] would report that `ignored`
+/// accepts: what a write sends for an ignored field is what AWS holds, so the write changes
+/// exactly the fields the plan shows.
+pub fn keep(path: &str, desired: &mut Value, actual: &Value, ignored: &dyn Fn(&str) -> bool) {
+    match (&mut *desired, actual) {
+        (Value::Array(d), Value::Array(a)) => {
+            let mut kept = Vec::new();
+            for i in 0..d.len().max(a.len()) {
+                let at = format!("{path}[{i}]");
+                match (d.get(i).cloned(), a.get(i)) {
+                    (Some(mut dv), Some(av)) => {
+                        keep(&at, &mut dv, av, ignored);
+                        kept.push(dv);
+                    }
+                    (Some(dv), None) if !ignored(&at) => kept.push(dv),
+                    (None, Some(av)) if ignored(&at) => kept.push(av.clone()),
+                    _ => {}
+                }
+            }
+            *d = kept;
+        }
+        (Value::Object(d), Value::Object(a)) => {
+            d.retain(|k, _| a.contains_key(k) || !ignored(&join(path, k)));
+            for (k, av) in a {
+                match d.get_mut(k) {
+                    Some(dv) => keep(&join(path, k), dv, av, ignored),
+                    None if ignored(&join(path, k)) => {
+                        d.insert(k.clone(), av.clone());
+                    }
+                    None => {}
+                }
+            }
+        }
+        (d, a) if *d != *a && ignored(path) => *d = a.clone(),
+        _ => {}
+    }
+}
+
+/// A policy document in the form its comparison uses: canonical ([`normalize::policy_json`]),
+/// with its statements keyed by `[Sid]` (by `[#n]` without one), so a difference names the
+/// statement it is in, not its position.
+pub fn policy_form(doc: &Value) -> Value {
+    let mut doc = normalize::policy_json(doc);
+    if let Some(Value::Array(statements)) = doc.get("Statement").cloned() {
+        let keyed = statements
+            .into_iter()
+            .enumerate()
+            .map(|(i, st)| {
+                let key = match st.get("Sid").and_then(Value::as_str) {
+                    Some(sid) => format!("[{sid}]"),
+                    None => format!("[#{i}]"),
+                };
+                (key, st)
+            })
+            .collect();
+        doc["Statement"] = Value::Object(keyed);
+    }
+    doc
+}
+
+/// The document of a [`policy_form`]: its statements as a list again.
+pub fn policy_document(form: &Value) -> Value {
+    let mut doc = form.clone();
+    if let Some(Value::Object(keyed)) = form.get("Statement") {
+        doc["Statement"] = Value::Array(keyed.values().cloned().collect());
+    }
+    doc
+}
+
+/// Differences between two policy documents, each named by its statement (`Statement[Sid]`).
+pub fn policy(path: &str, desired: &Value, actual: &Value, out: &mut Changes) {
+    json(path, &policy_form(desired), &policy_form(actual), out);
 }

@@ -70,10 +70,30 @@ pub fn describe(rule: &IgnoreRule) -> String {
 }
 
 fn matches_resource(rule: &IgnoreRule, action: &Action) -> bool {
-    rule.kind
-        .as_deref()
-        .is_none_or(|k| k == action.kind.as_str())
-        && rule.name.as_deref().is_none_or(|n| glob(n, &action.name))
+    matches_kind_name(rule, action.kind, &action.name)
+}
+
+fn matches_kind_name(rule: &IgnoreRule, kind: ResourceKind, name: &str) -> bool {
+    rule.kind.as_deref().is_none_or(|k| k == kind.as_str())
+        && rule.name.as_deref().is_none_or(|n| glob(n, name))
+}
+
+/// Whether `rules` ignore `field` (an AWS field path, set by `spec_field` where there is one) of
+/// the resource `kind` `name`: the planners keep the live value of such a field in what they
+/// write.
+pub fn ignores(
+    rules: &[IgnoreRule],
+    kind: ResourceKind,
+    name: &str,
+    field: &str,
+    spec_field: Option<&str>,
+) -> bool {
+    rules.iter().any(|r| {
+        matches_kind_name(r, kind, name)
+            && r.field
+                .as_deref()
+                .is_none_or(|f| glob(f, field) || spec_field.is_some_and(|s| glob(f, s)))
+    })
 }
 
 fn matches_change(rule: &IgnoreRule, change: &Change) -> bool {

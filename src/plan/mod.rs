@@ -3,6 +3,13 @@
 //! controller's events and status.
 //!
 //! Rules the plan keeps:
+//! - **what a plan shows is exactly what apply writes**: every write carries the declared value
+//!   only for the fields its changes name; a field `drift.ignore` accepts keeps the value AWS
+//!   holds (each planner takes it from the observed state, [`diff::keep`] for documents), so a
+//!   write made for another reason never reverts it silently;
+//! - everything pitagora declares is compared live, the stack's own resources included (the
+//!   bucket's access settings and policy, the roles, the topic policy, the Lambda permissions),
+//!   not only the template CloudFormation stores;
 //! - converged state plans nothing: values are compared in canonical form (each kind's in its
 //!   own module, the shared ones in [`normalize`]);
 //! - one out-of-band difference yields the one action that fixes it;
@@ -12,8 +19,8 @@
 //!   becomes a [`Op::Conflict`] instead, with its [`ConflictKind`];
 //! - actions are ordered by dependency: removals first, in reverse (filters → subscriptions →
 //!   lifecycle, notifications → stream → error log group → stack), then creations and updates
-//!   forward (stack → error log group → stream → notifications, lifecycle, subscriptions →
-//!   filters).
+//!   forward (stack → its resources' live settings → error log group → stream →
+//!   notifications, lifecycle, subscriptions → filters).
 //!
 //! This module holds the orchestration ([`plan`]: one planner per resource kind, in dependency
 //! order) and the ordering of the result; each resource kind has its own module, holding how it
@@ -22,6 +29,8 @@
 
 mod action;
 mod bucket;
+mod bucket_access;
+mod bucket_policy;
 mod conflict;
 mod delete;
 pub mod diff;
@@ -32,13 +41,18 @@ mod lifecycle;
 pub mod normalize;
 mod notifications;
 mod ownership;
+mod permissions;
+mod roles;
 mod stack;
 mod stream;
 mod subscriptions;
+mod topic_policy;
 
-pub use action::{Action, Change, Op, Pending, Plan, Step};
+pub use action::{Action, Change, Op, Pending, Plan, RoleUpdate, Step};
+pub use bucket_policy::merge as merge_bucket_policy;
 pub use conflict::ConflictKind;
 pub use delete::plan_delete;
+pub use permissions::find as find_permission;
 
 use crate::desired::Desired;
 use crate::observed::Observed;
@@ -54,6 +68,12 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
         // restores the stack, acting on it could only fail or build half a pipeline.
         return b.finish(true);
     }
+    // The stack's own resources, read live: what CloudFormation does not see changing.
+    bucket_access::plan(&mut b, desired, observed);
+    bucket_policy::plan(&mut b, desired, observed);
+    roles::plan(&mut b, desired, observed);
+    topic_policy::plan(&mut b, desired, observed);
+    permissions::plan(&mut b, desired, observed);
     error_log_group::plan(&mut b, desired, observed);
     stream::plan(&mut b, desired, observed);
     let stack_acts = b.stack_acts();
@@ -71,6 +91,7 @@ struct Builder<'a> {
     desired: &'a Desired,
     actions: Vec<Action>,
     pending: Vec<Pending>,
+    accepted: Vec<ignore::Ignored>,
 }
 
 impl<'a> Builder<'a> {
@@ -79,6 +100,7 @@ impl<'a> Builder<'a> {
             desired,
             actions: Vec::new(),
             pending: Vec::new(),
+            accepted: Vec::new(),
         }
     }
 
@@ -112,12 +134,29 @@ impl<'a> Builder<'a> {
         self.push(Op::Conflict, kind, name, Vec::new(), reason, step);
     }
 
+    /// Lists a difference pitagora accepts by design (another owner's statement), as an
+    /// ignored item.
+    fn accept(&mut self, item: ignore::Ignored) {
+        self.accepted.push(item);
+    }
+
     fn pending(&mut self, kind: ResourceKind, name: &str, reason: impl Into<String>) {
         self.pending.push(Pending {
             kind,
             name: name.to_owned(),
             reason: reason.into(),
         });
+    }
+
+    /// Whether `drift.ignore` accepts a difference at `field` of the resource `kind` `name`.
+    fn ignores(
+        &self,
+        kind: ResourceKind,
+        name: &str,
+        field: &str,
+        spec_field: Option<&str>,
+    ) -> bool {
+        ignore::ignores(&self.desired.ignore, kind, name, field, spec_field)
     }
 
     /// Whether the plan so far creates or updates the stack, which brings what it does not hold
@@ -142,6 +181,7 @@ impl<'a> Builder<'a> {
         if ignoring {
             plan.ignored = ignore::apply(&mut plan, &self.desired.ignore);
         }
+        plan.ignored.extend(self.accepted);
         plan
     }
 }
@@ -155,9 +195,10 @@ fn phase(op: Op, kind: ResourceKind) -> u8 {
             TopicSubscription => 1,
             BucketLifecycle => 2,
             BucketNotification => 3,
-            DeliveryStream => 4,
-            ErrorLogGroup => 5,
-            Stack => 6,
+            LambdaPermission => 4,
+            DeliveryStream => 5,
+            ErrorLogGroup => 6,
+            BucketAccess | BucketPolicy | Role | TopicPolicy | Stack => 7,
         },
         _ => 10 + kind as u8,
     }

@@ -73,6 +73,17 @@ fn stack_holds(o: &Observed, logical_id: &str) -> bool {
     })
 }
 
+/// Whether the stack's resource `logical_id` is compared live: the stack is stable, and both the
+/// template it holds and the one the spec asks for declare the resource. A resource the plan's
+/// stack action brings, or that the stack's update removes, is not.
+pub(super) fn live(o: &Observed, d: &Desired, logical_id: &str) -> bool {
+    let stable = o
+        .stack
+        .as_ref()
+        .is_some_and(|s| stack_state(&s.status) == StackState::Stable);
+    stable && stack_holds(o, logical_id) && d.stack.template["Resources"].get(logical_id).is_some()
+}
+
 /// Where the stack's resource `logical_id` (observed as `value`) stands. `stack_acts`: the plan
 /// creates or updates the stack, which brings what it does not hold yet.
 pub(super) fn held<'a, T>(

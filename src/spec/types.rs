@@ -267,6 +267,22 @@ pub struct Storage {
     /// objects; `Delete` removes it with everything in it.
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
+
+    /// Who else may hold statements in the bucket policy: `Shared` (default) keeps other owners'
+    /// statements and lists them in reports; `Exclusive` makes the policy pitagora's alone, so
+    /// any other statement is drift and is removed.
+    #[serde(default)]
+    pub bucket_policy: BucketPolicyMode,
+}
+
+/// Whether the bucket policy is shared with other owners.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq, Hash)]
+pub enum BucketPolicyMode {
+    /// pitagora's statements are kept as declared; other statements are left alone.
+    #[default]
+    Shared,
+    /// Only pitagora's statements may be in the policy.
+    Exclusive,
 }
 
 /// A lifecycle transition to an archive storage class.
@@ -506,10 +522,11 @@ impl Default for DriftSettings {
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("anyOf" = [{"required": ["kind"]}, {"required": ["field"]}]))]
 pub struct IgnoreRule {
-    /// Resource kind: `Stack`, `ErrorLogGroup`, `DeliveryStream`, `BucketNotification`,
+    /// Resource kind: `Stack`, `BucketAccess`, `BucketPolicy`, `Role`, `TopicPolicy`,
+    /// `LambdaPermission`, `ErrorLogGroup`, `DeliveryStream`, `BucketNotification`,
     /// `BucketLifecycle`, `TopicSubscription`, `LogGroup` or `SubscriptionFilter`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("enum" = ["Stack", "ErrorLogGroup", "DeliveryStream", "BucketNotification", "BucketLifecycle", "TopicSubscription", "LogGroup", "SubscriptionFilter"]))]
+    #[schemars(extend("enum" = ["Stack", "BucketAccess", "BucketPolicy", "Role", "TopicPolicy", "LambdaPermission", "ErrorLogGroup", "DeliveryStream", "BucketNotification", "BucketLifecycle", "TopicSubscription", "LogGroup", "SubscriptionFilter"]))]
     pub kind: Option<String>,
 
     /// Resource name, e.g. a log group such as `/ecs/legacy-*`.

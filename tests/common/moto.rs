@@ -400,6 +400,24 @@ pub fn ops(expected: &[(&str, u64)]) -> BTreeMap<String, u64> {
         .collect()
 }
 
+/// The writes a stack's creation is followed by against the emulator only: moto's
+/// CloudFormation leaves these declared properties unapplied (the public access block, the
+/// ownership controls, the bucket policy and, with a fan-out, the topic policy) or stores them
+/// in a form IAM never returns (each role's inline policy as a Python repr, not JSON), and the
+/// live check corrects them through the services' own APIs in the same `apply`.
+pub fn moto_stack_corrections(fanout: bool) -> Vec<(&'static str, u64)> {
+    let mut writes = vec![
+        ("IAM.PutRolePolicy", 2),
+        ("S3.PutBucketOwnershipControls", 1),
+        ("S3.PutBucketPolicy", 1),
+        ("S3.PutPublicAccessBlock", 1),
+    ];
+    if fanout {
+        writes.push(("SNS.SetTopicAttributes", 1));
+    }
+    writes
+}
+
 /// The plan's actions as `(op, kind, name)`.
 pub fn actions(plan: &Plan) -> Vec<(Op, ResourceKind, String)> {
     plan.actions

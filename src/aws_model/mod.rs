@@ -5,6 +5,8 @@
 //! do) and lets anyone preview what a plan does without an AWS account. Where AWS refuses a
 //! step (a missing bucket, a third subscription filter), the model refuses it too.
 
+mod held;
+
 use crate::desired::{LogGroupSpec, StreamSpec};
 use crate::observed::*;
 use crate::plan::{Plan, Step};
@@ -47,6 +49,23 @@ pub fn execute(world: &mut Observed, step: &Step) -> Result<(), Refused> {
         Step::CreateStack { template, tags, .. } => create_stack(world, template, tags),
         Step::UpdateStack { template, tags, .. } => update_stack(world, template, tags),
         Step::DeleteStack { empty_bucket, .. } => delete_stack(world, empty_bucket.is_some()),
+        Step::PutBucketAccess { access, .. } => held::put_bucket_access(world, access),
+        Step::PutBucketPolicy {
+            statements,
+            exclusive,
+            ..
+        } => held::put_bucket_policy(world, statements, *exclusive),
+        Step::UpdateRole(update) => held::update_role(world, update),
+        Step::SetTopicPolicy { policy, .. } => held::set_topic_policy(world, policy),
+        Step::AddPermission {
+            function,
+            permission,
+            replaces,
+        } => held::add_permission(world, function, permission, replaces.as_deref()),
+        Step::RemovePermission {
+            function,
+            statement_id,
+        } => held::remove_permission(world, function, statement_id),
         Step::CreateLogGroup(g) => create_log_group(world, g),
         Step::UpdateLogGroup(g) => update_log_group(world, g),
         Step::DeleteLogGroup { .. } => delete_log_group(world),
@@ -99,6 +118,7 @@ fn create_stack(world: &mut Observed, template: &Value, tags: &Tags) -> Result<(
     if template_holds(template, "Topic") {
         world.topic = Some(ObservedTopic::default());
     }
+    held::apply_template(world, None, template);
     world.stack = Some(ObservedStack {
         status: "CREATE_COMPLETE".into(),
         status_reason: None,
@@ -128,6 +148,7 @@ fn update_stack(world: &mut Observed, template: &Value, tags: &Tags) -> Result<(
     stack.status = "UPDATE_COMPLETE".into();
     stack.template = Some(template.clone());
     merge_tags(&mut stack.tags, tags);
+    held::apply_template(world, Some(&before), template);
     Ok(())
 }
 
@@ -150,6 +171,9 @@ fn delete_stack(world: &mut Observed, empties_bucket: bool) -> Result<(), Refuse
         world.bucket = None;
     }
     world.topic = None;
+    if let Some(template) = &stack.template {
+        held::remove_template(world, template);
+    }
     Ok(())
 }
 

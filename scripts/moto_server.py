@@ -1,0 +1,63 @@
+"""moto's server, started the way scripts/moto.sh starts it, with one correction.
+
+moto evaluates bucket policies on object requests, but without any request context, with
+`StringEquals` as its only condition operator, and it answers "denied" for any statement whose
+condition does not hold, whatever the statement's effect. The bucket's TLS-only deny
+(`"Bool": {"aws:SecureTransport": "false"}`) then denies every object read and write once
+pitagora restores it. The tests and the demo reach the emulator over plain HTTP on loopback,
+standing in for the TLS every real client uses; this launcher evaluates the conditions first,
+with that context (`aws:SecureTransport` = true), as AWS does, and hands moto only the
+statements that apply. Nothing else of moto changes.
+"""
+
+import json
+import sys
+
+from moto.iam.access_control import IAMPolicy, PermissionResult
+from moto.s3.models import FakeBucket
+from moto.server import main
+
+CONTEXT = {"aws:securetransport": "true"}
+
+
+def _holds(operator, key, expected):
+    actual = CONTEXT.get(key.lower())
+    values = expected if isinstance(expected, list) else [expected]
+    if operator == "Bool":
+        return actual is not None and actual in [str(v).lower() for v in values]
+    if operator == "StringEquals":
+        return actual is not None and actual in values
+    # Other operators, as moto does: not evaluated.
+    return True
+
+
+def _applies(statement):
+    conditions = statement.get("Condition") or {}
+    return all(
+        _holds(operator, key, expected)
+        for operator, block in conditions.items()
+        for key, expected in block.items()
+    )
+
+
+def _get_permission(self, action, resource):
+    if self.policy is None:
+        return PermissionResult.NEUTRAL
+    doc = json.loads(self.policy)
+    statements = doc.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    applicable = [
+        {k: v for k, v in s.items() if k != "Condition"} for s in statements if _applies(s)
+    ]
+    if not applicable:
+        return PermissionResult.NEUTRAL
+    policy = IAMPolicy(json.dumps({**doc, "Statement": applicable}))
+    return policy.is_action_permitted(action, resource)
+
+
+FakeBucket.get_permission = _get_permission
+
+if __name__ == "__main__":
+    sys.argv[0] = "moto_server"
+    sys.exit(main())

@@ -1,0 +1,69 @@
+//! Apply a role's policies: trust policy, inline policies, detached managed policies.
+
+use crate::aws::iam::document_text;
+use crate::aws::{AwsError, RegionClients};
+use crate::plan::RoleUpdate;
+
+/// `UpdateAssumeRolePolicy`, `PutRolePolicy` per policy to put, `DeleteRolePolicy` per policy
+/// to delete (gone already is fine), `DetachRolePolicy` per managed policy.
+pub(super) async fn update(c: &RegionClients, u: &RoleUpdate) -> Result<String, AwsError> {
+    let name = &u.name;
+    if let Some(trust) = &u.trust {
+        let text = document_text(trust);
+        c.send("IAM.UpdateAssumeRolePolicy", || {
+            c.iam
+                .update_assume_role_policy()
+                .role_name(name)
+                .policy_document(&text)
+                .send()
+        })
+        .await?;
+    }
+    for (policy, doc) in &u.put_policies {
+        let text = document_text(doc);
+        c.send("IAM.PutRolePolicy", || {
+            c.iam
+                .put_role_policy()
+                .role_name(name)
+                .policy_name(policy)
+                .policy_document(&text)
+                .send()
+        })
+        .await?;
+    }
+    for policy in &u.delete_policies {
+        super::gone_is_fine(
+            c.send("IAM.DeleteRolePolicy", || {
+                c.iam
+                    .delete_role_policy()
+                    .role_name(name)
+                    .policy_name(policy)
+                    .send()
+            })
+            .await,
+            "",
+            "",
+        )?;
+    }
+    for arn in &u.detach_policies {
+        super::gone_is_fine(
+            c.send("IAM.DetachRolePolicy", || {
+                c.iam
+                    .detach_role_policy()
+                    .role_name(name)
+                    .policy_arn(arn)
+                    .send()
+            })
+            .await,
+            "",
+            "",
+        )?;
+    }
+    Ok(format!(
+        "trust policy {}, {} inline policies put, {} deleted, {} managed policies detached",
+        if u.trust.is_some() { "set" } else { "kept" },
+        u.put_policies.len(),
+        u.delete_policies.len(),
+        u.detach_policies.len()
+    ))
+}
