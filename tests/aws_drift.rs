@@ -7,33 +7,9 @@ mod common;
 
 use aws_sdk_firehose::types as fh;
 use common::moto::*;
-use pitagora::plan::{Op, Plan};
+use pitagora::plan::Op;
 use pitagora::resources::ResourceKind;
-use pitagora::spec::{DeletionPolicy, DriftPolicy, LogPipelineSpec};
-use std::collections::BTreeMap;
-
-/// `engine.check`, asserting it made no write; its plan.
-async fn check_reads_only(m: &Moto, spec: &LogPipelineSpec) -> Plan {
-    let before = m.calls();
-    let check = m.check(spec).await;
-    assert_eq!(m.calls().writes(), before.writes(), "check wrote to AWS");
-    assert_eq!(m.writes_since(&before), ops(&[]));
-    check.plan
-}
-
-/// `engine.converge`, asserting every action succeeded and AWS matches the spec afterwards; the
-/// write operations it made.
-async fn correct(m: &Moto, spec: &LogPipelineSpec) -> BTreeMap<String, u64> {
-    let before = m.calls();
-    let done = m.converge(spec).await;
-    assert!(
-        done.applied.iter().all(|r| r.succeeded()),
-        "{:#?}",
-        done.applied
-    );
-    assert!(done.remaining.in_sync(), "{:#?}", done.remaining);
-    m.writes_since(&before)
-}
+use pitagora::spec::{DeletionPolicy, DriftPolicy};
 
 #[tokio::test]
 async fn changed_buffering_size_is_reported_and_restored_by_one_update_destination() {

@@ -606,3 +606,114 @@ proptest! {
         prop_assert_eq!(plan(&d, &world), plan(&d, &world));
     }
 }
+
+/// Field patterns a team might ignore, each matching differences the perturbations make.
+const IGNORABLE: &[&str] = &[
+    "BufferingHints.*",
+    "Prefix",
+    "CompressionFormat",
+    "RoleARN",
+    "ProcessingConfiguration.*",
+    "Tags.*",
+    "retentionInDays",
+    "filterPattern",
+    "destinationArn",
+    "NotificationConfiguration[*].Filter.Prefix",
+    "Rules[*].Expiration.Days",
+    "FilterPolicy*",
+    "Template.*",
+    "PublicAccessBlockConfiguration.*",
+    "BucketEncryption.*",
+    "OwnershipControls.*",
+    "PolicyDocument.Statement[*].Effect",
+    "PolicyDocument.Statement[*].Principal",
+    "AssumeRolePolicyDocument.*",
+    "Policies.*",
+    "ManagedPolicyArns*",
+    "Statement[*].SourceAccount",
+];
+
+/// Every difference of a plan, with both values: `(kind, resource, field, desired, actual)`; an
+/// action without fields counts as one difference named after its op.
+type Difference = (String, String, String, Option<String>, Option<String>);
+
+fn differences(plan: &pitagora::plan::Plan) -> std::collections::BTreeSet<Difference> {
+    let mut out = std::collections::BTreeSet::new();
+    for a in &plan.actions {
+        if a.changes.is_empty() {
+            out.insert((
+                a.kind.to_string(),
+                a.name.clone(),
+                a.op.to_string(),
+                None,
+                None,
+            ));
+        }
+        for c in &a.changes {
+            out.insert((
+                a.kind.to_string(),
+                a.name.clone(),
+                c.field.clone(),
+                c.desired.clone(),
+                c.actual.clone(),
+            ));
+        }
+    }
+    out
+}
+
+fn ignored_differences(plan: &pitagora::plan::Plan) -> std::collections::BTreeSet<Difference> {
+    plan.ignored
+        .iter()
+        .filter(|i| i.rule != "another owner's statement: kept (spec.storage.bucketPolicy: Shared)")
+        .map(|i| match &i.change {
+            Some(c) => (
+                i.kind.to_string(),
+                i.name.clone(),
+                c.field.clone(),
+                c.desired.clone(),
+                c.actual.clone(),
+            ),
+            None => (
+                i.kind.to_string(),
+                i.name.clone(),
+                i.op.to_string(),
+                None,
+                None,
+            ),
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// What a plan shows is exactly what apply writes: executing a plan made under ignore rules
+    /// changes exactly the differences it reports, and every ignored difference is still there
+    /// afterwards with the value it had.
+    #[test]
+    fn executing_a_plan_changes_exactly_the_fields_it_reports(
+        spec in arb_spec(),
+        perturbations in proptest::collection::vec(arb_perturbation(), 1..6),
+        rules in proptest::sample::subsequence(IGNORABLE.to_vec(), 1..4),
+    ) {
+        let plain = desired(&spec);
+        let mut ignoring = plain.clone();
+        ignoring.ignore = rules
+            .iter()
+            .map(|f| IgnoreRule { field: Some((*f).into()), ..IgnoreRule::default() })
+            .collect();
+        let mut world = converge(&plain, initial_world(&[]));
+        for p in &perturbations {
+            perturb(&plain, &mut world, p);
+        }
+        let every = plan(&plain, &world);
+        prop_assume!(every.conflicts().count() == 0);
+        let shown = plan(&ignoring, &world);
+        let (before, hidden) = (differences(&every), ignored_differences(&shown));
+        prop_assert_eq!(&before, &differences(&shown).union(&hidden).cloned().collect(), "ignoring partitions the differences: {:#?}", shown);
+        aws_model::execute_plan(&mut world, &shown).map_err(|e| TestCaseError::fail(format!("{e}: {shown:#?}")))?;
+        let after = differences(&plan(&plain, &world));
+        prop_assert_eq!(&after, &hidden, "rules {:?} after {:?}\nplan: {:#?}", rules, perturbations, shown);
+    }
+}

@@ -10,8 +10,8 @@
 mod common;
 
 use common::report::{
-    Flowchart, check_flowchart, check_junit_counts, check_table, markdown_tables, mermaid_blocks,
-    parse_junit, row_cells, validate_drift_report,
+    Flowchart, check_flowchart, check_junit_counts, check_table, golden, markdown_tables,
+    mermaid_blocks, parse_junit, row_cells, validate_drift_report,
 };
 use common::{ACCOUNT, REGION, converged, full_chain_spec, spec};
 use pitagora::aws::CallStats;
@@ -28,7 +28,6 @@ use pitagora::resources::{S3Destination, SubscriptionFilter};
 use pitagora::spec::{DriftPolicy, IgnoreRule, LogPipelineSpec};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
 // ---- The fixed report ------------------------------------------------------------------------
 
@@ -221,41 +220,6 @@ fn json_of(r: &DriftReport) -> String {
 }
 
 // ---- Golden files ----------------------------------------------------------------------------
-
-/// Compares `actual` with `tests/golden/<file>`, or writes it there when `UPDATE_GOLDEN=1`.
-fn golden(file: &str, actual: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(file);
-    if std::env::var("UPDATE_GOLDEN").as_deref() == Ok("1") {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        println!("UPDATE_GOLDEN=1: wrote {}", path.display());
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; create it with UPDATE_GOLDEN=1 cargo test --test report_formats",
-            path.display()
-        )
-    });
-    if actual != expected {
-        let line = actual
-            .lines()
-            .zip(expected.lines())
-            .position(|(a, e)| a != e)
-            .unwrap_or_else(|| actual.lines().count().min(expected.lines().count()));
-        panic!(
-            "{} differs from the rendered report, first at line {}:\n  golden:   {:?}\n  rendered: {:?}\n\
-             (if the change is intended, review it and run UPDATE_GOLDEN=1 cargo test --test report_formats)\n\
-             --- rendered ---\n{actual}",
-            path.display(),
-            line + 1,
-            expected.lines().nth(line),
-            actual.lines().nth(line),
-        );
-    }
-}
 
 #[test]
 fn the_fixed_report_holds_a_pipeline_of_each_kind() {

@@ -27,16 +27,25 @@ pub(super) async fn create(c: &RegionClients, g: &LogGroupSpec) -> Result<String
 }
 
 /// Sets the log group's retention and tags.
-pub(super) async fn update(c: &RegionClients, g: &LogGroupSpec) -> Result<String, AwsError> {
-    put_retention(c, g).await?;
-    c.send("CloudWatchLogs.TagResource", || {
-        c.logs
-            .tag_resource()
-            .resource_arn(&g.arn)
-            .set_tags(Some(logs::tags_to_sdk(&g.tags)))
-            .send()
-    })
-    .await?;
+pub(super) async fn update(
+    c: &RegionClients,
+    g: &LogGroupSpec,
+    retention: bool,
+    tags: bool,
+) -> Result<String, AwsError> {
+    if retention {
+        put_retention(c, g).await?;
+    }
+    if tags {
+        c.send("CloudWatchLogs.TagResource", || {
+            c.logs
+                .tag_resource()
+                .resource_arn(&g.arn)
+                .set_tags(Some(logs::tags_to_sdk(&g.tags)))
+                .send()
+        })
+        .await?;
+    }
     Ok("updated".into())
 }
 

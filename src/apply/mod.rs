@@ -150,7 +150,11 @@ pub async fn execute(c: &RegionClients, step: &Step) -> Result<String, AwsError>
             statement_id,
         } => permissions::remove(c, function, statement_id).await,
         Step::CreateLogGroup(g) => log_group::create(c, g).await,
-        Step::UpdateLogGroup(g) => log_group::update(c, g).await,
+        Step::UpdateLogGroup {
+            group,
+            retention,
+            tags,
+        } => log_group::update(c, group, *retention, *tags).await,
         Step::DeleteLogGroup { name } => log_group::delete(c, name).await,
         Step::CreateStream(s) => stream::create(c, s).await,
         Step::UpdateStream {

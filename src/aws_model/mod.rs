@@ -67,7 +67,11 @@ pub fn execute(world: &mut Observed, step: &Step) -> Result<(), Refused> {
             statement_id,
         } => held::remove_permission(world, function, statement_id),
         Step::CreateLogGroup(g) => create_log_group(world, g),
-        Step::UpdateLogGroup(g) => update_log_group(world, g),
+        Step::UpdateLogGroup {
+            group,
+            retention,
+            tags,
+        } => update_log_group(world, group, *retention, *tags),
         Step::DeleteLogGroup { .. } => delete_log_group(world),
         Step::CreateStream(s) => create_stream(world, s),
         Step::UpdateStream {
@@ -188,12 +192,21 @@ fn create_log_group(world: &mut Observed, g: &LogGroupSpec) -> Result<(), Refuse
     Ok(())
 }
 
-fn update_log_group(world: &mut Observed, g: &LogGroupSpec) -> Result<(), Refused> {
+fn update_log_group(
+    world: &mut Observed,
+    g: &LogGroupSpec,
+    retention: bool,
+    tags: bool,
+) -> Result<(), Refused> {
     let Some(group) = world.error_log_group.as_mut() else {
         return Err(refuse("UpdateLogGroup", "ResourceNotFoundException"));
     };
-    group.retention_days = Some(g.retention_days);
-    merge_tags(&mut group.tags, &g.tags);
+    if retention {
+        group.retention_days = Some(g.retention_days);
+    }
+    if tags {
+        merge_tags(&mut group.tags, &g.tags);
+    }
     Ok(())
 }
 

@@ -139,8 +139,15 @@ pub enum Step {
     },
     /// Create the error log group with its retention and tags.
     CreateLogGroup(LogGroupSpec),
-    /// Set the error log group's retention and tags.
-    UpdateLogGroup(LogGroupSpec),
+    /// Set the error log group's retention and/or add its tags.
+    UpdateLogGroup {
+        /// The desired group (ignored tags left out).
+        group: LogGroupSpec,
+        /// The retention differs.
+        retention: bool,
+        /// Tags are missing or differ.
+        tags: bool,
+    },
     /// Delete the error log group.
     DeleteLogGroup {
         /// Log group name.

@@ -2,6 +2,7 @@
 //! restored.
 
 use super::diff::Changes;
+use super::normalize;
 use super::ownership::ownership_conflict;
 use super::{Builder, Op, Step};
 use crate::desired::Desired;
@@ -26,22 +27,29 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, o: &Observed) {
         b.conflict(ResourceKind::ErrorLogGroup, &want.name, cause, reason);
         return;
     }
+    let name = &want.name;
+    let ignored = |field: &str| b.ignores(ResourceKind::ErrorLogGroup, name, field, None);
     let mut changes = Changes::default();
-    changes.field(
-        "retentionInDays",
-        None,
-        &Some(want.retention_days),
-        &g.retention_days,
-    );
+    let want_retention = Some(want.retention_days);
+    changes.field("retentionInDays", None, &want_retention, &g.retention_days);
+    let retention = want_retention != g.retention_days && !ignored("retentionInDays");
     changes.tags(&want.tags, &g.tags);
+    // Only the tags that are written: an ignored one keeps its live value.
+    let mut group = want.clone();
+    group.tags.retain(|k, _| !ignored(&format!("Tags.{k}")));
+    let tags = !normalize::tags_missing(&group.tags, &g.tags).is_empty();
     if !changes.0.is_empty() {
         b.push(
             Op::Update,
             ResourceKind::ErrorLogGroup,
-            &want.name,
+            name,
             changes.0,
             "error log group settings differ",
-            Step::UpdateLogGroup(want.clone()),
+            Step::UpdateLogGroup {
+                group,
+                retention,
+                tags,
+            },
         );
     }
 }

@@ -42,7 +42,16 @@ fn update(b: &mut Builder, d: &Desired, group: &str, actual: &SubscriptionFilter
     compare(&want, &canonical(actual), &mut changes);
     if !changes.0.is_empty() {
         let reason = "subscription filter differs from the spec";
-        let step = put(d, group);
+        // The filter is put whole: an ignored field is put as it is.
+        let mut filter = d.filters.filter.clone();
+        let ignored = |field: &str, spec: Option<&str>| {
+            b.ignores(ResourceKind::SubscriptionFilter, group, field, spec)
+        };
+        keep_live(&mut filter, actual, &ignored);
+        let step = Step::PutFilter {
+            log_group: group.to_owned(),
+            filter,
+        };
         b.push(
             Op::Update,
             ResourceKind::SubscriptionFilter,
@@ -135,6 +144,26 @@ fn canonical(f: &SubscriptionFilter) -> SubscriptionFilter {
         f.distribution = "ByLogStream".into();
     }
     f
+}
+
+/// `write` with the live value of every field `ignored` accepts (the fields of [`compare`]).
+fn keep_live(
+    write: &mut SubscriptionFilter,
+    live: &SubscriptionFilter,
+    ignored: &dyn Fn(&str, Option<&str>) -> bool,
+) {
+    if ignored("filterPattern", Some("spec.sources.filterPattern")) {
+        write.pattern = live.pattern.clone();
+    }
+    if ignored("destinationArn", None) {
+        write.destination_arn = live.destination_arn.clone();
+    }
+    if ignored("roleArn", None) {
+        write.role_arn = live.role_arn.clone();
+    }
+    if ignored("distribution", Some("spec.sources.distribution")) {
+        write.distribution = live.distribution.clone();
+    }
 }
 
 /// Differences between two canonical subscription filters.

@@ -41,10 +41,58 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, bucket: &Held<ObservedBucket>) 
         !desired.is_empty(),
         Step::PutLifecycle {
             bucket: d.names.bucket.clone(),
-            rules: d.lifecycle.clone(),
+            rules: keep_live(&desired, &actual, &|field, spec| {
+                b.ignores(ResourceKind::BucketLifecycle, &d.names.bucket, field, spec)
+            }),
             managed_ids: managed,
         },
     );
+}
+
+/// The rules to write: the desired ones, with the live value of every field `ignored` accepts
+/// (the fields of [`compare`]); an ignored rule is written as it is, or not at all.
+fn keep_live(
+    desired: &[LifecycleRule],
+    actual: &[LifecycleRule],
+    ignored: &dyn Fn(&str, Option<&str>) -> bool,
+) -> Vec<LifecycleRule> {
+    let retention = Some("spec.storage.retentionDays");
+    let mut rules = Vec::new();
+    for d in desired {
+        let path = format!("Rules[{}]", d.id);
+        let mut rule = d.clone();
+        match actual.iter().find(|a| a.id == d.id) {
+            None if ignored(&path, retention) => continue,
+            None => {}
+            Some(a) => {
+                if ignored(&format!("{path}.Filter.Prefix"), None) {
+                    rule.prefix = a.prefix.clone();
+                }
+                if ignored(&format!("{path}.Status"), None) {
+                    rule.enabled = a.enabled;
+                }
+                if ignored(&format!("{path}.Expiration.Days"), retention) {
+                    rule.expiration_days = a.expiration_days;
+                }
+                if ignored(
+                    &format!("{path}.Transitions"),
+                    Some("spec.storage.transition"),
+                ) {
+                    rule.transitions = a.transitions.clone();
+                }
+            }
+        }
+        rules.push(rule);
+    }
+    let unwanted = actual
+        .iter()
+        .filter(|a| !desired.iter().any(|d| d.id == a.id));
+    rules.extend(
+        unwanted
+            .filter(|a| ignored(&format!("Rules[{}]", a.id), retention))
+            .cloned(),
+    );
+    rules
 }
 
 /// A lifecycle rule in canonical form.

@@ -62,10 +62,56 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, bucket: &Held<ObservedBucket>) 
         !desired.is_empty(),
         Step::PutNotifications {
             bucket: d.names.bucket.clone(),
-            entries: d.notifications.clone(),
+            entries: keep_live(&desired, &actual, &|field| {
+                b.ignores(
+                    ResourceKind::BucketNotification,
+                    &d.names.bucket,
+                    field,
+                    None,
+                )
+            }),
             managed_ids: managed,
         },
     );
+}
+
+/// The entries to write: the desired ones, with the live value of every field `ignored`
+/// accepts (the fields of [`compare`]); an ignored entry is written as it is, or not at all.
+fn keep_live(
+    desired: &[Notification],
+    actual: &[Notification],
+    ignored: &dyn Fn(&str) -> bool,
+) -> Vec<Notification> {
+    let mut entries = Vec::new();
+    for d in desired {
+        let path = format!("NotificationConfiguration[{}]", d.id);
+        let mut entry = d.clone();
+        match actual.iter().find(|a| a.id == d.id) {
+            None if ignored(&path) => continue,
+            None => {}
+            Some(a) => {
+                if ignored(&format!("{path}.Target")) {
+                    entry.target = a.target.clone();
+                }
+                if ignored(&format!("{path}.Events")) {
+                    entry.events = a.events.clone();
+                }
+                if ignored(&format!("{path}.Filter.Prefix")) {
+                    entry.prefix = a.prefix.clone();
+                }
+                if ignored(&format!("{path}.Filter.Suffix")) {
+                    entry.suffix = a.suffix.clone();
+                }
+            }
+        }
+        entries.push(entry);
+    }
+    let unwanted = actual
+        .iter()
+        .filter(|a| !desired.iter().any(|d| d.id == a.id));
+    let path = |a: &Notification| format!("NotificationConfiguration[{}]", a.id);
+    entries.extend(unwanted.filter(|a| ignored(&path(a))).cloned());
+    entries
 }
 
 /// This pipeline's entries of the bucket, in canonical form; `None` (with a conflict planned for

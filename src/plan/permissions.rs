@@ -79,7 +79,22 @@ fn plan_one(b: &mut Builder, p: &HeldPermission, statements: &[LambdaPermission]
     if changes.0.is_empty() {
         return;
     }
-    // A statement cannot be edited: it is removed and added again (under pitagora's id).
+    // A statement cannot be edited: it is removed and added again (under pitagora's id), with
+    // the live value of an ignored field.
+    let mut write = want.clone();
+    let ignored = |f: &str| b.ignores(KIND, &p.function, &at(f), None);
+    if ignored("Action") {
+        write.action = have.action.clone();
+    }
+    if ignored("Principal") {
+        write.principal = have.principal.clone();
+    }
+    if ignored("SourceArn") {
+        write.source_arn = have.source_arn.clone();
+    }
+    if ignored("SourceAccount") {
+        write.source_account = have.source_account.clone();
+    }
     b.push(
         Op::Update,
         KIND,
@@ -91,7 +106,7 @@ fn plan_one(b: &mut Builder, p: &HeldPermission, statements: &[LambdaPermission]
         ),
         Step::AddPermission {
             function: p.function.clone(),
-            permission: want.clone(),
+            permission: write,
             replaces: Some(have.statement_id.clone()),
         },
     );

@@ -61,38 +61,15 @@ fn plan_role(b: &mut Builder, name: &str, role: &HeldRole, have: &RoleConfig) {
         diff::keep("AssumeRolePolicyDocument", &mut tw, &th, &ignores);
         trust = Some(diff::policy_document(&tw));
     }
-    let mut put = BTreeMap::new();
-    for (policy, doc) in &want.inline {
-        let field = format!("Policies.{policy}");
-        let pw = diff::policy_form(doc);
-        match have.inline.get(policy).map(diff::policy_form) {
-            Some(ph) if ph == pw => {}
-            Some(ph) => {
-                diff::json(&field, &pw, &ph, &mut changes);
-                let mut pw = pw;
-                diff::keep(&field, &mut pw, &ph, &ignores);
-                put.insert(policy.clone(), diff::policy_document(&pw));
-            }
-            None => {
-                changes.presence(&field, None, Some(diff::text(doc)), None);
-                put.insert(policy.clone(), doc.clone());
-            }
-        }
-    }
-    let mut delete = Vec::new();
-    for (policy, doc) in &have.inline {
-        let field = format!("Policies.{policy}");
-        if !want.inline.contains_key(policy) && !ignores(&field) {
-            changes.presence(&field, None, None, Some(diff::text(doc)));
-            delete.push(policy.clone());
-        }
-    }
+    let (put, delete) = inline_policies(want, have, &ignores, &mut changes);
     let mut detach = Vec::new();
     for arn in &have.attached {
         let field = format!("ManagedPolicyArns[{arn}]");
-        if !want.attached.contains(arn) && !ignores(&field) {
+        if !want.attached.contains(arn) {
             changes.presence(&field, None, None, Some(arn.clone()));
-            detach.push(arn.clone());
+            if !ignores(&field) {
+                detach.push(arn.clone());
+            }
         }
     }
     if changes.0.is_empty() {
@@ -112,4 +89,43 @@ fn plan_role(b: &mut Builder, name: &str, role: &HeldRole, have: &RoleConfig) {
             detach_policies: detach,
         }),
     );
+}
+
+/// The inline policies to put back (as declared, ignored fields kept live) and those added by
+/// hand to delete.
+fn inline_policies(
+    want: &RoleConfig,
+    have: &RoleConfig,
+    ignores: &dyn Fn(&str) -> bool,
+    changes: &mut Changes,
+) -> (BTreeMap<String, serde_json::Value>, Vec<String>) {
+    let mut put = BTreeMap::new();
+    for (policy, doc) in &want.inline {
+        let field = format!("Policies.{policy}");
+        let pw = diff::policy_form(doc);
+        match have.inline.get(policy).map(diff::policy_form) {
+            Some(ph) if ph == pw => {}
+            Some(ph) => {
+                diff::json(&field, &pw, &ph, changes);
+                let mut pw = pw;
+                diff::keep(&field, &mut pw, &ph, ignores);
+                put.insert(policy.clone(), diff::policy_document(&pw));
+            }
+            None => {
+                changes.presence(&field, None, Some(diff::text(doc)), None);
+                put.insert(policy.clone(), doc.clone());
+            }
+        }
+    }
+    let mut delete = Vec::new();
+    for (policy, doc) in &have.inline {
+        let field = format!("Policies.{policy}");
+        if !want.inline.contains_key(policy) {
+            changes.presence(&field, None, None, Some(diff::text(doc)));
+            if !ignores(&field) {
+                delete.push(policy.clone());
+            }
+        }
+    }
+    (put, delete)
 }

@@ -213,11 +213,18 @@ fn recreate(b: &mut Builder, d: &Desired, s: &ObservedStack) {
     create(b, d, "recreate after the failed creation");
 }
 
-/// A stable stack: update it when its template or tags differ from the spec.
+/// A stable stack: update it when its template or tags differ from the spec. What
+/// `drift.ignore` accepts keeps the value the stack holds, in the template and the tags alike.
 fn update(b: &mut Builder, d: &Desired, s: &ObservedStack) {
+    let name = &d.stack.name;
+    let ignored = |field: &str| b.ignores(ResourceKind::Stack, name, field, None);
+    let mut template = d.stack.template.clone();
     let mut changes = Changes::default();
     match &s.template {
-        Some(actual) => diff::json("Template", &d.stack.template, actual, &mut changes),
+        Some(actual) => {
+            diff::json("Template", &d.stack.template, actual, &mut changes);
+            diff::keep("Template", &mut template, actual, &ignored);
+        }
         None => changes.presence(
             "Template",
             None,
@@ -226,19 +233,28 @@ fn update(b: &mut Builder, d: &Desired, s: &ObservedStack) {
         ),
     }
     changes.tags(&d.stack.tags, &s.tags);
+    // CloudFormation replaces the stack's tags with the given set: an ignored tag is given as
+    // the stack holds it.
+    let mut tags = d.stack.tags.clone();
+    tags.retain(|k, _| !ignored(&format!("Tags.{k}")));
+    for (k, v) in &s.tags {
+        if d.stack.tags.contains_key(k) && ignored(&format!("Tags.{k}")) {
+            tags.insert(k.clone(), v.clone());
+        }
+    }
     if changes.0.is_empty() {
         return;
     }
     b.push(
         Op::Update,
         ResourceKind::Stack,
-        &d.stack.name,
+        name,
         changes.0,
         "stack template or tags differ from the spec",
         Step::UpdateStack {
-            name: d.stack.name.clone(),
-            template: d.stack.template.clone(),
-            tags: d.stack.tags.clone(),
+            name: name.clone(),
+            template,
+            tags,
             capabilities: capabilities(),
         },
     );

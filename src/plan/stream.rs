@@ -82,14 +82,22 @@ fn plan_status(b: &mut Builder, d: &Desired, s: &ObservedStream) -> bool {
 
 /// A stable stream: update its destination and/or tags where they differ from the spec.
 fn update(b: &mut Builder, d: &Desired, s: &ObservedStream) {
-    let want = &d.stream;
+    let name = &d.stream.name;
+    let ignored = |field: &str, spec: Option<&str>| {
+        b.ignores(ResourceKind::DeliveryStream, name, field, spec)
+    };
+    let mut want = d.stream.clone();
     let mut changes = Changes::default();
     match &s.destination {
-        Some(actual) => compare(
-            &canonical(&want.destination),
-            &canonical(actual),
-            &mut changes,
-        ),
+        Some(actual) => {
+            compare(
+                &canonical(&want.destination),
+                &canonical(actual),
+                &mut changes,
+            );
+            // An ignored field is written back as it is: the update changes what it shows.
+            keep_live(&mut want.destination, actual, &ignored);
+        }
         None => changes.presence(
             "Destination",
             None,
@@ -97,18 +105,23 @@ fn update(b: &mut Builder, d: &Desired, s: &ObservedStream) {
             Some("another destination type".into()),
         ),
     }
-    let destination = !changes.0.is_empty();
+    let destination = changes
+        .0
+        .iter()
+        .any(|c| !ignored(&c.field, c.spec_field.as_deref()));
+    want.tags
+        .retain(|k, _| !ignored(&format!("Tags.{k}"), None));
     let tags = !normalize::tags_missing(&want.tags, &s.tags).is_empty();
-    changes.tags(&want.tags, &s.tags);
-    if destination || tags {
+    changes.tags(&d.stream.tags, &s.tags);
+    if !changes.0.is_empty() {
         b.push(
             Op::Update,
             ResourceKind::DeliveryStream,
-            &want.name,
+            name,
             changes.0,
             "delivery stream configuration differs from the spec",
             Step::UpdateStream {
-                stream: want.clone(),
+                stream: want,
                 destination,
                 tags,
             },
@@ -152,66 +165,79 @@ fn canonical(d: &S3Destination) -> S3Destination {
     d
 }
 
+/// The destination's compared fields: `(AWS field, spec field, path)`, one list for the
+/// comparison and for keeping ignored fields live, so the two never disagree. The processors
+/// are compared apart (only when both sides process).
+macro_rules! destination_fields {
+    ($m:ident) => {
+        $m!("BucketARN", Some("spec.storage.bucketName"), bucket_arn);
+        $m!("RoleARN", None, role_arn);
+        $m!("Prefix", Some("spec.delivery.prefix"), prefix);
+        $m!(
+            "ErrorOutputPrefix",
+            Some("spec.delivery.errorOutputPrefix"),
+            error_output_prefix
+        );
+        $m!(
+            "BufferingHints.SizeInMBs",
+            Some("spec.delivery.buffering.sizeMiB"),
+            buffering.size_mib
+        );
+        $m!(
+            "BufferingHints.IntervalInSeconds",
+            Some("spec.delivery.buffering.intervalSeconds"),
+            buffering.interval_seconds
+        );
+        $m!(
+            "CompressionFormat",
+            Some("spec.delivery.compression"),
+            compression
+        );
+        $m!("EncryptionConfiguration", None, kms_key_arn);
+        $m!(
+            "ProcessingConfiguration.Enabled",
+            Some("spec.delivery.recordFormat"),
+            processing_enabled
+        );
+        $m!("CloudWatchLoggingOptions", None, cloudwatch_logging);
+    };
+}
+
+const PROCESSORS: (&str, Option<&str>) = (
+    "ProcessingConfiguration.Processors",
+    Some("spec.delivery.recordFormat"),
+);
+
 /// Differences between two canonical S3 destinations.
 fn compare(d: &S3Destination, a: &S3Destination, out: &mut Changes) {
-    out.field(
-        "BucketARN",
-        Some("spec.storage.bucketName"),
-        &d.bucket_arn,
-        &a.bucket_arn,
-    );
-    out.field("RoleARN", None, &d.role_arn, &a.role_arn);
-    out.field("Prefix", Some("spec.delivery.prefix"), &d.prefix, &a.prefix);
-    out.field(
-        "ErrorOutputPrefix",
-        Some("spec.delivery.errorOutputPrefix"),
-        &d.error_output_prefix,
-        &a.error_output_prefix,
-    );
-    out.field(
-        "BufferingHints.SizeInMBs",
-        Some("spec.delivery.buffering.sizeMiB"),
-        &d.buffering.size_mib,
-        &a.buffering.size_mib,
-    );
-    out.field(
-        "BufferingHints.IntervalInSeconds",
-        Some("spec.delivery.buffering.intervalSeconds"),
-        &d.buffering.interval_seconds,
-        &a.buffering.interval_seconds,
-    );
-    out.field(
-        "CompressionFormat",
-        Some("spec.delivery.compression"),
-        &d.compression,
-        &a.compression,
-    );
-    out.field(
-        "EncryptionConfiguration",
-        None,
-        &d.kms_key_arn,
-        &a.kms_key_arn,
-    );
-    out.field(
-        "ProcessingConfiguration.Enabled",
-        Some("spec.delivery.recordFormat"),
-        &d.processing_enabled,
-        &a.processing_enabled,
-    );
-    if d.processing_enabled && a.processing_enabled {
-        out.field(
-            "ProcessingConfiguration.Processors",
-            Some("spec.delivery.recordFormat"),
-            &d.processors,
-            &a.processors,
-        );
+    macro_rules! field {
+        ($field:expr, $spec:expr, $($path:ident).+) => {
+            out.field($field, $spec, &d.$($path).+, &a.$($path).+)
+        };
     }
-    out.field(
-        "CloudWatchLoggingOptions",
-        None,
-        &d.cloudwatch_logging,
-        &a.cloudwatch_logging,
-    );
+    destination_fields!(field);
+    if d.processing_enabled && a.processing_enabled {
+        out.field(PROCESSORS.0, PROCESSORS.1, &d.processors, &a.processors);
+    }
+}
+
+/// `write` with the live value of every field `ignored` accepts.
+fn keep_live(
+    write: &mut S3Destination,
+    live: &S3Destination,
+    ignored: &dyn Fn(&str, Option<&str>) -> bool,
+) {
+    macro_rules! keep {
+        ($field:expr, $spec:expr, $($path:ident).+) => {
+            if ignored($field, $spec) {
+                write.$($path).+ = live.$($path).+.clone();
+            }
+        };
+    }
+    destination_fields!(keep);
+    if ignored(PROCESSORS.0, PROCESSORS.1) {
+        write.processors = live.processors.clone();
+    }
 }
 
 #[cfg(test)]

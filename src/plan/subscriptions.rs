@@ -62,15 +62,25 @@ fn plan_declared(
     let actual = canonical(&found.subscription);
     compare(subscriber, &want_sub, &actual, &mut changes);
     if !changes.0.is_empty() {
+        // Both attributes are set: an ignored one is set as it is.
+        let mut subscription = sub.clone();
+        let spec_field = format!("spec.fanout.subscribers[{subscriber}].filterPolicy");
+        let kind = ResourceKind::TopicSubscription;
+        if b.ignores(kind, subscriber, "FilterPolicy", Some(&spec_field)) {
+            subscription.filter_policy = found.subscription.filter_policy.clone();
+        }
+        if b.ignores(kind, subscriber, "FilterPolicyScope", Some(&spec_field)) {
+            subscription.filter_policy_scope = found.subscription.filter_policy_scope.clone();
+        }
         b.push(
             Op::Update,
-            ResourceKind::TopicSubscription,
+            kind,
             subscriber,
             changes.0,
             "subscription filter policy differs from the spec",
             Step::SetSubscriptionAttributes {
                 arn: found.arn.clone(),
-                subscription: sub.clone(),
+                subscription,
             },
         );
     }

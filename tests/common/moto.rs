@@ -400,6 +400,29 @@ pub fn ops(expected: &[(&str, u64)]) -> BTreeMap<String, u64> {
         .collect()
 }
 
+/// `engine.check`, asserting it made no write; its plan.
+pub async fn check_reads_only(m: &Moto, spec: &LogPipelineSpec) -> Plan {
+    let before = m.calls();
+    let check = m.check(spec).await;
+    assert_eq!(m.calls().writes(), before.writes(), "check wrote to AWS");
+    assert_eq!(m.writes_since(&before), ops(&[]));
+    check.plan
+}
+
+/// `engine.converge`, asserting every action succeeded and AWS matches the spec afterwards; the
+/// write operations it made.
+pub async fn correct(m: &Moto, spec: &LogPipelineSpec) -> BTreeMap<String, u64> {
+    let before = m.calls();
+    let done = m.converge(spec).await;
+    assert!(
+        done.applied.iter().all(|r| r.succeeded()),
+        "{:#?}",
+        done.applied
+    );
+    assert!(done.remaining.in_sync(), "{:#?}", done.remaining);
+    m.writes_since(&before)
+}
+
 /// The writes a stack's creation is followed by against the emulator only: moto's
 /// CloudFormation leaves these declared properties unapplied (the public access block, the
 /// ownership controls, the bucket policy and, with a fan-out, the topic policy) or stores them

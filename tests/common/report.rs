@@ -72,6 +72,41 @@ pub fn validate_drift_report(document: &str) -> Result<(), String> {
     validate_json(&super::repo_path("docs/drift-report.schema.json"), document)
 }
 
+// ---- Golden files ---------------------------------------------------------------------------
+
+/// Compares `actual` with `tests/golden/<file>`, or writes it there when `UPDATE_GOLDEN=1`.
+pub fn golden(file: &str, actual: &str) {
+    let path = super::repo_path("tests/golden").join(file);
+    if std::env::var("UPDATE_GOLDEN").as_deref() == Ok("1") {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        println!("UPDATE_GOLDEN=1: wrote {}", path.display());
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; create it with UPDATE_GOLDEN=1 and the test that renders it",
+            path.display()
+        )
+    });
+    if actual != expected {
+        let line = actual
+            .lines()
+            .zip(expected.lines())
+            .position(|(a, e)| a != e)
+            .unwrap_or_else(|| actual.lines().count().min(expected.lines().count()));
+        panic!(
+            "{} differs from the rendered report, first at line {}:\n  golden:   {:?}\n  rendered: {:?}\n\
+             (if the change is intended, review it and run the test again with UPDATE_GOLDEN=1)\n\
+             --- rendered ---\n{actual}",
+            path.display(),
+            line + 1,
+            expected.lines().nth(line),
+            actual.lines().nth(line),
+        );
+    }
+}
+
 // ---- JUnit ------------------------------------------------------------------------------------
 
 /// An element of a JUnit document: its attributes (unescaped) and its text (unescaped).
