@@ -480,3 +480,37 @@ fn ignore_rules_never_affect_plan_delete() {
     let from_nothing = plan_with(every_kind, &world_with_groups(&["/ecs/orders"]));
     assert!(from_nothing.actions.is_empty() && !from_nothing.ignored.is_empty());
 }
+
+// ---- What a rule cannot keep ------------------------------------------------------------------
+
+/// The converged full chain with the bucket's encryption removed by hand and the stack's stored
+/// template edited there too, so that the stack update writes the bucket's encryption again.
+fn encryption_removed_and_template_edited() -> Observed {
+    let mut o = converged_full_chain();
+    o.bucket.as_mut().unwrap().access.encryption = None;
+    let template = o.stack.as_mut().unwrap().template.as_mut().unwrap();
+    template["Resources"]["Bucket"]["Properties"]["BucketEncryption"] = serde_json::json!({});
+    o
+}
+
+#[test]
+fn an_ignored_live_difference_is_ignored_while_the_stack_leaves_that_property_alone() {
+    let mut o = converged_full_chain();
+    o.bucket.as_mut().unwrap().access.encryption = None;
+    let p = plan_with(vec![field_rule("BucketEncryption.*")], &o);
+    assert!(p.in_sync(), "{:#?}", p.actions);
+    assert_eq!(ignored(&p).len(), 1);
+}
+
+#[test]
+fn an_ignored_difference_the_stack_update_overwrites_is_shown_not_ignored() {
+    let o = encryption_removed_and_template_edited();
+    let p = plan_with(vec![field_rule("BucketEncryption.*")], &o);
+    let bucket = desired(&full_chain_spec()).names.bucket;
+    assert!(
+        actions(&p).contains(&(Op::Update, ResourceKind::BucketAccess, bucket.as_str())),
+        "{:#?}",
+        p.actions
+    );
+    assert_eq!(ignored(&p), []);
+}

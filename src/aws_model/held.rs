@@ -31,17 +31,10 @@ fn changed(before: Option<&Value>, template: &Value, logical: &str) -> bool {
 
 /// What CloudFormation sets live when it creates `template` (`before: None`) or updates the
 /// stack from `before`: the resources the update adds or changes take their declared
-/// properties; the others keep whatever they hold, drifted or not.
+/// properties (the bucket: only the properties that change); the others keep whatever they
+/// hold, drifted or not.
 pub(super) fn apply_template(world: &mut Observed, before: Option<&Value>, template: &Value) {
-    for (logical, r) in of_type(template, "AWS::S3::Bucket") {
-        if let Some(bucket) = world
-            .bucket
-            .as_mut()
-            .filter(|_| changed(before, template, logical))
-        {
-            bucket.access = bucket_access(&r["Properties"]);
-        }
-    }
+    apply_bucket(world, before, template);
     for (logical, r) in of_type(template, "AWS::S3::BucketPolicy") {
         if let Some(bucket) = world
             .bucket
@@ -60,37 +53,7 @@ pub(super) fn apply_template(world: &mut Observed, before: Option<&Value>, templ
             topic.policy = Some(r["Properties"]["PolicyDocument"].clone());
         }
     }
-    let declared: Vec<String> = of_type(template, "AWS::IAM::Role")
-        .map(|(_, r)| text(&r["Properties"]["RoleName"]))
-        .collect();
-    world.roles.retain(|name, _| declared.contains(name));
-    for (logical, r) in of_type(template, "AWS::IAM::Role") {
-        let p = &r["Properties"];
-        let name = text(&p["RoleName"]);
-        let exists = world.roles.contains_key(&name);
-        // A role deleted behind CloudFormation's back stays deleted on update.
-        if (before.is_none() || !exists)
-            && before.is_some_and(|b| b["Resources"].get(logical).is_some())
-        {
-            continue;
-        }
-        if exists && !changed(before, template, logical) {
-            continue;
-        }
-        let inline = p["Policies"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|x| (text(&x["PolicyName"]), x["PolicyDocument"].clone()))
-            .collect::<BTreeMap<_, _>>();
-        let role = RoleConfig {
-            path: text(&p["Path"]),
-            trust: p["AssumeRolePolicyDocument"].clone(),
-            inline,
-            attached: Vec::new(),
-        };
-        world.roles.insert(name, role);
-    }
+    apply_roles(world, before, template);
     for (logical, r) in of_type(template, "AWS::Lambda::Permission") {
         if !changed(before, template, logical) {
             continue;
@@ -109,6 +72,72 @@ pub(super) fn apply_template(world: &mut Observed, before: Option<&Value>, templ
     }
 }
 
+/// The bucket's access settings, as CloudFormation sets them.
+fn apply_bucket(world: &mut Observed, before: Option<&Value>, template: &Value) {
+    for (logical, r) in of_type(template, "AWS::S3::Bucket") {
+        let Some(bucket) = world.bucket.as_mut() else {
+            continue;
+        };
+        // The bucket's handler writes only the properties the update changes; a drifted
+        // property the template leaves as it was keeps its live value.
+        let declared = bucket_access(&r["Properties"]);
+        let set = |property: &str| {
+            before.is_none_or(|b| {
+                b["Resources"][logical]["Properties"].get(property) != r["Properties"].get(property)
+            })
+        };
+        let access = &mut bucket.access;
+        if set("PublicAccessBlockConfiguration") {
+            access.public_access_block = declared.public_access_block;
+        }
+        if set("BucketEncryption") {
+            access.encryption = declared.encryption;
+        }
+        if set("OwnershipControls") {
+            access.object_ownership = declared.object_ownership;
+        }
+    }
+}
+
+/// The roles, as CloudFormation sets them; roles the template no longer declares go.
+fn apply_roles(world: &mut Observed, before: Option<&Value>, template: &Value) {
+    let declared: Vec<String> = of_type(template, "AWS::IAM::Role")
+        .map(|(_, r)| text(&r["Properties"]["RoleName"]))
+        .collect();
+    world.roles.retain(|name, _| declared.contains(name));
+    for (logical, r) in of_type(template, "AWS::IAM::Role") {
+        let p = &r["Properties"];
+        let name = text(&p["RoleName"]);
+        let existed = before.is_some_and(|b| b["Resources"].get(logical).is_some());
+        match world.roles.get_mut(&name) {
+            // The role's handler writes only the properties the update changes, and of the
+            // inline policies only those the template declared or declares.
+            Some(role) if existed => {
+                let was = &before.map_or(&Value::Null, |b| &b["Resources"][logical])["Properties"];
+                if was.get("AssumeRolePolicyDocument") != p.get("AssumeRolePolicyDocument") {
+                    role.trust = p["AssumeRolePolicyDocument"].clone();
+                }
+                if was.get("Policies") != p.get("Policies") {
+                    role.inline
+                        .retain(|k, _| !inline_policies(was).contains_key(k));
+                    role.inline.extend(inline_policies(p));
+                }
+            }
+            // A role deleted behind CloudFormation's back stays deleted on update.
+            None if existed => {}
+            _ => {
+                let role = RoleConfig {
+                    path: text(&p["Path"]),
+                    trust: p["AssumeRolePolicyDocument"].clone(),
+                    inline: inline_policies(p),
+                    attached: Vec::new(),
+                };
+                world.roles.insert(name, role);
+            }
+        }
+    }
+}
+
 /// CloudFormation deleting the stack removes its roles and its permission statements.
 pub(super) fn remove_template(world: &mut Observed, template: &Value) {
     for (_, r) in of_type(template, "AWS::IAM::Role") {
@@ -123,6 +152,16 @@ pub(super) fn remove_template(world: &mut Observed, template: &Value) {
             s.retain(|st| st.statement_id != sid);
         }
     }
+}
+
+/// A role's declared inline policies by name.
+fn inline_policies(p: &Value) -> BTreeMap<String, Value> {
+    p["Policies"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|x| (text(&x["PolicyName"]), x["PolicyDocument"].clone()))
+        .collect()
 }
 
 fn bucket_access(p: &Value) -> BucketAccess {

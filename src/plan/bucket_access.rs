@@ -3,7 +3,7 @@
 //! (`PutPublicAccessBlock`, `PutBucketEncryption`, `PutBucketOwnershipControls`).
 
 use super::diff::{self, Changes};
-use super::stack::live;
+use super::stack::{live, rewrites};
 use super::{Builder, Op, Step};
 use crate::desired::Desired;
 use crate::observed::Observed;
@@ -20,6 +20,18 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, o: &Observed) {
         return;
     };
     let name = &d.names.bucket;
+    for (property, field) in [
+        (
+            "PublicAccessBlockConfiguration",
+            "PublicAccessBlockConfiguration",
+        ),
+        ("BucketEncryption", "BucketEncryption"),
+        ("OwnershipControls", "OwnershipControls"),
+    ] {
+        if rewrites(o, d, "Bucket", property) {
+            b.overwrites(KIND, name, field);
+        }
+    }
     let (want, have) = (&d.held.bucket_access, &bucket.access);
     let mut changes = Changes::default();
     let write = BucketAccess {
@@ -65,7 +77,7 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, o: &Observed) {
 }
 
 /// Compares one declared group; the value to write when it differs (ignored fields keep what
-/// S3 holds), `None` when it matches.
+/// S3 holds, unless the stack update rewrites the group anyway), `None` when it matches.
 fn group<T: Serialize + DeserializeOwned + PartialEq + Clone>(
     b: &Builder,
     name: &str,
@@ -75,19 +87,19 @@ fn group<T: Serialize + DeserializeOwned + PartialEq + Clone>(
     changes: &mut Changes,
 ) -> Option<T> {
     let want = want.as_ref()?;
+    let ignored = |field: &str| b.ignores(KIND, name, field, None);
     let Some(have) = have else {
         changes.presence(path, None, Some(diff::text(want)), None);
-        return Some(want.clone());
+        return (!ignored(path)).then(|| want.clone());
     };
     if want == have {
         return None;
     }
     let (mut w, h) = (to_json(want), to_json(have));
     diff::json(path, &w, &h, changes);
-    diff::keep(path, &mut w, &h, &|field| {
-        b.ignores(KIND, name, field, None)
-    });
-    Some(serde_json::from_value(w).unwrap_or_else(|_| want.clone()))
+    diff::keep(path, &mut w, &h, &ignored);
+    // Every difference of the group ignored: nothing of it to write.
+    (w != h).then(|| serde_json::from_value(w).unwrap_or_else(|_| want.clone()))
 }
 
 fn to_json<T: Serialize>(v: &T) -> Value {

@@ -5,7 +5,7 @@
 
 use super::diff::{self, Changes};
 use super::ignore::Ignored;
-use super::stack::live;
+use super::stack::{live, rewrites};
 use super::{Builder, Change, Op, Step};
 use crate::desired::Desired;
 use crate::observed::Observed;
@@ -57,6 +57,9 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, o: &Observed) {
         .map(diff::policy_form)
         .unwrap_or_else(|| json!({"Statement": {}}));
     let (want, have) = (&want["Statement"], &have["Statement"]);
+    if rewrites(o, d, "BucketPolicy", "PolicyDocument") {
+        b.overwrites(KIND, name, "PolicyDocument");
+    }
     let mut changes = Changes::default();
     let mut write = Vec::new();
     for (key, statement) in want.as_object().into_iter().flatten() {
@@ -69,7 +72,13 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, o: &Observed) {
                     b.ignores(KIND, name, f, None)
                 });
             }
-            None => changes.presence(&field, None, Some(diff::text(&statement)), None),
+            None => {
+                changes.presence(&field, None, Some(diff::text(&statement)), None);
+                // An ignored missing statement stays missing.
+                if b.ignores(KIND, name, &field, None) {
+                    continue;
+                }
+            }
         }
         write.push(statement);
     }
@@ -84,6 +93,10 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, o: &Observed) {
             actual: Some(diff::text(found)),
         };
         if exclusive {
+            // An exclusive write replaces the whole policy: an ignored statement goes with it.
+            if b.ignores(KIND, name, &change.field, change.spec_field.as_deref()) {
+                write.push(found.clone());
+            }
             changes.0.push(change);
         } else {
             b.accept(Ignored {

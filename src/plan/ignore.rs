@@ -102,8 +102,29 @@ fn matches_change(rule: &IgnoreRule, change: &Change) -> bool {
     })
 }
 
-/// Removes what `rules` ignore from `plan`, returning the ignored items.
-pub fn apply(plan: &mut Plan, rules: &[IgnoreRule]) -> Vec<Ignored> {
+/// A field of a resource that the plan's stack update writes from the template, and everything
+/// under it: a write no ignore rule can keep from happening, so its difference stays shown.
+#[derive(Clone, Debug)]
+pub struct Overwritten {
+    pub kind: ResourceKind,
+    pub name: String,
+    pub field: String,
+}
+
+impl Overwritten {
+    /// Whether `field` of the resource `kind` `name` is this field or under it.
+    pub fn covers(&self, kind: ResourceKind, name: &str, field: &str) -> bool {
+        kind == self.kind
+            && name == self.name
+            && field
+                .strip_prefix(self.field.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+    }
+}
+
+/// Removes what `rules` ignore from `plan`, returning the ignored items; a change under an
+/// `overwritten` field stays.
+pub fn apply(plan: &mut Plan, rules: &[IgnoreRule], overwritten: &[Overwritten]) -> Vec<Ignored> {
     let mut ignored = Vec::new();
     if rules.is_empty() {
         return ignored;
@@ -118,7 +139,27 @@ pub fn apply(plan: &mut Plan, rules: &[IgnoreRule]) -> Vec<Ignored> {
         }
         // A rule without a field ignores the whole action: each of its changes is listed (one
         // item without a field when it has none), as when every change is ignored by field.
+        let forced = |c: &Change| {
+            overwritten
+                .iter()
+                .any(|o| o.covers(action.kind, &action.name, &c.field))
+        };
         if let Some(rule) = resource_rules.iter().find(|r| r.field.is_none()) {
+            let (kept, changes): (Vec<Change>, Vec<Change>) =
+                action.changes.iter().cloned().partition(forced);
+            if !kept.is_empty() {
+                for change in changes {
+                    ignored.push(Ignored {
+                        kind: action.kind,
+                        name: action.name.clone(),
+                        op: action.op,
+                        change: Some(change),
+                        rule: describe(rule),
+                    });
+                }
+                action.changes = kept;
+                return true;
+            }
             let changes: Vec<Option<Change>> = if action.changes.is_empty() {
                 vec![None]
             } else {
@@ -139,6 +180,9 @@ pub fn apply(plan: &mut Plan, rules: &[IgnoreRule]) -> Vec<Ignored> {
             return true;
         }
         action.changes.retain(|change| {
+            if forced(change) {
+                return true;
+            }
             match resource_rules.iter().find(|r| matches_change(r, change)) {
                 Some(rule) => {
                     ignored.push(Ignored {

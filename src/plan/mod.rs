@@ -92,6 +92,8 @@ struct Builder<'a> {
     actions: Vec<Action>,
     pending: Vec<Pending>,
     accepted: Vec<ignore::Ignored>,
+    /// Fields this plan's stack update writes from the template: no ignore rule keeps them.
+    overwritten: Vec<ignore::Overwritten>,
 }
 
 impl<'a> Builder<'a> {
@@ -101,6 +103,7 @@ impl<'a> Builder<'a> {
             actions: Vec::new(),
             pending: Vec::new(),
             accepted: Vec::new(),
+            overwritten: Vec::new(),
         }
     }
 
@@ -156,7 +159,18 @@ impl<'a> Builder<'a> {
         field: &str,
         spec_field: Option<&str>,
     ) -> bool {
-        ignore::ignores(&self.desired.ignore, kind, name, field, spec_field)
+        let overwritten = self.overwritten.iter().any(|o| o.covers(kind, name, field));
+        !overwritten && ignore::ignores(&self.desired.ignore, kind, name, field, spec_field)
+    }
+
+    /// Records that the stack update writes `field` (and everything under it) of the resource
+    /// `kind` `name` from the template, so that its difference is shown, whatever the rules.
+    fn overwrites(&mut self, kind: ResourceKind, name: &str, field: &str) {
+        self.overwritten.push(ignore::Overwritten {
+            kind,
+            name: name.to_owned(),
+            field: field.to_owned(),
+        });
     }
 
     /// Whether the plan so far creates or updates the stack, which brings what it does not hold
@@ -179,7 +193,7 @@ impl<'a> Builder<'a> {
             ignored: Vec::new(),
         };
         if ignoring {
-            plan.ignored = ignore::apply(&mut plan, &self.desired.ignore);
+            plan.ignored = ignore::apply(&mut plan, &self.desired.ignore, &self.overwritten);
         }
         plan.ignored.extend(self.accepted);
         plan

@@ -4,7 +4,7 @@
 //! cannot be corrected in place: IAM cannot move a role.
 
 use super::diff::{self, Changes};
-use super::stack::live;
+use super::stack::{live, rewrites};
 use super::{Builder, ConflictKind, Op, RoleUpdate, Step};
 use crate::desired::{Desired, HeldRole};
 use crate::observed::Observed;
@@ -20,7 +20,18 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, o: &Observed) {
             continue;
         }
         match o.roles.get(name) {
-            Some(have) => plan_role(b, name, role, have),
+            Some(have) => {
+                if rewrites(o, d, &role.logical_id, "AssumeRolePolicyDocument") {
+                    b.overwrites(KIND, name, "AssumeRolePolicyDocument");
+                }
+                // CloudFormation writes the declared inline policies, leaving others' in place.
+                if rewrites(o, d, &role.logical_id, "Policies") {
+                    for policy in role.config.inline.keys() {
+                        b.overwrites(KIND, name, &format!("Policies.{policy}"));
+                    }
+                }
+                plan_role(b, name, role, have)
+            }
             None => b.conflict(
                 KIND,
                 name,
@@ -59,7 +70,8 @@ fn plan_role(b: &mut Builder, name: &str, role: &HeldRole, have: &RoleConfig) {
         diff::json("AssumeRolePolicyDocument", &tw, &th, &mut changes);
         let mut tw = tw;
         diff::keep("AssumeRolePolicyDocument", &mut tw, &th, &ignores);
-        trust = Some(diff::policy_document(&tw));
+        // Every difference ignored: nothing of the trust policy to write.
+        trust = (tw != th).then(|| diff::policy_document(&tw));
     }
     let (put, delete) = inline_policies(want, have, &ignores, &mut changes);
     let mut detach = Vec::new();
@@ -109,11 +121,15 @@ fn inline_policies(
                 diff::json(&field, &pw, &ph, changes);
                 let mut pw = pw;
                 diff::keep(&field, &mut pw, &ph, ignores);
-                put.insert(policy.clone(), diff::policy_document(&pw));
+                if pw != ph {
+                    put.insert(policy.clone(), diff::policy_document(&pw));
+                }
             }
             None => {
                 changes.presence(&field, None, Some(diff::text(doc)), None);
-                put.insert(policy.clone(), doc.clone());
+                if !ignores(&field) {
+                    put.insert(policy.clone(), doc.clone());
+                }
             }
         }
     }

@@ -8,6 +8,7 @@ use super::{Builder, Change, ConflictKind, Op, Step};
 use crate::desired::{Desired, STACK_CAPABILITIES};
 use crate::observed::{Observed, ObservedStack};
 use crate::resources::ResourceKind;
+use serde_json::Value;
 
 /// How the stack stands, as far as planning goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,6 +83,22 @@ pub(super) fn live(o: &Observed, d: &Desired, logical_id: &str) -> bool {
         .as_ref()
         .is_some_and(|s| stack_state(&s.status) == StackState::Stable);
     stable && stack_holds(o, logical_id) && d.stack.template["Resources"].get(logical_id).is_some()
+}
+
+/// Whether this plan's stack update writes `property` of the stack's resource `logical_id`: the
+/// template the stack holds and the one the spec asks for differ there, and CloudFormation
+/// sets the declared value when it updates the resource. A live difference there is shown, not
+/// ignored, because the update overwrites it whatever the rules say.
+pub(super) fn rewrites(o: &Observed, d: &Desired, logical_id: &str, property: &str) -> bool {
+    let at = |t: &Value| {
+        t["Resources"][logical_id]["Properties"]
+            .get(property)
+            .cloned()
+    };
+    o.stack
+        .as_ref()
+        .and_then(|s| s.template.as_ref())
+        .is_some_and(|held| at(held) != at(&d.stack.template))
 }
 
 /// Where the stack's resource `logical_id` (observed as `value`) stands. `stack_acts`: the plan

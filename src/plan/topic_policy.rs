@@ -2,7 +2,7 @@
 //! this pipeline's bucket may publish). Written back with `SetTopicAttributes`.
 
 use super::diff::{self, Changes};
-use super::stack::live;
+use super::stack::{live, rewrites};
 use super::{Builder, Op, Step};
 use crate::desired::Desired;
 use crate::observed::Observed;
@@ -27,6 +27,9 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, o: &Observed) {
     }
     let mut changes = Changes::default();
     diff::json("PolicyDocument", &pw, &ph, &mut changes);
+    if rewrites(o, d, "TopicPolicy", "PolicyDocument") {
+        b.overwrites(KIND, name, "PolicyDocument");
+    }
     diff::keep("PolicyDocument", &mut pw, &ph, &|f| {
         b.ignores(KIND, name, f, None)
     });
