@@ -39,10 +39,10 @@ $PY scripts/demo/aws.py setup
 step "Apply the full chain: plan, then each action as it completes"
 run "$PITAGORA" apply -f examples/full-chain.yaml
 
-step "Someone changes the stream's buffering and deletes a subscription filter by hand"
+step "Someone changes the stream's buffering, deletes a subscription filter and the bucket policy by hand"
 $PY scripts/demo/aws.py tamper
 
-step "pitagora drift: read-only; exit 2 names both fields"
+step "pitagora drift: read-only; exit 2 names each changed field"
 run "$PITAGORA" drift -f examples/full-chain.yaml
 
 step "Apply again: only what drifted is written"

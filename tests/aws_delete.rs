@@ -227,3 +227,47 @@ async fn after_delete_with_the_bucket_retained_check_reports_the_retained_bucket
     let reason = &check.plan.conflicts().next().unwrap().reason;
     assert!(reason.contains(&d.names.bucket), "{reason}");
 }
+
+/// The statement ids in `function`'s resource policy (none without a policy).
+async fn statement_ids(m: &Moto, function: &str) -> Vec<String> {
+    let Ok(out) = m.c.lambda.get_policy().function_name(function).send().await else {
+        return Vec::new();
+    };
+    let doc: serde_json::Value = serde_json::from_str(out.policy().unwrap_or("{}")).unwrap();
+    doc["Statement"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["Sid"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn delete_removes_the_permission_statements_pitagora_restored_and_keeps_the_function() {
+    let m = Moto::new().await;
+    let (spec, d) = m.full_chain().await;
+    let function = spec.transform.as_ref().unwrap().lambda_arn.clone();
+    for sid in statement_ids(&m, &function).await {
+        m.c.lambda
+            .remove_permission()
+            .function_name(&function)
+            .statement_id(sid)
+            .send()
+            .await
+            .unwrap();
+    }
+    correct(&m, &spec).await;
+    let ours = pitagora::desired::statement_id(&d.stack.name, "TransformPermission");
+    assert_eq!(
+        statement_ids(&m, &function).await,
+        std::slice::from_ref(&ours)
+    );
+
+    let before = m.calls();
+    let (_, report) = m.delete(&spec).await;
+    assert!(report.succeeded(), "{report:#?}");
+    assert_eq!(m.writes_since(&before)["Lambda.RemovePermission"], 1);
+    assert!(!statement_ids(&m, &function).await.contains(&ours));
+    let still_there = m.c.lambda.get_function().function_name(&function).send();
+    assert!(still_there.await.is_ok(), "the function is the user's");
+}

@@ -462,6 +462,71 @@ async fn apply_after_out_of_band_changes_restores_the_spec_and_drift_then_exits_
     assert_reported_in_sync(&stdout(&again), &p);
 }
 
+/// Someone deletes the bucket policy (the TLS-only deny) and widens the delivery role's inline
+/// policy to everything: changes to the stack's own resources, which its template never shows.
+async fn open_the_stack_resources(c: &RegionClients, p: &Pipeline) -> String {
+    c.s3.delete_bucket_policy()
+        .bucket(&p.names.bucket)
+        .send()
+        .await
+        .unwrap();
+    let role = &p.names.delivery_role;
+    let listed = c
+        .iam
+        .list_role_policies()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap();
+    let policy = listed.policy_names()[0].clone();
+    c.iam
+        .put_role_policy()
+        .role_name(role)
+        .policy_name(&policy)
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    policy
+}
+
+#[tokio::test]
+async fn drift_names_the_stack_resources_changed_by_hand_and_apply_restores_them() {
+    let (_dir, file, p, c) = applied("held").await;
+    let policy = open_the_stack_resources(&c, &p).await;
+
+    let o = against_moto(&["drift", "-f", &file]);
+    assert_exit(&o, 2);
+    let section = p.section(&stdout(&o)).join("\n");
+    let expect_one = |parts: &[&str]| {
+        assert_eq!(
+            lines_with(&section, parts).len(),
+            1,
+            "one line with {parts:?} expected\n{}",
+            describe(&o)
+        );
+    };
+    expect_one(&["Update", "BucketPolicy", &p.names.bucket]);
+    expect_one(&[
+        "PolicyDocument.Statement[DenyInsecureTransport]",
+        "found (absent), want ",
+    ]);
+    expect_one(&["Update", "Role", &p.names.delivery_role]);
+    // The hand-written statement has no Sid: it is named by its position.
+    expect_one(&[
+        &format!("Policies.{policy}.Statement[#0]"),
+        r#"found {"Action":"*","Effect":"Allow","Resource":"*"}, want (absent)"#,
+    ]);
+
+    let fixed = against_moto(&["apply", "-f", &file]);
+    assert_exit(&fixed, 0);
+    let again = against_moto(&["drift", "-f", &file]);
+    assert_exit(&again, 0);
+    assert_reported_in_sync(&stdout(&again), &p);
+}
+
 #[tokio::test]
 async fn drift_never_writes_so_out_of_band_changes_stay_as_they_are() {
     let (_dir, file, p, c) = applied("readonly").await;

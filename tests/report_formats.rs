@@ -24,7 +24,7 @@ use pitagora::plan::plan;
 use pitagora::report::{
     self, Chain, ChainSubscriber, DriftReport, Input, Status, junit, markdown, mermaid, text,
 };
-use pitagora::resources::{S3Destination, SubscriptionFilter};
+use pitagora::resources::{ResourceKind, S3Destination, SubscriptionFilter};
 use pitagora::spec::{DriftPolicy, IgnoreRule, LogPipelineSpec};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -331,6 +331,16 @@ fn fixed_json() -> Value {
 }
 
 #[test]
+fn the_schema_names_every_resource_kind_in_order() {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(common::repo_path("docs/drift-report.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let kinds: Vec<&str> = ResourceKind::ALL.iter().map(|k| k.as_str()).collect();
+    assert_eq!(schema["$defs"]["kind"]["enum"], json!(kinds));
+}
+
+#[test]
 fn schema_validation_rejects_a_pipeline_with_an_unknown_status() {
     let mut doc = fixed_json();
     doc["pipelines"][1]["status"] = json!("mostlyFine");
@@ -373,9 +383,10 @@ fn junit_root_counts_are_the_sums_over_its_suites_and_each_suites_over_its_cases
     check_junit_counts(&root).unwrap();
     assert_eq!(
         ["tests", "failures", "errors", "skipped"].map(|a| root.count(a)),
-        // Cases: orders 1 + 9 resources; payments 1 + 10; audit 1 + 4 + 1 ignored; billing 1.
+        // Cases: orders 1 + 17 resources (8 of them the stack's own, read live); payments
+        // 1 + 18; audit 1 + 8 + 1 ignored; billing 1.
         // Failures: payments' pipeline case and its five drifted resources.
-        [28, 6, 1, 1]
+        [48, 6, 1, 1]
     );
 }
 
@@ -406,7 +417,7 @@ fn junit_reports_drift_as_failures_an_error_as_error_and_ignored_items_as_skippe
         .collect();
     assert_eq!(
         counts,
-        [[10, 0, 0, 0], [11, 6, 0, 0], [6, 0, 0, 1], [1, 0, 1, 0]]
+        [[18, 0, 0, 0], [19, 6, 0, 0], [10, 0, 0, 1], [1, 0, 1, 0]]
     );
     let payments = root.children_named("testsuite").nth(1).unwrap();
     let failed: Vec<&str> = payments

@@ -4,7 +4,8 @@ Lambda functions, an operator's out-of-band changes, and an application writing 
 Runs with the moto venv's Python (boto3 comes with moto) against AWS_ENDPOINT_URL.
 
     aws.py setup     create the source log groups and the user-owned Lambda functions
-    aws.py tamper    change the stream's buffering by hand and delete a subscription filter
+    aws.py tamper    change the stream's buffering by hand, delete a subscription filter and the
+                     bucket's TLS-only policy
     aws.py send      write a log event into /ecs/orders and print the S3 object that carried it
 """
 
@@ -95,6 +96,11 @@ def tamper():
         if f["filterName"].startswith(PIPELINE):
             logs.delete_subscription_filter(logGroupName="/ecs/payments", filterName=f["filterName"])
             print(f"  /ecs/payments: subscription filter {f['filterName']} deleted by hand")
+    # A change inside the stack that its template never shows: only a live read sees it.
+    s3 = client("s3")
+    bucket = next(b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith(PIPELINE))
+    s3.delete_bucket_policy(Bucket=bucket)
+    print(f"  {bucket}: bucket policy (the TLS-only deny) deleted by hand")
 
 
 def send():

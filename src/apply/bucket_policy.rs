@@ -30,8 +30,10 @@ pub(super) async fn put(
         c.s3.put_bucket_policy().bucket(bucket).policy(&text).send()
     })
     .await?;
+    let plural = |n: usize| if n == 1 { "statement" } else { "statements" };
+    let ours = statements.len();
     Ok(format!(
-        "{} statements of this pipeline, {kept} of others kept",
-        statements.len()
+        "{ours} {} of this pipeline written, {kept} of others' kept",
+        plural(ours)
     ))
 }

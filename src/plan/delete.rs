@@ -21,6 +21,7 @@ pub fn plan_delete(d: &Desired, o: &Observed) -> Plan {
     delete_filters(&mut b, d, o);
     delete_subscriptions(&mut b, d, o);
     delete_notifications(&mut b, d, o);
+    delete_permissions(&mut b, d, o);
     delete_stream(&mut b, d, o);
     if remove {
         delete_error_log_group(&mut b, d, o);
@@ -57,6 +58,23 @@ fn delete_subscriptions(b: &mut Builder, d: &Desired, o: &Observed) {
         let step = Step::Unsubscribe { arn: s.arn.clone() };
         let (kind, name) = (ResourceKind::TopicSubscription, &s.subscription.endpoint);
         b.push(Op::Delete, kind, name, Vec::new(), DELETED, step);
+    }
+}
+
+/// The statements pitagora restored under its own id in the wired functions' policies
+/// (CloudFormation removes its own with the stack; the functions are the user's and stay).
+fn delete_permissions(b: &mut Builder, d: &Desired, o: &Observed) {
+    for p in &d.held.permissions {
+        let id = &p.permission.statement_id;
+        let statements = o.functions.get(&p.function).into_iter().flatten();
+        if statements.into_iter().any(|s| &s.statement_id == id) {
+            let step = Step::RemovePermission {
+                function: p.function.clone(),
+                statement_id: id.clone(),
+            };
+            let kind = ResourceKind::LambdaPermission;
+            b.push(Op::Delete, kind, &p.function, Vec::new(), DELETED, step);
+        }
     }
 }
 

@@ -257,6 +257,23 @@ pub fn resources(check: &Check) -> Vec<Resource> {
         (ResourceKind::ErrorLogGroup, d.error_log_group.name.clone()),
         (ResourceKind::DeliveryStream, d.stream.name.clone()),
     ];
+    // The stack's own resources, read live.
+    let held = &d.held;
+    if held.bucket_access != Default::default() {
+        list.push((ResourceKind::BucketAccess, d.names.bucket.clone()));
+    }
+    if !held.bucket_policy.is_empty() {
+        list.push((ResourceKind::BucketPolicy, d.names.bucket.clone()));
+    }
+    for role in held.roles.keys() {
+        list.push((ResourceKind::Role, role.clone()));
+    }
+    if let (Some(_), Some(topic)) = (&held.topic_policy, &d.topic) {
+        list.push((ResourceKind::TopicPolicy, topic.name.clone()));
+    }
+    for p in &held.permissions {
+        list.push((ResourceKind::LambdaPermission, p.function.clone()));
+    }
     if !d.notifications.is_empty() {
         list.push((ResourceKind::BucketNotification, d.names.bucket.clone()));
     }
@@ -315,6 +332,22 @@ fn drifted(plan: &Plan, kinds: &[ResourceKind]) -> bool {
         || plan.pending.iter().any(|p| kinds.contains(&p.kind))
 }
 
+/// Whether the plan acts on the resource `kind` `name`.
+fn touches(plan: &Plan, kind: ResourceKind, name: &str) -> bool {
+    plan.actions
+        .iter()
+        .any(|a| a.kind == kind && a.name == name)
+}
+
+/// The function whose permission lets the bucket invoke the transform.
+fn transform_permission(d: &crate::desired::Desired) -> Option<&str> {
+    d.held
+        .permissions
+        .iter()
+        .find(|p| p.spec_field.starts_with("spec.transform"))
+        .map(|p| p.function.as_str())
+}
+
 fn chain(check: &Check) -> Chain {
     let d = &check.desired;
     let plan = &check.plan;
@@ -338,24 +371,29 @@ fn chain(check: &Check) -> Chain {
             .keys()
             .filter(|g| d.filters.selects(g))
             .count(),
+        // Each role is drawn with the link it lets work: logs → stream, stream → bucket.
         filters_drifted: drifted(
             plan,
             &[ResourceKind::SubscriptionFilter, ResourceKind::LogGroup],
-        ),
+        ) || touches(plan, ResourceKind::Role, &d.names.logs_role),
         stream: d.stream.name.clone(),
         stream_drifted: drifted(
             plan,
             &[ResourceKind::DeliveryStream, ResourceKind::ErrorLogGroup],
-        ),
+        ) || touches(plan, ResourceKind::Role, &d.names.delivery_role),
         bucket: d.names.bucket.clone(),
         bucket_drifted: drifted(
             plan,
             &[
                 ResourceKind::Stack,
+                ResourceKind::BucketAccess,
+                ResourceKind::BucketPolicy,
                 ResourceKind::BucketNotification,
                 ResourceKind::BucketLifecycle,
+                ResourceKind::TopicPolicy,
             ],
-        ),
+        ) || transform_permission(d)
+            .is_some_and(|f| touches(plan, ResourceKind::LambdaPermission, f)),
         transform: d.notifications.iter().find_map(|n| match &n.target {
             crate::resources::NotificationTarget::Lambda(arn) => Some(function(arn)),
             _ => None,
@@ -365,11 +403,9 @@ fn chain(check: &Check) -> Chain {
             .topic
             .iter()
             .flat_map(|t| &t.subscriptions)
-            .map(|(name, _)| {
-                let drift = plan
-                    .actions
-                    .iter()
-                    .any(|a| a.kind == ResourceKind::TopicSubscription && a.name == *name);
+            .map(|(name, subscription)| {
+                let drift = touches(plan, ResourceKind::TopicSubscription, name)
+                    || touches(plan, ResourceKind::LambdaPermission, &subscription.endpoint);
                 ChainSubscriber {
                     name: name.clone(),
                     drifted: drift,
