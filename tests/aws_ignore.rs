@@ -102,23 +102,9 @@ async fn an_ignored_trust_condition_stays_removed_while_the_widened_policy_is_pu
         .send()
         .await
         .unwrap();
-    let policy = iam
-        .list_role_policies()
-        .role_name(&role)
-        .send()
-        .await
-        .unwrap()
-        .policy_names()[0]
-        .clone();
-    let everything =
-        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
-    iam.put_role_policy()
-        .role_name(&role)
-        .policy_name(&policy)
-        .policy_document(everything)
-        .send()
-        .await
-        .unwrap();
+    let outsider = m.outsider().await;
+    let policy = first_inline_policy(&outsider, &role).await;
+    put_role_policy(&outsider, &role, &policy, ALLOW_ALL).await;
     let spec = ignoring(&spec, "Role", "AssumeRolePolicyDocument.*");
 
     let plan = check_reads_only(&m, &spec).await;

@@ -53,9 +53,6 @@ async fn put_bucket_policy(m: &Moto, bucket: &str, policy: &Value) {
         .unwrap();
 }
 
-const ALLOW_ALL: &str =
-    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
-
 #[tokio::test]
 async fn a_relaxed_public_access_block_is_reported_by_flag_and_restored_by_one_put() {
     let m = Moto::new().await;
@@ -315,16 +312,13 @@ async fn a_trust_policy_without_its_condition_is_reported_and_restored() {
 async fn a_widened_inline_policy_is_reported_and_put_back() {
     let m = Moto::new().await;
     let (spec, d) = m.full_chain().await;
-    m.outsider()
-        .await
-        .iam
-        .put_role_policy()
-        .role_name(&d.names.logs_role)
-        .policy_name("put-records")
-        .policy_document(ALLOW_ALL)
-        .send()
-        .await
-        .unwrap();
+    put_role_policy(
+        &m.outsider().await,
+        &d.names.logs_role,
+        "put-records",
+        ALLOW_ALL,
+    )
+    .await;
 
     let plan = check_reads_only(&m, &spec).await;
     let a = the_action(&plan, Op::Update, ResourceKind::Role, &d.names.logs_role);
@@ -340,16 +334,13 @@ async fn a_widened_inline_policy_is_reported_and_put_back() {
 async fn an_inline_policy_added_by_hand_is_reported_and_deleted() {
     let m = Moto::new().await;
     let (spec, d) = m.full_chain().await;
-    m.outsider()
-        .await
-        .iam
-        .put_role_policy()
-        .role_name(&d.names.delivery_role)
-        .policy_name("by-hand")
-        .policy_document(ALLOW_ALL)
-        .send()
-        .await
-        .unwrap();
+    put_role_policy(
+        &m.outsider().await,
+        &d.names.delivery_role,
+        "by-hand",
+        ALLOW_ALL,
+    )
+    .await;
 
     let plan = check_reads_only(&m, &spec).await;
     let a = the_action(

@@ -12,7 +12,8 @@ mod common;
 use common::binary::{against, against_moto, assert_exit, describe, output, stdout};
 
 use common::moto::{
-    REGION, change_buffer_size, default_account_clients, fresh_account, stream_buffer_size,
+    ALLOW_ALL, REGION, change_buffer_size, default_account_clients, first_inline_policy,
+    fresh_account, put_role_policy, stream_buffer_size,
 };
 use pitagora::aws::RegionClients;
 use pitagora::names::{Names, PipelineId};
@@ -471,24 +472,8 @@ async fn open_the_stack_resources(c: &RegionClients, p: &Pipeline) -> String {
         .await
         .unwrap();
     let role = &p.names.delivery_role;
-    let listed = c
-        .iam
-        .list_role_policies()
-        .role_name(role)
-        .send()
-        .await
-        .unwrap();
-    let policy = listed.policy_names()[0].clone();
-    c.iam
-        .put_role_policy()
-        .role_name(role)
-        .policy_name(&policy)
-        .policy_document(
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
-        )
-        .send()
-        .await
-        .unwrap();
+    let policy = first_inline_policy(c, role).await;
+    put_role_policy(c, role, &policy, ALLOW_ALL).await;
     policy
 }
 

@@ -1008,3 +1008,25 @@ pub async fn queue_notifications(c: &RegionClients, bucket: &str) -> Vec<(String
     queues.sort();
     queues
 }
+
+/// A policy document that allows everything: what a hurried operator writes.
+pub const ALLOW_ALL: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+
+/// The name of a role's first inline policy.
+pub async fn first_inline_policy(c: &RegionClients, role: &str) -> String {
+    let listed = c.iam.list_role_policies().role_name(role).send().await;
+    listed.unwrap().policy_names()[0].clone()
+}
+
+/// Someone puts (creates or replaces) an inline policy on a role by hand.
+pub async fn put_role_policy(c: &RegionClients, role: &str, policy: &str, document: &str) {
+    c.iam
+        .put_role_policy()
+        .role_name(role)
+        .policy_name(policy)
+        .policy_document(document)
+        .send()
+        .await
+        .unwrap();
+}
