@@ -30,10 +30,9 @@ pub(super) async fn put(
         c.s3.put_bucket_policy().bucket(bucket).policy(&text).send()
     })
     .await?;
-    let plural = |n: usize| if n == 1 { "statement" } else { "statements" };
-    let ours = statements.len();
-    Ok(format!(
-        "{ours} {} of this pipeline written, {kept} of others' kept",
-        plural(ours)
+    Ok(super::shared_write(
+        statements.len(),
+        kept,
+        ("statement", "statements"),
     ))
 }

@@ -35,10 +35,7 @@ pub(super) async fn put(
             .send()
     })
     .await?;
-    Ok(format!(
-        "{} rules of this pipeline, {kept} of others kept",
-        rules.len()
-    ))
+    Ok(super::shared_write(rules.len(), kept, ("rule", "rules")))
 }
 
 /// The bucket's lifecycle rules as read (none configured: none).

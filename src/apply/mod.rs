@@ -188,6 +188,13 @@ pub async fn execute(c: &RegionClients, step: &Step) -> Result<String, AwsError>
 }
 
 /// A deletion's detail: `done`, or `gone` when there was nothing left to delete.
+/// What a read-modify-write of a shared configuration did: `ours` entries of this pipeline
+/// written, `kept` of others' written back (`what`: the singular and plural noun).
+fn shared_write(ours: usize, kept: usize, what: (&str, &str)) -> String {
+    let noun = if ours == 1 { what.0 } else { what.1 };
+    format!("{ours} {noun} of this pipeline written, {kept} of others' kept")
+}
+
 fn gone_is_fine<T>(r: Result<T, AwsError>, done: &str, gone: &str) -> Result<String, AwsError> {
     match r {
         Ok(_) => Ok(done.to_owned()),

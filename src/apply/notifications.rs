@@ -35,8 +35,9 @@ pub(super) async fn put(
             .send()
     })
     .await?;
-    Ok(format!(
-        "{} entries of this pipeline, {kept} of others kept",
-        entries.len()
+    Ok(super::shared_write(
+        entries.len(),
+        kept,
+        ("entry", "entries"),
     ))
 }
