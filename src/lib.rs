@@ -12,6 +12,7 @@ pub mod aws;
 pub mod aws_model;
 pub mod cli;
 pub mod controller;
+pub mod delivery;
 pub mod desired;
 pub mod drift;
 pub mod engine;

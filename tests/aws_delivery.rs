@@ -74,3 +74,59 @@ async fn a_log_event_put_into_a_source_group_arrives_in_the_bucket_under_the_raw
     assert_eq!(messages, [message]);
     assert_eq!(envelope["subscriptionFilters"][0], d.names.filter.as_str());
 }
+
+#[tokio::test]
+async fn a_canary_event_put_into_a_source_group_is_found_in_the_delivered_object() {
+    use pitagora::delivery::canary::Canary;
+    use pitagora::delivery::records::decode;
+    let m = Moto::new().await;
+    m.log_groups(&["/ecs/orders"]).await;
+    let spec = m.spec("sources:\n  logGroups: [/ecs/orders]\n");
+    let d = m.converged(&spec).await;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let canary = Canary {
+        id: "canary-1".into(),
+        pipeline: "team-a/orders".into(),
+        sent_at_ms: now_ms,
+    };
+    let app = m.outsider().await;
+    app.logs
+        .create_log_stream()
+        .log_group_name("/ecs/orders")
+        .log_stream_name("canary")
+        .send()
+        .await
+        .unwrap();
+    app.logs
+        .put_log_events()
+        .log_group_name("/ecs/orders")
+        .log_stream_name("canary")
+        .log_events(
+            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                .timestamp(now_ms)
+                .message(canary.message())
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let delivered = eventually(Duration::from_secs(10), || async {
+        !object_keys(&m.c, &d.names.bucket, "raw/").await.is_empty()
+    })
+    .await;
+    assert!(delivered, "no object under raw/ within 10 s");
+    let keys = object_keys(&m.c, &d.names.bucket, "raw/").await;
+    let object = object_bytes(&m.c, &d.names.bucket, &keys[0]).await;
+    let decoded = decode(&object, 64 << 20).unwrap();
+    let found: Vec<_> = decoded.canaries().collect();
+    assert_eq!(found.len(), 1, "{decoded:?}");
+    let (c, event) = &found[0];
+    assert_eq!(c, &canary);
+    assert_eq!(event.log_group.as_deref(), Some("/ecs/orders"));
+    assert_eq!(event.log_stream.as_deref(), Some("canary"));
+}

@@ -952,6 +952,48 @@ fn raw_stream_has_no_processors_and_is_uncompressed() {
 }
 
 #[test]
+fn envelope_stream_decompresses_and_delimits_records_without_extracting_messages() {
+    let d = desired(&with_delivery("  recordFormat: Envelope\n"));
+    let dest = &d.stream.destination;
+    assert!(dest.processing_enabled);
+    assert_eq!(
+        dest.processors,
+        vec![
+            Processor::new("Decompression", &[("CompressionFormat", "GZIP")]),
+            Processor::new("AppendDelimiterToRecord", &[]),
+        ]
+    );
+    assert_eq!(dest.compression, "GZIP");
+}
+
+#[test]
+fn hive_layout_partitions_objects_by_day_and_hour_and_errors_by_type() {
+    let d = desired(&with_delivery("  layout: Hive\n"));
+    let dest = &d.stream.destination;
+    assert_eq!(
+        dest.prefix,
+        "raw/dt=!{timestamp:yyyy-MM-dd}/hour=!{timestamp:HH}/"
+    );
+    assert_eq!(
+        dest.error_output_prefix,
+        "errors/!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/hour=!{timestamp:HH}/"
+    );
+}
+
+#[test]
+fn hive_layout_keeps_the_static_prefix_for_the_role_and_the_notifications() {
+    let flat = desired(&full_chain_spec());
+    let mut spec = full_chain_spec();
+    spec.delivery.layout = pitagora::spec::Layout::Hive;
+    let hive = desired(&spec);
+    assert_eq!(hive.notifications, flat.notifications);
+    let role = |d: &pitagora::desired::Desired| {
+        d.stack.template["Resources"]["DeliveryRole"]["Properties"]["Policies"].clone()
+    };
+    assert_eq!(role(&hive), role(&flat));
+}
+
+#[test]
 fn explicit_compression_is_used() {
     let d = desired(&with_delivery("  compression: HADOOP_SNAPPY\n"));
     assert_eq!(d.stream.destination.compression, "HADOOP_SNAPPY");

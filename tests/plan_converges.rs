@@ -39,7 +39,11 @@ fn arb_spec() -> impl Strategy<Value = LogPipelineSpec> {
     let delivery = (
         1..=128i32,
         0..=900i32,
-        any::<bool>(),
+        prop_oneof![
+            Just(RecordFormat::Ndjson),
+            Just(RecordFormat::Envelope),
+            Just(RecordFormat::Raw)
+        ],
         prop_oneof![
             Just(None),
             Just(Some(Compression::Gzip)),
@@ -47,19 +51,22 @@ fn arb_spec() -> impl Strategy<Value = LogPipelineSpec> {
         ],
         prop_oneof![Just("raw/"), Just("logs/raw/")],
         prop_oneof![Just("errors/"), Just("failed/")],
+        prop_oneof![Just(Layout::Flat), Just(Layout::Hive)],
     )
         .prop_map(
-            |(size, interval, raw, compression, prefix, errors)| Delivery {
+            |(size, interval, format, compression, prefix, errors, layout)| Delivery {
                 buffering: Buffering {
                     size_mib: size,
                     interval_seconds: interval,
                 },
-                record_format: if raw {
-                    RecordFormat::Raw
+                record_format: format,
+                compression: if format == RecordFormat::Raw {
+                    None
                 } else {
-                    RecordFormat::Ndjson
+                    compression
                 },
-                compression: if raw { None } else { compression },
+                layout,
+                verify: Verify::default(),
                 prefix: prefix.to_owned(),
                 error_output_prefix: errors.to_owned(),
             },

@@ -329,6 +329,14 @@ fn drift_check_interval_is_limited_to_30_to_86400_seconds() {
 }
 
 #[test]
+fn canary_interval_is_limited_to_60_to_86400_seconds() {
+    let interval = spec_field("delivery.verify.intervalSeconds");
+    assert_eq!(interval["type"], "integer");
+    assert_eq!(interval["minimum"].as_f64(), Some(60.0));
+    assert_eq!(interval["maximum"].as_f64(), Some(86400.0));
+}
+
+#[test]
 fn storage_day_counts_and_fluentd_port_have_their_ranges() {
     for (field, min, max) in [
         ("storage.retentionDays", 1.0, 36500.0),
@@ -360,7 +368,12 @@ fn string_fields_carry_length_limits() {
 #[test]
 fn enums_list_exactly_the_allowed_values() {
     for (field, values) in [
-        ("delivery.recordFormat", json!(["NDJSON", "Raw"])),
+        (
+            "delivery.recordFormat",
+            json!(["NDJSON", "Envelope", "Raw"]),
+        ),
+        ("delivery.layout", json!(["Flat", "Hive"])),
+        ("storage.bucketPolicy", json!(["Shared", "Exclusive"])),
         (
             "delivery.compression",
             json!(["UNCOMPRESSED", "GZIP", "ZIP", "Snappy", "HADOOP_SNAPPY"]),

@@ -103,6 +103,28 @@ fn minimal_spec_delivers_under_raw_and_errors_under_errors() {
 }
 
 #[test]
+fn minimal_spec_uses_firehoses_flat_layout() {
+    let spec = common::minimal_spec();
+    assert_eq!(spec.delivery.layout, Layout::Flat);
+    assert_eq!(spec.object_prefix(), "raw/");
+    assert_eq!(spec.error_prefix(), "errors/");
+}
+
+#[test]
+fn minimal_spec_sends_a_canary_every_300_seconds() {
+    let spec = common::minimal_spec();
+    assert!(spec.delivery.verify.enabled);
+    assert_eq!(spec.delivery.verify.interval_seconds, 300);
+}
+
+#[test]
+fn envelopes_are_compressed_with_gzip_by_default() {
+    let mut spec = common::minimal_spec();
+    spec.delivery.record_format = RecordFormat::Envelope;
+    assert_eq!(spec.compression(), Compression::Gzip);
+}
+
+#[test]
 fn minimal_spec_retains_the_bucket_with_a_derived_name_and_no_lifecycle() {
     let storage = common::minimal_spec().storage;
     assert_eq!(storage.deletion_policy, DeletionPolicy::Retain);

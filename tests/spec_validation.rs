@@ -456,6 +456,30 @@ fn expression_prefix_with_an_error_output_type_error_prefix_is_accepted() {
 }
 
 #[test]
+fn hive_layout_with_an_expression_in_the_prefix_is_rejected_naming_the_layout() {
+    // Hive adds the error type to the error prefix itself: Flat's rule that it must name
+    // !{firehose:error-output-type} does not apply, so this is the only error.
+    let e = only_error(&[
+        ("delivery.layout", json!("Hive")),
+        ("delivery.prefix", json!("raw/!{timestamp:yyyy}/")),
+    ]);
+    assert_eq!(e.path, "spec.delivery.prefix");
+    assert_message_contains(&e, &["layout Hive", "dt="]);
+}
+
+#[test]
+fn hive_layout_with_plain_prefixes_is_accepted() {
+    assert_valid(&[("delivery.layout", json!("Hive"))]);
+}
+
+#[test]
+fn canary_interval_below_60_seconds_is_rejected() {
+    let e = only_error(&[("delivery.verify.intervalSeconds", json!(30))]);
+    assert_eq!(e.path, "spec.delivery.verify.intervalSeconds");
+    assert_message_contains(&e, &["60", "86400"]);
+}
+
+#[test]
 fn error_prefix_under_the_raw_prefix_is_rejected_as_overlap() {
     let e = only_error(&[("delivery.errorOutputPrefix", json!("raw/errors/"))]);
     assert_eq!(e.path, "spec.delivery.errorOutputPrefix");
@@ -1276,7 +1300,10 @@ fn schema_reports_an_enum_violation_listing_the_allowed_values() {
     let e = only_schema_error(&[("delivery.recordFormat", json!("JSON"))]);
     assert_eq!(e.path, "spec.delivery.recordFormat");
     assert_eq!(e.value, quoted("JSON"));
-    assert_message_contains(&e, &["not an allowed value", "\"NDJSON\", \"Raw\""]);
+    assert_message_contains(
+        &e,
+        &["not an allowed value", "\"NDJSON\", \"Envelope\", \"Raw\""],
+    );
 
     let e = only_schema_error(&[("storage.deletionPolicy", json!("Keep"))]);
     assert_eq!(e.path, "spec.storage.deletionPolicy");

@@ -34,11 +34,21 @@ pub fn ndjson_processors() -> Vec<Processor> {
     ]
 }
 
+/// The Firehose processors that turn CloudWatch Logs records into one envelope per line: gunzip
+/// the record, end it with a newline; the envelope (log group, stream, event ids) is kept.
+pub fn envelope_processors() -> Vec<Processor> {
+    vec![
+        Processor::new("Decompression", &[("CompressionFormat", "GZIP")]),
+        Processor::new("AppendDelimiterToRecord", &[]),
+    ]
+}
+
 /// The stream of `p`, tagged with `tags`.
 pub(super) fn build(p: &Pipeline, tags: &Tags) -> StreamSpec {
     let (spec, target, names) = (p.spec(), p.target(), p.names());
     let processors = match spec.delivery.record_format {
         RecordFormat::Ndjson => ndjson_processors(),
+        RecordFormat::Envelope => envelope_processors(),
         RecordFormat::Raw => Vec::new(),
     };
     StreamSpec {
@@ -47,8 +57,8 @@ pub(super) fn build(p: &Pipeline, tags: &Tags) -> StreamSpec {
         destination: S3Destination {
             bucket_arn: target.bucket_arn(&names.bucket),
             role_arn: target.role_arn(ROLE_PATH, &names.delivery_role),
-            prefix: spec.delivery.prefix.clone(),
-            error_output_prefix: spec.delivery.error_output_prefix.clone(),
+            prefix: spec.object_prefix(),
+            error_output_prefix: spec.error_prefix(),
             buffering: BufferingHints {
                 size_mib: spec.delivery.buffering.size_mib,
                 interval_seconds: spec.delivery.buffering.interval_seconds,

@@ -17,16 +17,41 @@ pub use validate::{FieldError, validate, validate_in};
 use crate::names::PipelineId;
 use kube::ResourceExt;
 
+/// The partitions of the `Hive` layout: Firehose's arrival time, in UTC.
+pub const HIVE_PARTITIONS: &str = "dt=!{timestamp:yyyy-MM-dd}/hour=!{timestamp:HH}/";
+
 impl LogPipelineSpec {
-    /// The compression in effect: the explicit one, else `GZIP` for NDJSON and `UNCOMPRESSED`
-    /// for raw CloudWatch Logs envelopes (already gzip).
+    /// The compression in effect: the explicit one, else `GZIP` for NDJSON and envelopes, and
+    /// `UNCOMPRESSED` for raw CloudWatch Logs envelopes (already gzip).
     pub fn compression(&self) -> Compression {
         self.delivery
             .compression
             .unwrap_or(match self.delivery.record_format {
-                RecordFormat::Ndjson => Compression::Gzip,
+                RecordFormat::Ndjson | RecordFormat::Envelope => Compression::Gzip,
                 RecordFormat::Raw => Compression::Uncompressed,
             })
+    }
+
+    /// The S3 prefix Firehose writes under, with the layout's partitions.
+    pub fn object_prefix(&self) -> String {
+        let d = &self.delivery;
+        match d.layout {
+            Layout::Flat => d.prefix.clone(),
+            Layout::Hive => format!("{}{HIVE_PARTITIONS}", d.prefix),
+        }
+    }
+
+    /// The S3 prefix of records Firehose could not process or deliver, with the layout's
+    /// partitions (Firehose requires the error type there once the prefix has expressions).
+    pub fn error_prefix(&self) -> String {
+        let d = &self.delivery;
+        match d.layout {
+            Layout::Flat => d.error_output_prefix.clone(),
+            Layout::Hive => format!(
+                "{}!{{firehose:error-output-type}}/{HIVE_PARTITIONS}",
+                d.error_output_prefix
+            ),
+        }
     }
 
     /// The cutover stage in effect: the explicit one, else `Legacy` while a legacy path is

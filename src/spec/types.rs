@@ -146,11 +146,25 @@ pub struct Delivery {
 
     /// Layout of the S3 objects. `NDJSON` (default): one log event per line — Firehose decompresses
     /// the CloudWatch Logs records, extracts the log events and appends a newline to each, so no
-    /// record is concatenated to the next and no gzip member is hidden behind another. `Raw`: the
-    /// CloudWatch Logs gzip envelopes exactly as delivered (each object is then a multi-member gzip
-    /// stream that many readers silently truncate after the first member).
+    /// record is concatenated to the next and no gzip member is hidden behind another. `Envelope`:
+    /// one CloudWatch Logs envelope per line (log group, stream, event ids and timestamps kept:
+    /// for audits and analytics). `Raw`: the CloudWatch Logs gzip envelopes exactly as delivered
+    /// (each object is then a multi-member gzip stream that many readers silently truncate after
+    /// the first member).
     #[serde(default)]
     pub record_format: RecordFormat,
+
+    /// Key layout under the prefixes. `Flat` (default): Firehose's `YYYY/MM/DD/HH/`. `Hive`:
+    /// `dt=YYYY-MM-DD/hour=HH/` (partitions that BigQuery, Athena and Spark read), and errors
+    /// under `<errorOutputPrefix><error-output-type>/dt=…/hour=…/`. The time is the arrival
+    /// time at Firehose, in UTC.
+    #[serde(default)]
+    pub layout: Layout,
+
+    /// How the controller proves that logs arrive: a canary event sent through the chain and
+    /// looked for in S3.
+    #[serde(default)]
+    pub verify: Verify,
 
     /// S3 key prefix of delivered objects. Firehose appends `YYYY/MM/DD/HH/`. Default: `raw/`.
     #[serde(default = "default_raw_prefix")]
@@ -169,8 +183,43 @@ impl Default for Delivery {
             buffering: Buffering::default(),
             compression: None,
             record_format: RecordFormat::default(),
+            layout: Layout::default(),
+            verify: Verify::default(),
             prefix: default_raw_prefix(),
             error_output_prefix: default_error_output_prefix(),
+        }
+    }
+}
+
+/// Key layout of the delivered objects.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq, Hash)]
+pub enum Layout {
+    /// Firehose's default: `<prefix>YYYY/MM/DD/HH/`.
+    #[default]
+    Flat,
+    /// Hive partitions: `<prefix>dt=YYYY-MM-DD/hour=HH/`.
+    Hive,
+}
+
+/// Delivery verification by a canary.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Verify {
+    /// Send a canary through the chain and look for it in S3. Default: true.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+
+    /// Seconds between canaries, 60–86400. Default: 300.
+    #[serde(default = "default_verify_interval_seconds")]
+    #[schemars(range(min = 60, max = 86400))]
+    pub interval_seconds: i32,
+}
+
+impl Default for Verify {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            interval_seconds: default_verify_interval_seconds(),
         }
     }
 }
@@ -240,6 +289,8 @@ pub enum RecordFormat {
     #[default]
     #[serde(rename = "NDJSON")]
     Ndjson,
+    /// One CloudWatch Logs envelope per line, decompressed by Firehose, nothing extracted.
+    Envelope,
     /// CloudWatch Logs gzip envelopes as delivered.
     Raw,
 }
@@ -570,6 +621,12 @@ fn default_buffer_size_mib() -> i32 {
 }
 fn default_buffer_interval_seconds() -> i32 {
     300
+}
+fn default_verify_interval_seconds() -> i32 {
+    300
+}
+fn default_true() -> bool {
+    true
 }
 fn default_check_interval_seconds() -> i32 {
     300

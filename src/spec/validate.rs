@@ -250,6 +250,13 @@ fn validate_delivery(e: &mut Errors, d: &Delivery) {
         900,
         " seconds",
     );
+    e.range(
+        "spec.delivery.verify.intervalSeconds",
+        d.verify.interval_seconds,
+        60,
+        86400,
+        " seconds",
+    );
     if d.record_format == RecordFormat::Raw
         && let Some(c) = d.compression
         && c != Compression::Uncompressed
@@ -274,7 +281,20 @@ fn validate_delivery(e: &mut Errors, d: &Delivery) {
             );
         }
     }
-    if d.prefix.contains("!{")
+    if d.layout == Layout::Hive {
+        for (field, value) in [
+            ("prefix", &d.prefix),
+            ("errorOutputPrefix", &d.error_output_prefix),
+        ] {
+            if value.contains("!{") {
+                e.push(
+                    format!("spec.delivery.{field}"),
+                    quoted(value),
+                    "layout Hive adds its own partitions (dt=…/hour=…/) after the prefix; remove the expressions, or use layout Flat to write your own",
+                );
+            }
+        }
+    } else if d.prefix.contains("!{")
         && !d
             .error_output_prefix
             .contains("!{firehose:error-output-type}")
