@@ -25,3 +25,4 @@ pub mod report;
 pub mod resources;
 pub mod spec;
 pub mod telemetry;
+pub mod verify;

@@ -33,6 +33,7 @@ fn iam_actions(operation: &str) -> Vec<String> {
             vec!["s3:PutLifecycleConfiguration"]
         }
         "S3.ListObjectVersions" => vec!["s3:ListBucketVersions"],
+        "S3.ListObjectsV2" => vec!["s3:ListBucket"],
         "S3.GetPublicAccessBlock" => vec!["s3:GetBucketPublicAccessBlock"],
         "S3.PutPublicAccessBlock" => vec!["s3:PutBucketPublicAccessBlock"],
         "S3.GetBucketEncryption" => vec!["s3:GetEncryptionConfiguration"],
@@ -63,7 +64,7 @@ fn source_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 /// Every `"Service.Operation"` the library calls AWS with.
 fn operations_called() -> BTreeSet<String> {
     let pattern = regex::Regex::new(
-        r#""((?:CloudFormation|Firehose|CloudWatchLogs|S3|SNS|STS|IAM|Lambda)\.[A-Z][A-Za-z]+)""#,
+        r#""((?:CloudFormation|Firehose|CloudWatchLogs|S3|SNS|STS|IAM|Lambda)\.[A-Z][A-Za-z0-9]+)""#,
     )
     .unwrap();
     let mut files = Vec::new();

@@ -3,4 +3,5 @@
 //! I/O that sends canaries and lists objects builds on these.
 
 pub mod canary;
+pub mod keys;
 pub mod records;
