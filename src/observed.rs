@@ -15,6 +15,9 @@ pub struct Observed {
     /// The Firehose error-logging log group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_log_group: Option<ObservedLogGroup>,
+    /// pitagora's canary log group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary_log_group: Option<ObservedLogGroup>,
     /// The delivery stream.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<ObservedStream>,

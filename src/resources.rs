@@ -34,6 +34,9 @@ pub enum ResourceKind {
     LambdaPermission,
     /// The log group Firehose reports delivery errors to.
     ErrorLogGroup,
+    /// pitagora's own log group that the delivery canary is written to (a source of the
+    /// pipeline, with its filter; never an application's).
+    CanaryLogGroup,
     /// The Firehose delivery stream.
     DeliveryStream,
     /// This pipeline's entries in the bucket's notification configuration.
@@ -50,7 +53,7 @@ pub enum ResourceKind {
 
 impl ResourceKind {
     /// Every kind, in dependency order.
-    pub const ALL: [ResourceKind; 13] = [
+    pub const ALL: [ResourceKind; 14] = [
         ResourceKind::Stack,
         ResourceKind::BucketAccess,
         ResourceKind::BucketPolicy,
@@ -58,6 +61,7 @@ impl ResourceKind {
         ResourceKind::TopicPolicy,
         ResourceKind::LambdaPermission,
         ResourceKind::ErrorLogGroup,
+        ResourceKind::CanaryLogGroup,
         ResourceKind::DeliveryStream,
         ResourceKind::BucketNotification,
         ResourceKind::BucketLifecycle,
@@ -76,6 +80,7 @@ impl ResourceKind {
             ResourceKind::TopicPolicy => "TopicPolicy",
             ResourceKind::LambdaPermission => "LambdaPermission",
             ResourceKind::ErrorLogGroup => "ErrorLogGroup",
+            ResourceKind::CanaryLogGroup => "CanaryLogGroup",
             ResourceKind::DeliveryStream => "DeliveryStream",
             ResourceKind::BucketNotification => "BucketNotification",
             ResourceKind::BucketLifecycle => "BucketLifecycle",

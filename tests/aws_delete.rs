@@ -34,7 +34,9 @@ async fn delete_removes_filters_subscriptions_our_notifications_the_stream_and_t
         m.writes_since(&before),
         ops(&[
             ("CloudFormation.DeleteStack", 1),
-            ("CloudWatchLogs.DeleteSubscriptionFilter", 2),
+            // The canary group goes, with its filter, whatever the deletion policy.
+            ("CloudWatchLogs.DeleteLogGroup", 1),
+            ("CloudWatchLogs.DeleteSubscriptionFilter", 3),
             ("Firehose.DeleteDeliveryStream", 1),
             ("S3.PutBucketNotificationConfiguration", 1),
             ("SNS.Unsubscribe", 2),
@@ -157,6 +159,7 @@ async fn after_delete_with_deletion_policy_delete_check_plans_every_creation_aga
     assert!(report.succeeded(), "{report:#?}");
 
     let check = m.check(&spec).await;
+    let canary = d.canary_log_group.as_ref().unwrap().name.clone();
     assert!(
         check.plan.actions.iter().all(|a| a.op == Op::Create),
         "{:#?}",
@@ -171,6 +174,7 @@ async fn after_delete_with_deletion_policy_delete_check_plans_every_creation_aga
                 ResourceKind::ErrorLogGroup,
                 d.error_log_group.name.clone()
             ),
+            (Op::Create, ResourceKind::CanaryLogGroup, canary.clone()),
             (
                 Op::Create,
                 ResourceKind::DeliveryStream,
@@ -206,6 +210,7 @@ async fn after_delete_with_deletion_policy_delete_check_plans_every_creation_aga
                 ResourceKind::SubscriptionFilter,
                 "/ecs/payments".to_owned()
             ),
+            (Op::Create, ResourceKind::SubscriptionFilter, canary),
         ]
     );
 }

@@ -222,8 +222,8 @@ async fn a_log_group_with_two_foreign_filters_is_a_conflict_and_nothing_is_remov
     assert_eq!(writes.get("CloudWatchLogs.DeleteSubscriptionFilter"), None);
     assert_eq!(
         writes.get("CloudWatchLogs.PutSubscriptionFilter"),
-        Some(&1),
-        "only /ecs/payments gets a filter: {writes:?}"
+        Some(&2),
+        "only /ecs/payments and the canary group get a filter: {writes:?}"
     );
     assert_eq!(
         filter_names(&m.c, "/ecs/orders").await,

@@ -325,14 +325,18 @@ async fn apply_of_a_minimal_pipeline_prints_the_plan_and_a_check_per_action_and_
 
     assert_exit(&o, 0);
     let out = stdout(&o);
+    // Without prefixes, the canary group lives under /pitagora/canary/.
+    let canary = format!("/pitagora/canary/{}", p.names.stream);
     let expected = vec![
         action("Create", "Stack", &p.names.stack),
         action("Create", "ErrorLogGroup", &p.names.error_log_group),
+        action("Create", "CanaryLogGroup", &canary),
         action("Create", "DeliveryStream", &p.names.stream),
         action("Create", "SubscriptionFilter", &p.group),
+        action("Create", "SubscriptionFilter", &canary),
     ];
     assert_eq!(
-        lines_with(&out, &[&p.label(), "plan (4 actions)"]).len(),
+        lines_with(&out, &[&p.label(), "plan (6 actions)"]).len(),
         1,
         "{}",
         describe(&o)

@@ -54,6 +54,8 @@ fn converged_full_chain_plans_nothing() {
 #[test]
 fn empty_account_creates_everything_in_dependency_order() {
     let (d, _) = full_chain();
+    let canary = d.canary_log_group.as_ref().unwrap().name.clone();
+    assert_eq!(canary, format!("/ecs/{}-canary", d.names.stream));
     let p = plan(
         &d,
         &world_with_groups(&["/ecs/orders", "/ecs/payments", "/other/app"]),
@@ -69,6 +71,7 @@ fn empty_account_creates_everything_in_dependency_order() {
         vec![
             (Op::Create, Stack, d.names.stack.as_str()),
             (Op::Create, ErrorLogGroup, d.names.error_log_group.as_str()),
+            (Op::Create, CanaryLogGroup, canary.as_str()),
             (Op::Create, DeliveryStream, d.names.stream.as_str()),
             (Op::Create, BucketNotification, d.names.bucket.as_str()),
             (Op::Create, BucketLifecycle, d.names.bucket.as_str()),
@@ -76,6 +79,8 @@ fn empty_account_creates_everything_in_dependency_order() {
             (Op::Create, TopicSubscription, "slack-notifier"),
             (Op::Create, SubscriptionFilter, "/ecs/orders"),
             (Op::Create, SubscriptionFilter, "/ecs/payments"),
+            // The canary group, created in the same plan, carries the filter from the start.
+            (Op::Create, SubscriptionFilter, canary.as_str()),
         ]
     );
 }

@@ -106,12 +106,16 @@ fn deleting_removes_own_resources_in_reverse_order_and_retains_the_bucket() {
     assert_eq!(
         order,
         vec![
+            // The two source groups' filters and the canary group's.
+            (Op::Delete, SubscriptionFilter),
             (Op::Delete, SubscriptionFilter),
             (Op::Delete, SubscriptionFilter),
             (Op::Delete, TopicSubscription),
             (Op::Delete, TopicSubscription),
             (Op::Delete, BucketNotification),
             (Op::Delete, DeliveryStream),
+            // The canary group holds only canaries: it goes whatever the deletion policy.
+            (Op::Delete, CanaryLogGroup),
             (Op::Delete, Stack),
         ]
     );

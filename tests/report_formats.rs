@@ -383,10 +383,10 @@ fn junit_root_counts_are_the_sums_over_its_suites_and_each_suites_over_its_cases
     check_junit_counts(&root).unwrap();
     assert_eq!(
         ["tests", "failures", "errors", "skipped"].map(|a| root.count(a)),
-        // Cases: orders 1 + 17 resources (8 of them the stack's own, read live); payments
-        // 1 + 18; audit 1 + 8 + 1 ignored; billing 1.
+        // Cases: orders 1 + 19 resources (8 of them the stack's own, read live, and 2 the
+        // canary group and its filter); payments 1 + 20; audit 1 + 10 + 1 ignored; billing 1.
         // Failures: payments' pipeline case and its five drifted resources.
-        [48, 6, 1, 1]
+        [54, 6, 1, 1]
     );
 }
 
@@ -417,7 +417,7 @@ fn junit_reports_drift_as_failures_an_error_as_error_and_ignored_items_as_skippe
         .collect();
     assert_eq!(
         counts,
-        [[18, 0, 0, 0], [19, 6, 0, 0], [10, 0, 0, 1], [1, 0, 1, 0]]
+        [[20, 0, 0, 0], [21, 6, 0, 0], [12, 0, 0, 1], [1, 0, 1, 0]]
     );
     let payments = root.children_named("testsuite").nth(1).unwrap();
     let failed: Vec<&str> = payments

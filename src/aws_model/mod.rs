@@ -40,7 +40,37 @@ fn merge_tags(into: &mut Tags, tags: &Tags) {
 
 /// Executes every writing action of `plan` in order, stopping at the first refusal.
 pub fn execute_plan(world: &mut Observed, plan: &Plan) -> Result<(), Refused> {
-    plan.writes().try_for_each(|a| execute(world, &a.step))
+    plan.writes().try_for_each(|a| match (&a.step, a.kind) {
+        // Which of pitagora's own log groups a step is for is the action's kind.
+        (Step::CreateLogGroup(g), ResourceKind::CanaryLogGroup) => create_canary_group(world, g),
+        (
+            Step::UpdateLogGroup {
+                group,
+                retention,
+                tags,
+            },
+            ResourceKind::CanaryLogGroup,
+        ) => update_group(world.canary_log_group.as_mut(), group, *retention, *tags),
+        (Step::DeleteLogGroup { name }, ResourceKind::CanaryLogGroup) => {
+            world.canary_log_group = None;
+            world.log_groups.remove(name);
+            Ok(())
+        }
+        (step, _) => execute(world, step),
+    })
+}
+
+/// The canary log group is a log group like any other: the prefix walk finds it.
+fn create_canary_group(world: &mut Observed, g: &LogGroupSpec) -> Result<(), Refused> {
+    if world.canary_log_group.is_some() {
+        return Err(refuse("CreateLogGroup", "ResourceAlreadyExistsException"));
+    }
+    world.canary_log_group = Some(ObservedLogGroup {
+        retention_days: Some(g.retention_days),
+        tags: g.tags.clone(),
+    });
+    world.log_groups.entry(g.name.clone()).or_default();
+    Ok(())
 }
 
 /// Executes one step.
@@ -198,7 +228,16 @@ fn update_log_group(
     retention: bool,
     tags: bool,
 ) -> Result<(), Refused> {
-    let Some(group) = world.error_log_group.as_mut() else {
+    update_group(world.error_log_group.as_mut(), g, retention, tags)
+}
+
+fn update_group(
+    group: Option<&mut ObservedLogGroup>,
+    g: &LogGroupSpec,
+    retention: bool,
+    tags: bool,
+) -> Result<(), Refused> {
+    let Some(group) = group else {
         return Err(refuse("UpdateLogGroup", "ResourceNotFoundException"));
     };
     if retention {

@@ -14,6 +14,9 @@ pub struct FilterSpec {
     pub log_groups: Vec<String>,
     /// Log group name prefixes.
     pub log_group_prefixes: Vec<String>,
+    /// pitagora's canary log group, a source too (under the first prefix when there is one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canary: Option<String>,
     /// The filter each selected group carries.
     pub filter: SubscriptionFilter,
 }
@@ -22,6 +25,7 @@ impl FilterSpec {
     /// Whether `log_group` is a source of this pipeline.
     pub fn selects(&self, log_group: &str) -> bool {
         self.log_groups.iter().any(|g| g == log_group)
+            || self.canary.as_deref() == Some(log_group)
             || self
                 .log_group_prefixes
                 .iter()
@@ -35,6 +39,12 @@ pub(super) fn build(p: &Pipeline) -> FilterSpec {
     FilterSpec {
         log_groups: sources.log_groups.clone(),
         log_group_prefixes: sources.log_group_prefixes.clone(),
+        canary: p
+            .spec()
+            .delivery
+            .verify
+            .enabled
+            .then(|| super::canary_log_group_name(p)),
         filter: SubscriptionFilter {
             name: names.filter.clone(),
             pattern: sources.filter_pattern.clone(),

@@ -59,6 +59,8 @@ pub struct Desired {
     pub held: HeldSpec,
     /// The Firehose error-logging log group.
     pub error_log_group: LogGroupSpec,
+    /// pitagora's canary log group (`delivery.verify.enabled`), a source of the pipeline.
+    pub canary_log_group: Option<LogGroupSpec>,
     /// The Firehose delivery stream.
     pub stream: StreamSpec,
     /// The subscription filters: one per selected log group.
@@ -105,6 +107,35 @@ pub fn static_prefix(prefix: &str) -> &str {
     prefix.split("!{").next().unwrap_or("")
 }
 
+/// Days the canary log group keeps its events: they only prove delivery.
+pub const CANARY_RETENTION_DAYS: i32 = 1;
+
+/// The name of `p`'s canary log group: under the first selected prefix, so that the canary also
+/// proves that new groups under the prefix are picked up, else under `/pitagora/canary/` (and
+/// then a source of the pipeline by name).
+pub fn canary_log_group_name(p: &Pipeline) -> String {
+    let stream = &p.names().stream;
+    match p.spec().sources.log_group_prefixes.first() {
+        Some(prefix) => format!("{prefix}{stream}-canary"),
+        None => format!("{CANARY_LOG_GROUP_ROOT}{stream}"),
+    }
+}
+
+/// Where the canary log groups of pipelines without prefixes live.
+pub const CANARY_LOG_GROUP_ROOT: &str = "/pitagora/canary/";
+
+fn canary_log_group(p: &Pipeline, tags: &Tags) -> Option<LogGroupSpec> {
+    p.spec().delivery.verify.enabled.then(|| {
+        let name = canary_log_group_name(p);
+        LogGroupSpec {
+            arn: p.target().log_group_arn(&name),
+            name,
+            retention_days: CANARY_RETENTION_DAYS,
+            tags: tags.clone(),
+        }
+    })
+}
+
 /// The desired state of `p`. Pure and infallible: `p` passed validation.
 pub fn build(p: &Pipeline) -> Desired {
     let (id, spec, names) = (p.id(), p.spec(), p.names());
@@ -127,6 +158,7 @@ pub fn build(p: &Pipeline) -> Desired {
             retention_days: ERROR_LOG_RETENTION_DAYS,
             tags: tags.clone(),
         },
+        canary_log_group: canary_log_group(p, &tags),
         stream: stream::build(p, &tags),
         filters: filters::build(p),
         notifications: bucket::notifications(p),

@@ -4,7 +4,7 @@
 use super::{Hints, absent_if_not_found};
 use crate::aws::logs;
 use crate::aws::{AwsError, RegionClients};
-use crate::desired::Desired;
+use crate::desired::{Desired, LogGroupSpec};
 use crate::observed::ObservedLogGroup;
 use crate::resources::SubscriptionFilter;
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,12 +34,13 @@ async fn groups_with_prefix(
     }
 }
 
-/// The error log group's retention and tags; `None` when it does not exist.
-pub(super) async fn error_log_group(
+/// The retention and tags of one of pitagora's own log groups (errors, canary); `None` when it
+/// does not exist.
+pub(super) async fn owned(
     c: &RegionClients,
-    d: &Desired,
+    group: &LogGroupSpec,
 ) -> Result<Option<ObservedLogGroup>, AwsError> {
-    let name = &d.error_log_group.name;
+    let name = &group.name;
     let Some((_, retention_days)) = groups_with_prefix(c, name)
         .await?
         .into_iter()
@@ -47,7 +48,7 @@ pub(super) async fn error_log_group(
     else {
         return Ok(None);
     };
-    let arn = &d.error_log_group.arn;
+    let arn = &group.arn;
     let listed = c
         .send("CloudWatchLogs.ListTagsForResource", || {
             c.logs.list_tags_for_resource().resource_arn(arn).send()
@@ -69,6 +70,7 @@ pub(super) async fn sources(
         .filters
         .log_groups
         .iter()
+        .chain(&d.filters.canary)
         .chain(&hints.previous_log_groups)
         .map(String::as_str)
         .collect();

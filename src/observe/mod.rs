@@ -31,9 +31,26 @@ pub async fn observe(c: &RegionClients, d: &Desired, hints: &Hints) -> Result<Ob
     let topic_arn = d.target.topic_arn(&d.names.topic);
     // Boxed: the SDK's futures are large, and eight of them side by side would not fit on a
     // thread's stack when polled in place (as `block_on` does).
-    let (stack, error_log_group, stream, log_groups, bucket, topic, roles, functions) = tokio::try_join!(
+    let canary = async {
+        match &d.canary_log_group {
+            Some(g) => log_groups::owned(c, g).await,
+            None => Ok(None),
+        }
+    };
+    let (
+        stack,
+        error_log_group,
+        canary_log_group,
+        stream,
+        log_groups,
+        bucket,
+        topic,
+        roles,
+        functions,
+    ) = tokio::try_join!(
         Box::pin(stack::observe(c, &d.stack.name)),
-        Box::pin(log_groups::error_log_group(c, d)),
+        Box::pin(log_groups::owned(c, &d.error_log_group)),
+        Box::pin(canary),
         Box::pin(stream::observe(c, &d.stream.name)),
         Box::pin(log_groups::sources(c, d, hints)),
         Box::pin(bucket::observe(c, &d.names.bucket)),
@@ -44,6 +61,7 @@ pub async fn observe(c: &RegionClients, d: &Desired, hints: &Hints) -> Result<Ob
     Ok(Observed {
         stack,
         error_log_group,
+        canary_log_group,
         stream,
         log_groups,
         bucket,

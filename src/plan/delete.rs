@@ -26,6 +26,7 @@ pub fn plan_delete(d: &Desired, o: &Observed) -> Plan {
     if remove {
         delete_error_log_group(&mut b, d, o);
     }
+    delete_canary_log_group(&mut b, d, o);
     delete_stack(&mut b, d, o, remove);
     b.finish(false)
 }
@@ -103,6 +104,22 @@ fn delete_stream(b: &mut Builder, d: &Desired, o: &Observed) {
             b.push(Op::Delete, kind, name, Vec::new(), DELETED, step);
         }
         None => b.pending(kind, name, "stream is DELETING"),
+        Some((cause, reason)) => b.conflict(kind, name, cause, format!("left in place: {reason}")),
+    }
+}
+
+/// The canary log group (it holds only canaries, whatever the deletion policy), unless it is
+/// someone else's.
+fn delete_canary_log_group(b: &mut Builder, d: &Desired, o: &Observed) {
+    let (Some(g), Some(want)) = (&o.canary_log_group, &d.canary_log_group) else {
+        return;
+    };
+    let (kind, name) = (ResourceKind::CanaryLogGroup, &want.name);
+    match ownership_conflict(d, &g.tags) {
+        None => {
+            let step = Step::DeleteLogGroup { name: name.clone() };
+            b.push(Op::Delete, kind, name, Vec::new(), DELETED, step);
+        }
         Some((cause, reason)) => b.conflict(kind, name, cause, format!("left in place: {reason}")),
     }
 }

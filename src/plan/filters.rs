@@ -25,6 +25,13 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, o: &Observed) {
             _ => {}
         }
     }
+    // The canary log group this plan creates carries the filter from the start.
+    if let Some(canary) = &d.filters.canary
+        && o.canary_log_group.is_none()
+        && !o.log_groups.contains_key(canary)
+    {
+        create(b, d, canary, &[], stream_foreign);
+    }
     missing_sources(b, d, o);
 }
 
@@ -94,7 +101,11 @@ fn create(
                 desired: Some(d.filters.filter.name.clone()),
                 actual: None,
             }],
-            "source log group has no subscription filter for this pipeline",
+            if d.filters.canary.as_deref() == Some(group) {
+                "the canary log group has no subscription filter for this pipeline"
+            } else {
+                "source log group has no subscription filter for this pipeline"
+            },
             put(d, group),
         );
     }

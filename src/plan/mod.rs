@@ -34,12 +34,12 @@ mod bucket_policy;
 mod conflict;
 mod delete;
 pub mod diff;
-mod error_log_group;
 mod filters;
 pub mod ignore;
 mod lifecycle;
 pub mod normalize;
 mod notifications;
+mod owned_log_groups;
 mod ownership;
 mod permissions;
 mod roles;
@@ -74,7 +74,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
     roles::plan(&mut b, desired, observed);
     topic_policy::plan(&mut b, desired, observed);
     permissions::plan(&mut b, desired, observed);
-    error_log_group::plan(&mut b, desired, observed);
+    owned_log_groups::plan(&mut b, desired, observed);
     stream::plan(&mut b, desired, observed);
     let stack_acts = b.stack_acts();
     let bucket = held(observed, "Bucket", observed.bucket.as_ref(), stack_acts);
@@ -211,7 +211,7 @@ fn phase(op: Op, kind: ResourceKind) -> u8 {
             BucketNotification => 3,
             LambdaPermission => 4,
             DeliveryStream => 5,
-            ErrorLogGroup => 6,
+            ErrorLogGroup | CanaryLogGroup => 6,
             BucketAccess | BucketPolicy | Role | TopicPolicy | Stack => 7,
         },
         _ => 10 + kind as u8,

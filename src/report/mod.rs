@@ -257,6 +257,9 @@ pub fn resources(check: &Check) -> Vec<Resource> {
         (ResourceKind::ErrorLogGroup, d.error_log_group.name.clone()),
         (ResourceKind::DeliveryStream, d.stream.name.clone()),
     ];
+    if let Some(g) = &d.canary_log_group {
+        list.push((ResourceKind::CanaryLogGroup, g.name.clone()));
+    }
     // The stack's own resources, read live.
     let held = &d.held;
     if held.bucket_access != Default::default() {
@@ -365,16 +368,21 @@ fn chain(check: &Check) -> Chain {
     sources.extend(d.filters.log_groups.iter().cloned());
     Chain {
         sources,
+        // The user's sources: the canary group is drawn with them, not counted.
         filtered_groups: check
             .observed
             .log_groups
             .keys()
-            .filter(|g| d.filters.selects(g))
+            .filter(|g| d.filters.selects(g) && d.filters.canary.as_ref() != Some(*g))
             .count(),
         // Each role is drawn with the link it lets work: logs → stream, stream → bucket.
         filters_drifted: drifted(
             plan,
-            &[ResourceKind::SubscriptionFilter, ResourceKind::LogGroup],
+            &[
+                ResourceKind::SubscriptionFilter,
+                ResourceKind::LogGroup,
+                ResourceKind::CanaryLogGroup,
+            ],
         ) || touches(plan, ResourceKind::Role, &d.names.logs_role),
         stream: d.stream.name.clone(),
         stream_drifted: drifted(

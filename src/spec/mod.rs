@@ -2,6 +2,7 @@
 //! OpenAPI schema ([`schema`]), the semantic rules that OpenAPI cannot express ([`validate`]),
 //! the validated value every later stage takes ([`valid`]), and the status ([`status`]).
 
+pub mod delivery;
 pub mod patterns;
 pub mod schema;
 pub mod status;

@@ -14,6 +14,9 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::LazyLock;
 
+mod delivery;
+use delivery::validate_delivery;
+
 /// One invalid field.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct FieldError {
@@ -233,91 +236,6 @@ fn validate_sources(e: &mut Errors, s: &Sources, error_log_group: &str) {
 fn prefixes_overlap(a: &str, b: &str) -> bool {
     let (a, b) = (static_prefix(a), static_prefix(b));
     a.starts_with(b) || b.starts_with(a)
-}
-
-fn validate_delivery(e: &mut Errors, d: &Delivery) {
-    e.range(
-        "spec.delivery.buffering.sizeMiB",
-        d.buffering.size_mib,
-        1,
-        128,
-        " MiB",
-    );
-    e.range(
-        "spec.delivery.buffering.intervalSeconds",
-        d.buffering.interval_seconds,
-        0,
-        900,
-        " seconds",
-    );
-    e.range(
-        "spec.delivery.verify.intervalSeconds",
-        d.verify.interval_seconds,
-        60,
-        86400,
-        " seconds",
-    );
-    if d.record_format == RecordFormat::Raw
-        && let Some(c) = d.compression
-        && c != Compression::Uncompressed
-    {
-        e.push(
-            "spec.delivery.compression",
-            c.as_aws_str(),
-            "recordFormat Raw delivers CloudWatch Logs records that are already gzip-compressed; compressing them again makes every object doubly compressed; use UNCOMPRESSED or recordFormat NDJSON",
-        );
-    }
-    for (field, value) in [
-        ("prefix", &d.prefix),
-        ("errorOutputPrefix", &d.error_output_prefix),
-    ] {
-        let path = format!("spec.delivery.{field}");
-        e.length(&path, value, 1, 1024);
-        if value.starts_with('/') {
-            e.push(
-                &path,
-                quoted(value),
-                "S3 keys do not start with '/'; remove the leading slash",
-            );
-        }
-    }
-    if d.layout == Layout::Hive {
-        for (field, value) in [
-            ("prefix", &d.prefix),
-            ("errorOutputPrefix", &d.error_output_prefix),
-        ] {
-            if value.contains("!{") {
-                e.push(
-                    format!("spec.delivery.{field}"),
-                    quoted(value),
-                    "layout Hive adds its own partitions (dt=…/hour=…/) after the prefix; remove the expressions, or use layout Flat to write your own",
-                );
-            }
-        }
-    } else if d.prefix.contains("!{")
-        && !d
-            .error_output_prefix
-            .contains("!{firehose:error-output-type}")
-    {
-        e.push(
-            "spec.delivery.errorOutputPrefix",
-            quoted(&d.error_output_prefix),
-            "Firehose requires an error prefix containing !{firehose:error-output-type} when the prefix uses expressions",
-        );
-    }
-    if !d.prefix.is_empty()
-        && !d.error_output_prefix.is_empty()
-        && prefixes_overlap(&d.prefix, &d.error_output_prefix)
-    {
-        e.push(
-            "spec.delivery.errorOutputPrefix",
-            quoted(&d.error_output_prefix),
-            format!(
-                "overlaps the delivery prefix {:?}: failed records would be processed as logs; use a separate prefix such as errors/",
-                d.prefix
-            ),
-        );
-    }
 }
 
 fn validate_storage(e: &mut Errors, s: &Storage) {
