@@ -1516,3 +1516,35 @@ fn building_twice_yields_equal_desired_states() {
         );
     }
 }
+
+// ---- The canary log group ----------------------------------------------------------------
+
+#[test]
+fn the_canary_log_group_lives_under_the_first_prefix_so_the_prefix_walk_proves_it() {
+    let d = desired(&full_chain_spec()); // prefixes: /ecs/
+    let canary = d.canary_log_group.as_ref().unwrap();
+    assert_eq!(canary.name, format!("/ecs/{}-canary", d.names.stream));
+    assert!(d.filters.selects(&canary.name));
+    assert_eq!(canary.retention_days, 1);
+    assert_eq!(canary.tags, d.tags);
+}
+
+#[test]
+fn without_prefixes_the_canary_log_group_is_a_source_by_name_under_pitagoras_root() {
+    let d = desired(&minimal_spec());
+    let canary = d.canary_log_group.as_ref().unwrap();
+    assert_eq!(canary.name, format!("/pitagora/canary/{}", d.names.stream));
+    assert_eq!(d.filters.canary.as_deref(), Some(canary.name.as_str()));
+    assert!(d.filters.selects(&canary.name));
+    // It is not one of the user's sources.
+    assert!(!d.filters.log_groups.contains(&canary.name));
+}
+
+#[test]
+fn with_verification_disabled_there_is_no_canary_log_group() {
+    let mut spec = minimal_spec();
+    spec.delivery.verify.enabled = false;
+    let d = desired(&spec);
+    assert_eq!(d.canary_log_group, None);
+    assert_eq!(d.filters.canary, None);
+}
