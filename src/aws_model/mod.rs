@@ -101,7 +101,7 @@ pub fn execute(world: &mut Observed, step: &Step) -> Result<(), Refused> {
             group,
             retention,
             tags,
-        } => update_log_group(world, group, *retention, *tags),
+        } => update_group(world.error_log_group.as_mut(), group, *retention, *tags),
         Step::DeleteLogGroup { .. } => delete_log_group(world),
         Step::CreateStream(s) => create_stream(world, s),
         Step::UpdateStream {
@@ -220,15 +220,6 @@ fn create_log_group(world: &mut Observed, g: &LogGroupSpec) -> Result<(), Refuse
         tags: g.tags.clone(),
     });
     Ok(())
-}
-
-fn update_log_group(
-    world: &mut Observed,
-    g: &LogGroupSpec,
-    retention: bool,
-    tags: bool,
-) -> Result<(), Refused> {
-    update_group(world.error_log_group.as_mut(), g, retention, tags)
 }
 
 fn update_group(

@@ -29,7 +29,7 @@ pub struct Hints {
 /// Reads the state of `desired`'s pipeline.
 pub async fn observe(c: &RegionClients, d: &Desired, hints: &Hints) -> Result<Observed, AwsError> {
     let topic_arn = d.target.topic_arn(&d.names.topic);
-    // Boxed: the SDK's futures are large, and eight of them side by side would not fit on a
+    // Boxed: the SDK's futures are large, and nine of them side by side would not fit on a
     // thread's stack when polled in place (as `block_on` does).
     let canary = async {
         match &d.canary_log_group {

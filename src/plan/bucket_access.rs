@@ -20,16 +20,14 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, o: &Observed) {
         return;
     };
     let name = &d.names.bucket;
-    for (property, field) in [
-        (
-            "PublicAccessBlockConfiguration",
-            "PublicAccessBlockConfiguration",
-        ),
-        ("BucketEncryption", "BucketEncryption"),
-        ("OwnershipControls", "OwnershipControls"),
+    // The fields are named after the template's properties.
+    for property in [
+        "PublicAccessBlockConfiguration",
+        "BucketEncryption",
+        "OwnershipControls",
     ] {
         if rewrites(o, d, "Bucket", property) {
-            b.overwrites(KIND, name, field);
+            b.overwrites(KIND, name, property);
         }
     }
     let (want, have) = (&d.held.bucket_access, &bucket.access);

@@ -122,6 +122,22 @@ impl Overwritten {
     }
 }
 
+/// The ignored item of `change` (or of the whole action) of the action on `(kind, name, op)`,
+/// naming `rule`.
+fn item(
+    (kind, name, op): &(ResourceKind, String, Op),
+    change: Option<Change>,
+    rule: &IgnoreRule,
+) -> Ignored {
+    Ignored {
+        kind: *kind,
+        name: name.clone(),
+        op: *op,
+        change,
+        rule: describe(rule),
+    }
+}
+
 /// Removes what `rules` ignore from `plan`, returning the ignored items; a change under an
 /// `overwritten` field stays.
 pub fn apply(plan: &mut Plan, rules: &[IgnoreRule], overwritten: &[Overwritten]) -> Vec<Ignored> {
@@ -137,44 +153,25 @@ pub fn apply(plan: &mut Plan, rules: &[IgnoreRule], overwritten: &[Overwritten])
         if resource_rules.is_empty() {
             return true;
         }
-        // A rule without a field ignores the whole action: each of its changes is listed (one
-        // item without a field when it has none), as when every change is ignored by field.
+        let at = (action.kind, action.name.clone(), action.op);
+        // A change under a field the stack update overwrites stays, whatever the rules.
         let forced = |c: &Change| {
             overwritten
                 .iter()
                 .any(|o| o.covers(action.kind, &action.name, &c.field))
         };
+        // A rule without a field ignores the whole action: each of its changes is listed (one
+        // item without a field when it has none), as when every change is ignored by field.
         if let Some(rule) = resource_rules.iter().find(|r| r.field.is_none()) {
-            let (kept, changes): (Vec<Change>, Vec<Change>) =
-                action.changes.iter().cloned().partition(forced);
-            if !kept.is_empty() {
-                for change in changes {
-                    ignored.push(Ignored {
-                        kind: action.kind,
-                        name: action.name.clone(),
-                        op: action.op,
-                        change: Some(change),
-                        rule: describe(rule),
-                    });
-                }
-                action.changes = kept;
-                return true;
+            if action.changes.is_empty() {
+                ignored.push(item(&at, None, rule));
+                return false;
             }
-            let changes: Vec<Option<Change>> = if action.changes.is_empty() {
-                vec![None]
-            } else {
-                action.changes.iter().cloned().map(Some).collect()
-            };
-            for change in changes {
-                ignored.push(Ignored {
-                    kind: action.kind,
-                    name: action.name.clone(),
-                    op: action.op,
-                    change,
-                    rule: describe(rule),
-                });
-            }
-            return false;
+            let (kept, dropped): (Vec<Change>, Vec<Change>) =
+                action.changes.drain(..).partition(forced);
+            ignored.extend(dropped.into_iter().map(|c| item(&at, Some(c), rule)));
+            action.changes = kept;
+            return !action.changes.is_empty();
         }
         if action.changes.is_empty() {
             return true;
@@ -185,13 +182,7 @@ pub fn apply(plan: &mut Plan, rules: &[IgnoreRule], overwritten: &[Overwritten])
             }
             match resource_rules.iter().find(|r| matches_change(r, change)) {
                 Some(rule) => {
-                    ignored.push(Ignored {
-                        kind: action.kind,
-                        name: action.name.clone(),
-                        op: action.op,
-                        change: Some(change.clone()),
-                        rule: describe(rule),
-                    });
+                    ignored.push(item(&at, Some(change.clone()), rule));
                     false
                 }
                 None => true,

@@ -90,15 +90,14 @@ pub(super) fn live(o: &Observed, d: &Desired, logical_id: &str) -> bool {
 /// sets the declared value when it updates the resource. A live difference there is shown, not
 /// ignored, because the update overwrites it whatever the rules say.
 pub(super) fn rewrites(o: &Observed, d: &Desired, logical_id: &str, property: &str) -> bool {
-    let at = |t: &Value| {
-        t["Resources"][logical_id]["Properties"]
-            .get(property)
-            .cloned()
-    };
+    fn at<'t>(t: &'t Value, logical_id: &str, property: &str) -> Option<&'t Value> {
+        t["Resources"][logical_id]["Properties"].get(property)
+    }
+    let wanted = at(&d.stack.template, logical_id, property);
     o.stack
         .as_ref()
         .and_then(|s| s.template.as_ref())
-        .is_some_and(|held| at(held) != at(&d.stack.template))
+        .is_some_and(|held| at(held, logical_id, property) != wanted)
 }
 
 /// Where the stack's resource `logical_id` (observed as `value`) stands. `stack_acts`: the plan
