@@ -24,16 +24,7 @@ fn ignoring(spec: &LogPipelineSpec, kind: &str, field: &str) -> LogPipelineSpec 
 
 /// The stream's live prefix and buffering hints (size in MiB, interval in seconds).
 async fn stream_destination(m: &Moto, stream: &str) -> (String, i32, i32) {
-    let out = m
-        .outsider()
-        .await
-        .firehose
-        .describe_delivery_stream()
-        .delivery_stream_name(stream)
-        .send()
-        .await
-        .unwrap();
-    let desc = out.delivery_stream_description().unwrap();
+    let desc = stream_description(&m.outsider().await, stream).await;
     let s3 = desc.destinations()[0]
         .extended_s3_destination_description()
         .unwrap();

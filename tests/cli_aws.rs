@@ -13,7 +13,7 @@ use common::binary::{against, against_moto, assert_exit, describe, output, stdou
 
 use common::moto::{
     ALLOW_ALL, REGION, change_buffer_size, default_account_clients, first_inline_policy,
-    fresh_account, put_role_policy, stream_buffer_size,
+    fresh_account, put_role_policy, stream_buffer_size, stream_description,
 };
 use pitagora::aws::RegionClients;
 use pitagora::names::{Names, PipelineId};
@@ -186,14 +186,7 @@ async fn applied(label: &str) -> (Scratch, String, Pipeline, Arc<RegionClients>)
 
 /// The stream's version id and its whole destination description.
 async fn stream_state(c: &RegionClients, stream: &str) -> (String, String) {
-    let out = c
-        .firehose
-        .describe_delivery_stream()
-        .delivery_stream_name(stream)
-        .send()
-        .await
-        .unwrap();
-    let desc = out.delivery_stream_description().unwrap();
+    let desc = stream_description(c, stream).await;
     (
         desc.version_id().to_owned(),
         format!("{:?}", desc.destinations()),

@@ -485,14 +485,7 @@ pub async fn update_stream_destination(
     stream: &str,
     change: impl FnOnce(ExtendedS3DestinationUpdateBuilder) -> ExtendedS3DestinationUpdateBuilder,
 ) {
-    let out = c
-        .firehose
-        .describe_delivery_stream()
-        .delivery_stream_name(stream)
-        .send()
-        .await
-        .unwrap();
-    let desc = out.delivery_stream_description().unwrap();
+    let desc = stream_description(c, stream).await;
     let dest = &desc.destinations()[0];
     let now = dest.extended_s3_destination_description().unwrap();
     let complete = aws_sdk_firehose::types::ExtendedS3DestinationUpdate::builder()
@@ -515,6 +508,21 @@ pub async fn update_stream_destination(
         .send()
         .await
         .unwrap();
+}
+
+/// The stream's description; panics when it cannot be read.
+pub async fn stream_description(
+    c: &RegionClients,
+    stream: &str,
+) -> aws_sdk_firehose::types::DeliveryStreamDescription {
+    let out = c
+        .firehose
+        .describe_delivery_stream()
+        .delivery_stream_name(stream)
+        .send()
+        .await
+        .unwrap();
+    out.delivery_stream_description().unwrap().clone()
 }
 
 /// Creates someone else's delivery stream `name` in `account`, to `bucket_arn` (raw/, GZIP, no
