@@ -5,12 +5,15 @@
 
 use crate::apply::{self, ActionOutcome, ApplyReport};
 use crate::aws::{Aws, AwsError};
+use crate::delivery::canary::Canary;
+use crate::delivery::progress::{CanaryRoute, Tracked};
 use crate::desired::{self, Desired, NoRegion, Pipeline};
 use crate::names::PipelineId;
 use crate::observe::{self, Hints};
 use crate::observed::Observed;
 use crate::plan::{self, Plan};
 use crate::spec::{InvalidSpec, LogPipelineSpec, ValidSpec};
+use crate::verify::{self, search::DEFAULT_BUDGET};
 use std::sync::Arc;
 
 /// Why the engine could not do its work for a pipeline. Variant names are stable labels.
@@ -215,5 +218,32 @@ impl Engine {
         plan.report_only = false;
         let report = apply::apply(&clients, &plan, progress).await;
         Ok((plan, report))
+    }
+
+    /// Sends a new canary along `route` (in `region`) and looks for it at once.
+    pub async fn send_canary(
+        &self,
+        region: &str,
+        route: &CanaryRoute,
+        canary: Canary,
+        now_ms: i64,
+    ) -> Result<Tracked, AwsError> {
+        let clients = self.aws.region(region);
+        verify::canary::send(&clients, route, &canary).await?;
+        let mut tracked = Tracked::new(route, canary);
+        verify::canary::advance(&clients, route, &mut tracked, now_ms, DEFAULT_BUDGET).await?;
+        Ok(tracked)
+    }
+
+    /// Looks for a tracked canary at its waiting stages.
+    pub async fn look_for_canary(
+        &self,
+        region: &str,
+        route: &CanaryRoute,
+        tracked: &mut Tracked,
+        now_ms: i64,
+    ) -> Result<(), AwsError> {
+        let clients = self.aws.region(region);
+        verify::canary::advance(&clients, route, tracked, now_ms, DEFAULT_BUDGET).await
     }
 }

@@ -116,6 +116,10 @@ pub struct ControllerArgs {
     /// Longest wait, in seconds, before retrying a failed reconcile.
     #[arg(long, default_value_t = 300)]
     pub max_error_backoff: u64,
+    /// Seconds a canary may take to reach S3 beyond the stream's buffering interval before it
+    /// counts as missing.
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub canary_margin: u64,
 }
 
 impl ControllerArgs {
@@ -140,6 +144,7 @@ impl ControllerArgs {
                     duration: Duration::from_secs(self.lease_duration),
                 }),
             max_error_backoff: Duration::from_secs(self.max_error_backoff),
+            canary_margin: Duration::from_secs(self.canary_margin),
             reporter: "pitagora".into(),
             instance: identity,
         }
@@ -273,6 +278,27 @@ pub enum Command {
         #[command(flatten)]
         report: DriftReportArgs,
     },
+    /// Prove delivery now: send one canary per pipeline into its canary log group and wait for it
+    /// at each stage (s3 raw/, then the transform's output). Exit 0 when every pipeline's canary
+    /// reached every stage, 1 otherwise (naming the link where it stopped).
+    Verify {
+        /// The files.
+        #[command(flatten)]
+        files: Files,
+        /// How to reach AWS.
+        #[command(flatten)]
+        aws: AwsArgs,
+        /// Longest wait for the canaries, in seconds (default: each stage's own deadline, from
+        /// the buffering interval).
+        #[arg(long, value_name = "SECONDS")]
+        timeout: Option<u64>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
+        /// Pipelines verified at once.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+        concurrency: u16,
+    },
     /// Run the Kubernetes controller: watch LogPipelines and keep AWS converged to them
     /// (kubeconfig from KUBECONFIG, ~/.kube/config or the pod's service account).
     Run {
@@ -293,6 +319,15 @@ pub enum Command {
         #[command(flatten)]
         aws: AwsArgs,
     },
+}
+
+/// Text for people, JSON for tools.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TextOrJson {
+    /// Human-readable text.
+    Text,
+    /// One JSON document.
+    Json,
 }
 
 /// Output formats.

@@ -3,6 +3,7 @@
 //!
 //! [`run`] dispatches to one function per command: `crd`, `validate` and `render` work offline
 //! (`offline.rs`); `apply` and `delete` change AWS (`apply.rs`); `drift` reports (`drift.rs`);
+//! `verify` proves delivery with a canary per pipeline (`verify.rs`);
 //! `run` starts the controller (`controller.rs`). What clap parses is in `args.rs`; what the
 //! commands share (loading files, reaching AWS) is here.
 
@@ -11,10 +12,11 @@ mod args;
 mod controller;
 mod drift;
 mod offline;
+mod verify;
 
 pub use args::{
     AwsArgs, Cli, Color, Command, ControllerArgs, DriftReportArgs, FailOn, Files, Format,
-    LogFormat, Part, ReportFormat,
+    LogFormat, Part, ReportFormat, TextOrJson,
 };
 
 use crate::aws::{Aws, AwsError};
@@ -84,6 +86,20 @@ pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<E
         Command::Apply { files, aws } => apply::apply(&files, &aws, out, err).await,
         Command::Drift { files, aws, report } => {
             drift::drift(&files, &aws, &report, out, err).await
+        }
+        Command::Verify {
+            files,
+            aws,
+            timeout,
+            format,
+            concurrency,
+        } => {
+            let options = verify::Options {
+                timeout: timeout.map(std::time::Duration::from_secs),
+                format,
+                concurrency,
+            };
+            verify::verify(&files, &aws, &options, out, err).await
         }
         Command::Run { aws, controller } => controller::run_controller(&aws, &controller).await,
         Command::Delete { files, aws } => apply::delete(&files, &aws, out, err).await,

@@ -4,6 +4,7 @@
 //! [`super`] only executes a [`Decision`], and the tests specify every rule without a cluster.
 
 use super::Error;
+use super::delivery::{Settled, Update};
 use super::reasons::event;
 use super::status::{self, Checked, Outcome};
 use crate::apply::ApplyReport;
@@ -85,6 +86,8 @@ pub struct Decision {
     pub failure: Option<Error>,
     /// Drift items per resource kind for the metrics (`None`: leave them).
     pub drift: Option<Vec<ResourceKind>>,
+    /// Canary stages that settled, for the metrics.
+    pub settled: Vec<Settled>,
 }
 
 impl Decision {
@@ -96,6 +99,7 @@ impl Decision {
             requeue: Requeue::AwaitChange,
             failure: None,
             drift,
+            settled: Vec::new(),
         }
     }
 
@@ -107,6 +111,7 @@ impl Decision {
             requeue: Requeue::After(left),
             failure: None,
             drift: None,
+            settled: Vec::new(),
         }
     }
 }
@@ -301,6 +306,7 @@ pub fn reconciled(
         requeue,
         failure,
         drift,
+        settled: Vec::new(),
     }
 }
 
@@ -356,6 +362,7 @@ fn converged(
         requeue: Requeue::After(jittered(interval, entropy)),
         failure: apply_error.map(Error::Apply),
         drift: Some(drift),
+        settled: Vec::new(),
     }
 }
 
@@ -413,5 +420,68 @@ pub fn cleaned(
         requeue: Requeue::AwaitChange,
         failure: Some(failure),
         drift: None,
+        settled: Vec::new(),
     }
+}
+
+/// Adds a delivery step's update to a reconcile's decision: the delivery status and the
+/// `Delivering` condition join the status it writes, the events its notes, and the next check
+/// comes no later than the next delivery step.
+pub fn with_delivery(
+    mut d: Decision,
+    lp: &LogPipeline,
+    update: Update,
+    memory: &EventMemory,
+    now: Timestamp,
+) -> Decision {
+    let status = d
+        .status
+        .get_or_insert_with(|| lp.status.clone().unwrap_or_default());
+    status.delivery = Some(update.status);
+    if let Some(c) = update.condition {
+        status::set(&mut status.conditions, c);
+    }
+    let notes = update
+        .events
+        .into_iter()
+        .map(|(warning, reason, text)| {
+            let severity = if warning {
+                Severity::Warning
+            } else {
+                Severity::Normal
+            };
+            Note::new(severity, reason, text)
+        })
+        .collect();
+    d.events.extend(admitted(lp, notes, memory, now));
+    let next = Duration::from_millis(update.next_in_ms.max(1_000) as u64);
+    d.requeue = match d.requeue {
+        Requeue::After(after) => Requeue::After(after.min(next)),
+        Requeue::AwaitChange => Requeue::After(next),
+    };
+    d.settled = update.settled;
+    d
+}
+
+/// A reconcile that only took a delivery step (the last check is still current for `left`).
+pub fn delivered(
+    lp: &LogPipeline,
+    update: Update,
+    left: Duration,
+    memory: &EventMemory,
+    now: Timestamp,
+) -> Decision {
+    with_delivery(Decision::wait(left), lp, update, memory, now)
+}
+
+/// Sets `Delivering=Unknown` (verification disabled) on the status a decision writes.
+pub fn without_delivery(mut d: Decision, lp: &LogPipeline, now: Timestamp) -> Decision {
+    if let Some(status) = &mut d.status {
+        status.delivery = None;
+        status::set(
+            &mut status.conditions,
+            super::delivery::disabled(lp.metadata.generation, &Time(now)),
+        );
+    }
+    d
 }

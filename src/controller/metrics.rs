@@ -1,6 +1,7 @@
 //! Prometheus metrics of the controller (`/metrics`): reconciles and failures by error label,
 //! reconcile duration, drift items by pipeline and resource kind, AWS calls by service,
-//! operation and outcome, and whether this replica leads.
+//! operation and outcome, canary latency and outcomes by pipeline and stage, and whether this
+//! replica leads.
 
 use crate::aws::{CallCounter, CallStats};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -41,8 +42,39 @@ pub struct AwsLabels {
     pub outcome: String,
 }
 
+/// Labels of a canary at a stage.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CanaryLabels {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// `raw` or `processed`.
+    pub stage: String,
+}
+
+/// Labels of a canary's outcome at a stage.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// `raw` or `processed`.
+    pub stage: String,
+    /// `Delivered`, `Missing` or `Inconclusive`.
+    pub outcome: String,
+}
+
+fn latency_histogram() -> Histogram {
+    // 1 s … ~68 min: from zero buffering to the 900 s maximum and well past it.
+    Histogram::new(exponential_buckets(1.0, 2.0, 13))
+}
+
 /// The metrics.
 pub struct Metrics {
+    canary_latency: Family<CanaryLabels, Histogram, fn() -> Histogram>,
+    canary_outcomes: Family<OutcomeLabels, Counter>,
     registry: Registry,
     reconciles: Counter,
     failures: Family<ErrorLabels, Counter>,
@@ -70,6 +102,21 @@ impl Metrics {
         let drift = Family::<DriftLabels, Gauge>::default();
         let aws_calls = Family::<AwsLabels, Counter>::default();
         let leader = Gauge::default();
+        let canary_latency =
+            Family::<CanaryLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                latency_histogram,
+            );
+        let canary_outcomes = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "canary_latency_seconds",
+            "From sending a canary to storing the object that holds it, by stage",
+            canary_latency.clone(),
+        );
+        registry.register(
+            "canary_outcomes",
+            "Canaries settled at a stage, by outcome",
+            canary_outcomes.clone(),
+        );
         registry.register("reconciles", "Reconciles run", reconciles.clone());
         registry.register(
             "reconcile_failures",
@@ -97,6 +144,8 @@ impl Metrics {
             leader.clone(),
         );
         Self {
+            canary_latency,
+            canary_outcomes,
             registry,
             reconciles,
             failures,
@@ -136,6 +185,27 @@ impl Metrics {
             } else {
                 self.drift.remove(&labels);
             }
+        }
+    }
+
+    /// Records a canary stage that settled.
+    pub fn canary(&self, namespace: &str, name: &str, s: &super::delivery::Settled) {
+        self.canary_outcomes
+            .get_or_create(&OutcomeLabels {
+                namespace: namespace.to_owned(),
+                name: name.to_owned(),
+                stage: s.stage.to_owned(),
+                outcome: s.outcome.to_owned(),
+            })
+            .inc();
+        if let Some(ms) = s.latency_ms {
+            self.canary_latency
+                .get_or_create(&CanaryLabels {
+                    namespace: namespace.to_owned(),
+                    name: name.to_owned(),
+                    stage: s.stage.to_owned(),
+                })
+                .observe(ms.max(0) as f64 / 1000.0);
         }
     }
 

@@ -4,6 +4,7 @@
 //! finalizer removes the AWS resources on delete.
 
 pub mod decide;
+pub mod delivery;
 pub mod http;
 pub mod leader;
 pub mod metrics;
@@ -16,6 +17,8 @@ pub use run::{RunError, run};
 
 use crate::apply::ActionOutcome;
 use crate::aws::AwsError;
+use crate::delivery::canary::Canary;
+use crate::delivery::progress::{CanaryRoute, Due};
 use crate::engine::{Engine, EngineError};
 use crate::observe::Hints;
 use crate::resources::ResourceKind;
@@ -89,6 +92,8 @@ pub struct Settings {
     pub reporter: String,
     /// Instance in events (the pod name).
     pub instance: String,
+    /// How long after the buffering interval a canary may take to reach `raw/`.
+    pub canary_margin: Duration,
 }
 
 /// Shared state of the reconciles.
@@ -102,6 +107,7 @@ pub struct Context {
     /// Consecutive failures per object, for the error backoff.
     failures: Mutex<HashMap<String, u32>>,
     max_error_backoff: Duration,
+    canary_margin: Duration,
 }
 
 impl std::fmt::Debug for Context {
@@ -119,6 +125,14 @@ fn entropy() -> u32 {
 }
 
 impl Context {
+    /// The route with the operator's margin.
+    fn route(&self, route: Option<CanaryRoute>) -> Option<CanaryRoute> {
+        route.map(|r| CanaryRoute {
+            margin_ms: self.canary_margin.as_millis() as i64,
+            ..r
+        })
+    }
+
     fn event_memory(&self) -> std::sync::MutexGuard<'_, EventMemory> {
         self.events.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -132,6 +146,9 @@ impl Context {
         let id = lp.id("default");
         if let Some(kinds) = &decision.drift {
             self.metrics.drift(&id.namespace, &id.name, kinds);
+        }
+        for s in &decision.settled {
+            self.metrics.canary(&id.namespace, &id.name, s);
         }
         if let Some(status) = decision.status {
             self.patch_status(lp, status).await?;
@@ -244,14 +261,128 @@ pub async fn find(lp: &LogPipeline, engine: &Engine) -> Found {
 
 async fn apply(lp: Arc<LogPipeline>, ctx: Arc<Context>) -> Result<Action, Error> {
     if let Some(left) = decide::current_for(&lp, Timestamp::now()) {
-        return ctx.execute(&lp, Decision::wait(left)).await;
+        let decision = delivery_only(&lp, &ctx, left).await;
+        return ctx.execute(&lp, decision).await;
     }
     let found = find(&lp, &ctx.engine).await;
+    let route = match &found {
+        Found::Converged(c) => Some((
+            c.desired.target.region.clone(),
+            ctx.route(c.desired.canary_route.clone()),
+        )),
+        _ => None,
+    };
     let decision = {
         let memory = ctx.event_memory();
         decide::reconciled(&lp, found, &memory, Timestamp::now(), entropy())
     };
+    let decision = match route {
+        Some((region, Some(route))) => {
+            let resources = decision
+                .status
+                .as_ref()
+                .map(|s| s.resources.clone())
+                .unwrap_or_default();
+            match deliver(&lp, &ctx.engine, &region, &route, &resources).await {
+                Some(update) => {
+                    let memory = ctx.event_memory();
+                    decide::with_delivery(decision, &lp, update, &memory, Timestamp::now())
+                }
+                None => decision,
+            }
+        }
+        Some((_, None)) => decide::without_delivery(decision, &lp, Timestamp::now()),
+        None => decision,
+    };
     ctx.execute(&lp, decision).await
+}
+
+/// A reconcile while the last check is current: a delivery step if one is due, else a wait until
+/// the next check or step.
+async fn delivery_only(lp: &LogPipeline, ctx: &Context, left: Duration) -> Decision {
+    let Ok(valid) = ctx.engine.validate(&lp.id("default"), &lp.spec) else {
+        return Decision::wait(left);
+    };
+    let Ok(pipeline) = ctx.engine.resolve(valid).await else {
+        return Decision::wait(left);
+    };
+    let desired = crate::desired::build(&pipeline);
+    let Some(route) = &ctx.route(desired.canary_route.clone()) else {
+        return Decision::wait(left);
+    };
+    let resources = lp
+        .status
+        .as_ref()
+        .map(|s| s.resources.clone())
+        .unwrap_or_default();
+    match deliver(lp, &ctx.engine, &desired.target.region, route, &resources).await {
+        Some(update) => {
+            let memory = ctx.event_memory();
+            decide::delivered(lp, update, left, &memory, Timestamp::now())
+        }
+        None => {
+            let status = lp.status.as_ref().and_then(|s| s.delivery.as_ref());
+            match delivery::due(route, status, Timestamp::now().as_millisecond()) {
+                Due::Wait(ms) => {
+                    Decision::wait(left.min(Duration::from_millis(ms.max(1_000) as u64)))
+                }
+                Due::Send | Due::Look => Decision::wait(left),
+            }
+        }
+    }
+}
+
+/// The delivery step due now, if any: send a canary and look for it, or look for the one in
+/// flight. `None` when nothing is due.
+async fn deliver(
+    lp: &LogPipeline,
+    engine: &Engine,
+    region: &str,
+    route: &CanaryRoute,
+    resources: &[crate::spec::ResourceStatus],
+) -> Option<delivery::Update> {
+    let previous = lp.status.as_ref();
+    let now_ms = Timestamp::now().as_millisecond();
+    let step = match delivery::due(route, previous.and_then(|s| s.delivery.as_ref()), now_ms) {
+        Due::Wait(_) => return None,
+        Due::Send => {
+            let pipeline = lp.id("default").to_string();
+            let nonce = u64::from(entropy()) << 32 | u64::from(std::process::id());
+            let canary = Canary::new(&pipeline, now_ms, nonce);
+            match engine.send_canary(region, route, canary, now_ms).await {
+                Ok(tracked) => delivery::Step::Looked {
+                    tracked,
+                    sent: true,
+                },
+                Err(e) => delivery::Step::Failed(e.to_string()),
+            }
+        }
+        Due::Look => {
+            let mut tracked = delivery::tracked(route, previous.and_then(|s| s.delivery.as_ref()))?;
+            match engine
+                .look_for_canary(region, route, &mut tracked, now_ms)
+                .await
+            {
+                Ok(()) => delivery::Step::Looked {
+                    tracked,
+                    sent: false,
+                },
+                Err(e) => delivery::Step::Failed(e.to_string()),
+            }
+        }
+    };
+    if let delivery::Step::Failed(e) = &step {
+        tracing::warn!(error = %e, "delivery verification failed");
+    }
+    let evidence = delivery::evidence(route, resources);
+    Some(delivery::update(
+        route,
+        previous,
+        step,
+        &evidence,
+        lp.metadata.generation,
+        now_ms,
+    ))
 }
 
 /// Deletes the pipeline's AWS resources: what the engine found.

@@ -9,6 +9,9 @@ pub mod condition {
     pub const SYNCED: &str = "Synced";
     /// AWS differs from the spec now.
     pub const DRIFTED: &str = "Drifted";
+    /// The last canary reached every stage (`True`), stopped at a link (`False`), or its fate
+    /// is not known (`Unknown`); the message names the link.
+    pub const DELIVERING: &str = "Delivering";
 }
 
 /// Condition reasons.
@@ -37,6 +40,18 @@ pub mod reason {
     pub const DRIFT_CORRECTED: &str = "DriftCorrected";
     /// `Drifted=False`: nothing differed.
     pub const NO_DRIFT: &str = "NoDrift";
+    /// `Delivering=True`: the last canary reached every stage.
+    pub const CANARY_DELIVERED: &str = "CanaryDelivered";
+    /// `Delivering=False`: the last canary was not found at a stage by its deadline.
+    pub const CANARY_MISSING: &str = "CanaryMissing";
+    /// `Delivering=Unknown`: more was stored than one search may read.
+    pub const CANARY_INCONCLUSIVE: &str = "CanaryInconclusive";
+    /// `Delivering=Unknown`: the first canary is on its way.
+    pub const CANARY_IN_FLIGHT: &str = "CanaryInFlight";
+    /// `Delivering=Unknown`: the canary could not be sent or looked for.
+    pub const VERIFY_FAILED: &str = "VerifyFailed";
+    /// `Delivering=Unknown`: `delivery.verify.enabled` is false.
+    pub const VERIFY_DISABLED: &str = "VerifyDisabled";
 }
 
 /// Event reasons.
@@ -57,4 +72,8 @@ pub mod event {
     pub const DELETE_BLOCKED: &str = "DeleteBlocked";
     /// An AWS call failed.
     pub const AWS_ERROR: &str = "AwsError";
+    /// A canary did not arrive; the note names the link where it stopped.
+    pub const DELIVERY_FAILED: &str = "DeliveryFailed";
+    /// A canary arrived again after failures.
+    pub const DELIVERY_RESTORED: &str = "DeliveryRestored";
 }

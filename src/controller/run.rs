@@ -138,6 +138,7 @@ fn context(
         events: Mutex::default(),
         failures: Mutex::default(),
         max_error_backoff: settings.max_error_backoff,
+        canary_margin: settings.canary_margin,
     }
 }
 

@@ -67,7 +67,7 @@ fn new_condition(
 
 /// Sets `new` among `conditions`, keeping the previous transition time when the status did not
 /// change.
-fn set(conditions: &mut Vec<Condition>, mut new: Condition) {
+pub(super) fn set(conditions: &mut Vec<Condition>, mut new: Condition) {
     match conditions.iter_mut().find(|c| c.type_ == new.type_) {
         Some(old) => {
             if old.status == new.status {
@@ -252,13 +252,7 @@ fn record_check(status: &mut LogPipelineStatus, c: &Checked, g: Option<i64>, now
         .map(|r| ResourceStatus {
             kind: r.kind,
             name: r.name.clone(),
-            state: match r.state {
-                crate::report::ResourceState::InSync => "InSync",
-                crate::report::ResourceState::Drifted => "Drifted",
-                crate::report::ResourceState::Conflict => "Conflict",
-                crate::report::ResourceState::Pending => "Pending",
-            }
-            .into(),
+            state: r.state.as_str().into(),
         })
         .collect();
     status.drift_count = Some(c.items.len() as i32);

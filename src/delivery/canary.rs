@@ -54,3 +54,19 @@ impl Canary {
             .map(|w| w.canary)
     }
 }
+
+impl Canary {
+    /// A new canary of `pipeline` sent at `sent_at_ms`; `nonce` is any number that differs
+    /// between callers sending at the same millisecond (the shell passes the clock's nanoseconds
+    /// and the process id).
+    pub fn new(pipeline: &str, sent_at_ms: i64, nonce: u64) -> Self {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(format!("{pipeline}\n{sent_at_ms}\n{nonce}"));
+        let id: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        Self {
+            id,
+            pipeline: pipeline.to_owned(),
+            sent_at_ms,
+        }
+    }
+}

@@ -4,4 +4,5 @@
 
 pub mod canary;
 pub mod keys;
+pub mod progress;
 pub mod records;

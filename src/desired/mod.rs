@@ -10,6 +10,7 @@ mod stream;
 pub mod template;
 mod topic;
 
+use crate::delivery::progress::CanaryRoute;
 pub use crate::spec::InvalidSpec;
 pub use filters::FilterSpec;
 pub use held::{HeldPermission, HeldRole, HeldSpec, statement_id};
@@ -61,6 +62,9 @@ pub struct Desired {
     pub error_log_group: LogGroupSpec,
     /// pitagora's canary log group (`delivery.verify.enabled`), a source of the pipeline.
     pub canary_log_group: Option<LogGroupSpec>,
+    /// Where the delivery canary goes and is looked for (`None`: verification is off).
+    #[serde(skip)]
+    pub canary_route: Option<CanaryRoute>,
     /// The Firehose delivery stream.
     pub stream: StreamSpec,
     /// The subscription filters: one per selected log group.
@@ -136,6 +140,20 @@ fn canary_log_group(p: &Pipeline, tags: &Tags) -> Option<LogGroupSpec> {
     })
 }
 
+fn canary_route(p: &Pipeline) -> Option<CanaryRoute> {
+    let d = &p.spec().delivery;
+    d.verify.enabled.then(|| CanaryRoute {
+        log_group: canary_log_group_name(p),
+        bucket: p.names().bucket.clone(),
+        raw_prefix: static_prefix(&d.prefix).to_owned(),
+        processed_prefix: p.spec().transform.as_ref().map(|t| t.output_prefix.clone()),
+        layout: d.layout,
+        buffer_interval_ms: i64::from(d.buffering.interval_seconds) * 1000,
+        interval_ms: i64::from(d.verify.interval_seconds) * 1000,
+        margin_ms: crate::delivery::progress::RAW_MARGIN_MS,
+    })
+}
+
 /// The desired state of `p`. Pure and infallible: `p` passed validation.
 pub fn build(p: &Pipeline) -> Desired {
     let (id, spec, names) = (p.id(), p.spec(), p.names());
@@ -159,6 +177,7 @@ pub fn build(p: &Pipeline) -> Desired {
             tags: tags.clone(),
         },
         canary_log_group: canary_log_group(p, &tags),
+        canary_route: canary_route(p),
         stream: stream::build(p, &tags),
         filters: filters::build(p),
         notifications: bucket::notifications(p),

@@ -153,6 +153,18 @@ pub enum ResourceState {
     Pending,
 }
 
+impl ResourceState {
+    /// The name used in status and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceState::InSync => "InSync",
+            ResourceState::Drifted => "Drifted",
+            ResourceState::Conflict => "Conflict",
+            ResourceState::Pending => "Pending",
+        }
+    }
+}
+
 /// One resource of a pipeline.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

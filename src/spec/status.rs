@@ -46,6 +46,69 @@ pub struct LogPipelineStatus {
     /// The last value of the `pitagora.dev/reconcile-requested-at` annotation that was acted on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,
+
+    /// Whether logs arrive: the last canary and what became of it at each stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliveryStatus>,
+}
+
+/// Delivery as the canaries prove it.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryStatus {
+    /// The last canary sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<CanaryStatus>,
+    /// Canaries in a row that reached every stage.
+    #[serde(default)]
+    pub consecutive_successes: i32,
+    /// Canaries in a row that did not.
+    #[serde(default)]
+    pub consecutive_failures: i32,
+    /// The link where the last failed canary stopped, e.g. `cloudwatch-logs → firehose`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failing_stage: Option<String>,
+    /// When the last canary that reached every stage was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_delivered_time: Option<Time>,
+}
+
+/// One canary and its stages.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CanaryStatus {
+    /// Its unique id (the `id` field of the canary event).
+    pub id: String,
+    /// When it was written to the canary log group.
+    pub sent_at: Time,
+    /// When it was last looked for.
+    pub looked_at: Time,
+    /// Each stage it is looked for at, in order.
+    #[schemars(length(max = 4))]
+    pub stages: Vec<StageStatus>,
+}
+
+/// A canary at one stage.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct StageStatus {
+    /// The link that ends at this stage, e.g. `firehose → s3 raw/`.
+    pub stage: String,
+    /// `raw` or `processed`.
+    pub target: String,
+    /// `Waiting`, `Delivered`, `Missing` or `Inconclusive`.
+    pub state: String,
+    /// When the object holding it was stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found_at: Option<Time>,
+    /// Milliseconds from sending to `foundAt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<i64>,
+    /// The object it was found in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+    /// When it counts as missing if not found.
+    pub deadline: Time,
 }
 
 /// One AWS resource of a pipeline.

@@ -194,6 +194,8 @@ pub fn settings(namespace: &str, lease: Option<(&str, &str)>) -> Settings {
             duration: Duration::from_secs(3),
         }),
         max_error_backoff: Duration::from_secs(2),
+        // Canaries in tests arrive at once (moto writes synchronously): give up quickly.
+        canary_margin: Duration::from_secs(3),
         reporter: "pitagora".into(),
         instance: lease
             .map(|(_, i)| i.to_owned())

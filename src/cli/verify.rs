@@ -1,0 +1,283 @@
+//! The `verify` command: one canary per pipeline now, waited for at each stage, then a per-stage
+//! result with latencies. Exit 0 when every canary reached every stage, 1 otherwise.
+
+use super::{AwsArgs, CliError, Exit, Files, TextOrJson, engine, print_problems, probe};
+use crate::delivery::canary::Canary;
+use crate::delivery::progress::{CanaryRoute, Evidence, Outcome, StageState, Tracked, stopped_at};
+use crate::engine::{Engine, EngineError};
+use crate::load::{self, Loaded};
+use crate::observe::Hints;
+use crate::report;
+use futures::StreamExt;
+use k8s_openapi::jiff::Timestamp;
+use serde::Serialize;
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+/// How often a waiting canary is looked for again (the controller polls less often).
+const POLL: Duration = Duration::from_secs(5);
+
+/// `verify`'s options.
+#[derive(Clone, Debug)]
+pub(super) struct Options {
+    /// Longest wait (default: each stage's deadline).
+    pub timeout: Option<Duration>,
+    /// Output format.
+    pub format: TextOrJson,
+    /// Pipelines verified at once.
+    pub concurrency: u16,
+}
+
+/// One pipeline's verification.
+#[derive(Clone, Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Verified {
+    pipeline: String,
+    source: String,
+    delivered: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    canary: Option<CanaryOut>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    stages: Vec<StageOut>,
+    /// The link where the canary stopped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stopped_at: Option<String>,
+    /// Why, when pitagora's check saw a cause.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cause: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CanaryOut {
+    id: String,
+    sent_at: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StageOut {
+    stage: String,
+    target: &'static str,
+    state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latency_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    object: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Output<'a> {
+    pipelines: &'a [Verified],
+    delivered: usize,
+    failed: usize,
+}
+
+/// `verify`: sends, waits, reports; exit 0 only when every stage of every pipeline delivered.
+pub(super) async fn verify(
+    files: &Files,
+    aws: &AwsArgs,
+    options: &Options,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Exit, CliError> {
+    let engine = engine(aws).await;
+    let region = engine.default_region();
+    let loaded = load::load_paths(&files.paths, files.defaults(region.as_deref()))?;
+    let invalid = print_problems(&loaded, err)?;
+    let reachable = probe(&engine, loaded.pipelines.len()).await;
+    let total = loaded.pipelines.len();
+    let progress = std::io::stderr().is_terminal() && total > 0;
+    let mut done = 0;
+    let results: Vec<Verified> = futures::stream::iter(&loaded.pipelines)
+        .map(|p| {
+            let (engine, reachable) = (&engine, &reachable);
+            async move {
+                match reachable {
+                    Ok(()) => one(engine, p, options.timeout).await,
+                    Err(e) => failed(p, e.to_string()),
+                }
+            }
+        })
+        .buffered(usize::from(options.concurrency))
+        .inspect(|_| {
+            done += 1;
+            if progress {
+                let _ = write!(std::io::stderr(), "\rcanaries settled: {done}/{total}");
+            }
+        })
+        .collect()
+        .await;
+    if progress {
+        let _ = writeln!(std::io::stderr());
+    }
+    let delivered = results.iter().filter(|r| r.delivered).count();
+    match options.format {
+        TextOrJson::Json => {
+            let output = Output {
+                pipelines: &results,
+                delivered,
+                failed: results.len() - delivered,
+            };
+            let json = serde_json::to_string_pretty(&output)
+                .map_err(|e| CliError::Serialise(e.to_string()))?;
+            writeln!(out, "{json}")?;
+        }
+        TextOrJson::Text => {
+            for r in &results {
+                write_text(r, out)?;
+            }
+        }
+    }
+    Ok(
+        if invalid || delivered < results.len() || results.is_empty() {
+            Exit::Error
+        } else {
+            Exit::Ok
+        },
+    )
+}
+
+fn failed(p: &Loaded, error: String) -> Verified {
+    Verified {
+        pipeline: p.id().to_string(),
+        source: p.source.clone(),
+        error: Some(error),
+        ..Verified::default()
+    }
+}
+
+/// Verifies one pipeline: check (for the route and the evidence), send, wait, report.
+async fn one(engine: &Engine, p: &Loaded, timeout: Option<Duration>) -> Verified {
+    match sent_and_waited(engine, p, timeout).await {
+        Ok(v) => v,
+        Err(e) => failed(p, e.to_string()),
+    }
+}
+
+async fn sent_and_waited(
+    engine: &Engine,
+    p: &Loaded,
+    timeout: Option<Duration>,
+) -> Result<Verified, EngineError> {
+    let pipeline = engine.resolve(p.valid.clone()).await?;
+    let check = engine.check(&pipeline, &Hints::default()).await?;
+    let Some(route) = check.desired.canary_route.clone() else {
+        return Ok(failed(
+            p,
+            "delivery.verify.enabled is false: there is no canary log group to send to".into(),
+        ));
+    };
+    let resources = report::resources(&check);
+    let evidence = Evidence::from_resources(
+        &route,
+        resources
+            .iter()
+            .map(|r| (r.kind, r.name.as_str(), r.state.as_str())),
+    );
+    let region = &check.desired.target.region;
+    let now = now_ms();
+    let nonce = u64::from(std::process::id()) << 32
+        | u64::from(Timestamp::now().subsec_nanosecond() as u32);
+    let canary = Canary::new(&p.id().to_string(), now, nonce);
+    let mut tracked = engine.send_canary(region, &route, canary, now).await?;
+    let give_up = timeout.map(|t| now + t.as_millis() as i64);
+    while tracked.outcome() == Outcome::Pending {
+        let now = now_ms();
+        let deadline = tracked.in_flight(&route).next_deadline_ms.unwrap_or(now);
+        let until = give_up.map_or(deadline, |g| g.min(deadline));
+        if give_up.is_some_and(|g| now >= g) {
+            break;
+        }
+        let wait = (until - now).clamp(0, POLL.as_millis() as i64);
+        tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+        engine
+            .look_for_canary(region, &route, &mut tracked, now_ms())
+            .await?;
+    }
+    Ok(result(p, &route, &tracked, &evidence))
+}
+
+fn now_ms() -> i64 {
+    Timestamp::now().as_millisecond()
+}
+
+fn result(p: &Loaded, route: &CanaryRoute, t: &Tracked, evidence: &Evidence) -> Verified {
+    let stages = t
+        .stages
+        .iter()
+        .map(|(stage, state)| StageOut {
+            stage: route.stage_name(*stage),
+            target: stage.label(),
+            state: state.label(),
+            latency_ms: t.found_at(*stage).map(|at| at - t.canary.sent_at_ms),
+            object: match state {
+                StageState::Delivered { object, .. } => Some(object.clone()),
+                _ => None,
+            },
+        })
+        .collect();
+    // A stage still waiting when `--timeout` ran out stopped the canary as much as a missing one.
+    let stopped = t
+        .stages
+        .iter()
+        .find(|(_, s)| !matches!(s, StageState::Delivered { .. }))
+        .map(|(stage, _)| *stage);
+    let link = stopped.map(|s| stopped_at(s, evidence));
+    Verified {
+        pipeline: p.id().to_string(),
+        source: p.source.clone(),
+        delivered: t.outcome() == Outcome::Delivered,
+        canary: Some(CanaryOut {
+            id: t.canary.id.clone(),
+            sent_at: Timestamp::from_millisecond(t.canary.sent_at_ms)
+                .map(|ts| ts.to_string())
+                .unwrap_or_default(),
+        }),
+        stages,
+        stopped_at: link.map(|l| route.link_name(l)),
+        cause: match (link, &evidence.subscription_broken) {
+            (Some(crate::delivery::progress::Link::Subscription), Some(e)) => Some(e.clone()),
+            _ => None,
+        },
+        error: None,
+    }
+}
+
+fn write_text(r: &Verified, out: &mut dyn Write) -> Result<(), CliError> {
+    if let Some(e) = &r.error {
+        writeln!(out, "{} ({}): error: {e}", r.pipeline, r.source)?;
+        return Ok(());
+    }
+    let verdict = if r.delivered {
+        "delivered".to_owned()
+    } else {
+        let at = r.stopped_at.as_deref().unwrap_or("?");
+        match &r.cause {
+            Some(cause) => format!("NOT DELIVERED: stopped at {at} ({cause})"),
+            None => format!("NOT DELIVERED: stopped at {at}"),
+        }
+    };
+    writeln!(out, "{} ({}): {verdict}", r.pipeline, r.source)?;
+    if let Some(c) = &r.canary {
+        writeln!(out, "  canary {} sent at {}", c.id, c.sent_at)?;
+    }
+    let width = r
+        .stages
+        .iter()
+        .map(|s| s.stage.chars().count())
+        .max()
+        .unwrap_or(0);
+    for s in &r.stages {
+        let detail = match (s.latency_ms, &s.object) {
+            (Some(ms), Some(object)) => {
+                format!("delivered after {:.1} s  {object}", ms as f64 / 1000.0)
+            }
+            _ => s.state.to_lowercase(),
+        };
+        writeln!(out, "  {:<width$}  {detail}", s.stage)?;
+    }
+    Ok(())
+}
