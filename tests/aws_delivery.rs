@@ -192,3 +192,82 @@ async fn a_search_whose_budget_is_too_small_is_inconclusive_not_a_failure() {
         .unwrap();
     assert_eq!(tiny, Found::Inconclusive { bytes: 0 });
 }
+
+/// A canary of the pipeline `d` sent through the engine now.
+async fn engine_canary(
+    m: &Moto,
+    d: &pitagora::desired::Desired,
+) -> pitagora::delivery::progress::Tracked {
+    use pitagora::delivery::canary::Canary;
+    let route = d
+        .canary_route
+        .as_ref()
+        .expect("verification is on by default");
+    let now = now_ms();
+    let canary = Canary::new("team-a/orders", now, 1);
+    m.engine
+        .send_canary(&d.target.region, route, canary, now)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_canary_sent_into_the_canary_log_group_reaches_raw_through_the_pipelines_own_filter() {
+    use pitagora::delivery::progress::{Outcome, Stage};
+    let m = Moto::new().await;
+    let d = minimal(&m).await;
+    let before = m.calls();
+    let tracked = engine_canary(&m, &d).await;
+    assert_eq!(tracked.outcome(), Outcome::Delivered, "{tracked:?}");
+    let latency = tracked.found_at(Stage::Raw).unwrap() - tracked.canary.sent_at_ms;
+    assert!((-2_000..10_000).contains(&latency), "{latency}");
+    // Only the canary group is written to.
+    assert_eq!(
+        m.writes_since(&before),
+        ops(&[
+            ("CloudWatchLogs.CreateLogStream", 1),
+            ("CloudWatchLogs.PutLogEvents", 1)
+        ])
+    );
+}
+
+#[tokio::test]
+async fn a_canary_group_without_its_filter_stops_the_canary_at_the_subscription() {
+    use pitagora::delivery::progress::{Evidence, Link, Outcome, Stage, StageState, stopped_at};
+    let m = Moto::new().await;
+    let d = minimal(&m).await;
+    let route = d.canary_route.clone().unwrap();
+    m.c.logs
+        .delete_subscription_filter()
+        .log_group_name(&route.log_group)
+        .filter_name(&d.names.filter)
+        .send()
+        .await
+        .unwrap();
+    let check = m
+        .check(&m.spec("sources:\n  logGroups: [/ecs/orders]\n"))
+        .await;
+    let resources = pitagora::report::resources(&check);
+    let evidence = Evidence::from_resources(
+        &route,
+        resources
+            .iter()
+            .map(|r| (r.kind, r.name.as_str(), r.state.as_str())),
+    );
+    let mut tracked = engine_canary(&m, &d).await;
+    assert_eq!(tracked.outcome(), Outcome::Pending);
+    let overdue = tracked.deadline_ms(&route, Stage::Raw);
+    m.engine
+        .look_for_canary(&d.target.region, &route, &mut tracked, overdue)
+        .await
+        .unwrap();
+    assert_eq!(
+        tracked.outcome(),
+        Outcome::Stopped(Stage::Raw, StageState::Missing)
+    );
+    assert_eq!(stopped_at(Stage::Raw, &evidence), Link::Subscription);
+    assert_eq!(
+        route.link_name(Link::Subscription),
+        "cloudwatch-logs → firehose"
+    );
+}

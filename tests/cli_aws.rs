@@ -644,3 +644,55 @@ async fn delete_removes_the_filter_the_stream_and_the_stack_and_keeps_the_bucket
     assert_eq!(filters(&c, &p.group).await, Vec::<String>::new());
     assert!(bucket_exists(&c, &p.names.bucket).await);
 }
+
+// ---- verify ------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn verify_right_after_apply_finds_the_canary_in_raw_and_exits_0() {
+    let (_dir, file, p, _c) = applied("verified").await;
+
+    let o = against_moto(&["verify", "-f", &file]);
+
+    assert_exit(&o, 0);
+    let out = stdout(&o);
+    let section = p.section(&out);
+    assert!(section[0].ends_with(": delivered"), "{}", describe(&o));
+    assert_eq!(
+        lines_with(
+            &section.join("\n"),
+            &["firehose → s3 raw/", "delivered after", "raw/"]
+        )
+        .len(),
+        1,
+        "{}",
+        describe(&o)
+    );
+}
+
+#[tokio::test]
+async fn verify_without_the_canary_groups_filter_exits_1_naming_the_subscription() {
+    let (_dir, file, p, c) = applied("unverified").await;
+    let canary_group = format!(
+        "{}{}",
+        pitagora::desired::CANARY_LOG_GROUP_ROOT,
+        p.names.stream
+    );
+    delete_filter(&c, &canary_group, &p.names.filter).await;
+
+    let o = against_moto(&["verify", "-f", &file, "--timeout", "1", "--format", "json"]);
+
+    assert_exit(&o, 1);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON on stdout");
+    let mine = &report["pipelines"][0];
+    assert_eq!(mine["delivered"], false, "{}", describe(&o));
+    assert_eq!(mine["stoppedAt"], "cloudwatch-logs → firehose");
+    assert_eq!(mine["stages"][0]["state"], "Waiting");
+    assert!(
+        mine["cause"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&canary_group),
+        "{}",
+        describe(&o)
+    );
+}

@@ -797,3 +797,94 @@ async fn a_pipeline_that_was_only_ever_invalid_is_deleted_without_any_aws_call()
     assert_eq!(calls.total(), 0, "{calls:?}");
     ctl.stop().await;
 }
+
+/// A minimal pipeline whose stream does not buffer, with `policy`.
+fn unbuffered(policy: &str) -> String {
+    format!(
+        "{MINIMAL}delivery:\n  buffering:\n    intervalSeconds: 0\ndrift:\n  policy: {policy}\n  checkIntervalSeconds: 3600\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_canary_stopped_at_the_subscription_sets_delivering_false_and_its_return_true() {
+    install();
+    let ns = namespace("delivering");
+    let m = Moto::new().await;
+    m.log_groups(&["/ecs/orders"]).await;
+    let ctl = start(&m, settings(&ns, None)).await;
+    kubectl_ok(
+        &["apply", "-f", "-"],
+        Some(&pipeline(&ns, "orders", &unbuffered("Correct"))),
+    );
+    until(LONG, "Delivering=True", || async {
+        (condition(&ns, "orders", "Delivering") == "True").then_some(())
+    })
+    .await;
+    let latency = jsonpath(
+        &ns,
+        "orders",
+        "{.status.delivery.canary.stages[0].latencyMs}",
+    );
+    assert!(latency.parse::<i64>().is_ok(), "latencyMs {latency:?}");
+
+    kubectl_ok(
+        &["apply", "-f", "-"],
+        Some(&pipeline(&ns, "orders", &unbuffered("Report"))),
+    );
+    until(LONG, "observedGeneration 2", || async {
+        (jsonpath(&ns, "orders", "{.status.observedGeneration}") == "2").then_some(())
+    })
+    .await;
+    let n = names(&m, &ns, "orders");
+    let canary_group = format!("{}{}", pitagora::desired::CANARY_LOG_GROUP_ROOT, n.stream);
+    m.outsider()
+        .await
+        .logs
+        .delete_subscription_filter()
+        .log_group_name(&canary_group)
+        .filter_name(&n.filter)
+        .send()
+        .await
+        .unwrap();
+    request_reconcile(&ns, "orders", &Timestamp::now().to_string());
+    until(LONG, "Delivering=False", || async {
+        (condition(&ns, "orders", "Delivering") == "False").then_some(())
+    })
+    .await;
+    let message = condition_field(&ns, "orders", "Delivering", "message");
+    assert!(
+        message.contains("stopped at cloudwatch-logs → firehose"),
+        "{message}"
+    );
+    assert_eq!(
+        jsonpath(&ns, "orders", "{.status.delivery.failingStage}"),
+        "cloudwatch-logs → firehose"
+    );
+    let failed = until(LONG, "a DeliveryFailed event", || async {
+        let notes = events(&ns, "DeliveryFailed");
+        (!notes.is_empty()).then_some(notes)
+    })
+    .await;
+    assert!(failed[0].contains(&canary_group), "{failed:?}");
+
+    kubectl_ok(
+        &["apply", "-f", "-"],
+        Some(&pipeline(&ns, "orders", &unbuffered("Correct"))),
+    );
+    until(LONG, "the filter restored", || async {
+        (jsonpath(&ns, "orders", "{.status.observedGeneration}") == "3"
+            && condition(&ns, "orders", "Ready") == "True")
+            .then_some(())
+    })
+    .await;
+    request_reconcile(&ns, "orders", &Timestamp::now().to_string());
+    until(LONG, "Delivering=True again", || async {
+        (condition(&ns, "orders", "Delivering") == "True").then_some(())
+    })
+    .await;
+    until(LONG, "a DeliveryRestored event", || async {
+        (!events(&ns, "DeliveryRestored").is_empty()).then_some(())
+    })
+    .await;
+    ctl.stop().await;
+}

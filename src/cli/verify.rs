@@ -248,7 +248,7 @@ fn result(p: &Loaded, route: &CanaryRoute, t: &Tracked, evidence: &Evidence) -> 
 
 fn write_text(r: &Verified, out: &mut dyn Write) -> Result<(), CliError> {
     if let Some(e) = &r.error {
-        writeln!(out, "{} ({}): error: {e}", r.pipeline, r.source)?;
+        writeln!(out, "LogPipeline {} ({}): error: {e}", r.pipeline, r.source)?;
         return Ok(());
     }
     let verdict = if r.delivered {
@@ -260,7 +260,7 @@ fn write_text(r: &Verified, out: &mut dyn Write) -> Result<(), CliError> {
             None => format!("NOT DELIVERED: stopped at {at}"),
         }
     };
-    writeln!(out, "{} ({}): {verdict}", r.pipeline, r.source)?;
+    writeln!(out, "LogPipeline {} ({}): {verdict}", r.pipeline, r.source)?;
     if let Some(c) = &r.canary {
         writeln!(out, "  canary {} sent at {}", c.id, c.sent_at)?;
     }

@@ -193,6 +193,17 @@ pub fn current_for(lp: &LogPipeline, now: Timestamp) -> Option<Duration> {
     interval.checked_sub(elapsed).filter(|left| !left.is_zero())
 }
 
+/// Whether a check was requested (by the annotation) and not yet handled.
+pub fn requested(lp: &LogPipeline) -> bool {
+    let handled = lp
+        .status
+        .as_ref()
+        .and_then(|s| s.last_handled_reconcile_at.as_ref());
+    lp.annotations()
+        .get(RECONCILE_REQUESTED_AT)
+        .is_some_and(|r| Some(r) != handled)
+}
+
 fn check_interval(lp: &LogPipeline) -> Duration {
     Duration::from_secs(lp.spec.drift.check_interval_seconds.max(1) as u64)
 }

@@ -283,7 +283,8 @@ async fn apply(lp: Arc<LogPipeline>, ctx: Arc<Context>) -> Result<Action, Error>
                 .as_ref()
                 .map(|s| s.resources.clone())
                 .unwrap_or_default();
-            match deliver(&lp, &ctx.engine, &region, &route, &resources).await {
+            let requested = decide::requested(&lp);
+            match deliver(&lp, &ctx.engine, &region, &route, &resources, requested).await {
                 Some(update) => {
                     let memory = ctx.event_memory();
                     decide::with_delivery(decision, &lp, update, &memory, Timestamp::now())
@@ -315,7 +316,16 @@ async fn delivery_only(lp: &LogPipeline, ctx: &Context, left: Duration) -> Decis
         .as_ref()
         .map(|s| s.resources.clone())
         .unwrap_or_default();
-    match deliver(lp, &ctx.engine, &desired.target.region, route, &resources).await {
+    match deliver(
+        lp,
+        &ctx.engine,
+        &desired.target.region,
+        route,
+        &resources,
+        false,
+    )
+    .await
+    {
         Some(update) => {
             let memory = ctx.event_memory();
             decide::delivered(lp, update, left, &memory, Timestamp::now())
@@ -333,17 +343,27 @@ async fn delivery_only(lp: &LogPipeline, ctx: &Context, left: Duration) -> Decis
 }
 
 /// The delivery step due now, if any: send a canary and look for it, or look for the one in
-/// flight. `None` when nothing is due.
+/// flight. `None` when nothing is due. A `requested` check (the annotation) sends a new canary
+/// unless one is in flight.
 async fn deliver(
     lp: &LogPipeline,
     engine: &Engine,
     region: &str,
     route: &CanaryRoute,
     resources: &[crate::spec::ResourceStatus],
+    requested: bool,
 ) -> Option<delivery::Update> {
     let previous = lp.status.as_ref();
     let now_ms = Timestamp::now().as_millisecond();
-    let step = match delivery::due(route, previous.and_then(|s| s.delivery.as_ref()), now_ms) {
+    let delivery_status = previous.and_then(|s| s.delivery.as_ref());
+    let due = match delivery::due(route, delivery_status, now_ms) {
+        Due::Wait(_) if requested => match delivery::tracked(route, delivery_status) {
+            Some(t) if t.outcome() == crate::delivery::progress::Outcome::Pending => Due::Look,
+            _ => Due::Send,
+        },
+        due => due,
+    };
+    let step = match due {
         Due::Wait(_) => return None,
         Due::Send => {
             let pipeline = lp.id("default").to_string();
@@ -358,7 +378,7 @@ async fn deliver(
             }
         }
         Due::Look => {
-            let mut tracked = delivery::tracked(route, previous.and_then(|s| s.delivery.as_ref()))?;
+            let mut tracked = delivery::tracked(route, delivery_status)?;
             match engine
                 .look_for_canary(region, route, &mut tracked, now_ms)
                 .await
