@@ -146,7 +146,7 @@ fn echo(out: &mut dyn Write) -> impl FnMut(&ActionOutcome) + '_ {
 
 /// Loads the files and connects to AWS; `None` when the files have problems or AWS cannot be
 /// reached (both already printed).
-async fn prepare(
+pub(super) async fn prepare(
     files: &Files,
     aws: &AwsArgs,
     err: &mut dyn Write,

@@ -178,6 +178,43 @@ pub struct DriftReportArgs {
     pub color: Color,
 }
 
+/// Audit options.
+#[derive(Debug, Clone, Args)]
+pub struct AuditArgs {
+    /// Start of the window (event time): an RFC 3339 timestamp, or a duration ago such as
+    /// `90m`, `2h` or `1d`.
+    #[arg(long, value_parser = super::audit::parse_time)]
+    pub since: Time,
+    /// End of the window, excluded (default: now); same forms as `--since`.
+    #[arg(long, value_parser = super::audit::parse_time)]
+    pub until: Option<Time>,
+    /// Events read from CloudWatch Logs per pipeline, at most: a larger window is refused.
+    #[arg(long, default_value_t = crate::verify::audit::DEFAULT_MAX_EVENTS)]
+    pub max_events: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+    pub format: TextOrJson,
+}
+
+/// A point in time on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Time {
+    /// Milliseconds since the Unix epoch.
+    At(i64),
+    /// This many milliseconds before now.
+    Ago(i64),
+}
+
+impl Time {
+    /// Milliseconds since the Unix epoch, `now_ms` being now.
+    pub fn resolve(self, now_ms: i64) -> i64 {
+        match self {
+            Time::At(ms) => ms,
+            Time::Ago(ms) => now_ms - ms,
+        }
+    }
+}
+
 /// Drift report formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
@@ -298,6 +335,21 @@ pub enum Command {
         /// Pipelines verified at once.
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
         concurrency: u16,
+    },
+    /// Check that every event CloudWatch Logs holds for a window was delivered to S3, per
+    /// pipeline and source log group: exactly by event id (`Envelope`, `Raw`) or by count
+    /// (`NDJSON`). Exit 0: complete; 2: events missing; 1: error (invalid spec, AWS error,
+    /// window too large).
+    Audit {
+        /// The files.
+        #[command(flatten)]
+        files: Files,
+        /// How to reach AWS.
+        #[command(flatten)]
+        aws: AwsArgs,
+        /// The window and the output.
+        #[command(flatten)]
+        audit: AuditArgs,
     },
     /// Run the Kubernetes controller: watch LogPipelines and keep AWS converged to them
     /// (kubeconfig from KUBECONFIG, ~/.kube/config or the pod's service account).

@@ -3,20 +3,21 @@
 //!
 //! [`run`] dispatches to one function per command: `crd`, `validate` and `render` work offline
 //! (`offline.rs`); `apply` and `delete` change AWS (`apply.rs`); `drift` reports (`drift.rs`);
-//! `verify` proves delivery with a canary per pipeline (`verify.rs`);
-//! `run` starts the controller (`controller.rs`). What clap parses is in `args.rs`; what the
-//! commands share (loading files, reaching AWS) is here.
+//! `verify` proves delivery with a canary per pipeline (`verify.rs`); `audit` checks that logged
+//! events were delivered (`audit.rs`); `run` starts the controller (`controller.rs`). What clap
+//! parses is in `args.rs`; what the commands share (loading files, reaching AWS) is here.
 
 mod apply;
 mod args;
+mod audit;
 mod controller;
 mod drift;
 mod offline;
 mod verify;
 
 pub use args::{
-    AwsArgs, Cli, Color, Command, ControllerArgs, DriftReportArgs, FailOn, Files, Format,
-    LogFormat, Part, ReportFormat, TextOrJson,
+    AuditArgs, AwsArgs, Cli, Color, Command, ControllerArgs, DriftReportArgs, FailOn, Files,
+    Format, LogFormat, Part, ReportFormat, TextOrJson, Time,
 };
 
 use crate::aws::{Aws, AwsError};
@@ -31,17 +32,30 @@ use std::sync::Arc;
 /// Exit codes shared by every command.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
-    /// Success (for `drift`: in sync).
-    Ok = 0,
-    /// Invalid input or an error (never "no drift").
-    Error = 1,
-    /// `drift`: AWS differs from the specs.
-    Drift = 2,
+    /// Success (for `drift`: in sync; for `audit`: complete).
+    Ok,
+    /// Invalid input or an error (never "no drift", never "complete").
+    Error,
+    /// `drift`: AWS differs from the specs (2).
+    Drift,
+    /// `audit`: logged events are missing from S3 (2, as drift: the finding, not a failure).
+    Missing,
+}
+
+impl Exit {
+    /// The process's exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::Error => 1,
+            Exit::Drift | Exit::Missing => 2,
+        }
+    }
 }
 
 impl From<Exit> for ExitCode {
     fn from(e: Exit) -> Self {
-        ExitCode::from(e as u8)
+        ExitCode::from(e.code())
     }
 }
 
@@ -101,6 +115,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<E
             };
             verify::verify(&files, &aws, &options, out, err).await
         }
+        Command::Audit { files, aws, audit } => audit::audit(&files, &aws, &audit, out, err).await,
         Command::Run { aws, controller } => controller::run_controller(&aws, &controller).await,
         Command::Delete { files, aws } => apply::delete(&files, &aws, out, err).await,
     }

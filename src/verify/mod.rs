@@ -1,7 +1,9 @@
 //! Delivery verification, the I/O side: sending a canary and looking for it at each stage
-//! ([`canary`]), searching the objects Firehose wrote ([`search`]). The decisions (what a canary
-//! is, how objects read back, which objects to read, when a stage is overdue) are pure, in
-//! [`crate::delivery`].
+//! ([`canary`]), searching the objects Firehose wrote ([`search`]) and auditing a window's
+//! completeness ([`audit`]). The decisions (what a canary is, how objects read back, which
+//! objects to read, when a stage is overdue, how logged and delivered events compare) are pure,
+//! in [`crate::delivery`].
 
+pub mod audit;
 pub mod canary;
 pub mod search;

@@ -77,8 +77,12 @@ pub async fn find(c: &RegionClients, s: &Search<'_>) -> Result<Found, AwsError> 
 /// little ahead: objects stored up to this much before the send are read too.
 const CLOCK_SKEW_MS: i64 = 2_000;
 
-/// Every object under `prefix`.
-async fn list(c: &RegionClients, bucket: &str, prefix: &str) -> Result<Vec<Listed>, AwsError> {
+/// Every object under `prefix` (shared with the audit).
+pub(crate) async fn list(
+    c: &RegionClients,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<Listed>, AwsError> {
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -108,7 +112,7 @@ async fn list(c: &RegionClients, bucket: &str, prefix: &str) -> Result<Vec<Liste
     }
 }
 
-async fn read(c: &RegionClients, bucket: &str, key: &str) -> Result<Vec<u8>, AwsError> {
+pub(crate) async fn read(c: &RegionClients, bucket: &str, key: &str) -> Result<Vec<u8>, AwsError> {
     let out = c
         .send("S3.GetObject", || {
             c.s3.get_object().bucket(bucket).key(key).send()

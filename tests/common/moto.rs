@@ -1038,3 +1038,72 @@ pub async fn put_role_policy(c: &RegionClients, role: &str, policy: &str, docume
         .await
         .unwrap();
 }
+
+// ---- Helpers of the audit suites ----
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// Creates `stream` in `group` and puts one `put_log_events` call per batch of `messages`,
+/// timestamped now: moto writes one object per call.
+pub async fn put_batches(c: &RegionClients, group: &str, stream: &str, batches: &[&[&str]]) {
+    c.logs
+        .create_log_stream()
+        .log_group_name(group)
+        .log_stream_name(stream)
+        .send()
+        .await
+        .unwrap();
+    for batch in batches {
+        let events = batch.iter().map(|m| {
+            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                .timestamp(now_ms())
+                .message(*m)
+                .build()
+                .unwrap()
+        });
+        c.logs
+            .put_log_events()
+            .log_group_name(group)
+            .log_stream_name(stream)
+            .set_log_events(Some(events.collect()))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// Deletes one object.
+pub async fn delete_object(c: &RegionClients, bucket: &str, key: &str) {
+    c.s3.delete_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Copies an object to `to` in the same bucket (a redelivery, as Firehose's retries make).
+pub async fn copy_object(c: &RegionClients, bucket: &str, from: &str, to: &str) {
+    c.s3.copy_object()
+        .bucket(bucket)
+        .copy_source(format!("{bucket}/{from}"))
+        .key(to)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The CloudWatch Logs event ids an object holds, sorted.
+pub async fn object_event_ids(c: &RegionClients, bucket: &str, key: &str) -> Vec<String> {
+    let bytes = object_bytes(c, bucket, key).await;
+    let decoded = pitagora::delivery::records::decode(&bytes, 64 << 20).unwrap();
+    let mut ids: Vec<String> = decoded.events.into_iter().filter_map(|e| e.id).collect();
+    ids.sort();
+    ids
+}
