@@ -54,4 +54,11 @@ run "$PITAGORA" drift -f examples/full-chain.yaml
 step "An application logs a line; it travels through the subscription filter and Firehose into S3"
 $PY scripts/demo/aws.py send
 
+step "pitagora verify: a canary through the whole chain, each stage's latency (exit 0: delivered)"
+# The emulator runs no Lambda code: the demo plays the transform's part (raw/ → processed/).
+$PY scripts/demo/aws.py transform &
+TRANSFORM=$!
+run "$PITAGORA" verify -f examples/full-chain.yaml
+wait "$TRANSFORM" || true
+
 step "Done (the emulator is stopped)"

@@ -7,6 +7,9 @@ Runs with the moto venv's Python (boto3 comes with moto) against AWS_ENDPOINT_UR
     aws.py tamper    change the stream's buffering by hand, delete a subscription filter and the
                      bucket's TLS-only policy
     aws.py send      write a log event into /ecs/orders and print the S3 object that carried it
+    aws.py transform play the transform Lambda, which the emulator never runs: copy each new
+                     object under raw/ to processed/ (same date path) for up to 60 s, until one
+                     holding a pitagora canary was copied
 """
 
 import gzip
@@ -128,5 +131,24 @@ def send():
         sys.exit("the log event did not arrive")
 
 
+def transform():
+    s3 = client("s3")
+    bucket = next(b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith(PIPELINE))
+    seen = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="raw/").get("Contents", [])}
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        for o in s3.list_objects_v2(Bucket=bucket, Prefix="raw/").get("Contents", []):
+            if o["Key"] in seen:
+                continue
+            seen.add(o["Key"])
+            body = s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()
+            target = "processed/" + o["Key"][len("raw/"):]
+            s3.put_object(Bucket=bucket, Key=target, Body=body)
+            text = gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body
+            if b"pitagora.dev/canary" in text:
+                return
+        time.sleep(0.5)
+
+
 if __name__ == "__main__":
-    {"setup": setup, "tamper": tamper, "send": send}[sys.argv[1]]()
+    {"setup": setup, "tamper": tamper, "send": send, "transform": transform}[sys.argv[1]]()
