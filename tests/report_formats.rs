@@ -658,6 +658,7 @@ fn flowchart_labels_drop_quotes_and_brackets_of_names() {
             name: awkward.into(),
             drifted: true,
         }],
+        canary_stopped_at: None,
     };
     let text = mermaid::flowchart(&chain);
     let chart = check_flowchart(&text).unwrap_or_else(|e| panic!("{e}"));
@@ -791,4 +792,49 @@ fn text_with_colour_paints_each_status() {
             "{painted:?} missing:\n{coloured}"
         );
     }
+}
+
+fn full_chain_stopped_at(link: Option<&'static str>) -> Chain {
+    Chain {
+        sources: vec!["/ecs/".into()],
+        filtered_groups: 2,
+        filters_drifted: false,
+        stream: "s".into(),
+        stream_drifted: false,
+        bucket: "b".into(),
+        bucket_drifted: false,
+        transform: Some("t".into()),
+        topic: Some("topic".into()),
+        subscribers: vec![ChainSubscriber {
+            name: "es".into(),
+            drifted: false,
+        }],
+        canary_stopped_at: link,
+    }
+}
+
+#[test]
+fn flowchart_marks_the_link_where_the_canary_stopped_and_styles_exactly_that_edge() {
+    for (link, edge) in [
+        ("subscription", ("filters", "stream")),
+        ("firehose", ("stream", "bucket")),
+        ("transform", ("bucket", "transform")),
+    ] {
+        let text = mermaid::flowchart(&full_chain_stopped_at(Some(link)));
+        let chart = check_flowchart(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(
+            chart.stopped,
+            Some((edge.0.to_owned(), edge.1.to_owned())),
+            "{text}"
+        );
+        assert!(text.contains("linkStyle"), "{text}");
+    }
+}
+
+#[test]
+fn flowchart_of_a_delivering_pipeline_marks_no_link() {
+    let text = mermaid::flowchart(&full_chain_stopped_at(None));
+    let chart = check_flowchart(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(chart.stopped, None);
+    assert!(!text.contains("linkStyle"));
 }

@@ -329,9 +329,10 @@ pub enum Command {
         /// the buffering interval).
         #[arg(long, value_name = "SECONDS")]
         timeout: Option<u64>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
-        format: TextOrJson,
+        /// Output format (`markdown`: a table per pipeline and its chain as a Mermaid flowchart,
+        /// the link where the canary stopped marked).
+        #[arg(long, value_enum, default_value_t = VerifyFormat::Text)]
+        format: VerifyFormat,
         /// Pipelines verified at once.
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
         concurrency: u16,
@@ -371,6 +372,17 @@ pub enum Command {
         #[command(flatten)]
         aws: AwsArgs,
     },
+}
+
+/// `verify`'s output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum VerifyFormat {
+    /// Human-readable text.
+    Text,
+    /// One JSON document.
+    Json,
+    /// Markdown with a Mermaid flowchart per pipeline (e.g. a CI job summary).
+    Markdown,
 }
 
 /// Text for people, JSON for tools.

@@ -1,7 +1,7 @@
 //! The `verify` command: one canary per pipeline now, waited for at each stage, then a per-stage
 //! result with latencies. Exit 0 when every canary reached every stage, 1 otherwise.
 
-use super::{AwsArgs, CliError, Exit, Files, TextOrJson, engine, print_problems, probe};
+use super::{AwsArgs, CliError, Exit, Files, VerifyFormat, engine, print_problems, probe};
 use crate::delivery::canary::Canary;
 use crate::delivery::progress::{CanaryRoute, Evidence, Outcome, StageState, Tracked, stopped_at};
 use crate::engine::{Engine, EngineError};
@@ -23,7 +23,7 @@ pub(super) struct Options {
     /// Longest wait (default: each stage's deadline).
     pub timeout: Option<Duration>,
     /// Output format.
-    pub format: TextOrJson,
+    pub format: VerifyFormat,
     /// Pipelines verified at once.
     pub concurrency: u16,
 }
@@ -47,6 +47,9 @@ struct Verified {
     cause: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// The chain, for the Markdown picture.
+    #[serde(skip)]
+    chain: Option<report::Chain>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -115,7 +118,7 @@ pub(super) async fn verify(
     }
     let delivered = results.iter().filter(|r| r.delivered).count();
     match options.format {
-        TextOrJson::Json => {
+        VerifyFormat::Json => {
             let output = Output {
                 pipelines: &results,
                 delivered,
@@ -125,9 +128,14 @@ pub(super) async fn verify(
                 .map_err(|e| CliError::Serialise(e.to_string()))?;
             writeln!(out, "{json}")?;
         }
-        TextOrJson::Text => {
+        VerifyFormat::Text => {
             for r in &results {
                 write_text(r, out)?;
+            }
+        }
+        VerifyFormat::Markdown => {
+            for r in &results {
+                write_markdown(r, out)?;
             }
         }
     }
@@ -197,7 +205,19 @@ async fn sent_and_waited(
             .look_for_canary(region, &route, &mut tracked, now_ms())
             .await?;
     }
-    Ok(result(p, &route, &tracked, &evidence))
+    let mut verified = result(p, &route, &tracked, &evidence);
+    let mut chain = report::chain(&check);
+    chain.canary_stopped_at = stopped_link(&tracked, &evidence).map(|l| l.label());
+    verified.chain = Some(chain);
+    Ok(verified)
+}
+
+/// The link where a canary stopped, or would have if it is still waiting (`--timeout` ran out).
+fn stopped_link(t: &Tracked, evidence: &Evidence) -> Option<crate::delivery::progress::Link> {
+    t.stages
+        .iter()
+        .find(|(_, s)| !matches!(s, StageState::Delivered { .. }))
+        .map(|(stage, _)| stopped_at(*stage, evidence))
 }
 
 fn now_ms() -> i64 {
@@ -220,12 +240,7 @@ fn result(p: &Loaded, route: &CanaryRoute, t: &Tracked, evidence: &Evidence) -> 
         })
         .collect();
     // A stage still waiting when `--timeout` ran out stopped the canary as much as a missing one.
-    let stopped = t
-        .stages
-        .iter()
-        .find(|(_, s)| !matches!(s, StageState::Delivered { .. }))
-        .map(|(stage, _)| *stage);
-    let link = stopped.map(|s| stopped_at(s, evidence));
+    let link = stopped_link(t, evidence);
     Verified {
         pipeline: p.id().to_string(),
         source: p.source.clone(),
@@ -243,6 +258,7 @@ fn result(p: &Loaded, route: &CanaryRoute, t: &Tracked, evidence: &Evidence) -> 
             _ => None,
         },
         error: None,
+        chain: None,
     }
 }
 
@@ -278,6 +294,54 @@ fn write_text(r: &Verified, out: &mut dyn Write) -> Result<(), CliError> {
             _ => s.state.to_lowercase(),
         };
         writeln!(out, "  {:<width$}  {detail}", s.stage)?;
+    }
+    Ok(())
+}
+
+fn write_markdown(r: &Verified, out: &mut dyn Write) -> Result<(), CliError> {
+    let verdict = match (&r.error, r.delivered) {
+        (Some(e), _) => format!("error: {e}"),
+        (None, true) => "delivered".to_owned(),
+        (None, false) => format!(
+            "**not delivered**: stopped at {}{}",
+            r.stopped_at.as_deref().unwrap_or("?"),
+            r.cause
+                .as_ref()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default()
+        ),
+    };
+    writeln!(out, "### LogPipeline {}: {verdict}\n", r.pipeline)?;
+    if let Some(c) = &r.canary {
+        writeln!(
+            out,
+            "Canary `{}` sent at {} from `{}`.\n",
+            c.id, c.sent_at, r.source
+        )?;
+        writeln!(
+            out,
+            "| stage | state | latency | object |\n|---|---|---|---|"
+        )?;
+        for s in &r.stages {
+            let latency = s
+                .latency_ms
+                .map(|ms| format!("{:.1} s", ms as f64 / 1000.0))
+                .unwrap_or_default();
+            let object = s
+                .object
+                .as_deref()
+                .map(|o| format!("`{o}`"))
+                .unwrap_or_default();
+            writeln!(out, "| {} | {} | {latency} | {object} |", s.stage, s.state)?;
+        }
+        writeln!(out)?;
+    }
+    if let Some(chain) = &r.chain {
+        writeln!(
+            out,
+            "```mermaid\n{}```\n",
+            report::mermaid::flowchart(chain)
+        )?;
     }
     Ok(())
 }

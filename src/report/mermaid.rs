@@ -1,5 +1,6 @@
 //! A Mermaid flowchart of a pipeline's chain: log groups → filters → stream → bucket →
-//! transform → topic → subscribers, with drifted stages marked.
+//! transform → topic → subscribers, with drifted stages marked, and the link where a delivery
+//! canary stopped.
 
 use super::Chain;
 use std::fmt::Write;
@@ -24,7 +25,13 @@ pub fn flowchart(chain: &Chain) -> String {
     };
     let mut edges = chart.delivery(chain);
     chart.notifications(chain, &mut edges);
-    chart.finish(&edges)
+    let stopped = match chain.canary_stopped_at {
+        Some("subscription") => Some(("filters", "stream")),
+        Some("firehose") => Some(("stream", "bucket")),
+        Some("transform") => Some(("bucket", "transform")),
+        _ => None,
+    };
+    chart.finish(&edges, stopped)
 }
 
 /// A flowchart being written: its nodes so far, and which of them drifted.
@@ -102,10 +109,21 @@ impl Chart {
         }
     }
 
-    /// The edges, then the style of drifted nodes.
-    fn finish(mut self, edges: &[Edge]) -> String {
-        for (from, to) in edges {
-            let _ = writeln!(self.out, "  {from} --> {to}");
+    /// The edges (the one where a canary stopped labelled and drawn red), then the style of
+    /// drifted nodes.
+    fn finish(mut self, edges: &[Edge], stopped: Option<Edge>) -> String {
+        let mut stopped_index = None;
+        for edge @ (from, to) in edges {
+            if stopped == Some(*edge) {
+                // linkStyle counts every edge drawn so far, the subscribers' included.
+                stopped_index = Some(self.out.matches(" -->").count());
+                let _ = writeln!(self.out, "  {from} -->|canary stopped| {to}");
+            } else {
+                let _ = writeln!(self.out, "  {from} --> {to}");
+            }
+        }
+        if let Some(i) = stopped_index {
+            let _ = writeln!(self.out, "  linkStyle {i} stroke:#c0392b,stroke-width:3px");
         }
         let _ = writeln!(
             self.out,

@@ -203,6 +203,10 @@ pub struct Chain {
     pub topic: Option<String>,
     /// Subscribers, with whether each drifted.
     pub subscribers: Vec<ChainSubscriber>,
+    /// The link where a delivery canary stopped (`subscription`, `firehose`, `transform`), when
+    /// the report is of a verification.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canary_stopped_at: Option<&'static str>,
 }
 
 /// A subscriber in a chain.
@@ -363,7 +367,8 @@ fn transform_permission(d: &crate::desired::Desired) -> Option<&str> {
         .map(|p| p.function.as_str())
 }
 
-fn chain(check: &Check) -> Chain {
+/// The chain of a check, for a picture.
+pub fn chain(check: &Check) -> Chain {
     let d = &check.desired;
     let plan = &check.plan;
     let function = |arn: &str| {
@@ -432,6 +437,7 @@ fn chain(check: &Check) -> Chain {
                 }
             })
             .collect(),
+        canary_stopped_at: None,
     }
 }
 

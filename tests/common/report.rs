@@ -427,6 +427,8 @@ pub struct Flowchart {
     pub edges: Vec<(String, String)>,
     /// Nodes of class `drifted`.
     pub drifted: BTreeSet<String>,
+    /// The edge labelled as where a canary stopped.
+    pub stopped: Option<(String, String)>,
 }
 
 impl Flowchart {
@@ -442,14 +444,18 @@ impl Flowchart {
 /// Checks the small grammar of pitagora's flowcharts: the first line is `flowchart LR`; every
 /// other line is a node `id["label"]` (an id of letters, digits and `_` that is no Mermaid
 /// keyword; a label without quotes, brackets, braces, angle brackets or pipes), an edge
-/// `a --> b` between declared ids, `classDef NAME STYLE`, or `class ids drifted` naming declared
-/// ids.
+/// `a --> b` between declared ids (or `a -->|canary stopped| b`, the link where a canary
+/// stopped, then styled by `linkStyle INDEX STYLE`), `classDef NAME STYLE`, or `class ids
+/// drifted` naming declared ids.
 pub fn check_flowchart(text: &str) -> Result<Flowchart, String> {
     static NODE: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r#"^([A-Za-z][A-Za-z0-9_]*)\["([^"\[\]{}<>|]*)"\]$"#).unwrap());
     static EDGE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^([A-Za-z][A-Za-z0-9_]*) --> ([A-Za-z][A-Za-z0-9_]*)$").unwrap()
+        Regex::new(r"^([A-Za-z][A-Za-z0-9_]*) -->(\|canary stopped\|)? ([A-Za-z][A-Za-z0-9_]*)$")
+            .unwrap()
     });
+    static LINK_STYLE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^linkStyle ([0-9]+) [^\s;]+$").unwrap());
     static CLASS_DEF: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"^classDef [A-Za-z][A-Za-z0-9_]* [^\s;]+$").unwrap());
     static CLASS: LazyLock<Regex> = LazyLock::new(|| {
@@ -485,7 +491,16 @@ pub fn check_flowchart(text: &str) -> Result<Flowchart, String> {
             }
             chart.nodes.push((id, m[2].to_owned()));
         } else if let Some(m) = EDGE.captures(l) {
-            chart.edges.push((m[1].to_owned(), m[2].to_owned()));
+            if m.get(2).is_some() {
+                chart.stopped = Some((m[1].to_owned(), m[3].to_owned()));
+            }
+            chart.edges.push((m[1].to_owned(), m[3].to_owned()));
+        } else if let Some(m) = LINK_STYLE.captures(l) {
+            let index: usize = m[1].parse().map_err(|e| format!("{e}: {line}"))?;
+            let stopped = chart.stopped.clone();
+            if index >= chart.edges.len() || stopped.as_ref() != Some(&chart.edges[index]) {
+                return Err(format!("linkStyle {index} styles no stopped edge: {line}"));
+            }
         } else if let Some(m) = CLASS.captures(l) {
             classed.extend(m[1].split(',').map(str::to_owned));
         } else if !CLASS_DEF.is_match(l) {
