@@ -161,6 +161,47 @@ fn engine_writes_are_scoped_to_pitagora_names_where_aws_allows() {
 }
 
 #[test]
+fn log_events_are_written_only_to_the_canary_log_groups() {
+    let writers: Vec<Value> = policy()["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| actions(s).iter().any(|a| a == "logs:PutLogEvents"))
+        .cloned()
+        .collect();
+    assert_eq!(writers.len(), 1, "{writers:?}");
+    assert_eq!(
+        writers[0]["Resource"],
+        serde_json::json!([
+            "arn:aws:logs:*:*:log-group:*pitagora-*-canary:log-stream:*",
+            "arn:aws:logs:*:*:log-group:/pitagora/canary/pitagora-*:log-stream:*"
+        ])
+    );
+    // The canary groups the engine names, by prefix and by exact sources, match them.
+    let glob = |pattern: &str| {
+        let escaped: Vec<String> = pattern.split('*').map(regex::escape).collect();
+        regex::Regex::new(&format!("^{}$", escaped.join(".*"))).unwrap()
+    };
+    let patterns: Vec<regex::Regex> = writers[0]["Resource"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| glob(r.as_str().unwrap()))
+        .collect();
+    for sources in ["logGroupPrefixes: [/ecs/]", "logGroups: [/app/orders]"] {
+        let spec = common::spec(&format!("sources:\n  {sources}\n"));
+        let id = pitagora::names::PipelineId::new("team-a", "orders");
+        let d = pitagora::desired::from_spec(&id, &spec, common::ACCOUNT, common::REGION).unwrap();
+        let group = d.canary_log_group.unwrap().arn;
+        let stream_arn = format!("{}:log-stream:pitagora-canary", group.trim_end_matches(":*"));
+        assert!(
+            patterns.iter().any(|p| p.is_match(&stream_arn)),
+            "{stream_arn} is not writable"
+        );
+    }
+}
+
+#[test]
 fn only_pitagoras_roles_can_be_passed_and_only_to_firehose_and_logs() {
     let pass = statements_named("PassPipelineRoles");
     assert_eq!(pass.len(), 1);
