@@ -221,13 +221,20 @@ async fn a_canary_sent_into_the_canary_log_group_reaches_raw_through_the_pipelin
     assert_eq!(tracked.outcome(), Outcome::Delivered, "{tracked:?}");
     let latency = tracked.found_at(Stage::Raw).unwrap() - tracked.canary.sent_at_ms;
     assert!((-2_000..10_000).contains(&latency), "{latency}");
-    // Only the canary group is written to.
+    // Only the canary group is written to: the first canary finds no stream and creates it…
     assert_eq!(
         m.writes_since(&before),
         ops(&[
             ("CloudWatchLogs.CreateLogStream", 1),
-            ("CloudWatchLogs.PutLogEvents", 1)
+            ("CloudWatchLogs.PutLogEvents", 2)
         ])
+    );
+    // …every later one costs one write.
+    let before = m.calls();
+    assert_eq!(engine_canary(&m, &d).await.outcome(), Outcome::Delivered);
+    assert_eq!(
+        m.writes_since(&before),
+        ops(&[("CloudWatchLogs.PutLogEvents", 1)])
     );
 }
 

@@ -193,7 +193,10 @@ fn log_events_are_written_only_to_the_canary_log_groups() {
         let id = pitagora::names::PipelineId::new("team-a", "orders");
         let d = pitagora::desired::from_spec(&id, &spec, common::ACCOUNT, common::REGION).unwrap();
         let group = d.canary_log_group.unwrap().arn;
-        let stream_arn = format!("{}:log-stream:pitagora-canary", group.trim_end_matches(":*"));
+        let stream_arn = format!(
+            "{}:log-stream:pitagora-canary",
+            group.trim_end_matches(":*")
+        );
         assert!(
             patterns.iter().any(|p| p.is_match(&stream_arn)),
             "{stream_arn} is not writable"

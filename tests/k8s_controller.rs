@@ -47,9 +47,12 @@ async fn kubectl_apply_converges_aws_and_reports_ready() {
     assert_eq!(stream_buffer_size(&m.c, &n.stream).await, Some(5));
     let table = kubectl_ok(&["get", "lp", "-n", &ns], None);
     let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
-    assert_eq!(header, ["NAME", "STAGE", "READY", "DRIFT", "AGE"]);
+    assert_eq!(
+        header,
+        ["NAME", "STAGE", "READY", "DELIVERING", "DRIFT", "AGE"]
+    );
     let row: Vec<&str> = table.lines().nth(1).unwrap().split_whitespace().collect();
-    assert_eq!(&row[..4], ["orders", "New", "True", "0"]);
+    assert_eq!(&row[..5], ["orders", "New", "True", "True", "0"]);
     ctl.stop().await;
 }
 
@@ -235,7 +238,7 @@ async fn the_reconcile_requested_at_annotation_triggers_an_immediate_check() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn report_policy_reports_drift_in_status_and_an_event_and_never_writes_to_aws() {
+async fn report_policy_reports_drift_in_status_and_an_event_and_writes_nothing_but_canaries() {
     install();
     let ns = namespace("report");
     let m = Moto::new().await;
@@ -254,7 +257,7 @@ async fn report_policy_reports_drift_in_status_and_an_event_and_never_writes_to_
     .await;
     let n = names(&m, &ns, "orders");
 
-    let writes = m.writes();
+    let before = m.calls();
     change_buffer_size_out_of_band(&m, &n.stream, 64).await;
     let requested = Timestamp::now().to_string();
     request_reconcile(&ns, "orders", &requested);
@@ -282,7 +285,13 @@ async fn report_policy_reports_drift_in_status_and_an_event_and_never_writes_to_
             .any(|e| e.contains("BufferingHints.SizeInMBs")),
         "{detected:?}"
     );
-    assert_eq!(m.writes(), writes, "report-only pipeline wrote to AWS");
+    // The requested check sent a canary (verification's one write, made whatever the policy);
+    // nothing else was written.
+    assert_eq!(
+        m.writes_since(&before),
+        ops(&[("CloudWatchLogs.PutLogEvents", 1)]),
+        "report-only pipeline wrote to AWS"
+    );
     assert_eq!(stream_buffer_size(&m.c, &n.stream).await, Some(64));
     assert!(events(&ns, "DriftCorrected").is_empty());
     ctl.stop().await;

@@ -157,13 +157,14 @@ fn crd_enables_the_status_subresource() {
 }
 
 #[test]
-fn printer_columns_are_stage_ready_drift_age_with_their_json_paths() {
+fn printer_columns_are_stage_ready_delivering_drift_age_with_their_json_paths() {
     let columns = version()["additionalPrinterColumns"].clone();
     assert_eq!(
         columns,
         json!([
             {"name": "Stage", "type": "string", "jsonPath": ".status.stage"},
             {"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"},
+            {"name": "Delivering", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Delivering\")].status"},
             {"name": "Drift", "type": "integer", "jsonPath": ".status.driftCount"},
             {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
         ])

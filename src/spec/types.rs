@@ -36,6 +36,11 @@ pub use super::patterns::*;
         type_ = "string",
         json_path = ".status.conditions[?(@.type==\"Ready\")].status"
     ),
+    printcolumn(
+        name = "Delivering",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Delivering\")].status"
+    ),
     printcolumn(name = "Drift", type_ = "integer", json_path = ".status.driftCount"),
     printcolumn(
         name = "Age",

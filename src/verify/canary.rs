@@ -10,8 +10,30 @@ use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 /// The log stream canaries are written to, in the canary log group.
 pub const CANARY_STREAM: &str = "pitagora-canary";
 
-/// Writes `canary` as one log event (the stream is created the first time).
+/// Writes `canary` as one log event; the canary stream is created the first time (one call per
+/// canary afterwards).
 pub async fn send(c: &RegionClients, route: &CanaryRoute, canary: &Canary) -> Result<(), AwsError> {
+    let event = InputLogEvent::builder()
+        .timestamp(canary.sent_at_ms)
+        .message(canary.message())
+        .build()
+        .map_err(|e| AwsError::Build("PutLogEvents".into(), e.to_string()))?;
+    let put = || {
+        c.send("CloudWatchLogs.PutLogEvents", || {
+            c.logs
+                .put_log_events()
+                .log_group_name(&route.log_group)
+                .log_stream_name(CANARY_STREAM)
+                .log_events(event.clone())
+                .send()
+        })
+    };
+    match put().await {
+        Ok(_) => return Ok(()),
+        // The group exists (pitagora's plan created it): the stream is what is missing.
+        Err(e) if e.is_not_found() => {}
+        Err(e) => return Err(e),
+    }
     let created = c
         .send("CloudWatchLogs.CreateLogStream", || {
             c.logs
@@ -26,21 +48,7 @@ pub async fn send(c: &RegionClients, route: &CanaryRoute, canary: &Canary) -> Re
         Err(AwsError::Rejected { code, .. }) if code == "ResourceAlreadyExistsException" => {}
         Err(e) => return Err(e),
     }
-    let event = InputLogEvent::builder()
-        .timestamp(canary.sent_at_ms)
-        .message(canary.message())
-        .build()
-        .map_err(|e| AwsError::Build("PutLogEvents".into(), e.to_string()))?;
-    c.send("CloudWatchLogs.PutLogEvents", || {
-        c.logs
-            .put_log_events()
-            .log_group_name(&route.log_group)
-            .log_stream_name(CANARY_STREAM)
-            .log_events(event.clone())
-            .send()
-    })
-    .await?;
-    Ok(())
+    put().await.map(drop)
 }
 
 /// Looks for `canary` at `stage`, reading at most `budget` bytes.
