@@ -15,6 +15,7 @@ fn iam_actions(operation: &str) -> Vec<String> {
         "CloudFormation" => "cloudformation",
         "Firehose" => "firehose",
         "CloudWatchLogs" => "logs",
+        "CloudWatch" => "cloudwatch",
         "S3" => "s3",
         "SNS" => "sns",
         "STS" => "sts",
