@@ -48,6 +48,17 @@ pub enum SignalKind {
 }
 
 impl SignalKind {
+    /// Every kind.
+    pub const ALL: [SignalKind; 7] = [
+        SignalKind::DeliveryErrors,
+        SignalKind::DeliveryThrottling,
+        SignalKind::NotForwarded,
+        SignalKind::ThrottledRecords,
+        SignalKind::DataFreshness,
+        SignalKind::DeliveryToS3Failing,
+        SignalKind::ErrorObjects,
+    ];
+
     /// Stable label.
     pub fn label(self) -> &'static str {
         match self {
