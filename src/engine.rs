@@ -7,6 +7,7 @@ use crate::apply::{self, ActionOutcome, ApplyReport};
 use crate::aws::{Aws, AwsError};
 use crate::delivery::canary::Canary;
 use crate::delivery::progress::{CanaryRoute, Tracked};
+use crate::delivery::signals::{self, Signal};
 use crate::desired::{self, Desired, NoRegion, Pipeline};
 use crate::names::PipelineId;
 use crate::observe::{self, Hints};
@@ -245,5 +246,53 @@ impl Engine {
     ) -> Result<(), AwsError> {
         let clients = self.aws.region(region);
         verify::canary::advance(&clients, route, tracked, now_ms, DEFAULT_BUDGET).await
+    }
+
+    /// The loss signals of `desired` now: [`Engine::metric_signals`] then
+    /// [`Engine::error_object_signals`].
+    pub async fn loss_signals(
+        &self,
+        desired: &Desired,
+        source_groups: &[String],
+        since_ms: i64,
+        now_ms: i64,
+    ) -> Result<Vec<Signal>, AwsError> {
+        let mut out = self.metric_signals(desired, source_groups, now_ms).await?;
+        out.extend(self.error_object_signals(desired, since_ms).await?);
+        Ok(out)
+    }
+
+    /// What `desired`'s delivery metrics over the last [`signals::WINDOW_MS`] say, for
+    /// `source_groups` (the groups carrying its filter) and the stream: one GetMetricData call.
+    pub async fn metric_signals(
+        &self,
+        desired: &Desired,
+        source_groups: &[String],
+        now_ms: i64,
+    ) -> Result<Vec<Signal>, AwsError> {
+        let clients = self.aws.region(&desired.target.region);
+        let p = signals::Pipeline::of(desired);
+        let queries = signals::queries(&p, source_groups);
+        let from_ms = now_ms - signals::WINDOW_MS;
+        let results = verify::signals::metrics(&clients, &queries, from_ms, now_ms).await?;
+        Ok(signals::evaluate(&p, &queries, &results, now_ms))
+    }
+
+    /// One signal per error type among the objects stored under `desired`'s error prefix since
+    /// `since_ms`.
+    pub async fn error_object_signals(
+        &self,
+        desired: &Desired,
+        since_ms: i64,
+    ) -> Result<Vec<Signal>, AwsError> {
+        let p = signals::Pipeline::of(desired);
+        // Without a static part the error prefix is the whole bucket: nothing to tell apart.
+        if p.error_prefix.is_empty() {
+            return Ok(Vec::new());
+        }
+        let clients = self.aws.region(&desired.target.region);
+        let listed =
+            verify::signals::error_objects(&clients, p.bucket, p.error_prefix, since_ms).await?;
+        Ok(signals::error_objects(&p, &listed, since_ms))
     }
 }

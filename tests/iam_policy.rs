@@ -15,6 +15,7 @@ fn iam_actions(operation: &str) -> Vec<String> {
         "CloudFormation" => "cloudformation",
         "Firehose" => "firehose",
         "CloudWatchLogs" => "logs",
+        "CloudWatch" => "cloudwatch",
         "S3" => "s3",
         "SNS" => "sns",
         "STS" => "sts",
@@ -64,7 +65,7 @@ fn source_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 /// Every `"Service.Operation"` the library calls AWS with.
 fn operations_called() -> BTreeSet<String> {
     let pattern = regex::Regex::new(
-        r#""((?:CloudFormation|Firehose|CloudWatchLogs|S3|SNS|STS|IAM|Lambda)\.[A-Z][A-Za-z0-9]+)""#,
+        r#""((?:CloudFormation|Firehose|CloudWatchLogs|CloudWatch|S3|SNS|STS|IAM|Lambda)\.[A-Z][A-Za-z0-9]+)""#,
     )
     .unwrap();
     let mut files = Vec::new();

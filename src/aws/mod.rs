@@ -72,6 +72,8 @@ pub struct RegionClients {
     pub firehose: aws_sdk_firehose::Client,
     /// CloudWatch Logs.
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// CloudWatch (the delivery metrics that reveal loss).
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
     /// S3.
     pub s3: aws_sdk_s3::Client,
     /// SNS.
@@ -256,6 +258,7 @@ impl Aws {
             cfn: client!(aws_sdk_cloudformation),
             firehose: client!(aws_sdk_firehose),
             logs: client!(aws_sdk_cloudwatchlogs),
+            cloudwatch: client!(aws_sdk_cloudwatch),
             s3,
             sns: client!(aws_sdk_sns),
             iam: client!(aws_sdk_iam),

@@ -1,5 +1,6 @@
 //! The `verify` command: one canary per pipeline now, waited for at each stage, then a per-stage
-//! result with latencies. Exit 0 when every canary reached every stage, 1 otherwise.
+//! result with latencies, and the loss signals of the last minutes (metrics, error objects).
+//! Exit 0 when every canary reached every stage and no loss signal showed, 1 otherwise.
 
 use super::{AwsArgs, CliError, Exit, Files, VerifyFormat, engine, print_problems, probe};
 use crate::delivery::canary::Canary;
@@ -50,6 +51,12 @@ struct Verified {
     /// The chain, for the Markdown picture.
     #[serde(skip)]
     chain: Option<report::Chain>,
+    /// What the delivery metrics and the error prefix say over the last minutes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    loss_signals: Vec<crate::spec::LossSignal>,
+    /// Why they could not be read (the canary's verdict stands without them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    loss_signals_error: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -78,7 +85,8 @@ struct Output<'a> {
     failed: usize,
 }
 
-/// `verify`: sends, waits, reports; exit 0 only when every stage of every pipeline delivered.
+/// `verify`: sends, waits, reports; exit 0 only when every stage of every pipeline delivered
+/// and no loss signal showed.
 pub(super) async fn verify(
     files: &Files,
     aws: &AwsArgs,
@@ -117,6 +125,7 @@ pub(super) async fn verify(
         let _ = writeln!(std::io::stderr());
     }
     let delivered = results.iter().filter(|r| r.delivered).count();
+    let lossy = results.iter().any(|r| !r.loss_signals.is_empty());
     match options.format {
         VerifyFormat::Json => {
             let output = Output {
@@ -140,7 +149,7 @@ pub(super) async fn verify(
         }
     }
     Ok(
-        if invalid || delivered < results.len() || results.is_empty() {
+        if invalid || lossy || delivered < results.len() || results.is_empty() {
             Exit::Error
         } else {
             Exit::Ok
@@ -206,6 +215,16 @@ async fn sent_and_waited(
             .await?;
     }
     let mut verified = result(p, &route, &tracked, &evidence);
+    let groups = crate::delivery::signals::source_groups(&check.desired, &check.observed);
+    let now = now_ms();
+    let since = now - crate::delivery::signals::WINDOW_MS;
+    match engine
+        .loss_signals(&check.desired, &groups, since, now)
+        .await
+    {
+        Ok(found) => verified.loss_signals = found.iter().map(Into::into).collect(),
+        Err(e) => verified.loss_signals_error = Some(e.to_string()),
+    }
     let mut chain = report::chain(&check);
     chain.canary_stopped_at = stopped_link(&tracked, &evidence).map(|l| l.label());
     verified.chain = Some(chain);
@@ -257,8 +276,7 @@ fn result(p: &Loaded, route: &CanaryRoute, t: &Tracked, evidence: &Evidence) -> 
             (Some(crate::delivery::progress::Link::Subscription), Some(e)) => Some(e.clone()),
             _ => None,
         },
-        error: None,
-        chain: None,
+        ..Verified::default()
     }
 }
 
@@ -294,6 +312,12 @@ fn write_text(r: &Verified, out: &mut dyn Write) -> Result<(), CliError> {
             _ => s.state.to_lowercase(),
         };
         writeln!(out, "  {:<width$}  {detail}", s.stage)?;
+    }
+    for l in &r.loss_signals {
+        writeln!(out, "  LOSS {} {}: {}", l.kind, l.resource, l.message)?;
+    }
+    if let Some(e) = &r.loss_signals_error {
+        writeln!(out, "  loss signals could not be read: {e}")?;
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ use crate::engine::{Converged, EngineError};
 use crate::plan::{Op, Plan};
 use crate::report;
 use crate::resources::ResourceKind;
-use crate::spec::{InvalidSpec, LogPipeline, LogPipelineStatus};
+use crate::spec::{InvalidSpec, LogPipeline, LogPipelineStatus, LossSignal};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
@@ -471,6 +471,50 @@ pub fn with_delivery(
         Requeue::AwaitChange => Requeue::After(next),
     };
     d.settled = update.settled;
+    d
+}
+
+/// Loss signals listed in the status, at most.
+pub const MAX_LOSS_SIGNALS: usize = 20;
+
+/// The loss signals of this check in the delivery status, and a `LossDetected` warning naming
+/// those the last check did not list.
+pub fn with_signals(
+    mut d: Decision,
+    lp: &LogPipeline,
+    signals: &[crate::delivery::signals::Signal],
+    memory: &EventMemory,
+    now: Timestamp,
+) -> Decision {
+    let Some(status) = d.status.as_mut() else {
+        return d;
+    };
+    let before = lp.status.as_ref().and_then(|s| s.delivery.as_ref());
+    let known = |s: &LossSignal| {
+        before.is_some_and(|b| {
+            b.loss_signals
+                .iter()
+                .any(|k| k.kind == s.kind && k.resource == s.resource)
+        })
+    };
+    let listed: Vec<LossSignal> = signals
+        .iter()
+        .take(MAX_LOSS_SIGNALS)
+        .map(LossSignal::from)
+        .collect();
+    let new: Vec<&str> = listed
+        .iter()
+        .filter(|s| !known(s))
+        .map(|s| s.message.as_str())
+        .collect();
+    if !new.is_empty() {
+        let note = Note::warning(event::LOSS_DETECTED, new.join("; "));
+        d.events.extend(admitted(lp, vec![note], memory, now));
+    }
+    status
+        .delivery
+        .get_or_insert_with(Default::default)
+        .loss_signals = listed;
     d
 }
 

@@ -66,6 +66,17 @@ pub struct OutcomeLabels {
     pub outcome: String,
 }
 
+/// Labels of a pipeline's loss signals.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SignalLabels {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// The signal's kind, e.g. `DeliveryErrors`.
+    pub signal: String,
+}
+
 fn latency_histogram() -> Histogram {
     // 1 s … ~68 min: from zero buffering to the 900 s maximum and well past it.
     Histogram::new(exponential_buckets(1.0, 2.0, 13))
@@ -80,6 +91,7 @@ pub struct Metrics {
     failures: Family<ErrorLabels, Counter>,
     duration: Histogram,
     drift: Family<DriftLabels, Gauge>,
+    loss_signals: Family<SignalLabels, Gauge>,
     aws_calls: Family<AwsLabels, Counter>,
     leader: Gauge,
     calls: CallCounter,
@@ -101,6 +113,12 @@ impl Metrics {
         let duration = Histogram::new(exponential_buckets(0.05, 2.0, 12));
         let drift = Family::<DriftLabels, Gauge>::default();
         let aws_calls = Family::<AwsLabels, Counter>::default();
+        let loss_signals = Family::<SignalLabels, Gauge>::default();
+        registry.register(
+            "loss_signals",
+            "Loss signals found by the last check, by kind",
+            loss_signals.clone(),
+        );
         let leader = Gauge::default();
         let canary_latency =
             Family::<CanaryLabels, Histogram, fn() -> Histogram>::new_with_constructor(
@@ -151,6 +169,7 @@ impl Metrics {
             failures,
             duration,
             drift,
+            loss_signals,
             aws_calls,
             leader,
             calls,
@@ -184,6 +203,28 @@ impl Metrics {
                 self.drift.get_or_create(&labels).set(n as i64);
             } else {
                 self.drift.remove(&labels);
+            }
+        }
+    }
+
+    /// Sets the loss-signal figures of a pipeline: kinds the last check did not find go.
+    pub fn loss_signals(
+        &self,
+        namespace: &str,
+        name: &str,
+        signals: &[crate::delivery::signals::Signal],
+    ) {
+        for kind in crate::delivery::signals::SignalKind::ALL {
+            let n = signals.iter().filter(|s| s.kind == kind).count();
+            let labels = SignalLabels {
+                namespace: namespace.to_owned(),
+                name: name.to_owned(),
+                signal: kind.label().to_owned(),
+            };
+            if n > 0 {
+                self.loss_signals.get_or_create(&labels).set(n as i64);
+            } else {
+                self.loss_signals.remove(&labels);
             }
         }
     }

@@ -272,6 +272,13 @@ async fn apply(lp: Arc<LogPipeline>, ctx: Arc<Context>) -> Result<Action, Error>
         )),
         _ => None,
     };
+    let sources = match &found {
+        Found::Converged(c) => Some((
+            c.desired.clone(),
+            crate::delivery::signals::source_groups(&c.desired, &c.observed),
+        )),
+        _ => None,
+    };
     let decision = {
         let memory = ctx.event_memory();
         decide::reconciled(&lp, found, &memory, Timestamp::now(), entropy())
@@ -295,7 +302,47 @@ async fn apply(lp: Arc<LogPipeline>, ctx: Arc<Context>) -> Result<Action, Error>
         Some((_, None)) => decide::without_delivery(decision, &lp, Timestamp::now()),
         None => decision,
     };
+    let decision = match sources {
+        Some((desired, groups)) => signals(&lp, &ctx, &desired, &groups, decision).await,
+        None => decision,
+    };
     ctx.execute(&lp, decision).await
+}
+
+/// Reads the loss signals once per full check, since the previous check (or over the metric
+/// window the first time). A failed read leaves the signals of the last check in place.
+async fn signals(
+    lp: &LogPipeline,
+    ctx: &Context,
+    desired: &crate::desired::Desired,
+    groups: &[String],
+    decision: Decision,
+) -> Decision {
+    let now = Timestamp::now();
+    let since = lp
+        .status
+        .as_ref()
+        .and_then(|s| s.last_check_time.as_ref())
+        .map_or(
+            now.as_millisecond() - crate::delivery::signals::WINDOW_MS,
+            |t| t.0.as_millisecond(),
+        );
+    let read = ctx
+        .engine
+        .loss_signals(desired, groups, since, now.as_millisecond())
+        .await;
+    match read {
+        Ok(found) => {
+            let id = lp.id("default");
+            ctx.metrics.loss_signals(&id.namespace, &id.name, &found);
+            let memory = ctx.event_memory();
+            decide::with_signals(decision, lp, &found, &memory, now)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the loss signals failed");
+            decision
+        }
+    }
 }
 
 /// A reconcile while the last check is current: a delivery step if one is due, else a wait until

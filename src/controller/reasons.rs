@@ -76,4 +76,7 @@ pub mod event {
     pub const DELIVERY_FAILED: &str = "DeliveryFailed";
     /// A canary arrived again after failures.
     pub const DELIVERY_RESTORED: &str = "DeliveryRestored";
+    /// The delivery metrics or the error prefix show logs lost or delayed; the note names the
+    /// signals that are new since the last check.
+    pub const LOSS_DETECTED: &str = "LossDetected";
 }

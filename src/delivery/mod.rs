@@ -8,3 +8,4 @@ pub mod canary;
 pub mod keys;
 pub mod progress;
 pub mod records;
+pub mod signals;

@@ -71,6 +71,36 @@ pub struct DeliveryStatus {
     /// When the last canary that reached every stage was sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_delivered_time: Option<Time>,
+    /// What the delivery metrics and the error prefix said at the last check, at most 20.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 20))]
+    pub loss_signals: Vec<LossSignal>,
+}
+
+/// Evidence that logs were lost or delayed.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LossSignal {
+    /// `DeliveryErrors`, `DeliveryThrottling`, `NotForwarded`, `ThrottledRecords`,
+    /// `DataFreshness`, `DeliveryToS3Failing` or `ErrorObjects`.
+    pub kind: String,
+    /// A source log group, the delivery stream, or an error type.
+    pub resource: String,
+    /// The figure behind it (events, records, seconds, a ratio, objects).
+    pub value: f64,
+    /// What it means.
+    pub message: String,
+}
+
+impl From<&crate::delivery::signals::Signal> for LossSignal {
+    fn from(s: &crate::delivery::signals::Signal) -> Self {
+        LossSignal {
+            kind: s.kind.label().to_owned(),
+            resource: s.resource.clone(),
+            value: s.value,
+            message: s.message.clone(),
+        }
+    }
 }
 
 /// One canary and its stages.

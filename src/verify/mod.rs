@@ -7,3 +7,4 @@
 pub mod audit;
 pub mod canary;
 pub mod search;
+pub mod signals;
