@@ -85,6 +85,15 @@ impl Converged {
     }
 }
 
+/// What a read of the loss signals found, and why part of it could not be read.
+#[derive(Clone, Debug, Default)]
+pub struct LossRead {
+    /// The signals read.
+    pub signals: Vec<crate::delivery::signals::Signal>,
+    /// The first failure, if a half could not be read.
+    pub error: Option<AwsError>,
+}
+
 /// The engine.
 #[derive(Clone, Debug)]
 pub struct Engine {
@@ -248,18 +257,26 @@ impl Engine {
         verify::canary::advance(&clients, route, tracked, now_ms, DEFAULT_BUDGET).await
     }
 
-    /// The loss signals of `desired` now: [`Engine::metric_signals`] then
-    /// [`Engine::error_object_signals`].
+    /// The loss signals of `desired`: its delivery metrics, and the objects under its error
+    /// prefix since `since_ms`. Each half is read on its own, so one failing (a metrics endpoint
+    /// that does not answer) does not hide the other.
     pub async fn loss_signals(
         &self,
         desired: &Desired,
         source_groups: &[String],
         since_ms: i64,
         now_ms: i64,
-    ) -> Result<Vec<Signal>, AwsError> {
-        let mut out = self.metric_signals(desired, source_groups, now_ms).await?;
-        out.extend(self.error_object_signals(desired, since_ms).await?);
-        Ok(out)
+    ) -> LossRead {
+        let mut read = LossRead::default();
+        match self.metric_signals(desired, source_groups, now_ms).await {
+            Ok(found) => read.signals.extend(found),
+            Err(e) => read.error = Some(e),
+        }
+        match self.error_object_signals(desired, since_ms).await {
+            Ok(found) => read.signals.extend(found),
+            Err(e) => read.error = read.error.or(Some(e)),
+        }
+        read
     }
 
     /// What `desired`'s delivery metrics over the last [`signals::WINDOW_MS`] say, for

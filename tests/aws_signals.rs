@@ -74,12 +74,12 @@ fn found(signals: Vec<pitagora::delivery::signals::Signal>) -> Found {
 
 async fn signals(m: &Moto, d: &Desired, groups: &[String]) -> Found {
     let now = now_ms();
-    found(
-        m.engine
-            .loss_signals(d, groups, now - 15 * 60_000, now)
-            .await
-            .unwrap(),
-    )
+    let read = m
+        .engine
+        .loss_signals(d, groups, now - 15 * 60_000, now)
+        .await;
+    assert!(read.error.is_none(), "{:?}", read.error);
+    found(read.signals)
 }
 
 async fn error_signals(m: &Moto, d: &Desired) -> Found {

@@ -897,3 +897,37 @@ async fn a_canary_stopped_at_the_subscription_sets_delivering_false_and_its_retu
     .await;
     ctl.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_firehose_could_not_process_are_a_loss_signal_in_status_and_an_event() {
+    install();
+    let ns = namespace("loss");
+    let m = Moto::new().await;
+    m.log_groups(&["/ecs/orders"]).await;
+    let ctl = start(&m, settings(&ns, None)).await;
+    apply_ready(&ns, &with_drift("Correct", 3600)).await;
+    let n = names(&m, &ns, "orders");
+    put_object(
+        &m.outsider().await,
+        &n.bucket,
+        "errors/processing-failed/2026/12/02/17/failed-1",
+        "{}",
+    )
+    .await;
+    request_reconcile(&ns, "orders", &Timestamp::now().to_string());
+    let kinds = until(LONG, "a loss signal in status", || async {
+        let kinds = jsonpath(&ns, "orders", "{.status.delivery.lossSignals[*].kind}");
+        (!kinds.is_empty()).then_some(kinds)
+    })
+    .await;
+    assert_eq!(kinds, "ErrorObjects");
+    let resource = jsonpath(&ns, "orders", "{.status.delivery.lossSignals[0].resource}");
+    assert!(resource.contains("processing-failed"), "{resource}");
+    let detected = until(LONG, "a LossDetected event", || async {
+        let notes = events(&ns, "LossDetected");
+        (!notes.is_empty()).then_some(notes)
+    })
+    .await;
+    assert!(detected[0].contains("processing-failed"), "{detected:?}");
+    ctl.stop().await;
+}

@@ -218,13 +218,11 @@ async fn sent_and_waited(
     let groups = crate::delivery::signals::source_groups(&check.desired, &check.observed);
     let now = now_ms();
     let since = now - crate::delivery::signals::WINDOW_MS;
-    match engine
+    let read = engine
         .loss_signals(&check.desired, &groups, since, now)
-        .await
-    {
-        Ok(found) => verified.loss_signals = found.iter().map(Into::into).collect(),
-        Err(e) => verified.loss_signals_error = Some(e.to_string()),
-    }
+        .await;
+    verified.loss_signals = read.signals.iter().map(Into::into).collect();
+    verified.loss_signals_error = read.error.map(|e| e.to_string());
     let mut chain = report::chain(&check);
     chain.canary_stopped_at = stopped_link(&tracked, &evidence).map(|l| l.label());
     verified.chain = Some(chain);

@@ -310,7 +310,8 @@ async fn apply(lp: Arc<LogPipeline>, ctx: Arc<Context>) -> Result<Action, Error>
 }
 
 /// Reads the loss signals once per full check, since the previous check (or over the metric
-/// window the first time). A failed read leaves the signals of the last check in place.
+/// window the first time). A read that found nothing and failed leaves the signals of the last
+/// check in place; one half failing (metrics unreadable) still reports the other.
 async fn signals(
     lp: &LogPipeline,
     ctx: &Context,
@@ -331,18 +332,17 @@ async fn signals(
         .engine
         .loss_signals(desired, groups, since, now.as_millisecond())
         .await;
-    match read {
-        Ok(found) => {
-            let id = lp.id("default");
-            ctx.metrics.loss_signals(&id.namespace, &id.name, &found);
-            let memory = ctx.event_memory();
-            decide::with_signals(decision, lp, &found, &memory, now)
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "reading the loss signals failed");
-            decision
+    if let Some(e) = &read.error {
+        tracing::warn!(error = %e, "reading the loss signals failed");
+        if read.signals.is_empty() {
+            return decision;
         }
     }
+    let id = lp.id("default");
+    ctx.metrics
+        .loss_signals(&id.namespace, &id.name, &read.signals);
+    let memory = ctx.event_memory();
+    decide::with_signals(decision, lp, &read.signals, &memory, now)
 }
 
 /// A reconcile while the last check is current: a delivery step if one is due, else a wait until
