@@ -4,9 +4,10 @@
 //!
 //! moto 5.2.5 cannot answer aws-sdk-cloudwatch: the SDK speaks Smithy RPCv2 CBOR
 //! (`/service/GraniteServiceVersion20100801/operation/…`), moto only the Query and JSON protocols
-//! (HTTP 404; getmoto/moto#9195 plans no CBOR). The metric tests are therefore ignored until it
-//! does (run them with `--ignored` against an emulator that speaks CBOR); whether moto matches
-//! dimensions as queried could not be checked from Rust. The error-prefix tests run.
+//! (HTTP 404; getmoto/moto#9195 plans no CBOR). The seeded-metric tests are therefore ignored
+//! until it does (run them with `--ignored` against an emulator that speaks CBOR); meanwhile
+//! tests/aws_metrics.rs takes the metric half through the real SDK against a canned-answer
+//! server. The error-prefix tests run.
 
 mod common;
 

@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod binary;
+pub mod canned;
 pub mod kube;
 pub mod moto;
 pub mod report;

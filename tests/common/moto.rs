@@ -115,13 +115,21 @@ pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
 impl Moto {
     /// A fresh account.
     pub async fn new() -> Self {
+        Self::with_interceptors(Vec::new()).await
+    }
+
+    /// A fresh account whose engine's clients also run `extra` (e.g. to send one service's
+    /// requests elsewhere).
+    pub async fn with_interceptors(extra: Vec<SharedInterceptor>) -> Self {
         let account = fresh_account();
         let base = sdk_config(&endpoint()).await;
         let header = SharedInterceptor::new(MotoAccount(account.clone()));
+        let mut interceptors = vec![header.clone()];
+        interceptors.extend(extra);
         let aws = Arc::new(Aws::from_config(
             base.clone(),
             test_settings(),
-            vec![header.clone()],
+            interceptors,
         ));
         let mut lambda = aws_sdk_lambda::config::Builder::from(&base);
         lambda.push_interceptor(header.clone());
