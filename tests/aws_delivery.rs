@@ -112,13 +112,6 @@ async fn send_canary(m: &Moto, id: &str) -> i64 {
     now_ms
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
 /// A converged minimal pipeline on `/ecs/orders`.
 async fn minimal(m: &Moto) -> pitagora::desired::Desired {
     m.log_groups(&["/ecs/orders"]).await;

@@ -10,13 +10,6 @@ use common::moto::*;
 use pitagora::delivery::signals::{self, SignalKind, source_groups};
 use std::sync::atomic::Ordering;
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
 /// A pipeline on two groups, converged in moto, with CloudWatch answered by a canned server.
 async fn setup() -> (
     Moto,

@@ -17,13 +17,6 @@ use common::moto::*;
 use pitagora::delivery::signals::{SignalKind, source_groups};
 use pitagora::desired::Desired;
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
 /// Publishes `value` for `metric` in `namespace` with `dimensions`, `minutes_ago`.
 async fn seed(
     m: &Moto,

@@ -19,7 +19,7 @@ pub(super) async fn create(c: &RegionClients, g: &LogGroupSpec) -> Result<String
     match created {
         Ok(_) => {}
         // A retry after a crash: the group exists; retention is set below either way.
-        Err(AwsError::Rejected { code, .. }) if code == "ResourceAlreadyExistsException" => {}
+        Err(e) if e.is_already_exists() => {}
         Err(e) => return Err(e),
     }
     put_retention(c, g).await?;

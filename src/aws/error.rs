@@ -128,6 +128,12 @@ impl AwsError {
         )
     }
 
+    /// Whether a create found the resource already there (a retry after a crash, or a race
+    /// with another writer): the caller goes on as if it had created it.
+    pub fn is_already_exists(&self) -> bool {
+        matches!(self, AwsError::Rejected { code, .. } if code == "ResourceAlreadyExistsException")
+    }
+
     /// Whether this is "the resource does not exist".
     pub fn is_not_found(&self) -> bool {
         matches!(self, AwsError::NotFound { .. })

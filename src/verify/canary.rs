@@ -45,7 +45,7 @@ pub async fn send(c: &RegionClients, route: &CanaryRoute, canary: &Canary) -> Re
         .await;
     match created {
         Ok(_) => {}
-        Err(AwsError::Rejected { code, .. }) if code == "ResourceAlreadyExistsException" => {}
+        Err(e) if e.is_already_exists() => {}
         Err(e) => return Err(e),
     }
     put().await.map(drop)
