@@ -295,6 +295,28 @@ impl Engine {
         Ok(signals::evaluate(&p, &queries, &results, now_ms))
     }
 
+    /// The `groups` (each with the time since which it should receive events) that show
+    /// incoming events, with the time of the first: one GetMetricData call from the earliest
+    /// time on.
+    pub async fn incoming(
+        &self,
+        region: &str,
+        groups: &[(String, i64)],
+        now_ms: i64,
+    ) -> Result<std::collections::BTreeMap<String, i64>, AwsError> {
+        let Some(from_ms) = groups.iter().map(|(_, since)| *since).min() else {
+            return Ok(Default::default());
+        };
+        let clients = self.aws.region(region);
+        let names: Vec<String> = groups.iter().map(|(g, _)| g.clone()).collect();
+        let queries = crate::cutover::incoming::queries(&names);
+        // A datapoint's timestamp is the start of its minute: read from the minute that holds
+        // the earliest start.
+        let from_ms = from_ms - from_ms.rem_euclid(60_000);
+        let results = verify::signals::metrics(&clients, &queries, from_ms, now_ms).await?;
+        Ok(crate::cutover::incoming::receiving(groups, &results))
+    }
+
     /// One signal per error type among the objects stored under `desired`'s error prefix since
     /// `since_ms`.
     pub async fn error_object_signals(

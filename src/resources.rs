@@ -49,11 +49,14 @@ pub enum ResourceKind {
     LogGroup,
     /// The subscription filter on one source log group.
     SubscriptionFilter,
+    /// This pipeline's key in the fluentd ConfigMap (`spec.legacy.fluentd.config`): the routes
+    /// at their stages in effect. A cluster resource, written by the controller.
+    FluentdRoutes,
 }
 
 impl ResourceKind {
     /// Every kind, in dependency order.
-    pub const ALL: [ResourceKind; 14] = [
+    pub const ALL: [ResourceKind; 15] = [
         ResourceKind::Stack,
         ResourceKind::BucketAccess,
         ResourceKind::BucketPolicy,
@@ -68,6 +71,7 @@ impl ResourceKind {
         ResourceKind::TopicSubscription,
         ResourceKind::LogGroup,
         ResourceKind::SubscriptionFilter,
+        ResourceKind::FluentdRoutes,
     ];
 
     /// Stable name, used in reports, status and metrics labels.
@@ -87,6 +91,7 @@ impl ResourceKind {
             ResourceKind::TopicSubscription => "TopicSubscription",
             ResourceKind::LogGroup => "LogGroup",
             ResourceKind::SubscriptionFilter => "SubscriptionFilter",
+            ResourceKind::FluentdRoutes => "FluentdRoutes",
         }
     }
 }

@@ -266,6 +266,7 @@ fn the_event_memory_prunes_what_has_expired() {
         severity: Severity::Warning,
         reason: reasons::event::DRIFT_DETECTED,
         text: format!("note {i}"),
+        action: None,
     };
     for i in 0..100 {
         memory.record(&format!("uid-{i}"), &note(i), at(0));
@@ -285,6 +286,7 @@ fn the_event_memory_forgets_a_deleted_pipeline() {
         severity: Severity::Normal,
         reason: reasons::event::CREATED,
         text: "created".into(),
+        action: None,
     };
     memory.record("uid-a", &note, at(0));
     memory.record("uid-b", &note, at(0));

@@ -9,24 +9,7 @@ use std::time::Duration;
 
 const LONG: Duration = Duration::from_secs(30);
 
-fn pipeline(namespace: &str, name: &str, spec: &str) -> String {
-    format!(
-        "apiVersion: pitagora.dev/v1alpha1\nkind: LogPipeline\nmetadata:\n  name: {name}\n  namespace: {namespace}\nspec:\n{}",
-        spec.lines().map(|l| format!("  {l}\n")).collect::<String>()
-    )
-}
-
 const MINIMAL: &str = "sources:\n  logGroups: [/ecs/orders]\n";
-
-fn names(m: &Moto, namespace: &str, name: &str) -> pitagora::names::Names {
-    let id = pitagora::names::PipelineId::new(namespace, name);
-    pitagora::names::Names::derive(
-        &id,
-        &pitagora::arn::AwsTarget::new(m.account.clone(), REGION),
-        None,
-        None,
-    )
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_apply_converges_aws_and_reports_ready() {

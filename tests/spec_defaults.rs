@@ -170,8 +170,35 @@ fn transform_output_prefix_defaults_to_processed() {
 fn fluentd_port_defaults_to_24224() {
     let spec = from_json(sparse_spec_with_every_section());
     let fluentd = spec.legacy.unwrap().fluentd;
-    assert_eq!(fluentd.target.port, 24224);
+    let target = fluentd.target.expect("a target");
+    assert_eq!(target.port, 24224);
     assert!(fluentd.routes.is_empty());
+}
+
+#[test]
+fn the_forward_buffer_defaults_to_files_that_retry_for_ever() {
+    let spec = from_json(sparse_spec_with_every_section());
+    let buffer = spec.legacy.unwrap().fluentd.target.unwrap().buffer;
+    assert_eq!(buffer.kind, pitagora::spec::BufferKind::File);
+    assert_eq!(buffer.path, "/var/log/fluentd-buffers/pitagora");
+    assert_eq!(buffer.flush_interval_seconds, 5);
+    assert_eq!(
+        (
+            buffer.chunk_limit_size.as_str(),
+            buffer.total_limit_size.as_str()
+        ),
+        ("8m", "512m")
+    );
+    assert!(buffer.retry_forever);
+}
+
+#[test]
+fn cutover_thresholds_default_to_ten_canaries_within_fifteen_minutes_and_an_hour_of_shadow() {
+    let c = from_json(sparse_spec_with_every_section()).cutover;
+    assert_eq!(c.required_successes, 10);
+    assert_eq!(c.max_delivery_seconds, 900);
+    assert_eq!(c.shadow_window_seconds, 3600);
+    assert_eq!(c.incoming_deadline_seconds, 600);
 }
 
 #[test]

@@ -128,8 +128,8 @@ pub fn execute(world: &mut Observed, step: &Step) -> Result<(), Refused> {
         Step::Unsubscribe { arn } => unsubscribe(world, arn),
         Step::PutFilter { log_group, filter } => put_filter(world, log_group, filter),
         Step::DeleteFilter { log_group, name } => delete_filter(world, log_group, name),
-        // A conflict executes nothing.
-        Step::Conflict(_) => Ok(()),
+        // A conflict executes nothing; the fluentd key is a cluster write.
+        Step::Conflict(_) | Step::ApplyFluentdRoutes { .. } => Ok(()),
     }
 }
 

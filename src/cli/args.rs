@@ -287,9 +287,13 @@ pub enum Command {
         /// Output format.
         #[arg(short, long, value_enum, default_value_t = Format::Yaml)]
         output: Format,
-        /// Print only one part (`template` prints a CloudFormation template ready for the AWS CLI).
+        /// Print only one part (`template` prints a CloudFormation template ready for the AWS CLI;
+        /// `fluentd` the routes' fluentd configuration).
         #[arg(long, value_enum, default_value_t = Part::All)]
         only: Part,
+        /// Render every route at this cutover stage instead of the requested ones.
+        #[arg(long, value_enum)]
+        stage: Option<StageArg>,
     },
     /// Bring AWS to the specs: print each pipeline's plan, execute it (each action's outcome as
     /// it finishes), then verify. Exit 0 when every pipeline is in sync afterwards, 1 otherwise.
@@ -422,4 +426,30 @@ pub enum Part {
     Lifecycle,
     /// The topic and its subscriptions.
     Topic,
+    /// The fluentd routes (`legacy.fluentd`), as fluentd configuration text.
+    Fluentd,
+}
+
+/// A cutover stage on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StageArg {
+    /// Only the legacy aggregator.
+    Legacy,
+    /// Both; the new store ignore_error.
+    Shadow,
+    /// Both; the legacy store ignore_error.
+    Primary,
+    /// Only CloudWatch Logs.
+    New,
+}
+
+impl From<StageArg> for crate::spec::CutoverStage {
+    fn from(s: StageArg) -> Self {
+        match s {
+            StageArg::Legacy => Self::Legacy,
+            StageArg::Shadow => Self::Shadow,
+            StageArg::Primary => Self::Primary,
+            StageArg::New => Self::New,
+        }
+    }
 }

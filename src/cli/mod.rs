@@ -96,7 +96,17 @@ pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<E
             region,
             output,
             only,
-        } => offline::render(&files, &account_id, &region, output, only, out, err),
+            stage,
+        } => {
+            let how = offline::Rendering {
+                account_id: &account_id,
+                region: &region,
+                output,
+                only,
+                stage: stage.map(Into::into),
+            };
+            offline::render(&files, &how, out, err)
+        }
         Command::Apply { files, aws } => apply::apply(&files, &aws, out, err).await,
         Command::Drift { files, aws, report } => {
             drift::drift(&files, &aws, &report, out, err).await

@@ -48,18 +48,29 @@ pub struct Note {
     pub reason: &'static str,
     /// The message, at most 1,000 characters.
     pub text: String,
+    /// What was done or held, when it says more than the reason (`None`: the reason). The API
+    /// server's event series are keyed by reason and action, not the note: events that differ
+    /// by what they are about (a move to Shadow, then to Primary) need their own action.
+    pub action: Option<String>,
 }
 
 impl Note {
-    fn new(severity: Severity, reason: &'static str, text: impl Into<String>) -> Self {
+    pub(super) fn new(severity: Severity, reason: &'static str, text: impl Into<String>) -> Self {
         Self {
             severity,
             reason,
             text: text.into().chars().take(MAX_NOTE_CHARS).collect(),
+            action: None,
         }
     }
 
-    fn warning(reason: &'static str, text: impl Into<String>) -> Self {
+    /// The note with its own `action` (at most 128 characters, the API's bound).
+    pub(super) fn acting(mut self, action: impl Into<String>) -> Self {
+        self.action = Some(action.into().chars().take(128).collect());
+        self
+    }
+
+    pub(super) fn warning(reason: &'static str, text: impl Into<String>) -> Self {
         Self::new(Severity::Warning, reason, text)
     }
 }
@@ -258,7 +269,11 @@ fn status_after(lp: &LogPipeline, outcome: &Outcome, now: Timestamp) -> LogPipel
     status::build(
         lp.status.as_ref(),
         lp.metadata.generation,
-        lp.spec.cutover_stage().as_str(),
+        // The stage in effect: the gate's when it has run, else the requested one.
+        lp.status
+            .as_ref()
+            .and_then(|s| s.cutover.as_ref())
+            .map_or(lp.spec.cutover_stage().as_str(), |c| c.stage.as_str()),
         outcome,
         lp.annotations()
             .get(RECONCILE_REQUESTED_AT)
@@ -268,7 +283,12 @@ fn status_after(lp: &LogPipeline, outcome: &Outcome, now: Timestamp) -> LogPipel
 }
 
 /// Keeps the notes `memory` admits.
-fn admitted(lp: &LogPipeline, notes: Vec<Note>, memory: &EventMemory, now: Timestamp) -> Vec<Note> {
+pub(super) fn admitted(
+    lp: &LogPipeline,
+    notes: Vec<Note>,
+    memory: &EventMemory,
+    now: Timestamp,
+) -> Vec<Note> {
     let key = object_key(lp);
     notes
         .into_iter()
@@ -448,6 +468,12 @@ pub fn with_delivery(
     let status = d
         .status
         .get_or_insert_with(|| lp.status.clone().unwrap_or_default());
+    // A canary that settled counts towards the cutover's proof now, even between checks.
+    if let Some(cutover) = status.cutover.as_mut() {
+        let max_ms = i64::from(lp.spec.cutover.max_delivery_seconds) * 1000;
+        let settled = crate::cutover::gate::settled_canary(&update.status);
+        crate::cutover::gate::count(cutover, settled.as_ref(), max_ms);
+    }
     status.delivery = Some(update.status);
     if let Some(c) = update.condition {
         status::set(&mut status.conditions, c);
@@ -507,6 +533,11 @@ pub fn with_signals(
         .filter(|s| !known(s))
         .map(|s| s.message.as_str())
         .collect();
+    if !listed.is_empty()
+        && let Some(cutover) = status.cutover.as_mut()
+    {
+        cutover.last_loss_signal_time = Some(Time(now));
+    }
     if !new.is_empty() {
         let note = Note::warning(event::LOSS_DETECTED, new.join("; "));
         d.events.extend(admitted(lp, vec![note], memory, now));

@@ -3,8 +3,11 @@
 //! report-only → decide (status, events, requeue: [`decide`], pure) → execute the decision. A
 //! finalizer removes the AWS resources on delete.
 
+mod converge;
+pub mod cutover;
 pub mod decide;
 pub mod delivery;
+pub mod fluentd;
 pub mod http;
 pub mod leader;
 pub mod metrics;
@@ -54,6 +57,9 @@ pub enum Error {
     /// Executing the plan failed.
     #[error("applying the plan failed: {0}")]
     Apply(AwsError),
+    /// The fluentd key or its reload could not be written.
+    #[error(transparent)]
+    Fluentd(#[from] fluentd::FluentdError),
     /// The finalizer helper failed.
     #[error("finalizer: {0}")]
     Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
@@ -66,6 +72,7 @@ impl Error {
             Error::Kube(_) => "KubeError",
             Error::Engine(e) => e.label(),
             Error::Apply(e) => e.label(),
+            Error::Fluentd(e) => e.label(),
             Error::Finalizer(e) => match e.as_ref() {
                 kube::runtime::finalizer::Error::ApplyFailed(e)
                 | kube::runtime::finalizer::Error::CleanupFailed(e) => e.label(),
@@ -174,7 +181,10 @@ impl Context {
             },
             reason: note.reason.to_owned(),
             note: Some(note.text.clone()),
-            action: note.reason.to_owned(),
+            action: note
+                .action
+                .clone()
+                .unwrap_or_else(|| note.reason.to_owned()),
             secondary: None,
         };
         match self.recorder.publish(&event, &lp.object_ref(&())).await {
@@ -243,19 +253,9 @@ fn log_outcome(o: &ActionOutcome) {
 /// Validates once, then resolves, checks and converges: what the engine found. An invalid spec
 /// stops here, before any AWS call.
 pub async fn find(lp: &LogPipeline, engine: &Engine) -> Found {
-    let valid = match engine.validate(&lp.id("default"), &lp.spec) {
-        Ok(valid) => valid,
-        Err(invalid) => return Found::Invalid(invalid),
-    };
-    let hints = hints(lp);
-    let converged = async {
-        let pipeline = engine.resolve(valid).await?;
-        let check = engine.check(&pipeline, &hints).await?;
-        engine.execute(check, &hints, &mut log_outcome).await
-    };
-    match converged.await {
-        Ok(c) => Found::Converged(Box::new(c)),
-        Err(e) => Found::Failed(e),
+    match converge::resolved(lp, engine).await {
+        Ok(pipeline) => converge::converge(engine, &pipeline, &hints(lp)).await,
+        Err(found) => found,
     }
 }
 
@@ -264,7 +264,7 @@ async fn apply(lp: Arc<LogPipeline>, ctx: Arc<Context>) -> Result<Action, Error>
         let decision = delivery_only(&lp, &ctx, left).await;
         return ctx.execute(&lp, decision).await;
     }
-    let found = find(&lp, &ctx.engine).await;
+    let (found, cutover) = converge::find_staged(&lp, &ctx).await;
     let route = match &found {
         Found::Converged(c) => Some((
             c.desired.target.region.clone(),
@@ -281,7 +281,11 @@ async fn apply(lp: Arc<LogPipeline>, ctx: Arc<Context>) -> Result<Action, Error>
     };
     let decision = {
         let memory = ctx.event_memory();
-        decide::reconciled(&lp, found, &memory, Timestamp::now(), entropy())
+        let d = decide::reconciled(&lp, found, &memory, Timestamp::now(), entropy());
+        match cutover {
+            Some(run) => cutover::with_cutover(d, &lp, run, &memory, Timestamp::now()),
+            None => d,
+        }
     };
     let decision = match route {
         Some((region, Some(route))) => {

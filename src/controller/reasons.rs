@@ -12,6 +12,10 @@ pub mod condition {
     /// The last canary reached every stage (`True`), stopped at a link (`False`), or its fate
     /// is not known (`Unknown`); the message names the link.
     pub const DELIVERING: &str = "Delivering";
+    /// A requested cutover move does not take effect yet (`True`); the reason is the unmet check
+    /// (`NotDelivering`, `TooFewCanaries`, `LossSignals`, `ShadowWindow`, `NoIncomingEvents`) or
+    /// why the fluentd key cannot be written.
+    pub const CUTOVER_BLOCKED: &str = "CutoverBlocked";
 }
 
 /// Condition reasons.
@@ -52,6 +56,16 @@ pub mod reason {
     pub const VERIFY_FAILED: &str = "VerifyFailed";
     /// `Delivering=Unknown`: `delivery.verify.enabled` is false.
     pub const VERIFY_DISABLED: &str = "VerifyDisabled";
+    /// `CutoverBlocked=False`: every requested stage is in effect.
+    pub const STAGES_IN_EFFECT: &str = "StagesInEffect";
+    /// `CutoverBlocked=True`: another field manager applied the pipeline's fluentd key.
+    pub const FLUENTD_CONFLICT: &str = "FluentdConflict";
+    /// `CutoverBlocked=True`: the fluentd key or its reload could not be written.
+    pub const FLUENTD_FAILED: &str = "FluentdFailed";
+    /// `CutoverBlocked=True`: the AWS side failed, so the fluentd key waits.
+    pub const AWS_NOT_READY: &str = "AwsNotReady";
+    /// `CutoverBlocked=True`: `drift.policy: Report` writes nothing, so a move waits.
+    pub const REPORT_ONLY: &str = "ReportOnly";
 }
 
 /// Event reasons.
@@ -79,4 +93,17 @@ pub mod event {
     /// The delivery metrics or the error prefix show logs lost or delayed; the note names the
     /// signals that are new since the last check.
     pub const LOSS_DETECTED: &str = "LossDetected";
+    /// Routes moved forward to a stage; the note names them.
+    pub const CUTOVER_ADVANCED: &str = "CutoverAdvanced";
+    /// Routes moved back to a stage (at once, the legacy store first).
+    pub const CUTOVER_ROLLED_BACK: &str = "CutoverRolledBack";
+    /// A requested move waits for its checks; the note names the route, stage and check.
+    pub const CUTOVER_BLOCKED: &str = "CutoverBlocked";
+    /// The `pitagora.dev/force-cutover` annotation moved routes without their checks.
+    pub const CUTOVER_FORCED: &str = "CutoverForced";
+    /// A route's log group showed no incoming events within `cutover.incomingDeadlineSeconds`
+    /// of fluentd being told to write it.
+    pub const NO_INCOMING_EVENTS: &str = "NoIncomingEvents";
+    /// The fluentd key or its reload could not be written.
+    pub const FLUENTD_FAILED: &str = "FluentdFailed";
 }

@@ -4,6 +4,7 @@
 
 mod bucket;
 mod filters;
+mod fluentd;
 mod held;
 mod pipeline;
 mod stream;
@@ -13,6 +14,7 @@ mod topic;
 use crate::delivery::progress::CanaryRoute;
 pub use crate::spec::InvalidSpec;
 pub use filters::FilterSpec;
+pub use fluentd::FluentdSpec;
 pub use held::{HeldPermission, HeldRole, HeldSpec, statement_id};
 pub use pipeline::{NoRegion, Pipeline};
 pub use stream::{StreamSpec, ndjson_processors};
@@ -74,9 +76,13 @@ pub struct Desired {
     /// This pipeline's rules in the bucket's lifecycle configuration (none without retention or
     /// transition).
     pub lifecycle: Vec<LifecycleRule>,
-    /// The fan-out topic and its Lambda subscriptions.
+    /// The fan-out topic and its Lambda subscriptions (none before `Primary`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub topic: Option<TopicSpec>,
+    /// The fluentd routes (`legacy.fluentd`): a cluster resource, printed by
+    /// `render --only fluentd`.
+    #[serde(skip)]
+    pub fluentd: Option<FluentdSpec>,
 }
 
 /// A CloudFormation stack.
@@ -183,12 +189,13 @@ pub fn build(p: &Pipeline) -> Desired {
         notifications: bucket::notifications(p),
         lifecycle: bucket::lifecycle(p),
         topic: topic::build(p),
+        fluentd: fluentd::build(p),
         id: id.clone(),
         report_only: spec.report_only(),
         adopt_existing: spec.adopt_existing,
         ignore: spec.drift.ignore.clone(),
         deletion_policy: spec.storage.deletion_policy,
-        stage: spec.cutover_stage(),
+        stage: p.stages().pipeline,
         target: p.target().clone(),
         names: names.clone(),
         tags,

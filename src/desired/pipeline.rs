@@ -1,6 +1,7 @@
 //! A validated pipeline placed in an AWS account and region: the input of desired state.
 
 use crate::arn::AwsTarget;
+use crate::cutover::Stages;
 use crate::names::{Names, PipelineId};
 use crate::spec::{InvalidSpec, LogPipelineSpec, ValidSpec};
 
@@ -15,6 +16,7 @@ pub struct Pipeline {
     valid: ValidSpec,
     target: AwsTarget,
     names: Names,
+    stages: Stages,
 }
 
 impl Pipeline {
@@ -30,6 +32,7 @@ impl Pipeline {
             spec.fanout.as_ref().and_then(|f| f.topic_name.as_deref()),
         );
         Ok(Self {
+            stages: Stages::requested(spec),
             valid,
             target,
             names,
@@ -66,5 +69,16 @@ impl Pipeline {
     /// Every derived AWS name.
     pub fn names(&self) -> &Names {
         &self.names
+    }
+
+    /// The cutover stages in effect: the requested ones unless [`Pipeline::at`] says otherwise.
+    pub fn stages(&self) -> &Stages {
+        &self.stages
+    }
+
+    /// This pipeline at the stages in effect (the controller's gate holds back moves that are
+    /// not yet proven).
+    pub fn at(self, stages: Stages) -> Self {
+        Self { stages, ..self }
     }
 }

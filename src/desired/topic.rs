@@ -23,9 +23,12 @@ pub(super) fn build(p: &Pipeline) -> Option<TopicSpec> {
     Some(TopicSpec {
         arn: p.target().topic_arn(&name),
         name,
+        // Before `Primary` the aggregator still serves the consumers: subscribing them now would
+        // deliver everything twice.
         subscriptions: fanout
             .subscribers
             .iter()
+            .filter(|_| p.stages().pipeline.subscribers_on())
             .map(|s| {
                 let subscription = TopicSubscription {
                     protocol: "lambda".to_owned(),

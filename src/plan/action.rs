@@ -226,6 +226,17 @@ pub enum Step {
     /// Nothing is executed: the conflict of this kind needs a human.
     #[serde(serialize_with = "conflict_step")]
     Conflict(ConflictKind),
+    /// Write the pipeline's fluentd routes into their ConfigMap key: a cluster write, done by
+    /// the controller (server-side apply, then the reload); reports show it, the AWS executor
+    /// leaves it.
+    ApplyFluentdRoutes {
+        /// The ConfigMap's namespace.
+        namespace: String,
+        /// The ConfigMap.
+        name: String,
+        /// The key.
+        key: String,
+    },
 }
 
 /// What an [`Step::UpdateRole`] changes on one role.

@@ -27,6 +27,8 @@ pub enum ConflictKind {
     MissingSource,
     /// A property differs that cannot change without replacing the resource.
     NeedsReplacement,
+    /// Another field manager applied the pipeline's fluentd ConfigMap key.
+    AppliedByAnotherManager,
 }
 
 impl ConflictKind {
@@ -43,6 +45,7 @@ impl ConflictKind {
             ConflictKind::NotificationOverlap => "NotificationOverlap",
             ConflictKind::MissingSource => "MissingSource",
             ConflictKind::NeedsReplacement => "NeedsReplacement",
+            ConflictKind::AppliedByAnotherManager => "AppliedByAnotherManager",
         }
     }
 
@@ -51,7 +54,9 @@ impl ConflictKind {
     pub fn is_ownership(self) -> bool {
         matches!(
             self,
-            ConflictKind::OwnedByOtherPipeline | ConflictKind::Untagged
+            ConflictKind::OwnedByOtherPipeline
+                | ConflictKind::Untagged
+                | ConflictKind::AppliedByAnotherManager
         )
     }
 }

@@ -205,7 +205,8 @@ fn phase(op: Op, kind: ResourceKind) -> u8 {
     use ResourceKind::*;
     match op {
         Op::Delete => match kind {
-            SubscriptionFilter | LogGroup => 0,
+            // FluentdRoutes is a cluster resource, never in an AWS plan.
+            SubscriptionFilter | LogGroup | FluentdRoutes => 0,
             TopicSubscription => 1,
             BucketLifecycle => 2,
             BucketNotification => 3,

@@ -2,6 +2,7 @@
 //! OpenAPI schema ([`schema`]), the semantic rules that OpenAPI cannot express ([`validate`]),
 //! the validated value every later stage takes ([`valid`]), and the status ([`status`]).
 
+pub mod cutover;
 pub mod delivery;
 pub mod patterns;
 pub mod schema;
@@ -10,6 +11,7 @@ pub mod types;
 pub mod valid;
 pub mod validate;
 
+pub use cutover::*;
 pub use status::*;
 pub use types::*;
 pub use valid::{InvalidSpec, ValidSpec};

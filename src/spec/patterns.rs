@@ -15,6 +15,20 @@ pub const TOPIC_NAME_PATTERN: &str = r"^[A-Za-z0-9_-]{1,256}$";
 /// Bucket names as S3 accepts them (the remaining S3 rules are in validation).
 pub const BUCKET_NAME_PATTERN: &str = r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$";
 
+/// fluentd tag patterns (`app.orders.**`, `{a,b}.**`, several separated by spaces): nothing that
+/// could close the `<match>` directive or start a comment.
+pub const FLUENTD_MATCH_PATTERN: &str = r"^[^<>#\s]([^<>#\r\n]*[^<>#\s])?$";
+/// A host name or address for fluentd's `<server>`.
+pub const HOST_PATTERN: &str = r"^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$";
+/// ConfigMap keys (also the name part of the reload annotation, hence at most 63 characters).
+pub const CONFIGMAP_KEY_PATTERN: &str = r"^[-._a-zA-Z0-9]+$";
+/// Kubernetes object names (DNS subdomains).
+pub const DNS_SUBDOMAIN_PATTERN: &str = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$";
+/// fluentd sizes: bytes with an optional `k`, `m`, `g` or `t` suffix.
+pub const FLUENTD_SIZE_PATTERN: &str = r"^[0-9]+[kmgt]?$";
+/// An absolute path on the fluentd node, without spaces.
+pub const ABSOLUTE_PATH_PATTERN: &str = r"^/[A-Za-z0-9._/-]*$";
+
 /// What a pattern of this schema means, for error messages.
 pub fn describe_pattern(pattern: &str) -> Option<&'static str> {
     Some(match pattern {
@@ -30,6 +44,16 @@ pub fn describe_pattern(pattern: &str) -> Option<&'static str> {
         BUCKET_NAME_PATTERN => {
             "an S3 bucket name: lowercase letters, digits, '.' and '-', starting and ending with a letter or digit"
         }
+        FLUENTD_MATCH_PATTERN => {
+            "a fluentd tag pattern such as app.orders.** (no '<', '>', '#' or line breaks)"
+        }
+        HOST_PATTERN => "a host name or address such as fluentd.logging.svc",
+        CONFIGMAP_KEY_PATTERN => "a ConfigMap key: letters, digits, '-', '_' and '.'",
+        DNS_SUBDOMAIN_PATTERN => {
+            "a Kubernetes name: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"
+        }
+        FLUENTD_SIZE_PATTERN => "a fluentd size such as 8m or 512m",
+        ABSOLUTE_PATH_PATTERN => "an absolute path without spaces, e.g. /var/log/fluentd-buffers",
         _ => return None,
     })
 }

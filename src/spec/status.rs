@@ -50,6 +50,94 @@ pub struct LogPipelineStatus {
     /// Whether logs arrive: the last canary and what became of it at each stage.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery: Option<DeliveryStatus>,
+
+    /// The cutover from the legacy path: each route's stage in effect and what holds a move
+    /// back (only with `spec.legacy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cutover: Option<CutoverStatus>,
+}
+
+/// The cutover as the controller carries it out.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CutoverStatus {
+    /// The stage `spec.cutover.stage` asks for.
+    pub requested: String,
+    /// The pipeline's stage in effect: the lowest of its routes' (its subscribers serve them
+    /// all).
+    pub stage: String,
+    /// Each route's stage.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 100))]
+    pub routes: Vec<RouteCutover>,
+    /// What holds a requested move back (empty: every requested stage is in effect).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 101))]
+    pub blocked: Vec<CutoverBlock>,
+    /// Canaries in a row that reached every stage within `cutover.maxDeliverySeconds`.
+    #[serde(default)]
+    pub proven_canaries: i32,
+    /// The id of the canary last counted in `provenCanaries`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counted_canary: Option<String>,
+    /// When a loss signal was last seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_loss_signal_time: Option<Time>,
+    /// The last move forced by the `pitagora.dev/force-cutover` annotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forced: Option<ForcedCutover>,
+    /// The hash of the fluentd configuration last written (the reload annotation's value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_hash: Option<String>,
+}
+
+/// One fluentd route's stage.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteCutover {
+    /// The route's tag pattern.
+    pub r#match: String,
+    /// Its log group.
+    pub log_group: String,
+    /// The stage asked for (the route's own, else the pipeline's).
+    pub requested: String,
+    /// The stage in effect.
+    pub stage: String,
+    /// Since when `stage` is in effect.
+    pub since: Time,
+    /// Since when fluentd is told to write this route to CloudWatch Logs (unset at `Legacy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sending_since: Option<Time>,
+    /// When the route's log group was first seen receiving events after `sendingSince`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receiving_since: Option<Time>,
+}
+
+/// A requested move that does not take effect yet.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CutoverBlock {
+    /// The route's tag pattern (empty for a pipeline without routes).
+    pub route: String,
+    /// The stage it is held back from.
+    pub stage: String,
+    /// The unmet check: `NotDelivering`, `TooFewCanaries`, `LossSignals`, `ShadowWindow` or
+    /// `NoIncomingEvents`.
+    pub check: String,
+    /// What is unmet, with figures.
+    pub message: String,
+}
+
+/// A move made without its checks.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ForcedCutover {
+    /// The annotation's value: why.
+    pub reason: String,
+    /// The stage forced into effect.
+    pub stage: String,
+    /// When.
+    pub at: Time,
 }
 
 /// Delivery as the canaries prove it.

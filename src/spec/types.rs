@@ -9,6 +9,7 @@
 // duplicated attribute.
 #![allow(clippy::duplicated_attributes)]
 
+use super::cutover::{Cutover, Legacy};
 use super::status::LogPipelineStatus;
 use kube::CustomResource;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
@@ -289,94 +290,6 @@ pub struct Subscriber {
     pub filter_policy: Option<serde_json::Value>,
 }
 
-/// The legacy delivery path this pipeline replaces.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Legacy {
-    /// The fluentd aggregator that receives these logs today.
-    pub fluentd: FluentdLegacy,
-}
-
-/// A fluentd aggregator path.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct FluentdLegacy {
-    /// Where the legacy aggregator listens (fluentd forward protocol).
-    pub target: FluentdTarget,
-
-    /// Which fluentd tags carry the logs that also reach this pipeline, and through which log group.
-    #[serde(default)]
-    #[schemars(length(max = 100))]
-    pub routes: Vec<FluentdRoute>,
-}
-
-/// The address of a fluentd aggregator.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct FluentdTarget {
-    /// Host name or address, e.g. `fluentd-aggregator.logging.svc`.
-    #[schemars(length(min = 1, max = 253))]
-    pub host: String,
-    /// Port of the forward input. Default: 24224.
-    #[serde(default = "default_fluentd_port")]
-    #[schemars(range(min = 1, max = 65535))]
-    pub port: i32,
-}
-
-/// One fluentd route: logs tagged `match` go to the legacy aggregator and to `logGroup`.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct FluentdRoute {
-    /// fluentd tag pattern, e.g. `app.orders.**`.
-    #[schemars(length(min = 1, max = 256))]
-    pub r#match: String,
-    /// The CloudWatch Logs log group these logs are written to; it must be one of this pipeline's
-    /// sources.
-    #[schemars(length(min = 1, max = 512), regex(pattern = LOG_GROUP_NAME_PATTERN))]
-    pub log_group: String,
-}
-
-/// The cutover from the legacy path.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Cutover {
-    /// `Legacy`: only the legacy path is authoritative. `Shadow`: both run, the new path is
-    /// verified against the legacy one. `Primary`: the new path is authoritative, the legacy one
-    /// still runs as a fallback. `New`: only the new path. Default: `New` without `legacy`,
-    /// `Legacy` with it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stage: Option<CutoverStage>,
-}
-
-/// `Legacy`: only the legacy path is authoritative. `Shadow`: both run, the new path is
-/// verified against the legacy one. `Primary`: the new path is authoritative, the legacy one
-/// still runs as a fallback. `New`: only the new path. Default: `New` without `legacy`,
-/// `Legacy` with it.
-// (An optional enum field shows its type's description in the CRD, so it lives here.)
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq, Hash)]
-pub enum CutoverStage {
-    /// Only the legacy path is authoritative.
-    Legacy,
-    /// Both paths run; the new one is verified.
-    Shadow,
-    /// The new path is authoritative; the legacy one still runs.
-    Primary,
-    /// Only the new path.
-    New,
-}
-
-impl CutoverStage {
-    /// The stage's name as written in the spec and status.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CutoverStage::Legacy => "Legacy",
-            CutoverStage::Shadow => "Shadow",
-            CutoverStage::Primary => "Primary",
-            CutoverStage::New => "New",
-        }
-    }
-}
-
 /// Drift handling.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -417,9 +330,10 @@ impl Default for DriftSettings {
 pub struct IgnoreRule {
     /// Resource kind: `Stack`, `BucketAccess`, `BucketPolicy`, `Role`, `TopicPolicy`,
     /// `LambdaPermission`, `ErrorLogGroup`, `DeliveryStream`, `BucketNotification`,
-    /// `BucketLifecycle`, `TopicSubscription`, `LogGroup` or `SubscriptionFilter`.
+    /// `BucketLifecycle`, `TopicSubscription`, `LogGroup`, `SubscriptionFilter` or
+    /// `FluentdRoutes` (the pipeline's fluentd key, whose name is `namespace/name:key`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("enum" = ["Stack", "BucketAccess", "BucketPolicy", "Role", "TopicPolicy", "LambdaPermission", "ErrorLogGroup", "CanaryLogGroup", "DeliveryStream", "BucketNotification", "BucketLifecycle", "TopicSubscription", "LogGroup", "SubscriptionFilter"]))]
+    #[schemars(extend("enum" = ["Stack", "BucketAccess", "BucketPolicy", "Role", "TopicPolicy", "LambdaPermission", "ErrorLogGroup", "CanaryLogGroup", "DeliveryStream", "BucketNotification", "BucketLifecycle", "TopicSubscription", "LogGroup", "SubscriptionFilter", "FluentdRoutes"]))]
     pub kind: Option<String>,
 
     /// Resource name, e.g. a log group such as `/ecs/legacy-*`.
@@ -454,9 +368,6 @@ fn default_processed_prefix() -> String {
 }
 fn default_check_interval_seconds() -> i32 {
     300
-}
-fn default_fluentd_port() -> i32 {
-    24224
 }
 
 /// A JSON object kept as written: the API server must neither prune nor type-check its contents.

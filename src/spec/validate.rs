@@ -14,7 +14,9 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::LazyLock;
 
+mod cutover;
 mod delivery;
+use cutover::validate_legacy_and_cutover;
 use delivery::validate_delivery;
 
 /// One invalid field.
@@ -445,47 +447,6 @@ fn filter_policy_problem(policy: &serde_json::Value) -> Option<String> {
         }
         serde_json::Value::Object(_) => None,
         _ => Some("must be a JSON object".into()),
-    }
-}
-
-fn validate_legacy_and_cutover(e: &mut Errors, spec: &LogPipelineSpec) {
-    if let Some(legacy) = &spec.legacy {
-        let f = &legacy.fluentd;
-        e.length("spec.legacy.fluentd.target.host", &f.target.host, 1, 253);
-        e.range(
-            "spec.legacy.fluentd.target.port",
-            f.target.port,
-            1,
-            65535,
-            "",
-        );
-        for (i, route) in f.routes.iter().enumerate() {
-            let path = format!("spec.legacy.fluentd.routes[{i}]");
-            e.length(&format!("{path}.match"), &route.r#match, 1, 256);
-            let selected = spec.sources.log_groups.contains(&route.log_group)
-                || spec
-                    .sources
-                    .log_group_prefixes
-                    .iter()
-                    .any(|p| route.log_group.starts_with(p.as_str()));
-            if !selected {
-                e.push(
-                    format!("{path}.logGroup"),
-                    quoted(&route.log_group),
-                    "is not one of this pipeline's sources, so these logs would never reach the new path; add it to spec.sources.logGroups or a matching prefix",
-                );
-            }
-        }
-    }
-    if let Some(stage) = spec.cutover.stage
-        && stage != CutoverStage::New
-        && spec.legacy.is_none()
-    {
-        e.push(
-            "spec.cutover.stage",
-            stage.as_str(),
-            "needs spec.legacy (the path being migrated from); declare spec.legacy.fluentd or use stage New",
-        );
     }
 }
 

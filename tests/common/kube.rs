@@ -90,6 +90,25 @@ pub fn install() {
     });
 }
 
+/// A LogPipeline document named `namespace/name` with `spec` (YAML, indented for it).
+pub fn pipeline(namespace: &str, name: &str, spec: &str) -> String {
+    format!(
+        "apiVersion: pitagora.dev/v1alpha1\nkind: LogPipeline\nmetadata:\n  name: {name}\n  namespace: {namespace}\nspec:\n{}",
+        spec.lines().map(|l| format!("  {l}\n")).collect::<String>()
+    )
+}
+
+/// The AWS names of the pipeline `namespace/name` in `m`'s account.
+pub fn names(m: &Moto, namespace: &str, name: &str) -> pitagora::names::Names {
+    let id = pitagora::names::PipelineId::new(namespace, name);
+    pitagora::names::Names::derive(
+        &id,
+        &pitagora::arn::AwsTarget::new(m.account.clone(), super::moto::REGION),
+        None,
+        None,
+    )
+}
+
 /// A fresh namespace for one test.
 pub fn namespace(label: &str) -> String {
     let account = super::moto::fresh_account();

@@ -1,0 +1,127 @@
+//! Converging one pipeline, the shell's steps: validate and resolve, then check and converge
+//! AWS; beside fluentd, the cutover gate first and the fluentd key and AWS in the order the
+//! moves need.
+
+use super::decide::Found;
+use super::{Context, fluentd, hints, log_outcome};
+use crate::desired::Pipeline;
+use crate::engine::Engine;
+use crate::observe::Hints;
+use crate::spec::LogPipeline;
+use k8s_openapi::jiff::Timestamp;
+
+/// The validated spec placed in its account and region, or what stopped it.
+pub(super) async fn resolved(lp: &LogPipeline, engine: &Engine) -> Result<Pipeline, Found> {
+    let valid = engine
+        .validate(&lp.id("default"), &lp.spec)
+        .map_err(Found::Invalid)?;
+    engine.resolve(valid).await.map_err(Found::Failed)
+}
+
+/// Checks AWS against `pipeline` and converges it.
+pub(super) async fn converge(engine: &Engine, pipeline: &Pipeline, hints: &Hints) -> Found {
+    let converged = async {
+        let check = engine.check(pipeline, hints).await?;
+        engine.execute(check, hints, &mut log_outcome).await
+    };
+    match converged.await {
+        Ok(c) => Found::Converged(Box::new(c)),
+        Err(e) => Found::Failed(e),
+    }
+}
+
+/// [`find`] for a pipeline beside fluentd: the gate decides the stages in effect, then the
+/// fluentd key and AWS are written in the order the moves need. A move back writes the legacy
+/// store (and requests the reload) first, and turns nothing of the new path off unless that
+/// took; a move forward readies AWS first, and writes fluentd only once AWS converged.
+pub(super) async fn find_staged(
+    lp: &LogPipeline,
+    ctx: &Context,
+) -> (Found, Option<fluentd::CutoverRun>) {
+    let pipeline = match resolved(lp, &ctx.engine).await {
+        Ok(p) => p,
+        Err(found) => return (found, None),
+    };
+    let hints = hints(lp);
+    if pipeline.spec().legacy.is_none() {
+        return (converge(&ctx.engine, &pipeline, &hints).await, None);
+    }
+    let now = Timestamp::now().as_millisecond();
+    let region = pipeline.target().region.clone();
+    let gated = fluentd::gate(lp, &ctx.engine, &region, now).await;
+    let previous = lp.status.as_ref();
+    let before = crate::cutover::gate::in_effect(
+        &lp.spec,
+        previous.and_then(|s| s.cutover.as_ref()),
+        previous.and_then(|s| s.stage.as_deref()),
+    );
+    let staged = pipeline.clone().at(gated.stages.clone());
+    let spec = crate::desired::build(&staged).fluentd;
+    let last_hash = previous
+        .and_then(|s| s.cutover.as_ref())
+        .and_then(|c| c.config_hash.as_deref());
+    // An ignore rule on the key keeps its live value, as Report keeps everything's.
+    let ignored_by = spec
+        .as_ref()
+        .and_then(|f| ignored_by(f, &staged.spec().drift.ignore));
+    let report_only = staged.spec().report_only() || ignored_by.is_some();
+    let write = || async {
+        match &spec {
+            Some(f) => fluentd::write_key(&ctx.client, f, report_only, last_hash).await,
+            None => fluentd::KeyOutcome::Unmanaged,
+        }
+    };
+    let (found, key) = if gated.backward() {
+        let key = write().await;
+        let legacy_written = !matches!(
+            key,
+            fluentd::KeyOutcome::Failed(_) | fluentd::KeyOutcome::Conflict { .. }
+        );
+        let target = if legacy_written {
+            staged
+        } else {
+            pipeline.at(before)
+        };
+        (converge(&ctx.engine, &target, &hints).await, key)
+    } else {
+        let found = converge(&ctx.engine, &staged, &hints).await;
+        let ready = matches!(&found, Found::Converged(c)
+            if c.applied.iter().all(|r| r.errors().next().is_none()));
+        let key = if ready {
+            write().await
+        } else {
+            fluentd::KeyOutcome::Deferred
+        };
+        (found, key)
+    };
+    let run = fluentd::CutoverRun {
+        gated,
+        key,
+        hash: spec.as_ref().map(|f| f.hash.clone()),
+        config: spec.and_then(|f| f.config),
+        ignored_by,
+    };
+    (found, Some(run))
+}
+
+/// The first of `rules` that ignores the fluentd key of `f`, described.
+fn ignored_by(
+    f: &crate::desired::FluentdSpec,
+    rules: &[crate::spec::IgnoreRule],
+) -> Option<String> {
+    let config = f.config.as_ref()?;
+    let name = super::cutover::key_name(config);
+    let field = format!("data[{}]", config.key);
+    rules
+        .iter()
+        .find(|r| {
+            crate::plan::ignore::ignores(
+                std::slice::from_ref(r),
+                crate::resources::ResourceKind::FluentdRoutes,
+                &name,
+                &field,
+                Some("spec.legacy.fluentd"),
+            )
+        })
+        .map(crate::plan::ignore::describe)
+}

@@ -1,0 +1,200 @@
+//! The pipeline's key in the fluentd ConfigMap, compared with what the spec renders: pure. The
+//! controller reads the ConfigMap, this decides, the controller writes.
+//!
+//! pitagora owns only its key, through server-side apply under its own field manager. Another
+//! manager that *applied* the key owns it: that is a conflict, and the key is left alone. An
+//! edit by hand (`kubectl edit`, a plain update or patch) is drift: reported, and corrected
+//! unless `drift.policy` is `Report`.
+
+use crate::plan::{Action, Change, ConflictKind, Op, Step};
+use crate::resources::ResourceKind;
+use crate::spec::FluentdConfig;
+use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
+
+/// The ConfigMap as read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Observed {
+    /// Whether the ConfigMap exists.
+    pub exists: bool,
+    /// The key's value, when present.
+    pub value: Option<String>,
+    /// The managers of the key other than pitagora's: `(manager, operation)`.
+    pub other_owners: Vec<(String, String)>,
+}
+
+/// What the key needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyPlan {
+    /// It holds the rendered text.
+    InSync,
+    /// Write the rendered text.
+    Write(Difference),
+    /// Another manager applied it: leave it, a human must act.
+    Conflict {
+        /// That manager.
+        manager: String,
+    },
+}
+
+/// Why the key is written, and the first line that differs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Difference {
+    /// `Create` (the ConfigMap or the key is missing) or `Update`.
+    pub create: bool,
+    /// Whether the text was changed by someone else since pitagora wrote it (drift), rather
+    /// than the spec or the stages in effect changing.
+    pub edited: bool,
+    /// The first differing line (1-based), the rendered and the found line there.
+    pub line: Option<(usize, String, String)>,
+}
+
+impl Difference {
+    /// The field a drift item names: the key, and the line when one differs.
+    pub fn field(&self, key: &str) -> String {
+        match &self.line {
+            Some((n, _, _)) => format!("data[{key}] line {n}"),
+            None => format!("data[{key}]"),
+        }
+    }
+}
+
+/// The managers other than `manager` that own `data.<key>`, with their operation.
+pub fn other_owners(
+    managed: &[ManagedFieldsEntry],
+    key: &str,
+    manager: &str,
+) -> Vec<(String, String)> {
+    let field = format!("f:{key}");
+    managed
+        .iter()
+        .filter(|m| m.manager.as_deref() != Some(manager))
+        .filter(|m| {
+            m.fields_v1
+                .as_ref()
+                .and_then(|f| f.0.get("f:data"))
+                .and_then(|d| d.get(&field))
+                .is_some()
+        })
+        .map(|m| {
+            (
+                m.manager.clone().unwrap_or_default(),
+                m.operation.clone().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// What the key needs to hold `text`. `last_written` is the hash pitagora recorded for its last
+/// write (to tell a hand edit from a change of the spec).
+pub fn plan(text: &str, observed: &Observed, last_written: Option<&str>) -> KeyPlan {
+    if let Some((manager, _)) = observed.other_owners.iter().find(|(_, op)| op == "Apply") {
+        return KeyPlan::Conflict {
+            manager: manager.clone(),
+        };
+    }
+    let Some(found) = &observed.value else {
+        return KeyPlan::Write(Difference {
+            create: true,
+            edited: last_written.is_some(),
+            line: None,
+        });
+    };
+    if found == text {
+        return KeyPlan::InSync;
+    }
+    let ours = last_written.is_some_and(|h| h == super::render::config_hash(found));
+    KeyPlan::Write(Difference {
+        create: false,
+        edited: !ours,
+        line: first_difference(text, found),
+    })
+}
+
+/// The first line where `want` and `found` differ (an absent line reads as empty).
+fn first_difference(want: &str, found: &str) -> Option<(usize, String, String)> {
+    let (mut a, mut b) = (want.lines(), found.lines());
+    for n in 1.. {
+        match (a.next(), b.next()) {
+            (None, None) => return None,
+            (x, y) if x != y => {
+                let line = |l: Option<&str>| l.unwrap_or_default().trim().to_owned();
+                return Some((n, line(x), line(y)));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The key as `cm` holds it (`None`: the ConfigMap does not exist), `manager` being pitagora's.
+pub fn observed(cm: Option<&ConfigMap>, key: &str, manager: &str) -> Observed {
+    let Some(cm) = cm else {
+        return Observed::default();
+    };
+    Observed {
+        exists: true,
+        value: cm.data.as_ref().and_then(|d| d.get(key)).cloned(),
+        other_owners: other_owners(
+            cm.metadata.managed_fields.as_deref().unwrap_or_default(),
+            key,
+            manager,
+        ),
+    }
+}
+
+/// The resource name of a fluentd key in reports and status: `namespace/name:key`.
+pub fn resource_name(c: &FluentdConfig) -> String {
+    format!("{}/{}:{}", c.namespace, c.name, c.key)
+}
+
+/// The plan action of `plan` for the key of `c` (`None` when it is in sync): how reports show
+/// it, like any AWS resource's.
+pub fn action(c: &FluentdConfig, plan: &KeyPlan) -> Option<Action> {
+    let name = resource_name(c);
+    let (op, changes, reason, step) = match plan {
+        KeyPlan::InSync => return None,
+        KeyPlan::Conflict { manager } => (
+            Op::Conflict,
+            Vec::new(),
+            format!(
+                "field manager {manager:?} applied this key: pitagora leaves it alone; remove that manager's ownership, or choose another key"
+            ),
+            Step::Conflict(ConflictKind::AppliedByAnotherManager),
+        ),
+        KeyPlan::Write(d) => {
+            let (desired, actual) = match &d.line {
+                Some((_, want, found)) => (Some(want.clone()), Some(found.clone())),
+                None => (Some("(the rendered routes)".to_owned()), None),
+            };
+            let change = Change {
+                field: d.field(&c.key),
+                spec_field: Some("spec.legacy.fluentd".to_owned()),
+                desired,
+                actual,
+            };
+            let reason = if d.edited {
+                "the fluentd routes were changed outside pitagora"
+            } else if d.create {
+                "the fluentd routes are not in the ConfigMap"
+            } else {
+                "the stages in effect or the spec changed"
+            };
+            let step = Step::ApplyFluentdRoutes {
+                namespace: c.namespace.clone(),
+                name: c.name.clone(),
+                key: c.key.clone(),
+            };
+            let op = if d.create { Op::Create } else { Op::Update };
+            (op, vec![change], reason.to_owned(), step)
+        }
+    };
+    Some(Action {
+        op,
+        kind: ResourceKind::FluentdRoutes,
+        name,
+        changes,
+        reason,
+        step,
+    })
+}

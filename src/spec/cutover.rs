@@ -1,0 +1,346 @@
+//! The legacy fluentd path and the cutover from it (`spec.legacy`, `spec.cutover`).
+//!
+//! The controller renders each route into a key of a ConfigMap that the node-level fluentd
+//! `@include`s, by the route's stage in effect, and moves the stage forward only when delivery on
+//! the new path is proven; see [`crate::cutover`].
+
+use super::patterns::*;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The legacy delivery path this pipeline replaces.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Legacy {
+    /// The fluentd aggregator that receives these logs today.
+    pub fluentd: FluentdLegacy,
+}
+
+/// A fluentd aggregator path, and where the routes to it are rendered.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct FluentdLegacy {
+    /// Where the legacy aggregator listens (fluentd forward protocol). Exactly one of `target`
+    /// and `store`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<FluentdTarget>,
+
+    /// The legacy output written verbatim as the body of a `<store>` (e.g. `@type forward` with
+    /// your own servers, TLS and buffer), instead of `target`. `{{route}}` is replaced by a name
+    /// unique to each route, for buffer paths.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 16384))]
+    pub store: Option<String>,
+
+    /// The ConfigMap key the controller renders this pipeline's routes into. Without it the
+    /// controller manages no fluentd configuration (`pitagora render --only fluentd` still
+    /// prints it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<FluentdConfig>,
+
+    /// How fluentd picks up a changed configuration. Required with `config`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reload: Option<FluentdReload>,
+
+    /// Which fluentd tags carry the logs that also reach this pipeline, and through which log group.
+    #[serde(default)]
+    #[schemars(length(max = 100))]
+    pub routes: Vec<FluentdRoute>,
+}
+
+/// The address of a fluentd aggregator.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct FluentdTarget {
+    /// Host name or address, e.g. `fluentd-aggregator.logging.svc`.
+    #[schemars(length(min = 1, max = 253), regex(pattern = HOST_PATTERN))]
+    pub host: String,
+    /// Port of the forward input. Default: 24224.
+    #[serde(default = "default_fluentd_port")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: i32,
+    /// The forward output's buffer.
+    #[serde(default)]
+    pub buffer: ForwardBuffer,
+}
+
+/// The buffer of the forward output to the aggregator: what holds logs while it is unreachable.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ForwardBuffer {
+    /// `File` (default: survives a fluentd restart) or `Memory`.
+    #[serde(default, rename = "type")]
+    pub kind: BufferKind,
+    /// Directory of the file buffers; each route gets its own subdirectory. Default:
+    /// `/var/log/fluentd-buffers/pitagora`.
+    #[serde(default = "default_buffer_path")]
+    #[schemars(length(min = 1, max = 1024), regex(pattern = ABSOLUTE_PATH_PATTERN))]
+    pub path: String,
+    /// Seconds between flushes, 1–3600. Default: 5.
+    #[serde(default = "default_flush_interval")]
+    #[schemars(range(min = 1, max = 3600))]
+    pub flush_interval_seconds: i32,
+    /// Largest chunk, e.g. `8m`. Default: `8m`.
+    #[serde(default = "default_chunk_limit")]
+    #[schemars(length(min = 1, max = 16), regex(pattern = FLUENTD_SIZE_PATTERN))]
+    pub chunk_limit_size: String,
+    /// Largest buffer per route, e.g. `512m`. Default: `512m`.
+    #[serde(default = "default_total_limit")]
+    #[schemars(length(min = 1, max = 16), regex(pattern = FLUENTD_SIZE_PATTERN))]
+    pub total_limit_size: String,
+    /// What happens when the buffer is full: `ThrowException` (default), `Block` or
+    /// `DropOldestChunk`.
+    #[serde(default)]
+    pub overflow_action: OverflowAction,
+    /// Retry sending to the aggregator for ever rather than giving up after fluentd's 72 hours.
+    /// Default: true.
+    #[serde(default = "default_true")]
+    pub retry_forever: bool,
+}
+
+impl Default for ForwardBuffer {
+    fn default() -> Self {
+        Self {
+            kind: BufferKind::default(),
+            path: default_buffer_path(),
+            flush_interval_seconds: default_flush_interval(),
+            chunk_limit_size: default_chunk_limit(),
+            total_limit_size: default_total_limit(),
+            overflow_action: OverflowAction::default(),
+            retry_forever: true,
+        }
+    }
+}
+
+/// Where a fluentd buffer keeps its chunks.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+pub enum BufferKind {
+    /// On disk, under `path`.
+    #[default]
+    File,
+    /// In memory (lost when fluentd restarts).
+    Memory,
+}
+
+/// fluentd's `overflow_action`.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+pub enum OverflowAction {
+    /// Refuse new events (the input retries them).
+    #[default]
+    ThrowException,
+    /// Block the input until the buffer has room.
+    Block,
+    /// Drop the oldest chunk.
+    DropOldestChunk,
+}
+
+/// The ConfigMap key holding this pipeline's fluentd routes. pitagora owns only this key.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct FluentdConfig {
+    /// Namespace of the ConfigMap (where the node-level fluentd runs), e.g. `logging`.
+    #[schemars(length(min = 1, max = 63), regex(pattern = DNS_LABEL_PATTERN))]
+    pub namespace: String,
+    /// Name of the ConfigMap; created when missing.
+    #[schemars(length(min = 1, max = 253), regex(pattern = DNS_SUBDOMAIN_PATTERN))]
+    pub name: String,
+    /// The key, e.g. `payments.conf`; fluentd `@include`s it from where the ConfigMap is mounted.
+    #[schemars(length(min = 1, max = 63), regex(pattern = CONFIGMAP_KEY_PATTERN))]
+    pub key: String,
+}
+
+/// How fluentd reloads a changed configuration.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct FluentdReload {
+    /// `DaemonSet` or `Deployment`: the controller rolls it by changing an annotation on its pod
+    /// template to the configuration's hash. `None`: your cluster reloads fluentd itself (a
+    /// reloader sidecar, for example).
+    pub kind: ReloadKind,
+    /// The DaemonSet's or Deployment's name. Required unless `kind` is `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253), regex(pattern = DNS_SUBDOMAIN_PATTERN))]
+    pub name: Option<String>,
+    /// Its namespace. Default: the ConfigMap's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 63), regex(pattern = DNS_LABEL_PATTERN))]
+    pub namespace: Option<String>,
+}
+
+/// What rolls fluentd after a configuration change.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+pub enum ReloadKind {
+    /// A DaemonSet (the node-level fluentd).
+    #[default]
+    DaemonSet,
+    /// A Deployment.
+    Deployment,
+    /// Nothing: the cluster reloads fluentd itself.
+    None,
+}
+
+/// One fluentd route: logs tagged `match` go to the legacy aggregator and to `logGroup`, as its
+/// stage says.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct FluentdRoute {
+    /// fluentd tag pattern, e.g. `app.orders.**`.
+    #[schemars(length(min = 1, max = 256), regex(pattern = FLUENTD_MATCH_PATTERN))]
+    pub r#match: String,
+    /// The CloudWatch Logs log group these logs are written to; it must be one of this pipeline's
+    /// sources.
+    #[schemars(length(min = 1, max = 512), regex(pattern = LOG_GROUP_NAME_PATTERN))]
+    pub log_group: String,
+    /// The log stream they are written to. Default: one stream per fluentd tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 512), regex(pattern = LOG_GROUP_NAME_PATTERN))]
+    pub log_stream: Option<String>,
+    /// This route's own stage, to move one service at a time. Default: `cutover.stage`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<CutoverStage>,
+}
+
+/// The cutover from the legacy path.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Cutover {
+    /// `Legacy`: only the legacy path is authoritative. `Shadow`: both run, the new path is
+    /// verified against the legacy one. `Primary`: the new path is authoritative, the legacy one
+    /// still runs as a fallback. `New`: only the new path. Default: `New` without `legacy`,
+    /// `Legacy` with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<CutoverStage>,
+
+    /// Canaries in a row that must have reached every stage, each within
+    /// `maxDeliverySeconds`, before `New` takes effect, 1–1000. Default: 10.
+    #[serde(default = "default_required_successes")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub required_successes: i32,
+
+    /// The longest a canary may take end to end and still count towards `requiredSuccesses`,
+    /// 60–86400. Default: 900.
+    #[serde(default = "default_max_delivery_seconds")]
+    #[schemars(range(min = 60, max = 86400))]
+    pub max_delivery_seconds: i32,
+
+    /// How long before a move to `New` no loss signal may have shown, 0–604800. Default: 3600.
+    #[serde(default = "default_shadow_window_seconds")]
+    #[schemars(range(min = 0, max = 604800))]
+    pub shadow_window_seconds: i32,
+
+    /// How long after the reload a route's log group has to show incoming events before a stage
+    /// that writes to CloudWatch Logs is reported as not taking effect, 60–86400. Default: 600.
+    #[serde(default = "default_incoming_deadline_seconds")]
+    #[schemars(range(min = 60, max = 86400))]
+    pub incoming_deadline_seconds: i32,
+}
+
+impl Default for Cutover {
+    fn default() -> Self {
+        Self {
+            stage: None,
+            required_successes: default_required_successes(),
+            max_delivery_seconds: default_max_delivery_seconds(),
+            shadow_window_seconds: default_shadow_window_seconds(),
+            incoming_deadline_seconds: default_incoming_deadline_seconds(),
+        }
+    }
+}
+
+/// `Legacy`: only the legacy path is authoritative. `Shadow`: both run, the new path is
+/// verified against the legacy one. `Primary`: the new path is authoritative, the legacy one
+/// still runs as a fallback. `New`: only the new path. Default: `New` without `legacy`,
+/// `Legacy` with it.
+// (An optional enum field shows its type's description in the CRD, so it lives here.) The order
+// of the variants is the order of the stages.
+#[derive(
+    Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq, Hash, PartialOrd, Ord,
+)]
+pub enum CutoverStage {
+    /// Only the legacy path is authoritative.
+    Legacy,
+    /// Both paths run; the new one is verified.
+    Shadow,
+    /// The new path is authoritative; the legacy one still runs.
+    Primary,
+    /// Only the new path.
+    New,
+}
+
+impl CutoverStage {
+    /// Every stage, in order.
+    pub const ALL: [CutoverStage; 4] = [Self::Legacy, Self::Shadow, Self::Primary, Self::New];
+
+    /// The stage's name as written in the spec and status.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CutoverStage::Legacy => "Legacy",
+            CutoverStage::Shadow => "Shadow",
+            CutoverStage::Primary => "Primary",
+            CutoverStage::New => "New",
+        }
+    }
+
+    /// The stage named `s`, as written in the spec and status.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|stage| stage.as_str() == s)
+    }
+
+    /// The next stage towards `New`.
+    pub fn next(self) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| *s > self)
+    }
+
+    /// Whether fluentd writes to CloudWatch Logs at this stage.
+    pub fn sends_to_new_path(self) -> bool {
+        self != CutoverStage::Legacy
+    }
+
+    /// Whether fluentd writes to the legacy aggregator at this stage.
+    pub fn sends_to_legacy(self) -> bool {
+        self != CutoverStage::New
+    }
+
+    /// Whether the pipeline's own subscribers receive the logs at this stage: from `Primary` on,
+    /// so that consumers never receive everything twice.
+    pub fn subscribers_on(self) -> bool {
+        self >= CutoverStage::Primary
+    }
+}
+
+impl std::fmt::Display for CutoverStage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+fn default_fluentd_port() -> i32 {
+    24224
+}
+fn default_buffer_path() -> String {
+    "/var/log/fluentd-buffers/pitagora".to_owned()
+}
+fn default_flush_interval() -> i32 {
+    5
+}
+fn default_chunk_limit() -> String {
+    "8m".to_owned()
+}
+fn default_total_limit() -> String {
+    "512m".to_owned()
+}
+fn default_true() -> bool {
+    true
+}
+fn default_required_successes() -> i32 {
+    10
+}
+fn default_max_delivery_seconds() -> i32 {
+    900
+}
+fn default_shadow_window_seconds() -> i32 {
+    3600
+}
+fn default_incoming_deadline_seconds() -> i32 {
+    600
+}

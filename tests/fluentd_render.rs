@@ -1,0 +1,245 @@
+//! The fluentd routes pitagora renders for a pipeline beside the legacy aggregator, specified:
+//! one `<match>` per route, the stores of its stage in the order that keeps the authoritative one
+//! unstalled, valid fluentd configuration every time, and byte-stable text.
+
+mod common;
+
+use common::fluentd::routes;
+use pitagora::cutover::Stages;
+use pitagora::desired::{self, Pipeline};
+use pitagora::fluentd::render::config_hash;
+use pitagora::spec::{CutoverStage, LogPipelineSpec};
+
+fn payments() -> LogPipelineSpec {
+    common::example("beside-fluentd.yaml").spec
+}
+
+fn text_at(spec: &LogPipelineSpec, routes: Vec<CutoverStage>, own: CutoverStage) -> String {
+    let p = Pipeline::from_spec(&common::id(), spec, common::ACCOUNT, common::REGION).unwrap();
+    let d = desired::build(&p.at(Stages::of(routes, own)));
+    d.fluentd
+        .expect("a legacy path renders fluentd routes")
+        .text
+}
+
+fn all_at(stage: CutoverStage) -> String {
+    text_at(&payments(), vec![stage; 2], stage)
+}
+
+#[test]
+fn legacy_sends_only_to_the_aggregator() {
+    let text = all_at(CutoverStage::Legacy);
+    common::report::golden("fluentd/payments-legacy.conf", &text);
+    for r in routes(&text) {
+        assert_eq!(r.shape(), ["forward"], "{}", r.pattern);
+    }
+}
+
+#[test]
+fn shadow_copies_to_cloudwatch_first_and_ignores_its_errors() {
+    let text = all_at(CutoverStage::Shadow);
+    common::report::golden("fluentd/payments-shadow.conf", &text);
+    for r in routes(&text) {
+        assert_eq!(r.shape(), ["!cloudwatch_logs", "forward"], "{}", r.pattern);
+    }
+}
+
+#[test]
+fn primary_keeps_the_aggregator_but_ignores_its_errors() {
+    let text = all_at(CutoverStage::Primary);
+    common::report::golden("fluentd/payments-primary.conf", &text);
+    for r in routes(&text) {
+        assert_eq!(r.shape(), ["!forward", "cloudwatch_logs"], "{}", r.pattern);
+    }
+}
+
+#[test]
+fn new_sends_only_to_cloudwatch() {
+    let text = all_at(CutoverStage::New);
+    common::report::golden("fluentd/payments-new.conf", &text);
+    for r in routes(&text) {
+        assert_eq!(r.shape(), ["cloudwatch_logs"], "{}", r.pattern);
+    }
+}
+
+#[test]
+fn each_route_matches_its_tags_and_writes_to_its_log_group() {
+    let parsed = routes(&all_at(CutoverStage::Shadow));
+    let summary: Vec<(String, Option<String>)> = parsed
+        .iter()
+        .map(|r| {
+            let cw = &r.store("cloudwatch_logs").directive;
+            (
+                r.pattern.clone(),
+                cw.param("log_group_name").map(str::to_owned),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                "app.payments.api.**".to_owned(),
+                Some("/ecs/payments-api".to_owned())
+            ),
+            (
+                "app.payments.worker.**".to_owned(),
+                Some("/ecs/payments-worker".to_owned())
+            ),
+        ]
+    );
+}
+
+#[test]
+fn the_cloudwatch_store_names_the_region_and_creates_a_stream_per_tag() {
+    let parsed = routes(&all_at(CutoverStage::New));
+    let cw = &parsed[0].store("cloudwatch_logs").directive;
+    assert_eq!(cw.param("region"), Some("eu-west-1"), "the spec's region");
+    assert_eq!(cw.param("use_tag_as_stream"), Some("true"));
+    assert_eq!(cw.param("auto_create_stream"), Some("true"));
+    assert_eq!(cw.param("log_stream_name"), None);
+}
+
+#[test]
+fn a_route_with_a_log_stream_writes_to_that_stream() {
+    let mut spec = payments();
+    spec.legacy.as_mut().unwrap().fluentd.routes[0].log_stream = Some("fluentd".into());
+    let parsed = routes(&text_at(
+        &spec,
+        vec![CutoverStage::New; 2],
+        CutoverStage::New,
+    ));
+    let cw = &parsed[0].store("cloudwatch_logs").directive;
+    assert_eq!(cw.param("log_stream_name"), Some("fluentd"));
+    assert_eq!(cw.param("use_tag_as_stream"), None);
+}
+
+#[test]
+fn routes_may_be_at_different_stages() {
+    let text = text_at(
+        &payments(),
+        vec![CutoverStage::Primary, CutoverStage::Legacy],
+        CutoverStage::Shadow,
+    );
+    let parsed = routes(&text);
+    assert_eq!(parsed[0].shape(), ["!forward", "cloudwatch_logs"]);
+    assert_eq!(parsed[1].shape(), ["forward"]);
+}
+
+#[test]
+fn the_forward_store_carries_the_targets_buffer_with_a_path_per_route() {
+    let parsed = routes(&all_at(CutoverStage::Legacy));
+    let paths: Vec<String> = parsed
+        .iter()
+        .map(|r| {
+            let buffer = r
+                .store("forward")
+                .directive
+                .children("buffer")
+                .next()
+                .unwrap()
+                .clone();
+            assert_eq!(buffer.param("@type"), Some("file"));
+            assert_eq!(buffer.param("flush_interval"), Some("5s"));
+            assert_eq!(buffer.param("total_limit_size"), Some("512m"));
+            assert_eq!(buffer.param("retry_forever"), Some("true"));
+            buffer.param("path").unwrap().to_owned()
+        })
+        .collect();
+    assert_ne!(paths[0], paths[1], "two file buffers may not share a path");
+    assert!(
+        paths
+            .iter()
+            .all(|p| p.starts_with("/var/log/fluentd-buffers/pitagora/team-a.orders."))
+    );
+}
+
+#[test]
+fn reordering_routes_keeps_each_buffer_path() {
+    let path_of = |spec: &LogPipelineSpec, pattern: &str| {
+        routes(&text_at(
+            spec,
+            vec![CutoverStage::Legacy; 2],
+            CutoverStage::Legacy,
+        ))
+        .into_iter()
+        .find(|r| r.pattern == pattern)
+        .map(|r| {
+            r.store("forward")
+                .directive
+                .children("buffer")
+                .next()
+                .unwrap()
+                .param("path")
+                .unwrap()
+                .to_owned()
+        })
+        .unwrap()
+    };
+    let mut reordered = payments();
+    reordered.legacy.as_mut().unwrap().fluentd.routes.reverse();
+    assert_eq!(
+        path_of(&payments(), "app.payments.api.**"),
+        path_of(&reordered, "app.payments.api.**")
+    );
+}
+
+#[test]
+fn a_verbatim_store_is_written_with_the_route_placeholder_filled() {
+    let mut spec = payments();
+    let fluentd = &mut spec.legacy.as_mut().unwrap().fluentd;
+    fluentd.target = None;
+    fluentd.store = Some(
+        "@type forward\ntransport tls\n<server>\n  host agg.example\n  port 24225\n</server>\n<buffer>\n  @type file\n  path /buffers/{{route}}\n</buffer>\n".into(),
+    );
+    let parsed = routes(&text_at(
+        &spec,
+        vec![CutoverStage::Shadow; 2],
+        CutoverStage::Shadow,
+    ));
+    let forward = &parsed[0].store("forward").directive;
+    assert_eq!(forward.param("transport"), Some("tls"));
+    let path = forward
+        .children("buffer")
+        .next()
+        .unwrap()
+        .param("path")
+        .unwrap();
+    assert!(
+        path.starts_with("/buffers/team-a.orders.app.payments.api."),
+        "{path}"
+    );
+    assert!(!path.contains("{{route}}"));
+}
+
+#[test]
+fn the_text_is_stable_and_its_hash_follows_the_stage() {
+    assert_eq!(all_at(CutoverStage::Shadow), all_at(CutoverStage::Shadow));
+    assert_eq!(
+        config_hash(&all_at(CutoverStage::Shadow)),
+        config_hash(&all_at(CutoverStage::Shadow))
+    );
+    assert_ne!(
+        config_hash(&all_at(CutoverStage::Shadow)),
+        config_hash(&all_at(CutoverStage::Primary))
+    );
+    assert!(config_hash("x").starts_with("sha256:"));
+}
+
+#[test]
+fn the_text_names_the_pipeline_it_belongs_to() {
+    let text = all_at(CutoverStage::Legacy);
+    assert_eq!(
+        text.lines().next(),
+        Some("# pitagora.dev/pipeline: team-a/orders")
+    );
+}
+
+#[test]
+fn the_requested_stages_default_to_the_pipelines() {
+    let mut spec = payments();
+    spec.legacy.as_mut().unwrap().fluentd.routes[1].stage = Some(CutoverStage::Legacy);
+    let stages = Stages::requested(&spec);
+    assert_eq!(stages.routes, [CutoverStage::Shadow, CutoverStage::Legacy]);
+    assert_eq!(stages.pipeline, CutoverStage::Legacy, "the lowest route's");
+}
