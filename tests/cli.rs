@@ -601,3 +601,53 @@ fn render_of_a_missing_path_fails_with_a_clear_message() {
         describe(&o)
     );
 }
+
+#[test]
+fn render_only_fluentd_prints_the_routes_at_the_requested_stages() {
+    let o = offline(&[
+        "render",
+        "-f",
+        "examples/beside-fluentd.yaml",
+        "--only",
+        "fluentd",
+    ]);
+    assert_exit(&o, 0);
+    let routes = common::fluentd::routes(&stdout(&o));
+    let shapes: Vec<Vec<String>> = routes.iter().map(|r| r.shape()).collect();
+    // The example asks for Shadow.
+    assert_eq!(
+        shapes,
+        vec![vec!["!cloudwatch_logs".to_owned(), "forward".to_owned()]; 2]
+    );
+}
+
+#[test]
+fn render_only_fluentd_at_a_stage_renders_every_route_there() {
+    let o = offline(&[
+        "render",
+        "-f",
+        "examples/beside-fluentd.yaml",
+        "--only",
+        "fluentd",
+        "--stage",
+        "New",
+    ]);
+    assert_exit(&o, 0);
+    let routes = common::fluentd::routes(&stdout(&o));
+    assert!(
+        routes.iter().all(|r| r.shape() == ["cloudwatch_logs"]),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn render_only_fluentd_without_a_legacy_path_exits_1_saying_so() {
+    let o = offline(&["render", "-f", "examples/minimal.yaml", "--only", "fluentd"]);
+    assert_exit(&o, 1);
+    assert!(
+        stderr(&o).contains("spec.legacy.fluentd"),
+        "{}",
+        describe(&o)
+    );
+}

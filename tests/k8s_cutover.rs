@@ -509,3 +509,69 @@ async fn the_controller_may_write_only_the_named_config_map_and_daemon_set_of_a_
     );
     assert_eq!(can(&["create", "configmaps", "-n", &other]), "no");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pitagora_drift_reports_a_route_key_edited_by_hand_naming_the_line() {
+    let w = world("clidrift", Vec::new()).await;
+    w.apply("Shadow", "Correct");
+    w.at_stage("Shadow").await;
+    w.ctl.stop().await;
+    let dir = common::scratch_dir("clidrift");
+    let file = dir.join("payments.yaml");
+    let doc = pipeline(&w.ns, NAME, &spec(&w.ns, "Shadow", "Correct", &w.lambda));
+    std::fs::write(&file, doc).unwrap();
+    let file = file.to_string_lossy().into_owned();
+    let key_lines = |o: &std::process::Output| -> Vec<String> {
+        common::binary::stdout(o)
+            .lines()
+            .filter(|l| l.contains("FluentdRoutes") || l.contains("data[payments.conf]"))
+            .map(str::to_owned)
+            .collect()
+    };
+    // The binary checks AWS in moto's default account, where this test's resources are not:
+    // only the key's lines are looked at.
+    let before = common::binary::against_moto(&["drift", "-f", &file]);
+    assert_eq!(
+        key_lines(&before),
+        Vec::<String>::new(),
+        "{}",
+        common::binary::describe(&before)
+    );
+
+    let rendered = data(&w.ns)[KEY].as_str().unwrap().to_owned();
+    let patch =
+        serde_json::json!({ "data": { KEY: rendered.replace("port 24224", "port 24225") } });
+    kubectl_ok(
+        &[
+            "patch",
+            "configmap",
+            "-n",
+            &w.ns,
+            MAP,
+            "--type",
+            "merge",
+            "-p",
+            &patch.to_string(),
+        ],
+        None,
+    );
+    let after = common::binary::against_moto(&["drift", "-f", &file]);
+    common::binary::assert_exit(&after, 2);
+    let lines = key_lines(&after).join("\n");
+    assert!(
+        lines.contains("FluentdRoutes"),
+        "{}",
+        common::binary::describe(&after)
+    );
+    assert!(
+        lines.contains("port 24225") && lines.contains("port 24224"),
+        "{lines}"
+    );
+    assert!(lines.contains("data[payments.conf] line"), "{lines}");
+    assert_eq!(
+        data(&w.ns)[KEY].as_str().unwrap(),
+        rendered.replace("port 24224", "port 24225"),
+        "drift writes nothing"
+    );
+    common::remove_scratch_dir(&dir);
+}

@@ -291,8 +291,9 @@ pub enum Command {
         /// `fluentd` the routes' fluentd configuration).
         #[arg(long, value_enum, default_value_t = Part::All)]
         only: Part,
-        /// Render every route at this cutover stage instead of the requested ones.
-        #[arg(long, value_enum)]
+        /// Render every route at this cutover stage instead of the requested ones (spelt as in
+        /// the spec, e.g. `Shadow`, or in lower case).
+        #[arg(long, value_enum, ignore_case = true)]
         stage: Option<StageArg>,
     },
     /// Bring AWS to the specs: print each pipeline's plan, execute it (each action's outcome as

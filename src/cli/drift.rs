@@ -29,7 +29,8 @@ pub(super) async fn drift(
     let mut loaded = load::load_paths(&files.paths, files.defaults(region.as_deref()))?;
     print_skipped(&loaded, err)?;
     add_repo_rules(&mut loaded, options.ignore_file.as_deref())?;
-    let checks = check_all(&engine, &loaded.pipelines, options.concurrency).await;
+    let mut checks = check_all(&engine, &loaded.pipelines, options.concurrency).await;
+    super::fluentd::check_keys(&loaded.pipelines, &mut checks, err).await?;
     let invalid_ids = invalid_ids(&loaded, &files.namespace);
     let inputs = report_inputs(&loaded, &checks, &invalid_ids);
     if inputs.is_empty() {

@@ -12,6 +12,7 @@ mod args;
 mod audit;
 mod controller;
 mod drift;
+mod fluentd;
 mod offline;
 mod verify;
 
