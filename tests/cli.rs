@@ -602,43 +602,34 @@ fn render_of_a_missing_path_fails_with_a_clear_message() {
     );
 }
 
-#[test]
-fn render_only_fluentd_prints_the_routes_at_the_requested_stages() {
-    let o = offline(&[
+/// The store shapes of each route `render --only fluentd` prints for the example beside fluentd,
+/// with `extra` arguments (`!` marks ignore_error).
+fn rendered_fluentd(extra: &[&str]) -> Vec<Vec<String>> {
+    let mut args = vec![
         "render",
         "-f",
         "examples/beside-fluentd.yaml",
         "--only",
         "fluentd",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let o = offline(&args);
     assert_exit(&o, 0);
     let routes = common::fluentd::routes(&stdout(&o));
-    let shapes: Vec<Vec<String>> = routes.iter().map(|r| r.shape()).collect();
+    routes.iter().map(|r| r.shape()).collect()
+}
+
+#[test]
+fn render_only_fluentd_prints_the_routes_at_the_requested_stages() {
     // The example asks for Shadow.
-    assert_eq!(
-        shapes,
-        vec![vec!["!cloudwatch_logs".to_owned(), "forward".to_owned()]; 2]
-    );
+    let shadow = vec!["!cloudwatch_logs".to_owned(), "forward".to_owned()];
+    assert_eq!(rendered_fluentd(&[]), vec![shadow; 2]);
 }
 
 #[test]
 fn render_only_fluentd_at_a_stage_renders_every_route_there() {
-    let o = offline(&[
-        "render",
-        "-f",
-        "examples/beside-fluentd.yaml",
-        "--only",
-        "fluentd",
-        "--stage",
-        "New",
-    ]);
-    assert_exit(&o, 0);
-    let routes = common::fluentd::routes(&stdout(&o));
-    assert!(
-        routes.iter().all(|r| r.shape() == ["cloudwatch_logs"]),
-        "{}",
-        stdout(&o)
-    );
+    let new = vec!["cloudwatch_logs".to_owned()];
+    assert_eq!(rendered_fluentd(&["--stage", "New"]), vec![new; 2]);
 }
 
 #[test]

@@ -827,17 +827,7 @@ async fn a_canary_stopped_at_the_subscription_sets_delivering_false_and_its_retu
         (jsonpath(&ns, "orders", "{.status.observedGeneration}") == "2").then_some(())
     })
     .await;
-    let n = names(&m, &ns, "orders");
-    let canary_group = format!("{}{}", pitagora::desired::CANARY_LOG_GROUP_ROOT, n.stream);
-    m.outsider()
-        .await
-        .logs
-        .delete_subscription_filter()
-        .log_group_name(&canary_group)
-        .filter_name(&n.filter)
-        .send()
-        .await
-        .unwrap();
+    let canary_group = remove_canary_filter(&m, &ns, "orders").await;
     request_reconcile(&ns, "orders", &Timestamp::now().to_string());
     until(LONG, "Delivering=False", || async {
         (condition(&ns, "orders", "Delivering") == "False").then_some(())

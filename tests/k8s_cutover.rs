@@ -27,6 +27,17 @@ const MAIN_CONF: &str = "@include /etc/fluent/pitagora/*.conf\n";
 /// A namespace with fluentd's side: the controller's access (manifests/fluentd-access.yaml),
 /// the fluentd DaemonSet, and the ConfigMap holding the cluster's own key.
 fn fluentd_namespace(label: &str) -> String {
+    let ns = bare_namespace(label);
+    let map = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {MAP}\ndata:\n  fluent.conf: |\n    {}",
+        MAIN_CONF
+    );
+    kubectl_ok(&["create", "-n", &ns, "-f", "-"], Some(&map));
+    ns
+}
+
+/// [`fluentd_namespace`] without the ConfigMap.
+fn bare_namespace(label: &str) -> String {
     install();
     let ns = namespace(label);
     let access = format!(
@@ -36,11 +47,6 @@ fn fluentd_namespace(label: &str) -> String {
     kubectl_ok(&["apply", "-n", &ns, "-f", &access], None);
     let daemonset = "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: fluentd\nspec:\n  selector:\n    matchLabels: {app: fluentd}\n  template:\n    metadata:\n      labels: {app: fluentd}\n    spec:\n      containers:\n        - name: fluentd\n          image: fluent/fluentd:v1.17\n";
     kubectl_ok(&["apply", "-n", &ns, "-f", "-"], Some(daemonset));
-    let map = format!(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {MAP}\ndata:\n  fluent.conf: |\n    {}",
-        MAIN_CONF
-    );
-    kubectl_ok(&["create", "-n", &ns, "-f", "-"], Some(&map));
     ns
 }
 
@@ -71,7 +77,10 @@ struct World {
 }
 
 async fn world(label: &str, extra: Vec<SharedInterceptor>) -> World {
-    let ns = fluentd_namespace(label);
+    world_in(fluentd_namespace(label), extra).await
+}
+
+async fn world_in(ns: String, extra: Vec<SharedInterceptor>) -> World {
     let server = canned::serve().await;
     let now = Timestamp::now().as_millisecond();
     let receiving = vec![(now - 60_000, 5.0), (now, 5.0), (now + 600_000, 5.0)];
@@ -125,6 +134,19 @@ impl World {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Waits for `CutoverBlocked=True`, checks its reason, and returns its message.
+    async fn blocked(&self, reason: &str) -> String {
+        self.checked_until("CutoverBlocked=True", |w| {
+            (condition(&w.ns, NAME, "CutoverBlocked") == "True").then_some(())
+        })
+        .await;
+        assert_eq!(
+            condition_field(&self.ns, NAME, "CutoverBlocked", "reason"),
+            reason
+        );
+        condition_field(&self.ns, NAME, "CutoverBlocked", "message")
     }
 
     async fn at_stage(&self, stage: &str) {
@@ -221,31 +243,13 @@ async fn new_is_blocked_while_the_canary_fails_and_takes_effect_once_delivery_is
     w.at_stage("Primary").await;
     // The canary's subscription filter removed by hand, kept removed by Report.
     w.apply("Primary", "Report");
-    let n = names(&w.m, &w.ns, NAME);
-    let canary_group = format!("{}{}", pitagora::desired::CANARY_LOG_GROUP_ROOT, n.stream);
-    w.m.outsider()
-        .await
-        .logs
-        .delete_subscription_filter()
-        .log_group_name(&canary_group)
-        .filter_name(&n.filter)
-        .send()
-        .await
-        .unwrap();
+    remove_canary_filter(&w.m, &w.ns, NAME).await;
     w.checked_until("Delivering=False", |w| {
         (condition(&w.ns, NAME, "Delivering") == "False").then_some(())
     })
     .await;
     w.apply("New", "Report");
-    w.checked_until("CutoverBlocked=True", |w| {
-        (condition(&w.ns, NAME, "CutoverBlocked") == "True").then_some(())
-    })
-    .await;
-    assert_eq!(
-        condition_field(&w.ns, NAME, "CutoverBlocked", "reason"),
-        "NotDelivering"
-    );
-    let message = condition_field(&w.ns, NAME, "CutoverBlocked", "message");
+    let message = w.blocked("NotDelivering").await;
     assert!(
         message.contains("delivery fails at cloudwatch-logs → firehose"),
         "{message}"
@@ -349,6 +353,12 @@ async fn a_forced_cutover_skips_the_checks_and_is_recorded_in_status_and_an_even
     let w = world("forced", Vec::new()).await;
     w.apply("Legacy", "Correct");
     w.at_stage("Legacy").await;
+    assert_eq!(
+        shapes(&w.ns),
+        shape(&["forward"]),
+        "Legacy: the aggregator only"
+    );
+    assert_eq!(w.subscribers().await, Vec::<String>::new());
     // New needs 1000 canaries: only the annotation, set with the move, can take it there.
     let doc = pipeline(
         &w.ns,
@@ -394,15 +404,7 @@ async fn a_key_applied_by_another_manager_is_a_conflict_and_left_with_every_othe
         Some(&theirs),
     );
     w.apply("Shadow", "Correct");
-    w.checked_until("CutoverBlocked=True", |w| {
-        (condition(&w.ns, NAME, "CutoverBlocked") == "True").then_some(())
-    })
-    .await;
-    assert_eq!(
-        condition_field(&w.ns, NAME, "CutoverBlocked", "reason"),
-        "FluentdConflict"
-    );
-    let message = condition_field(&w.ns, NAME, "CutoverBlocked", "message");
+    let message = w.blocked("FluentdConflict").await;
     assert!(message.contains("platform-gitops"), "{message}");
     assert_eq!(data(&w.ns)[KEY], "# the platform team's\n");
     assert_eq!(data(&w.ns)["fluent.conf"], MAIN_CONF);
@@ -574,4 +576,40 @@ async fn pitagora_drift_reports_a_route_key_edited_by_hand_naming_the_line() {
         "drift writes nothing"
     );
     common::remove_scratch_dir(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_config_map_is_created_holding_only_the_pipelines_key() {
+    let w = world_in(bare_namespace("nomap"), Vec::new()).await;
+    w.apply("Shadow", "Correct");
+    w.at_stage("Shadow").await;
+    let keys: Vec<String> = data(&w.ns).as_object().unwrap().keys().cloned().collect();
+    assert_eq!(keys, [KEY]);
+    assert_eq!(shapes(&w.ns), shape(&["!cloudwatch_logs", "forward"]));
+    w.ctl.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_target_that_does_not_exist_blocks_the_move_naming_the_field() {
+    let w = world("noreload", Vec::new()).await;
+    kubectl_ok(&["delete", "daemonset", "-n", &w.ns, "fluentd"], None);
+    w.apply("Shadow", "Correct");
+    let message = w.blocked("FluentdFailed").await;
+    assert!(
+        message.contains("spec.legacy.fluentd.reload.name"),
+        "{message}"
+    );
+    assert_eq!(
+        w.field("{.status.cutover.stage}"),
+        "Legacy",
+        "a stage fluentd was not told to load is not in effect"
+    );
+    assert_eq!(w.subscribers().await, Vec::<String>::new());
+    let failed = until(LONG, "a FluentdFailed event", || async {
+        let notes = events(&w.ns, "FluentdFailed");
+        (!notes.is_empty()).then_some(notes)
+    })
+    .await;
+    assert!(failed[0].contains("does not exist"), "{failed:?}");
+    w.ctl.stop().await;
 }

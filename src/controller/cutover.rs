@@ -150,9 +150,8 @@ pub fn with_cutover(
 fn applied(lp: &LogPipeline, run: CutoverRun, now: Timestamp) -> Applied {
     let time = Time(now);
     let g = lp.metadata.generation;
-    let previous = lp.status.as_ref().and_then(|s| s.cutover.clone());
     let held = |why: &str, message: String, state| Applied {
-        cutover: kept(previous.clone(), &run.gated.status),
+        cutover: kept(lp, &run.gated.status),
         state,
         condition: blocked("True", why, message, g, &time),
         item: None,
@@ -288,17 +287,25 @@ fn in_effect(lp: &LogPipeline, run: &CutoverRun, now: Timestamp) -> Applied {
     }
 }
 
-/// The previous cutover status with the gate's new blocks: the stages in effect do not change
-/// when the fluentd side is not written.
-fn kept(previous: Option<CutoverStatus>, gated: &CutoverStatus) -> Option<CutoverStatus> {
-    let mut c = previous.unwrap_or_else(|| CutoverStatus {
-        routes: Vec::new(),
-        blocked: Vec::new(),
-        ..gated.clone()
+/// The previous cutover status with the gate's new blocks and counters: the stages in effect
+/// do not change when the fluentd side is not written. Without one, the stages in effect are
+/// those before the gate ever ran (`status.stage`, else `Legacy`).
+fn kept(lp: &LogPipeline, gated: &CutoverStatus) -> Option<CutoverStatus> {
+    let previous = lp.status.as_ref().and_then(|s| s.cutover.clone());
+    let mut c = previous.unwrap_or_else(|| {
+        let before = lp.status.as_ref().and_then(|s| s.stage.clone());
+        CutoverStatus {
+            stage: before.unwrap_or_else(|| crate::spec::CutoverStage::Legacy.as_str().to_owned()),
+            routes: Vec::new(),
+            forced: None,
+            config_hash: None,
+            ..gated.clone()
+        }
     });
     c.requested = gated.requested.clone();
     c.proven_canaries = gated.proven_canaries;
     c.counted_canary = gated.counted_canary.clone();
+    c.last_loss_signal_time = gated.last_loss_signal_time.clone();
     c.blocked = gated.blocked.clone();
     Some(c)
 }

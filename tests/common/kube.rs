@@ -109,6 +109,23 @@ pub fn names(m: &Moto, namespace: &str, name: &str) -> pitagora::names::Names {
     )
 }
 
+/// Someone removes the pipeline's filter from its canary log group (by hand, outside pitagora):
+/// canaries then stop at the subscription. Returns the canary group's name.
+pub async fn remove_canary_filter(m: &Moto, namespace: &str, name: &str) -> String {
+    let n = names(m, namespace, name);
+    let canary_group = format!("{}{}", pitagora::desired::CANARY_LOG_GROUP_ROOT, n.stream);
+    m.outsider()
+        .await
+        .logs
+        .delete_subscription_filter()
+        .log_group_name(&canary_group)
+        .filter_name(&n.filter)
+        .send()
+        .await
+        .unwrap();
+    canary_group
+}
+
 /// A fresh namespace for one test.
 pub fn namespace(label: &str) -> String {
     let account = super::moto::fresh_account();
