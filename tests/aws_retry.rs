@@ -11,7 +11,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_firehose::config::{Credentials, Region, SharedInterceptor};
 use pitagora::aws::calls::{CallKey, Outcome};
-use pitagora::aws::error::{classify, send};
+use pitagora::aws::error::{classify, send, send_limited};
 use pitagora::aws::{AwsError, CallCounter, CallStats, RetryPolicy};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -292,6 +292,30 @@ async fn describe(
     })
     .await
     .map(|_| ())
+}
+
+// ---- Throttling slows the operation down ---------------------------------------------------------
+
+#[tokio::test]
+async fn throttled_answers_halve_that_operations_rate_and_no_other() {
+    let server = Canned::start(vec![throttled(), throttled(), listed()]).await;
+    let client = firehose(&server.endpoint).await;
+    let limiter = pitagora::aws::RateLimiter::new(pitagora::aws::Limits::aws());
+    send_limited(&patient(), Some((&limiter, "eu-west-1")), LIST, || {
+        client.list_delivery_streams().send()
+    })
+    .await
+    .expect("the third answer succeeds");
+    assert_eq!(server.requests(), 3);
+    let now = std::time::Instant::now();
+    let rate = limiter.rate_now("eu-west-1", LIST, now);
+    // Two throttled answers, each in its own slot: 4 → 2 → 1, then recovering.
+    assert!((1.0..2.0).contains(&rate), "halved twice: {rate}");
+    assert_eq!(
+        limiter.rate_now("eu-west-1", "Firehose.DescribeDeliveryStream", now),
+        4.0
+    );
+    assert_eq!(limiter.rate_now("us-east-1", LIST, now), 4.0);
 }
 
 // ---- Retried until success -----------------------------------------------------------------------

@@ -642,3 +642,44 @@ fn render_only_fluentd_without_a_legacy_path_exits_1_saying_so() {
         describe(&o)
     );
 }
+
+#[test]
+fn an_unknown_rate_limit_key_exits_1_naming_it_and_the_services_before_any_aws_call() {
+    let o = offline(&[
+        "drift",
+        "-f",
+        "examples/minimal.yaml",
+        "--rate-limit",
+        "Kinesis=3",
+    ]);
+    assert_exit(&o, 1);
+    let text = stderr(&o);
+    assert!(
+        text.contains("\"Kinesis\"") && text.contains("Firehose"),
+        "{}",
+        describe(&o)
+    );
+}
+
+#[test]
+fn a_rate_limits_file_with_a_bad_rate_exits_1_naming_the_file_and_the_key() {
+    let dir = common::scratch_dir("ratefile");
+    let file = dir.join("limits.yaml");
+    std::fs::write(&file, "Firehose.DescribeDeliveryStream: -1\n").unwrap();
+    let o = offline(&[
+        "drift",
+        "-f",
+        "examples/minimal.yaml",
+        "--rate-limits",
+        &file.to_string_lossy(),
+    ]);
+    assert_exit(&o, 1);
+    let text = stderr(&o);
+    assert!(text.contains("limits.yaml"), "{}", describe(&o));
+    assert!(
+        text.contains("Firehose.DescribeDeliveryStream"),
+        "{}",
+        describe(&o)
+    );
+    common::remove_scratch_dir(&dir);
+}

@@ -354,10 +354,11 @@ where
     send_limited(policy, None, operation, send).await
 }
 
-/// [`send`], each attempt first taking a token from `limiter`.
+/// [`send`], each attempt first waiting for its slot of `limiter` in its region (`limiter`'s
+/// second part); a throttled answer slows the operation down.
 pub async fn send_limited<T, E, F, Fut>(
     policy: &RetryPolicy,
-    limiter: Option<&super::rate::RateLimiter>,
+    limiter: Option<(&super::rate::RateLimiter, &str)>,
     operation: &str,
     mut send: F,
 ) -> Result<T, AwsError>
@@ -371,10 +372,16 @@ where
             // Boxed: SDK futures are tens of KiB; nested inline they overflow a thread's stack.
             let attempt = Box::pin(send());
             async move {
-                if let Some(limiter) = limiter {
-                    limiter.acquire(operation).await;
+                if let Some((limiter, region)) = limiter {
+                    limiter.acquire(region, operation).await;
                 }
-                attempt.await.map_err(|e| classify(operation, e))
+                let result = attempt.await.map_err(|e| classify(operation, e));
+                if let (Err(AwsError::Throttled { .. }), Some((limiter, region))) =
+                    (&result, limiter)
+                {
+                    limiter.throttled(region, operation, std::time::Instant::now());
+                }
+                result
             }
         })
         .await

@@ -17,7 +17,7 @@ pub mod sns;
 
 pub use calls::{CallCounter, CallStats};
 pub use error::{AwsError, RetryPolicy};
-pub use rate::RateLimiter;
+pub use rate::{Limits, LimitsError, RateLimiter};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::config::SharedInterceptor;
@@ -43,8 +43,8 @@ pub struct AwsSettings {
     pub settle_timeout: Duration,
     /// First interval between two polls of a settling resource (doubles up to 10 s).
     pub poll_interval: Duration,
-    /// Client-side rate limits per service (see [`rate`]); off against an emulator in tests.
-    pub rate_limits: bool,
+    /// Client-side rate limits per operation (see [`rate`]); off against an emulator in tests.
+    pub limits: rate::Limits,
 }
 
 impl Default for AwsSettings {
@@ -56,7 +56,7 @@ impl Default for AwsSettings {
             sdk_retries: true,
             settle_timeout: Duration::from_secs(30 * 60),
             poll_interval: Duration::from_secs(2),
-            rate_limits: true,
+            limits: rate::Limits::aws(),
         }
     }
 }
@@ -106,7 +106,13 @@ impl RegionClients {
             >,
         E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
     {
-        error::send_limited(&self.retry, Some(&self.limiter), operation, send).await
+        error::send_limited(
+            &self.retry,
+            Some((&self.limiter, &self.region)),
+            operation,
+            send,
+        )
+        .await
     }
 
     /// [`RegionClients::send`] without retries, for calls inside an outer retry loop.
@@ -121,7 +127,13 @@ impl RegionClients {
             >,
         E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
     {
-        error::send_limited(&RetryPolicy::once(), Some(&self.limiter), operation, send).await
+        error::send_limited(
+            &RetryPolicy::once(),
+            Some((&self.limiter, &self.region)),
+            operation,
+            send,
+        )
+        .await
     }
 }
 
@@ -174,11 +186,7 @@ impl Aws {
             interceptors,
             regions: Mutex::new(HashMap::new()),
             account: OnceCell::new(),
-            limiter: Arc::new(if settings.rate_limits {
-                RateLimiter::default()
-            } else {
-                RateLimiter::unlimited()
-            }),
+            limiter: Arc::new(RateLimiter::new(settings.limits.clone())),
             settings,
         }
     }

@@ -1,114 +1,305 @@
-//! Client-side rate limits per AWS service, so that many pipelines checked at once stay within
-//! the control-plane quotas (Firehose's are a hard 5 requests per second per operation;
-//! CloudWatch Logs' and CloudFormation's are of the same order) instead of provoking throttling
-//! and its retries. A token bucket per service, shared by every client of a process.
+//! Client-side rate limits per AWS operation, per region, shared by every worker of a process,
+//! so that many pipelines checked at once stay within the control-plane quotas instead of
+//! provoking throttling and its retries. AWS's quotas are per operation (Firehose's
+//! `DescribeDeliveryStream` and `UpdateDestination` are each a hard 5 per second), so one
+//! operation waiting never slows another.
+//!
+//! Requests of one operation are spaced at least `1 / rate` apart, without a burst: at 4 per
+//! second, no one-second window ever holds more than 5. A caller reserves the next free slot and
+//! sleeps once until it (no polling). A throttled answer halves that operation's rate (once per
+//! slot, so a burst of throttled answers in flight counts once); the rate then recovers linearly
+//! to its limit over [`RECOVERY`].
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Requests per second allowed for a service (also the burst size).
-pub fn default_rate(service: &str) -> f64 {
-    match service {
-        // Hard quota of 5/s per operation; stay under it.
-        "Firehose" => 4.0,
-        "CloudWatchLogs" | "CloudFormation" => 4.0,
-        "STS" => 10.0,
-        _ => 10.0,
+/// How long a throttled operation takes to recover from its lowest rate to its limit.
+pub const RECOVERY: Duration = Duration::from_secs(30);
+/// The lowest a throttled operation's rate falls, as a fraction of its limit.
+pub const FLOOR: f64 = 1.0 / 16.0;
+
+/// The services pitagora calls, as operation names spell them (`Service.Operation`).
+pub const SERVICES: [&str; 9] = [
+    "CloudFormation",
+    "CloudWatch",
+    "CloudWatchLogs",
+    "Firehose",
+    "IAM",
+    "Lambda",
+    "S3",
+    "SNS",
+    "STS",
+];
+
+/// Requests per second allowed for `operation` (`Service.Operation`) by default: AWS's
+/// published quotas with about 20 % headroom, or 4 where no quota is published.
+pub fn default_rate(operation: &str) -> f64 {
+    let (service, op) = operation.split_once('.').unwrap_or((operation, ""));
+    match (service, op) {
+        // 5 per second per log stream; each canary writes its own pipeline's stream.
+        ("CloudWatchLogs", "PutLogEvents") => 40.0,
+        ("CloudWatchLogs", "CreateLogStream") => 40.0,
+        ("CloudWatchLogs", "GetLogEvents") => 8.0,
+        // GetMetricData: 50 per second.
+        ("CloudWatch", _) => 40.0,
+        // The Lambda control plane: 15 per second.
+        ("Lambda", _) => 12.0,
+        ("SNS", _) => 20.0,
+        ("S3", _) => 50.0,
+        ("IAM", _) => 10.0,
+        ("STS", _) => 20.0,
+        // Firehose's control plane: a hard 5 per second per operation; CloudWatch Logs' other
+        // APIs about 5; CloudFormation publishes none and asks for backoff.
+        _ => 4.0,
     }
 }
 
-struct Bucket {
-    tokens: f64,
-    rate: f64,
-    last: Instant,
+/// Why a rate-limit setting is not usable.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum LimitsError {
+    /// The key names no service pitagora calls.
+    #[error(
+        "{key:?} is not a service or Service.Operation pitagora calls; services: {}",
+        SERVICES.join(", ")
+    )]
+    UnknownService { key: String },
+    /// The rate is not a positive number.
+    #[error("{key}: {rate} is not a rate; give requests per second above 0, e.g. 4 or 0.5")]
+    BadRate { key: String, rate: String },
+    /// A `--rate-limit` value without `=`.
+    #[error("{0:?}: expected KEY=RATE, e.g. Firehose.DescribeDeliveryStream=8")]
+    Syntax(String),
+    /// The file is not a YAML map of keys to rates.
+    #[error("rate limits file: {0}")]
+    File(String),
 }
 
-/// Token buckets by service.
+/// The limits in force: AWS's defaults, overridden per service (`Firehose`) or per operation
+/// (`Firehose.DescribeDeliveryStream`), or none at all.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Limits {
+    overrides: BTreeMap<String, f64>,
+    off: bool,
+}
+
+impl Limits {
+    /// AWS's defaults.
+    pub fn aws() -> Self {
+        Self::default()
+    }
+
+    /// No limits (an emulator in tests).
+    pub fn unlimited() -> Self {
+        Self {
+            overrides: BTreeMap::new(),
+            off: true,
+        }
+    }
+
+    /// These limits with `key` (`Service` or `Service.Operation`) at `rate` per second.
+    pub fn with(mut self, key: &str, rate: f64) -> Result<Self, LimitsError> {
+        let service = key.split('.').next().unwrap_or(key);
+        if !SERVICES.contains(&service) {
+            return Err(LimitsError::UnknownService {
+                key: key.to_owned(),
+            });
+        }
+        if !(rate.is_finite() && rate > 0.0) {
+            return Err(LimitsError::BadRate {
+                key: key.to_owned(),
+                rate: rate.to_string(),
+            });
+        }
+        self.overrides.insert(key.to_owned(), rate);
+        Ok(self)
+    }
+
+    /// These limits with a `KEY=RATE` setting (the `--rate-limit` flag).
+    pub fn with_setting(self, setting: &str) -> Result<Self, LimitsError> {
+        let (key, rate) = setting
+            .split_once('=')
+            .ok_or_else(|| LimitsError::Syntax(setting.to_owned()))?;
+        let parsed = rate
+            .trim()
+            .parse::<f64>()
+            .map_err(|_| LimitsError::BadRate {
+                key: key.trim().to_owned(),
+                rate: rate.trim().to_owned(),
+            })?;
+        self.with(key.trim(), parsed)
+    }
+
+    /// These limits with every setting of a YAML map `{KEY: RATE}` (the `--rate-limits` file).
+    pub fn with_file(mut self, text: &str) -> Result<Self, LimitsError> {
+        let map: BTreeMap<String, f64> =
+            serde_saphyr::from_str(text).map_err(|e| LimitsError::File(e.to_string()))?;
+        for (key, rate) in map {
+            self = self.with(&key, rate)?;
+        }
+        Ok(self)
+    }
+
+    /// Requests per second for `operation`: its own setting, else its service's, else AWS's
+    /// default; infinite when limits are off.
+    pub fn rate(&self, operation: &str) -> f64 {
+        if self.off {
+            return f64::INFINITY;
+        }
+        let service = operation.split('.').next().unwrap_or(operation);
+        self.overrides
+            .get(operation)
+            .or_else(|| self.overrides.get(service))
+            .copied()
+            .unwrap_or_else(|| default_rate(operation))
+    }
+}
+
+/// One operation's schedule.
+#[derive(Clone, Copy, Debug)]
+struct Bucket {
+    /// The configured rate.
+    limit: f64,
+    /// The rate now (lower after throttling).
+    rate: f64,
+    /// The earliest time the next request may go.
+    next: Instant,
+    /// When `rate` was last changed.
+    adjusted: Instant,
+    /// When it was last halved.
+    throttled: Option<Instant>,
+}
+
+impl Bucket {
+    /// Raises the rate towards the limit for the time since it was last changed.
+    fn recover(&mut self, now: Instant) {
+        if self.rate < self.limit {
+            let elapsed = now.saturating_duration_since(self.adjusted).as_secs_f64();
+            let step = self.limit * (1.0 - FLOOR) * elapsed / RECOVERY.as_secs_f64();
+            self.rate = (self.rate + step).min(self.limit);
+            self.adjusted = now;
+        }
+    }
+}
+
+/// The schedules of every (region, operation), shared by a process's clients.
 pub struct RateLimiter {
     buckets: Mutex<HashMap<String, Bucket>>,
-    rate: fn(&str) -> f64,
+    limits: Limits,
 }
 
 impl std::fmt::Debug for RateLimiter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RateLimiter").finish_non_exhaustive()
+        f.debug_struct("RateLimiter")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
     }
 }
 
 impl Default for RateLimiter {
     fn default() -> Self {
-        Self::new(default_rate)
+        Self::new(Limits::aws())
+    }
+}
+
+/// The bucket key: IAM is global, everything else per region.
+fn key(region: &str, operation: &str) -> String {
+    if operation.starts_with("IAM.") {
+        format!("global/{operation}")
+    } else {
+        format!("{region}/{operation}")
     }
 }
 
 impl RateLimiter {
-    /// Limits with `rate(service)` requests per second.
-    pub fn new(rate: fn(&str) -> f64) -> Self {
+    /// A limiter enforcing `limits`.
+    pub fn new(limits: Limits) -> Self {
         Self {
             buckets: Mutex::new(HashMap::new()),
-            rate,
+            limits,
         }
     }
 
     /// No limits (tests against an emulator).
     pub fn unlimited() -> Self {
-        Self::new(|_| f64::INFINITY)
+        Self::new(Limits::unlimited())
     }
 
-    /// How long to wait before the next request to `service`; takes its token.
-    fn reserve(&self, service: &str) -> Duration {
+    /// The limits it enforces.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    fn bucket<'a>(
+        buckets: &'a mut HashMap<String, Bucket>,
+        limits: &Limits,
+        region: &str,
+        operation: &str,
+        now: Instant,
+    ) -> Option<&'a mut Bucket> {
+        let limit = limits.rate(operation);
+        if limit.is_infinite() {
+            return None;
+        }
+        Some(buckets.entry(key(region, operation)).or_insert(Bucket {
+            limit,
+            rate: limit,
+            next: now,
+            adjusted: now,
+            throttled: None,
+        }))
+    }
+
+    /// Reserves the next slot of `operation` in `region` for a request asked for at `now`: how
+    /// long to wait for it.
+    pub fn reserve(&self, region: &str, operation: &str, now: Instant) -> Duration {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        let rate = (self.rate)(service);
-        if rate.is_infinite() {
+        let Some(b) = Self::bucket(&mut buckets, &self.limits, region, operation, now) else {
             return Duration::ZERO;
+        };
+        b.recover(now);
+        let slot = b.next.max(now);
+        b.next = slot + Duration::from_secs_f64(1.0 / b.rate);
+        slot - now
+    }
+
+    /// Records that AWS throttled `operation` in `region` at `now`: its rate halves (at most
+    /// once per slot), down to [`FLOOR`] of its limit.
+    pub fn throttled(&self, region: &str, operation: &str, now: Instant) {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(b) = Self::bucket(&mut buckets, &self.limits, region, operation, now) else {
+            return;
+        };
+        b.recover(now);
+        let interval = Duration::from_secs_f64(1.0 / b.rate);
+        if b.throttled
+            .is_some_and(|at| now.saturating_duration_since(at) < interval)
+        {
+            return;
         }
-        let bucket = buckets.entry(service.to_owned()).or_insert(Bucket {
-            tokens: rate,
-            rate,
-            last: now,
-        });
-        let elapsed = now.duration_since(bucket.last).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * bucket.rate).min(bucket.rate);
-        bucket.last = now;
-        bucket.tokens -= 1.0;
-        if bucket.tokens >= 0.0 {
-            Duration::ZERO
-        } else {
-            Duration::from_secs_f64(-bucket.tokens / bucket.rate)
+        b.rate = (b.rate / 2.0).max(b.limit * FLOOR);
+        b.adjusted = now;
+        b.throttled = Some(now);
+        b.next = b.next.max(now + Duration::from_secs_f64(1.0 / b.rate));
+    }
+
+    /// The rate of `operation` in `region` now (its limit until it is throttled).
+    pub fn rate_now(&self, region: &str, operation: &str, now: Instant) -> f64 {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        match Self::bucket(&mut buckets, &self.limits, region, operation, now) {
+            Some(b) => {
+                b.recover(now);
+                b.rate
+            }
+            None => f64::INFINITY,
         }
     }
 
-    /// Waits for a token of `service` (the part of `Service.Operation` before the dot).
-    pub async fn acquire(&self, operation: &str) {
-        let service = operation.split('.').next().unwrap_or(operation);
-        let wait = self.reserve(service);
+    /// Waits for a slot of `operation` (`Service.Operation`) in `region`.
+    pub async fn acquire(&self, region: &str, operation: &str) {
+        let wait = self.reserve(region, operation, Instant::now());
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_burst_is_allowed_then_requests_are_spaced_by_the_rate() {
-        let limiter = RateLimiter::new(|_| 4.0);
-        let waits: Vec<Duration> = (0..6).map(|_| limiter.reserve("Firehose")).collect();
-        assert!(waits[..4].iter().all(|w| w.is_zero()), "{waits:?}");
-        // The 5th waits about a quarter second, the 6th about half.
-        assert!((waits[4].as_secs_f64() - 0.25).abs() < 0.05, "{waits:?}");
-        assert!((waits[5].as_secs_f64() - 0.5).abs() < 0.05, "{waits:?}");
-    }
-
-    #[test]
-    fn services_have_separate_buckets() {
-        let limiter = RateLimiter::new(|_| 1.0);
-        assert!(limiter.reserve("Firehose").is_zero());
-        assert!(limiter.reserve("S3").is_zero());
-        assert!(!limiter.reserve("Firehose").is_zero());
     }
 }

@@ -151,7 +151,7 @@ pub(super) async fn prepare(
     aws: &AwsArgs,
     err: &mut dyn Write,
 ) -> Result<Option<(LoadReport, Engine)>, CliError> {
-    let engine = engine(aws).await;
+    let engine = engine(aws).await?;
     let region = engine.default_region();
     let report = load::load_paths(&files.paths, files.defaults(region.as_deref()))?;
     if print_problems(&report, err)? {

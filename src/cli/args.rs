@@ -1,7 +1,7 @@
 //! The command line's types: what clap parses (commands, their options and value enums) and
 //! how options become the engine's and the controller's settings.
 
-use crate::aws::{AwsSettings, RetryPolicy};
+use crate::aws::{AwsSettings, Limits, RetryPolicy};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -68,12 +68,39 @@ pub struct AwsArgs {
     /// (throttling, 5xx, an unreachable endpoint) before giving up with an error.
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub aws_timeout: u64,
+    /// Requests per second allowed for an AWS service or operation, e.g.
+    /// `Firehose.DescribeDeliveryStream=8` or `CloudFormation=2` (repeatable; default: AWS's
+    /// published quotas with headroom, 4 where none is published).
+    #[arg(long = "rate-limit", value_name = "KEY=RATE")]
+    pub rate_limit: Vec<String>,
+    /// A YAML file of rate limits, `{KEY: RATE}`, e.g. for an account with raised quotas;
+    /// `--rate-limit` settings apply on top.
+    #[arg(long, value_name = "FILE", env = "PITAGORA_RATE_LIMITS")]
+    pub rate_limits: Option<std::path::PathBuf>,
 }
 
 impl AwsArgs {
+    /// The rate limits: AWS's defaults, then the file's, then the flags'.
+    pub fn limits(&self) -> Result<Limits, super::CliError> {
+        let mut limits = Limits::aws();
+        if let Some(path) = &self.rate_limits {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| super::CliError::RateLimits(format!("{}: {e}", path.display())))?;
+            limits = limits
+                .with_file(&text)
+                .map_err(|e| super::CliError::RateLimits(format!("{}: {e}", path.display())))?;
+        }
+        for setting in &self.rate_limit {
+            limits = limits
+                .with_setting(setting)
+                .map_err(|e| super::CliError::RateLimits(format!("--rate-limit {e}")))?;
+        }
+        Ok(limits)
+    }
+
     /// The AWS client's settings.
-    pub fn settings(&self) -> AwsSettings {
-        AwsSettings {
+    pub fn settings(&self) -> Result<AwsSettings, super::CliError> {
+        Ok(AwsSettings {
             endpoint_url: self.endpoint_url.clone(),
             region: self.region.clone(),
             retry: RetryPolicy {
@@ -81,8 +108,9 @@ impl AwsArgs {
                 ..RetryPolicy::default()
             },
             settle_timeout: Duration::from_secs(self.settle_timeout),
+            limits: self.limits()?,
             ..AwsSettings::default()
-        }
+        })
     }
 }
 

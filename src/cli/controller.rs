@@ -8,7 +8,7 @@ pub(super) async fn run_controller(
     controller: &ControllerArgs,
 ) -> Result<Exit, CliError> {
     let client = kube::Client::try_default().await.map_err(CliError::Kube)?;
-    let engine = engine(aws).await;
+    let engine = engine(aws).await?;
     crate::controller::run(client, engine, controller.settings(), signal()).await?;
     Ok(Exit::Ok)
 }

@@ -24,7 +24,7 @@ pub(super) async fn drift(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<Exit, CliError> {
-    let engine = engine(aws).await;
+    let engine = engine(aws).await?;
     let region = engine.default_region();
     let mut loaded = load::load_paths(&files.paths, files.defaults(region.as_deref()))?;
     print_skipped(&loaded, err)?;

@@ -84,6 +84,9 @@ pub enum CliError {
     /// The ignore file is unreadable or invalid.
     #[error("ignore file {0}: {1}")]
     Ignore(PathBuf, String),
+    /// A rate-limit setting is unreadable or invalid.
+    #[error("rate limits: {0}")]
+    RateLimits(String),
 }
 
 /// Runs a parsed command line, writing results to `out` and diagnostics to `err`.
@@ -133,8 +136,8 @@ pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<E
 }
 
 /// The engine, on an AWS client configured from the command line.
-async fn engine(aws: &AwsArgs) -> Engine {
-    Engine::new(Arc::new(Aws::load(aws.settings()).await))
+async fn engine(aws: &AwsArgs) -> Result<Engine, CliError> {
+    Ok(Engine::new(Arc::new(Aws::load(aws.settings()?).await)))
 }
 
 /// Places a loaded pipeline in the account and checks it against AWS.

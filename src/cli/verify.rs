@@ -94,7 +94,7 @@ pub(super) async fn verify(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<Exit, CliError> {
-    let engine = engine(aws).await;
+    let engine = engine(aws).await?;
     let region = engine.default_region();
     let loaded = load::load_paths(&files.paths, files.defaults(region.as_deref()))?;
     let invalid = print_problems(&loaded, err)?;

@@ -95,7 +95,7 @@ pub fn test_settings() -> AwsSettings {
         sdk_retries: false,
         settle_timeout: Duration::from_secs(10),
         poll_interval: Duration::from_millis(50),
-        rate_limits: false,
+        limits: pitagora::aws::Limits::unlimited(),
     }
 }
 
