@@ -179,29 +179,13 @@ pub fn object_key(lp: &LogPipeline) -> String {
 }
 
 /// How long the last check stays current: `None` when this reconcile must check AWS now (the
-/// spec changed, a check was requested, the last one failed or is due).
-///
-/// Every successful check writes status, and that write comes back as a watch event; without
-/// this, each check would trigger the next at once.
+/// spec changed, a check was requested, the last one failed or is due). See
+/// [`super::schedule::due`], which also spreads checks after a restart.
 pub fn current_for(lp: &LogPipeline, now: Timestamp) -> Option<Duration> {
-    use super::reasons::{condition, reason};
-    let status = lp.status.as_ref()?;
-    let find = |t: &str| status.conditions.iter().find(|c| c.type_ == t);
-    let requested = lp.annotations().get(RECONCILE_REQUESTED_AT);
-    if status.observed_generation != lp.metadata.generation
-        || requested != status.last_handled_reconcile_at.as_ref()
-        || find(condition::SYNCED).is_none_or(|c| c.status != "True")
-    {
-        return None;
+    match super::schedule::due(lp, now, Timestamp::UNIX_EPOCH) {
+        super::schedule::Due::Current(left) => Some(left),
+        _ => None,
     }
-    let interval = if find(condition::READY).is_some_and(|c| c.reason == reason::PENDING) {
-        PENDING_RECHECK
-    } else {
-        check_interval(lp)
-    };
-    let elapsed =
-        Duration::try_from(now.duration_since(status.last_check_time.as_ref()?.0)).ok()?;
-    interval.checked_sub(elapsed).filter(|left| !left.is_zero())
 }
 
 /// Whether a check was requested (by the annotation) and not yet handled.
@@ -215,7 +199,7 @@ pub fn requested(lp: &LogPipeline) -> bool {
         .is_some_and(|r| Some(r) != handled)
 }
 
-fn check_interval(lp: &LogPipeline) -> Duration {
+pub(super) fn check_interval(lp: &LogPipeline) -> Duration {
     Duration::from_secs(lp.spec.drift.check_interval_seconds.max(1) as u64)
 }
 

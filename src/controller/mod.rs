@@ -13,6 +13,7 @@ pub mod leader;
 pub mod metrics;
 pub mod reasons;
 mod run;
+pub mod schedule;
 pub mod status;
 
 pub use decide::RECONCILE_REQUESTED_AT;
@@ -115,6 +116,10 @@ pub struct Context {
     failures: Mutex<HashMap<String, u32>>,
     max_error_backoff: Duration,
     canary_margin: Duration,
+    /// When this replica started acting: overdue checks spread over an interval from here.
+    started: Timestamp,
+    /// Permits for routine checks: one worker fewer than the concurrency.
+    routine: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for Context {
@@ -260,10 +265,23 @@ pub async fn find(lp: &LogPipeline, engine: &Engine) -> Found {
 }
 
 async fn apply(lp: Arc<LogPipeline>, ctx: Arc<Context>) -> Result<Action, Error> {
-    if let Some(left) = decide::current_for(&lp, Timestamp::now()) {
+    let due = schedule::due(&lp, Timestamp::now(), ctx.started);
+    if let schedule::Due::Current(left) = due {
         let decision = delivery_only(&lp, &ctx, left).await;
         return ctx.execute(&lp, decision).await;
     }
+    // A routine check leaves the last worker to checks someone waits for; rather than hold a
+    // worker while waiting, it comes back shortly.
+    let _routine = match due {
+        schedule::Due::Routine => match ctx.routine.try_acquire() {
+            Ok(permit) => Some(permit),
+            Err(_) => {
+                let retry = decide::jittered(schedule::ROUTINE_RETRY, entropy());
+                return Ok(Action::requeue(retry));
+            }
+        },
+        _ => None,
+    };
     let (found, cutover) = converge::find_staged(&lp, &ctx).await;
     let route = match &found {
         Found::Converged(c) => Some((

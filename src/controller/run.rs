@@ -139,6 +139,8 @@ fn context(
         failures: Mutex::default(),
         max_error_backoff: settings.max_error_backoff,
         canary_margin: settings.canary_margin,
+        started: k8s_openapi::jiff::Timestamp::now(),
+        routine: tokio::sync::Semaphore::new(usize::from(settings.concurrency.max(2)) - 1),
     }
 }
 

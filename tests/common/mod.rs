@@ -3,6 +3,7 @@
 
 pub mod binary;
 pub mod canned;
+pub mod controller;
 pub mod fluentd;
 pub mod kube;
 pub mod moto;
