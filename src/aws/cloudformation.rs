@@ -27,6 +27,48 @@ pub fn stack_status(s: &cfn::Stack) -> String {
         .unwrap_or_default()
 }
 
+/// Stack templates already read, by what identifies a template version: a stack changes its
+/// template only through an update, which moves its status and its `LastUpdatedTime`, so a
+/// template is read again only when one of them changed. Stacks that report no
+/// `LastUpdatedTime` after an update (emulators) are never cached.
+#[derive(Debug, Default)]
+pub struct TemplateCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, Option<serde_json::Value>>>,
+}
+
+/// Templates kept at most; past that the cache starts again (stacks per account are bounded
+/// far below it by AWS's quota).
+const TEMPLATES_KEPT: usize = 4096;
+
+impl TemplateCache {
+    /// The key of `s`'s template version, when it can be cached.
+    pub fn key(s: &cfn::Stack) -> Option<String> {
+        let status = stack_status(s);
+        let id = s.stack_id()?;
+        match s.last_updated_time() {
+            Some(t) => Some(format!("{id}|{status}|{}", t.to_millis().ok()?)),
+            // Never updated: the template is the one it was created with.
+            None if status == "CREATE_COMPLETE" => Some(format!("{id}|{status}|-")),
+            None => None,
+        }
+    }
+
+    /// The template cached under `key`.
+    pub fn get(&self, key: &str) -> Option<Option<serde_json::Value>> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.get(key).cloned()
+    }
+
+    /// Caches `template` under `key`.
+    pub fn put(&self, key: String, template: Option<serde_json::Value>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= TEMPLATES_KEPT {
+            entries.clear();
+        }
+        entries.insert(key, template);
+    }
+}
+
 /// A described stack as observed, with its parsed template.
 pub fn observed_stack(s: &cfn::Stack, template: Option<serde_json::Value>) -> ObservedStack {
     ObservedStack {
@@ -140,5 +182,59 @@ mod tests {
             "ValidationError",
             "No updates are to be performed."
         )));
+    }
+}
+
+#[cfg(test)]
+mod template_cache {
+    use super::TemplateCache;
+    use aws_sdk_cloudformation::primitives::DateTime;
+    use aws_sdk_cloudformation::types::{Stack, StackStatus};
+
+    fn stack(status: StackStatus, updated_ms: Option<i64>) -> Stack {
+        Stack::builder()
+            .stack_id("arn:aws:cloudformation:eu-west-1:123456789012:stack/s/1")
+            .stack_name("s")
+            .creation_time(DateTime::from_millis(1_000))
+            .stack_status(status)
+            .set_last_updated_time(updated_ms.map(DateTime::from_millis))
+            .build()
+    }
+
+    #[test]
+    fn a_stack_never_updated_is_cached_by_its_id() {
+        assert!(TemplateCache::key(&stack(StackStatus::CreateComplete, None)).is_some());
+    }
+
+    #[test]
+    fn an_update_changes_the_key_through_its_time_and_status() {
+        let a = TemplateCache::key(&stack(StackStatus::UpdateComplete, Some(5_000)));
+        let b = TemplateCache::key(&stack(StackStatus::UpdateComplete, Some(9_000)));
+        let c = TemplateCache::key(&stack(StackStatus::UpdateInProgress, Some(9_000)));
+        assert!(a.is_some() && a != b && b != c, "{a:?} {b:?} {c:?}");
+    }
+
+    #[test]
+    fn an_updated_stack_without_its_update_time_is_never_cached() {
+        assert_eq!(
+            TemplateCache::key(&stack(StackStatus::UpdateComplete, None)),
+            None
+        );
+        assert_eq!(
+            TemplateCache::key(&stack(StackStatus::CreateInProgress, None)),
+            None
+        );
+    }
+
+    #[test]
+    fn a_cached_template_is_returned_as_it_was_put() {
+        let cache = TemplateCache::default();
+        let key = TemplateCache::key(&stack(StackStatus::CreateComplete, None)).unwrap();
+        assert_eq!(cache.get(&key), None);
+        cache.put(key.clone(), Some(serde_json::json!({"Resources": {}})));
+        assert_eq!(
+            cache.get(&key),
+            Some(Some(serde_json::json!({"Resources": {}})))
+        );
     }
 }

@@ -90,6 +90,8 @@ pub struct RegionClients {
     pub poll_interval: Duration,
     /// Rate limits shared by every region's clients.
     pub limiter: Arc<RateLimiter>,
+    /// Stack templates already read in this region.
+    pub templates: Arc<cloudformation::TemplateCache>,
 }
 
 impl RegionClients {
@@ -275,6 +277,7 @@ impl Aws {
             settle_timeout: self.settings.settle_timeout,
             poll_interval: self.settings.poll_interval,
             limiter: self.limiter.clone(),
+            templates: Arc::default(),
         }
     }
 }

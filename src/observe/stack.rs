@@ -1,4 +1,5 @@
-//! Observe the CloudFormation stack: its status, tags, outputs and template.
+//! Observe the CloudFormation stack: its status, tags, outputs and template (read again only
+//! when the stack was updated, see [`cfn::TemplateCache`]).
 
 use crate::aws::cloudformation::{self as cfn, is_missing_stack};
 use crate::aws::{AwsError, RegionClients};
@@ -25,7 +26,18 @@ pub(super) async fn observe(
     if cfn::stack_status(s) == "DELETE_COMPLETE" {
         return Ok(None);
     }
-    let template = template(c, name).await?;
+    // The template changes only with an update: read it again only when the stack says so.
+    let key = cfn::TemplateCache::key(s);
+    let template = match key.as_deref().and_then(|k| c.templates.get(k)) {
+        Some(cached) => cached,
+        None => {
+            let read = template(c, name).await?;
+            if let Some(key) = key {
+                c.templates.put(key, read.clone());
+            }
+            read
+        }
+    };
     Ok(Some(cfn::observed_stack(s, template)))
 }
 
