@@ -50,17 +50,23 @@ fn bare_namespace(label: &str) -> String {
     ns
 }
 
+/// The route log groups of the test in namespace `ns` (its own, whatever the account).
+fn groups(ns: &str) -> [String; 2] {
+    [format!("/ecs/{ns}-api"), format!("/ecs/{ns}-worker")]
+}
+
 /// The pipeline beside fluentd at `stage` with drift `policy`, its consumer `lambda`.
 fn spec(ns: &str, stage: &str, policy: &str, lambda: &str) -> String {
+    let [api, worker] = groups(ns);
     format!(
-        "sources:\n  logGroups: [/ecs/payments-api, /ecs/payments-worker]\n\
+        "sources:\n  logGroups: [{api}, {worker}]\n\
          delivery:\n  buffering:\n    intervalSeconds: 0\n\
          fanout:\n  subscribers:\n    - name: es-forwarder\n      lambdaArn: {lambda}\n\
          legacy:\n  fluentd:\n    target:\n      host: aggregator.{ns}.svc\n\
          \x20   config:\n      namespace: {ns}\n      name: {MAP}\n      key: {KEY}\n\
          \x20   reload:\n      kind: DaemonSet\n      name: fluentd\n\
-         \x20   routes:\n      - match: app.payments.api.**\n        logGroup: /ecs/payments-api\n\
-         \x20     - match: app.payments.worker.**\n        logGroup: /ecs/payments-worker\n\
+         \x20   routes:\n      - match: app.payments.api.**\n        logGroup: {api}\n\
+         \x20     - match: app.payments.worker.**\n        logGroup: {worker}\n\
          cutover:\n  stage: {stage}\n  requiredSuccesses: 1\n  shadowWindowSeconds: 0\n\
          drift:\n  policy: {policy}\n  checkIntervalSeconds: 3600\n"
     )
@@ -77,10 +83,11 @@ struct World {
 }
 
 async fn world(label: &str, extra: Vec<SharedInterceptor>) -> World {
-    world_in(fluentd_namespace(label), extra).await
+    world_in(fluentd_namespace(label), extra, None).await
 }
 
-async fn world_in(ns: String, extra: Vec<SharedInterceptor>) -> World {
+/// A world in namespace `ns`, in its own AWS account unless `account` names one.
+async fn world_in(ns: String, extra: Vec<SharedInterceptor>, account: Option<&str>) -> World {
     let server = canned::serve().await;
     let now = Timestamp::now().as_millisecond();
     let receiving = vec![(now - 60_000, 5.0), (now, 5.0), (now + 600_000, 5.0)];
@@ -88,9 +95,12 @@ async fn world_in(ns: String, extra: Vec<SharedInterceptor>) -> World {
         canned::metric_data(&[("in0", receiving.clone()), ("in1", receiving)]);
     let mut interceptors = extra;
     interceptors.push(SharedInterceptor::new(CloudWatchTo(server.url.clone())));
-    let m = Moto::with_interceptors(interceptors).await;
-    m.log_groups(&["/ecs/payments-api", "/ecs/payments-worker"])
-        .await;
+    let m = match account {
+        Some(account) => Moto::in_account(account.to_owned(), interceptors).await,
+        None => Moto::with_interceptors(interceptors).await,
+    };
+    let [api, worker] = groups(&ns);
+    m.log_groups(&[api.as_str(), worker.as_str()]).await;
     let lambda = m.lambda_functions(&["es-forwarder"]).await.remove(0);
     let ctl = start(&m, settings(&ns, None)).await;
     World {
@@ -456,9 +466,10 @@ async fn a_route_key_edited_by_hand_is_drift_and_written_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_route_with_its_own_stage_moves_alone_and_the_pipeline_stays_at_the_lowest() {
     let w = world("perroute", Vec::new()).await;
+    let worker = &groups(&w.ns)[1];
     let own = spec(&w.ns, "Legacy", "Correct", &w.lambda).replace(
-        "logGroup: /ecs/payments-worker\n",
-        "logGroup: /ecs/payments-worker\n        stage: Shadow\n",
+        &format!("logGroup: {worker}\n"),
+        &format!("logGroup: {worker}\n        stage: Shadow\n"),
     );
     kubectl_ok(&["apply", "-f", "-"], Some(&pipeline(&w.ns, NAME, &own)));
     w.checked_until("the worker route at Shadow", |w| {
@@ -513,36 +524,33 @@ async fn the_controller_may_write_only_the_named_config_map_and_daemon_set_of_a_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pitagora_drift_reports_a_route_key_edited_by_hand_naming_the_line() {
-    let w = world("clidrift", Vec::new()).await;
-    w.apply("Shadow", "Correct");
-    w.at_stage("Shadow").await;
+async fn pitagora_drift_compares_at_the_stages_in_effect_and_reports_a_hand_edited_key() {
+    // In moto's default account: the one the `pitagora` binary reaches.
+    let ns = fluentd_namespace("clidrift");
+    let w = world_in(ns, Vec::new(), Some(DEFAULT_ACCOUNT)).await;
+    // Primary asked for, held at Shadow: without verification delivery is never proven.
+    let held = spec(&w.ns, "Primary", "Correct", &w.lambda).replace(
+        "    intervalSeconds: 0\n",
+        "    intervalSeconds: 0\n  verify:\n    enabled: false\n",
+    );
+    let doc = pipeline(&w.ns, NAME, &held);
+    kubectl_ok(&["apply", "-f", "-"], Some(&doc));
+    let message = w.blocked("NotDelivering").await;
+    assert!(message.contains("Primary"), "{message}");
+    assert_eq!(w.field("{.status.cutover.stage}"), "Shadow");
     w.ctl.stop().await;
     let dir = common::scratch_dir("clidrift");
     let file = dir.join("payments.yaml");
-    let doc = pipeline(&w.ns, NAME, &spec(&w.ns, "Shadow", "Correct", &w.lambda));
-    std::fs::write(&file, doc).unwrap();
+    std::fs::write(&file, &doc).unwrap();
     let file = file.to_string_lossy().into_owned();
-    let key_lines = |o: &std::process::Output| -> Vec<String> {
-        common::binary::stdout(o)
-            .lines()
-            .filter(|l| l.contains("FluentdRoutes") || l.contains("data[payments.conf]"))
-            .map(str::to_owned)
-            .collect()
-    };
-    // The binary checks AWS in moto's default account, where this test's resources are not:
-    // only the key's lines are looked at.
+
+    // At the stages in effect, nothing differs: no subscription is missing, the key is Shadow's.
     let before = common::binary::against_moto(&["drift", "-f", &file]);
-    assert_eq!(
-        key_lines(&before),
-        Vec::<String>::new(),
-        "{}",
-        common::binary::describe(&before)
-    );
+    common::binary::assert_exit(&before, 0);
 
     let rendered = data(&w.ns)[KEY].as_str().unwrap().to_owned();
-    let patch =
-        serde_json::json!({ "data": { KEY: rendered.replace("port 24224", "port 24225") } });
+    let edited = rendered.replace("port 24224", "port 24225");
+    let patch = serde_json::json!({ "data": { KEY: edited } });
     kubectl_ok(
         &[
             "patch",
@@ -557,22 +565,28 @@ async fn pitagora_drift_reports_a_route_key_edited_by_hand_naming_the_line() {
         ],
         None,
     );
-    let after = common::binary::against_moto(&["drift", "-f", &file]);
+    let after = common::binary::against_moto(&["drift", "-f", &file, "--format", "json"]);
     common::binary::assert_exit(&after, 2);
-    let lines = key_lines(&after).join("\n");
+    let report: serde_json::Value =
+        serde_json::from_str(&common::binary::stdout(&after)).expect("a JSON report");
+    let items: Vec<&serde_json::Value> = report["pipelines"][0]["items"]
+        .as_array()
+        .expect("drift items")
+        .iter()
+        .collect();
+    assert_eq!(items.len(), 1, "only the key: {items:?}");
+    assert_eq!(items[0]["kind"], "FluentdRoutes");
+    assert_eq!(items[0]["actual"], "port 24225");
+    assert_eq!(items[0]["desired"], "port 24224");
     assert!(
-        lines.contains("FluentdRoutes"),
-        "{}",
-        common::binary::describe(&after)
+        items[0]["field"]
+            .as_str()
+            .unwrap()
+            .starts_with("data[payments.conf] line ")
     );
-    assert!(
-        lines.contains("port 24225") && lines.contains("port 24224"),
-        "{lines}"
-    );
-    assert!(lines.contains("data[payments.conf] line"), "{lines}");
     assert_eq!(
         data(&w.ns)[KEY].as_str().unwrap(),
-        rendered.replace("port 24224", "port 24225"),
+        edited,
         "drift writes nothing"
     );
     common::remove_scratch_dir(&dir);
@@ -580,7 +594,7 @@ async fn pitagora_drift_reports_a_route_key_edited_by_hand_naming_the_line() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_config_map_is_created_holding_only_the_pipelines_key() {
-    let w = world_in(bare_namespace("nomap"), Vec::new()).await;
+    let w = world_in(bare_namespace("nomap"), Vec::new(), None).await;
     w.apply("Shadow", "Correct");
     w.at_stage("Shadow").await;
     let keys: Vec<String> = data(&w.ns).as_object().unwrap().keys().cloned().collect();

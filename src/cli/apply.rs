@@ -62,7 +62,7 @@ async fn apply_one(
     err: &mut dyn Write,
 ) -> Result<bool, CliError> {
     let hints = Hints::default();
-    let check = match checked(engine, p, &hints).await {
+    let check = match checked(engine, p, &hints, None).await {
         Ok(c) => c,
         Err(e) => {
             writeln!(err, "LogPipeline {}: error: {e}", p.id())?;

@@ -29,8 +29,14 @@ pub(super) async fn drift(
     let mut loaded = load::load_paths(&files.paths, files.defaults(region.as_deref()))?;
     print_skipped(&loaded, err)?;
     add_repo_rules(&mut loaded, options.ignore_file.as_deref())?;
-    let mut checks = check_all(&engine, &loaded.pipelines, options.concurrency).await;
-    super::fluentd::check_keys(&loaded.pipelines, &mut checks, err).await?;
+    let (cluster, cluster_errors) = super::fluentd::read_cluster(&loaded.pipelines, err).await?;
+    let mut checks = check_all(&engine, &loaded.pipelines, &cluster, options.concurrency).await;
+    for (check, e) in checks.iter_mut().zip(cluster_errors) {
+        if let Some(e) = e {
+            *check = Err(e);
+        }
+    }
+    super::fluentd::check_keys(&loaded.pipelines, &cluster, &mut checks).await;
     let invalid_ids = invalid_ids(&loaded, &files.namespace);
     let inputs = report_inputs(&loaded, &checks, &invalid_ids);
     if inputs.is_empty() {
@@ -59,6 +65,7 @@ fn add_repo_rules(loaded: &mut LoadReport, explicit: Option<&Path>) -> Result<()
 async fn check_all(
     engine: &Engine,
     pipelines: &[Loaded],
+    cluster: &super::fluentd::Cluster,
     concurrency: u16,
 ) -> Vec<Result<Check, String>> {
     let total = pipelines.len();
@@ -66,12 +73,16 @@ async fn check_all(
     let mut done = 0;
     let hints = Hints::default();
     let reachable = probe(engine, total).await;
-    let checks = futures::stream::iter(pipelines)
-        .map(|p| {
+    let checks = futures::stream::iter(pipelines.iter().zip(&cluster.live))
+        .map(|(p, live)| {
             let (hints, reachable) = (&hints, &reachable);
+            // A deployed pipeline beside fluentd is compared at its stages in effect.
+            let stages = live.as_ref().map(|l| l.stages.clone());
             async move {
                 match reachable {
-                    Ok(()) => checked(engine, p, hints).await.map_err(|e| e.to_string()),
+                    Ok(()) => checked(engine, p, hints, stages)
+                        .await
+                        .map_err(|e| e.to_string()),
                     Err(e) => Err(e.to_string()),
                 }
             }

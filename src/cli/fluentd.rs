@@ -1,106 +1,136 @@
-//! `drift`'s look at the fluentd side: for each pipeline whose routes are rendered into a
-//! ConfigMap key, the key as the cluster holds it against the routes at the stages in effect
-//! (read from the LogPipeline's status, as the controller's gate left them), added to the
-//! pipeline's plan as one more action. Read-only; the controller writes the key.
+//! `drift` beside fluentd: the controller's gate decides which cutover stages are in effect, so
+//! the CI path compares AWS and the fluentd key at those stages, read from each deployed
+//! LogPipeline's status, not at the stages the spec requests (a held move is not drift). The
+//! key is added to the pipeline's plan as one more action. Read-only; the controller writes.
 
-use crate::cutover::gate;
+use crate::cutover::{Stages, gate};
 use crate::desired::{self, Pipeline};
 use crate::engine::Check;
 use crate::fluentd::key;
 use crate::load::Loaded;
 use crate::plan::ignore;
 use crate::resources::ResourceKind;
-use crate::spec::LogPipeline;
+use crate::spec::{CutoverStatus, LogPipeline};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
 use std::io::Write;
 
-/// Adds each checked pipeline's fluentd key to its plan. Without a cluster (no kubeconfig, not
-/// in a pod) or for a pipeline not deployed there, the keys are not checked and stderr says so;
-/// a cluster that cannot be read turns the pipeline's check into an error.
-pub(super) async fn check_keys(
+/// A deployed pipeline's cutover as its status says.
+#[derive(Clone, Debug)]
+pub(super) struct Live {
+    /// The stages in effect.
+    pub stages: Stages,
+    /// `status.cutover`.
+    cutover: Option<CutoverStatus>,
+}
+
+/// The cluster's view of the pipelines beside fluentd: a client, and per pipeline (in order)
+/// its live cutover (`None`: not beside fluentd, or not deployed).
+pub(super) struct Cluster {
+    client: Option<kube::Client>,
+    /// Per pipeline, in order.
+    pub live: Vec<Option<Live>>,
+}
+
+/// Reads the status of every pipeline that declares `legacy.fluentd`. Without a cluster (no
+/// kubeconfig, not in a pod) or for a pipeline not deployed there, stderr says its fluentd side
+/// is not checked; a cluster that cannot be read is an error of that pipeline.
+pub(super) async fn read_cluster(
     pipelines: &[Loaded],
-    checks: &mut [Result<Check, String>],
     err: &mut dyn Write,
-) -> std::io::Result<()> {
-    let mut client: Option<kube::Client> = None;
-    for (p, check) in pipelines.iter().zip(checks.iter_mut()) {
-        let Ok(c) = check else { continue };
-        if c.desired
-            .fluentd
-            .as_ref()
-            .and_then(|f| f.config.as_ref())
-            .is_none()
-        {
+) -> std::io::Result<(Cluster, Vec<Option<String>>)> {
+    let mut cluster = Cluster {
+        client: None,
+        live: vec![None; pipelines.len()],
+    };
+    let mut errors = vec![None; pipelines.len()];
+    for (i, p) in pipelines.iter().enumerate() {
+        if p.valid.spec().legacy.is_none() {
             continue;
         }
-        let client = match &client {
-            Some(client) => client.clone(),
+        let client = match &cluster.client {
+            Some(c) => c.clone(),
             None => match kube::Client::try_default().await {
-                Ok(new) => client.insert(new).clone(),
+                Ok(c) => cluster.client.insert(c).clone(),
                 Err(e) => {
                     writeln!(
                         err,
-                        "note: fluentd routes not checked: no Kubernetes cluster is configured ({e})"
+                        "note: the fluentd side is not checked: no Kubernetes cluster is configured ({e}); AWS is compared at the requested stages"
                     )?;
-                    return Ok(());
+                    return Ok((cluster, errors));
                 }
             },
         };
-        match check_key(&client, p, c).await {
+        let id = p.id();
+        match Api::<LogPipeline>::namespaced(client, &id.namespace)
+            .get_opt(&id.name)
+            .await
+        {
+            Ok(Some(lp)) => {
+                let status = lp.status.as_ref();
+                let cutover = status.and_then(|s| s.cutover.clone());
+                let stages = gate::in_effect(
+                    p.valid.spec(),
+                    cutover.as_ref(),
+                    status.and_then(|s| s.stage.as_deref()),
+                );
+                cluster.live[i] = Some(Live { stages, cutover });
+            }
             Ok(None) => writeln!(
                 err,
-                "note: {}: not deployed in the cluster, so its fluentd routes are not checked",
-                p.id()
+                "note: {id}: not deployed in the cluster, so its fluentd routes are not checked and AWS is compared at the requested stages"
             )?,
-            Ok(Some(())) => {}
-            Err(e) => *check = Err(format!("reading the fluentd side from the cluster: {e}")),
+            Err(e) => errors[i] = Some(format!("reading LogPipeline {id} from the cluster: {e}")),
         }
     }
-    Ok(())
+    Ok((cluster, errors))
 }
 
-/// Compares one pipeline's key; `None` when the LogPipeline is not in the cluster.
+/// Adds each deployed pipeline's fluentd key to its plan.
+pub(super) async fn check_keys(
+    pipelines: &[Loaded],
+    cluster: &Cluster,
+    checks: &mut [Result<Check, String>],
+) {
+    let Some(client) = &cluster.client else {
+        return;
+    };
+    for ((p, live), check) in pipelines.iter().zip(&cluster.live).zip(checks.iter_mut()) {
+        let (Some(live), Ok(c)) = (live, check.as_mut()) else {
+            continue;
+        };
+        if let Err(e) = check_key(client, p, live, c).await {
+            *check = Err(format!("reading the fluentd side from the cluster: {e}"));
+        }
+    }
+}
+
+/// Compares one pipeline's key at its stages in effect.
 async fn check_key(
     client: &kube::Client,
     p: &Loaded,
+    live: &Live,
     check: &mut Check,
-) -> Result<Option<()>, kube::Error> {
-    let id = p.id();
-    let live = Api::<LogPipeline>::namespaced(client.clone(), &id.namespace)
-        .get_opt(&id.name)
-        .await?;
-    let Some(live) = live else {
-        return Ok(None);
-    };
-    let status = live.status.as_ref();
-    let cutover = status.and_then(|s| s.cutover.as_ref());
-    let stages = gate::in_effect(
-        p.valid.spec(),
-        cutover,
-        status.and_then(|s| s.stage.as_deref()),
-    );
+) -> Result<(), kube::Error> {
     let Ok(pipeline) = Pipeline::resolve(p.valid.clone(), &check.desired.target.account_id) else {
-        return Ok(Some(()));
+        return Ok(());
     };
-    let Some(f) = desired::build(&pipeline.at(stages)).fluentd else {
-        return Ok(Some(()));
+    let Some(f) = desired::build(&pipeline.at(live.stages.clone())).fluentd else {
+        return Ok(());
     };
     let Some(config) = &f.config else {
-        return Ok(Some(()));
+        return Ok(());
     };
     let map = Api::<ConfigMap>::namespaced(client.clone(), &config.namespace)
         .get_opt(&config.name)
         .await?;
     let observed = key::observed(map.as_ref(), &config.key, &f.field_manager);
-    let last = cutover.and_then(|c| c.config_hash.as_deref());
-    let plan = key::plan(&f.text, &observed, last);
-    let Some(action) = key::action(config, &plan) else {
-        return Ok(Some(()));
+    let last = live.cutover.as_ref().and_then(|c| c.config_hash.as_deref());
+    let Some(action) = key::action(config, &key::plan(&f.text, &observed, last)) else {
+        return Ok(());
     };
-    let rules = &p.valid.spec().drift.ignore;
     let field = format!("data[{}]", config.key);
-    match rules.iter().find(|r| {
+    let rule = p.valid.spec().drift.ignore.iter().find(|r| {
         ignore::ignores(
             std::slice::from_ref(r),
             ResourceKind::FluentdRoutes,
@@ -108,7 +138,8 @@ async fn check_key(
             &field,
             Some("spec.legacy.fluentd"),
         )
-    }) {
+    });
+    match rule {
         Some(rule) => check.plan.ignored.push(ignore::Ignored {
             kind: action.kind,
             name: action.name.clone(),
@@ -118,5 +149,5 @@ async fn check_key(
         }),
         None => check.plan.actions.push(action),
     }
-    Ok(Some(()))
+    Ok(())
 }

@@ -140,9 +140,19 @@ async fn engine(aws: &AwsArgs) -> Result<Engine, CliError> {
     Ok(Engine::new(Arc::new(Aws::load(aws.settings()?).await)))
 }
 
-/// Places a loaded pipeline in the account and checks it against AWS.
-async fn checked(engine: &Engine, p: &Loaded, hints: &Hints) -> Result<Check, EngineError> {
+/// Places a loaded pipeline in the account (at `stages` when given, else the requested ones)
+/// and checks it against AWS.
+async fn checked(
+    engine: &Engine,
+    p: &Loaded,
+    hints: &Hints,
+    stages: Option<crate::cutover::Stages>,
+) -> Result<Check, EngineError> {
     let pipeline = engine.resolve(p.valid.clone()).await?;
+    let pipeline = match stages {
+        Some(stages) => pipeline.at(stages),
+        None => pipeline,
+    };
     engine.check(&pipeline, hints).await
 }
 

@@ -27,6 +27,9 @@ pub fn endpoint() -> String {
         )
 }
 
+/// moto's account for requests that name none (the `pitagora` binary's).
+pub const DEFAULT_ACCOUNT: &str = "123456789012";
+
 /// A 12-digit account id no other test (of this run or an earlier one) uses.
 pub fn fresh_account() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -121,7 +124,12 @@ impl Moto {
     /// A fresh account whose engine's clients also run `extra` (e.g. to send one service's
     /// requests elsewhere).
     pub async fn with_interceptors(extra: Vec<SharedInterceptor>) -> Self {
-        let account = fresh_account();
+        Self::in_account(fresh_account(), extra).await
+    }
+
+    /// `account` (e.g. [`DEFAULT_ACCOUNT`], the one a `pitagora` binary without the account
+    /// header reaches), with `extra` interceptors.
+    pub async fn in_account(account: String, extra: Vec<SharedInterceptor>) -> Self {
         let base = sdk_config(&endpoint()).await;
         let header = SharedInterceptor::new(MotoAccount(account.clone()));
         let mut interceptors = vec![header.clone()];
