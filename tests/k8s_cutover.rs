@@ -188,6 +188,29 @@ fn shapes(ns: &str) -> Vec<Vec<String>> {
     routes(&text).iter().map(|r| r.shape()).collect()
 }
 
+/// Someone edits the pipeline's key by hand (`kubectl patch`), changing the aggregator's port:
+/// (the text pitagora had rendered, the edited text).
+fn edit_key_by_hand(ns: &str) -> (String, String) {
+    let rendered = data(ns)[KEY].as_str().unwrap().to_owned();
+    let edited = rendered.replace("port 24224", "port 24225");
+    let patch = serde_json::json!({ "data": { KEY: edited } }).to_string();
+    kubectl_ok(
+        &[
+            "patch",
+            "configmap",
+            "-n",
+            ns,
+            MAP,
+            "--type",
+            "merge",
+            "-p",
+            &patch,
+        ],
+        None,
+    );
+    (rendered, edited)
+}
+
 /// The DaemonSet's reload annotation for the key.
 fn reload_annotation(ns: &str) -> String {
     let path = format!(
@@ -429,23 +452,7 @@ async fn a_route_key_edited_by_hand_is_drift_and_written_back() {
     let w = world("edited", Vec::new()).await;
     w.apply("Shadow", "Correct");
     w.at_stage("Shadow").await;
-    let rendered = data(&w.ns)[KEY].as_str().unwrap().to_owned();
-    let edited = rendered.replace("port 24224", "port 24225");
-    let patch = serde_json::json!({ "data": { KEY: edited } }).to_string();
-    kubectl_ok(
-        &[
-            "patch",
-            "configmap",
-            "-n",
-            &w.ns,
-            MAP,
-            "--type",
-            "merge",
-            "-p",
-            &patch,
-        ],
-        None,
-    );
+    let (rendered, _) = edit_key_by_hand(&w.ns);
     w.checked_until("the key written back", |w| {
         (data(&w.ns)[KEY].as_str() == Some(rendered.as_str())).then_some(())
     })
@@ -548,23 +555,7 @@ async fn pitagora_drift_compares_at_the_stages_in_effect_and_reports_a_hand_edit
     let before = common::binary::against_moto(&["drift", "-f", &file]);
     common::binary::assert_exit(&before, 0);
 
-    let rendered = data(&w.ns)[KEY].as_str().unwrap().to_owned();
-    let edited = rendered.replace("port 24224", "port 24225");
-    let patch = serde_json::json!({ "data": { KEY: edited } });
-    kubectl_ok(
-        &[
-            "patch",
-            "configmap",
-            "-n",
-            &w.ns,
-            MAP,
-            "--type",
-            "merge",
-            "-p",
-            &patch.to_string(),
-        ],
-        None,
-    );
+    let (_, edited) = edit_key_by_hand(&w.ns);
     let after = common::binary::against_moto(&["drift", "-f", &file, "--format", "json"]);
     common::binary::assert_exit(&after, 2);
     let report: serde_json::Value =
