@@ -618,3 +618,24 @@ async fn a_reload_target_that_does_not_exist_blocks_the_move_naming_the_field() 
     assert!(failed[0].contains("does not exist"), "{failed:?}");
     w.ctl.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_move_back_with_the_key_ignored_keeps_the_new_path_as_it_was() {
+    let w = world("ignoredback", Vec::new()).await;
+    w.apply("Primary", "Correct");
+    w.at_stage("Primary").await;
+    assert_eq!(w.subscribers().await, std::slice::from_ref(&w.lambda));
+    let ignoring = spec(&w.ns, "Shadow", "Correct", &w.lambda)
+        + "  ignore:\n    - kind: FluentdRoutes\n      reason: the platform team edits it\n";
+    kubectl_ok(
+        &["apply", "-f", "-"],
+        Some(&pipeline(&w.ns, NAME, &ignoring)),
+    );
+    let message = w.blocked("ReportOnly").await;
+    assert!(message.contains("FluentdRoutes"), "{message}");
+    // fluentd was not told to go back, so the consumers stay on the new path.
+    assert_eq!(shapes(&w.ns), shape(&["!forward", "cloudwatch_logs"]));
+    assert_eq!(w.subscribers().await, std::slice::from_ref(&w.lambda));
+    assert_eq!(w.field("{.status.cutover.stage}"), "Primary");
+    w.ctl.stop().await;
+}

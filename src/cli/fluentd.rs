@@ -9,7 +9,6 @@ use crate::engine::Check;
 use crate::fluentd::key;
 use crate::load::Loaded;
 use crate::plan::ignore;
-use crate::resources::ResourceKind;
 use crate::spec::{CutoverStatus, LogPipeline};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
@@ -129,17 +128,7 @@ async fn check_key(
     let Some(action) = key::action(config, &key::plan(&f.text, &observed, last)) else {
         return Ok(());
     };
-    let field = format!("data[{}]", config.key);
-    let rule = p.valid.spec().drift.ignore.iter().find(|r| {
-        ignore::ignores(
-            std::slice::from_ref(r),
-            ResourceKind::FluentdRoutes,
-            &action.name,
-            &field,
-            Some("spec.legacy.fluentd"),
-        )
-    });
-    match rule {
+    match key::ignoring_rule(&p.valid.spec().drift.ignore, config) {
         Some(rule) => check.plan.ignored.push(ignore::Ignored {
             kind: action.kind,
             name: action.name.clone(),

@@ -61,9 +61,11 @@ pub(super) async fn find_staged(
         .and_then(|s| s.cutover.as_ref())
         .and_then(|c| c.config_hash.as_deref());
     // An ignore rule on the key keeps its live value, as Report keeps everything's.
-    let ignored_by = spec
-        .as_ref()
-        .and_then(|f| ignored_by(f, &staged.spec().drift.ignore));
+    let ignored_by = spec.as_ref().and_then(|f| {
+        let rule =
+            crate::fluentd::key::ignoring_rule(&staged.spec().drift.ignore, f.config.as_ref()?);
+        rule.map(crate::plan::ignore::describe)
+    });
     let report_only = staged.spec().report_only() || ignored_by.is_some();
     let write = || async {
         match &spec {
@@ -73,10 +75,9 @@ pub(super) async fn find_staged(
     };
     let (found, key) = if gated.backward() {
         let key = write().await;
-        let legacy_written = !matches!(
-            key,
-            fluentd::KeyOutcome::Failed(_) | fluentd::KeyOutcome::Conflict { .. }
-        );
+        // Only a key fluentd was told to load (or none managed here) lets the new path go: a
+        // failed, conflicting, reported or ignored key leaves AWS at the stages before.
+        let legacy_written = key.in_effect() || matches!(key, fluentd::KeyOutcome::Unmanaged);
         let target = if legacy_written {
             staged
         } else {
@@ -102,26 +103,4 @@ pub(super) async fn find_staged(
         ignored_by,
     };
     (found, Some(run))
-}
-
-/// The first of `rules` that ignores the fluentd key of `f`, described.
-fn ignored_by(
-    f: &crate::desired::FluentdSpec,
-    rules: &[crate::spec::IgnoreRule],
-) -> Option<String> {
-    let config = f.config.as_ref()?;
-    let name = super::cutover::key_name(config);
-    let field = format!("data[{}]", config.key);
-    rules
-        .iter()
-        .find(|r| {
-            crate::plan::ignore::ignores(
-                std::slice::from_ref(r),
-                crate::resources::ResourceKind::FluentdRoutes,
-                &name,
-                &field,
-                Some("spec.legacy.fluentd"),
-            )
-        })
-        .map(crate::plan::ignore::describe)
 }

@@ -8,7 +8,7 @@
 
 use crate::plan::{Action, Change, ConflictKind, Op, Step};
 use crate::resources::ResourceKind;
-use crate::spec::FluentdConfig;
+use crate::spec::{FluentdConfig, IgnoreRule};
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
 
@@ -141,6 +141,22 @@ pub fn observed(cm: Option<&ConfigMap>, key: &str, manager: &str) -> Observed {
             manager,
         ),
     }
+}
+
+/// The first of `rules` that accepts any difference in the key of `c` (kind `FluentdRoutes`,
+/// its name, the field `data[<key>]` or the spec field `spec.legacy.fluentd`).
+pub fn ignoring_rule<'a>(rules: &'a [IgnoreRule], c: &FluentdConfig) -> Option<&'a IgnoreRule> {
+    let name = resource_name(c);
+    let field = format!("data[{}]", c.key);
+    rules.iter().find(|r| {
+        crate::plan::ignore::ignores(
+            std::slice::from_ref(r),
+            ResourceKind::FluentdRoutes,
+            &name,
+            &field,
+            Some("spec.legacy.fluentd"),
+        )
+    })
 }
 
 /// The resource name of a fluentd key in reports and status: `namespace/name:key`.
