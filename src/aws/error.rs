@@ -271,7 +271,38 @@ fn body_excerpt(response: &aws_smithy_runtime_api::http::Response) -> String {
         .bytes()
         .map(String::from_utf8_lossy)
         .unwrap_or_default();
-    body.chars().take(300).collect::<String>().trim().to_owned()
+    excerpt(&body)
+}
+
+/// What an unreadable answer says, on one line: an HTML page's title (proxies and emulators
+/// answer with whole pages), else the text without tags, at most 200 characters.
+fn excerpt(body: &str) -> String {
+    let lower = body.to_ascii_lowercase();
+    let title = lower
+        .find("<title>")
+        .map(|start| start + "<title>".len())
+        .and_then(|start| Some(&body[start..start + lower[start..].find("</title>")?]));
+    let text = match title {
+        Some(t) if !t.trim().is_empty() => t.to_owned(),
+        _ => {
+            let mut out = String::new();
+            let mut in_tag = false;
+            for c in body.chars() {
+                match c {
+                    '<' => in_tag = true,
+                    '>' if in_tag => {
+                        in_tag = false;
+                        out.push(' ');
+                    }
+                    c if !in_tag => out.push(c),
+                    _ => {}
+                }
+            }
+            out
+        }
+    };
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    line.chars().take(200).collect()
 }
 
 fn error_chain(err: &dyn std::error::Error) -> String {
@@ -385,4 +416,26 @@ where
             }
         })
         .await
+}
+
+#[cfg(test)]
+mod excerpts {
+    use super::excerpt;
+
+    #[test]
+    fn an_html_page_is_its_title() {
+        let page = "<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>The requested URL was not found on the server.</p>";
+        assert_eq!(excerpt(page), "404 Not Found");
+    }
+
+    #[test]
+    fn other_text_loses_its_tags_and_line_breaks() {
+        assert_eq!(excerpt("<p>busy\n  try   later</p>"), "busy try later");
+        assert_eq!(excerpt("plain"), "plain");
+    }
+
+    #[test]
+    fn a_long_answer_is_cut_at_two_hundred_characters() {
+        assert_eq!(excerpt(&"x".repeat(500)).len(), 200);
+    }
 }
