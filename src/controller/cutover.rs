@@ -71,10 +71,7 @@ fn blocks_note(blocks: &[CutoverBlock], failing: Option<&str>) -> String {
 
 /// A drift item for a differing fluentd key.
 fn key_item(config: &FluentdConfig, d: &Difference, action: DriftAction) -> DriftItem {
-    let (desired, actual) = match &d.line {
-        Some((_, want, found)) => (Some(want.clone()), Some(found.clone())),
-        None => (Some("(the rendered routes)".to_owned()), None),
-    };
+    let (desired, actual) = d.values();
     DriftItem {
         kind: ResourceKind::FluentdRoutes,
         resource: key_name(config),
@@ -83,13 +80,7 @@ fn key_item(config: &FluentdConfig, d: &Difference, action: DriftAction) -> Drif
         desired,
         actual,
         action,
-        reason: if d.edited {
-            "the fluentd routes were changed outside pitagora".to_owned()
-        } else if d.create {
-            "the fluentd routes are not in the ConfigMap".to_owned()
-        } else {
-            "the stages in effect or the spec changed".to_owned()
-        },
+        reason: d.reason().to_owned(),
         ignored_by: None,
     }
 }
@@ -293,9 +284,10 @@ fn in_effect(lp: &LogPipeline, run: &CutoverRun, now: Timestamp) -> Applied {
 fn kept(lp: &LogPipeline, gated: &CutoverStatus) -> Option<CutoverStatus> {
     let previous = lp.status.as_ref().and_then(|s| s.cutover.clone());
     let mut c = previous.unwrap_or_else(|| {
-        let before = lp.status.as_ref().and_then(|s| s.stage.clone());
+        let fallback = lp.status.as_ref().and_then(|s| s.stage.as_deref());
+        let before = crate::cutover::gate::in_effect(&lp.spec, None, fallback);
         CutoverStatus {
-            stage: before.unwrap_or_else(|| crate::spec::CutoverStage::Legacy.as_str().to_owned()),
+            stage: before.pipeline.as_str().to_owned(),
             routes: Vec::new(),
             forced: None,
             config_hash: None,

@@ -7,8 +7,8 @@ use crate::delivery::progress::{
     self, CanaryRoute, Due, Evidence, Outcome, Stage, StageState, Tracked,
 };
 use crate::spec::{CanaryStatus, DeliveryStatus, LogPipelineStatus, ResourceStatus, StageStatus};
+use crate::spec::{ms_of as ms, time_at_ms as time};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
-use k8s_openapi::jiff::Timestamp;
 
 /// What a reconcile's delivery step did.
 #[derive(Clone, Debug)]
@@ -43,14 +43,6 @@ pub struct Update {
     pub settled: Vec<Settled>,
     /// When the next step is due, in milliseconds from now.
     pub next_in_ms: i64,
-}
-
-fn time(ms: i64) -> Time {
-    Time(Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH))
-}
-
-fn ms(t: &Time) -> i64 {
-    t.0.as_millisecond()
 }
 
 /// The canary of `status` as tracked along `route`; `None` when there is none or it was sent

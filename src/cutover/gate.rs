@@ -14,8 +14,7 @@ use crate::spec::{
     CutoverBlock, CutoverStage, CutoverStatus, FluentdRoute, ForcedCutover, LogPipelineSpec,
     RouteCutover,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use k8s_openapi::jiff::Timestamp;
+use crate::spec::{ms_of as ms, time_at_ms as time};
 use std::collections::BTreeMap;
 
 /// The annotation that forces the requested stages into effect; its value is the reason.
@@ -93,14 +92,6 @@ struct Bounds {
     required: i32,
     max_delivery_ms: i64,
     window_ms: i64,
-}
-
-fn time(ms: i64) -> Time {
-    Time(Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH))
-}
-
-fn ms(t: &Time) -> i64 {
-    t.0.as_millisecond()
 }
 
 /// The gate's decision for `spec` (which declares `legacy`), given `previous` (`status.cutover`

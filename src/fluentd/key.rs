@@ -57,6 +57,26 @@ impl Difference {
             None => format!("data[{key}]"),
         }
     }
+
+    /// The desired and the found value a drift item shows: the differing line, or the whole
+    /// rendering against nothing when the key is missing.
+    pub fn values(&self) -> (Option<String>, Option<String>) {
+        match &self.line {
+            Some((_, want, found)) => (Some(want.clone()), Some(found.clone())),
+            None => (Some("(the rendered routes)".to_owned()), None),
+        }
+    }
+
+    /// Why the key differs, for humans.
+    pub fn reason(&self) -> &'static str {
+        if self.edited {
+            "the fluentd routes were changed outside pitagora"
+        } else if self.create {
+            "the fluentd routes are not in the ConfigMap"
+        } else {
+            "the stages in effect or the spec changed"
+        }
+    }
 }
 
 /// The managers other than `manager` that own `data.<key>`, with their operation.
@@ -179,23 +199,14 @@ pub fn action(c: &FluentdConfig, plan: &KeyPlan) -> Option<Action> {
             Step::Conflict(ConflictKind::AppliedByAnotherManager),
         ),
         KeyPlan::Write(d) => {
-            let (desired, actual) = match &d.line {
-                Some((_, want, found)) => (Some(want.clone()), Some(found.clone())),
-                None => (Some("(the rendered routes)".to_owned()), None),
-            };
+            let (desired, actual) = d.values();
             let change = Change {
                 field: d.field(&c.key),
                 spec_field: Some("spec.legacy.fluentd".to_owned()),
                 desired,
                 actual,
             };
-            let reason = if d.edited {
-                "the fluentd routes were changed outside pitagora"
-            } else if d.create {
-                "the fluentd routes are not in the ConfigMap"
-            } else {
-                "the stages in effect or the spec changed"
-            };
+            let reason = d.reason();
             let step = Step::ApplyFluentdRoutes {
                 namespace: c.namespace.clone(),
                 name: c.name.clone(),

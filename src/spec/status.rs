@@ -243,6 +243,19 @@ pub struct ResourceStatus {
     pub state: String,
 }
 
+/// The status time of `ms` milliseconds since the epoch (the epoch itself when out of range).
+pub fn time_at_ms(ms: i64) -> Time {
+    Time(
+        k8s_openapi::jiff::Timestamp::from_millisecond(ms)
+            .unwrap_or(k8s_openapi::jiff::Timestamp::UNIX_EPOCH),
+    )
+}
+
+/// Milliseconds since the epoch of a status time.
+pub fn ms_of(t: &Time) -> i64 {
+    t.0.as_millisecond()
+}
+
 /// Conditions keyed by `type`, so server-side apply merges them one by one.
 fn conditions_schema(generator: &mut SchemaGenerator) -> Schema {
     let mut schema = generator.subschema_for::<Vec<Condition>>();
