@@ -10,7 +10,7 @@ use crate::delivery::progress::{CanaryRoute, Tracked};
 use crate::delivery::signals::{self, Signal};
 use crate::desired::{self, Desired, NoRegion, Pipeline};
 use crate::names::PipelineId;
-use crate::observe::{self, Hints};
+use crate::observe::{self, Batch, Batches, Hints};
 use crate::observed::Observed;
 use crate::plan::{self, Plan};
 use crate::spec::{InvalidSpec, LogPipelineSpec, ValidSpec};
@@ -98,12 +98,34 @@ pub struct LossRead {
 #[derive(Clone, Debug)]
 pub struct Engine {
     aws: Arc<Aws>,
+    /// Reads shared by the checks of one region within a short time; `None`: every check reads
+    /// for itself.
+    batches: Option<Arc<Batches>>,
 }
 
 impl Engine {
-    /// An engine over `aws`.
+    /// An engine over `aws` whose every check reads for itself.
     pub fn new(aws: Arc<Aws>) -> Self {
-        Self { aws }
+        Self { aws, batches: None }
+    }
+
+    /// This engine with checks sharing their list reads within `max_age` (see
+    /// [`observe::batch`]); a pipeline that writes reads for itself until the next batch.
+    pub fn with_batched_reads(mut self, max_age: std::time::Duration) -> Self {
+        self.batches = Some(Arc::new(Batches::new(max_age)));
+        self
+    }
+
+    /// The current batch of `region`, when reads are batched.
+    pub fn batch(&self, region: &str) -> Option<Arc<Batch>> {
+        self.batches.as_ref().map(|b| b.current(region))
+    }
+
+    /// Notes that the pipeline of `desired` wrote: its next reads are its own.
+    fn wrote(&self, desired: &Desired) {
+        if let Some(b) = &self.batches {
+            b.written(&desired.target.region, &desired.stack.name);
+        }
     }
 
     /// The AWS access it uses (and its call counter).
@@ -149,7 +171,8 @@ impl Engine {
     pub async fn check(&self, pipeline: &Pipeline, hints: &Hints) -> Result<Check, EngineError> {
         let desired = desired::build(pipeline);
         let clients = self.aws.region(&desired.target.region);
-        let observed = observe::observe(&clients, &desired, hints).await?;
+        let batch = self.batch(&desired.target.region);
+        let observed = observe::observe(&clients, &desired, hints, batch.as_deref()).await?;
         let plan = plan::plan(&desired, &observed);
         Ok(Check {
             desired,
@@ -194,10 +217,11 @@ impl Engine {
             if current.plan.writes().next().is_none() {
                 break;
             }
+            self.wrote(&current.desired);
             let report = apply::apply(&clients, &current.plan, progress).await;
             let ok = report.succeeded();
             applied.push(report);
-            let observed = observe::observe(&clients, &current.desired, hints).await?;
+            let observed = observe::observe(&clients, &current.desired, hints, None).await?;
             current.plan = plan::plan(&current.desired, &observed);
             current.observed = observed;
             if !ok {
@@ -222,7 +246,8 @@ impl Engine {
     ) -> Result<(Plan, ApplyReport), EngineError> {
         let desired = desired::build(pipeline);
         let clients = self.aws.region(&desired.target.region);
-        let observed = observe::observe(&clients, &desired, hints).await?;
+        self.wrote(&desired);
+        let observed = observe::observe(&clients, &desired, hints, None).await?;
         let mut plan = plan::plan_delete(&desired, &observed);
         // Deleting is an explicit request: it runs even for report-only pipelines.
         plan.report_only = false;

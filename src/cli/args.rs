@@ -148,6 +148,12 @@ pub struct ControllerArgs {
     /// counts as missing.
     #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub canary_margin: u64,
+    /// Seconds during which checks share their list reads: one `DescribeStacks` walk for every
+    /// stack and one `DescribeLogGroups` walk per prefix, instead of one per pipeline (0: each
+    /// check reads for itself). A check never sees them older than this; a pipeline that
+    /// wrote reads for itself.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub read_batch: u64,
 }
 
 impl ControllerArgs {

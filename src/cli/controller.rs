@@ -8,7 +8,10 @@ pub(super) async fn run_controller(
     controller: &ControllerArgs,
 ) -> Result<Exit, CliError> {
     let client = kube::Client::try_default().await.map_err(CliError::Kube)?;
-    let engine = engine(aws).await?;
+    let mut engine = engine(aws).await?;
+    if controller.read_batch > 0 {
+        engine = engine.with_batched_reads(std::time::Duration::from_secs(controller.read_batch));
+    }
     crate::controller::run(client, engine, controller.settings(), signal()).await?;
     Ok(Exit::Ok)
 }

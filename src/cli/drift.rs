@@ -24,7 +24,10 @@ pub(super) async fn drift(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<Exit, CliError> {
-    let engine = engine(aws).await?;
+    // One report is one sweep: its checks share their list reads (see observe::batch).
+    let engine = engine(aws)
+        .await?
+        .with_batched_reads(std::time::Duration::MAX);
     let region = engine.default_region();
     let mut loaded = load::load_paths(&files.paths, files.defaults(region.as_deref()))?;
     print_skipped(&loaded, err)?;
@@ -73,6 +76,9 @@ async fn check_all(
     let mut done = 0;
     let hints = Hints::default();
     let reachable = probe(engine, total).await;
+    if reachable.is_ok() {
+        announce_lookups(engine, pipelines, cluster).await;
+    }
     let checks = futures::stream::iter(pipelines.iter().zip(&cluster.live))
         .map(|(p, live)| {
             let (hints, reachable) = (&hints, &reachable);
@@ -100,6 +106,30 @@ async fn check_all(
         let _ = writeln!(std::io::stderr());
     }
     checks
+}
+
+/// Tells each region's batch every log-group lookup the checks will make, so that lookups
+/// under another one's prefix share its walk whichever check comes first.
+async fn announce_lookups(
+    engine: &Engine,
+    pipelines: &[Loaded],
+    cluster: &super::fluentd::Cluster,
+) {
+    let hints = Hints::default();
+    for (p, live) in pipelines.iter().zip(&cluster.live) {
+        // A pipeline that cannot be placed fails in its own check.
+        let Ok(pipeline) = engine.resolve(p.valid.clone()).await else {
+            continue;
+        };
+        let pipeline = match live {
+            Some(l) => pipeline.at(l.stages.clone()),
+            None => pipeline,
+        };
+        let d = crate::desired::build(&pipeline);
+        if let Some(batch) = engine.batch(&d.target.region) {
+            batch.expect_prefixes(crate::observe::all_lookups(&d, &hints));
+        }
+    }
 }
 
 /// The ids of the invalid documents, `<namespace>/?` for those without a name.

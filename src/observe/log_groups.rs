@@ -1,6 +1,7 @@
 //! Observe log groups: the error log group (retention and tags) and the source groups with
 //! every subscription filter they carry.
 
+use super::batch::{Batch, ListedGroup};
 use super::{Hints, absent_if_not_found};
 use crate::aws::logs;
 use crate::aws::{AwsError, RegionClients};
@@ -9,11 +10,24 @@ use crate::observed::ObservedLogGroup;
 use crate::resources::SubscriptionFilter;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Every log group whose name starts with `prefix`, with its retention.
+/// Every log group whose name starts with `prefix`, with its retention: from `batch` when
+/// given, else walked for this lookup alone.
 async fn groups_with_prefix(
     c: &RegionClients,
+    batch: Option<&Batch>,
     prefix: &str,
-) -> Result<Vec<(String, Option<i32>)>, AwsError> {
+) -> Result<Vec<ListedGroup>, AwsError> {
+    match batch {
+        Some(b) => b.groups_with_prefix(c, prefix).await,
+        None => walk_prefix(c, prefix).await,
+    }
+}
+
+/// Every log group whose name starts with `prefix`, with its retention, from one page walk.
+pub(super) async fn walk_prefix(
+    c: &RegionClients,
+    prefix: &str,
+) -> Result<Vec<ListedGroup>, AwsError> {
     let mut groups = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -38,10 +52,11 @@ async fn groups_with_prefix(
 /// does not exist.
 pub(super) async fn owned(
     c: &RegionClients,
+    batch: Option<&Batch>,
     group: &LogGroupSpec,
 ) -> Result<Option<ObservedLogGroup>, AwsError> {
     let name = &group.name;
-    let Some((_, retention_days)) = groups_with_prefix(c, name)
+    let Some((_, retention_days)) = groups_with_prefix(c, batch, name)
         .await?
         .into_iter()
         .find(|(g, _)| g == name)
@@ -63,20 +78,14 @@ pub(super) async fn owned(
 /// Every log group the pipeline selects or selected before (`hints`), with all its filters.
 pub(super) async fn sources(
     c: &RegionClients,
+    batch: Option<&Batch>,
     d: &Desired,
     hints: &Hints,
 ) -> Result<BTreeMap<String, Vec<SubscriptionFilter>>, AwsError> {
-    let exact: BTreeSet<&str> = d
-        .filters
-        .log_groups
-        .iter()
-        .chain(&d.filters.canary)
-        .chain(&hints.previous_log_groups)
-        .map(String::as_str)
-        .collect();
+    let exact = exact_names(d, hints);
     let mut names = BTreeSet::new();
     for prefix in lookups(d, &exact) {
-        for (group, _) in groups_with_prefix(c, prefix).await? {
+        for (group, _) in groups_with_prefix(c, batch, prefix).await? {
             if d.filters.selects(&group) || exact.contains(group.as_str()) {
                 names.insert(group);
             }
@@ -91,6 +100,27 @@ pub(super) async fn sources(
         }
     }
     Ok(out)
+}
+
+/// The log groups the pipeline names exactly: its sources, its canary's group and the groups it
+/// selected before.
+fn exact_names<'a>(d: &'a Desired, hints: &'a Hints) -> BTreeSet<&'a str> {
+    d.filters
+        .log_groups
+        .iter()
+        .chain(&d.filters.canary)
+        .chain(&hints.previous_log_groups)
+        .map(String::as_str)
+        .collect()
+}
+
+/// Every log-group lookup an observation of `d` makes, for [`Batch::expect_prefixes`].
+pub fn all_lookups(d: &Desired, hints: &Hints) -> Vec<String> {
+    let exact = exact_names(d, hints);
+    let mut all: BTreeSet<&str> = lookups(d, &exact);
+    all.insert(&d.error_log_group.name);
+    all.extend(d.canary_log_group.as_ref().map(|g| g.name.as_str()));
+    all.into_iter().map(str::to_owned).collect()
 }
 
 /// The prefixes to list: the source prefixes, and each exact name not under one of them.

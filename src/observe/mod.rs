@@ -6,6 +6,7 @@
 //! error log group, the source groups and their filters), [`stream`], [`bucket`], [`topic`],
 //! [`roles`] and [`permissions`] (the stack's own resources, read live).
 
+pub mod batch;
 mod bucket;
 mod log_groups;
 mod permissions;
@@ -13,6 +14,9 @@ mod roles;
 mod stack;
 mod stream;
 mod topic;
+
+pub use batch::{Batch, Batches};
+pub use log_groups::all_lookups;
 
 use crate::aws::{AwsError, RegionClients};
 use crate::desired::Desired;
@@ -26,14 +30,21 @@ pub struct Hints {
     pub previous_log_groups: Vec<String>,
 }
 
-/// Reads the state of `desired`'s pipeline.
-pub async fn observe(c: &RegionClients, d: &Desired, hints: &Hints) -> Result<Observed, AwsError> {
+/// Reads the state of `desired`'s pipeline, through `batch`'s shared reads when given (and it
+/// serves this pipeline).
+pub async fn observe(
+    c: &RegionClients,
+    d: &Desired,
+    hints: &Hints,
+    batch: Option<&Batch>,
+) -> Result<Observed, AwsError> {
+    let batch = batch.filter(|b| b.serves(&d.stack.name));
     let topic_arn = d.target.topic_arn(&d.names.topic);
     // Boxed: the SDK's futures are large, and nine of them side by side would not fit on a
     // thread's stack when polled in place (as `block_on` does).
     let canary = async {
         match &d.canary_log_group {
-            Some(g) => log_groups::owned(c, g).await,
+            Some(g) => log_groups::owned(c, batch, g).await,
             None => Ok(None),
         }
     };
@@ -48,11 +59,11 @@ pub async fn observe(c: &RegionClients, d: &Desired, hints: &Hints) -> Result<Ob
         roles,
         functions,
     ) = tokio::try_join!(
-        Box::pin(stack::observe(c, &d.stack.name)),
-        Box::pin(log_groups::owned(c, &d.error_log_group)),
+        Box::pin(stack::observe(c, batch, &d.stack.name)),
+        Box::pin(log_groups::owned(c, batch, &d.error_log_group)),
         Box::pin(canary),
         Box::pin(stream::observe(c, &d.stream.name)),
-        Box::pin(log_groups::sources(c, d, hints)),
+        Box::pin(log_groups::sources(c, batch, d, hints)),
         Box::pin(bucket::observe(c, &d.names.bucket)),
         Box::pin(topic::observe(c, d, &topic_arn)),
         Box::pin(roles::observe(c, d)),

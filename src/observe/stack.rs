@@ -1,6 +1,7 @@
 //! Observe the CloudFormation stack: its status, tags, outputs and template (read again only
 //! when the stack was updated, see [`cfn::TemplateCache`]).
 
+use super::batch::Batch;
 use crate::aws::cloudformation::{self as cfn, is_missing_stack};
 use crate::aws::{AwsError, RegionClients};
 use crate::observed::ObservedStack;
@@ -8,8 +9,22 @@ use crate::observed::ObservedStack;
 /// The stack named `name`; `None` when it does not exist or is deleted.
 pub(super) async fn observe(
     c: &RegionClients,
+    batch: Option<&Batch>,
     name: &str,
 ) -> Result<Option<ObservedStack>, AwsError> {
+    if let Some(batch) = batch {
+        // Listed (or absent) in the batch's walk; a stack in a transition is read directly.
+        if let Some(listed) = batch.stack(c, name).await? {
+            let Some(listed) = listed else {
+                return Ok(None);
+            };
+            let template = cached_template(c, name, listed.template_key).await?;
+            return Ok(Some(ObservedStack {
+                template,
+                ..listed.observed
+            }));
+        }
+    }
     let described = c
         .send("CloudFormation.DescribeStacks", || {
             c.cfn.describe_stacks().stack_name(name).send()
@@ -26,19 +41,25 @@ pub(super) async fn observe(
     if cfn::stack_status(s) == "DELETE_COMPLETE" {
         return Ok(None);
     }
-    // The template changes only with an update: read it again only when the stack says so.
-    let key = cfn::TemplateCache::key(s);
-    let template = match key.as_deref().and_then(|k| c.templates.get(k)) {
-        Some(cached) => cached,
-        None => {
-            let read = template(c, name).await?;
-            if let Some(key) = key {
-                c.templates.put(key, read.clone());
-            }
-            read
-        }
-    };
+    let template = cached_template(c, name, cfn::TemplateCache::key(s)).await?;
     Ok(Some(cfn::observed_stack(s, template)))
+}
+
+/// The stack's template: the cached one for `key`, else read (and cached under `key`). The
+/// template changes only with an update: it is read again only when the stack says so.
+async fn cached_template(
+    c: &RegionClients,
+    name: &str,
+    key: Option<String>,
+) -> Result<Option<serde_json::Value>, AwsError> {
+    if let Some(cached) = key.as_deref().and_then(|k| c.templates.get(k)) {
+        return Ok(cached);
+    }
+    let read = template(c, name).await?;
+    if let Some(key) = key {
+        c.templates.put(key, read.clone());
+    }
+    Ok(read)
 }
 
 /// The stack's template, parsed; `None` when it has none or it does not parse.

@@ -1,0 +1,244 @@
+//! Reads shared by every pipeline checked in one region within a short time (a *batch*): one
+//! paginated `DescribeStacks` walk for all of pitagora's stacks instead of one call per
+//! pipeline, and one `DescribeLogGroups` walk per prefix shared by every pipeline whose lookups
+//! it covers (an exact name is covered by any walked prefix it starts with).
+//!
+//! A batch only ever serves reads that a per-pipeline observation would have made at the moment
+//! the batch was taken, so both give the same plans (tests/aws_batch.rs). Three rules keep it
+//! honest:
+//! - it lives at most `max_age` ([`Batches`]), so nothing it says is older than that;
+//! - a pipeline that wrote ([`Batch::written`]) reads directly for the rest of the batch, so
+//!   it sees its own writes;
+//! - a stack in a transition (`*_IN_PROGRESS`) is read directly, so waiting on it never waits
+//!   on the batch.
+
+use crate::aws::cloudformation::{self as cfn};
+use crate::aws::{AwsError, RegionClients};
+use crate::desired::CANARY_LOG_GROUP_ROOT;
+use crate::names::{ERROR_LOG_GROUP_PREFIX, NAME_PREFIX};
+use crate::observed::ObservedStack;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::OnceCell;
+
+/// A log group's name and retention, as listed.
+pub(super) type ListedGroup = (String, Option<i32>);
+
+/// A stack as the walk listed it: everything but the template, and the key of its template
+/// version in the [`cfn::TemplateCache`].
+#[derive(Clone, Debug)]
+pub(super) struct ListedStack {
+    pub(super) observed: ObservedStack,
+    pub(super) template_key: Option<String>,
+}
+
+type GroupCell = Arc<OnceCell<Arc<Vec<ListedGroup>>>>;
+
+/// One batch of shared reads in one region.
+#[derive(Debug)]
+pub struct Batch {
+    taken: Instant,
+    stacks: OnceCell<Arc<HashMap<String, ListedStack>>>,
+    /// Walks by prefix; an entry exists from the moment a walk is expected or started.
+    groups: Mutex<BTreeMap<String, GroupCell>>,
+    /// Stacks of the pipelines that wrote since the batch was taken.
+    written: Mutex<HashSet<String>>,
+}
+
+impl Batch {
+    fn new() -> Self {
+        let batch = Self {
+            taken: Instant::now(),
+            stacks: OnceCell::new(),
+            groups: Mutex::default(),
+            written: Mutex::default(),
+        };
+        // Every pipeline's error log group lives under one root, and so does the canary group of
+        // every pipeline without prefixes: one walk each serves them all.
+        batch.expect_prefixes([
+            format!("{ERROR_LOG_GROUP_PREFIX}{NAME_PREFIX}"),
+            CANARY_LOG_GROUP_ROOT.to_owned(),
+        ]);
+        batch
+    }
+
+    /// Announces log-group lookups that will come (prefixes or exact names), so that a lookup
+    /// covered by another one's walk waits for it instead of walking on its own.
+    pub fn expect_prefixes<I: IntoIterator<Item = String>>(&self, lookups: I) {
+        let mut groups = lock(&self.groups);
+        let all: BTreeSet<String> = groups.keys().cloned().chain(lookups).collect();
+        for lookup in cover(&all) {
+            groups.entry(lookup).or_default();
+        }
+    }
+
+    /// Marks the pipeline whose stack is `stack` as having written: it reads directly from now on.
+    pub fn written(&self, stack: &str) {
+        lock(&self.written).insert(stack.to_owned());
+    }
+
+    /// Whether the pipeline whose stack is `stack` may be served from this batch.
+    pub fn serves(&self, stack: &str) -> bool {
+        !lock(&self.written).contains(stack)
+    }
+
+    /// The stack named `name` as listed: `Some(None)` when the walk did not list it (absent),
+    /// `None` when it must be read directly (in a transition).
+    pub(super) async fn stack(
+        &self,
+        c: &RegionClients,
+        name: &str,
+    ) -> Result<Option<Option<ListedStack>>, AwsError> {
+        let stacks = self
+            .stacks
+            .get_or_try_init(|| async { walk_stacks(c).await.map(Arc::new) })
+            .await?;
+        Ok(match stacks.get(name) {
+            Some(s) if s.observed.status.ends_with("_IN_PROGRESS") => None,
+            Some(s) => Some(Some(s.clone())),
+            None => Some(None),
+        })
+    }
+
+    /// Every log group whose name starts with `prefix`, from the walk that covers it.
+    pub(super) async fn groups_with_prefix(
+        &self,
+        c: &RegionClients,
+        prefix: &str,
+    ) -> Result<Vec<ListedGroup>, AwsError> {
+        let (walked, cell) = {
+            let mut groups = lock(&self.groups);
+            let covering = groups
+                .iter()
+                .find(|(p, _)| prefix.starts_with(p.as_str()))
+                .map(|(p, cell)| (p.clone(), cell.clone()));
+            covering.unwrap_or_else(|| {
+                let cell = GroupCell::default();
+                groups.insert(prefix.to_owned(), cell.clone());
+                (prefix.to_owned(), cell)
+            })
+        };
+        let listed = cell
+            .get_or_try_init(|| async {
+                super::log_groups::walk_prefix(c, &walked)
+                    .await
+                    .map(Arc::new)
+            })
+            .await?;
+        Ok(listed
+            .iter()
+            .filter(|(g, _)| g.starts_with(prefix))
+            .cloned()
+            .collect())
+    }
+}
+
+/// The lookups that need a walk of their own: those not starting with another one.
+pub fn cover(lookups: &BTreeSet<String>) -> BTreeSet<String> {
+    lookups
+        .iter()
+        .filter(|l| !lookups.iter().any(|o| o != *l && l.starts_with(o.as_str())))
+        .cloned()
+        .collect()
+}
+
+/// Every one of pitagora's stacks in the region (by name), from one paginated walk.
+async fn walk_stacks(c: &RegionClients) -> Result<HashMap<String, ListedStack>, AwsError> {
+    let mut stacks = HashMap::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = c
+            .send("CloudFormation.DescribeStacks", || {
+                c.cfn.describe_stacks().set_next_token(token.clone()).send()
+            })
+            .await?;
+        for s in out.stacks() {
+            let Some(name) = s.stack_name().filter(|n| n.starts_with(NAME_PREFIX)) else {
+                continue;
+            };
+            // The walk lists only live stacks; a deleted one is absent, as when read by name.
+            if cfn::stack_status(s) == "DELETE_COMPLETE" {
+                continue;
+            }
+            let listed = ListedStack {
+                observed: cfn::observed_stack(s, None),
+                template_key: cfn::TemplateCache::key(s),
+            };
+            stacks.insert(name.to_owned(), listed);
+        }
+        match out.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => return Ok(stacks),
+        }
+    }
+}
+
+/// The current batch of each region, renewed once older than `max_age`.
+#[derive(Debug)]
+pub struct Batches {
+    max_age: Duration,
+    current: Mutex<HashMap<String, Arc<Batch>>>,
+}
+
+impl Batches {
+    /// Batches that live at most `max_age`.
+    pub fn new(max_age: Duration) -> Self {
+        Self {
+            max_age,
+            current: Mutex::default(),
+        }
+    }
+
+    /// The batch of `region`: the current one, or a new one when it is too old.
+    pub fn current(&self, region: &str) -> Arc<Batch> {
+        let mut current = lock(&self.current);
+        match current.get(region) {
+            Some(b) if b.taken.elapsed() < self.max_age => b.clone(),
+            _ => {
+                let batch = Arc::new(Batch::new());
+                current.insert(region.to_owned(), batch.clone());
+                batch
+            }
+        }
+    }
+
+    /// Marks the pipeline whose stack is `stack` as having written, in `region`'s batch.
+    pub fn written(&self, region: &str, stack: &str) {
+        if let Some(b) = lock(&self.current).get(region) {
+            b.written(stack);
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cover;
+    use std::collections::BTreeSet;
+
+    fn set(items: &[&str]) -> BTreeSet<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_lookup_under_another_is_covered_by_its_walk() {
+        assert_eq!(
+            cover(&set(&[
+                "/ecs/",
+                "/ecs/orders",
+                "/ecs/payments-canary",
+                "/lambda/x"
+            ])),
+            set(&["/ecs/", "/lambda/x"])
+        );
+    }
+
+    #[test]
+    fn lookups_apart_each_walk() {
+        assert_eq!(cover(&set(&["/a", "/b"])), set(&["/a", "/b"]));
+    }
+}
