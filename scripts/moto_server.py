@@ -1,18 +1,26 @@
-"""moto's server, started the way scripts/moto.sh starts it, with one correction.
+"""moto's server, started the way scripts/moto.sh starts it, with two corrections.
 
-moto evaluates bucket policies on object requests, but without any request context, with
+1. Firehose's quota. moto refuses a 51st delivery stream in a region; AWS's default quota is
+   5,000 per region. The benchmark (benches/scale.rs) puts 1,000 pipelines in one region, as a
+   team would, so that the client-side limits per region and operation are measured as they
+   act on AWS; the launcher sets moto's cap to AWS's quota.
+
+2. Bucket policies. moto evaluates bucket policies on object requests, but without any request context, with
 `StringEquals` as its only condition operator, and it answers "denied" for any statement whose
 condition does not hold, whatever the statement's effect. The bucket's TLS-only deny
 (`"Bool": {"aws:SecureTransport": "false"}`) then denies every object read and write once
 pitagora restores it. The tests and the demo reach the emulator over plain HTTP on loopback,
 standing in for the TLS every real client uses; this launcher evaluates the conditions first,
 with that context (`aws:SecureTransport` = true), as AWS does, and hands moto only the
-statements that apply. Nothing else of moto changes.
+statements that apply.
+
+Nothing else of moto changes.
 """
 
 import json
 import sys
 
+from moto.firehose.models import DeliveryStream
 from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.s3.models import FakeBucket
 from moto.server import main
@@ -57,6 +65,7 @@ def _get_permission(self, action, resource):
 
 
 FakeBucket.get_permission = _get_permission
+DeliveryStream.MAX_STREAMS_PER_REGION = 5000
 
 if __name__ == "__main__":
     sys.argv[0] = "moto_server"
