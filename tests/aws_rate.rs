@@ -204,3 +204,15 @@ fn unlimited_never_waits() {
     limiter.throttled(REGION, DESCRIBE, now);
     assert!(limiter.reserve(REGION, DESCRIBE, now).is_zero());
 }
+
+#[test]
+fn a_replica_holding_half_the_shards_uses_half_of_every_limit() {
+    let limiter = RateLimiter::new(Limits::aws());
+    limiter.set_share(0.5);
+    let g = grants(&limiter, Instant::now(), &[0.0; 4]);
+    let expected = [0.0, 0.5, 1.0, 1.5];
+    for (got, want) in g.iter().zip(expected) {
+        assert!((got - want).abs() < 1e-6, "{g:?}");
+    }
+    assert!((limiter.rate_now(REGION, DESCRIBE, Instant::now()) - 2.0).abs() < 1e-9);
+}

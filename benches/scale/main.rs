@@ -27,6 +27,9 @@ use world::World;
 /// Pipelines worked on at once (the CLI's default).
 const CONCURRENCY: usize = 8;
 
+/// How long converging checks share their reads (`pitagora apply`'s and the controller's).
+const BATCH: Duration = Duration::from_secs(30);
+
 fn sizes(var: &str, default: &str) -> Vec<usize> {
     std::env::var(var)
         .unwrap_or_else(|_| default.into())
@@ -74,7 +77,8 @@ async fn lifted(n: usize, g: usize) -> Vec<Row> {
     let engine = Engine::new(aws.clone());
     let pipelines = w.pipelines(&engine).await;
     let base = Row::new(n, g, "lifted");
-    let mut rows = vec![converge(&engine, &pipelines, base.named("converge from empty")).await];
+    let batched = Engine::new(aws.clone()).with_batched_reads(BATCH);
+    let mut rows = vec![converge(&batched, &pipelines, base.named("converge from empty")).await];
     let batched = Engine::new(aws.clone()).with_batched_reads(Duration::MAX);
     rows.push(sweep(&batched, &pipelines, base.named("steady sweep, batched")).await);
     rows.push(sweep(&engine, &pipelines, base.named("steady sweep, each alone")).await);
@@ -188,7 +192,8 @@ async fn at_aws_limits(n: usize) -> Vec<Row> {
     let pipelines = w.pipelines(&engine).await;
     let base = Row::new(n, 1, "aws");
     w.departures.clear();
-    let converged = converge(&engine, &pipelines, base.named("converge from empty")).await;
+    let batched = Engine::new(aws.clone()).with_batched_reads(BATCH);
+    let converged = converge(&batched, &pipelines, base.named("converge from empty")).await;
     let converged = converged.with_rates(rates(&w, &Limits::aws()));
     let batched = Engine::new(aws.clone()).with_batched_reads(Duration::MAX);
     w.departures.clear();

@@ -198,6 +198,11 @@ impl Aws {
         &self.calls
     }
 
+    /// The rate limiter shared by every region's clients.
+    pub fn limiter(&self) -> &RateLimiter {
+        &self.limiter
+    }
+
     /// The configured default region, if any.
     pub fn default_region(&self) -> Option<String> {
         self.base.region().map(|r| r.to_string())

@@ -186,6 +186,9 @@ impl Bucket {
 pub struct RateLimiter {
     buckets: Mutex<HashMap<String, Bucket>>,
     limits: Limits,
+    /// The part of every limit this process may use (replicas sharing an account's quota by
+    /// shards use theirs: shards held over shards).
+    share: Mutex<f64>,
 }
 
 impl std::fmt::Debug for RateLimiter {
@@ -217,7 +220,18 @@ impl RateLimiter {
         Self {
             buckets: Mutex::new(HashMap::new()),
             limits,
+            share: Mutex::new(1.0),
         }
+    }
+
+    /// Uses `share` (above 0, at most 1) of every limit from now on.
+    pub fn set_share(&self, share: f64) {
+        let share = if share > 0.0 { share.min(1.0) } else { 1.0 };
+        *self.share.lock().unwrap_or_else(|p| p.into_inner()) = share;
+    }
+
+    fn share(&self) -> f64 {
+        *self.share.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// No limits (tests against an emulator).
@@ -253,13 +267,14 @@ impl RateLimiter {
     /// Reserves the next slot of `operation` in `region` for a request asked for at `now`: how
     /// long to wait for it.
     pub fn reserve(&self, region: &str, operation: &str, now: Instant) -> Duration {
+        let share = self.share();
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         let Some(b) = Self::bucket(&mut buckets, &self.limits, region, operation, now) else {
             return Duration::ZERO;
         };
         b.recover(now);
         let slot = b.next.max(now);
-        b.next = slot + Duration::from_secs_f64(1.0 / b.rate);
+        b.next = slot + Duration::from_secs_f64(1.0 / (b.rate * share));
         slot - now
     }
 
@@ -283,13 +298,15 @@ impl RateLimiter {
         b.next = b.next.max(now + Duration::from_secs_f64(1.0 / b.rate));
     }
 
-    /// The rate of `operation` in `region` now (its limit until it is throttled).
+    /// The rate of `operation` in `region` now: its limit until it is throttled, times this
+    /// process's share.
     pub fn rate_now(&self, region: &str, operation: &str, now: Instant) -> f64 {
+        let share = self.share();
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         match Self::bucket(&mut buckets, &self.limits, region, operation, now) {
             Some(b) => {
                 b.recover(now);
-                b.rate
+                b.rate * share
             }
             None => f64::INFINITY,
         }

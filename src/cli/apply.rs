@@ -144,6 +144,9 @@ fn echo(out: &mut dyn Write) -> impl FnMut(&ActionOutcome) + '_ {
     }
 }
 
+/// How long `apply`'s checks share their list reads (the controller's default).
+const BATCH: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Loads the files and connects to AWS; `None` when the files have problems or AWS cannot be
 /// reached (both already printed).
 pub(super) async fn prepare(
@@ -151,7 +154,8 @@ pub(super) async fn prepare(
     aws: &AwsArgs,
     err: &mut dyn Write,
 ) -> Result<Option<(LoadReport, Engine)>, CliError> {
-    let engine = engine(aws).await?;
+    // Checks share their list reads as the controller's do; a pipeline that wrote reads alone.
+    let engine = engine(aws).await?.with_batched_reads(BATCH);
     let region = engine.default_region();
     let report = load::load_paths(&files.paths, files.defaults(region.as_deref()))?;
     if print_problems(&report, err)? {

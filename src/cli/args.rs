@@ -129,9 +129,15 @@ pub struct ControllerArgs {
     /// Leader election on a Lease (run several replicas; only the leader acts).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub leader_election: bool,
-    /// Name of the Lease.
+    /// Name of the Lease (with shards, of each shard's Lease: `<name>-shard-<i>`).
     #[arg(long, default_value = "pitagora-controller")]
     pub lease_name: String,
+    /// Divide the pipelines into this many shards among the replicas: every replica acts on the
+    /// shards it holds (a Lease each), about an equal share, and takes over those of a replica
+    /// that stops; the rate limits are shared the same way. 1: one leader acts on all. Needs
+    /// --leader-election (without it, one replica acts on all).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub shards: u32,
     /// Namespace of the Lease (the controller's own).
     #[arg(long, env = "POD_NAMESPACE", default_value = "pitagora-system")]
     pub lease_namespace: String,
@@ -177,6 +183,7 @@ impl ControllerArgs {
                     identity: identity.clone(),
                     duration: Duration::from_secs(self.lease_duration),
                 }),
+            shards: self.shards,
             max_error_backoff: Duration::from_secs(self.max_error_backoff),
             canary_margin: Duration::from_secs(self.canary_margin),
             reporter: "pitagora".into(),

@@ -42,6 +42,17 @@ pub struct Elector {
     config: LeaseConfig,
 }
 
+impl LeaseError {
+    /// A failure on the Lease `namespace/name`.
+    pub(super) fn new(namespace: String, name: String, source: kube::Error) -> Self {
+        Self {
+            namespace,
+            name,
+            source,
+        }
+    }
+}
+
 fn conflict(e: &kube::Error) -> bool {
     matches!(e, kube::Error::Api(s) if s.code == 409)
 }

@@ -94,6 +94,7 @@ pub struct Metrics {
     loss_signals: Family<SignalLabels, Gauge>,
     aws_calls: Family<AwsLabels, Counter>,
     leader: Gauge,
+    shards_held: Gauge,
     calls: CallCounter,
     exported: Mutex<CallStats>,
 }
@@ -161,6 +162,12 @@ impl Metrics {
             "1 when this replica holds the leader lease",
             leader.clone(),
         );
+        let shards_held = Gauge::default();
+        registry.register(
+            "shards_held",
+            "Shards this replica holds and acts on (with --shards above 1)",
+            shards_held.clone(),
+        );
         Self {
             canary_latency,
             canary_outcomes,
@@ -172,6 +179,7 @@ impl Metrics {
             loss_signals,
             aws_calls,
             leader,
+            shards_held,
             calls,
             exported: Mutex::new(CallStats::default()),
         }
@@ -253,6 +261,12 @@ impl Metrics {
     /// Sets the leader gauge.
     pub fn set_leader(&self, leader: bool) {
         self.leader.set(i64::from(leader));
+    }
+
+    /// Sets the number of shards held.
+    pub fn set_shards_held(&self, held: usize) {
+        self.shards_held
+            .set(i64::try_from(held).unwrap_or(i64::MAX));
     }
 
     /// The metrics in the Prometheus text format.

@@ -14,6 +14,8 @@ pub mod metrics;
 pub mod reasons;
 mod run;
 pub mod schedule;
+pub mod shard_leases;
+pub mod shards;
 pub mod status;
 
 pub use decide::RECONCILE_REQUESTED_AT;
@@ -92,8 +94,11 @@ pub struct Settings {
     pub concurrency: u16,
     /// Address of `/healthz`, `/readyz` and `/metrics`.
     pub http_addr: SocketAddr,
-    /// Leader election (`None`: this replica always acts).
+    /// Leader election (`None`: this replica always acts); with `shards` above 1, the Leases of
+    /// the shards are named after it and every replica acts on the shards it holds.
     pub lease: Option<leader::LeaseConfig>,
+    /// Shards the pipelines are divided into among replicas (1: one leader acts on all).
+    pub shards: u32,
     /// Longest wait before retrying a failed reconcile.
     pub max_error_backoff: Duration,
     /// Name of the reporting controller in events.
@@ -120,6 +125,8 @@ pub struct Context {
     started: Timestamp,
     /// Permits for routine checks: one worker fewer than the concurrency.
     routine: tokio::sync::Semaphore,
+    /// With shards: how many, and those this replica holds (it acts on their pipelines only).
+    shards: Option<(u32, tokio::sync::watch::Receiver<shard_leases::Held>)>,
 }
 
 impl std::fmt::Debug for Context {
@@ -137,6 +144,14 @@ fn entropy() -> u32 {
 }
 
 impl Context {
+    /// Whether this replica acts on `lp`: always without shards, else when it holds its shard.
+    fn acts_on(&self, lp: &LogPipeline) -> bool {
+        self.shards.as_ref().is_none_or(|(n, held)| {
+            let shard = shards::shard_of(&lp.namespace().unwrap_or_default(), &lp.name_any(), *n);
+            held.borrow().contains(&shard)
+        })
+    }
+
     /// The route with the operator's margin.
     fn route(&self, route: Option<CanaryRoute>) -> Option<CanaryRoute> {
         route.map(|r| CanaryRoute {
@@ -529,6 +544,11 @@ async fn cleanup(lp: Arc<LogPipeline>, ctx: Arc<Context>) -> Result<Action, Erro
 }
 
 async fn reconcile(lp: Arc<LogPipeline>, ctx: Arc<Context>) -> Result<Action, Error> {
+    // Another replica's shard: it acts on it. Should this one take the shard over, every
+    // pipeline is checked again then.
+    if !ctx.acts_on(&lp) {
+        return Ok(Action::await_change());
+    }
     let started = Instant::now();
     let namespace = lp.namespace().unwrap_or_default();
     let api: Api<LogPipeline> = Api::namespaced(ctx.client.clone(), &namespace);

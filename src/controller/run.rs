@@ -2,6 +2,7 @@
 
 use super::leader::Elector;
 use super::metrics::Metrics;
+use super::shard_leases::{Held, Keeper};
 use super::{Context, Settings, error_policy, http, reconcile};
 use crate::engine::Engine;
 use crate::spec::LogPipeline;
@@ -70,10 +71,15 @@ pub async fn run(
         .list(&kube::api::ListParams::default().limit(1))
         .await
         .map_err(RunError::NoCrd)?;
-    let elector = settings
-        .lease
-        .clone()
-        .map(|config| Elector::new(client.clone(), config));
+    // With shards every replica acts on its own; without, one leader acts on all.
+    let sharded = settings.lease.clone().filter(|_| settings.shards > 1);
+    let elector = match sharded {
+        Some(_) => None,
+        None => settings
+            .lease
+            .clone()
+            .map(|config| Elector::new(client.clone(), config)),
+    };
     if let Some(elector) = &elector
         && !lead(elector, &health, &metrics, &stop_rx).await
     {
@@ -84,9 +90,27 @@ pub async fn run(
         let _ = server.await;
         return Ok(());
     }
-    let ctx = Arc::new(context(client, engine, &settings, metrics.clone()));
+    let mut ctx = context(client.clone(), engine, &settings, metrics.clone());
+    let mut keeper = None;
+    if let Some(config) = sharded {
+        let (k, held) = Keeper::new(client, config, settings.shards);
+        tokio::spawn(follow_shares(
+            held.clone(),
+            ctx.engine.clone(),
+            settings.shards,
+            metrics.clone(),
+        ));
+        let stop = stopped(&stop_rx);
+        keeper = Some(tokio::spawn(async move { k.keep(stop).await }));
+        ctx.shards = Some((settings.shards, held));
+    }
+    let ctx = Arc::new(ctx);
     let outcome = watch_pipelines(pipelines, &settings, ctx, &health, &elector, &stop_rx).await;
     let _ = stop_tx.send(true);
+    if let Some(keeper) = keeper {
+        // It releases its shards on the stop, so the others take them at once.
+        let _ = keeper.await;
+    }
     if let Some(elector) = &elector
         && outcome.is_ok()
         && let Err(e) = elector.release().await
@@ -141,7 +165,36 @@ fn context(
         canary_margin: settings.canary_margin,
         started: k8s_openapi::jiff::Timestamp::now(),
         routine: tokio::sync::Semaphore::new(usize::from(settings.concurrency.max(2)) - 1),
+        shards: None,
     }
+}
+
+/// Keeps the rate limits and the gauge at this replica's share of the shards: replicas of one
+/// account together stay within its quotas.
+async fn follow_shares(
+    mut held: watch::Receiver<Held>,
+    engine: Engine,
+    shards: u32,
+    metrics: Arc<Metrics>,
+) {
+    loop {
+        let n = held.borrow_and_update().len();
+        metrics.set_shards_held(n);
+        // Holding none, it makes no calls; a share of one shard is ready for the first taken.
+        let share = n.max(1) as f64 / f64::from(shards.max(1));
+        engine.aws().limiter().set_share(share);
+        if held.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Every change of the shards held, as a stream (the controller checks every pipeline again).
+fn changes(held: watch::Receiver<Held>) -> impl futures::Stream<Item = ()> + Send + 'static {
+    futures::stream::unfold(held, |mut held| async move {
+        held.changed().await.ok()?;
+        Some(((), held))
+    })
 }
 
 /// Marks the replica ready once the controller's cache has synced.
@@ -185,8 +238,11 @@ async fn watch_pipelines(
             }
         }
     };
-    let controller = Controller::new(pipelines, watcher::Config::default())
+    let mut controller = Controller::new(pipelines, watcher::Config::default())
         .with_config(ControllerConfig::default().concurrency(settings.concurrency));
+    if let Some((_, held)) = &ctx.shards {
+        controller = controller.reconcile_all_on(changes(held.clone()));
+    }
     tokio::spawn(ready_when_synced(controller.store(), health.clone()));
     let run = controller
         .graceful_shutdown_on(stopped(stop))

@@ -229,6 +229,7 @@ pub fn settings(namespace: &str, lease: Option<(&str, &str)>) -> Settings {
             identity: identity.to_owned(),
             duration: Duration::from_secs(3),
         }),
+        shards: 1,
         max_error_backoff: Duration::from_secs(2),
         // Canaries in tests arrive at once (moto writes synchronously): give up quickly.
         canary_margin: Duration::from_secs(3),
@@ -395,4 +396,33 @@ pub fn metrics_with_prefix(body: &str, prefix: &str) -> Vec<(String, f64)> {
         .filter_map(|l| l.rsplit_once(' '))
         .filter_map(|(s, v)| Some((s.to_owned(), v.parse().ok()?)))
         .collect()
+}
+
+/// `(object, reporting instance)` of every event with `reason` in `namespace`: which replica
+/// acted on which pipeline.
+pub fn event_instances(namespace: &str, reason: &str) -> Vec<(String, String)> {
+    let out = kubectl_ok(
+        &["get", "events.events.k8s.io", "-n", namespace, "-o", "json"],
+        None,
+    );
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["reason"] == reason)
+        .map(|e| {
+            let object = e["regarding"]["name"].as_str().unwrap_or_default();
+            let instance = e["reportingInstance"].as_str().unwrap_or_default();
+            (object.to_owned(), instance.to_owned())
+        })
+        .collect()
+}
+
+/// Settings of replica `identity` dividing `shards` shards named after `lease`.
+pub fn sharded(namespace: &str, lease: &str, identity: &str, shards: u32) -> Settings {
+    Settings {
+        shards,
+        ..settings(namespace, Some((lease, identity)))
+    }
 }
