@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 /// The account a `pitagora` binary reaches in the emulator (no account header).
-const DEFAULT_ACCOUNT: &str = "123456789012";
+pub const DEFAULT_ACCOUNT: &str = "123456789012";
 
 /// `pitagora drift` over `n` files, at AWS's default limits and with limits lifted.
 pub async fn drift(n: usize) -> Vec<Row> {
@@ -27,7 +27,11 @@ pub async fn drift(n: usize) -> Vec<Row> {
     let dir = std::env::temp_dir().join(format!("pitagora-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a scratch folder");
     for i in 0..n {
-        std::fs::write(dir.join(format!("p{i:04}.yaml")), world::document(i)).expect("a file");
+        std::fs::write(
+            dir.join(format!("p{i:04}.yaml")),
+            world::document("bench", &w.root, i, ""),
+        )
+        .expect("a file");
     }
     let lifted: Vec<String> = SERVICES
         .iter()

@@ -5,9 +5,11 @@
 //!
 //! Sizes: `PITAGORA_BENCH_N` (default `10,100,1000`), `PITAGORA_BENCH_GROUPS` (`1,10`); the rows
 //! at AWS's default limits run for the sizes in `PITAGORA_BENCH_AWS_N` (default `10,100`, each
-//! with 1 group: they are bound by the limits, not by the emulator).
+//! with 1 group: they are bound by the limits, not by the emulator); `PITAGORA_BENCH_CLI_N` and
+//! `PITAGORA_BENCH_CONTROLLER_N` size the binary's rows (`""` skips a kind of row).
 
 mod cli;
+mod controller;
 mod measure;
 mod report;
 mod world;
@@ -64,6 +66,10 @@ async fn run() {
     for n in sizes("PITAGORA_BENCH_CLI_N", "10,100,1000") {
         eprintln!("bench: pitagora drift over {n} files");
         rows.extend(cli::drift(n).await);
+    }
+    for n in sizes("PITAGORA_BENCH_CONTROLLER_N", "100,1000") {
+        eprintln!("bench: pitagora run with {n} LogPipelines");
+        rows.extend(controller::rows(n).await);
     }
     report::write(&rows);
 }
@@ -175,7 +181,7 @@ async fn remove_filter(w: &World, i: usize, filter: &str) {
         .await
         .logs
         .delete_subscription_filter()
-        .log_group_name(World::group(i, 0))
+        .log_group_name(w.group(i, 0))
         .filter_name(filter)
         .send()
         .await

@@ -36,6 +36,9 @@ pub struct Row {
     /// The commit measured (runs of some sizes only keep the other sizes' rows).
     #[serde(default)]
     pub commit: String,
+    /// Figures of a row's own (the controller's).
+    #[serde(default)]
+    pub extra: BTreeMap<String, f64>,
 }
 
 impl Row {
@@ -247,6 +250,7 @@ fn markdown(env: &Environment, rows: &[Row]) -> String {
         "pitagora drift -f DIR",
         "The CI path: `pitagora drift -f DIR` (the binary)",
     );
+    controller(&mut md, rows);
     let _ = writeln!(md, "{}", text("pending.md"));
     md
 }
@@ -342,6 +346,35 @@ fn writes(md: &mut String, rows: &[Row], name: &str) {
             r.pipelines,
             r.groups_per_pipeline,
             w.join(", ")
+        );
+    }
+    let _ = writeln!(md);
+}
+
+/// The controller's rows.
+fn controller(md: &mut String, rows: &[Row]) {
+    let _ = writeln!(
+        md,
+        "## The controller: `pitagora run` against the real API server\n"
+    );
+    let _ = writeln!(md, "{}", text("controller.md"));
+    let _ = writeln!(
+        md,
+        "| pipelines | all Ready after s | CPU s until then | peak RSS MiB | CPU s per sweep | apply → first write s | after a restart s |"
+    );
+    let _ = writeln!(md, "|---:|---:|---:|---:|---:|---:|---:|");
+    for r in rows.iter().filter(|r| r.name == "pitagora run") {
+        let x = |k: &str| r.extra.get(k).copied().unwrap_or(f64::NAN);
+        let _ = writeln!(
+            md,
+            "| {} | {:.0} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} |",
+            r.pipelines,
+            r.cost.wall_s,
+            r.cost.cpu_s,
+            r.cost.peak_rss_mib,
+            x("cpu_s_per_sweep"),
+            x("apply_to_first_write_s"),
+            x("apply_to_first_write_after_restart_s"),
         );
     }
     let _ = writeln!(md);

@@ -52,6 +52,8 @@ pub fn fresh_account() -> String {
 /// left) and an outsider's that counts nothing.
 pub struct World {
     pub account: String,
+    /// Where the pipelines' log groups live: `<root>/pNNNN/gNN`.
+    pub root: String,
     pub n: usize,
     pub groups: usize,
     pub departures: Departures,
@@ -66,6 +68,7 @@ impl World {
     pub fn in_account(account: String, n: usize, groups: usize) -> Self {
         Self {
             account,
+            root: "/bench".into(),
             n,
             groups,
             departures: Departures::default(),
@@ -107,15 +110,15 @@ impl World {
     }
 
     /// The source log group `j` of pipeline `i`.
-    pub fn group(i: usize, j: usize) -> String {
-        format!("/bench/p{i:04}/g{j:02}")
+    pub fn group(&self, i: usize, j: usize) -> String {
+        format!("{}/p{i:04}/g{j:02}", self.root)
     }
 
     /// Creates every pipeline's source log groups (not measured).
     pub async fn create_groups(&self) {
         let c = self.outsider().await;
         let names: Vec<String> = (0..self.n)
-            .flat_map(|i| (0..self.groups).map(move |j| Self::group(i, j)))
+            .flat_map(|i| (0..self.groups).map(move |j| self.group(i, j)))
             .collect();
         futures::stream::iter(names)
             .for_each_concurrent(16, |name| {
@@ -136,15 +139,15 @@ impl World {
     pub async fn pipelines(&self, engine: &Engine) -> Vec<Pipeline> {
         let mut out = Vec::with_capacity(self.n);
         for i in 0..self.n {
-            out.push(place(engine, i).await);
+            out.push(place(engine, &self.root, i).await);
         }
         out
     }
 }
 
 /// Pipeline `i` (its spec, validated and placed in the engine's account).
-pub async fn place(engine: &Engine, i: usize) -> Pipeline {
-    let yaml = format!("sources:\n  logGroupPrefixes: [/bench/p{i:04}/]\n");
+pub async fn place(engine: &Engine, root: &str, i: usize) -> Pipeline {
+    let yaml = format!("sources:\n  logGroupPrefixes: [{root}/p{i:04}/]\n");
     let spec = serde_saphyr::from_str(&yaml).expect("bench spec parses");
     let id = PipelineId::new("bench", format!("p{i:04}"));
     engine
@@ -153,12 +156,13 @@ pub async fn place(engine: &Engine, i: usize) -> Pipeline {
         .expect("bench spec is valid")
 }
 
-/// A LogPipeline document for pipeline `i`, as a user writes it (for the CLI rows).
-pub fn document(i: usize) -> String {
+/// A LogPipeline document for pipeline `i` in `namespace`, as a user writes it, with `extra`
+/// lines of its spec.
+pub fn document(namespace: &str, root: &str, i: usize, extra: &str) -> String {
     format!(
         "apiVersion: pitagora.dev/v1alpha1\nkind: LogPipeline\nmetadata:\n  name: p{i:04}\n  \
-         namespace: bench\nspec:\n  region: {REGION}\n  sources:\n    logGroupPrefixes: \
-         [/bench/p{i:04}/]\n"
+         namespace: {namespace}\nspec:\n  region: {REGION}\n  sources:\n    logGroupPrefixes: \
+         [{root}/p{i:04}/]\n{extra}"
     )
 }
 
