@@ -46,10 +46,20 @@ fn shard_holder(lease: &str, shard: u32) -> String {
     lease_holder(&format!("{lease}-shard-{shard}"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_replicas_divide_the_shards_and_each_pipeline_is_acted_on_by_its_shards_holder() {
+/// Two sharded replicas, `replica-a` and `replica-b`, holding two shards each, and one Ready
+/// pipeline per shard (with a log group of its own).
+struct Divided {
+    ns: String,
+    lease: String,
+    m: Moto,
+    a: Running,
+    b: Running,
+    names: Vec<String>,
+}
+
+async fn divided(label: &str) -> Divided {
     install();
-    let ns = namespace("shards");
+    let ns = namespace(label);
     let lease = format!("pitagora-{ns}");
     let m = Moto::new().await;
     let a = start(&m, sharded(&ns, &lease, "replica-a", SHARDS)).await;
@@ -72,6 +82,26 @@ async fn two_replicas_divide_the_shards_and_each_pipeline_is_acted_on_by_its_sha
         })
         .await;
     }
+    Divided {
+        ns,
+        lease,
+        m,
+        a,
+        b,
+        names,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_divide_the_shards_and_each_pipeline_is_acted_on_by_its_shards_holder() {
+    let Divided {
+        ns,
+        lease,
+        a,
+        b,
+        names,
+        m: _moto,
+    } = divided("shards").await;
     let acted: BTreeMap<String, BTreeSet<String>> = event_instances(&ns, "Created")
         .into_iter()
         .fold(BTreeMap::new(), |mut acc, (o, i)| {
@@ -90,28 +120,14 @@ async fn two_replicas_divide_the_shards_and_each_pipeline_is_acted_on_by_its_sha
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_replicas_shards_are_taken_over_and_their_pipelines_acted_on() {
-    install();
-    let ns = namespace("takeover-shards");
-    let lease = format!("pitagora-{ns}");
-    let m = Moto::new().await;
-    let a = start(&m, sharded(&ns, &lease, "replica-a", SHARDS)).await;
-    let b = start(&m, sharded(&ns, &lease, "replica-b", SHARDS)).await;
-    until(LONG, "two shards each", || async {
-        (shards_held(&a).await == Some(2.0) && shards_held(&b).await == Some(2.0)).then_some(())
-    })
-    .await;
-    let names = one_per_shard(&ns);
-    groups(&m, &names).await;
-    for name in &names {
-        kubectl_ok(
-            &["apply", "-f", "-"],
-            Some(&pipeline(&ns, name, &spec_of(name))),
-        );
-        until(LONG, "Ready", || async {
-            (condition(&ns, name, "Ready") == "True").then_some(())
-        })
-        .await;
-    }
+    let Divided {
+        ns,
+        lease,
+        m,
+        a,
+        b,
+        names,
+    } = divided("takeover-shards").await;
     let of_a: Vec<&String> = names
         .iter()
         .filter(|n| shard_holder(&lease, shard_of(&ns, n, SHARDS)) == "replica-a")

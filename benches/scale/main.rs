@@ -52,6 +52,7 @@ async fn run() {
     if std::env::var_os("PITAGORA_BENCH_RENDER").is_some() {
         return report::render();
     }
+    let environment = report::start();
     let mut rows = Vec::new();
     for n in sizes("PITAGORA_BENCH_N", "10,100,1000") {
         for g in sizes("PITAGORA_BENCH_GROUPS", "1,10") {
@@ -71,7 +72,7 @@ async fn run() {
         eprintln!("bench: pitagora run with {n} LogPipelines");
         rows.extend(controller::rows(n).await);
     }
-    report::write(&rows);
+    report::write(environment, &rows);
 }
 
 /// The rows of one size with limits lifted: converge from empty, a steady sweep batched and

@@ -79,7 +79,7 @@ impl Row {
 }
 
 /// What every figure was measured on.
-type Environment = BTreeMap<String, String>;
+pub type Environment = BTreeMap<String, String>;
 
 /// The measured figures, as `benchmarks/scale.json` holds them.
 #[derive(Serialize, Deserialize)]
@@ -92,9 +92,13 @@ fn root() -> &'static std::path::Path {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// What the run measures, read before it starts (the binaries are built from this state).
+pub fn start() -> Environment {
+    environment()
+}
+
 /// Writes both files. Rows of earlier runs that this run did not measure again are kept.
-pub fn write(rows: &[Row]) {
-    let environment = environment();
+pub fn write(environment: Environment, rows: &[Row]) {
     let key = |r: &Row| {
         (
             r.name.clone(),
@@ -178,7 +182,8 @@ fn environment() -> Environment {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default();
     let dirty = std::process::Command::new("git")
-        .args(["status", "--porcelain", "--untracked-files=no"])
+        .args(["status", "--porcelain", "--untracked-files=no", "--", "."])
+        .args([":!BENCHMARKS.md", ":!benchmarks"])
         .output()
         .is_ok_and(|o| !o.stdout.is_empty());
     let commit = format!(
@@ -259,16 +264,16 @@ fn section(md: &mut String, rows: &[Row], name: &str, title: &str) {
     let _ = writeln!(md, "## {title}\n");
     let _ = writeln!(
         md,
-        "| pipelines | log groups each | limits | wall s | pipelines/s | AWS calls per pipeline | writes | CPU s (pitagora) | CPU s (emulator) | emulator busy | peak RSS MiB |"
+        "| pipelines | log groups each | limits | wall s | pipelines/s | AWS calls per pipeline | writes | CPU s (pitagora) | CPU s (emulator) | emulator busy | peak RSS MiB | commit |"
     );
     let _ = writeln!(
         md,
-        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     );
     for r in rows.iter().filter(|r| r.name == name) {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {:.1} | {:.1} | {:.1} | {} | {:.1} | {:.1} | {:.0} % | {:.1} |",
+            "| {} | {} | {} | {:.1} | {:.1} | {:.1} | {} | {:.1} | {:.1} | {:.0} % | {:.1} | {} |",
             r.pipelines,
             r.groups_per_pipeline,
             r.limits,
@@ -280,6 +285,7 @@ fn section(md: &mut String, rows: &[Row], name: &str, title: &str) {
             r.cost.emulator_cpu_s,
             r.emulator_busy(),
             r.cost.peak_rss_mib,
+            r.commit,
         );
     }
     let _ = writeln!(md);

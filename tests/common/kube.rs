@@ -304,18 +304,24 @@ pub fn condition(namespace: &str, name: &str, type_: &str) -> String {
     )
 }
 
-/// The notes of a LogPipeline's events with `reason`.
-pub fn events(namespace: &str, reason: &str) -> Vec<String> {
+/// Every event (events.k8s.io) in `namespace` with `reason`, as JSON.
+fn events_json(namespace: &str, reason: &str) -> Vec<serde_json::Value> {
     let out = kubectl_ok(
         &["get", "events.events.k8s.io", "-n", namespace, "-o", "json"],
         None,
     );
     let list: serde_json::Value = serde_json::from_str(&out).unwrap();
-    list["items"]
-        .as_array()
+    let items = list["items"].as_array().cloned().unwrap_or_default();
+    items
         .into_iter()
-        .flatten()
         .filter(|e| e["reason"] == reason)
+        .collect()
+}
+
+/// The notes of a LogPipeline's events with `reason`.
+pub fn events(namespace: &str, reason: &str) -> Vec<String> {
+    events_json(namespace, reason)
+        .iter()
         .map(|e| e["note"].as_str().unwrap_or_default().to_owned())
         .collect()
 }
@@ -401,16 +407,8 @@ pub fn metrics_with_prefix(body: &str, prefix: &str) -> Vec<(String, f64)> {
 /// `(object, reporting instance)` of every event with `reason` in `namespace`: which replica
 /// acted on which pipeline.
 pub fn event_instances(namespace: &str, reason: &str) -> Vec<(String, String)> {
-    let out = kubectl_ok(
-        &["get", "events.events.k8s.io", "-n", namespace, "-o", "json"],
-        None,
-    );
-    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
-    list["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|e| e["reason"] == reason)
+    events_json(namespace, reason)
+        .iter()
         .map(|e| {
             let object = e["regarding"]["name"].as_str().unwrap_or_default();
             let instance = e["reportingInstance"].as_str().unwrap_or_default();
