@@ -10,7 +10,7 @@ use futures::StreamExt;
 use kube::Api;
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
 use kube::runtime::events::{Recorder, Reporter};
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, reflector, watcher};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -197,6 +197,19 @@ fn changes(held: watch::Receiver<Held>) -> impl futures::Stream<Item = ()> + Sen
     })
 }
 
+/// What the controller keeps of a LogPipeline: all but its `managedFields` and kubectl's
+/// last-applied copy of the object, which together are most of its size and which nothing
+/// here reads (status is written by server-side apply under pitagora's own field manager).
+fn compact(lp: &mut LogPipeline) {
+    lp.metadata.managed_fields = None;
+    if let Some(annotations) = lp.metadata.annotations.as_mut() {
+        annotations.remove(LAST_APPLIED);
+    }
+}
+
+/// The annotation `kubectl apply` (client side) keeps a copy of the object in.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
 /// Marks the replica ready once the controller's cache has synced.
 async fn ready_when_synced(
     store: kube::runtime::reflector::Store<LogPipeline>,
@@ -238,7 +251,12 @@ async fn watch_pipelines(
             }
         }
     };
-    let mut controller = Controller::new(pipelines, watcher::Config::default())
+    let (reader, writer) = reflector::store();
+    let stream = watcher(pipelines, watcher::Config::default())
+        .modify(compact)
+        .reflect(writer)
+        .applied_objects();
+    let mut controller = Controller::for_stream(stream, reader)
         .with_config(ControllerConfig::default().concurrency(settings.concurrency));
     if let Some((_, held)) = &ctx.shards {
         controller = controller.reconcile_all_on(changes(held.clone()));
