@@ -1,6 +1,6 @@
 //! Batched observation, specified against moto: checks that share their list reads (one
-//! `DescribeStacks` walk, one `DescribeLogGroups` walk per prefix) plan exactly as checks that
-//! read alone, and a pipeline that wrote sees its own writes.
+//! `DescribeStacks` walk, one `DescribeLogGroups` walk per prefix, one `GetResources` walk for
+//! tags) plan exactly as checks that read alone, and a pipeline that wrote sees its own writes.
 
 mod common;
 
@@ -40,9 +40,10 @@ fn count(after: &CallStats, before: &CallStats, operation: &str) -> u64 {
     after.since(before).of(operation)
 }
 
-/// Four pipelines in one account: `exact` names a group under `prefixed`'s prefix, `fanout`
-/// has a topic, `absent` was never applied and `deleted` lost its stack out of band; `exact`
-/// also lost its filter out of band.
+/// Five pipelines in one account: `exact` names a group under `prefixed`'s prefix, `fanout`
+/// has a topic, `absent` was never applied and `deleted` lost its stack out of band. Out of
+/// band too: `exact` lost its filter, `prefixed`'s stream a tag value, and `fanout`'s error log
+/// group its owner tag (so the tag walk does not list it).
 async fn world(m: &Moto) -> Vec<Pipeline> {
     m.log_groups(&["/ecs/orders", "/ecs/payments", "/lambda/jobs", "/other/x"])
         .await;
@@ -76,6 +77,29 @@ async fn world(m: &Moto) -> Vec<Pipeline> {
         .send()
         .await
         .unwrap();
+    outsider
+        .firehose
+        .tag_delivery_stream()
+        .delivery_stream_name(&prefixed.names().stream)
+        .tags(
+            aws_sdk_firehose::types::Tag::builder()
+                .key(pitagora::names::MANAGED_BY_TAG.0)
+                .value("someone-else")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let error_group = pitagora::desired::build(&fanout).error_log_group.arn;
+    outsider
+        .logs
+        .untag_resource()
+        .resource_arn(error_group)
+        .tag_keys(pitagora::names::OWNER_TAG)
+        .send()
+        .await
+        .unwrap();
     vec![exact, prefixed, fanout, absent, deleted]
 }
 
@@ -94,6 +118,18 @@ async fn batched_checks_plan_exactly_as_checks_that_read_alone() {
         assert_eq!(shared.plan, own.plan, "{}", p.id());
         assert_eq!(shared.observed, own.observed, "{}", p.id());
     }
+    // The changes are seen, not only equal: a tag to restore, an owner to ask about.
+    let [_, prefixed, fanout, ..] = &pipelines[..] else {
+        unreachable!()
+    };
+    assert!(!check(&engine, prefixed).await.plan.in_sync());
+    let fanout = check(&engine, fanout).await;
+    assert_eq!(
+        fanout.plan.ownership_conflicts().count(),
+        1,
+        "{:#?}",
+        fanout.plan
+    );
 }
 
 #[tokio::test]
@@ -115,6 +151,11 @@ async fn a_batch_walks_the_stacks_once_and_each_announced_prefix_once() {
     // `/other/x`, pitagora's error groups and the root of canary groups of pipelines
     // without prefixes: five walks for five pipelines' 13 lookups.
     assert_eq!(count(&after, &before, "DescribeLogGroups"), 5);
+    // Tags: one walk for every pipeline's log groups and streams; only the error group that
+    // lost its owner tag (absent from the walk) is read on its own.
+    assert_eq!(count(&after, &before, "GetResources"), 1);
+    assert_eq!(count(&after, &before, "ListTagsForDeliveryStream"), 0);
+    assert_eq!(count(&after, &before, "ListTagsForResource"), 1);
 
     let before = m.calls();
     for p in &pipelines {

@@ -21,6 +21,7 @@ fn iam_actions(operation: &str) -> Vec<String> {
         "STS" => "sts",
         "IAM" => "iam",
         "Lambda" => "lambda",
+        "ResourceGroupsTaggingAPI" => "tag",
         other => panic!("unknown service {other}"),
     };
     let actions: Vec<&str> = match operation {
@@ -65,7 +66,7 @@ fn source_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 /// Every `"Service.Operation"` the library calls AWS with.
 fn operations_called() -> BTreeSet<String> {
     let pattern = regex::Regex::new(
-        r#""((?:CloudFormation|Firehose|CloudWatchLogs|CloudWatch|S3|SNS|STS|IAM|Lambda)\.[A-Z][A-Za-z0-9]+)""#,
+        r#""((?:CloudFormation|Firehose|CloudWatchLogs|CloudWatch|S3|SNS|STS|IAM|Lambda|ResourceGroupsTaggingAPI)\.[A-Z][A-Za-z0-9]+)""#,
     )
     .unwrap();
     let mut files = Vec::new();

@@ -31,14 +31,35 @@ pub fn stack_status(s: &cfn::Stack) -> String {
 /// template only through an update, which moves its status and its `LastUpdatedTime`, so a
 /// template is read again only when one of them changed. Stacks that report no
 /// `LastUpdatedTime` after an update (emulators) are never cached.
+///
+/// Entries are compact, for thousands of stacks: a template equal to the pipeline's desired
+/// one (the steady state) is kept as that template's digest only, and served as the desired
+/// template while the desired one has the same digest; any other as its JSON text (a parsed
+/// tree takes several times the memory).
 #[derive(Debug, Default)]
 pub struct TemplateCache {
-    entries: std::sync::Mutex<std::collections::HashMap<String, Option<serde_json::Value>>>,
+    entries: std::sync::Mutex<std::collections::HashMap<String, Cached>>,
+}
+
+#[derive(Debug)]
+enum Cached {
+    /// Equal to the desired template whose digest this is.
+    AsDesired([u8; 32]),
+    /// Anything else, as compact JSON.
+    Text(Box<str>),
+    /// The stack has no template that parses.
+    Absent,
 }
 
 /// Templates kept at most; past that the cache starts again (stacks per account are bounded
 /// far below it by AWS's quota).
 const TEMPLATES_KEPT: usize = 4096;
+
+fn digest(template: &serde_json::Value) -> [u8; 32] {
+    use sha2::Digest;
+    // serde_json's maps are ordered: equal values serialize alike.
+    sha2::Sha256::digest(template.to_string().as_bytes()).into()
+}
 
 impl TemplateCache {
     /// The key of `s`'s template version, when it can be cached.
@@ -53,19 +74,35 @@ impl TemplateCache {
         }
     }
 
-    /// The template cached under `key`.
-    pub fn get(&self, key: &str) -> Option<Option<serde_json::Value>> {
+    /// The template cached under `key`, for a pipeline whose desired template is `desired`;
+    /// `None` when it must be read (never cached, or cached as a desired template that has
+    /// changed since).
+    pub fn get(&self, key: &str, desired: &serde_json::Value) -> Option<Option<serde_json::Value>> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.get(key).cloned()
+        match entries.get(key)? {
+            Cached::AsDesired(d) => (*d == digest(desired)).then(|| Some(desired.clone())),
+            Cached::Text(text) => Some(serde_json::from_str(text).ok()),
+            Cached::Absent => Some(None),
+        }
     }
 
-    /// Caches `template` under `key`.
-    pub fn put(&self, key: String, template: Option<serde_json::Value>) {
+    /// Caches `template`, read for a pipeline whose desired template is `desired`, under `key`.
+    pub fn put(
+        &self,
+        key: String,
+        template: Option<&serde_json::Value>,
+        desired: &serde_json::Value,
+    ) {
+        let cached = match template {
+            Some(t) if t == desired => Cached::AsDesired(digest(t)),
+            Some(t) => Cached::Text(t.to_string().into_boxed_str()),
+            None => Cached::Absent,
+        };
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= TEMPLATES_KEPT {
             entries.clear();
         }
-        entries.insert(key, template);
+        entries.insert(key, cached);
     }
 }
 
@@ -230,11 +267,24 @@ mod template_cache {
     fn a_cached_template_is_returned_as_it_was_put() {
         let cache = TemplateCache::default();
         let key = TemplateCache::key(&stack(StackStatus::CreateComplete, None)).unwrap();
-        assert_eq!(cache.get(&key), None);
-        cache.put(key.clone(), Some(serde_json::json!({"Resources": {}})));
-        assert_eq!(
-            cache.get(&key),
-            Some(Some(serde_json::json!({"Resources": {}})))
-        );
+        let desired = serde_json::json!({"Resources": {"A": {"Type": "X"}}});
+        let other = serde_json::json!({"Resources": {}});
+        assert_eq!(cache.get(&key, &desired), None);
+        cache.put(key.clone(), Some(&other), &desired);
+        assert_eq!(cache.get(&key, &desired), Some(Some(other.clone())));
+        cache.put(key.clone(), None, &desired);
+        assert_eq!(cache.get(&key, &desired), Some(None));
+    }
+
+    #[test]
+    fn a_template_equal_to_the_desired_one_is_served_while_the_desired_one_is_unchanged() {
+        let cache = TemplateCache::default();
+        let key = TemplateCache::key(&stack(StackStatus::CreateComplete, None)).unwrap();
+        let desired = serde_json::json!({"Resources": {"A": {"Type": "X"}}});
+        cache.put(key.clone(), Some(&desired), &desired);
+        assert_eq!(cache.get(&key, &desired), Some(Some(desired.clone())));
+        // The spec changed: the live template is not known from the new desired one; read it.
+        let changed = serde_json::json!({"Resources": {"A": {"Type": "Y"}}});
+        assert_eq!(cache.get(&key, &changed), None);
     }
 }

@@ -14,6 +14,7 @@ pub mod logs;
 pub mod rate;
 pub mod s3;
 pub mod sns;
+pub mod tagging;
 
 pub use calls::{CallCounter, CallStats};
 pub use error::{AwsError, RetryPolicy};
@@ -82,6 +83,8 @@ pub struct RegionClients {
     pub iam: aws_sdk_iam::Client,
     /// Lambda (the permissions on the user's functions).
     pub lambda: aws_sdk_lambda::Client,
+    /// Resource Groups Tagging (the tags of many resources in one walk).
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
     /// Retry policy.
     pub retry: RetryPolicy,
     /// Longest wait for a stack or stream to settle.
@@ -278,6 +281,7 @@ impl Aws {
             sns: client!(aws_sdk_sns),
             iam: client!(aws_sdk_iam),
             lambda: client!(aws_sdk_lambda),
+            tagging: client!(aws_sdk_resourcegroupstagging),
             retry: self.settings.retry,
             settle_timeout: self.settings.settle_timeout,
             poll_interval: self.settings.poll_interval,

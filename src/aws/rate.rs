@@ -20,13 +20,14 @@ pub const RECOVERY: Duration = Duration::from_secs(30);
 pub const FLOOR: f64 = 1.0 / 16.0;
 
 /// The services pitagora calls, as operation names spell them (`Service.Operation`).
-pub const SERVICES: [&str; 9] = [
+pub const SERVICES: [&str; 10] = [
     "CloudFormation",
     "CloudWatch",
     "CloudWatchLogs",
     "Firehose",
     "IAM",
     "Lambda",
+    "ResourceGroupsTaggingAPI",
     "S3",
     "SNS",
     "STS",

@@ -1,7 +1,10 @@
 //! Reads shared by every pipeline checked in one region within a short time (a *batch*): one
 //! paginated `DescribeStacks` walk for all of pitagora's stacks instead of one call per
 //! pipeline, and one `DescribeLogGroups` walk per prefix shared by every pipeline whose lookups
-//! it covers (an exact name is covered by any walked prefix it starts with).
+//! it covers (an exact name is covered by any walked prefix it starts with), and one
+//! `GetResources` walk for the tags of every log group and delivery stream carrying pitagora's
+//! owner tag instead of one tag read per resource (a resource the walk did not list — it lost
+//! that tag, or is new — has its tags read directly, so both ways see the same tags).
 //!
 //! A batch only ever serves reads that a per-pipeline observation would have made at the moment
 //! the batch was taken, so both give the same plans (tests/aws_batch.rs). Three rules keep it
@@ -13,10 +16,12 @@
 //!   on the batch.
 
 use crate::aws::cloudformation::{self as cfn};
+use crate::aws::tagging;
 use crate::aws::{AwsError, RegionClients};
 use crate::desired::CANARY_LOG_GROUP_ROOT;
-use crate::names::{ERROR_LOG_GROUP_PREFIX, NAME_PREFIX};
+use crate::names::{ERROR_LOG_GROUP_PREFIX, NAME_PREFIX, OWNER_TAG};
 use crate::observed::ObservedStack;
+use crate::resources::Tags;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -40,6 +45,8 @@ type GroupCell = Arc<OnceCell<Arc<Vec<ListedGroup>>>>;
 pub struct Batch {
     taken: Instant,
     stacks: OnceCell<Arc<HashMap<String, ListedStack>>>,
+    /// Tags of pitagora's log groups and streams, by ARN ([`tagging::arn_key`]).
+    tags: OnceCell<Arc<HashMap<String, Tags>>>,
     /// Walks by prefix; an entry exists from the moment a walk is expected or started.
     groups: Mutex<BTreeMap<String, GroupCell>>,
     /// Stacks of the pipelines that wrote since the batch was taken.
@@ -51,6 +58,7 @@ impl Batch {
         let batch = Self {
             taken: Instant::now(),
             stacks: OnceCell::new(),
+            tags: OnceCell::new(),
             groups: Mutex::default(),
             written: Mutex::default(),
         };
@@ -99,6 +107,20 @@ impl Batch {
             Some(s) => Some(Some(s.clone())),
             None => Some(None),
         })
+    }
+
+    /// The tags of the log group or stream `arn` as the walk listed them; `None` when it did
+    /// not list it (no owner tag): the caller reads them directly.
+    pub(super) async fn tags(
+        &self,
+        c: &RegionClients,
+        arn: &str,
+    ) -> Result<Option<Tags>, AwsError> {
+        let tagged = self
+            .tags
+            .get_or_try_init(|| async { walk_tagged(c).await.map(Arc::new) })
+            .await?;
+        Ok(tagged.get(tagging::arn_key(arn)).cloned())
     }
 
     /// Every log group whose name starts with `prefix`, from the walk that covers it.
@@ -170,6 +192,29 @@ async fn walk_stacks(c: &RegionClients) -> Result<HashMap<String, ListedStack>, 
         match out.next_token() {
             Some(t) if !t.is_empty() => token = Some(t.to_owned()),
             _ => return Ok(stacks),
+        }
+    }
+}
+
+/// The tags of every log group and stream in the region carrying pitagora's owner tag (by
+/// ARN), from one paginated walk.
+async fn walk_tagged(c: &RegionClients) -> Result<HashMap<String, Tags>, AwsError> {
+    let mut tagged = HashMap::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = c
+            .send("ResourceGroupsTaggingAPI.GetResources", || {
+                tagging::tagged_page(c.tagging.get_resources(), OWNER_TAG, token.clone()).send()
+            })
+            .await?;
+        tagged.extend(
+            out.resource_tag_mapping_list()
+                .iter()
+                .filter_map(tagging::mapping_from_sdk),
+        );
+        match out.pagination_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => return Ok(tagged),
         }
     }
 }

@@ -63,16 +63,28 @@ pub(super) async fn owned(
     else {
         return Ok(None);
     };
-    let arn = &group.arn;
+    let tags = match batch {
+        Some(b) => b.tags(c, &group.arn).await?,
+        None => None,
+    };
+    let tags = match tags {
+        Some(tags) => tags,
+        None => tags_of(c, &group.arn).await?,
+    };
+    Ok(Some(ObservedLogGroup {
+        retention_days,
+        tags,
+    }))
+}
+
+/// Every tag of the log group `arn`, read directly.
+async fn tags_of(c: &RegionClients, arn: &str) -> Result<crate::resources::Tags, AwsError> {
     let listed = c
         .send("CloudWatchLogs.ListTagsForResource", || {
             c.logs.list_tags_for_resource().resource_arn(arn).send()
         })
         .await?;
-    Ok(Some(ObservedLogGroup {
-        retention_days,
-        tags: logs::tags_from_sdk(listed.tags()),
-    }))
+    Ok(logs::tags_from_sdk(listed.tags()))
 }
 
 /// Every log group the pipeline selects or selected before (`hints`), with all its filters.

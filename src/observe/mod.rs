@@ -59,10 +59,10 @@ pub async fn observe(
         roles,
         functions,
     ) = tokio::try_join!(
-        Box::pin(stack::observe(c, batch, &d.stack.name)),
+        Box::pin(stack::observe(c, batch, &d.stack.name, &d.stack.template)),
         Box::pin(log_groups::owned(c, batch, &d.error_log_group)),
         Box::pin(canary),
-        Box::pin(stream::observe(c, &d.stream.name)),
+        Box::pin(stream::observe(c, batch, &d.stream.name)),
         Box::pin(log_groups::sources(c, batch, d, hints)),
         Box::pin(bucket::observe(c, &d.names.bucket)),
         Box::pin(topic::observe(c, d, &topic_arn)),

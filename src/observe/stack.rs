@@ -6,11 +6,13 @@ use crate::aws::cloudformation::{self as cfn, is_missing_stack};
 use crate::aws::{AwsError, RegionClients};
 use crate::observed::ObservedStack;
 
-/// The stack named `name`; `None` when it does not exist or is deleted.
+/// The stack named `name`; `None` when it does not exist or is deleted. `desired` is the
+/// template the pipeline wants (the cache keeps a template equal to it as a digest).
 pub(super) async fn observe(
     c: &RegionClients,
     batch: Option<&Batch>,
     name: &str,
+    desired: &serde_json::Value,
 ) -> Result<Option<ObservedStack>, AwsError> {
     if let Some(batch) = batch {
         // Listed (or absent) in the batch's walk; a stack in a transition is read directly.
@@ -18,7 +20,7 @@ pub(super) async fn observe(
             let Some(listed) = listed else {
                 return Ok(None);
             };
-            let template = cached_template(c, name, listed.template_key).await?;
+            let template = cached_template(c, name, listed.template_key, desired).await?;
             return Ok(Some(ObservedStack {
                 template,
                 ..listed.observed
@@ -41,7 +43,7 @@ pub(super) async fn observe(
     if cfn::stack_status(s) == "DELETE_COMPLETE" {
         return Ok(None);
     }
-    let template = cached_template(c, name, cfn::TemplateCache::key(s)).await?;
+    let template = cached_template(c, name, cfn::TemplateCache::key(s), desired).await?;
     Ok(Some(cfn::observed_stack(s, template)))
 }
 
@@ -51,13 +53,14 @@ async fn cached_template(
     c: &RegionClients,
     name: &str,
     key: Option<String>,
+    desired: &serde_json::Value,
 ) -> Result<Option<serde_json::Value>, AwsError> {
-    if let Some(cached) = key.as_deref().and_then(|k| c.templates.get(k)) {
+    if let Some(cached) = key.as_deref().and_then(|k| c.templates.get(k, desired)) {
         return Ok(cached);
     }
     let read = template(c, name).await?;
     if let Some(key) = key {
-        c.templates.put(key, read.clone());
+        c.templates.put(key, read.as_ref(), desired);
     }
     Ok(read)
 }

@@ -1,14 +1,17 @@
 //! Observe the Firehose delivery stream: its status, destination and tags.
 
 use super::absent_if_not_found;
+use super::batch::Batch;
 use crate::aws::firehose;
 use crate::aws::{AwsError, RegionClients};
 use crate::observed::ObservedStream;
 use crate::resources::Tags;
 
-/// The stream named `name`; `None` when it does not exist.
+/// The stream named `name`; `None` when it does not exist. Its tags come from `batch`'s walk
+/// when it listed the stream.
 pub(super) async fn observe(
     c: &RegionClients,
+    batch: Option<&Batch>,
     name: &str,
 ) -> Result<Option<ObservedStream>, AwsError> {
     let described = absent_if_not_found(
@@ -23,7 +26,14 @@ pub(super) async fn observe(
     let Some(desc) = described.and_then(|out| out.delivery_stream_description) else {
         return Ok(None);
     };
-    let tags = tags(c, name).await?;
+    let listed = match (batch, desc.delivery_stream_arn()) {
+        (Some(b), arn) if !arn.is_empty() => b.tags(c, arn).await?,
+        _ => None,
+    };
+    let tags = match listed {
+        Some(tags) => tags,
+        None => tags(c, name).await?,
+    };
     Ok(Some(firehose::observed_stream(&desc, tags)))
 }
 
