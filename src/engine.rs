@@ -101,18 +101,26 @@ pub struct Engine {
     /// Reads shared by the checks of one region within a short time; `None`: every check reads
     /// for itself.
     batches: Option<Arc<Batches>>,
+    /// Delivery metrics of many pipelines read in shared calls; `None`: one call per read.
+    metrics: Option<verify::metric_batch::MetricBatcher>,
 }
 
 impl Engine {
     /// An engine over `aws` whose every check reads for itself.
     pub fn new(aws: Arc<Aws>) -> Self {
-        Self { aws, batches: None }
+        Self {
+            aws,
+            batches: None,
+            metrics: None,
+        }
     }
 
     /// This engine with checks sharing their list reads within `max_age` (see
-    /// [`observe::batch`]); a pipeline that writes reads for itself until the next batch.
+    /// [`observe::batch`]; a pipeline that writes reads for itself until the next batch) and
+    /// loss-signal reads sharing GetMetricData calls (see [`verify::metric_batch`]).
     pub fn with_batched_reads(mut self, max_age: std::time::Duration) -> Self {
         self.batches = Some(Arc::new(Batches::new(max_age)));
+        self.metrics = Some(Default::default());
         self
     }
 
@@ -305,7 +313,8 @@ impl Engine {
     }
 
     /// What `desired`'s delivery metrics over the last [`signals::WINDOW_MS`] say, for
-    /// `source_groups` (the groups carrying its filter) and the stream: one GetMetricData call.
+    /// `source_groups` (the groups carrying its filter) and the stream: one GetMetricData call,
+    /// shared with other pipelines' reads when reads are batched.
     pub async fn metric_signals(
         &self,
         desired: &Desired,
@@ -315,8 +324,15 @@ impl Engine {
         let clients = self.aws.region(&desired.target.region);
         let p = signals::Pipeline::of(desired);
         let queries = signals::queries(&p, source_groups);
-        let from_ms = now_ms - signals::WINDOW_MS;
-        let results = verify::signals::metrics(&clients, &queries, from_ms, now_ms).await?;
+        let (from_ms, to_ms) = signals::window(now_ms);
+        let results = match &self.metrics {
+            Some(shared) => {
+                shared
+                    .read(clients, queries.clone(), from_ms, to_ms)
+                    .await?
+            }
+            None => verify::signals::metrics(&clients, &queries, from_ms, to_ms).await?,
+        };
         Ok(signals::evaluate(&p, &queries, &results, now_ms))
     }
 

@@ -8,6 +8,7 @@ use aws_sdk_s3::config::SharedInterceptor;
 use common::canned::{self, CloudWatchTo};
 use common::moto::*;
 use pitagora::delivery::signals::{self, SignalKind, source_groups};
+use pitagora::verify::metric_batch::combined_id;
 use std::sync::atomic::Ordering;
 
 /// A pipeline on two groups, converged in moto, with CloudWatch answered by a canned server.
@@ -93,4 +94,53 @@ async fn quiet_metrics_are_no_signal() {
         .await
         .unwrap();
     assert_eq!(found, vec![]);
+}
+
+#[tokio::test]
+async fn loss_reads_of_pipelines_checked_together_share_one_call_and_each_sees_only_its_own() {
+    let (m, server, d, groups) = setup().await;
+    let id = pitagora::names::PipelineId::new("team-b", "billing");
+    let spec = m.spec("sources:\n  logGroups: [/ecs/orders]\n");
+    let other = pitagora::desired::build(&m.engine.prepare(&id, &spec).await.unwrap());
+    let other_groups = vec!["/ecs/orders".to_owned()];
+    let engine = pitagora::engine::Engine::new(m.aws.clone())
+        .with_batched_reads(std::time::Duration::from_secs(600));
+    let mine = query_id(&d, &groups, "ThrottledRecords", None);
+    let theirs = query_id(&other, &other_groups, "ThrottledRecords", None);
+    assert_eq!(mine, theirs, "each pipeline's read names its queries alike");
+    let now = now_ms();
+    *server.body.lock().unwrap() = canned::metric_data(&[
+        (&combined_id(0, &mine), vec![(now - 240_000, 3.0)]),
+        (&combined_id(1, &theirs), vec![(now - 240_000, 5.0)]),
+    ]);
+
+    // Polled in order: the first read opens the group, the second joins it.
+    let (first, second) = tokio::join!(
+        engine.metric_signals(&d, &groups, now),
+        engine.metric_signals(&other, &other_groups, now)
+    );
+
+    assert_eq!(
+        server.requests.load(Ordering::SeqCst),
+        1,
+        "one call for both"
+    );
+    let seen = |found: Vec<signals::Signal>| -> Vec<(SignalKind, String, f64)> {
+        found
+            .into_iter()
+            .map(|s| (s.kind, s.resource, s.value))
+            .collect()
+    };
+    assert_eq!(
+        seen(first.unwrap()),
+        [(SignalKind::ThrottledRecords, d.names.stream.clone(), 3.0)]
+    );
+    assert_eq!(
+        seen(second.unwrap()),
+        [(
+            SignalKind::ThrottledRecords,
+            other.names.stream.clone(),
+            5.0
+        )]
+    );
 }

@@ -287,3 +287,21 @@ fn signal_kinds_have_stable_labels() {
     );
     assert_eq!(SignalKind::ErrorObjects.label(), "ErrorObjects");
 }
+
+#[test]
+fn the_window_read_ends_at_the_next_whole_minute_so_reads_within_a_minute_share_it() {
+    let minute_start = NOW - NOW.rem_euclid(MIN);
+    let (from, to) = signals::window(minute_start + 1);
+    assert_eq!(
+        to,
+        minute_start + MIN,
+        "the current minute's datapoint is read"
+    );
+    assert_eq!(to - from, signals::WINDOW_MS);
+    assert_eq!(signals::window(minute_start + MIN - 1), (from, to));
+    assert_eq!(
+        signals::window(minute_start).1,
+        minute_start,
+        "already whole"
+    );
+}

@@ -23,7 +23,9 @@ pub const FRESHNESS_MARGIN_S: f64 = 120.0;
 /// `DeliveryToS3.Success` below 1 at this many datapoints in a row, the newest included:
 /// failing for that long, not one retry.
 pub const SUSTAINED_DATAPOINTS: usize = 3;
-/// GetMetricData takes at most 500 queries per call: the stream's 5 and 4 per source group.
+/// GetMetricData takes at most this many queries per call.
+pub const MAX_QUERIES: usize = 500;
+/// So that one pipeline's queries fit in a call: the stream's 3 and 4 per source group.
 pub const MAX_SOURCE_GROUPS: usize = 120;
 /// CloudWatch Logs' `DestinationType` dimension for a Firehose subscription.
 pub const DESTINATION_TYPE: &str = "Firehose";
@@ -217,6 +219,15 @@ pub fn queries(p: &Pipeline<'_>, source_groups: &[String]) -> Vec<MetricQuery> {
         }
     }
     out
+}
+
+/// The window read at `now_ms`: the last [`WINDOW_MS`], its end rounded up to a whole minute
+/// (datapoints are per minute, so nothing is lost) so that every read within one minute asks
+/// for the same window and can share a call.
+pub fn window(now_ms: i64) -> (i64, i64) {
+    let minute = i64::from(PERIOD_S) * 1000;
+    let to = now_ms + (minute - now_ms.rem_euclid(minute)) % minute;
+    (to - WINDOW_MS, to)
 }
 
 fn sum(points: &[Datapoint]) -> f64 {
