@@ -5,7 +5,7 @@
 //! stack — with the others' checks going on, and right after a restart, when every pipeline is
 //! queued at once.
 
-use super::measure::{Cost, cpu_seconds, status_mib};
+use super::measure::{Cost, PeakSampler, cpu_seconds, status_mib};
 use super::report::Row;
 use super::world::{self, World};
 use pitagora::aws::rate::SERVICES;
@@ -178,6 +178,8 @@ pub async fn rows(n: usize) -> Vec<Row> {
     let port = free_port();
     let mut controller = start(&namespace, port);
     let pid = controller.id().to_string();
+    // Its own data (anonymous memory), apart from the binary's code pages RSS also counts.
+    let anon = PeakSampler::start(pid.clone(), "RssAnon:");
     let converge_s = wait("every pipeline Ready", Duration::from_secs(3600), || {
         ready(&namespace) == n
     });
@@ -189,13 +191,16 @@ pub async fn rows(n: usize) -> Vec<Row> {
     std::thread::sleep(Duration::from_secs(INTERVAL));
     let (cpu1, rec1) = (cpu_seconds(&pid), reconciles(port));
     let per_sweep = (cpu1 - cpu0) * n as f64 / (rec1 - rec0).max(1.0);
-    let peak = status_mib(&pid, "VmHWM:");
+    let (peak, peak_anon) = (status_mib(&pid, "VmHWM:"), anon.stop());
+    let file = status_mib(&pid, "RssFile:");
     stop(&mut controller);
 
     // A restart queues every pipeline at once; a new one still goes first.
     let mut controller = start(&namespace, port);
+    let anon = PeakSampler::start(controller.id().to_string(), "RssAnon:");
     let after_restart = time_to_first_write(&w, &namespace, "urgent-b").await;
     let peak_after = status_mib(&controller.id().to_string(), "VmHWM:");
+    let peak_anon_after = anon.stop();
     stop(&mut controller);
     kubectl(&["delete", "namespace", &namespace, "--wait=false"], None);
 
@@ -207,6 +212,9 @@ pub async fn rows(n: usize) -> Vec<Row> {
         peak_rss_mib: peak.max(peak_after),
     };
     row.extra.insert("cpu_s_per_sweep".into(), per_sweep);
+    row.extra
+        .insert("peak_anon_mib".into(), peak_anon.max(peak_anon_after));
+    row.extra.insert("rss_file_mib".into(), file);
     row.extra
         .insert("reconciles_in_interval".into(), rec1 - rec0);
     row.extra

@@ -50,6 +50,36 @@ pub fn status_mib(pid: &str, field: &str) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// The highest value of `field` (`/proc/PID/status`, MiB) of process `pid`, sampled every
+/// 100 ms until stopped: Linux keeps a peak of the whole RSS (`VmHWM`) but not of its parts.
+pub struct PeakSampler {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: std::thread::JoinHandle<f64>,
+}
+
+impl PeakSampler {
+    /// Starts sampling.
+    pub fn start(pid: String, field: &'static str) -> Self {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let handle = std::thread::spawn(move || {
+            let mut peak = 0.0_f64;
+            while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(status_mib(&pid, field));
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            peak
+        });
+        Self { stop, handle }
+    }
+
+    /// The highest value seen.
+    pub fn stop(self) -> f64 {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.handle.join().unwrap_or(0.0)
+    }
+}
+
 /// Starts a new peak-RSS window for this process (Linux resets `VmHWM` to the current RSS).
 pub fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");

@@ -366,21 +366,28 @@ fn controller(md: &mut String, rows: &[Row]) {
     let _ = writeln!(md, "{}", text("controller.md"));
     let _ = writeln!(
         md,
-        "| pipelines | all Ready after s | CPU s until then | peak RSS MiB | CPU s per sweep | apply → first write s | after a restart s |"
+        "| pipelines | all Ready after s | CPU s until then | peak RSS MiB | of it, peak own data MiB | binary's pages MiB | CPU s per sweep | apply → first write s | after a restart s | commit |"
     );
-    let _ = writeln!(md, "|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(md, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for r in rows.iter().filter(|r| r.name == "pitagora run") {
         let x = |k: &str| r.extra.get(k).copied().unwrap_or(f64::NAN);
+        let mib = |k: &str| match r.extra.get(k) {
+            Some(v) => format!("{v:.1}"),
+            None => "–".into(),
+        };
         let _ = writeln!(
             md,
-            "| {} | {:.0} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} |",
+            "| {} | {:.0} | {:.1} | {:.1} | {} | {} | {:.2} | {:.2} | {:.2} | {} |",
             r.pipelines,
             r.cost.wall_s,
             r.cost.cpu_s,
             r.cost.peak_rss_mib,
+            mib("peak_anon_mib"),
+            mib("rss_file_mib"),
             x("cpu_s_per_sweep"),
             x("apply_to_first_write_s"),
             x("apply_to_first_write_after_restart_s"),
+            r.commit,
         );
     }
     let _ = writeln!(md);
