@@ -569,6 +569,28 @@ async fn an_unreadable_5xx_answer_is_unavailable_and_shows_what_the_server_said(
 }
 
 #[tokio::test]
+async fn a_successful_answer_the_sdk_cannot_read_is_unreadable_and_not_asked_again() {
+    // The right status, the wrong body: a string where Firehose answers a list.
+    let server = Canned::start(vec![ok(
+        r#"{"DeliveryStreamNames":"orders","HasMoreDeliveryStreams":false}"#,
+    )])
+    .await;
+    let client = firehose(&server.endpoint).await;
+    let err = list(&client, &short()).await.unwrap_err();
+    let AwsError::Unreadable { operation, message } = &err else {
+        panic!("expected Unreadable, got {err:?}");
+    };
+    assert_eq!(operation, LIST);
+    assert!(message.contains("HTTP 200"), "{message}");
+    assert!(!err.is_retryable());
+    assert_eq!(
+        server.requests(),
+        1,
+        "an answer that cannot be read is not retried"
+    );
+}
+
+#[tokio::test]
 async fn a_refused_connection_is_unavailable_naming_the_operation() {
     let client = firehose(&closed_endpoint().await).await;
     let policy = short();
@@ -609,6 +631,10 @@ fn every_error_label_is_its_variant_name() {
             message: msg(),
         },
         AwsError::Unavailable {
+            operation: op(),
+            message: msg(),
+        },
+        AwsError::Unreadable {
             operation: op(),
             message: msg(),
         },
@@ -653,6 +679,7 @@ fn every_error_label_is_its_variant_name() {
         [
             "Throttled",
             "Unavailable",
+            "Unreadable",
             "NotReady",
             "AccessDenied",
             "NotFound",

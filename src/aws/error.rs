@@ -29,6 +29,16 @@ pub enum AwsError {
         /// What happened.
         message: String,
     },
+    /// An answer that is not what the operation returns (a body the SDK cannot read, with a
+    /// status that does not say the server failed): a proxy, an emulator or an endpoint that is
+    /// not this service. Asking again gets the same answer, so it is not retried.
+    #[error("{operation}: the answer is not {operation}'s: {message}")]
+    Unreadable {
+        /// `Service.Operation`.
+        operation: String,
+        /// The status, what the SDK could not read, and the start of the body.
+        message: String,
+    },
     /// AWS has not caught up yet (IAM propagation, a stream still activating), until the deadline.
     #[error("{operation}: not ready: {message}")]
     NotReady {
@@ -106,6 +116,7 @@ impl AwsError {
         match self {
             AwsError::Throttled { .. } => "Throttled",
             AwsError::Unavailable { .. } => "Unavailable",
+            AwsError::Unreadable { .. } => "Unreadable",
             AwsError::NotReady { .. } => "NotReady",
             AwsError::AccessDenied { .. } => "AccessDenied",
             AwsError::NotFound { .. } => "NotFound",
@@ -246,16 +257,21 @@ where
                 }
             }
         }
-        // What the SDK could not parse, and what the server said (e.g. an HTML error page).
-        SdkError::ResponseError(r) => AwsError::Unavailable {
-            operation,
-            message: format!(
-                "unreadable response (HTTP {}): {}: {}",
-                r.raw().status().as_u16(),
+        // What the SDK could not parse, and what the server said (e.g. an HTML error page): a
+        // failing server (5xx, 429) may answer properly next time; anything else will not.
+        SdkError::ResponseError(r) => {
+            let status = r.raw().status().as_u16();
+            let message = format!(
+                "unreadable response (HTTP {status}): {}: {}",
                 error_chain(&err),
                 body_excerpt(r.raw())
-            ),
-        },
+            );
+            if status >= 500 || status == 429 {
+                AwsError::Unavailable { operation, message }
+            } else {
+                AwsError::Unreadable { operation, message }
+            }
+        }
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => AwsError::Unavailable {
             operation,
             message: error_chain(&err),

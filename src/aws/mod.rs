@@ -27,6 +27,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::OnceCell;
 
+/// How long the first question of a run keeps asking AWS (see [`Aws::probe`]): a passing
+/// fault clears within it; a wrong endpoint or no network does not, and waiting longer only
+/// delays the error a CI job should show.
+pub const PROBE_WINDOW: Duration = Duration::from_secs(5);
+
 /// How pitagora talks to AWS.
 #[derive(Clone, Debug)]
 pub struct AwsSettings {
@@ -213,15 +218,38 @@ impl Aws {
 
     /// The account the credentials belong to (asked once, then remembered).
     pub async fn account_id(&self) -> Result<String, AwsError> {
+        self.account_with(&self.settings.retry, true).await
+    }
+
+    /// The account, asked as the first question of a run: it keeps asking for
+    /// [`PROBE_WINDOW`] at most (or `--aws-timeout`, when shorter), without the SDK's own
+    /// retries on top, so a wrong endpoint or no network fails in seconds, with its cause.
+    pub async fn probe(&self) -> Result<String, AwsError> {
+        let policy = RetryPolicy {
+            total: PROBE_WINDOW.min(self.settings.retry.total),
+            max_delay: Duration::from_secs(1),
+            ..self.settings.retry
+        };
+        self.account_with(&policy, false).await
+    }
+
+    async fn account_with(
+        &self,
+        policy: &RetryPolicy,
+        sdk_retries: bool,
+    ) -> Result<String, AwsError> {
         self.account
             .get_or_try_init(|| async {
                 let mut config =
                     aws_sdk_sts::config::Builder::from(&self.base).interceptor(self.calls.clone());
+                if !sdk_retries {
+                    config = config.retry_config(aws_config::retry::RetryConfig::disabled());
+                }
                 for i in &self.interceptors {
                     config.push_interceptor(i.clone());
                 }
                 let sts = aws_sdk_sts::Client::from_conf(config.build());
-                let out = error::send(&self.settings.retry, "STS.GetCallerIdentity", || {
+                let out = error::send(policy, "STS.GetCallerIdentity", || {
                     sts.get_caller_identity().send()
                 })
                 .await?;

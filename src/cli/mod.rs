@@ -163,17 +163,13 @@ struct Unreachable(AwsError);
 
 /// Asks AWS one question (the account id) before any pipeline is checked: when AWS cannot be
 /// reached every pipeline fails the same way, and asking per pipeline would only multiply the
-/// wait. Nothing is asked when there are no pipelines to check.
+/// wait. It asks for a few seconds only ([`crate::aws::PROBE_WINDOW`]); the work after it keeps
+/// `--aws-timeout` for passing faults. Nothing is asked when there are no pipelines to check.
 async fn probe(engine: &Engine, pipelines: usize) -> Result<(), Unreachable> {
     if pipelines == 0 {
         return Ok(());
     }
-    engine
-        .aws()
-        .account_id()
-        .await
-        .map(drop)
-        .map_err(Unreachable)
+    engine.aws().probe().await.map(drop).map_err(Unreachable)
 }
 
 /// Prints skipped and invalid documents; returns whether any document was invalid or nothing
