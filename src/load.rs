@@ -248,7 +248,7 @@ fn load_document(mut doc: Value, source: String, defaults: Defaults, report: &mu
             Err(InvalidSpec(semantic)) => {
                 for mut e in semantic {
                     e.path = original_path(&e.path, &removed_items);
-                    if !errors.iter().any(|s| s.path == e.path) {
+                    if !errors.iter().any(|s| explains(&s.path, &e.path)) {
                         errors.push(e);
                     }
                 }
@@ -265,6 +265,15 @@ fn load_document(mut doc: Value, source: String, defaults: Defaults, report: &mu
         id: Some(id),
         errors,
     });
+}
+
+/// Whether the schema error at `schema_path` explains a semantic error at `path`: the same
+/// field, or one inside it (a dropped `spec.sources.logGroups` leaves `spec.sources` empty, which
+/// is not a second mistake).
+fn explains(schema_path: &str, path: &str) -> bool {
+    schema_path
+        .strip_prefix(path)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
 }
 
 /// Whether `doc` is a `LogPipeline` of the served version; other kinds are noted as skipped,

@@ -1139,6 +1139,28 @@ fn filter_selects_every_group_under_a_prefix() {
 }
 
 #[test]
+fn a_prefix_selects_its_own_canary_group_but_never_another_pipelines() {
+    let d = desired(&full_chain_spec()); // logGroupPrefixes: [/ecs/]
+    let own = d.filters.canary.clone().expect("a canary group");
+    assert!(own.starts_with("/ecs/pitagora-"), "{own}");
+    assert!(d.filters.selects(&own));
+    // Another pipeline with the same prefix, and one without prefixes.
+    assert!(
+        !d.filters
+            .selects("/ecs/pitagora-team-b-orders-0123abcd-canary")
+    );
+    assert!(
+        !d.filters
+            .selects("/pitagora/canary/pitagora-team-b-orders-0123abcd")
+    );
+    // A user's group that merely looks alike is still a source.
+    assert!(
+        d.filters
+            .selects("/ecs/pitagora-team-b-orders-0123abcd-canary-replay")
+    );
+}
+
+#[test]
 fn filter_does_not_select_unrelated_groups() {
     let d = desired(&full_chain_spec()); // logGroupPrefixes: [/ecs/]
     assert!(!d.filters.selects("/lambda/orders"));

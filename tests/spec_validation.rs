@@ -724,6 +724,34 @@ fn transform_function_in_another_region_is_rejected_naming_both_regions() {
 }
 
 #[test]
+fn function_arn_whose_partition_does_not_serve_its_region_is_rejected_naming_the_right_one() {
+    let china = "arn:aws-cn:lambda:eu-west-1:123456789012:function:shape";
+    let e = only_error(&[
+        ("region", json!("eu-west-1")),
+        ("transform", json!({"lambdaArn": china})),
+    ]);
+    assert_eq!(e.path, "spec.transform.lambdaArn");
+    assert_message_contains(&e, &["aws-cn", "eu-west-1", "arn:aws:lambda:eu-west-1"]);
+}
+
+#[test]
+fn function_arns_of_every_partition_in_its_own_regions_are_accepted() {
+    for (region, partition) in [
+        ("cn-north-1", "aws-cn"),
+        ("us-gov-west-1", "aws-us-gov"),
+        ("us-iso-east-1", "aws-iso"),
+        ("us-isob-east-1", "aws-iso-b"),
+        ("eu-west-1", "aws"),
+    ] {
+        let arn = format!("arn:{partition}:lambda:{region}:123456789012:function:shape");
+        assert_valid(&[
+            ("region", json!(region)),
+            ("transform", json!({"lambdaArn": arn})),
+        ]);
+    }
+}
+
+#[test]
 fn function_region_is_not_compared_with_an_invalid_pipeline_region() {
     let e = only_error(&[
         ("region", json!("Europe")),

@@ -22,14 +22,18 @@ pub struct FilterSpec {
 }
 
 impl FilterSpec {
-    /// Whether `log_group` is a source of this pipeline.
+    /// Whether `log_group` is a source of this pipeline: its own canary group, or a group its
+    /// names or prefixes select that is not another pipeline's canary group.
     pub fn selects(&self, log_group: &str) -> bool {
-        self.log_groups.iter().any(|g| g == log_group)
-            || self.canary.as_deref() == Some(log_group)
-            || self
-                .log_group_prefixes
-                .iter()
-                .any(|p| log_group.starts_with(p.as_str()))
+        if self.canary.as_deref() == Some(log_group) {
+            return true;
+        }
+        !super::is_canary_log_group(log_group)
+            && (self.log_groups.iter().any(|g| g == log_group)
+                || self
+                    .log_group_prefixes
+                    .iter()
+                    .any(|p| log_group.starts_with(p.as_str())))
     }
 }
 

@@ -223,6 +223,13 @@ fn validate_sources(e: &mut Errors, s: &Sources, error_log_group: &str) {
         }
     }
     for (i, group) in s.log_groups.iter().enumerate() {
+        if crate::desired::is_canary_log_group(group) {
+            e.push(
+                format!("spec.sources.logGroups[{i}]"),
+                quoted(group),
+                "is a pipeline's canary log group (pitagora writes its delivery proof there); a pipeline subscribes only its own, by itself; remove it",
+            );
+        }
         if group == error_log_group {
             e.push(
                 format!("spec.sources.logGroups[{i}]"),
@@ -331,6 +338,23 @@ fn validate_lambda_arn(e: &mut Errors, path: &str, arn: &str, region: Option<&st
             path,
             quoted(arn),
             "not a Lambda function ARN; expected arn:aws:lambda:<region>:<account>:function:<name>",
+        );
+        return;
+    }
+    // A partition serves its own regions only: `arn:aws-cn:lambda:eu-west-1:…` names nothing.
+    if let Some(parsed) = LambdaArn::parse(arn)
+        && parsed.partition != crate::arn::partition_of(parsed.region)
+    {
+        e.push(
+            path,
+            quoted(arn),
+            format!(
+                "partition {} does not serve region {}; a function there is arn:{}:lambda:{}:…",
+                parsed.partition,
+                parsed.region,
+                crate::arn::partition_of(parsed.region),
+                parsed.region
+            ),
         );
         return;
     }
