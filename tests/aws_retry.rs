@@ -430,6 +430,19 @@ async fn a_rejection_displays_the_operation_the_code_and_aws_message() {
 }
 
 #[tokio::test]
+async fn firehoses_rate_exceeded_limit_error_is_throttling_and_is_retried() {
+    // Firehose's control plane answers a call over its rate with this code and message.
+    let server = Canned::start(vec![
+        aws_error(400, "LimitExceededException", "Rate exceeded"),
+        listed(),
+    ])
+    .await;
+    let client = firehose(&server.endpoint).await;
+    assert_eq!(list(&client, &patient()).await.unwrap(), ["orders"]);
+    assert_eq!(server.requests(), 2);
+}
+
+#[tokio::test]
 async fn a_limit_exceeded_error_is_a_quota_and_is_rejected_without_retry() {
     // LimitExceededException means a quota (a third filter on a log group, too many streams),
     // which waiting does not fix: unlike throttling, it is not retried.

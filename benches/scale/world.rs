@@ -88,6 +88,7 @@ impl World {
             settle_timeout: Duration::from_secs(120),
             poll_interval: Duration::from_millis(100),
             limits,
+            ..AwsSettings::default()
         };
         let interceptors = vec![
             SharedInterceptor::new(Account(self.account.clone())),

@@ -204,6 +204,12 @@ const NOT_READY: &[&str] = &[
     "role defined for the function cannot be assumed",
 ];
 
+/// Firehose answers a control-plane call over its rate with `LimitExceededException` "Rate
+/// exceeded"; the same code for a quota (streams per account, filters per log group) is final.
+fn is_rate_limit(code: &str, message: &str) -> bool {
+    code == "LimitExceededException" && message.to_ascii_lowercase().contains("rate exceeded")
+}
+
 /// Classifies an SDK error of `operation` (`Service.Operation`).
 pub fn classify<E>(
     operation: &str,
@@ -226,7 +232,7 @@ where
                 );
             }
             let c = code.as_str();
-            if THROTTLING.contains(&c) || status == 429 {
+            if THROTTLING.contains(&c) || status == 429 || is_rate_limit(c, &message) {
                 AwsError::Throttled { operation, message }
             } else if ACCESS.contains(&c) {
                 AwsError::AccessDenied { operation, message }

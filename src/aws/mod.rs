@@ -51,7 +51,14 @@ pub struct AwsSettings {
     pub poll_interval: Duration,
     /// Client-side rate limits per operation (see [`rate`]); off against an emulator in tests.
     pub limits: rate::Limits,
+    /// Longest wait for one attempt's answer: a server that takes a request and never answers
+    /// (a half-open connection, a stuck proxy) costs one attempt, not the reconcile.
+    pub attempt_timeout: Duration,
 }
+
+/// Default [`AwsSettings::attempt_timeout`]: AWS's control-plane calls answer in seconds; a
+/// large S3 listing page in well under a minute.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl Default for AwsSettings {
     fn default() -> Self {
@@ -63,6 +70,7 @@ impl Default for AwsSettings {
             settle_timeout: Duration::from_secs(30 * 60),
             poll_interval: Duration::from_secs(2),
             limits: rate::Limits::aws(),
+            attempt_timeout: ATTEMPT_TIMEOUT,
         }
     }
 }
@@ -190,6 +198,14 @@ impl Aws {
         settings: AwsSettings,
         interceptors: Vec<SharedInterceptor>,
     ) -> Self {
+        // Keep the connect timeout the loader chose; add the per-attempt bound.
+        let timeouts = base
+            .timeout_config()
+            .map(|t| t.to_builder())
+            .unwrap_or_default()
+            .operation_attempt_timeout(settings.attempt_timeout)
+            .build();
+        let base = base.to_builder().timeout_config(timeouts).build();
         Self {
             base,
             calls: CallCounter::default(),

@@ -4,9 +4,12 @@
 pub mod binary;
 pub mod canned;
 pub mod controller;
+pub mod faults;
 pub mod fluentd;
+pub mod inventory;
 pub mod kube;
 pub mod moto;
+pub mod relay;
 pub mod report;
 
 use pitagora::aws_model;

@@ -99,6 +99,7 @@ pub fn test_settings() -> AwsSettings {
         settle_timeout: Duration::from_secs(10),
         poll_interval: Duration::from_millis(50),
         limits: pitagora::aws::Limits::unlimited(),
+        attempt_timeout: Duration::from_secs(20),
     }
 }
 
@@ -130,15 +131,30 @@ impl Moto {
     /// `account` (e.g. [`DEFAULT_ACCOUNT`], the one a `pitagora` binary without the account
     /// header reaches), with `extra` interceptors.
     pub async fn in_account(account: String, extra: Vec<SharedInterceptor>) -> Self {
-        let base = sdk_config(&endpoint()).await;
+        Self::at(&endpoint(), account, extra, test_settings()).await
+    }
+
+    /// `account` reached at `endpoint` (e.g. a fault proxy in front of moto) with `settings`;
+    /// the fixtures' clients (Lambda, IAM) go to moto directly.
+    pub async fn at(
+        endpoint: &str,
+        account: String,
+        extra: Vec<SharedInterceptor>,
+        settings: AwsSettings,
+    ) -> Self {
         let header = SharedInterceptor::new(MotoAccount(account.clone()));
         let mut interceptors = vec![header.clone()];
         interceptors.extend(extra);
+        let settings = AwsSettings {
+            endpoint_url: Some(endpoint.to_owned()),
+            ..settings
+        };
         let aws = Arc::new(Aws::from_config(
-            base.clone(),
-            test_settings(),
+            sdk_config(endpoint).await,
+            settings,
             interceptors,
         ));
+        let base = sdk_config(&super::moto::endpoint()).await;
         let mut lambda = aws_sdk_lambda::config::Builder::from(&base);
         lambda.push_interceptor(header.clone());
         let mut iam = aws_sdk_iam::config::Builder::from(&base);
