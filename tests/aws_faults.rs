@@ -196,3 +196,28 @@ async fn losing_the_answer_of_every_create_leaves_no_duplicate() {
         &format!("{:?}", proxy.injected_by_operation()),
     );
 }
+
+#[tokio::test]
+async fn a_call_whose_answer_never_comes_fails_after_the_retry_window_not_never() {
+    let account = fresh_account();
+    let proxy = FaultProxy::start(&endpoint(), &account, 9).await;
+    let mut settings = test_settings();
+    settings.attempt_timeout = Duration::from_millis(500);
+    settings.retry.total = Duration::from_secs(2);
+    let m = Moto::at(&proxy.endpoint, account, Vec::new(), settings).await;
+    proxy.set_rules(vec![
+        Rule::new(Fault::Timeout, When::Always).service("firehose"),
+    ]);
+    let c = m.c.clone();
+    let call = c.send("Firehose.ListDeliveryStreams", || {
+        c.firehose.list_delivery_streams().send()
+    });
+    // Without a per-attempt bound this would wait for the proxy's hold (a minute) per attempt.
+    let err = tokio::time::timeout(Duration::from_secs(15), call)
+        .await
+        .expect("the call gave up within its retry window")
+        .unwrap_err();
+    assert_eq!(err.label(), "Unavailable", "{err}");
+    let attempts = proxy.injected().get(&Fault::Timeout).copied().unwrap_or(0);
+    assert!(attempts >= 2, "{attempts} attempts");
+}
