@@ -17,6 +17,9 @@
 set -euo pipefail
 
 MOTO_VERSION=5.2.5
+# AWS's CloudFormation linter, which moto[server] already installs: pinned to the version moto
+# 5.2.5 resolves to, so the template lint test (tests/template_lint.rs) is reproducible.
+CFN_LINT_VERSION=1.58.0
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv-moto"
 STATE="${MOTO_STATE_DIR:-$ROOT/.moto}" # another directory runs a separate server (the demo uses one)
@@ -165,11 +168,11 @@ kill_server() {
 # venv (a moved clone breaks it) and, with "full", the server module imports (Flask and the rest
 # are there; about 1 s, so `start` skips it: a broken server shows up in its log instead).
 installed() {
-	local check="import importlib.metadata as m; print(m.version('moto'))" v
+	local check="import importlib.metadata as m; print(m.version('moto'), m.version('cfn-lint'))" v
 	[[ ${1:-} == full ]] && check="import moto.server; $check"
 	[[ -x $VENV/bin/python && -x $VENV/bin/moto_server ]] || return 1
 	v=$("$VENV/bin/python" -c "$check" 2>/dev/null) || return 1
-	[[ $v == "$MOTO_VERSION" ]] || return 1
+	[[ $v == "$MOTO_VERSION $CFN_LINT_VERSION" ]] || return 1
 	head -n 1 "$VENV/bin/moto_server" | grep -qF "$VENV/bin/python"
 }
 
@@ -191,7 +194,7 @@ do_install() {
 		die "'$PYTHON -m venv' failed (on Debian/Ubuntu: apt-get install python3-venv)"
 	fi
 	info "installing moto[server]==$MOTO_VERSION with pip (about a minute)"
-	if ! "$VENV/bin/pip" install --disable-pip-version-check -q "moto[server]==$MOTO_VERSION"; then
+	if ! "$VENV/bin/pip" install --disable-pip-version-check -q "moto[server]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION"; then
 		rm -rf "$VENV" # a half-installed venv would only mislead the next run
 		die "pip could not install moto[server]==$MOTO_VERSION (see pip's output above)"
 	fi
@@ -358,6 +361,7 @@ do_env() {
 	printf 'export AWS_DEFAULT_REGION=%q\n' "${AWS_REGION:-eu-west-1}"
 	printf 'export AWS_EC2_METADATA_DISABLED=true\n'
 	printf 'export PITAGORA_MOTO_ENDPOINT=%q\n' "$url"
+	printf 'export PITAGORA_CFN_LINT=%q\n' "$VENV/bin/cfn-lint"
 }
 
 do_reset() {

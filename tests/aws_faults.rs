@@ -175,6 +175,7 @@ async fn losing_the_answer_of_every_create_leaves_no_duplicate() {
     // Every create is answered only on its second sending, yet one pass converges.
     assert_converged(&converge_all(&m).await);
     let lost = proxy.injected_by_operation();
+    eprintln!("lost answers: {}", lost.values().sum::<u64>());
     for op in [
         "cloudformation:CreateStack",
         "firehose:CreateDeliveryStream",
