@@ -13,7 +13,7 @@ use crate::names::PipelineId;
 use crate::observe::{self, Batch, Batches, Hints};
 use crate::observed::Observed;
 use crate::plan::{self, Plan};
-use crate::spec::{InvalidSpec, LogPipelineSpec, ValidSpec};
+use crate::spec::{InvalidSpec, LogPipelineSpec, Tenancy, ValidSpec};
 use crate::verify::{self, search::DEFAULT_BUDGET};
 use std::sync::Arc;
 
@@ -103,6 +103,8 @@ pub struct Engine {
     batches: Option<Arc<Batches>>,
     /// Delivery metrics of many pipelines read in shared calls; `None`: one call per read.
     metrics: Option<verify::metric_batch::MetricBatcher>,
+    /// Which log groups each namespace may subscribe; `None`: any.
+    tenancy: Option<Arc<Tenancy>>,
 }
 
 impl Engine {
@@ -112,7 +114,15 @@ impl Engine {
             aws,
             batches: None,
             metrics: None,
+            tenancy: None,
         }
+    }
+
+    /// This engine refusing, as invalid specs, sources outside what their namespace may
+    /// subscribe (see [`crate::spec::tenancy`]).
+    pub fn with_tenancy(mut self, tenancy: Tenancy) -> Self {
+        self.tenancy = Some(Arc::new(tenancy));
+        self
     }
 
     /// This engine with checks sharing their list reads within `max_age` (see
@@ -152,7 +162,20 @@ impl Engine {
         id: &PipelineId,
         spec: &LogPipelineSpec,
     ) -> Result<ValidSpec, InvalidSpec> {
-        ValidSpec::new(id.clone(), spec.clone(), self.default_region().as_deref())
+        let valid = ValidSpec::new(id.clone(), spec.clone(), self.default_region().as_deref());
+        let outside = self
+            .tenancy
+            .as_ref()
+            .map(|t| t.check(id, spec))
+            .unwrap_or_default();
+        match valid {
+            Err(InvalidSpec(mut errors)) => {
+                errors.extend(outside);
+                Err(InvalidSpec(errors))
+            }
+            Ok(_) if !outside.is_empty() => Err(InvalidSpec(outside)),
+            ok => ok,
+        }
     }
 
     /// Places a validated spec in the caller's account (one STS call, then remembered).

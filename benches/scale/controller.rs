@@ -71,25 +71,36 @@ fn start(namespace: &str, port: u16) -> Child {
         .collect();
     let log = std::fs::File::create(std::env::temp_dir().join("pitagora-bench-controller.log"))
         .expect("a log file");
-    Command::new(env!("CARGO_BIN_EXE_pitagora"))
-        .args([
-            "run",
-            "--leader-election=false",
-            "--watch-namespace",
-            namespace,
-        ])
-        .args([
-            "--http-addr",
-            &format!("127.0.0.1:{port}"),
-            "--concurrency",
-            "8",
-        ])
-        .args(&lifted)
-        .env("AWS_REGION", world::REGION)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("pitagora run starts")
+    // PITAGORA_BENCH_WRAP (e.g. `heaptrack -o /tmp/ctl`) runs it under a profiler: the memory
+    // figures of such a run are the wrapper's, so its rows are for reading, not for keeping.
+    let wrap = std::env::var("PITAGORA_BENCH_WRAP").unwrap_or_default();
+    let mut words = wrap.split_whitespace();
+    let mut cmd = match words.next() {
+        Some(program) => {
+            let mut c = Command::new(program);
+            c.args(words).arg(env!("CARGO_BIN_EXE_pitagora"));
+            c
+        }
+        None => Command::new(env!("CARGO_BIN_EXE_pitagora")),
+    };
+    cmd.args([
+        "run",
+        "--leader-election=false",
+        "--watch-namespace",
+        namespace,
+    ])
+    .args([
+        "--http-addr",
+        &format!("127.0.0.1:{port}"),
+        "--concurrency",
+        "8",
+    ])
+    .args(&lifted)
+    .env("AWS_REGION", world::REGION)
+    .stdout(Stdio::null())
+    .stderr(log)
+    .spawn()
+    .expect("pitagora run starts")
 }
 
 /// `pitagora_reconciles_total` from the controller's metrics.

@@ -160,9 +160,25 @@ pub struct ControllerArgs {
     /// wrote reads for itself.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=600))]
     pub read_batch: u64,
+    /// YAML map of namespace to the log-group name prefixes its pipelines may subscribe
+    /// (`"*"`: every namespace); a source outside them is an invalid spec. Default: any.
+    #[arg(long, env = "PITAGORA_SOURCE_ALLOW_LIST")]
+    pub source_allow_list: Option<std::path::PathBuf>,
 }
 
 impl ControllerArgs {
+    /// The source allow-list, when one is given.
+    pub fn tenancy(&self) -> Result<Option<crate::spec::Tenancy>, super::CliError> {
+        let Some(path) = &self.source_allow_list else {
+            return Ok(None);
+        };
+        let fail = |e: String| super::CliError::SourceAllowList(path.clone(), e);
+        let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+        crate::spec::Tenancy::parse(&text)
+            .map(Some)
+            .map_err(|e| fail(e.to_string()))
+    }
+
     /// The controller's settings.
     pub fn settings(&self) -> crate::controller::Settings {
         let identity = self.identity.clone().unwrap_or_else(|| {

@@ -87,6 +87,9 @@ pub enum CliError {
     /// A rate-limit setting is unreadable or invalid.
     #[error("rate limits: {0}")]
     RateLimits(String),
+    /// The source allow-list is unreadable or invalid.
+    #[error("--source-allow-list {0}: {1}")]
+    SourceAllowList(PathBuf, String),
 }
 
 /// Runs a parsed command line, writing results to `out` and diagnostics to `err`.

@@ -7,12 +7,14 @@ pub mod delivery;
 pub mod patterns;
 pub mod schema;
 pub mod status;
+pub mod tenancy;
 pub mod types;
 pub mod valid;
 pub mod validate;
 
 pub use cutover::*;
 pub use status::*;
+pub use tenancy::{Tenancy, TenancyError};
 pub use types::*;
 pub use valid::{InvalidSpec, ValidSpec};
 pub use validate::{FieldError, validate, validate_in};

@@ -242,10 +242,15 @@ pub fn settings(namespace: &str, lease: Option<(&str, &str)>) -> Settings {
 
 /// Starts the controller with `m`'s AWS account and the ServiceAccount identity.
 pub async fn start(m: &Moto, settings: Settings) -> Running {
+    start_with(m.engine.clone(), settings).await
+}
+
+/// Starts the controller with `engine` (e.g. `m.engine` with a source allow-list) and the
+/// ServiceAccount identity.
+pub async fn start_with(engine: pitagora::engine::Engine, settings: Settings) -> Running {
     let client = controller_client().await;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let http = settings.http_addr;
-    let engine = m.engine.clone();
     let task = tokio::spawn(async move {
         controller::run(client, engine, settings, async {
             let _ = stopped.await;

@@ -1,0 +1,164 @@
+//! What the cluster refuses, through `kubectl apply` on the real API server with the controller
+//! running: every malformed document of the corpus is rejected by the CRD schema naming its
+//! field, or reported by the controller as `InvalidSpec` naming it, and AWS is asked nothing;
+//! a namespace's pipeline cannot subscribe log groups outside its allow-list.
+
+mod common;
+
+use common::kube::*;
+use common::moto::*;
+use pitagora::spec::Tenancy;
+use std::time::Duration;
+
+const LONG: Duration = Duration::from_secs(60);
+
+/// The corpus files kubectl can send: documents whose mistake is YAML itself (an alias bomb,
+/// duplicate keys) never reach the API server as written — kubectl converts YAML to JSON first
+/// (refusing the bomb, keeping the last of duplicate keys) — and pitagora's own loader
+/// rejects both (tests/spec_corpus.rs).
+fn corpus() -> Vec<(String, String, String)> {
+    let dir = common::repo_path("tests/corpus/malformed");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .filter_map(|path| {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let expect = text.lines().find_map(|l| l.strip_prefix("# expect: "))?;
+            (expect != "(document)").then(|| {
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                (name, expect.to_owned(), text.clone())
+            })
+        })
+        .collect()
+}
+
+/// Whether the API server's or kubectl's message names `field`: the API server drops list
+/// indexes (`spec.sources.logGroups`), kubectl's schema check names the parent and the key
+/// (`LogPipeline.spec.delivery: unknown field "bufferSize"`).
+fn names_field(message: &str, field: &str) -> bool {
+    let plain: String = {
+        let mut out = String::new();
+        let mut in_index = false;
+        for c in field.chars() {
+            match c {
+                '[' => in_index = true,
+                ']' => in_index = false,
+                c if !in_index => out.push(c),
+                _ => {}
+            }
+        }
+        out
+    };
+    let (parent, leaf) = plain.rsplit_once('.').unwrap_or(("", plain.as_str()));
+    message.contains(&plain)
+        || (message.contains(parent) && message.contains(&format!("\"{leaf}\"")))
+        || (leaf == "name" && message.contains("resource name may not be empty"))
+        || (leaf == "namespace" && message.contains("namespaces \""))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_malformed_document_is_refused_naming_its_field_and_aws_is_asked_nothing() {
+    install();
+    // The corpus's own namespace: its documents' derived names (the pipeline's own error log
+    // group) depend on it.
+    let _ = kubectl(&["create", "namespace", "team-a"], None);
+    let m = Moto::new().await;
+    let before = m.calls();
+    let ctl = start(&m, settings("team-a", None)).await;
+    let (mut by_schema, mut by_validation) = (0, 0);
+    for (file, expect, text) in corpus() {
+        let applied = kubectl(&["apply", "-f", "-"], Some(&text));
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&applied.stdout),
+            String::from_utf8_lossy(&applied.stderr)
+        );
+        if !applied.status.success() {
+            assert!(
+                names_field(&said, &expect),
+                "{file}: refused without naming {expect}: {said}"
+            );
+            by_schema += 1;
+            continue;
+        }
+        // Past the schema: the controller must say InvalidSpec, naming the field.
+        let name = text
+            .lines()
+            .find_map(|l| l.strip_prefix("  name: "))
+            .unwrap()
+            .trim()
+            .to_owned();
+        let message = until(LONG, &format!("{file}: InvalidSpec"), || async {
+            (condition_field("team-a", &name, "Ready", "reason") == "InvalidSpec")
+                .then(|| condition_field("team-a", &name, "Ready", "message"))
+        })
+        .await;
+        assert!(message.contains(&expect), "{file}: {message}");
+        by_validation += 1;
+        kubectl_ok(
+            &[
+                "delete",
+                "logpipeline",
+                &name,
+                "-n",
+                "team-a",
+                "--timeout=60s",
+            ],
+            None,
+        );
+    }
+    eprintln!("refused by the schema: {by_schema}; by validation: {by_validation}");
+    assert!(by_schema + by_validation >= 50);
+    let calls = m.calls().since(&before);
+    assert_eq!(calls.total(), 0, "{calls:?}");
+    ctl.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_cannot_subscribe_log_groups_outside_its_allow_list() {
+    install();
+    let ns = namespace("tenant");
+    let m = Moto::new().await;
+    m.log_groups(&["/ecs/ours/api", "/ecs/theirs/billing"])
+        .await;
+    let tenancy =
+        Tenancy::parse(&format!("{ns}: [/ecs/ours/]\nother-team: [/ecs/theirs/]\n")).unwrap();
+    let ctl = start_with(m.engine.clone().with_tenancy(tenancy), settings(&ns, None)).await;
+    kubectl_ok(
+        &["apply", "-f", "-"],
+        Some(&pipeline(
+            &ns,
+            "grab",
+            "sources:\n  logGroups: [/ecs/ours/api, /ecs/theirs/billing]\n",
+        )),
+    );
+    kubectl_ok(
+        &["apply", "-f", "-"],
+        Some(&pipeline(
+            &ns,
+            "own",
+            "sources:\n  logGroups: [/ecs/ours/api]\n",
+        )),
+    );
+    let message = until(LONG, "InvalidSpec for grab", || async {
+        (condition_field(&ns, "grab", "Ready", "reason") == "InvalidSpec")
+            .then(|| condition_field(&ns, "grab", "Ready", "message"))
+    })
+    .await;
+    assert!(message.contains("spec.sources.logGroups[1]"), "{message}");
+    assert!(message.contains("/ecs/ours/"), "{message}");
+    assert!(!message.contains("spec.sources.logGroups[0]"), "{message}");
+    until(LONG, "own Ready", || async {
+        (condition(&ns, "own", "Ready") == "True").then_some(())
+    })
+    .await;
+    // The other team's group was never subscribed; ours was, by the allowed pipeline only.
+    assert_eq!(filters_on(&m.c, "/ecs/theirs/billing").await, Vec::new());
+    assert_eq!(filters_on(&m.c, "/ecs/ours/api").await.len(), 1);
+    ctl.stop().await;
+}
