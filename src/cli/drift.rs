@@ -6,7 +6,7 @@ use super::{
     AwsArgs, CliError, Color, DriftReportArgs, Exit, FailOn, Files, ReportFormat, checked, engine,
     print_skipped, probe,
 };
-use crate::engine::{Check, Engine};
+use crate::engine::Engine;
 use crate::load::{self, LoadReport, Loaded};
 use crate::names::PipelineId;
 use crate::observe::Hints;
@@ -33,20 +33,20 @@ pub(super) async fn drift(
     print_skipped(&loaded, err)?;
     add_repo_rules(&mut loaded, options.ignore_file.as_deref())?;
     let (cluster, cluster_errors) = super::fluentd::read_cluster(&loaded.pipelines, err).await?;
-    let mut checks = check_all(&engine, &loaded.pipelines, &cluster, options.concurrency).await;
-    for (check, e) in checks.iter_mut().zip(cluster_errors) {
-        if let Some(e) = e {
-            *check = Err(e);
-        }
-    }
-    super::fluentd::check_keys(&loaded.pipelines, &cluster, &mut checks).await;
-    let invalid_ids = invalid_ids(&loaded, &files.namespace);
-    let inputs = report_inputs(&loaded, &checks, &invalid_ids);
-    if inputs.is_empty() {
+    let mut reports = check_all(
+        &engine,
+        &loaded.pipelines,
+        &cluster,
+        cluster_errors,
+        options.concurrency,
+    )
+    .await;
+    reports.extend(invalid_reports(&loaded, &files.namespace));
+    if reports.is_empty() {
         writeln!(err, "no LogPipeline documents found")?;
         return Ok(Exit::Error);
     }
-    let drift = report::build(&inputs, &engine.aws().calls().snapshot(), None);
+    let drift = report::assemble(reports, &engine.aws().calls().snapshot(), None);
     write_report(&drift, options, out)?;
     Ok(exit(&drift.totals, options.fail_on))
 }
@@ -63,14 +63,17 @@ fn add_repo_rules(loaded: &mut LoadReport, explicit: Option<&Path>) -> Result<()
     Ok(())
 }
 
-/// Checks the pipelines, `concurrency` at a time, keeping their order; each result is the check
-/// or the error's message. Progress is shown on a terminal when there are several.
+/// Checks the pipelines, `concurrency` at a time, keeping their order, and reports each as its
+/// check ends: a check holds both states of every resource (templates included), its report
+/// only what is printed, so a thousand pipelines are not all held at once. `cluster_errors`
+/// turn a pipeline's check into an error. Progress is shown on a terminal when there are several.
 async fn check_all(
     engine: &Engine,
     pipelines: &[Loaded],
     cluster: &super::fluentd::Cluster,
+    cluster_errors: Vec<Option<String>>,
     concurrency: u16,
-) -> Vec<Result<Check, String>> {
+) -> Vec<report::PipelineReport> {
     let total = pipelines.len();
     let progress = std::io::stderr().is_terminal() && total > 1;
     let mut done = 0;
@@ -79,18 +82,28 @@ async fn check_all(
     if reachable.is_ok() {
         announce_lookups(engine, pipelines, cluster).await;
     }
-    let checks = futures::stream::iter(pipelines.iter().zip(&cluster.live))
-        .map(|(p, live)| {
+    let each = pipelines.iter().zip(&cluster.live).zip(cluster_errors);
+    let reports = futures::stream::iter(each)
+        .map(|((p, live), cluster_error)| {
             let (hints, reachable) = (&hints, &reachable);
             // A deployed pipeline beside fluentd is compared at its stages in effect.
             let stages = live.as_ref().map(|l| l.stages.clone());
             async move {
-                match reachable {
+                let mut check = match reachable {
                     Ok(()) => checked(engine, p, hints, stages)
                         .await
                         .map_err(|e| e.to_string()),
                     Err(e) => Err(e.to_string()),
+                };
+                if let Some(e) = cluster_error {
+                    check = Err(e);
                 }
+                super::fluentd::check_one(cluster, p, live.as_ref(), &mut check).await;
+                report::pipeline(&report::Input {
+                    source: &p.source,
+                    id: p.id(),
+                    result: check.as_ref().map_err(Clone::clone),
+                })
             }
         })
         .buffered(usize::from(concurrency))
@@ -105,7 +118,7 @@ async fn check_all(
     if progress {
         let _ = writeln!(std::io::stderr());
     }
-    checks
+    reports
 }
 
 /// Tells each region's batch every log-group lookup the checks will make, so that lookups
@@ -132,43 +145,24 @@ async fn announce_lookups(
     }
 }
 
-/// The ids of the invalid documents, `<namespace>/?` for those without a name.
-fn invalid_ids(loaded: &LoadReport, namespace: &str) -> Vec<PipelineId> {
+/// The invalid documents as errors of the report (`<namespace>/?` for those without a name).
+fn invalid_reports(loaded: &LoadReport, namespace: &str) -> Vec<report::PipelineReport> {
     loaded
         .invalid
         .iter()
-        .map(|i| {
-            i.id.clone()
-                .unwrap_or_else(|| PipelineId::new(namespace, "?"))
+        .map(|invalid| {
+            let id = invalid
+                .id
+                .clone()
+                .unwrap_or_else(|| PipelineId::new(namespace, "?"));
+            let messages: Vec<String> = invalid.errors.iter().map(ToString::to_string).collect();
+            report::pipeline(&report::Input {
+                source: &invalid.source,
+                id: &id,
+                result: Err(format!("invalid spec: {}", messages.join("; "))),
+            })
         })
         .collect()
-}
-
-/// The report's inputs: the checked pipelines in order, then the invalid documents (with their
-/// ids from [`invalid_ids`]) as errors.
-fn report_inputs<'a>(
-    loaded: &'a LoadReport,
-    checks: &'a [Result<Check, String>],
-    invalid_ids: &'a [PipelineId],
-) -> Vec<report::Input<'a>> {
-    let checked = loaded
-        .pipelines
-        .iter()
-        .zip(checks)
-        .map(|(p, check)| report::Input {
-            source: &p.source,
-            id: p.id(),
-            result: check.as_ref().map_err(Clone::clone),
-        });
-    let invalid = loaded.invalid.iter().zip(invalid_ids).map(|(invalid, id)| {
-        let messages: Vec<String> = invalid.errors.iter().map(ToString::to_string).collect();
-        report::Input {
-            source: &invalid.source,
-            id,
-            result: Err(format!("invalid spec: {}", messages.join("; "))),
-        }
-    });
-    checked.chain(invalid).collect()
 }
 
 /// Writes the report on `out` in `--format`, and in each `--output` format to its file.

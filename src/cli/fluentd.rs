@@ -85,22 +85,19 @@ pub(super) async fn read_cluster(
     Ok((cluster, errors))
 }
 
-/// Adds each deployed pipeline's fluentd key to its plan.
-pub(super) async fn check_keys(
-    pipelines: &[Loaded],
+/// Compares a deployed pipeline's fluentd key with the configuration of its stages in effect;
+/// a key that cannot be read makes the check an error.
+pub(super) async fn check_one(
     cluster: &Cluster,
-    checks: &mut [Result<Check, String>],
+    p: &Loaded,
+    live: Option<&Live>,
+    check: &mut Result<Check, String>,
 ) {
-    let Some(client) = &cluster.client else {
+    let (Some(client), Some(live), Ok(c)) = (&cluster.client, live, check.as_mut()) else {
         return;
     };
-    for ((p, live), check) in pipelines.iter().zip(&cluster.live).zip(checks.iter_mut()) {
-        let (Some(live), Ok(c)) = (live, check.as_mut()) else {
-            continue;
-        };
-        if let Err(e) = check_key(client, p, live, c).await {
-            *check = Err(format!("reading the fluentd side from the cluster: {e}"));
-        }
+    if let Err(e) = check_key(client, p, live, c).await {
+        *check = Err(format!("reading the fluentd side from the cluster: {e}"));
     }
 }
 

@@ -229,7 +229,9 @@ pub struct Input<'a> {
     pub result: Result<&'a Check, String>,
 }
 
-fn pipeline(input: &Input) -> PipelineReport {
+/// One pipeline's part of a report: all a report keeps of its check (a large run reports each
+/// check as it ends and lets the check go).
+pub fn pipeline(input: &Input) -> PipelineReport {
     let mut report = PipelineReport {
         namespace: input.id.namespace.clone(),
         name: input.id.name.clone(),
@@ -443,7 +445,15 @@ pub fn chain(check: &Check) -> Chain {
 
 /// Builds a report; `generated_at` is now unless given (tests fix it).
 pub fn build(inputs: &[Input], calls: &CallStats, generated_at: Option<String>) -> DriftReport {
-    let pipelines: Vec<PipelineReport> = inputs.iter().map(pipeline).collect();
+    assemble(inputs.iter().map(pipeline).collect(), calls, generated_at)
+}
+
+/// The report of pipelines already reported one by one ([`pipeline`]).
+pub fn assemble(
+    pipelines: Vec<PipelineReport>,
+    calls: &CallStats,
+    generated_at: Option<String>,
+) -> DriftReport {
     let count = |s: Status| pipelines.iter().filter(|p| p.status == s).count();
     DriftReport {
         schema_version: SCHEMA_VERSION,
