@@ -9,7 +9,9 @@
 
 mod common;
 
-use common::binary::{against, against_moto, assert_exit, describe, output, stdout};
+use common::binary::{
+    against, against_moto, against_with, assert_exit, describe, output, stderr, stdout,
+};
 
 use common::moto::{
     ALLOW_ALL, REGION, change_buffer_size, default_account_clients, first_inline_policy,
@@ -718,4 +720,40 @@ async fn verify_without_the_canary_groups_filter_exits_1_naming_the_subscription
         "{}",
         describe(&o)
     );
+}
+
+#[tokio::test]
+async fn logs_at_debug_carry_no_credentials_and_no_policy_documents() {
+    let c = default_account_clients().await;
+    let p = Pipeline::unique("secrets");
+    create_source(&c, &p).await;
+    let dir = Scratch::new("secrets");
+    let file = dir.write("pipeline.yaml", &p.yaml());
+    dir.delete_pipelines_at_end();
+    let (secret, token) = ("pitagora-secret-9f8e7d6c", "pitagora-token-1a2b3c4d");
+    // Everything at debug, pitagora's and its libraries' (the AWS SDK, hyper, rustls) alike;
+    // the apply writes role and bucket policies (the emulator's corrections).
+    let o = against_with(
+        &common::moto::endpoint(),
+        &["apply", "-f", &file],
+        &[
+            ("RUST_LOG", "debug"),
+            ("AWS_SECRET_ACCESS_KEY", secret),
+            ("AWS_SESSION_TOKEN", token),
+        ],
+    );
+    assert_exit(&o, 0);
+    let (out, err) = (stdout(&o), stderr(&o));
+    assert!(err.lines().count() > 20, "debug logging is on: {err}");
+    for text in [&out, &err] {
+        assert!(!text.contains(secret), "the secret key was printed");
+        assert!(!text.contains(token), "the session token was printed");
+    }
+    for document_part in ["\"Statement\"", "sts:AssumeRole", "PolicyDocument"] {
+        assert!(
+            !err.contains(document_part),
+            "a policy document was logged ({document_part}): {}",
+            lines_with(&err, &[document_part]).join("\n")
+        );
+    }
 }

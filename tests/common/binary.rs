@@ -24,6 +24,11 @@ pub fn offline(args: &[&str]) -> Output {
 
 /// `pitagora args…` with `endpoint` as `AWS_ENDPOINT_URL` and the environment of a CI job.
 pub fn against(endpoint: &str, args: &[&str]) -> Output {
+    against_with(endpoint, args, &[])
+}
+
+/// [`against`] with `extra` environment variables set last (they win).
+pub fn against_with(endpoint: &str, args: &[&str], extra: &[(&str, &str)]) -> Output {
     command(args)
         .env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_REGION", super::moto::REGION)
@@ -32,6 +37,7 @@ pub fn against(endpoint: &str, args: &[&str]) -> Output {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_SESSION_TOKEN")
+        .envs(extra.iter().copied())
         .output()
         .expect("the pitagora binary runs")
 }
