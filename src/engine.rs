@@ -4,7 +4,7 @@
 //! and pass the resulting [`Pipeline`] to every later call.
 
 use crate::apply::{self, ActionOutcome, ApplyReport};
-use crate::aws::{Aws, AwsError};
+use crate::aws::{Aws, AwsError, RegionClients};
 use crate::delivery::canary::Canary;
 use crate::delivery::progress::{CanaryRoute, Tracked};
 use crate::delivery::signals::{self, Signal};
@@ -29,6 +29,10 @@ pub enum EngineError {
     /// AWS failed.
     #[error(transparent)]
     Aws(#[from] AwsError),
+    /// The change would lose logs or delivery and the spec does not consent (see
+    /// [`plan::guard`]); nothing was written.
+    #[error("refused, nothing written: {}", .0.join("; "))]
+    Refused(Vec<String>),
 }
 
 impl From<NoRegion> for EngineError {
@@ -44,6 +48,7 @@ impl EngineError {
             EngineError::InvalidSpec(_) => "InvalidSpec",
             EngineError::NoRegion => "NoRegion",
             EngineError::Aws(e) => e.label(),
+            EngineError::Refused(_) => "DestructiveChange",
         }
     }
 }
@@ -242,6 +247,10 @@ impl Engine {
             });
         }
         let clients = self.aws.region(&check.desired.target.region);
+        if check.plan.writes().next().is_some() {
+            let losses = plan::guard::change_losses(&check.desired, &check.observed, &check.plan);
+            self.guard(&clients, losses).await?;
+        }
         let mut current = check;
         let mut applied = Vec::new();
         for _ in 0..2 {
@@ -282,8 +291,34 @@ impl Engine {
         let mut plan = plan::plan_delete(&desired, &observed);
         // Deleting is an explicit request: it runs even for report-only pipelines.
         plan.report_only = false;
+        self.guard(&clients, plan::guard::delete_losses(&desired, &plan))
+            .await?;
         let report = apply::apply(&clients, &plan, progress).await;
         Ok((plan, report))
+    }
+
+    /// Refuses what would lose logs or delivery without the spec's consent: a loss of a bucket's
+    /// contents counts only when the bucket holds objects (one listing each).
+    async fn guard(
+        &self,
+        clients: &RegionClients,
+        losses: Vec<plan::guard::Loss>,
+    ) -> Result<(), EngineError> {
+        let mut refused = Vec::new();
+        for loss in losses {
+            let lost = match loss.bucket() {
+                Some(bucket) => observe::holds_objects(clients, bucket).await?,
+                None => true,
+            };
+            if lost {
+                refused.push(loss.reason());
+            }
+        }
+        if refused.is_empty() {
+            Ok(())
+        } else {
+            Err(EngineError::Refused(refused))
+        }
     }
 
     /// Sends a new canary along `route` (in `region`) and looks for it at once.

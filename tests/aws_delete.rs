@@ -8,7 +8,7 @@ mod common;
 use common::moto::*;
 use pitagora::plan::Op;
 use pitagora::resources::ResourceKind;
-use pitagora::spec::{DeletionPolicy, LogPipelineSpec};
+use pitagora::spec::{Acknowledge, DeletionPolicy, LogPipelineSpec};
 
 /// The full chain with `storage.deletionPolicy: Delete`, converged.
 async fn full_chain_deleting_storage(m: &Moto) -> (LogPipelineSpec, pitagora::desired::Desired) {
@@ -123,6 +123,12 @@ async fn with_deletion_policy_delete_a_bucket_with_objects_is_emptied_and_delete
     for key in ["raw/2026/11/27/10/a", "raw/2026/11/27/10/b", "errors/x"] {
         put_object(&m.c, &d.names.bucket, key, "a log line").await;
     }
+    // Deleting objects needs the spec's consent, naming the bucket (tests/aws_guard.rs).
+    let mut spec = spec;
+    spec.acknowledge = Some(Acknowledge {
+        delete_objects: Some(d.names.bucket.clone()),
+        ..Acknowledge::default()
+    });
 
     let before = m.calls();
     let (_, report) = m.delete(&spec).await;

@@ -422,6 +422,37 @@ fn an_engine_failure_fails_the_reconcile_under_its_label_and_says_so_in_status()
 }
 
 #[test]
+fn a_refused_destructive_change_is_reported_as_such_and_waits_for_the_spec() {
+    let lp = pipeline(full_chain_spec(), 1, Some(checked_status(0, "InSync")));
+    let why = "spec.storage.bucketName: the new bucket b2 would leave b1 behind, and it holds \
+               objects; to go ahead, set spec.acknowledge.replaceBucket: b1";
+    let d = decide::reconciled(
+        &lp,
+        Found::Failed(EngineError::Refused(vec![why.to_owned()])),
+        &EventMemory::default(),
+        at(400),
+        0,
+    );
+    assert_eq!(
+        d.failure.as_ref().map(|e| e.label()),
+        Some("DestructiveChange")
+    );
+    assert_eq!(reasons_of(&d), [reasons::event::DESTRUCTIVE_CHANGE]);
+    assert_eq!(ready(&d), ("False".into(), "DestructiveChange".into()));
+    let status = d.status.as_ref().unwrap();
+    let ready = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .unwrap();
+    assert!(
+        ready.message.contains("spec.acknowledge.replaceBucket: b1"),
+        "{}",
+        ready.message
+    );
+}
+
+#[test]
 fn a_blocked_cleanup_keeps_the_finalizer_and_says_why() {
     let lp = pipeline(full_chain_spec(), 1, Some(checked_status(0, "InSync")));
     let c = converge_of(buffering(64), Some(Err(access_denied())));

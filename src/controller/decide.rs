@@ -301,6 +301,18 @@ pub fn reconciled(
                 Some(Vec::new()),
             )
         }
+        Found::Failed(EngineError::Refused(reasons)) => {
+            // Nothing was written; only a spec change (the acknowledgement) can change this.
+            let message = reasons.join("; ");
+            let note = Note::warning(event::DESTRUCTIVE_CHANGE, message.clone());
+            (
+                Outcome::Refused(message),
+                vec![note],
+                Requeue::AwaitChange,
+                Some(Error::Engine(EngineError::Refused(reasons))),
+                None,
+            )
+        }
         Found::Failed(e) => {
             // Writes may have happened before a verification that failed: say so in status.
             let note = Note::warning(event::AWS_ERROR, e.to_string());

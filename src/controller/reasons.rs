@@ -36,6 +36,9 @@ pub mod reason {
     pub const AWS_ERROR: &str = "AwsError";
     /// `Ready`/`Synced=False`: deleting the pipeline's AWS resources failed.
     pub const DELETE_BLOCKED: &str = "DeleteBlocked";
+    /// `Ready`/`Synced=False`: the change would lose logs or delivery and `spec.acknowledge`
+    /// does not consent; nothing was written.
+    pub const DESTRUCTIVE_CHANGE: &str = "DestructiveChange";
     /// `Synced=True`: AWS was read and the plan executed.
     pub const RECONCILE_SUCCESS: &str = "ReconcileSuccess";
     /// `Drifted=True`.
@@ -84,6 +87,8 @@ pub mod event {
     pub const OWNERSHIP_CONFLICT: &str = "OwnershipConflict";
     /// Cleanup of a deleted pipeline failed; the finalizer stays.
     pub const DELETE_BLOCKED: &str = "DeleteBlocked";
+    /// A change was refused: it would lose logs or delivery without `spec.acknowledge`.
+    pub const DESTRUCTIVE_CHANGE: &str = "DestructiveChange";
     /// An AWS call failed.
     pub const AWS_ERROR: &str = "AwsError";
     /// A canary did not arrive; the note names the link where it stopped.

@@ -45,6 +45,8 @@ pub enum Outcome {
     Checked(Box<Checked>),
     /// Deleting the pipeline's AWS resources failed; the finalizer stays.
     DeleteBlocked(String),
+    /// The change would lose logs or delivery without `spec.acknowledge`; nothing written.
+    Refused(String),
 }
 
 fn new_condition(
@@ -155,6 +157,14 @@ pub fn build(
             &mut status,
             "False",
             reason::DELETE_BLOCKED,
+            e.clone(),
+            g,
+            &now,
+        ),
+        Outcome::Refused(e) => failed(
+            &mut status,
+            "False",
+            reason::DESTRUCTIVE_CHANGE,
             e.clone(),
             g,
             &now,

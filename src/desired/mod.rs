@@ -54,6 +54,9 @@ pub struct Desired {
     pub ignore: Vec<spec::IgnoreRule>,
     /// `storage.deletionPolicy`: what deleting the pipeline does to the bucket.
     pub deletion_policy: DeletionPolicy,
+    /// What the spec consents to lose (`spec.acknowledge`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acknowledge: Option<spec::Acknowledge>,
     /// The cutover stage in effect.
     pub stage: CutoverStage,
     /// The CloudFormation stack.
@@ -205,6 +208,7 @@ pub fn build(p: &Pipeline) -> Desired {
         adopt_existing: spec.adopt_existing,
         ignore: spec.drift.ignore.clone(),
         deletion_policy: spec.storage.deletion_policy,
+        acknowledge: spec.acknowledge.clone(),
         stage: p.stages().pipeline,
         target: p.target().clone(),
         names: names.clone(),

@@ -8,6 +8,18 @@ use crate::aws::{AwsError, RegionClients};
 use crate::observed::ObservedBucket;
 use crate::resources::{BucketAccess, LifecycleRule};
 
+/// Whether the bucket holds any object (one key listed at most); a bucket that does not exist
+/// holds none. Asked only when a plan would leave or empty the bucket (see `plan::guard`).
+pub async fn holds_objects(c: &RegionClients, name: &str) -> Result<bool, AwsError> {
+    let listed = absent_if_not_found(
+        c.send("S3.ListObjectsV2", || {
+            c.s3.list_objects_v2().bucket(name).max_keys(1).send()
+        })
+        .await,
+    )?;
+    Ok(listed.is_some_and(|l| l.key_count().unwrap_or(0) > 0 || !l.contents().is_empty()))
+}
+
 /// The bucket's notifications and lifecycle rules; `None` when the bucket does not exist.
 pub(super) async fn observe(
     c: &RegionClients,

@@ -16,6 +16,7 @@ mod stream;
 mod topic;
 
 pub use batch::{Batch, Batches};
+pub use bucket::holds_objects;
 pub use log_groups::all_lookups;
 
 use crate::aws::{AwsError, RegionClients};

@@ -97,6 +97,31 @@ pub struct LogPipelineSpec {
     /// never adopted. Default: false.
     #[serde(default)]
     pub adopt_existing: bool,
+
+    /// Consent to a change that would lose logs or delivery; without it such a change is
+    /// refused with its reason and nothing is written. Each names what it gives up, so it cannot
+    /// approve a later, different loss by accident.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledge: Option<Acknowledge>,
+}
+
+/// What a destructive change gives up, named.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Acknowledge {
+    /// The bucket, holding objects, that a new bucket name leaves behind (it is retained, but
+    /// logs stop going there and pitagora stops managing it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 3, max = 63))]
+    pub replace_bucket: Option<String>,
+    /// The bucket whose objects deleting the pipeline with `storage.deletionPolicy: Delete`
+    /// removes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 3, max = 63))]
+    pub delete_objects: Option<String>,
+    /// A change after which no log group feeds the stream while the legacy path is gone.
+    #[serde(default)]
+    pub stop_delivery: bool,
 }
 
 /// The log groups a pipeline subscribes to.
