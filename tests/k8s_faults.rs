@@ -142,14 +142,22 @@ async fn reference(namespace: &str, deleted: bool) -> Vec<String> {
     inventory(&r.outsider().await, &r.account).await
 }
 
-async fn until_ready(namespace: &str, ctl: &Controller) {
-    let ready = tokio::time::timeout(LONG, async {
-        while condition(namespace, "orders", "Ready") != "True" {
+/// Waits (up to [`LONG`]) until `holds`; fails with `what` and the controller's log.
+async fn until_holds(what: &str, ctl: &Controller, holds: impl Fn() -> bool) {
+    let held = tokio::time::timeout(LONG, async {
+        while !holds() {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     })
     .await;
-    assert!(ready.is_ok(), "not Ready within {LONG:?}:\n{}", ctl.log());
+    assert!(held.is_ok(), "{what} not within {LONG:?}:\n{}", ctl.log());
+}
+
+async fn until_ready(namespace: &str, ctl: &Controller) {
+    until_holds("Ready", ctl, || {
+        condition(namespace, "orders", "Ready") == "True"
+    })
+    .await;
 }
 
 /// The controller is killed right after AWS accepted `operation` of a create (its answer
@@ -211,13 +219,7 @@ async fn killed_after_delete_step(operation: &str) {
     first.kill9();
     proxy.set_rules(Vec::new());
     let second = Controller::spawn(&ns, &proxy.endpoint, &kubeconfig);
-    let gone = tokio::time::timeout(LONG, async {
-        while pipeline_exists(&ns, "orders") {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    })
-    .await;
-    assert!(gone.is_ok(), "not deleted:\n{}", second.log());
+    until_holds("deleted", &second, || !pipeline_exists(&ns, "orders")).await;
     assert_same(
         &inventory(&m.outsider().await, &m.account).await,
         &reference(&ns, true).await,
@@ -320,17 +322,10 @@ async fn a_dropped_api_server_connection_is_reestablished_and_new_pipelines_are_
             "sources:\n  logGroups: [/ecs/payments]\n",
         )),
     );
-    let ready = tokio::time::timeout(LONG, async {
-        while condition(&ns, "payments", "Ready") != "True" {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+    until_holds("the new pipeline Ready", &ctl, || {
+        condition(&ns, "payments", "Ready") == "True"
     })
     .await;
-    assert!(
-        ready.is_ok(),
-        "the new pipeline was not seen:\n{}",
-        ctl.log()
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -356,16 +351,12 @@ async fn access_denied_on_one_pipeline_does_not_hold_up_the_others() {
             )),
         );
     }
-    let others = tokio::time::timeout(LONG, async {
-        while ["a", "b", "c"]
+    until_holds("the others Ready", &ctl, || {
+        ["a", "b", "c"]
             .iter()
-            .any(|n| condition(&ns, n, "Ready") != "True")
-        {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+            .all(|n| condition(&ns, n, "Ready") == "True")
     })
     .await;
-    assert!(others.is_ok(), "others held up:\n{}", ctl.log());
     // The denied one says why, in its own status.
     assert_eq!(condition(&ns, "denied", "Synced"), "False", "{}", ctl.log());
     let message = condition_field(&ns, "denied", "Synced", "message");

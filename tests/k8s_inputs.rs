@@ -17,22 +17,12 @@ const LONG: Duration = Duration::from_secs(60);
 /// (refusing the bomb, keeping the last of duplicate keys) — and pitagora's own loader
 /// rejects both (tests/spec_corpus.rs).
 fn corpus() -> Vec<(String, String, String)> {
-    let dir = common::repo_path("tests/corpus/malformed");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
-    files
+    common::malformed_corpus()
         .into_iter()
-        .filter_map(|path| {
-            let text = std::fs::read_to_string(&path).unwrap();
-            let expect = text.lines().find_map(|l| l.strip_prefix("# expect: "))?;
-            (expect != "(document)").then(|| {
-                let name = path.file_name().unwrap().to_string_lossy().into_owned();
-                (name, expect.to_owned(), text.clone())
-            })
+        .filter(|m| m.expect != "(document)")
+        .map(|m| {
+            let name = m.path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, m.expect, m.text)
         })
         .collect()
 }

@@ -12,24 +12,9 @@ use std::path::PathBuf;
 
 /// Every corpus file with the path it expects to be named.
 fn corpus() -> Vec<(PathBuf, String)> {
-    let dir = common::repo_path("tests/corpus/malformed");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
-    files
+    common::malformed_corpus()
         .into_iter()
-        .map(|path| {
-            let text = std::fs::read_to_string(&path).unwrap();
-            let expect = text
-                .lines()
-                .find_map(|l| l.strip_prefix("# expect: "))
-                .unwrap_or_else(|| panic!("{}: no `# expect:` line", path.display()))
-                .to_owned();
-            (path, expect)
-        })
+        .map(|m| (m.path, m.expect))
         .collect()
 }
 

@@ -162,6 +162,39 @@ pub fn repo_path(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
 
+/// One document of the malformed corpus (`tests/corpus/malformed/`).
+pub struct Malformed {
+    /// Its path.
+    pub path: PathBuf,
+    /// The field it must be rejected for (its `# expect: PATH` line).
+    pub expect: String,
+    /// Its text.
+    pub text: String,
+}
+
+/// Every document of the malformed corpus, in file order.
+pub fn malformed_corpus() -> Vec<Malformed> {
+    let dir = repo_path("tests/corpus/malformed");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let expect = text
+                .lines()
+                .find_map(|l| l.strip_prefix("# expect: "))
+                .unwrap_or_else(|| panic!("{}: no `# expect:` line", path.display()))
+                .to_owned();
+            Malformed { path, expect, text }
+        })
+        .collect()
+}
+
 /// A fresh, empty directory under the system's temp dir, unique to this call (process id and a
 /// counter), so parallel tests never share one. Remove it with [`remove_scratch_dir`].
 pub fn scratch_dir(label: &str) -> PathBuf {
