@@ -1,4 +1,4 @@
-"""moto's server, started the way scripts/moto.sh starts it, with two corrections.
+"""moto's server, started the way scripts/moto.sh starts it, with three corrections.
 
 1. Firehose's quota. moto refuses a 51st delivery stream in a region; AWS's default quota is
    5,000 per region. The benchmark (benches/scale.rs) puts 1,000 pipelines in one region, as a
@@ -14,6 +14,11 @@ standing in for the TLS every real client uses; this launcher evaluates the cond
 with that context (`aws:SecureTransport` = true), as AWS does, and hands moto only the
 statements that apply.
 
+3. GetBucketVersioning's answer. moto writes it under a `GetBucketVersioningResponse` root
+(empty for a bucket never versioned); S3 answers `<VersioningConfiguration>` (with `Status`
+once versioning was turned on), and the SDK rejects any other root. The launcher answers as
+S3 does.
+
 Nothing else of moto changes.
 """
 
@@ -23,6 +28,7 @@ import sys
 from moto.firehose.models import DeliveryStream
 from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.s3.models import FakeBucket
+from moto.s3.responses import S3Response
 from moto.server import main
 
 CONTEXT = {"aws:securetransport": "true"}
@@ -64,7 +70,19 @@ def _get_permission(self, action, resource):
     return policy.is_action_permitted(action, resource)
 
 
+def _get_bucket_versioning(self):
+    status = self.backend.get_bucket_versioning(self.bucket_name)
+    inner = f"<Status>{status}</Status>" if status else ""
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+        f"{inner}</VersioningConfiguration>"
+    )
+    return 200, {"Content-Type": "application/xml"}, body
+
+
 FakeBucket.get_permission = _get_permission
+S3Response.get_bucket_versioning = _get_bucket_versioning
 DeliveryStream.MAX_STREAMS_PER_REGION = 5000
 
 if __name__ == "__main__":

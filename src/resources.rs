@@ -271,6 +271,9 @@ pub struct LifecycleRule {
     /// `Expiration.Days`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiration_days: Option<i32>,
+    /// `NoncurrentVersionExpiration.NoncurrentDays` (a versioned bucket's kept versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noncurrent_days: Option<i32>,
     /// `Transitions`, sorted by days.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub transitions: Vec<LifecycleTransition>,
@@ -335,6 +338,9 @@ pub struct BucketAccess {
     /// `OwnershipControls.Rules[0].ObjectOwnership`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub object_ownership: Option<String>,
+    /// `VersioningConfiguration.Status` (`Enabled`); read only when the template declares it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versioning: Option<String>,
 }
 
 /// An IAM role's policies, as IAM holds them. Policy documents are JSON values; one IAM

@@ -1286,6 +1286,7 @@ fn retention_expires_objects_after_the_given_days() {
             prefix: String::new(),
             enabled: true,
             expiration_days: Some(90),
+            noncurrent_days: None,
             transitions: Vec::new(),
         }]
     );
@@ -1303,6 +1304,7 @@ fn transition_moves_objects_to_the_archive_class() {
             prefix: String::new(),
             enabled: true,
             expiration_days: None,
+            noncurrent_days: None,
             transitions: vec![LifecycleTransition {
                 days: 30,
                 storage_class: "GLACIER_IR".to_owned(),
@@ -1569,4 +1571,26 @@ fn with_verification_disabled_there_is_no_canary_log_group() {
     let d = desired(&spec);
     assert_eq!(d.canary_log_group, None);
     assert_eq!(d.filters.canary, None);
+}
+
+#[test]
+fn versioning_is_off_unless_asked_for() {
+    let d = desired(&minimal_spec());
+    assert!(props(&d, "Bucket")["VersioningConfiguration"].is_null());
+    assert!(d.lifecycle.iter().all(|r| r.noncurrent_days.is_none()));
+}
+
+#[test]
+fn versioning_turns_on_s3_versioning_and_expires_kept_versions_after_thirty_days() {
+    let d = desired(&spec(
+        "sources:\n  logGroups: [/ecs/orders]\nstorage:\n  versioning: {}\n",
+    ));
+    assert_eq!(
+        props(&d, "Bucket")["VersioningConfiguration"],
+        serde_json::json!({"Status": "Enabled"})
+    );
+    assert_eq!(d.held.bucket_access.versioning.as_deref(), Some("Enabled"));
+    assert_eq!(d.lifecycle.len(), 1);
+    assert_eq!(d.lifecycle[0].noncurrent_days, Some(30));
+    assert_eq!(d.lifecycle[0].expiration_days, None);
 }

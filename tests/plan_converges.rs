@@ -75,8 +75,9 @@ fn arb_spec() -> impl Strategy<Value = LogPipelineSpec> {
         proptest::option::of(100..=3650i32),
         proptest::option::of(30..=90i32),
         any::<bool>(),
+        proptest::option::of(1..=90i32),
     )
-        .prop_map(|(retention, after, delete)| Storage {
+        .prop_map(|(retention, after, delete, kept)| Storage {
             bucket_name: None,
             retention_days: retention,
             transition: after.map(|after_days| Transition {
@@ -89,6 +90,7 @@ fn arb_spec() -> impl Strategy<Value = LogPipelineSpec> {
                 DeletionPolicy::Retain
             },
             bucket_policy: BucketPolicyMode::Shared,
+            versioning: kept.map(|noncurrent_days| Versioning { noncurrent_days }),
         });
     let transform =
         proptest::option::of(prop_oneof![Just("processed/"), Just("out/")]).prop_map(|p| {
@@ -500,6 +502,7 @@ fn perturb(d: &Desired, o: &mut Observed, p: &Perturbation) {
                     prefix: "tmp/".into(),
                     enabled: true,
                     expiration_days: Some(1),
+                    noncurrent_days: None,
                     transitions: vec![],
                 }),
                 _ => {
@@ -509,6 +512,7 @@ fn perturb(d: &Desired, o: &mut Observed, p: &Perturbation) {
                             prefix: String::new(),
                             enabled: false,
                             expiration_days: Some(3),
+                            noncurrent_days: None,
                             transitions: vec![],
                         });
                     }

@@ -397,6 +397,7 @@ fn foreign_lifecycle_rules_are_kept() {
         prefix: "tmp/".into(),
         enabled: true,
         expiration_days: Some(1),
+        noncurrent_days: None,
         transitions: vec![],
     });
     assert!(plan(&d, &o).in_sync());
@@ -411,6 +412,7 @@ fn a_lifecycle_rule_no_longer_wanted_is_deleted() {
         prefix: String::new(),
         enabled: true,
         expiration_days: Some(30),
+        noncurrent_days: None,
         transitions: vec![],
     });
     let p = plan(&d, &o);

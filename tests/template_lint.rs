@@ -61,6 +61,10 @@ fn every_rendered_template_passes_cfn_lint_without_errors_or_warnings() {
             ),
         ),
         (
+            "versioned",
+            spec("sources:\n  logGroups: [/ecs/orders]\nstorage:\n  versioning: {}\n"),
+        ),
+        (
             "delete-policy",
             spec(
                 "sources:\n  logGroupPrefixes: [/ecs/]\nstorage:\n  retentionDays: 30\n  deletionPolicy: Delete\n",

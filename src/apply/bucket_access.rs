@@ -5,7 +5,7 @@ use crate::aws::{AwsError, RegionClients};
 use crate::resources::BucketAccess;
 
 /// Writes each given group: `PutPublicAccessBlock`, `PutBucketEncryption`,
-/// `PutBucketOwnershipControls`.
+/// `PutBucketOwnershipControls`, `PutBucketVersioning`.
 pub(super) async fn put(
     c: &RegionClients,
     bucket: &str,
@@ -44,6 +44,17 @@ pub(super) async fn put(
         })
         .await?;
         written.push("ownership controls");
+    }
+    if let Some(status) = &access.versioning {
+        let config = s3::versioning_to_sdk(status);
+        c.send("S3.PutBucketVersioning", || {
+            c.s3.put_bucket_versioning()
+                .bucket(bucket)
+                .versioning_configuration(config.clone())
+                .send()
+        })
+        .await?;
+        written.push("versioning");
     }
     Ok(format!("set {}", written.join(", ")))
 }

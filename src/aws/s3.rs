@@ -197,6 +197,13 @@ pub fn key_filter(prefix: &str, suffix: &str) -> Option<s3::NotificationConfigur
     })
 }
 
+/// A versioning configuration with this status (`Enabled`, `Suspended`).
+pub fn versioning_to_sdk(status: &str) -> s3::VersioningConfiguration {
+    s3::VersioningConfiguration::builder()
+        .status(s3::BucketVersioningStatus::from(status))
+        .build()
+}
+
 /// The managed view of an S3 lifecycle rule (a prefix filter, expiration days, transitions).
 pub fn lifecycle_rule_from_sdk(r: &s3::LifecycleRule) -> LifecycleRule {
     #[allow(deprecated)] // the rule-level `Prefix` is what older rules carry
@@ -222,6 +229,9 @@ pub fn lifecycle_rule_from_sdk(r: &s3::LifecycleRule) -> LifecycleRule {
         prefix,
         enabled: r.status().as_str() == "Enabled",
         expiration_days: r.expiration().and_then(|e| e.days()),
+        noncurrent_days: r
+            .noncurrent_version_expiration()
+            .and_then(|e| e.noncurrent_days()),
         transitions,
     }
 }
@@ -252,6 +262,11 @@ pub fn lifecycle_rule_to_sdk(r: &LifecycleRule) -> Result<s3::LifecycleRule, Aws
                 .map(|d| s3::LifecycleExpiration::builder().days(d).build()),
         )
         .set_transitions((!transitions.is_empty()).then_some(transitions))
+        .set_noncurrent_version_expiration(r.noncurrent_days.map(|d| {
+            s3::NoncurrentVersionExpiration::builder()
+                .noncurrent_days(d)
+                .build()
+        }))
         .build()
         .map_err(|e| build_error("S3 lifecycle rule", e))
 }
@@ -453,6 +468,7 @@ mod tests {
                 prefix: "logs/".into(),
                 enabled: true,
                 expiration_days: Some(400),
+                noncurrent_days: Some(14),
                 transitions: vec![
                     LifecycleTransition {
                         days: 30,
@@ -469,6 +485,7 @@ mod tests {
                 prefix: String::new(),
                 enabled: false,
                 expiration_days: None,
+                noncurrent_days: None,
                 transitions: vec![],
             },
         ] {

@@ -96,6 +96,11 @@ fn apply_bucket(world: &mut Observed, before: Option<&Value>, template: &Value) 
         if set("OwnershipControls") {
             access.object_ownership = declared.object_ownership;
         }
+        // A property removed from the template leaves versioning as S3 has it (it cannot be
+        // undone, only suspended).
+        if set("VersioningConfiguration") && declared.versioning.is_some() {
+            access.versioning = declared.versioning;
+        }
     }
 }
 
@@ -190,6 +195,9 @@ fn bucket_access(p: &Value) -> BucketAccess {
         object_ownership: p["OwnershipControls"]["Rules"][0]["ObjectOwnership"]
             .as_str()
             .map(str::to_owned),
+        versioning: p["VersioningConfiguration"]["Status"]
+            .as_str()
+            .map(str::to_owned),
     }
 }
 
@@ -208,6 +216,9 @@ pub(super) fn put_bucket_access(
     }
     if let Some(o) = &access.object_ownership {
         bucket.access.object_ownership = Some(o.clone());
+    }
+    if let Some(v) = &access.versioning {
+        bucket.access.versioning = Some(v.clone());
     }
     Ok(())
 }

@@ -33,7 +33,10 @@ pub(super) fn notifications(p: &Pipeline) -> Vec<Notification> {
 /// The lifecycle rules of `p`: none without retention or transition.
 pub(super) fn lifecycle(p: &Pipeline) -> Vec<LifecycleRule> {
     let storage = &p.spec().storage;
-    if storage.retention_days.is_none() && storage.transition.is_none() {
+    if storage.retention_days.is_none()
+        && storage.transition.is_none()
+        && storage.versioning.is_none()
+    {
         return Vec::new();
     }
     vec![LifecycleRule {
@@ -41,6 +44,7 @@ pub(super) fn lifecycle(p: &Pipeline) -> Vec<LifecycleRule> {
         prefix: String::new(),
         enabled: true,
         expiration_days: storage.retention_days,
+        noncurrent_days: storage.versioning.as_ref().map(|v| v.noncurrent_days),
         transitions: storage
             .transition
             .iter()

@@ -160,6 +160,9 @@ fn bucket_access(props: &Value) -> BucketAccess {
         object_ownership: props["OwnershipControls"]["Rules"][0]["ObjectOwnership"]
             .as_str()
             .map(str::to_owned),
+        versioning: props["VersioningConfiguration"]["Status"]
+            .as_str()
+            .map(str::to_owned),
     }
 }
 

@@ -45,7 +45,12 @@ pub fn build(p: &Pipeline) -> Value {
     let (id, spec, names) = (p.id(), p.spec(), p.names());
     let cx = Context::new(id, spec, p.target(), names);
     let mut resources = Map::new();
-    resources.insert("Bucket".into(), bucket(&cx));
+    let mut bucket = bucket(&cx);
+    if spec.storage.versioning.is_some() {
+        // Kept versions expire by the pipeline's lifecycle rule (desired::bucket::lifecycle).
+        bucket["Properties"]["VersioningConfiguration"] = json!({"Status": "Enabled"});
+    }
+    resources.insert("Bucket".into(), bucket);
     resources.insert("BucketPolicy".into(), bucket_policy(&cx));
     resources.insert("DeliveryRole".into(), delivery_role(&cx, &spec.delivery));
     resources.insert("LogsRole".into(), logs_role(&cx));

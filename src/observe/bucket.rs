@@ -1,6 +1,7 @@
 //! Observe the bucket: every notification entry and lifecycle rule (shared with other owners),
 //! and the settings its stack declares: public access block, default encryption, ownership
-//! controls and policy. Six reads, concurrent after the first.
+//! controls, policy and, when the template declares it, versioning. Six reads (seven with
+//! versioning), concurrent after the first.
 
 use super::absent_if_not_found;
 use crate::aws::s3::{self, NotificationEntries};
@@ -24,6 +25,7 @@ pub async fn holds_objects(c: &RegionClients, name: &str) -> Result<bool, AwsErr
 pub(super) async fn observe(
     c: &RegionClients,
     name: &str,
+    versioning_declared: bool,
 ) -> Result<Option<ObservedBucket>, AwsError> {
     let notifications = absent_if_not_found(
         c.send("S3.GetBucketNotificationConfiguration", || {
@@ -38,7 +40,7 @@ pub(super) async fn observe(
     };
     let (lifecycle, access, policy) = tokio::try_join!(
         Box::pin(lifecycle(c, name)),
-        Box::pin(access(c, name)),
+        Box::pin(access(c, name, versioning_declared)),
         Box::pin(policy(c, name)),
     )?;
     let Some(lifecycle) = lifecycle else {
@@ -62,8 +64,12 @@ fn unset<T>(r: Result<T, AwsError>, code: &str) -> Result<Option<T>, AwsError> {
 }
 
 /// The public access block, default encryption and ownership controls.
-async fn access(c: &RegionClients, name: &str) -> Result<BucketAccess, AwsError> {
-    let (block, encryption, ownership) = tokio::try_join!(
+async fn access(
+    c: &RegionClients,
+    name: &str,
+    versioning_declared: bool,
+) -> Result<BucketAccess, AwsError> {
+    let (block, encryption, ownership, versioning) = tokio::try_join!(
         async {
             let r = c
                 .send("S3.GetPublicAccessBlock", || {
@@ -88,6 +94,17 @@ async fn access(c: &RegionClients, name: &str) -> Result<BucketAccess, AwsError>
                 .await;
             unset(r, "OwnershipControlsNotFoundError")
         },
+        // Declared only when asked for: a bucket without it is not read for it.
+        async {
+            if !versioning_declared {
+                return Ok(None);
+            }
+            c.send("S3.GetBucketVersioning", || {
+                c.s3.get_bucket_versioning().bucket(name).send()
+            })
+            .await
+            .map(|v| v.status().map(|s| s.as_str().to_owned()))
+        },
     )?;
     Ok(BucketAccess {
         public_access_block: block
@@ -102,6 +119,7 @@ async fn access(c: &RegionClients, name: &str) -> Result<BucketAccess, AwsError>
             .as_ref()
             .and_then(|o| o.ownership_controls())
             .and_then(s3::ownership_from_sdk),
+        versioning,
     })
 }
 

@@ -1,6 +1,7 @@
 //! The stack's bucket, live: public access block, default encryption and ownership controls,
 //! compared with what the template declares, each group written back on its own
-//! (`PutPublicAccessBlock`, `PutBucketEncryption`, `PutBucketOwnershipControls`).
+//! (`PutPublicAccessBlock`, `PutBucketEncryption`, `PutBucketOwnershipControls`,
+//! `PutBucketVersioning`).
 
 use super::diff::{self, Changes};
 use super::stack::{live, rewrites};
@@ -25,6 +26,7 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, o: &Observed) {
         "PublicAccessBlockConfiguration",
         "BucketEncryption",
         "OwnershipControls",
+        "VersioningConfiguration",
     ] {
         if rewrites(o, d, "Bucket", property) {
             b.overwrites(KIND, name, property);
@@ -55,6 +57,14 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, o: &Observed) {
             "OwnershipControls.Rules[0].ObjectOwnership",
             &want.object_ownership,
             &have.object_ownership,
+            &mut changes,
+        ),
+        versioning: group(
+            b,
+            name,
+            "VersioningConfiguration.Status",
+            &want.versioning,
+            &have.versioning,
             &mut changes,
         ),
     };

@@ -75,6 +75,12 @@ fn keep_live(
                     rule.expiration_days = a.expiration_days;
                 }
                 if ignored(
+                    &format!("{path}.NoncurrentVersionExpiration.NoncurrentDays"),
+                    Some("spec.storage.versioning.noncurrentDays"),
+                ) {
+                    rule.noncurrent_days = a.noncurrent_days;
+                }
+                if ignored(
                     &format!("{path}.Transitions"),
                     Some("spec.storage.transition"),
                 ) {
@@ -114,6 +120,11 @@ fn describe(r: &LifecycleRule) -> String {
             .iter()
             .map(|t| format!("{} after {} days", t.storage_class, t.days)),
     );
+    parts.extend(
+        r.noncurrent_days
+            .iter()
+            .map(|d| format!("expire kept versions after {d} days")),
+    );
     if !r.prefix.is_empty() {
         parts.push(format!("under {}", r.prefix));
     }
@@ -148,6 +159,12 @@ fn compare(desired: &[LifecycleRule], actual: &[LifecycleRule], out: &mut Change
                     Some("spec.storage.transition"),
                     &d.transitions,
                     &a.transitions,
+                );
+                out.field(
+                    &format!("{path}.NoncurrentVersionExpiration.NoncurrentDays"),
+                    Some("spec.storage.versioning.noncurrentDays"),
+                    &d.noncurrent_days,
+                    &a.noncurrent_days,
                 );
             }
         }

@@ -105,6 +105,20 @@ pub struct LogPipelineSpec {
     pub acknowledge: Option<Acknowledge>,
 }
 
+/// Object versioning of the bucket.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Versioning {
+    /// Days a version is kept after a newer one replaced it or the object was deleted.
+    #[serde(default = "default_noncurrent_days")]
+    #[schemars(range(min = 1, max = 3650))]
+    pub noncurrent_days: i32,
+}
+
+fn default_noncurrent_days() -> i32 {
+    30
+}
+
 /// What a destructive change gives up, named.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -186,6 +200,15 @@ pub struct Storage {
     /// objects; `Delete` removes it with everything in it.
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
+
+    /// Keep earlier versions of objects after they are overwritten or deleted, for
+    /// `noncurrentDays` (default 30): S3 versioning, with a lifecycle rule expiring the kept
+    /// versions. Default: off — Firehose writes every object once under a new key, so versions
+    /// guard only against deletion (by hand, or by a misconfigured lifecycle), and each kept
+    /// version is paid for until it expires. Removing it later suspends nothing: S3 cannot
+    /// un-version a bucket, and pitagora leaves its versioning as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versioning: Option<Versioning>,
 
     /// Who else may hold statements in the bucket policy: `Shared` (default) keeps other owners'
     /// statements and lists them in reports; `Exclusive` makes the policy pitagora's alone, so
