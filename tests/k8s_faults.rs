@@ -153,6 +153,18 @@ async fn until_holds(what: &str, ctl: &Controller, holds: impl Fn() -> bool) {
     assert!(held.is_ok(), "{what} not within {LONG:?}:\n{}", ctl.log());
 }
 
+/// `kubectl apply` of `namespace/orders` with [`SPEC`] in `m`'s account.
+fn apply_orders(namespace: &str, m: &Moto) {
+    kubectl_ok(
+        &["apply", "-f", "-"],
+        Some(&pipeline(
+            namespace,
+            "orders",
+            &SPEC.replace("{account}", &m.account),
+        )),
+    );
+}
+
 async fn until_ready(namespace: &str, ctl: &Controller) {
     until_holds("Ready", ctl, || {
         condition(namespace, "orders", "Ready") == "True"
@@ -171,14 +183,7 @@ async fn killed_after_create_step(operation: &str) {
         Rule::new(Fault::Stall, When::Always).operations(&[operation]),
     ]);
     let first = Controller::spawn(&ns, &proxy.endpoint, &kubeconfig);
-    kubectl_ok(
-        &["apply", "-f", "-"],
-        Some(&pipeline(
-            &ns,
-            "orders",
-            &SPEC.replace("{account}", &m.account),
-        )),
-    );
+    apply_orders(&ns, &m);
     proxy.until_injected(operation, Fault::Stall, LONG).await;
     first.kill9();
     proxy.set_rules(Vec::new());
@@ -199,14 +204,7 @@ async fn killed_after_delete_step(operation: &str) {
     let (proxy, m) = world().await;
     let kubeconfig = controller_kubeconfig(None);
     let first = Controller::spawn(&ns, &proxy.endpoint, &kubeconfig);
-    kubectl_ok(
-        &["apply", "-f", "-"],
-        Some(&pipeline(
-            &ns,
-            "orders",
-            &SPEC.replace("{account}", &m.account),
-        )),
-    );
+    apply_orders(&ns, &m);
     until_ready(&ns, &first).await;
     proxy.set_rules(vec![
         Rule::new(Fault::Stall, When::Always).operations(&[operation]),
@@ -303,14 +301,7 @@ async fn a_dropped_api_server_connection_is_reestablished_and_new_pipelines_are_
     let relay = Relay::start(server).await;
     let kubeconfig = controller_kubeconfig(Some(&format!("https://{}", relay.addr)));
     let ctl = Controller::spawn(&ns, &proxy.endpoint, &kubeconfig);
-    kubectl_ok(
-        &["apply", "-f", "-"],
-        Some(&pipeline(
-            &ns,
-            "orders",
-            &SPEC.replace("{account}", &m.account),
-        )),
-    );
+    apply_orders(&ns, &m);
     until_ready(&ns, &ctl).await;
     // Mid-watch: every connection the controller holds (its watch among them) closes.
     assert!(relay.cut() > 0, "the controller held no connection");
