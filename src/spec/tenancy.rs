@@ -33,15 +33,15 @@ pub enum TenancyError {
     /// Not a YAML map of namespace to a list of strings.
     #[error("not a map of namespace to a list of log-group name prefixes: {0}")]
     Shape(String),
-    /// A prefix that would allow everything or is not a log-group name prefix.
-    #[error("namespace {namespace}: prefix {prefix:?} {why}")]
+    /// A prefix that would allow every log group.
+    #[error(
+        "namespace {namespace}: prefix {prefix:?} allows every log group; name the tenant's own prefix"
+    )]
     Prefix {
         /// The namespace.
         namespace: String,
         /// The prefix.
         prefix: String,
-        /// What is wrong.
-        why: &'static str,
     },
 }
 
@@ -55,7 +55,6 @@ impl Tenancy {
                 return Err(TenancyError::Prefix {
                     namespace: namespace.clone(),
                     prefix: prefix.clone(),
-                    why: "allows every log group; name the tenant's own prefix",
                 });
             }
         }
