@@ -8,6 +8,7 @@ pub mod cloudformation;
 pub mod compat;
 pub mod error;
 pub mod firehose;
+pub mod http;
 pub mod iam;
 pub mod lambda;
 pub mod logs;
@@ -178,7 +179,9 @@ impl std::fmt::Debug for Aws {
 impl Aws {
     /// Loads the standard configuration chain, applying `settings`' overrides.
     pub async fn load(settings: AwsSettings) -> Self {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        // The credential providers the chain builds share the client too.
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http::shared_https_client());
         if let Some(endpoint) = &settings.endpoint_url {
             loader = loader.endpoint_url(endpoint);
         }
@@ -205,7 +208,12 @@ impl Aws {
             .unwrap_or_default()
             .operation_attempt_timeout(settings.attempt_timeout)
             .build();
-        let base = base.to_builder().timeout_config(timeouts).build();
+        let client = base.http_client().unwrap_or_else(http::shared_https_client);
+        let base = base
+            .to_builder()
+            .timeout_config(timeouts)
+            .http_client(client)
+            .build();
         Self {
             base,
             calls: CallCounter::default(),
