@@ -114,6 +114,9 @@ pub struct ObservedTopic {
     /// The topic's `Policy` attribute, parsed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<serde_json::Value>,
+    /// The topic's `KmsMasterKeyId` attribute; `None` when unencrypted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key: Option<String>,
 }
 
 /// One subscription with its ARN.

@@ -30,6 +30,8 @@ pub enum ResourceKind {
     Role,
     /// The stack's topic policy, live.
     TopicPolicy,
+    /// The stack's topic encryption key (`KmsMasterKeyId`), live, when the spec names one.
+    TopicEncryption,
     /// pitagora's statement in a Lambda function's resource policy (the function is the user's).
     LambdaPermission,
     /// The log group Firehose reports delivery errors to.
@@ -56,12 +58,13 @@ pub enum ResourceKind {
 
 impl ResourceKind {
     /// Every kind, in dependency order.
-    pub const ALL: [ResourceKind; 15] = [
+    pub const ALL: [ResourceKind; 16] = [
         ResourceKind::Stack,
         ResourceKind::BucketAccess,
         ResourceKind::BucketPolicy,
         ResourceKind::Role,
         ResourceKind::TopicPolicy,
+        ResourceKind::TopicEncryption,
         ResourceKind::LambdaPermission,
         ResourceKind::ErrorLogGroup,
         ResourceKind::CanaryLogGroup,
@@ -82,6 +85,7 @@ impl ResourceKind {
             ResourceKind::BucketPolicy => "BucketPolicy",
             ResourceKind::Role => "Role",
             ResourceKind::TopicPolicy => "TopicPolicy",
+            ResourceKind::TopicEncryption => "TopicEncryption",
             ResourceKind::LambdaPermission => "LambdaPermission",
             ResourceKind::ErrorLogGroup => "ErrorLogGroup",
             ResourceKind::CanaryLogGroup => "CanaryLogGroup",
@@ -341,6 +345,27 @@ pub struct BucketAccess {
     /// `VersioningConfiguration.Status` (`Enabled`); read only when the template declares it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub versioning: Option<String>,
+    /// `LoggingConfiguration` (server access logs); read only when the template declares it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logging: Option<BucketLogging>,
+}
+
+/// Where S3 delivers a bucket's server access logs, named as the template names it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BucketLogging {
+    /// `DestinationBucketName` (the API's `TargetBucket`).
+    pub destination_bucket_name: String,
+    /// `LogFilePrefix` (the API's `TargetPrefix`).
+    #[serde(default)]
+    pub log_file_prefix: String,
+}
+
+impl BucketLogging {
+    /// The bucket's `LoggingConfiguration` property, if a template declares one.
+    pub fn from_template(properties: &serde_json::Value) -> Option<Self> {
+        serde_json::from_value(properties.get("LoggingConfiguration")?.clone()).ok()
+    }
 }
 
 /// An IAM role's policies, as IAM holds them. Policy documents are JSON values; one IAM

@@ -1594,3 +1594,39 @@ fn versioning_turns_on_s3_versioning_and_expires_kept_versions_after_thirty_days
     assert_eq!(d.lifecycle[0].noncurrent_days, Some(30));
     assert_eq!(d.lifecycle[0].expiration_days, None);
 }
+
+#[test]
+fn access_logging_and_topic_encryption_are_off_unless_asked_for() {
+    let d = desired(&spec(
+        "sources:\n  logGroups: [/ecs/orders]\nfanout:\n  subscribers: []\n",
+    ));
+    assert!(props(&d, "Bucket")["LoggingConfiguration"].is_null());
+    assert!(props(&d, "Topic")["KmsMasterKeyId"].is_null());
+    assert_eq!(d.held.bucket_access.logging, None);
+    assert_eq!(d.held.topic_key, None);
+}
+
+#[test]
+fn access_logs_go_to_the_named_bucket_under_the_pipelines_bucket_name_by_default() {
+    let d = desired(&spec(
+        "sources:\n  logGroups: [/ecs/orders]\nstorage:\n  accessLogging: {bucket: team-a-access-logs}\n",
+    ));
+    let expected = serde_json::json!({
+        "DestinationBucketName": "team-a-access-logs",
+        "LogFilePrefix": format!("{}/", d.names.bucket),
+    });
+    assert_eq!(props(&d, "Bucket")["LoggingConfiguration"], expected);
+    let held = d.held.bucket_access.logging.as_ref().unwrap();
+    assert_eq!(held.destination_bucket_name, "team-a-access-logs");
+    assert_eq!(held.log_file_prefix, format!("{}/", d.names.bucket));
+}
+
+#[test]
+fn the_topic_is_encrypted_with_the_named_key() {
+    let key = "arn:aws:kms:eu-west-1:123456789012:key/k-1";
+    let d = desired(&spec(&format!(
+        "sources:\n  logGroups: [/ecs/orders]\nfanout:\n  subscribers: []\n  kmsKeyArn: {key}\n"
+    )));
+    assert_eq!(props(&d, "Topic")["KmsMasterKeyId"], key);
+    assert_eq!(d.held.topic_key.as_deref(), Some(key));
+}

@@ -76,8 +76,9 @@ fn arb_spec() -> impl Strategy<Value = LogPipelineSpec> {
         proptest::option::of(30..=90i32),
         any::<bool>(),
         proptest::option::of(1..=90i32),
+        any::<bool>(),
     )
-        .prop_map(|(retention, after, delete, kept)| Storage {
+        .prop_map(|(retention, after, delete, kept, logged)| Storage {
             bucket_name: None,
             retention_days: retention,
             transition: after.map(|after_days| Transition {
@@ -91,6 +92,10 @@ fn arb_spec() -> impl Strategy<Value = LogPipelineSpec> {
             },
             bucket_policy: BucketPolicyMode::Shared,
             versioning: kept.map(|noncurrent_days| Versioning { noncurrent_days }),
+            access_logging: logged.then(|| AccessLogging {
+                bucket: "team-a-access-logs".into(),
+                prefix: None,
+            }),
         });
     let transform =
         proptest::option::of(prop_oneof![Just("processed/"), Just("out/")]).prop_map(|p| {
@@ -99,10 +104,15 @@ fn arb_spec() -> impl Strategy<Value = LogPipelineSpec> {
                 output_prefix: output_prefix.into(),
             })
         });
-    let fanout = proptest::option::of(proptest::collection::vec((0..4usize, any::<bool>()), 0..=3))
-        .prop_map(|subs| {
+    let fanout = (
+        proptest::option::of(proptest::collection::vec((0..4usize, any::<bool>()), 0..=3)),
+        any::<bool>(),
+    )
+        .prop_map(|(subs, keyed)| {
             subs.map(|subs| Fanout {
                 topic_name: None,
+                kms_key_arn: keyed
+                    .then(|| "arn:aws:kms:eu-west-1:123456789012:alias/team-a-logs".into()),
                 subscribers: subs
                     .into_iter()
                     .enumerate()
@@ -189,6 +199,8 @@ enum Perturbation {
     InlinePolicyAdded,
     ManagedPolicyAttached,
     TopicPolicyOpened,
+    TopicKeyRemoved,
+    AccessLoggingOff,
     PermissionRemoved,
     PermissionAltered,
 }
@@ -241,6 +253,8 @@ fn arb_perturbation() -> impl Strategy<Value = Perturbation> {
         Just(InlinePolicyAdded),
         Just(ManagedPolicyAttached),
         Just(TopicPolicyOpened),
+        Just(TopicKeyRemoved),
+        Just(AccessLoggingOff),
         Just(PermissionRemoved),
         Just(PermissionAltered),
     ]
@@ -304,6 +318,16 @@ fn perturb_held(o: &mut Observed, p: &Perturbation) {
                 _ => role
                     .attached
                     .push("arn:aws:iam::aws:policy/AdministratorAccess".into()),
+            }
+        }
+        TopicKeyRemoved => {
+            if let Some(topic) = o.topic.as_mut() {
+                topic.kms_key = None;
+            }
+        }
+        AccessLoggingOff => {
+            if let Some(bucket) = o.bucket.as_mut() {
+                bucket.access.logging = None;
             }
         }
         TopicPolicyOpened => {

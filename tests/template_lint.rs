@@ -65,6 +65,12 @@ fn every_rendered_template_passes_cfn_lint_without_errors_or_warnings() {
             spec("sources:\n  logGroups: [/ecs/orders]\nstorage:\n  versioning: {}\n"),
         ),
         (
+            "access-logged-and-encrypted-topic",
+            spec(
+                "sources:\n  logGroups: [/ecs/orders]\nstorage:\n  accessLogging: {bucket: team-a-access-logs}\nfanout:\n  subscribers: []\n  kmsKeyArn: arn:aws:kms:eu-west-1:123456789012:alias/team-a-logs\n",
+            ),
+        ),
+        (
             "delete-policy",
             spec(
                 "sources:\n  logGroupPrefixes: [/ecs/]\nstorage:\n  retentionDays: 30\n  deletionPolicy: Delete\n",

@@ -5,7 +5,7 @@ use crate::aws::{AwsError, RegionClients};
 use crate::resources::BucketAccess;
 
 /// Writes each given group: `PutPublicAccessBlock`, `PutBucketEncryption`,
-/// `PutBucketOwnershipControls`, `PutBucketVersioning`.
+/// `PutBucketOwnershipControls`, `PutBucketVersioning`, `PutBucketLogging`.
 pub(super) async fn put(
     c: &RegionClients,
     bucket: &str,
@@ -55,6 +55,17 @@ pub(super) async fn put(
         })
         .await?;
         written.push("versioning");
+    }
+    if let Some(logging) = &access.logging {
+        let status = s3::logging_to_sdk(logging)?;
+        c.send("S3.PutBucketLogging", || {
+            c.s3.put_bucket_logging()
+                .bucket(bucket)
+                .bucket_logging_status(status.clone())
+                .send()
+        })
+        .await?;
+        written.push("access logging");
     }
     Ok(format!("set {}", written.join(", ")))
 }

@@ -7,7 +7,7 @@
 //! except for per-log-group filters and per-subscriber subscriptions, which are independent.
 //!
 //! This module keeps the order and the dispatch; each resource kind's writes live in its own
-//! module: [`stack`], [`bucket_access`], [`bucket_policy`], [`role`], [`topic_policy`],
+//! module: [`stack`], [`bucket_access`], [`bucket_policy`], [`role`], [`topic_policy`], [`topic_encryption`],
 //! [`permissions`], [`log_group`], [`stream`], [`notifications`], [`lifecycle`],
 //! [`subscriptions`], [`filters`]. SDK values are built by the service mappings in
 //! [`crate::aws`], the same ones observe reads with.
@@ -23,6 +23,7 @@ mod role;
 mod stack;
 mod stream;
 mod subscriptions;
+mod topic_encryption;
 mod topic_policy;
 
 use crate::aws::{AwsError, RegionClients};
@@ -140,6 +141,9 @@ pub async fn execute(c: &RegionClients, step: &Step) -> Result<String, AwsError>
         } => bucket_policy::put(c, bucket, statements, *exclusive).await,
         Step::UpdateRole(update) => role::update(c, update).await,
         Step::SetTopicPolicy { topic_arn, policy } => topic_policy::set(c, topic_arn, policy).await,
+        Step::SetTopicEncryption { topic_arn, key } => {
+            topic_encryption::set(c, topic_arn, key).await
+        }
         Step::AddPermission {
             function,
             permission,

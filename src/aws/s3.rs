@@ -204,6 +204,26 @@ pub fn versioning_to_sdk(status: &str) -> s3::VersioningConfiguration {
         .build()
 }
 
+/// Where a bucket's access logs go, as S3 answers `GetBucketLogging`.
+pub fn logging_from_sdk(l: &s3::LoggingEnabled) -> BucketLogging {
+    BucketLogging {
+        destination_bucket_name: l.target_bucket().to_owned(),
+        log_file_prefix: l.target_prefix().to_owned(),
+    }
+}
+
+/// The `PutBucketLogging` status that sends a bucket's access logs to `l`.
+pub fn logging_to_sdk(l: &BucketLogging) -> Result<s3::BucketLoggingStatus, AwsError> {
+    let enabled = s3::LoggingEnabled::builder()
+        .target_bucket(&l.destination_bucket_name)
+        .target_prefix(&l.log_file_prefix)
+        .build()
+        .map_err(|e| build_error("S3 logging", e))?;
+    Ok(s3::BucketLoggingStatus::builder()
+        .logging_enabled(enabled)
+        .build())
+}
+
 /// The managed view of an S3 lifecycle rule (a prefix filter, expiration days, transitions).
 pub fn lifecycle_rule_from_sdk(r: &s3::LifecycleRule) -> LifecycleRule {
     #[allow(deprecated)] // the rule-level `Prefix` is what older rules carry

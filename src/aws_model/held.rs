@@ -53,6 +53,18 @@ pub(super) fn apply_template(world: &mut Observed, before: Option<&Value>, templ
             topic.policy = Some(r["Properties"]["PolicyDocument"].clone());
         }
     }
+    // A key removed from the template: CloudFormation unsets the attribute.
+    for (logical, r) in of_type(template, "AWS::SNS::Topic") {
+        if let Some(topic) = world
+            .topic
+            .as_mut()
+            .filter(|_| changed(before, template, logical))
+        {
+            topic.kms_key = r["Properties"]["KmsMasterKeyId"]
+                .as_str()
+                .map(str::to_owned);
+        }
+    }
     apply_roles(world, before, template);
     for (logical, r) in of_type(template, "AWS::Lambda::Permission") {
         if !changed(before, template, logical) {
@@ -100,6 +112,9 @@ fn apply_bucket(world: &mut Observed, before: Option<&Value>, template: &Value) 
         // undone, only suspended).
         if set("VersioningConfiguration") && declared.versioning.is_some() {
             access.versioning = declared.versioning;
+        }
+        if set("LoggingConfiguration") {
+            access.logging = declared.logging;
         }
     }
 }
@@ -198,6 +213,7 @@ fn bucket_access(p: &Value) -> BucketAccess {
         versioning: p["VersioningConfiguration"]["Status"]
             .as_str()
             .map(str::to_owned),
+        logging: crate::resources::BucketLogging::from_template(p),
     }
 }
 
@@ -219,6 +235,9 @@ pub(super) fn put_bucket_access(
     }
     if let Some(v) = &access.versioning {
         bucket.access.versioning = Some(v.clone());
+    }
+    if let Some(l) = &access.logging {
+        bucket.access.logging = Some(l.clone());
     }
     Ok(())
 }
@@ -250,6 +269,14 @@ pub(super) fn update_role(world: &mut Observed, u: &RoleUpdate) -> Result<(), Re
     role.inline.extend(put);
     role.inline.retain(|k, _| !u.delete_policies.contains(k));
     role.attached.retain(|a| !u.detach_policies.contains(a));
+    Ok(())
+}
+
+pub(super) fn set_topic_key(world: &mut Observed, key: &str) -> Result<(), Refused> {
+    let Some(topic) = world.topic.as_mut() else {
+        return Err(refuse("SetTopicEncryption", "NotFound"));
+    };
+    topic.kms_key = Some(key.to_owned());
     Ok(())
 }
 

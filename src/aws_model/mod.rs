@@ -87,6 +87,7 @@ pub fn execute(world: &mut Observed, step: &Step) -> Result<(), Refused> {
         } => held::put_bucket_policy(world, statements, *exclusive),
         Step::UpdateRole(update) => held::update_role(world, update),
         Step::SetTopicPolicy { policy, .. } => held::set_topic_policy(world, policy),
+        Step::SetTopicEncryption { key, .. } => held::set_topic_key(world, key),
         Step::AddPermission {
             function,
             permission,

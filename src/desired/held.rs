@@ -4,7 +4,9 @@
 
 use super::Pipeline;
 use super::template::subscriber_logical_id;
-use crate::resources::{BucketAccess, EncryptionRule, PublicAccessBlock, RoleConfig};
+use crate::resources::{
+    BucketAccess, BucketLogging, EncryptionRule, PublicAccessBlock, RoleConfig,
+};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -24,6 +26,9 @@ pub struct HeldSpec {
     /// The topic policy (the whole document: the topic is pitagora's alone), with a fan-out.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub topic_policy: Option<Value>,
+    /// The topic's encryption key, when the spec names one (`spec.fanout.kmsKeyArn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub topic_key: Option<String>,
     /// pitagora's statements on the Lambda functions it wires in.
     pub permissions: Vec<HeldPermission>,
 }
@@ -129,6 +134,9 @@ pub fn build(p: &Pipeline, template: &Value) -> HeldSpec {
             .fanout
             .as_ref()
             .map(|_| properties(template, "TopicPolicy")["PolicyDocument"].clone()),
+        topic_key: properties(template, "Topic")["KmsMasterKeyId"]
+            .as_str()
+            .map(str::to_owned),
         permissions,
     }
 }
@@ -163,6 +171,7 @@ fn bucket_access(props: &Value) -> BucketAccess {
         versioning: props["VersioningConfiguration"]["Status"]
             .as_str()
             .map(str::to_owned),
+        logging: BucketLogging::from_template(props),
     }
 }
 

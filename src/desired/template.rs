@@ -10,7 +10,7 @@
 use super::{Pipeline, static_prefix};
 use crate::arn::AwsTarget;
 use crate::names::{MANAGED_BY_TAG, Names, OWNER_TAG, PipelineId, ROLE_PATH};
-use crate::spec::{DeletionPolicy, Delivery, LogPipelineSpec, Subscriber, Transform};
+use crate::spec::{DeletionPolicy, Delivery, Fanout, LogPipelineSpec, Subscriber, Transform};
 use serde_json::{Map, Value, json};
 
 /// The CloudFormation logical id of a subscriber's Lambda permission: `Subscriber` + the name in
@@ -50,6 +50,16 @@ pub fn build(p: &Pipeline) -> Value {
         // Kept versions expire by the pipeline's lifecycle rule (desired::bucket::lifecycle).
         bucket["Properties"]["VersioningConfiguration"] = json!({"Status": "Enabled"});
     }
+    if let Some(logging) = &spec.storage.access_logging {
+        let prefix = logging
+            .prefix
+            .clone()
+            .unwrap_or_else(|| format!("{}/", names.bucket));
+        bucket["Properties"]["LoggingConfiguration"] = json!({
+            "DestinationBucketName": logging.bucket,
+            "LogFilePrefix": prefix,
+        });
+    }
     resources.insert("Bucket".into(), bucket);
     resources.insert("BucketPolicy".into(), bucket_policy(&cx));
     resources.insert("DeliveryRole".into(), delivery_role(&cx, &spec.delivery));
@@ -61,7 +71,7 @@ pub fn build(p: &Pipeline) -> Value {
         );
     }
     if let Some(fanout) = &spec.fanout {
-        resources.insert("Topic".into(), topic(&cx));
+        resources.insert("Topic".into(), topic(&cx, fanout));
         resources.insert("TopicPolicy".into(), topic_policy(&cx));
         for subscriber in &fanout.subscribers {
             resources.insert(
@@ -245,11 +255,15 @@ fn transform_permission(cx: &Context, transform: &Transform) -> Value {
 }
 
 /// The fan-out topic.
-fn topic(cx: &Context) -> Value {
-    json!({
+fn topic(cx: &Context, fanout: &Fanout) -> Value {
+    let mut topic = json!({
         "Type": "AWS::SNS::Topic",
         "Properties": {"TopicName": cx.names.topic, "Tags": tags(cx.id)},
-    })
+    });
+    if let Some(key) = &fanout.kms_key_arn {
+        topic["Properties"]["KmsMasterKeyId"] = json!(key);
+    }
+    topic
 }
 
 /// Lets the bucket, and only this account's bucket, publish to the topic.

@@ -1,7 +1,7 @@
 //! Observe the bucket: every notification entry and lifecycle rule (shared with other owners),
 //! and the settings its stack declares: public access block, default encryption, ownership
-//! controls, policy and, when the template declares it, versioning. Six reads (seven with
-//! versioning), concurrent after the first.
+//! controls, policy and, when the template declares them, versioning and access logging. Six
+//! reads (one more for each of those declared), concurrent after the first.
 
 use super::absent_if_not_found;
 use crate::aws::s3::{self, NotificationEntries};
@@ -25,7 +25,7 @@ pub async fn holds_objects(c: &RegionClients, name: &str) -> Result<bool, AwsErr
 pub(super) async fn observe(
     c: &RegionClients,
     name: &str,
-    versioning_declared: bool,
+    declared: &BucketAccess,
 ) -> Result<Option<ObservedBucket>, AwsError> {
     let notifications = absent_if_not_found(
         c.send("S3.GetBucketNotificationConfiguration", || {
@@ -40,7 +40,7 @@ pub(super) async fn observe(
     };
     let (lifecycle, access, policy) = tokio::try_join!(
         Box::pin(lifecycle(c, name)),
-        Box::pin(access(c, name, versioning_declared)),
+        Box::pin(access(c, name, declared)),
         Box::pin(policy(c, name)),
     )?;
     let Some(lifecycle) = lifecycle else {
@@ -63,13 +63,14 @@ fn unset<T>(r: Result<T, AwsError>, code: &str) -> Result<Option<T>, AwsError> {
     }
 }
 
-/// The public access block, default encryption and ownership controls.
+/// The public access block, default encryption, ownership controls, and what else the template
+/// `declared`.
 async fn access(
     c: &RegionClients,
     name: &str,
-    versioning_declared: bool,
+    declared: &BucketAccess,
 ) -> Result<BucketAccess, AwsError> {
-    let (block, encryption, ownership, versioning) = tokio::try_join!(
+    let (block, encryption, ownership, versioning, logging) = tokio::try_join!(
         async {
             let r = c
                 .send("S3.GetPublicAccessBlock", || {
@@ -96,7 +97,7 @@ async fn access(
         },
         // Declared only when asked for: a bucket without it is not read for it.
         async {
-            if !versioning_declared {
+            if declared.versioning.is_none() {
                 return Ok(None);
             }
             c.send("S3.GetBucketVersioning", || {
@@ -104,6 +105,16 @@ async fn access(
             })
             .await
             .map(|v| v.status().map(|s| s.as_str().to_owned()))
+        },
+        async {
+            if declared.logging.is_none() {
+                return Ok(None);
+            }
+            c.send("S3.GetBucketLogging", || {
+                c.s3.get_bucket_logging().bucket(name).send()
+            })
+            .await
+            .map(|l| l.logging_enabled().map(s3::logging_from_sdk))
         },
     )?;
     Ok(BucketAccess {
@@ -120,6 +131,7 @@ async fn access(
             .and_then(|o| o.ownership_controls())
             .and_then(s3::ownership_from_sdk),
         versioning,
+        logging,
     })
 }
 

@@ -65,11 +65,7 @@ pub async fn observe(
         Box::pin(canary),
         Box::pin(stream::observe(c, batch, &d.stream.name)),
         Box::pin(log_groups::sources(c, batch, d, hints)),
-        Box::pin(bucket::observe(
-            c,
-            &d.names.bucket,
-            d.held.bucket_access.versioning.is_some(),
-        )),
+        Box::pin(bucket::observe(c, &d.names.bucket, &d.held.bucket_access)),
         Box::pin(topic::observe(c, d, &topic_arn)),
         Box::pin(roles::observe(c, d)),
         Box::pin(permissions::observe(c, d)),

@@ -1,5 +1,5 @@
-//! Observe the fan-out topic: its policy, and every subscription with the attributes of the
-//! managed ones.
+//! Observe the fan-out topic: its policy and encryption key (one read), and every subscription
+//! with the attributes of the managed ones.
 
 use super::absent_if_not_found;
 use crate::aws::sns;
@@ -32,6 +32,12 @@ pub(super) async fn observe(
         .attributes()
         .and_then(|a| a.get("Policy"))
         .map(|p| crate::aws::iam::document(p));
+    // SNS answers an unencrypted topic without the attribute, or with it empty.
+    let kms_key = attributes
+        .attributes()
+        .and_then(|a| a.get("KmsMasterKeyId"))
+        .filter(|k| !k.is_empty())
+        .cloned();
     let mut subscriptions = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -55,6 +61,7 @@ pub(super) async fn observe(
                 return Ok(Some(ObservedTopic {
                     subscriptions,
                     policy,
+                    kms_key,
                 }));
             }
         }

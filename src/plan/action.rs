@@ -119,6 +119,13 @@ pub enum Step {
         /// The policy document.
         policy: serde_json::Value,
     },
+    /// Set the topic's encryption key.
+    SetTopicEncryption {
+        /// Topic ARN.
+        topic_arn: String,
+        /// The key (`KmsMasterKeyId`).
+        key: String,
+    },
     /// Add pitagora's statement to a function's policy, first removing the statement it
     /// `replaces`.
     AddPermission {

@@ -1,7 +1,7 @@
 //! The stack's bucket, live: public access block, default encryption and ownership controls,
 //! compared with what the template declares, each group written back on its own
 //! (`PutPublicAccessBlock`, `PutBucketEncryption`, `PutBucketOwnershipControls`,
-//! `PutBucketVersioning`).
+//! `PutBucketVersioning`, `PutBucketLogging`).
 
 use super::diff::{self, Changes};
 use super::stack::{live, rewrites};
@@ -27,6 +27,7 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, o: &Observed) {
         "BucketEncryption",
         "OwnershipControls",
         "VersioningConfiguration",
+        "LoggingConfiguration",
     ] {
         if rewrites(o, d, "Bucket", property) {
             b.overwrites(KIND, name, property);
@@ -65,6 +66,14 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, o: &Observed) {
             "VersioningConfiguration.Status",
             &want.versioning,
             &have.versioning,
+            &mut changes,
+        ),
+        logging: group(
+            b,
+            name,
+            "LoggingConfiguration",
+            &want.logging,
+            &have.logging,
             &mut changes,
         ),
     };

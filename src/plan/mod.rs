@@ -47,6 +47,7 @@ mod roles;
 mod stack;
 mod stream;
 mod subscriptions;
+mod topic_encryption;
 mod topic_policy;
 
 pub use action::{Action, Change, Op, Pending, Plan, RoleUpdate, Step};
@@ -74,6 +75,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
     bucket_policy::plan(&mut b, desired, observed);
     roles::plan(&mut b, desired, observed);
     topic_policy::plan(&mut b, desired, observed);
+    topic_encryption::plan(&mut b, desired, observed);
     permissions::plan(&mut b, desired, observed);
     owned_log_groups::plan(&mut b, desired, observed);
     stream::plan(&mut b, desired, observed);
@@ -214,7 +216,7 @@ fn phase(op: Op, kind: ResourceKind) -> u8 {
             LambdaPermission => 4,
             DeliveryStream => 5,
             ErrorLogGroup | CanaryLogGroup => 6,
-            BucketAccess | BucketPolicy | Role | TopicPolicy | Stack => 7,
+            BucketAccess | BucketPolicy | Role | TopicPolicy | TopicEncryption | Stack => 7,
         },
         _ => 10 + kind as u8,
     }

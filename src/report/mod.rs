@@ -267,18 +267,8 @@ pub fn pipeline(input: &Input) -> PipelineReport {
     report
 }
 
-/// Every resource of a checked pipeline, with its state.
-pub fn resources(check: &Check) -> Vec<Resource> {
-    let d = &check.desired;
-    let mut list: Vec<(ResourceKind, String)> = vec![
-        (ResourceKind::Stack, d.stack.name.clone()),
-        (ResourceKind::ErrorLogGroup, d.error_log_group.name.clone()),
-        (ResourceKind::DeliveryStream, d.stream.name.clone()),
-    ];
-    if let Some(g) = &d.canary_log_group {
-        list.push((ResourceKind::CanaryLogGroup, g.name.clone()));
-    }
-    // The stack's own resources, read live.
+/// The stack's own resources, read live.
+fn held_resources(d: &crate::desired::Desired, list: &mut Vec<(ResourceKind, String)>) {
     let held = &d.held;
     if held.bucket_access != Default::default() {
         list.push((ResourceKind::BucketAccess, d.names.bucket.clone()));
@@ -292,9 +282,26 @@ pub fn resources(check: &Check) -> Vec<Resource> {
     if let (Some(_), Some(topic)) = (&held.topic_policy, &d.topic) {
         list.push((ResourceKind::TopicPolicy, topic.name.clone()));
     }
+    if let (Some(_), Some(topic)) = (&held.topic_key, &d.topic) {
+        list.push((ResourceKind::TopicEncryption, topic.name.clone()));
+    }
     for p in &held.permissions {
         list.push((ResourceKind::LambdaPermission, p.function.clone()));
     }
+}
+
+/// Every resource of a checked pipeline, with its state.
+pub fn resources(check: &Check) -> Vec<Resource> {
+    let d = &check.desired;
+    let mut list: Vec<(ResourceKind, String)> = vec![
+        (ResourceKind::Stack, d.stack.name.clone()),
+        (ResourceKind::ErrorLogGroup, d.error_log_group.name.clone()),
+        (ResourceKind::DeliveryStream, d.stream.name.clone()),
+    ];
+    if let Some(g) = &d.canary_log_group {
+        list.push((ResourceKind::CanaryLogGroup, g.name.clone()));
+    }
+    held_resources(d, &mut list);
     if !d.notifications.is_empty() {
         list.push((ResourceKind::BucketNotification, d.names.bucket.clone()));
     }
@@ -418,6 +425,7 @@ pub fn chain(check: &Check) -> Chain {
                 ResourceKind::BucketNotification,
                 ResourceKind::BucketLifecycle,
                 ResourceKind::TopicPolicy,
+                ResourceKind::TopicEncryption,
             ],
         ) || transform_permission(d)
             .is_some_and(|f| touches(plan, ResourceKind::LambdaPermission, f)),

@@ -12,6 +12,9 @@ pub const DNS_LABEL_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 /// SNS topic names.
 pub const TOPIC_NAME_PATTERN: &str = r"^[A-Za-z0-9_-]{1,256}$";
 
+/// Customer-managed KMS keys: a key ARN or an alias ARN.
+pub const KMS_KEY_ARN_PATTERN: &str = r"^arn:aws[a-zA-Z-]*:kms:[a-z]{2}(-[a-z]+)+-[0-9]+:[0-9]{12}:(key/[a-zA-Z0-9-]{1,128}|alias/[a-zA-Z0-9/_-]{1,250})$";
+
 /// Bucket names as S3 accepts them (the remaining S3 rules are in validation).
 pub const BUCKET_NAME_PATTERN: &str = r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$";
 
@@ -41,6 +44,9 @@ pub fn describe_pattern(pattern: &str) -> Option<&'static str> {
             "a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit"
         }
         TOPIC_NAME_PATTERN => "an SNS topic name: 1–256 letters, digits, '-' and '_'",
+        KMS_KEY_ARN_PATTERN => {
+            "a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>) or alias ARN (…:alias/<name>)"
+        }
         BUCKET_NAME_PATTERN => {
             "an S3 bucket name: lowercase letters, digits, '.' and '-', starting and ending with a letter or digit"
         }

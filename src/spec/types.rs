@@ -119,6 +119,21 @@ fn default_noncurrent_days() -> i32 {
     30
 }
 
+/// Where S3 delivers the bucket's server access logs.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessLogging {
+    /// The bucket S3 writes the logs into: yours, in the pipeline's region and account, never
+    /// the pipeline's own bucket (its logs would be requests to log, without end).
+    #[schemars(length(min = 3, max = 63), regex(pattern = BUCKET_NAME_PATTERN))]
+    pub bucket: String,
+    /// Key prefix of the logs. Default: the pipeline's bucket name and `/`, so that several
+    /// pipelines can share one log bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 1024))]
+    pub prefix: Option<String>,
+}
+
 /// What a destructive change gives up, named.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -209,6 +224,14 @@ pub struct Storage {
     /// un-version a bucket, and pitagora leaves its versioning as it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub versioning: Option<Versioning>,
+
+    /// Record every request made to the bucket as S3 server access logs, delivered by S3 into
+    /// another bucket of yours. Default: off — every object Firehose writes is a request too, so
+    /// the logs grow with the pipeline, and the target bucket must first grant S3's logging
+    /// service (`logging.s3.amazonaws.com`) `s3:PutObject` in its policy; CloudTrail data events
+    /// are the alternative where an organisation already collects them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_logging: Option<AccessLogging>,
 
     /// Who else may hold statements in the bucket policy: `Shared` (default) keeps other owners'
     /// statements and lists them in reports; `Exclusive` makes the policy pitagora's alone, so
@@ -317,6 +340,16 @@ pub struct Fanout {
     #[schemars(length(max = 20))]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
     pub subscribers: Vec<Subscriber>,
+
+    /// Encrypt the topic at rest with this customer-managed KMS key (its key ARN or alias ARN, in
+    /// the pipeline's region). Default: none — the topic holds S3 event notifications (object
+    /// keys, not log contents) only until they are delivered. The key's policy must let S3
+    /// (`s3.amazonaws.com`) use it (`kms:GenerateDataKey*`, `kms:Decrypt`), or S3 cannot publish
+    /// and delivery stops at the fan-out; AWS's managed `alias/aws/sns` cannot be given to S3, so
+    /// it is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = KMS_KEY_ARN_PATTERN))]
+    pub kms_key_arn: Option<String>,
 }
 
 /// A Lambda subscriber of the fan-out topic.
@@ -377,11 +410,11 @@ impl Default for DriftSettings {
 #[schemars(extend("anyOf" = [{"required": ["kind"]}, {"required": ["field"]}]))]
 pub struct IgnoreRule {
     /// Resource kind: `Stack`, `BucketAccess`, `BucketPolicy`, `Role`, `TopicPolicy`,
-    /// `LambdaPermission`, `ErrorLogGroup`, `DeliveryStream`, `BucketNotification`,
+    /// `TopicEncryption`, `LambdaPermission`, `ErrorLogGroup`, `DeliveryStream`, `BucketNotification`,
     /// `BucketLifecycle`, `TopicSubscription`, `LogGroup`, `SubscriptionFilter` or
     /// `FluentdRoutes` (the pipeline's fluentd key, whose name is `namespace/name:key`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("enum" = ["Stack", "BucketAccess", "BucketPolicy", "Role", "TopicPolicy", "LambdaPermission", "ErrorLogGroup", "CanaryLogGroup", "DeliveryStream", "BucketNotification", "BucketLifecycle", "TopicSubscription", "LogGroup", "SubscriptionFilter", "FluentdRoutes"]))]
+    #[schemars(extend("enum" = ["Stack", "BucketAccess", "BucketPolicy", "Role", "TopicPolicy", "TopicEncryption", "LambdaPermission", "ErrorLogGroup", "CanaryLogGroup", "DeliveryStream", "BucketNotification", "BucketLifecycle", "TopicSubscription", "LogGroup", "SubscriptionFilter", "FluentdRoutes"]))]
     pub kind: Option<String>,
 
     /// Resource name, e.g. a log group such as `/ecs/legacy-*`.

@@ -16,8 +16,10 @@ use std::sync::LazyLock;
 
 mod cutover;
 mod delivery;
+mod security;
 use cutover::validate_legacy_and_cutover;
 use delivery::validate_delivery;
+use security::{validate_access_logging, validate_topic_key};
 
 /// One invalid field.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -137,11 +139,13 @@ pub fn validate_in(
     validate_sources(&mut e, &spec.sources, &error_log_group);
     validate_delivery(&mut e, &spec.delivery);
     validate_storage(&mut e, &spec.storage);
+    validate_access_logging(&mut e, &spec.storage);
     if let Some(t) = &spec.transform {
         validate_transform(&mut e, t, spec, region);
     }
     if let Some(f) = &spec.fanout {
         validate_fanout(&mut e, f, region);
+        validate_topic_key(&mut e, f, region);
     }
     validate_legacy_and_cutover(&mut e, spec);
     e.range(
