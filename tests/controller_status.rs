@@ -329,3 +329,54 @@ fn a_correction_that_did_not_take_is_not_labelled_report_only() {
     assert!(!message.contains("drift.policy: Report"), "{message}");
     assert!(message.contains("BufferingHints.SizeInMBs"), "{message}");
 }
+
+fn stalled(s: &LogPipelineStatus) -> Option<(&str, &str)> {
+    s.conditions
+        .iter()
+        .find(|c| c.type_ == "Stalled")
+        .map(|c| (c.status.as_str(), c.reason.as_str()))
+}
+
+#[test]
+fn an_invalid_spec_is_stalled_for_kstatus() {
+    let errors = vec![FieldError::new("spec.sources", "{}", "select at least one")];
+    let s = build(None, Some(2), "New", &Outcome::Invalid(errors), None, at(0));
+    assert_eq!(stalled(&s), Some(("True", "InvalidSpec")));
+}
+
+#[test]
+fn a_refused_destructive_change_is_stalled_and_answers_its_generation() {
+    let before = build(None, Some(1), "New", &in_sync(), None, at(0));
+    let refused = Outcome::Refused("acknowledge.replaceBucket".into());
+    let s = build(Some(&before), Some(2), "New", &refused, None, at(60));
+    assert_eq!(stalled(&s), Some(("True", "DestructiveChange")));
+    assert_eq!(s.observed_generation, Some(2));
+}
+
+#[test]
+fn an_ownership_conflict_is_stalled() {
+    let outcome = checked(
+        false,
+        |o| {
+            o.stream
+                .as_mut()
+                .unwrap()
+                .tags
+                .insert(pitagora::names::OWNER_TAG.into(), "team-z/x".into());
+        },
+        false,
+    );
+    let s = build(None, Some(1), "New", &outcome, None, at(0));
+    assert_eq!(stalled(&s), Some(("True", "Conflict")));
+}
+
+#[test]
+fn passing_trouble_is_not_stalled_and_a_fixed_pipeline_drops_the_condition() {
+    let invalid = Outcome::Invalid(vec![FieldError::new("spec.sources", "{}", "x")]);
+    let stuck = build(None, Some(1), "New", &invalid, None, at(0));
+    let aws = Outcome::AwsError("unreachable".into());
+    let transient = build(Some(&stuck), Some(2), "New", &aws, None, at(30));
+    assert_eq!(stalled(&transient), None, "an AWS error passes");
+    let fixed = build(Some(&stuck), Some(2), "New", &in_sync(), None, at(60));
+    assert_eq!(stalled(&fixed), None);
+}

@@ -157,7 +157,7 @@ fn crd_enables_the_status_subresource() {
 }
 
 #[test]
-fn printer_columns_are_stage_ready_delivering_drift_age_with_their_json_paths() {
+fn printer_columns_are_stage_ready_delivering_drift_age_and_wide_delivery_with_their_json_paths() {
     let columns = version()["additionalPrinterColumns"].clone();
     assert_eq!(
         columns,
@@ -167,6 +167,11 @@ fn printer_columns_are_stage_ready_delivering_drift_age_with_their_json_paths() 
             {"name": "Delivering", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Delivering\")].status"},
             {"name": "Drift", "type": "integer", "jsonPath": ".status.driftCount"},
             {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+            {"name": "Latency-ms", "type": "integer", "jsonPath": ".status.delivery.canary.stages[0].latencyMs",
+             "description": "The last canary's time to the raw objects in S3", "priority": 1},
+            {"name": "Last-Delivered", "type": "date", "jsonPath": ".status.delivery.lastDeliveredTime", "priority": 1},
+            {"name": "Failing-Link", "type": "string", "jsonPath": ".status.delivery.failingStage", "priority": 1},
+            {"name": "Synced", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Synced\")].status", "priority": 1},
         ])
     );
 }

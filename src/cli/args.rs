@@ -22,7 +22,7 @@ pub struct Cli {
 /// How logs are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
-    /// Text on a terminal, JSON otherwise.
+    /// JSON for `run` (the controller, whose logs are shipped), text for the other commands.
     Auto,
     /// Human-readable text.
     Text,
@@ -126,9 +126,11 @@ pub struct ControllerArgs {
     /// Address of /healthz, /readyz and /metrics.
     #[arg(long, default_value = "0.0.0.0:8080")]
     pub http_addr: std::net::SocketAddr,
-    /// Leader election on a Lease (run several replicas; only the leader acts).
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
-    pub leader_election: bool,
+    /// Leader election on a Lease in --lease-namespace (run several replicas; only the leader
+    /// acts). Default: on inside a cluster (a pod's service-account environment), off outside
+    /// it, so that `pitagora run` on a laptop works with the CRD alone.
+    #[arg(long, action = clap::ArgAction::Set)]
+    pub leader_election: Option<bool>,
     /// Name of the Lease (with shards, of each shard's Lease: `<name>-shard-<i>`).
     #[arg(long, default_value = "pitagora-controller")]
     pub lease_name: String,
@@ -179,6 +181,11 @@ impl ControllerArgs {
             .map_err(|e| fail(e.to_string()))
     }
 
+    /// Whether to elect a leader: as asked, else only `in_cluster` (see [`in_cluster`]).
+    pub fn leader_election(&self, in_cluster: bool) -> bool {
+        self.leader_election.unwrap_or(in_cluster)
+    }
+
     /// The controller's settings.
     pub fn settings(&self) -> crate::controller::Settings {
         let identity = self.identity.clone().unwrap_or_else(|| {
@@ -191,14 +198,14 @@ impl ControllerArgs {
             namespace: self.watch_namespace.clone(),
             concurrency: self.concurrency,
             http_addr: self.http_addr,
-            lease: self
-                .leader_election
-                .then(|| crate::controller::leader::LeaseConfig {
+            lease: self.leader_election(in_cluster()).then(|| {
+                crate::controller::leader::LeaseConfig {
                     namespace: self.lease_namespace.clone(),
                     name: self.lease_name.clone(),
                     identity: identity.clone(),
                     duration: Duration::from_secs(self.lease_duration),
-                }),
+                }
+            }),
             shards: self.shards,
             max_error_backoff: Duration::from_secs(self.max_error_backoff),
             canary_margin: Duration::from_secs(self.canary_margin),
@@ -206,6 +213,12 @@ impl ControllerArgs {
             instance: identity,
         }
     }
+}
+
+/// Whether this process runs in a Kubernetes pod: the kubelet sets `KUBERNETES_SERVICE_HOST` in
+/// every container (kube's in-cluster configuration reads the same variable).
+pub fn in_cluster() -> bool {
+    std::env::var_os("KUBERNETES_SERVICE_HOST").is_some_and(|h| !h.is_empty())
 }
 
 /// Drift report options.
@@ -423,6 +436,19 @@ pub enum Command {
         /// The controller's options.
         #[command(flatten)]
         controller: ControllerArgs,
+    },
+    /// Show what the controller reports of each LogPipeline — stage, ready, delivering, the last
+    /// canary, drift items — from the cluster alone (no AWS credentials). Installed as
+    /// `kubectl-pitagora` on the PATH, this is `kubectl pitagora status [-n NS | -A] [NAME]`.
+    Status {
+        /// Namespace (default: the kubeconfig context's).
+        #[arg(short, long)]
+        namespace: Option<String>,
+        /// Every namespace.
+        #[arg(short = 'A', long, conflicts_with_all = ["namespace", "name"])]
+        all_namespaces: bool,
+        /// One pipeline.
+        name: Option<String>,
     },
     /// Delete the pipelines' AWS resources in reverse order. The bucket (and the error log group)
     /// is kept unless `storage.deletionPolicy: Delete`; resources owned by others are never touched.

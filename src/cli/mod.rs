@@ -14,6 +14,7 @@ mod controller;
 mod drift;
 mod fluentd;
 mod offline;
+pub mod status;
 mod verify;
 
 pub use args::{
@@ -87,6 +88,9 @@ pub enum CliError {
     /// A rate-limit setting is unreadable or invalid.
     #[error("rate limits: {0}")]
     RateLimits(String),
+    /// `status NAME`: no such LogPipeline in the namespace.
+    #[error("logpipeline {0:?} not found")]
+    NotFound(String),
     /// The source allow-list is unreadable or invalid.
     #[error("--source-allow-list {0}: {1}")]
     SourceAllowList(PathBuf, String),
@@ -135,6 +139,18 @@ pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<E
         Command::Audit { files, aws, audit } => audit::audit(&files, &aws, &audit, out, err).await,
         Command::Run { aws, controller } => controller::run_controller(&aws, &controller).await,
         Command::Delete { files, aws } => apply::delete(&files, &aws, out, err).await,
+        Command::Status {
+            namespace,
+            all_namespaces,
+            name,
+        } => {
+            let which = status::Selection {
+                namespace,
+                all: all_namespaces,
+                name,
+            };
+            status::status(&which, out).await
+        }
     }
 }
 

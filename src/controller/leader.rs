@@ -35,6 +35,25 @@ pub struct LeaseError {
     source: kube::Error,
 }
 
+impl LeaseError {
+    /// What to do about it, when the cause is a setup mistake rather than a passing fault.
+    pub fn fix(&self) -> Option<String> {
+        let kube::Error::Api(status) = &self.source else {
+            return None;
+        };
+        let ns = &self.namespace;
+        match status.code {
+            404 => Some(format!(
+                "namespace {ns} does not exist: create it, name another with --lease-namespace, or run one replica without leader election (--leader-election=false)"
+            )),
+            403 => Some(format!(
+                "not allowed to manage Leases in {ns}: apply manifests/rbac.yaml (Role pitagora-leader-election) for this service account"
+            )),
+            _ => None,
+        }
+    }
+}
+
 /// A candidate for leadership.
 #[derive(Clone)]
 pub struct Elector {
@@ -151,7 +170,10 @@ impl Elector {
             match self.try_acquire().await {
                 Ok(true) => return Ok(()),
                 Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "leader election attempt failed"),
+                Err(e) => match e.fix() {
+                    Some(fix) => tracing::warn!(error = %e, %fix, "leader election attempt failed"),
+                    None => tracing::warn!(error = %e, "leader election attempt failed"),
+                },
             }
             tokio::time::sleep(self.config.duration / 3).await;
         }
@@ -234,5 +256,38 @@ impl Elector {
             .map_err(|e| self.error(e))?
             .and_then(|l| l.spec)
             .and_then(|s| s.holder_identity))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(code: u16) -> LeaseError {
+        let mut status = kube::core::Status::failure("boom", "NotFound");
+        status.code = code;
+        LeaseError {
+            namespace: "pitagora-system".into(),
+            name: "pitagora-controller".into(),
+            source: kube::Error::Api(Box::new(status)),
+        }
+    }
+
+    #[test]
+    fn a_missing_lease_namespace_names_the_flags_that_fix_it() {
+        let fix = failed(404).fix().unwrap();
+        assert!(fix.contains("pitagora-system"), "{fix}");
+        assert!(fix.contains("--lease-namespace"), "{fix}");
+        assert!(fix.contains("--leader-election=false"), "{fix}");
+    }
+
+    #[test]
+    fn forbidden_leases_name_the_rbac_manifest() {
+        assert!(failed(403).fix().unwrap().contains("manifests/rbac.yaml"));
+    }
+
+    #[test]
+    fn a_passing_fault_has_no_fix() {
+        assert_eq!(failed(500).fix(), None);
     }
 }

@@ -16,6 +16,10 @@ pub mod condition {
     /// (`NotDelivering`, `TooFewCanaries`, `LossSignals`, `ShadowWindow`, `NoIncomingEvents`) or
     /// why the fluentd key cannot be written.
     pub const CUTOVER_BLOCKED: &str = "CutoverBlocked";
+    /// Only a human can move the pipeline on (`True`, with the blocking condition's reason:
+    /// `InvalidSpec`, `DestructiveChange`, `DeleteBlocked`, `Conflict`); absent otherwise. Named
+    /// as kstatus expects, so Flux reports such a pipeline as failed instead of waiting.
+    pub const STALLED: &str = "Stalled";
 }
 
 /// Condition reasons.

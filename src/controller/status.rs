@@ -161,19 +161,49 @@ pub fn build(
             g,
             &now,
         ),
-        Outcome::Refused(e) => failed(
-            &mut status,
-            "False",
-            reason::DESTRUCTIVE_CHANGE,
-            e.clone(),
-            g,
-            &now,
-        ),
+        Outcome::Refused(e) => {
+            failed(
+                &mut status,
+                "False",
+                reason::DESTRUCTIVE_CHANGE,
+                e.clone(),
+                g,
+                &now,
+            );
+            // This generation was read and judged: the refusal is its answer.
+            status.observed_generation = g;
+        }
         Outcome::Checked(checked) => record_check(&mut status, checked, g, &now),
     }
+    stalled(&mut status, g, &now);
     status.stage = Some(stage.to_owned());
     status.last_handled_reconcile_at = requested_at.map(str::to_owned);
     status
+}
+
+/// `Stalled` (kstatus's convention, which Flux and kpt read): `True` while only a human can move
+/// the pipeline on — an invalid spec, a refused destructive change, a blocked delete, an
+/// ownership conflict — with that condition's reason and message; absent otherwise, as kstatus
+/// expects of an abnormal-true condition.
+fn stalled(status: &mut LogPipelineStatus, g: Option<i64>, now: &Time) {
+    const HUMAN: [(&str, &str); 4] = [
+        (condition::SYNCED, reason::INVALID_SPEC),
+        (condition::SYNCED, reason::DESTRUCTIVE_CHANGE),
+        (condition::SYNCED, reason::DELETE_BLOCKED),
+        (condition::READY, reason::CONFLICT),
+    ];
+    let cause = status
+        .conditions
+        .iter()
+        .find(|c| c.status == "False" && HUMAN.contains(&(c.type_.as_str(), c.reason.as_str())))
+        .map(|c| (c.reason.clone(), c.message.clone()));
+    match cause {
+        Some((why, message)) => set(
+            &mut status.conditions,
+            new_condition(condition::STALLED, "True", &why, message, g, now),
+        ),
+        None => status.conditions.retain(|c| c.type_ != condition::STALLED),
+    }
 }
 
 /// `Ready`: what stands between AWS and the spec, the most pressing first.

@@ -48,6 +48,31 @@ pub use super::patterns::*;
         type_ = "date",
         json_path = ".metadata.creationTimestamp"
     ),
+    printcolumn(
+        name = "Latency-ms",
+        type_ = "integer",
+        json_path = ".status.delivery.canary.stages[0].latencyMs",
+        description = "The last canary's time to the raw objects in S3",
+        priority = "1"
+    ),
+    printcolumn(
+        name = "Last-Delivered",
+        type_ = "date",
+        json_path = ".status.delivery.lastDeliveredTime",
+        priority = "1"
+    ),
+    printcolumn(
+        name = "Failing-Link",
+        type_ = "string",
+        json_path = ".status.delivery.failingStage",
+        priority = "1"
+    ),
+    printcolumn(
+        name = "Synced",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Synced\")].status",
+        priority = "1"
+    ),
     doc = "A serverless log pipeline: CloudWatch Logs → Kinesis Data Firehose → S3 (→ Lambda transform) (→ SNS fan-out to Lambda subscribers), built and guarded by pitagora."
 )]
 #[serde(rename_all = "camelCase")]
