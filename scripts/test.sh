@@ -6,7 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/env.sh
 . scripts/env.sh
-# Once per machine: moto's venv (~1 min), kube-apiserver built from source (5-10 min).
+# Once per machine: moto's venv (~1 min), kube-apiserver built from source (5-10 min),
+# the operating tools from Debian's packages (~1 min).
 scripts/moto.sh install >&2
 scripts/kube.sh install >&2
+# Debian's promtool, lua5.4, umoci, skopeo and crun for the operating tests (seconds once installed).
+scripts/tools.sh install >&2
 exec scripts/with-kube.sh scripts/with-moto.sh cargo test --locked "$@"

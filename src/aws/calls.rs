@@ -1,6 +1,8 @@
 //! Every AWS call pitagora makes passes through [`CallCounter`], an SDK interceptor that counts
 //! calls by service, operation and outcome. Tests assert on it ("a second apply writes nothing"),
-//! benchmarks report it, the CLI prints it and the controller exports it as a metric.
+//! benchmarks report it, the CLI prints it and the controller exports it as a metric. It also
+//! counts the answers that are throttling, by service and operation: every attempt, the SDK's
+//! own retries included, which pitagora's retry layer never sees.
 
 use aws_sdk_s3::config::interceptors::FinalizerInterceptorContextRef;
 use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
@@ -104,10 +106,14 @@ impl CallStats {
     }
 }
 
+/// Throttled answers by `(service, operation)`.
+pub type ThrottleStats = BTreeMap<(String, String), u64>;
+
 /// The interceptor. Clones share their counts.
 #[derive(Clone, Debug, Default)]
 pub struct CallCounter {
     counts: Arc<Mutex<BTreeMap<CallKey, u64>>>,
+    throttles: Arc<Mutex<ThrottleStats>>,
 }
 
 impl CallCounter {
@@ -120,6 +126,66 @@ impl CallCounter {
                 .clone(),
         )
     }
+
+    /// Counts a call.
+    pub fn count(&self, key: CallKey) {
+        *self
+            .counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(key)
+            .or_default() += 1;
+    }
+
+    /// Counts a throttled answer of `operation` of `service`.
+    pub fn count_throttle(&self, service: &str, operation: &str) {
+        *self
+            .throttles
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry((service.to_owned(), operation.to_owned()))
+            .or_default() += 1;
+    }
+
+    /// The throttled answers so far, by `(service, operation)`.
+    pub fn throttles(&self) -> ThrottleStats {
+        self.throttles
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+/// Whether an answer is AWS throttling: 429, or an error whose code (the `x-amzn-ErrorType`
+/// header, a JSON body's `__type` or `code`, an XML body's `<Code>`) and message
+/// [`super::error::is_throttling`] calls so.
+pub fn is_throttling_answer(status: u16, error_type: Option<&str>, body: &[u8]) -> bool {
+    if status < 400 {
+        return false;
+    }
+    let body = String::from_utf8_lossy(&body[..body.len().min(8192)]);
+    let code = answer_code(error_type, &body).unwrap_or_default();
+    super::error::is_throttling(&code, status, &body)
+}
+
+/// The error code an answer names (see [`is_throttling_answer`]), without its namespace.
+fn answer_code(error_type: Option<&str>, body: &str) -> Option<String> {
+    let code = match error_type {
+        Some(t) => t.split(':').next().unwrap_or(t).to_owned(),
+        None => match serde_json::from_str::<serde_json::Value>(body) {
+            Ok(json) => {
+                let code = json.get("__type").or_else(|| json.get("code"))?;
+                code.as_str()?.to_owned()
+            }
+            Err(_) => {
+                let start = body.find("<Code>")? + "<Code>".len();
+                let end = start + body[start..].find("</Code>")?;
+                body[start..end].to_owned()
+            }
+        },
+    };
+    let code = code.rsplit('#').next().unwrap_or(&code);
+    Some(code.trim().to_owned())
 }
 
 impl Intercept for CallCounter {
@@ -140,6 +206,14 @@ impl Intercept for CallCounter {
             .load::<Metadata>()
             .map(|m| (m.service().replace(' ', ""), m.name().to_owned()))
             .unwrap_or_else(|| ("unknown".into(), "unknown".into()));
+        let throttled = context.response().is_some_and(|r| {
+            let body = r.body().bytes().unwrap_or_default();
+            is_throttling_answer(
+                r.status().as_u16(),
+                r.headers().get("x-amzn-errortype"),
+                body,
+            )
+        });
         let outcome = match context.response().map(|r| r.status().as_u16()) {
             Some(200..=399) => Outcome::Ok,
             Some(400..=499) => Outcome::ClientError,
@@ -151,13 +225,55 @@ impl Intercept for CallCounter {
             operation,
             outcome,
         };
-        tracing::trace!(service = %key.service, operation = %key.operation, outcome = outcome.as_str(), "aws call");
-        *self
-            .counts
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(key)
-            .or_default() += 1;
+        tracing::trace!(service = %key.service, operation = %key.operation, outcome = outcome.as_str(), throttled, "aws call");
+        if throttled {
+            self.count_throttle(&key.service, &key.operation);
+        }
+        self.count(key);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod throttling {
+    use super::is_throttling_answer as throttling;
+
+    #[test]
+    fn a_json_error_code_or_header_that_is_throttling_counts() {
+        let firehose = br#"{"__type":"LimitExceededException","message":"Rate exceeded"}"#;
+        assert!(throttling(400, None, firehose));
+        let logs = br#"{"__type":"com.amazonaws.logs#ThrottlingException","message":"slow"}"#;
+        assert!(throttling(400, None, logs));
+        assert!(throttling(
+            400,
+            Some("ThrottlingException:http://internal/"),
+            b""
+        ));
+        assert!(throttling(429, None, b"<html>Too Many Requests</html>"));
+    }
+
+    #[test]
+    fn an_xml_error_code_that_is_throttling_counts() {
+        let query = b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>";
+        assert!(throttling(400, None, query));
+        let s3 = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+        assert!(throttling(503, None, s3));
+    }
+
+    #[test]
+    fn other_answers_do_not_count() {
+        let quota = br#"{"__type":"LimitExceededException","message":"streams per account"}"#;
+        assert!(!throttling(400, None, quota));
+        assert!(!throttling(
+            403,
+            None,
+            b"<Error><Code>AccessDenied</Code></Error>"
+        ));
+        assert!(!throttling(500, None, b"internal error"));
+        assert!(!throttling(
+            200,
+            None,
+            br#"{"__type":"ThrottlingException"}"#
+        ));
     }
 }

@@ -210,6 +210,12 @@ fn is_rate_limit(code: &str, message: &str) -> bool {
     code == "LimitExceededException" && message.to_ascii_lowercase().contains("rate exceeded")
 }
 
+/// Whether an error answer (AWS's `code`, the HTTP `status`, AWS's `message`) is throttling: how
+/// [`classify`] tells [`AwsError::Throttled`], and how the call counter counts throttled answers.
+pub fn is_throttling(code: &str, status: u16, message: &str) -> bool {
+    THROTTLING.contains(&code) || status == 429 || is_rate_limit(code, message)
+}
+
 /// Classifies an SDK error of `operation` (`Service.Operation`).
 pub fn classify<E>(
     operation: &str,
@@ -232,7 +238,7 @@ where
                 );
             }
             let c = code.as_str();
-            if THROTTLING.contains(&c) || status == 429 || is_rate_limit(c, &message) {
+            if is_throttling(c, status, &message) {
                 AwsError::Throttled { operation, message }
             } else if ACCESS.contains(&c) {
                 AwsError::AccessDenied { operation, message }

@@ -17,7 +17,7 @@ pub mod s3;
 pub mod sns;
 pub mod tagging;
 
-pub use calls::{CallCounter, CallStats};
+pub use calls::{CallCounter, CallStats, ThrottleStats};
 pub use error::{AwsError, RetryPolicy};
 pub use rate::{Limits, LimitsError, RateLimiter};
 

@@ -1,9 +1,14 @@
 //! Prometheus metrics of the controller (`/metrics`): reconciles and failures by error label,
 //! reconcile duration, drift items by pipeline and resource kind, AWS calls by service,
-//! operation and outcome, canary latency and outcomes by pipeline and stage, and whether this
-//! replica leads.
+//! operation and outcome, throttled AWS answers, canary latency and outcomes by pipeline and
+//! stage, each pipeline's state (conditions, checks in a row that found drift, canary
+//! deadlines; in `metrics/pipeline.rs`), and whether this replica leads.
 
-use crate::aws::{CallCounter, CallStats};
+mod pipeline;
+
+pub use pipeline::{CONDITION_STATUSES, CONDITION_TYPES, ConditionLabels, DriftCheckLabels};
+
+use crate::aws::{CallCounter, CallStats, ThrottleStats};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -40,6 +45,15 @@ pub struct AwsLabels {
     pub operation: String,
     /// `ok`, `client_error`, `server_error`, `no_response`.
     pub outcome: String,
+}
+
+/// Labels of throttled AWS answers.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ThrottleLabels {
+    /// Service, e.g. `Firehose`.
+    pub service: String,
+    /// Operation.
+    pub operation: String,
 }
 
 /// Labels of a canary at a stage.
@@ -82,9 +96,28 @@ fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(1.0, 2.0, 13))
 }
 
+type LatencyFamily = Family<CanaryLabels, Histogram, fn() -> Histogram>;
+
+/// Registers the canary latency and outcome families.
+fn canary_families(registry: &mut Registry) -> (LatencyFamily, Family<OutcomeLabels, Counter>) {
+    let latency = LatencyFamily::new_with_constructor(latency_histogram);
+    let outcomes = Family::<OutcomeLabels, Counter>::default();
+    registry.register(
+        "canary_latency_seconds",
+        "From sending a canary to storing the object that holds it, by stage",
+        latency.clone(),
+    );
+    registry.register(
+        "canary_outcomes",
+        "Canaries settled at a stage, by outcome",
+        outcomes.clone(),
+    );
+    (latency, outcomes)
+}
+
 /// The metrics.
 pub struct Metrics {
-    canary_latency: Family<CanaryLabels, Histogram, fn() -> Histogram>,
+    canary_latency: LatencyFamily,
     canary_outcomes: Family<OutcomeLabels, Counter>,
     registry: Registry,
     reconciles: Counter,
@@ -93,10 +126,12 @@ pub struct Metrics {
     drift: Family<DriftLabels, Gauge>,
     loss_signals: Family<SignalLabels, Gauge>,
     aws_calls: Family<AwsLabels, Counter>,
+    throttles: Family<ThrottleLabels, Counter>,
     leader: Gauge,
     shards_held: Gauge,
+    pipeline: pipeline::Families,
     calls: CallCounter,
-    exported: Mutex<CallStats>,
+    exported: Mutex<(CallStats, ThrottleStats)>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -121,21 +156,7 @@ impl Metrics {
             loss_signals.clone(),
         );
         let leader = Gauge::default();
-        let canary_latency =
-            Family::<CanaryLabels, Histogram, fn() -> Histogram>::new_with_constructor(
-                latency_histogram,
-            );
-        let canary_outcomes = Family::<OutcomeLabels, Counter>::default();
-        registry.register(
-            "canary_latency_seconds",
-            "From sending a canary to storing the object that holds it, by stage",
-            canary_latency.clone(),
-        );
-        registry.register(
-            "canary_outcomes",
-            "Canaries settled at a stage, by outcome",
-            canary_outcomes.clone(),
-        );
+        let (canary_latency, canary_outcomes) = canary_families(&mut registry);
         registry.register("reconciles", "Reconciles run", reconciles.clone());
         registry.register(
             "reconcile_failures",
@@ -157,6 +178,12 @@ impl Metrics {
             "AWS calls by service, operation and outcome",
             aws_calls.clone(),
         );
+        let throttles = Family::<ThrottleLabels, Counter>::default();
+        registry.register(
+            "aws_throttles",
+            "AWS answers that are throttling (every attempt), by service and operation",
+            throttles.clone(),
+        );
         registry.register(
             "leader",
             "1 when this replica holds the leader lease",
@@ -168,6 +195,7 @@ impl Metrics {
             "Shards this replica holds and acts on (with --shards above 1)",
             shards_held.clone(),
         );
+        let pipeline = pipeline::Families::register(&mut registry);
         Self {
             canary_latency,
             canary_outcomes,
@@ -178,10 +206,12 @@ impl Metrics {
             drift,
             loss_signals,
             aws_calls,
+            throttles,
             leader,
             shards_held,
+            pipeline,
             calls,
-            exported: Mutex::new(CallStats::default()),
+            exported: Mutex::default(),
         }
     }
 
@@ -269,26 +299,41 @@ impl Metrics {
             .set(i64::try_from(held).unwrap_or(i64::MAX));
     }
 
+    /// Brings the AWS call and throttle counters up to the call counter's totals.
+    fn export_calls(&self) {
+        let (calls, throttles) = (self.calls.snapshot(), self.calls.throttles());
+        let mut exported = self.exported.lock().unwrap_or_else(|p| p.into_inner());
+        for (key, n) in &calls.since(&exported.0).0 {
+            self.aws_calls
+                .get_or_create(&AwsLabels {
+                    service: key.service.clone(),
+                    operation: key.operation.clone(),
+                    outcome: key.outcome.as_str().to_owned(),
+                })
+                .inc_by(*n);
+        }
+        for ((service, operation), n) in &throttles {
+            let before = exported.1.get(&(service.clone(), operation.clone()));
+            let labels = ThrottleLabels {
+                service: service.clone(),
+                operation: operation.clone(),
+            };
+            self.throttles
+                .get_or_create(&labels)
+                .inc_by(n - before.copied().unwrap_or(0));
+        }
+        *exported = (calls, throttles);
+    }
+
     /// The metrics in the Prometheus text format.
     pub fn render(&self) -> String {
-        // Bring the AWS call counters up to the call counter's totals.
-        let now = self.calls.snapshot();
-        {
-            let mut exported = self.exported.lock().unwrap_or_else(|p| p.into_inner());
-            for (key, n) in &now.since(&exported).0 {
-                self.aws_calls
-                    .get_or_create(&AwsLabels {
-                        service: key.service.clone(),
-                        operation: key.operation.clone(),
-                        outcome: key.outcome.as_str().to_owned(),
-                    })
-                    .inc_by(*n);
-            }
-            *exported = now;
-        }
+        self.export_calls();
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)
             .expect("writing to a String");
         out
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -177,6 +177,8 @@ impl Context {
         for s in &decision.settled {
             self.metrics.canary(&id.namespace, &id.name, s);
         }
+        let status = decision.status.as_ref().or(lp.status.as_ref());
+        self.metrics.conditions(&id, status);
         if let Some(status) = decision.status {
             self.patch_status(lp, status).await?;
         }
@@ -305,6 +307,8 @@ async fn apply(lp: Arc<LogPipeline>, ctx: Arc<Context>) -> Result<Action, Error>
         )),
         _ => None,
     };
+    let deadlines = route.as_ref().and_then(|(_, r)| r.as_ref());
+    ctx.metrics.checked(&lp, &found, deadlines);
     let sources = match &found {
         Found::Converged(c) => Some((
             c.desired.clone(),
@@ -392,7 +396,10 @@ async fn delivery_only(lp: &LogPipeline, ctx: &Context, left: Duration) -> Decis
         return Decision::wait(left);
     };
     let desired = crate::desired::build(&pipeline);
-    let Some(route) = &ctx.route(desired.canary_route.clone()) else {
+    let route = ctx.route(desired.canary_route.clone());
+    ctx.metrics
+        .canary_deadlines(&lp.id("default"), route.as_ref());
+    let Some(route) = &route else {
         return Decision::wait(left);
     };
     let resources = lp
@@ -540,6 +547,9 @@ async fn cleanup(lp: Arc<LogPipeline>, ctx: Arc<Context>) -> Result<Action, Erro
         // The object goes with its finalizer: so does what was remembered about it.
         ctx.event_memory().forget(&decide::object_key(&lp));
     }
+    if action.is_ok() {
+        ctx.metrics.forget(&lp.id("default")); // the finalizer goes, and the object
+    }
     action
 }
 
@@ -547,6 +557,7 @@ async fn reconcile(lp: Arc<LogPipeline>, ctx: Arc<Context>) -> Result<Action, Er
     // Another replica's shard: it acts on it. Should this one take the shard over, every
     // pipeline is checked again then.
     if !ctx.acts_on(&lp) {
+        ctx.metrics.forget(&lp.id("default")); // its figures are that replica's
         return Ok(Action::await_change());
     }
     let started = Instant::now();
