@@ -122,7 +122,7 @@ async fn access_logging_turned_off_by_hand_is_drift_and_apply_turns_it_on_again(
 }
 
 #[tokio::test]
-async fn a_pipeline_without_access_logging_is_never_read_for_it() {
+async fn a_pipeline_without_versioning_or_access_logging_is_never_read_for_them() {
     let m = Moto::new().await;
     m.log_groups(&["/ecs/orders"]).await;
     let spec = m.spec("sources:\n  logGroups: [/ecs/orders]\n");
@@ -131,6 +131,7 @@ async fn a_pipeline_without_access_logging_is_never_read_for_it() {
     check_reads_only(&m, &spec).await;
     let reads = m.calls().since(&before);
     assert_eq!(reads.of("GetBucketLogging"), 0, "{reads:?}");
+    assert_eq!(reads.of("GetBucketVersioning"), 0, "{reads:?}");
     assert!(reads.of("GetBucketOwnershipControls") > 0, "{reads:?}");
 }
 

@@ -1,6 +1,6 @@
 //! Bucket versioning (`storage.versioning`), against the emulator: on when asked for, with kept
 //! versions expiring by the pipeline's lifecycle rule; read live and restored when someone
-//! suspends it; a pipeline without it is never read for it.
+//! suspends it. (A pipeline without it is never read for it: tests/aws_security_options.rs.)
 
 mod common;
 
@@ -79,17 +79,4 @@ async fn suspended_by_hand_is_drift_naming_the_field_and_apply_enables_it_again(
         versioning_status(&m, &d.names.bucket).await.as_deref(),
         Some("Enabled")
     );
-}
-
-#[tokio::test]
-async fn a_pipeline_without_versioning_is_never_read_for_it() {
-    let m = Moto::new().await;
-    m.log_groups(&["/ecs/orders"]).await;
-    let spec = m.spec("sources:\n  logGroups: [/ecs/orders]\n");
-    m.converged(&spec).await;
-    let before = m.calls();
-    check_reads_only(&m, &spec).await;
-    let reads = m.calls().since(&before);
-    assert_eq!(reads.of("GetBucketVersioning"), 0, "{reads:?}");
-    assert!(reads.of("GetBucketOwnershipControls") > 0, "{reads:?}");
 }

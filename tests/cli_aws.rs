@@ -10,7 +10,8 @@
 mod common;
 
 use common::binary::{
-    against, against_moto, against_with, assert_exit, describe, output, stderr, stdout,
+    against, against_moto, against_with, assert_exit, closed_endpoint, describe, output, stderr,
+    stdout,
 };
 
 use common::moto::{
@@ -20,8 +21,6 @@ use common::moto::{
 use pitagora::aws::RegionClients;
 use pitagora::names::{Names, PipelineId};
 use std::cell::Cell;
-use std::io::ErrorKind;
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -245,7 +244,7 @@ struct ConnectionCounter {
 
 impl ConnectionCounter {
     fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let accepted = Arc::new(AtomicUsize::new(0));
         let counter = accepted.clone();
@@ -261,17 +260,6 @@ impl ConnectionCounter {
 
     fn accepted(&self) -> usize {
         self.accepted.load(Ordering::SeqCst)
-    }
-}
-
-/// An endpoint on which nothing listens (a port that was free a moment ago).
-fn closed_endpoint() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = listener.local_addr().unwrap();
-    drop(listener);
-    match std::net::TcpStream::connect(address) {
-        Err(e) if e.kind() == ErrorKind::ConnectionRefused => format!("http://{address}"),
-        other => panic!("port {address} was expected to refuse connections: {other:?}"),
     }
 }
 

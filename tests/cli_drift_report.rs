@@ -9,7 +9,9 @@
 
 mod common;
 
-use common::binary::{against, against_moto, assert_exit, describe, stderr, stdout};
+use common::binary::{
+    against, against_moto, assert_exit, closed_endpoint, describe, stderr, stdout,
+};
 
 use common::moto::{REGION, change_buffer_size, default_account_clients, fresh_account};
 use common::report::{
@@ -18,8 +20,6 @@ use common::report::{
 use pitagora::aws::RegionClients;
 use pitagora::names::{Names, PipelineId};
 use serde_json::{Value, json};
-use std::io::ErrorKind;
-use std::net::TcpListener;
 use std::path::PathBuf;
 
 /// The lines of `text` that contain every one of `parts`.
@@ -188,17 +188,6 @@ async fn create_sources(c: &RegionClients, pipelines: &[&Pipeline]) {
             .send()
             .await
             .unwrap();
-    }
-}
-
-/// An endpoint on which nothing listens (a port that was free a moment ago).
-fn closed_endpoint() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = listener.local_addr().unwrap();
-    drop(listener);
-    match std::net::TcpStream::connect(address) {
-        Err(e) if e.kind() == ErrorKind::ConnectionRefused => format!("http://{address}"),
-        other => panic!("port {address} was expected to refuse connections: {other:?}"),
     }
 }
 

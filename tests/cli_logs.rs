@@ -5,21 +5,9 @@
 
 mod common;
 
-use common::binary::{against, stderr};
+use common::binary::{against, closed_endpoint, stderr};
 use pitagora::cli::LogFormat;
 use pitagora::telemetry::{Style, style};
-use std::io::ErrorKind;
-use std::net::TcpListener;
-
-fn closed_endpoint() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = listener.local_addr().unwrap();
-    drop(listener);
-    match std::net::TcpStream::connect(address) {
-        Err(e) if e.kind() == ErrorKind::ConnectionRefused => format!("http://{address}"),
-        other => panic!("port {address} was expected to refuse connections: {other:?}"),
-    }
-}
 
 /// The log lines `pitagora drift` writes when AWS cannot be reached (its own `error:` line
 /// excluded).

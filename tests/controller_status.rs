@@ -68,6 +68,21 @@ fn checked(
     }))
 }
 
+/// The stream tagged as another pipeline's: a conflict only a human can resolve.
+fn ownership_conflict() -> Outcome {
+    checked(
+        false,
+        |o| {
+            o.stream
+                .as_mut()
+                .unwrap()
+                .tags
+                .insert(pitagora::names::OWNER_TAG.into(), "team-z/x".into());
+        },
+        false,
+    )
+}
+
 fn in_sync() -> Outcome {
     checked(false, |_| {}, true)
 }
@@ -187,17 +202,7 @@ fn report_only_drift_is_drifted_and_not_ready_with_the_items_in_status() {
 
 #[test]
 fn a_conflict_makes_the_pipeline_not_ready() {
-    let outcome = checked(
-        false,
-        |o| {
-            o.stream
-                .as_mut()
-                .unwrap()
-                .tags
-                .insert(pitagora::names::OWNER_TAG.into(), "team-z/x".into());
-        },
-        false,
-    );
+    let outcome = ownership_conflict();
     let s = build(None, Some(1), "New", &outcome, None, at(0));
     assert_eq!(state(&s, "Ready"), ("False", "Conflict"));
     assert!(
@@ -355,17 +360,7 @@ fn a_refused_destructive_change_is_stalled_and_answers_its_generation() {
 
 #[test]
 fn an_ownership_conflict_is_stalled() {
-    let outcome = checked(
-        false,
-        |o| {
-            o.stream
-                .as_mut()
-                .unwrap()
-                .tags
-                .insert(pitagora::names::OWNER_TAG.into(), "team-z/x".into());
-        },
-        false,
-    );
+    let outcome = ownership_conflict();
     let s = build(None, Some(1), "New", &outcome, None, at(0));
     assert_eq!(stalled(&s), Some(("True", "Conflict")));
 }

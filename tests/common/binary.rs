@@ -76,3 +76,14 @@ pub fn describe(o: &Output) -> String {
 pub fn assert_exit(o: &Output, code: i32) {
     assert_eq!(o.status.code(), Some(code), "{}", describe(o));
 }
+
+/// An endpoint on which nothing listens (a port that was free a moment ago).
+pub fn closed_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    drop(listener);
+    match std::net::TcpStream::connect(address) {
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => format!("http://{address}"),
+        other => panic!("port {address} was expected to refuse connections: {other:?}"),
+    }
+}
