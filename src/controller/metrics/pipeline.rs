@@ -17,12 +17,13 @@ use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
 
 /// The condition types the controller writes, each exported.
-pub const CONDITION_TYPES: [&str; 5] = [
+pub const CONDITION_TYPES: [&str; 6] = [
     condition::READY,
     condition::SYNCED,
     condition::DRIFTED,
     condition::DELIVERING,
     condition::CUTOVER_BLOCKED,
+    condition::STALLED,
 ];
 /// A condition's statuses.
 pub const CONDITION_STATUSES: [&str; 3] = ["True", "False", "Unknown"];
