@@ -5,9 +5,9 @@
 -- equal and runs this script on the samples in tests/gitops/).
 --
 -- Built from the controller's status (src/spec/status.rs, src/controller/status.rs,
--- src/controller/reasons.rs, whose condition types and reasons are stable API). The status is
--- kstatus-compatible in part: status.observedGeneration and a Ready condition; no
--- Reconciling/Stalled conditions.
+-- src/controller/reasons.rs, whose condition types and reasons are stable API). The Stalled
+-- condition (for kstatus) repeats a Synced/Ready reason that rules 1 and 4 already read, so
+-- this script does not read it.
 --
 -- The first rule that matches decides, so the worst finding wins:
 --
