@@ -345,36 +345,61 @@ fn validate_lambda_arn(e: &mut Errors, path: &str, arn: &str, region: Option<&st
         );
         return;
     }
-    // A partition serves its own regions only: `arn:aws-cn:lambda:eu-west-1:…` names nothing.
-    if let Some(parsed) = LambdaArn::parse(arn)
-        && parsed.partition != crate::arn::partition_of(parsed.region)
-    {
-        e.push(
-            path,
-            quoted(arn),
-            format!(
-                "partition {} does not serve region {}; a function there is arn:{}:lambda:{}:…",
-                parsed.partition,
-                parsed.region,
-                crate::arn::partition_of(parsed.region),
-                parsed.region
-            ),
-        );
-        return;
+    if let Some(parsed) = LambdaArn::parse(arn) {
+        let at = ArnPlace {
+            partition: parsed.partition,
+            service: "lambda",
+            region: parsed.region,
+            what: "function",
+            why: "S3 and SNS can only invoke functions of the pipeline's region",
+        };
+        at.check(e, path, arn, region);
     }
-    // An invalid pipeline region is reported on its own; comparing with it would add noise.
-    if let (Some(parsed), Some(region)) = (LambdaArn::parse(arn), region)
-        && REGION.is_match(region)
-        && parsed.region != region
-    {
-        e.push(
-            path,
-            quoted(arn),
-            format!(
-                "the function is in {} but the pipeline is in {region}; S3 and SNS can only invoke functions of the pipeline's region",
-                parsed.region
-            ),
-        );
+}
+
+/// Where a resource named by ARN lives, to check it against the pipeline's region.
+struct ArnPlace<'a> {
+    partition: &'a str,
+    /// The service in the ARN (`lambda`, `kms`), for the corrected ARN in the message.
+    service: &'a str,
+    region: &'a str,
+    /// What the ARN names (`function`, `key`), for the message.
+    what: &'a str,
+    /// Why it must be in the pipeline's region.
+    why: &'a str,
+}
+
+impl ArnPlace<'_> {
+    /// Reports the first of: a partition that does not serve the region (`arn:aws-cn:…:eu-west-1`
+    /// names nothing), a region other than the pipeline's. An invalid pipeline region is
+    /// reported on its own; comparing with it would add noise.
+    fn check(&self, e: &mut Errors, path: &str, arn: &str, pipeline_region: Option<&str>) {
+        let Self {
+            partition,
+            service,
+            region,
+            what,
+            why,
+        } = self;
+        let serving = crate::arn::partition_of(region);
+        if *partition != serving {
+            e.push(
+                path,
+                quoted(arn),
+                format!(
+                    "partition {partition} does not serve region {region}; a {what} there is arn:{serving}:{service}:{region}:…"
+                ),
+            );
+        } else if let Some(pipeline) = pipeline_region
+            && REGION.is_match(pipeline)
+            && region != &pipeline
+        {
+            e.push(
+                path,
+                quoted(arn),
+                format!("the {what} is in {region} but the pipeline is in {pipeline}; {why}"),
+            );
+        }
     }
 }
 

@@ -50,25 +50,14 @@ pub(super) fn validate_topic_key(e: &mut Errors, f: &Fanout, region: Option<&str
             quoted(arn),
             "is an AWS managed key, whose policy cannot let S3 use it: S3 could not publish to the topic; create a customer-managed key whose policy allows s3.amazonaws.com",
         );
-    } else if partition != crate::arn::partition_of(key_region) {
-        e.push(
-            path,
-            quoted(arn),
-            format!(
-                "partition {partition} does not serve region {key_region}; a key there is arn:{}:kms:{key_region}:…",
-                crate::arn::partition_of(key_region)
-            ),
-        );
-    } else if let Some(region) = region
-        && super::REGION.is_match(region)
-        && key_region != region
-    {
-        e.push(
-            path,
-            quoted(arn),
-            format!(
-                "the key is in {key_region} but the pipeline is in {region}; a topic can only use a key of its own region"
-            ),
-        );
+    } else {
+        let at = super::ArnPlace {
+            partition,
+            service: "kms",
+            region: key_region,
+            what: "key",
+            why: "a topic can only use a key of its own region",
+        };
+        at.check(e, path, arn, region);
     }
 }
