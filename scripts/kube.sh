@@ -74,6 +74,9 @@ die() {
 	exit 1
 }
 
+APT_WHY="the build needs Debian bookworm"
+. "$ROOT/scripts/apt.sh"
+
 usage() {
 	cat <<EOF
 usage: scripts/kube.sh COMMAND
@@ -254,32 +257,10 @@ binary_ok() {
 	[[ $("$BIN" --version 2>/dev/null) == "Kubernetes $K8S_VERSION" ]]
 }
 
-as_root() {
-	if ((EUID == 0)); then
-		"$@"
-	else
-		command -v sudo >/dev/null 2>&1 || die "installing packages needs root; run as root or install sudo"
-		sudo "$@"
-	fi
-}
-
-pkg_installed() { [[ $(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null) == ii* ]]; }
-
-# apt-get install the packages that are not installed yet; updates the lists once if that fails.
-apt_install() {
-	local missing=() p
-	if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
-		die "missing $*, and this is not a Debian system with apt-get (the build needs Debian bookworm)"
-	fi
-	for p; do pkg_installed "$p" || missing+=("$p"); done
-	((${#missing[@]})) || return 0
-	info "installing with apt-get: ${missing[*]}"
-	local install=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}")
-	if ! as_root "${install[@]}" >&2; then
-		info "apt-get install failed; updating the package lists and trying once more"
-		as_root apt-get update -q >&2 || die "apt-get update failed"
-		as_root "${install[@]}" >&2 || die "apt-get could not install ${missing[*]}"
-	fi
+# Installs the packages as scripts/apt.sh does; Debian's etcd-server starts a service of its own.
+apt_install_noting_etcd() {
+	apt_install "$@"
+	((${#APT_INSTALLED[@]})) || return 0
 	if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet etcd 2>/dev/null; then
 		info "note: Debian's etcd-server also started the system service etcd (port 2379); this script does not use it (systemctl disable --now etcd stops it)"
 	fi
@@ -386,7 +367,7 @@ build() {
 	local t0 t_make s free out size
 	t0=$(now_ms)
 	# shellcheck disable=SC2046 # one package a word
-	apt_install "${BUILD_PACKAGES[@]}" patch xz-utils $(runtime_packages)
+	apt_install_noting_etcd "${BUILD_PACKAGES[@]}" patch xz-utils $(runtime_packages)
 	s=$(mktemp -d "${TMPDIR:-/tmp}/pitagora-kube-build.XXXXXX")
 	BUILD_SCRATCH=$s
 	chmod 755 "$s"
@@ -433,7 +414,7 @@ do_install() {
 		local pkgs
 		pkgs=$(runtime_packages)
 		# shellcheck disable=SC2086 # one package a word
-		[[ -z $pkgs ]] || apt_install $pkgs
+		[[ -z $pkgs ]] || apt_install_noting_etcd $pkgs
 		echo "kube: kube-apiserver $K8S_VERSION already built at ${BIN/#"$HOME"/\~}"
 		return 0
 	fi
