@@ -66,6 +66,25 @@ async fn logging_of(m: &Moto, bucket: &str) -> Option<(String, String)> {
         .map(|l| (l.target_bucket().to_owned(), l.target_prefix().to_owned()))
 }
 
+/// The key the encrypted specs name, in `m`'s account.
+fn key(m: &Moto) -> String {
+    KEY.replace("{account}", &m.account)
+}
+
+/// Sets the topic's key as someone outside pitagora would; an empty key turns encryption off.
+async fn set_topic_key_by_hand(m: &Moto, topic_arn: &str, key: &str) {
+    m.outsider()
+        .await
+        .sns
+        .set_topic_attributes()
+        .topic_arn(topic_arn)
+        .attribute_name("KmsMasterKeyId")
+        .attribute_value(key)
+        .send()
+        .await
+        .unwrap();
+}
+
 async fn topic_key(m: &Moto, topic_arn: &str) -> Option<String> {
     let out = m.c.sns.get_topic_attributes().topic_arn(topic_arn);
     out.send()
@@ -141,10 +160,7 @@ async fn an_encrypted_fanout_creates_its_topic_with_the_named_key() {
     m.log_groups(&["/ecs/orders"]).await;
     let d = m.converged(&encrypted_spec(&m)).await;
     let topic = d.topic.as_ref().unwrap();
-    assert_eq!(
-        topic_key(&m, &topic.arn).await,
-        Some(KEY.replace("{account}", &m.account))
-    );
+    assert_eq!(topic_key(&m, &topic.arn).await, Some(key(&m)));
 }
 
 #[tokio::test]
@@ -154,24 +170,14 @@ async fn topic_encryption_removed_by_hand_is_drift_naming_the_key_and_apply_sets
     let spec = encrypted_spec(&m);
     let d = m.converged(&spec).await;
     let topic = d.topic.as_ref().unwrap();
-    // An empty key is how SNS turns encryption off.
-    m.outsider()
-        .await
-        .sns
-        .set_topic_attributes()
-        .topic_arn(&topic.arn)
-        .attribute_name("KmsMasterKeyId")
-        .attribute_value("")
-        .send()
-        .await
-        .unwrap();
+    set_topic_key_by_hand(&m, &topic.arn, "").await;
     let plan = check_reads_only(&m, &spec).await;
     let action = only_action(&plan);
     assert_eq!(
         (action.kind, changed_fields(action)),
         (ResourceKind::TopicEncryption, vec!["KmsMasterKeyId"])
     );
-    let key = KEY.replace("{account}", &m.account);
+    let key = key(&m);
     assert_eq!(action.changes[0].desired.as_deref(), Some(key.as_str()));
     assert_eq!(action.changes[0].actual, None);
     assert_eq!(
@@ -188,17 +194,8 @@ async fn a_key_set_by_hand_on_a_topic_the_spec_leaves_unencrypted_is_kept() {
     let spec = m.spec("sources:\n  logGroups: [/ecs/orders]\nfanout:\n  subscribers: []\n");
     let d = m.converged(&spec).await;
     let topic = d.topic.as_ref().unwrap();
-    let theirs = KEY.replace("{account}", &m.account);
-    m.outsider()
-        .await
-        .sns
-        .set_topic_attributes()
-        .topic_arn(&topic.arn)
-        .attribute_name("KmsMasterKeyId")
-        .attribute_value(&theirs)
-        .send()
-        .await
-        .unwrap();
+    let theirs = key(&m);
+    set_topic_key_by_hand(&m, &topic.arn, &theirs).await;
     assert!(check_reads_only(&m, &spec).await.in_sync());
     assert_eq!(topic_key(&m, &topic.arn).await, Some(theirs));
 }
