@@ -108,7 +108,8 @@ pub struct Engine {
     batches: Option<Arc<Batches>>,
     /// Delivery metrics of many pipelines read in shared calls; `None`: one call per read.
     metrics: Option<verify::metric_batch::MetricBatcher>,
-    /// Which log groups each namespace may subscribe; `None`: any.
+    /// What each namespace may reach (the controller's); `None`: anything (the CLI, run by
+    /// whoever holds the credentials).
     tenancy: Option<Arc<Tenancy>>,
 }
 
@@ -123,8 +124,8 @@ impl Engine {
         }
     }
 
-    /// This engine refusing, as invalid specs, sources outside what their namespace may
-    /// subscribe (see [`crate::spec::tenancy`]).
+    /// This engine refusing, as invalid specs, log groups and functions outside what their
+    /// namespace may use (see [`crate::spec::tenancy`]).
     pub fn with_tenancy(mut self, tenancy: Tenancy) -> Self {
         self.tenancy = Some(Arc::new(tenancy));
         self
@@ -190,6 +191,11 @@ impl Engine {
             return Err(EngineError::NoRegion);
         }
         let account = self.aws.account_id().await?;
+        // Known only now: a function of another account is refused before anything is read.
+        let foreign = crate::spec::validate::functions_outside_account(valid.spec(), &account);
+        if !foreign.is_empty() {
+            return Err(EngineError::InvalidSpec(InvalidSpec(foreign)));
+        }
         Ok(Pipeline::resolve(valid, &account)?)
     }
 

@@ -31,7 +31,7 @@ async fn converged_minimal(m: &Moto, holding: bool) -> String {
 
 fn renamed(m: &Moto, acknowledge: Option<&str>) -> LogPipelineSpec {
     let mut yaml = format!(
-        "sources:\n  logGroups: [/ecs/orders]\nstorage:\n  bucketName: orders-v2-{}\n",
+        "sources:\n  logGroups: [/ecs/orders]\nstorage:\n  bucketName: pitagora-orders-v2-{}\n",
         m.account
     );
     if let Some(old) = acknowledge {
@@ -61,7 +61,7 @@ async fn with_the_old_bucket_acknowledged_the_new_bucket_is_made() {
     let m = Moto::new().await;
     let old = converged_minimal(&m, true).await;
     try_converge(&m, &renamed(&m, Some(&old))).await.unwrap();
-    assert!(bucket_exists(&m.c, &format!("orders-v2-{}", m.account)).await);
+    assert!(bucket_exists(&m.c, &format!("pitagora-orders-v2-{}", m.account)).await);
     // Retained, with its objects.
     assert!(bucket_exists(&m.c, &old).await);
 }
@@ -71,7 +71,7 @@ async fn a_new_bucket_name_while_the_bucket_is_empty_goes_ahead() {
     let m = Moto::new().await;
     converged_minimal(&m, false).await;
     try_converge(&m, &renamed(&m, None)).await.unwrap();
-    assert!(bucket_exists(&m.c, &format!("orders-v2-{}", m.account)).await);
+    assert!(bucket_exists(&m.c, &format!("pitagora-orders-v2-{}", m.account)).await);
 }
 
 #[tokio::test]

@@ -338,12 +338,12 @@ fn bucket_is_named_by_the_derived_name() {
 
 #[test]
 fn bucket_name_from_the_spec_overrides_the_derived_name() {
-    let d = desired(&with_storage("  bucketName: my-log-archive\n"));
-    assert_eq!(d.names.bucket, "my-log-archive");
-    assert_eq!(props(&d, "Bucket")["BucketName"], "my-log-archive");
+    let d = desired(&with_storage("  bucketName: pitagora-my-log-archive\n"));
+    assert_eq!(d.names.bucket, "pitagora-my-log-archive");
+    assert_eq!(props(&d, "Bucket")["BucketName"], "pitagora-my-log-archive");
     assert_eq!(
         d.stream.destination.bucket_arn,
-        "arn:aws:s3:::my-log-archive"
+        "arn:aws:s3:::pitagora-my-log-archive"
     );
 }
 
@@ -446,14 +446,14 @@ fn topic_is_named_and_tagged_for_the_pipeline() {
 #[test]
 fn topic_name_from_the_spec_overrides_the_derived_name() {
     let d = desired(&spec(&format!(
-        "sources:\n  logGroups: [/ecs/orders]\nfanout:\n  topicName: order-events\n  subscribers:\n    - name: es-forwarder\n      lambdaArn: {}\n",
+        "sources:\n  logGroups: [/ecs/orders]\nfanout:\n  topicName: pitagora-order-events\n  subscribers:\n    - name: es-forwarder\n      lambdaArn: {}\n",
         lambda_arn("es-forwarder")
     )));
-    assert_eq!(d.names.topic, "order-events");
-    assert_eq!(props(&d, "Topic")["TopicName"], "order-events");
+    assert_eq!(d.names.topic, "pitagora-order-events");
+    assert_eq!(props(&d, "Topic")["TopicName"], "pitagora-order-events");
     assert_eq!(
         d.topic.as_ref().expect("a topic").arn,
-        format!("arn:aws:sns:{REGION}:{ACCOUNT}:order-events")
+        format!("arn:aws:sns:{REGION}:{ACCOUNT}:pitagora-order-events")
     );
 }
 

@@ -26,14 +26,14 @@ fn a_new_bucket_name_would_leave_the_stacks_bucket_behind() {
     let before = desired(&minimal_spec());
     let o = converged_with_bucket(&before);
     let after = desired(&spec(
-        "sources:\n  logGroups: [/ecs/orders]\nstorage:\n  bucketName: orders-logs-v2\n",
+        "sources:\n  logGroups: [/ecs/orders]\nstorage:\n  bucketName: pitagora-orders-logs-v2\n",
     ));
     let losses = change_losses(&after, &o, &plan(&after, &o));
     assert_eq!(
         losses,
         [Loss::ReplaceBucket {
             old: before.names.bucket.clone(),
-            new: "orders-logs-v2".into()
+            new: "pitagora-orders-logs-v2".into()
         }]
     );
     assert!(losses[0].reason().contains(&format!(
@@ -48,7 +48,7 @@ fn acknowledging_the_old_bucket_by_name_consents_and_another_name_does_not() {
     let o = converged_with_bucket(&before);
     let with_ack = |bucket: &str| {
         desired(&spec(&format!(
-            "sources:\n  logGroups: [/ecs/orders]\nstorage:\n  bucketName: orders-logs-v2\nacknowledge:\n  replaceBucket: {bucket}\n"
+            "sources:\n  logGroups: [/ecs/orders]\nstorage:\n  bucketName: pitagora-orders-logs-v2\nacknowledge:\n  replaceBucket: {bucket}\n"
         )))
     };
     let right = with_ack(&before.names.bucket);

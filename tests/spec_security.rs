@@ -41,8 +41,8 @@ fn access_logs_may_go_to_another_bucket() {
 #[test]
 fn access_logs_into_the_pipelines_own_bucket_are_refused() {
     let e = only(logging(json!({
-        "bucketName": "team-a-logs",
-        "accessLogging": {"bucket": "team-a-logs"},
+        "bucketName": "pitagora-team-a-logs",
+        "accessLogging": {"bucket": "pitagora-team-a-logs"},
     })));
     assert_eq!(e.path, "spec.storage.accessLogging.bucket");
     assert!(e.message.contains("own bucket"), "{}", e.message);
@@ -98,4 +98,76 @@ fn a_key_of_another_region_is_refused() {
 fn a_key_whose_partition_does_not_serve_its_region_is_refused() {
     let e = only(keyed("arn:aws-cn:kms:eu-west-1:123456789012:key/k-1"));
     assert!(e.message.contains("partition aws-cn"), "{}", e.message);
+}
+
+#[test]
+fn a_bucket_or_topic_the_spec_names_outside_pitagoras_prefix_is_refused_naming_the_field() {
+    for (doc, path) in [
+        (
+            json!({"sources": {"logGroups": ["/ecs/orders"]}, "storage": {"bucketName": "team-b-logs"}}),
+            "spec.storage.bucketName",
+        ),
+        (
+            json!({"sources": {"logGroups": ["/ecs/orders"]}, "fanout": {"topicName": "billing-events", "subscribers": []}}),
+            "spec.fanout.topicName",
+        ),
+    ] {
+        let e = only(common::validation_errors(&spec(doc)));
+        assert_eq!(e.path, path);
+        assert!(
+            e.message.contains("must start with \"pitagora-\""),
+            "{}",
+            e.message
+        );
+        assert!(e.message.contains("IAM"), "{}", e.message);
+    }
+}
+
+#[test]
+fn names_under_pitagoras_prefix_are_accepted() {
+    assert_eq!(
+        common::validation_errors(&spec(json!({
+            "sources": {"logGroups": ["/ecs/orders"]},
+            "storage": {"bucketName": "pitagora-team-a-archive"},
+            "fanout": {"topicName": "pitagora-team-a-events", "subscribers": []},
+        }))),
+        []
+    );
+}
+
+#[test]
+fn functions_of_another_account_are_named_field_by_field() {
+    let s = spec(json!({
+        "region": "eu-west-1",
+        "sources": {"logGroups": ["/ecs/orders"]},
+        "transform": {"lambdaArn": "arn:aws:lambda:eu-west-1:123456789012:function:shape", "outputPrefix": "processed/"},
+        "fanout": {"subscribers": [
+            {"name": "ours", "lambdaArn": "arn:aws:lambda:eu-west-1:123456789012:function:es"},
+            {"name": "theirs", "lambdaArn": "arn:aws:lambda:eu-west-1:999999999999:function:es"},
+        ]},
+    }));
+    let paths = |account: &str| -> Vec<String> {
+        pitagora::spec::validate::functions_outside_account(&s, account)
+            .into_iter()
+            .map(|e| e.path)
+            .collect()
+    };
+    assert_eq!(
+        paths("123456789012"),
+        ["spec.fanout.subscribers[1].lambdaArn"]
+    );
+    let e = pitagora::spec::validate::functions_outside_account(&s, "999999999999");
+    let paths: Vec<&str> = e.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "spec.transform.lambdaArn",
+            "spec.fanout.subscribers[0].lambdaArn"
+        ]
+    );
+    assert!(
+        e[0].message.contains("account 123456789012"),
+        "{}",
+        e[0].message
+    );
 }

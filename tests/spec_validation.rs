@@ -579,12 +579,20 @@ fn bucket_names_following_s3_rules_are_accepted() {
     for good in [
         "abc",
         longest.as_str(),
-        "my-logs",
         "logs.example.com",
         "0logs9",
         "a-b-c",
     ] {
         assert_eq!(bucket_name_problem(good), None, "{good}");
+    }
+    // A spec's bucket also starts with pitagora- (spec_security.rs says why).
+    let longest = format!("pitagora-{}", "a".repeat(54));
+    for good in [
+        "pitagora-abc",
+        longest.as_str(),
+        "pitagora-logs.example.com",
+        "pitagora-0logs9",
+    ] {
         assert_valid(&[("storage.bucketName", json!(good))]);
     }
 }
@@ -820,7 +828,10 @@ fn invalid_topic_name_is_rejected() {
 
 #[test]
 fn topic_names_up_to_256_characters_are_accepted() {
-    for good in ["My_Topic-1", &"t".repeat(256)] {
+    for good in [
+        "pitagora-My_Topic-1",
+        &format!("pitagora-{}", "t".repeat(247)),
+    ] {
         assert_valid(&[("fanout", json!({"topicName": good}))]);
     }
 }

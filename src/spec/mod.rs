@@ -26,6 +26,24 @@ use kube::ResourceExt;
 pub const HIVE_PARTITIONS: &str = "dt=!{timestamp:yyyy-MM-dd}/hour=!{timestamp:HH}/";
 
 impl LogPipelineSpec {
+    /// Every Lambda function the spec wires in, as (field path, ARN as written): the transform
+    /// and each subscriber.
+    pub fn functions(&self) -> impl Iterator<Item = (String, &str)> {
+        let transform = self
+            .transform
+            .iter()
+            .map(|t| ("spec.transform.lambdaArn".to_owned(), t.lambda_arn.as_str()));
+        let subscribers = self.fanout.iter().flat_map(|f| {
+            f.subscribers.iter().enumerate().map(|(i, s)| {
+                (
+                    format!("spec.fanout.subscribers[{i}].lambdaArn"),
+                    s.lambda_arn.as_str(),
+                )
+            })
+        });
+        transform.chain(subscribers)
+    }
+
     /// The compression in effect: the explicit one, else `GZIP` for NDJSON and envelopes, and
     /// `UNCOMPRESSED` for raw CloudWatch Logs envelopes (already gzip).
     pub fn compression(&self) -> Compression {

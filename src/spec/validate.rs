@@ -19,7 +19,8 @@ mod delivery;
 mod security;
 use cutover::validate_legacy_and_cutover;
 use delivery::validate_delivery;
-use security::{validate_access_logging, validate_topic_key};
+pub use security::functions_outside_account;
+use security::{validate_access_logging, validate_named_resources, validate_topic_key};
 
 /// One invalid field.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -140,6 +141,7 @@ pub fn validate_in(
     validate_delivery(&mut e, &spec.delivery);
     validate_storage(&mut e, &spec.storage);
     validate_access_logging(&mut e, &spec.storage);
+    validate_named_resources(&mut e, spec);
     if let Some(t) = &spec.transform {
         validate_transform(&mut e, t, spec, region);
     }

@@ -61,3 +61,60 @@ pub(super) fn validate_topic_key(e: &mut Errors, f: &Fanout, region: Option<&str
         at.check(e, path, arn, region);
     }
 }
+
+/// `spec.storage.bucketName` and `spec.fanout.topicName`: a name the spec gives a resource
+/// pitagora creates must start with `pitagora-`, as every derived name does, because that
+/// prefix is what the controller's and CloudFormation's IAM policies scope their writes to: a
+/// bucket or topic of another name could not be written, or (with a wider policy) could be
+/// someone else's.
+pub(super) fn validate_named_resources(e: &mut Errors, spec: &LogPipelineSpec) {
+    let prefix = crate::names::NAME_PREFIX;
+    let named = [
+        ("spec.storage.bucketName", spec.storage.bucket_name.as_ref()),
+        (
+            "spec.fanout.topicName",
+            spec.fanout.as_ref().and_then(|f| f.topic_name.as_ref()),
+        ),
+    ];
+    for (path, name) in named {
+        // A name that breaks the service's own rules is reported once, for those.
+        let valid = |n: &str| match path {
+            "spec.storage.bucketName" => super::bucket_name_problem(n).is_none(),
+            _ => super::TOPIC_NAME.is_match(n),
+        };
+        if let Some(name) = name
+            && valid(name)
+            && !name.starts_with(prefix)
+        {
+            e.push(
+                path,
+                quoted(name),
+                format!(
+                    "must start with {prefix:?}: pitagora's IAM policies let it write only resources named {prefix}*; use {prefix}{name} or leave the field out for a derived name"
+                ),
+            );
+        }
+    }
+}
+
+/// The Lambda functions `spec` names (`spec.transform.lambdaArn`,
+/// `spec.fanout.subscribers[*].lambdaArn`) outside `account`, the pipeline's: pitagora adds an
+/// invoke permission to each function it wires in, and another account's function is not the
+/// pipeline's to change (nor can S3 or SNS of this account be wired to it this way).
+pub fn functions_outside_account(spec: &LogPipelineSpec, account: &str) -> Vec<super::FieldError> {
+    spec.functions()
+        .filter_map(|(path, arn)| {
+            let parsed = crate::arn::LambdaArn::parse(arn)?;
+            (parsed.account_id != account).then(|| {
+                super::FieldError::new(
+                    path,
+                    quoted(arn),
+                    format!(
+                        "the function is in account {} but the pipeline is in {account}; wire in a function of the pipeline's own account",
+                        parsed.account_id
+                    ),
+                )
+            })
+        })
+        .collect()
+}
