@@ -50,6 +50,8 @@ impl Controller {
                 "3",
                 "--max-error-backoff",
                 "2",
+                // The fixtures' log groups are not named after the test's namespace.
+                "--single-tenant",
             ])
             .env("KUBECONFIG", kubeconfig)
             .env("AWS_ENDPOINT_URL", aws)

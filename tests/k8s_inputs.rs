@@ -117,7 +117,10 @@ async fn a_namespace_cannot_subscribe_log_groups_outside_its_allow_list() {
     m.log_groups(&["/ecs/ours/api", "/ecs/theirs/billing"])
         .await;
     let tenancy =
-        Tenancy::parse(&format!("{ns}: [/ecs/ours/]\nother-team: [/ecs/theirs/]\n")).unwrap();
+        Tenancy::parse(&format!(
+            "namespaces:\n  {ns}:\n    logGroupPrefixes: [/ecs/ours/]\n  other-team:\n    logGroupPrefixes: [/ecs/theirs/]\n"
+        ))
+        .unwrap();
     let ctl = start_with(m.engine.clone().with_tenancy(tenancy), settings(&ns, None)).await;
     kubectl_ok(
         &["apply", "-f", "-"],

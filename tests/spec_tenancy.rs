@@ -1,5 +1,5 @@
-//! The source allow-list (`--source-allow-list`): which log groups each namespace's pipelines
-//! may subscribe.
+//! Tenancy (`--tenancy`, `--single-tenant`, and the default without either): which log groups
+//! and Lambda functions each namespace's pipelines may use.
 
 mod common;
 
@@ -7,16 +7,39 @@ use common::spec;
 use pitagora::names::PipelineId;
 use pitagora::spec::{Tenancy, TenancyError};
 
-fn list() -> Tenancy {
-    Tenancy::parse("team-a: [/ecs/team-a/, /aws/lambda/team-a-]\n\"*\": [/shared/]\n").unwrap()
+const FILE: &str = "namespaces:
+  team-a:
+    logGroupPrefixes: [/ecs/team-a/, /aws/lambda/team-a-]
+    functionPrefixes: [team-a-]
+  \"*\":
+    logGroupPrefixes: [/shared/]
+";
+
+fn file() -> Tenancy {
+    Tenancy::parse(FILE).unwrap()
 }
 
-fn errors(namespace: &str, sources: &str) -> Vec<(String, String)> {
-    list()
-        .check(&PipelineId::new(namespace, "p"), &spec(sources))
+fn errors_with(t: &Tenancy, namespace: &str, yaml: &str) -> Vec<(String, String)> {
+    t.check(&PipelineId::new(namespace, "p"), &spec(yaml))
         .into_iter()
         .map(|e| (e.path, e.message))
         .collect()
+}
+
+fn errors(namespace: &str, yaml: &str) -> Vec<(String, String)> {
+    errors_with(&file(), namespace, yaml)
+}
+
+fn function(name: &str) -> String {
+    format!("arn:aws:lambda:eu-west-1:123456789012:function:{name}")
+}
+
+fn with_functions(transform: &str, subscriber: &str) -> String {
+    format!(
+        "sources:\n  logGroups: [/ecs/team-a/api]\ntransform:\n  lambdaArn: {}\n  outputPrefix: processed/\nfanout:\n  subscribers:\n    - name: es\n      lambdaArn: {}\n",
+        function(transform),
+        function(subscriber)
+    )
 }
 
 #[test]
@@ -44,7 +67,7 @@ fn another_teams_group_is_refused_naming_the_field_and_the_allowed_prefixes() {
         "{}",
         e[0].1
     );
-    assert!(e[0].1.contains("--source-allow-list"), "{}", e[0].1);
+    assert!(e[0].1.contains("tenancy file"), "{}", e[0].1);
 }
 
 #[test]
@@ -55,7 +78,7 @@ fn a_prefix_wider_than_the_allowed_one_is_refused() {
 }
 
 #[test]
-fn a_namespace_the_list_does_not_name_may_use_only_the_shared_prefixes() {
+fn a_namespace_the_file_does_not_name_may_use_only_the_shared_entry() {
     assert_eq!(errors("team-z", "sources:\n  logGroups: [/shared/x]\n"), []);
     let e = errors("team-z", "sources:\n  logGroups: [/ecs/team-a/api]\n");
     assert_eq!(e.len(), 1, "{e:?}");
@@ -67,30 +90,126 @@ fn a_namespace_the_list_does_not_name_may_use_only_the_shared_prefixes() {
 }
 
 #[test]
-fn without_shared_prefixes_an_unnamed_namespace_may_subscribe_nothing() {
-    let t = Tenancy::parse("team-a: [/ecs/team-a/]\n").unwrap();
-    let e = t.check(
-        &PipelineId::new("team-z", "p"),
-        &spec("sources:\n  logGroups: [/ecs/x]\n"),
-    );
+fn without_a_shared_entry_an_unnamed_namespace_may_subscribe_nothing() {
+    let t =
+        Tenancy::parse("namespaces:\n  team-a:\n    logGroupPrefixes: [/ecs/team-a/]\n").unwrap();
+    let e = errors_with(&t, "team-z", "sources:\n  logGroups: [/ecs/x]\n");
     assert_eq!(e.len(), 1);
     assert!(
-        e[0].message.contains("may subscribe no log group"),
+        e[0].1.contains("may not subscribe log groups"),
         "{}",
-        e[0].message
+        e[0].1
     );
 }
 
 #[test]
-fn a_prefix_that_allows_everything_is_refused_when_the_list_is_read() {
-    for text in ["team-a: [\"/\"]\n", "team-a: [\"\"]\n"] {
-        assert!(
-            matches!(Tenancy::parse(text), Err(TenancyError::Prefix { .. })),
-            "{text}"
-        );
+fn functions_under_the_namespaces_prefixes_are_allowed() {
+    assert_eq!(
+        errors("team-a", &with_functions("team-a-shape", "team-a-es")),
+        []
+    );
+}
+
+#[test]
+fn another_teams_transform_and_subscriber_are_refused_naming_each_field() {
+    let e = errors("team-a", &with_functions("team-b-shape", "billing-es"));
+    let paths: Vec<&str> = e.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "spec.transform.lambdaArn",
+            "spec.fanout.subscribers[0].lambdaArn"
+        ]
+    );
+    assert!(
+        e[0].1.contains("only functions under team-a-"),
+        "{}",
+        e[0].1
+    );
+}
+
+#[test]
+fn without_a_file_a_namespace_reaches_only_what_is_named_after_it() {
+    let t = Tenancy::default();
+    assert_eq!(
+        errors_with(&t, "team-a", &with_functions("team-a-shape", "team-a-es"))
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect::<Vec<_>>(),
+        ["spec.sources.logGroups[0]"],
+        "/ecs/team-a/api is not under /team-a/"
+    );
+    assert_eq!(
+        errors_with(
+            &t,
+            "team-a",
+            "sources:\n  logGroups: [/team-a/api]\n  logGroupPrefixes: [/team-a/jobs/]\n"
+        ),
+        []
+    );
+    let e = errors_with(&t, "team-a", "sources:\n  logGroups: [/team-b/api]\n");
+    assert_eq!(e.len(), 1);
+    assert!(e[0].1.contains("only under /team-a/"), "{}", e[0].1);
+    assert!(e[0].1.contains("--tenancy"), "{}", e[0].1);
+    let e = errors_with(&t, "team-a", &with_functions("team-b-x", "team-a-es"));
+    assert!(
+        e.iter()
+            .any(|(p, m)| p == "spec.transform.lambdaArn" && m.contains("only under team-a-")),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn a_single_tenant_cluster_lets_every_namespace_use_everything() {
+    let t = Tenancy::single_tenant();
+    assert_eq!(
+        errors_with(&t, "team-a", &with_functions("anything", "else")),
+        []
+    );
+    assert_eq!(
+        errors_with(&t, "x", "sources:\n  logGroupPrefixes: [/ecs/]\n"),
+        []
+    );
+    assert_eq!(t.all_log_group_prefixes(), None);
+}
+
+#[test]
+fn the_union_of_prefixes_is_what_the_iam_policy_must_allow() {
+    let t = file();
+    assert_eq!(
+        t.all_log_group_prefixes().unwrap(),
+        ["/aws/lambda/team-a-", "/ecs/team-a/", "/shared/"]
+    );
+    assert_eq!(t.all_function_prefixes().unwrap(), ["team-a-"]);
+}
+
+#[test]
+fn a_prefix_that_allows_everything_is_refused_when_the_file_is_read() {
+    for (text, field) in [
+        (
+            "namespaces:\n  team-a:\n    logGroupPrefixes: [\"/\"]\n",
+            "logGroupPrefixes",
+        ),
+        (
+            "namespaces:\n  team-a:\n    functionPrefixes: [\"\"]\n",
+            "functionPrefixes",
+        ),
+    ] {
+        match Tenancy::parse(text) {
+            Err(TenancyError::Prefix { field: f, .. }) => assert_eq!(f, field, "{text}"),
+            other => panic!("{text}: {other:?}"),
+        }
     }
-    assert!(matches!(
-        Tenancy::parse("team-a: /ecs/\n"),
-        Err(TenancyError::Shape(_))
-    ));
+}
+
+#[test]
+fn a_file_of_another_shape_is_refused_naming_the_expected_one() {
+    for text in [
+        "team-a: [/ecs/team-a/]\n",
+        "namespaces:\n  team-a:\n    logGroups: [/ecs/]\n",
+    ] {
+        let e = Tenancy::parse(text).unwrap_err();
+        assert!(matches!(e, TenancyError::Shape(_)), "{text}: {e:?}");
+        assert!(e.to_string().contains("namespaces:"), "{e}");
+    }
 }

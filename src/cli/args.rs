@@ -162,23 +162,35 @@ pub struct ControllerArgs {
     /// wrote reads for itself.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=600))]
     pub read_batch: u64,
-    /// YAML map of namespace to the log-group name prefixes its pipelines may subscribe
-    /// (`"*"`: every namespace); a source outside them is an invalid spec. Default: any.
-    #[arg(long, env = "PITAGORA_SOURCE_ALLOW_LIST")]
-    pub source_allow_list: Option<std::path::PathBuf>,
+    /// The tenancy file: per namespace, the log-group and Lambda function name prefixes its
+    /// pipelines may use (README, "Security model"). Without it (and without
+    /// --single-tenant) a namespace N may use only log groups under /N/ and functions named N-*.
+    #[arg(
+        long,
+        env = "PITAGORA_TENANCY",
+        alias = "source-allow-list",
+        conflicts_with = "single_tenant"
+    )]
+    pub tenancy: Option<std::path::PathBuf>,
+    /// One team owns the cluster: every namespace may use every log group and function of the
+    /// account. Off by default.
+    #[arg(long, env = "PITAGORA_SINGLE_TENANT")]
+    pub single_tenant: bool,
 }
 
 impl ControllerArgs {
-    /// The source allow-list, when one is given.
-    pub fn tenancy(&self) -> Result<Option<crate::spec::Tenancy>, super::CliError> {
-        let Some(path) = &self.source_allow_list else {
-            return Ok(None);
+    /// What each namespace may reach: the tenancy file's, everything with --single-tenant, else
+    /// only what is named after the namespace.
+    pub fn tenancy(&self) -> Result<crate::spec::Tenancy, super::CliError> {
+        if self.single_tenant {
+            return Ok(crate::spec::Tenancy::single_tenant());
+        }
+        let Some(path) = &self.tenancy else {
+            return Ok(crate::spec::Tenancy::default());
         };
-        let fail = |e: String| super::CliError::SourceAllowList(path.clone(), e);
+        let fail = |e: String| super::CliError::Tenancy(path.clone(), e);
         let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
-        crate::spec::Tenancy::parse(&text)
-            .map(Some)
-            .map_err(|e| fail(e.to_string()))
+        crate::spec::Tenancy::parse(&text).map_err(|e| fail(e.to_string()))
     }
 
     /// Whether to elect a leader: as asked, else only `in_cluster` (see [`in_cluster`]).

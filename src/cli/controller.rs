@@ -7,13 +7,10 @@ pub(super) async fn run_controller(
     aws: &AwsArgs,
     controller: &ControllerArgs,
 ) -> Result<Exit, CliError> {
-    // A bad allow-list stops the start, before anything is reconciled without it.
+    // A bad tenancy file stops the start, before anything is reconciled without it.
     let tenancy = controller.tenancy()?;
     let client = kube::Client::try_default().await.map_err(CliError::Kube)?;
-    let mut engine = engine(aws).await?;
-    if let Some(t) = tenancy {
-        engine = engine.with_tenancy(t);
-    }
+    let mut engine = engine(aws).await?.with_tenancy(tenancy);
     if controller.read_batch > 0 {
         engine = engine.with_batched_reads(std::time::Duration::from_secs(controller.read_batch));
     }

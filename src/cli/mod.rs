@@ -91,9 +91,9 @@ pub enum CliError {
     /// `status NAME`: no such LogPipeline in the namespace.
     #[error("logpipeline {0:?} not found")]
     NotFound(String),
-    /// The source allow-list is unreadable or invalid.
-    #[error("--source-allow-list {0}: {1}")]
-    SourceAllowList(PathBuf, String),
+    /// The tenancy file is unreadable or invalid.
+    #[error("--tenancy {0}: {1}")]
+    Tenancy(PathBuf, String),
 }
 
 /// Runs a parsed command line, writing results to `out` and diagnostics to `err`.
