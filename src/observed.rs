@@ -117,6 +117,11 @@ pub struct ObservedTopic {
     /// The topic's `KmsMasterKeyId` attribute; `None` when unencrypted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kms_key: Option<String>,
+    /// The topic's tags, read only while the stack does not hold the topic: SNS creates a topic
+    /// idempotently, so CloudFormation would take over one of that name that exists, and
+    /// ownership is judged before it does. `None`: not read (the stack holds it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Tags>,
 }
 
 /// One subscription with its ARN.

@@ -352,3 +352,131 @@ async fn an_untagged_stream_with_our_name_is_adopted_with_adopt_existing() {
         Some(d.stream.destination.buffering.size_mib)
     );
 }
+
+/// Someone's topic `name`, tagged as `tags` say, with `subscriber` (a Lambda ARN) subscribed
+/// and a policy of their own; its ARN.
+async fn foreign_topic(m: &Moto, name: &str, tags: &[(&str, &str)], subscriber: &str) -> String {
+    let c = m.outsider().await;
+    let tags: Vec<aws_sdk_sns::types::Tag> = tags
+        .iter()
+        .map(|(k, v)| {
+            aws_sdk_sns::types::Tag::builder()
+                .key(*k)
+                .value(*v)
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let arn = c
+        .sns
+        .create_topic()
+        .name(name)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_owned();
+    c.sns
+        .subscribe()
+        .topic_arn(&arn)
+        .protocol("lambda")
+        .endpoint(subscriber)
+        .send()
+        .await
+        .unwrap();
+    arn
+}
+
+/// A pipeline whose fan-out names the topic `name`, with one subscriber of its own.
+fn naming_topic(m: &Moto, name: &str, ours: &str) -> LogPipelineSpec {
+    m.spec(&format!(
+        "sources:\n  logGroups: [/ecs/orders]\nfanout:\n  topicName: {name}\n  subscribers:\n    - name: ours\n      lambdaArn: {ours}\n"
+    ))
+}
+
+/// Converges `spec` and asserts the stack is the one conflict, whose reason contains `why`, and
+/// that nothing at all was written.
+async fn refused_for_the_topic(m: &Moto, spec: &LogPipelineSpec, why: &str) {
+    let before = m.calls();
+    let done = m.converge(spec).await;
+    let writes = m.writes_since(&before);
+    let conflicts: Vec<(ResourceKind, &str)> = done
+        .remaining
+        .conflicts()
+        .map(|a| (a.kind, a.reason.as_str()))
+        .collect();
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    assert_eq!(conflicts[0].0, ResourceKind::Stack);
+    for part in [why, "spec.fanout.topicName"] {
+        assert!(conflicts[0].1.contains(part), "{}", conflicts[0].1);
+    }
+    assert_eq!(writes, BTreeMap::new());
+}
+
+#[tokio::test]
+async fn a_topic_the_spec_names_that_another_pipeline_owns_is_a_conflict_and_left_untouched() {
+    let m = Moto::new().await;
+    m.log_groups(&["/ecs/orders"]).await;
+    let arns = m.lambda_functions(&["team-b-es", "team-a-es"]).await;
+    let topic = "pitagora-team-b-billing-events";
+    let arn = foreign_topic(&m, topic, &[(OWNER_TAG, "team-b/billing")], &arns[0]).await;
+    let spec = naming_topic(&m, topic, &arns[1]);
+
+    refused_for_the_topic(&m, &spec, "team-b/billing").await;
+    // The owner's subscriber is still there, and ours was never added.
+    assert_eq!(
+        lambda_subscribers(&m.c, &arn).await,
+        Some(vec![arns[0].clone()])
+    );
+}
+
+#[tokio::test]
+async fn an_untagged_topic_the_spec_names_is_a_conflict_without_adopt_existing() {
+    let m = Moto::new().await;
+    m.log_groups(&["/ecs/orders"]).await;
+    let arns = m.lambda_functions(&["someones-es", "team-a-es"]).await;
+    let topic = "pitagora-shared-events";
+    let arn = foreign_topic(&m, topic, &[], &arns[0]).await;
+    let spec = naming_topic(&m, topic, &arns[1]);
+
+    refused_for_the_topic(&m, &spec, "adoptExisting").await;
+    assert_eq!(
+        lambda_subscribers(&m.c, &arn).await,
+        Some(vec![arns[0].clone()])
+    );
+}
+
+#[tokio::test]
+async fn the_pipelines_own_topic_costs_no_tag_read_once_the_stack_holds_it() {
+    let m = Moto::new().await;
+    let (spec, _) = m.full_chain().await;
+    let before = m.calls();
+    let plan = check_reads_only(&m, &spec).await;
+    assert!(plan.in_sync(), "{plan:#?}");
+    let calls = m.calls().since(&before);
+    assert_eq!(calls.of("SNS.ListTagsForResource"), 0, "{calls:?}");
+}
+
+#[tokio::test]
+async fn a_function_of_another_account_is_refused_before_anything_is_read() {
+    let m = Moto::new().await;
+    let spec = m.spec(
+        "sources:\n  logGroups: [/ecs/orders]\nfanout:\n  subscribers:\n    - name: theirs\n      lambdaArn: arn:aws:lambda:eu-west-1:999999999999:function:billing-es\n",
+    );
+    let before = m.calls();
+    let e = m.engine.prepare(&pipeline_id(), &spec).await.unwrap_err();
+    let calls = m.calls().since(&before);
+    match e {
+        pitagora::engine::EngineError::InvalidSpec(invalid) => {
+            assert_eq!(invalid.0.len(), 1, "{invalid}");
+            assert_eq!(invalid.0[0].path, "spec.fanout.subscribers[0].lambdaArn");
+            assert!(invalid.0[0].message.contains("999999999999"), "{invalid}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Only the question of which account this is; nothing of the pipeline read or written.
+    assert!(calls.total() <= 1, "{calls:?}");
+    assert_eq!(calls.writes(), 0, "{calls:?}");
+}

@@ -70,6 +70,12 @@ pub async fn observe(
         Box::pin(roles::observe(c, d)),
         Box::pin(permissions::observe(c, d)),
     )?;
+    let mut topic = topic;
+    if let Some(t) = topic.as_mut()
+        && !holds_topic(stack.as_ref())
+    {
+        t.tags = Some(topic::tags(c, &topic_arn).await?);
+    }
     Ok(Observed {
         stack,
         error_log_group,
@@ -80,6 +86,17 @@ pub async fn observe(
         topic,
         roles,
         functions,
+    })
+}
+
+/// Whether the stack holds the fan-out topic (its template declares it and it was not deleted):
+/// otherwise a topic of that name is someone's until its tags say it is the pipeline's.
+fn holds_topic(stack: Option<&crate::observed::ObservedStack>) -> bool {
+    stack.is_some_and(|s| {
+        s.status != "DELETE_COMPLETE"
+            && s.template
+                .as_ref()
+                .is_some_and(|t| t["Resources"].get("Topic").is_some())
     })
 }
 

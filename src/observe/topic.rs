@@ -6,7 +6,7 @@ use crate::aws::sns;
 use crate::aws::{AwsError, RegionClients};
 use crate::desired::Desired;
 use crate::observed::{ObservedSubscription, ObservedTopic};
-use crate::resources::TopicSubscription;
+use crate::resources::{Tags, TopicSubscription};
 
 /// The topic at `arn` with its subscriptions; `None` without a fan-out or when it does not
 /// exist.
@@ -62,6 +62,7 @@ pub(super) async fn observe(
                     subscriptions,
                     policy,
                     kms_key,
+                    tags: None,
                 }));
             }
         }
@@ -102,4 +103,18 @@ async fn subscription(
         arn: arn.to_owned(),
         subscription,
     }))
+}
+
+/// The tags of the topic at `arn`.
+pub(super) async fn tags(c: &RegionClients, arn: &str) -> Result<Tags, AwsError> {
+    let out = c
+        .send("SNS.ListTagsForResource", || {
+            c.sns.list_tags_for_resource().resource_arn(arn).send()
+        })
+        .await?;
+    Ok(out
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_owned(), t.value().to_owned()))
+        .collect())
 }

@@ -65,9 +65,10 @@ use stack::held;
 pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
     let mut b = Builder::new(desired);
     stack::plan(&mut b, desired, observed);
-    if stack::orphaned_bucket(observed) {
+    if stack::orphaned_bucket(observed) || stack::foreign_topic(desired, observed).is_some() {
         // Everything else hangs off the stack's roles, topic and permissions: until a human
-        // restores the stack, acting on it could only fail or build half a pipeline.
+        // restores the stack (or names another topic), acting on it could only fail, build half
+        // a pipeline, or change someone else's topic.
         return b.finish(true);
     }
     // The stack's own resources, read live: what CloudFormation does not see changing.

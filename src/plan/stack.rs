@@ -144,11 +144,28 @@ fn create(b: &mut Builder, d: &Desired, reason: &str) {
     b.push(Op::Create, kind, &d.stack.name, Vec::new(), reason, step);
 }
 
+/// Why the fan-out topic of the spec's name, which exists and the stack does not hold, is not
+/// the pipeline's to take: another pipeline's, or untagged without `spec.adoptExisting`.
+/// CloudFormation would otherwise adopt it silently (SNS creates topics idempotently), and
+/// pitagora would replace its policy and subscriptions, and delete it with the stack.
+pub(super) fn foreign_topic(d: &Desired, o: &Observed) -> Option<(ConflictKind, String)> {
+    d.topic.as_ref()?;
+    let tags = o.topic.as_ref()?.tags.as_ref()?;
+    // A derived name carries the pipeline's hash: only a name the spec gives can collide.
+    ownership_conflict(d, tags).map(|(cause, reason)| {
+        let fix = "; or name another topic in spec.fanout.topicName";
+        (cause, format!("topic {} {reason}{fix}", d.names.topic))
+    })
+}
+
 /// Plans the stack.
 pub(super) fn plan(b: &mut Builder, d: &Desired, o: &Observed) {
     let name = &d.stack.name;
     if orphaned_bucket(o) {
         return orphaned_bucket_conflict(b, d);
+    }
+    if let Some((cause, reason)) = foreign_topic(d, o) {
+        return b.conflict(ResourceKind::Stack, name, cause, reason);
     }
     let Some(s) = &o.stack else {
         create(b, d, "stack does not exist");
