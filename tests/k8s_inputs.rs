@@ -155,3 +155,149 @@ async fn a_namespace_cannot_subscribe_log_groups_outside_its_allow_list() {
     assert_eq!(filters_on(&m.c, "/ecs/ours/api").await.len(), 1);
     ctl.stop().await;
 }
+
+/// What team A's pipeline holds in AWS that another team could touch: its source group's
+/// filters, its topic's Lambda subscribers and policy, its function's resource policy.
+async fn team_a_holdings(m: &Moto, group: &str, topic_arn: &str, function: &str) -> String {
+    let policy =
+        m.c.sns
+            .get_topic_attributes()
+            .topic_arn(topic_arn)
+            .send()
+            .await
+            .unwrap()
+            .attributes()
+            .and_then(|a| a.get("Policy").cloned());
+    let function_policy =
+        m.c.lambda
+            .get_policy()
+            .function_name(function)
+            .send()
+            .await
+            .ok()
+            .and_then(|p| p.policy().map(str::to_owned));
+    format!(
+        "{:?}\n{:?}\n{policy:?}\n{function_policy:?}",
+        filters_on(&m.c, group).await,
+        lambda_subscribers(&m.c, topic_arn).await,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_namespace_can_reach_nothing_of_a_teams_pipeline_and_it_stays_delivering() {
+    install();
+    let (a, b) = (namespace("team-a"), namespace("team-b"));
+    let m = Moto::new().await;
+    let (group_a, group_b) = (format!("/ecs/{a}/api"), format!("/ecs/{b}/api"));
+    m.log_groups(&[&group_a, &group_b]).await;
+    let functions = m
+        .lambda_functions(&[&format!("{a}-es"), &format!("{b}-es")])
+        .await;
+    let (function_a, function_b) = (&functions[0], &functions[1]);
+    // As the shipped tenancy file has it: each team its own log groups and functions.
+    let tenancy = Tenancy::parse(&format!(
+        "namespaces:\n  {a}:\n    logGroupPrefixes: [/ecs/{a}/]\n    functionPrefixes: [{a}-]\n  {b}:\n    logGroupPrefixes: [/ecs/{b}/]\n    functionPrefixes: [{b}-]\n"
+    ))
+    .unwrap();
+    let engine = m.engine.clone().with_tenancy(tenancy);
+    let ctl_a = start_with(engine.clone(), settings(&a, None)).await;
+    let ctl_b = start_with(engine, settings(&b, None)).await;
+
+    kubectl_ok(
+        &["apply", "-f", "-"],
+        Some(&pipeline(
+            &a,
+            "orders",
+            &format!(
+                "sources:\n  logGroups: [{group_a}]\ndelivery:\n  buffering:\n    intervalSeconds: 0\nfanout:\n  subscribers:\n    - name: es\n      lambdaArn: {function_a}\ndrift:\n  checkIntervalSeconds: 3600\n"
+            ),
+        )),
+    );
+    for condition_type in ["Ready", "Delivering"] {
+        until(LONG, &format!("team A {condition_type}"), || async {
+            (condition(&a, "orders", condition_type) == "True").then_some(())
+        })
+        .await;
+    }
+    let n = names(&m, &a, "orders");
+    let topic_a = format!("arn:aws:sns:{REGION}:{}:{}", m.account, n.topic);
+    let before = team_a_holdings(&m, &group_a, &topic_a, function_a).await;
+
+    // Team B tries, one pipeline per way in: A's logs, A's function, A's topic, A's bucket.
+    let own = format!("sources:\n  logGroups: [{group_b}]\n");
+    let attempts = [
+        (
+            "grab-logs",
+            format!("sources:\n  logGroups: [{group_a}]\n"),
+            "InvalidSpec",
+            "spec.sources.logGroups[0]",
+        ),
+        (
+            "grab-function",
+            format!(
+                "{own}fanout:\n  subscribers:\n    - name: es\n      lambdaArn: {function_a}\n"
+            ),
+            "InvalidSpec",
+            "spec.fanout.subscribers[0].lambdaArn",
+        ),
+        (
+            "grab-topic",
+            format!(
+                "{own}fanout:\n  topicName: {}\n  subscribers:\n    - name: es\n      lambdaArn: {function_b}\n",
+                n.topic
+            ),
+            "Conflict",
+            "spec.fanout.topicName",
+        ),
+        (
+            "grab-bucket",
+            format!("{own}storage:\n  bucketName: {}\n", n.bucket),
+            "Conflict",
+            &n.bucket,
+        ),
+    ];
+    for (name, spec, _, _) in &attempts {
+        kubectl_ok(&["apply", "-f", "-"], Some(&pipeline(&b, name, spec)));
+    }
+    for (name, _, reason, named) in &attempts {
+        // An invalid spec's message lists its errors; a conflict's reason is in the status's
+        // items and, for ownership, in the OwnershipConflict event.
+        let said = until(LONG, &format!("{name} refused"), || async {
+            (condition_field(&b, name, "Ready", "reason") == *reason).then(|| {
+                let mut said = condition_field(&b, name, "Ready", "message");
+                said.push_str(&jsonpath(&b, name, "{.status}"));
+                said.push_str(&events(&b, "OwnershipConflict").join("\n"));
+                said
+            })
+        })
+        .await;
+        assert!(said.contains(named), "{name}: {said}");
+    }
+
+    // Nothing of A's changed, no stack of B's holds any of it, and A is still delivering.
+    assert_eq!(
+        team_a_holdings(&m, &group_a, &topic_a, function_a).await,
+        before
+    );
+    for (name, _, _, _) in &attempts {
+        assert!(
+            !stack_exists(&m.c, &names(&m, &b, name).stack).await,
+            "{name}"
+        );
+    }
+    let checked = jsonpath(&a, "orders", "{.status.lastCheckTime}");
+    request_reconcile(&a, "orders", "after-team-b");
+    until(
+        LONG,
+        "team A checked again, Ready and Delivering",
+        || async {
+            (jsonpath(&a, "orders", "{.status.lastCheckTime}") != checked
+                && condition(&a, "orders", "Ready") == "True"
+                && condition(&a, "orders", "Delivering") == "True")
+                .then_some(())
+        },
+    )
+    .await;
+    ctl_a.stop().await;
+    ctl_b.stop().await;
+}
