@@ -904,3 +904,56 @@ async fn objects_firehose_could_not_process_are_a_loss_signal_in_status_and_an_e
     assert!(detected[0].contains("processing-failed"), "{detected:?}");
     ctl.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shipped_manifests_are_accepted_by_the_api_server_and_read_the_tenancy_file() {
+    install();
+    let repo = env!("CARGO_MANIFEST_DIR");
+    let manifests = format!("{repo}/manifests");
+    // Every object of the kustomization, the NetworkPolicy and the tenancy ConfigMap included,
+    // as the API server would store it (the namespace exists: install() applied it).
+    let out = kubectl_ok(&["apply", "-k", &manifests, "--dry-run=server"], None);
+    for object in [
+        "networkpolicy.networking.k8s.io/pitagora",
+        "deployment.apps/pitagora",
+        "configmap/pitagora-tenancy-",
+    ] {
+        assert!(out.contains(object), "{object} in:\n{out}");
+    }
+    // The Deployment reads the ConfigMap it mounts, and its text is a valid tenancy file.
+    let rendered = kubectl_ok(&["kustomize", &manifests], None);
+    let docs: Vec<serde_json::Value> = rendered
+        .split("\n---\n")
+        .map(|d| serde_saphyr::from_str(d).unwrap())
+        .collect();
+    let of_kind = |kind: &str| docs.iter().find(|d| d["kind"] == kind).unwrap();
+    let config_map = of_kind("ConfigMap");
+    let pod = &of_kind("Deployment")["spec"]["template"]["spec"];
+    let args: Vec<&str> = pod["containers"][0]["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    let file = args[args.iter().position(|a| *a == "--tenancy").unwrap() + 1];
+    let mount = &pod["containers"][0]["volumeMounts"][0];
+    let (dir, key) = file.rsplit_once('/').unwrap();
+    assert_eq!(mount["mountPath"], dir);
+    assert_eq!(
+        pod["volumes"][0]["configMap"]["name"],
+        config_map["metadata"]["name"]
+    );
+    let text = config_map["data"][key].as_str().unwrap();
+    let tenancy = pitagora::spec::Tenancy::parse(text).unwrap();
+    assert!(!tenancy.is_single_tenant());
+    // The NetworkPolicy selects the controller's pods and opens only their port.
+    let policy = of_kind("NetworkPolicy");
+    assert_eq!(
+        policy["spec"]["podSelector"]["matchLabels"],
+        of_kind("Deployment")["spec"]["template"]["metadata"]["labels"]
+    );
+    assert_eq!(
+        policy["spec"]["ingress"][0]["ports"][0]["port"],
+        pod["containers"][0]["ports"][0]["containerPort"]
+    );
+}
