@@ -4,6 +4,7 @@
 
 pub mod cutover;
 pub mod delivery;
+pub mod grammar;
 pub mod patterns;
 pub mod schema;
 pub mod status;

@@ -184,7 +184,7 @@ fn validate_target(e: &mut Errors, t: &FluentdTarget) {
 fn validate_store(e: &mut Errors, store: &str) {
     let path = "spec.legacy.fluentd.store";
     e.length(path, store, 1, 16384);
-    match crate::fluentd::parse::parse(store) {
+    match crate::spec::grammar::fluentd::parse(store) {
         Err(err) => e.push(
             path,
             "<text>",
@@ -199,7 +199,7 @@ fn validate_store(e: &mut Errors, store: &str) {
             if let Some(d) = body
                 .directives
                 .iter()
-                .find(|d| !crate::fluentd::parse::STORE_SECTIONS.contains(&d.name.as_str()))
+                .find(|d| !crate::spec::grammar::fluentd::STORE_SECTIONS.contains(&d.name.as_str()))
             {
                 e.push(
                     path,
@@ -208,7 +208,7 @@ fn validate_store(e: &mut Errors, store: &str) {
                         "line {}: <{}> cannot appear inside a <store>; expected sections such as {}",
                         d.line,
                         d.name,
-                        crate::fluentd::parse::STORE_SECTIONS.join(", ")
+                        crate::spec::grammar::fluentd::STORE_SECTIONS.join(", ")
                     ),
                 );
             }
