@@ -10,19 +10,6 @@
 
 use std::fmt;
 
-/// Sections that may appear inside an output's `<store>`.
-pub const STORE_SECTIONS: &[&str] = &[
-    "buffer",
-    "secondary",
-    "format",
-    "inject",
-    "server",
-    "service_discovery",
-    "security",
-    "auth",
-    "record",
-];
-
 /// A directive (`<match app.**>`) or the root of a file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Directive {

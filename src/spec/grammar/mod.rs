@@ -2,3 +2,4 @@
 //! them without depending on the layers that render them.
 
 pub mod fluentd;
+pub mod fluentd_match;
