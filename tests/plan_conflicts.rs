@@ -197,6 +197,9 @@ fn labels_are_the_variant_names() {
         FilterLimit,
         NotificationOverlap,
         MissingSource,
+        NeedsReplacement,
+        AppliedByAnotherManager,
+        RoutesOverlap,
     ] {
         assert_eq!(kind.as_str(), format!("{kind:?}"));
         assert_eq!(kind.to_string(), kind.as_str());

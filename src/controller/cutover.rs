@@ -165,6 +165,13 @@ fn applied(lp: &LogPipeline, run: CutoverRun, now: Timestamp) -> Applied {
                 ..held(reason::FLUENTD_CONFLICT, message, "Conflict")
             }
         }
+        KeyOutcome::Overlap(overlap) => {
+            let message = format!("the fluentd key {name}: {}", overlap.message());
+            Applied {
+                notes: vec![Note::warning(event::OWNERSHIP_CONFLICT, message.clone())],
+                ..held(reason::FLUENTD_CONFLICT, message, "Conflict")
+            }
+        }
         KeyOutcome::Deferred => held(
             reason::AWS_NOT_READY,
             "the AWS side did not converge, so the fluentd routes keep their stages until it does"

@@ -29,6 +29,9 @@ pub enum ConflictKind {
     NeedsReplacement,
     /// Another field manager applied the pipeline's fluentd ConfigMap key.
     AppliedByAnotherManager,
+    /// A route's tag pattern shares tags with a route another pipeline rendered into the same
+    /// fluentd ConfigMap.
+    RoutesOverlap,
 }
 
 impl ConflictKind {
@@ -46,6 +49,7 @@ impl ConflictKind {
             ConflictKind::MissingSource => "MissingSource",
             ConflictKind::NeedsReplacement => "NeedsReplacement",
             ConflictKind::AppliedByAnotherManager => "AppliedByAnotherManager",
+            ConflictKind::RoutesOverlap => "RoutesOverlap",
         }
     }
 
