@@ -200,6 +200,7 @@ fn labels_are_the_variant_names() {
         NeedsReplacement,
         AppliedByAnotherManager,
         RoutesOverlap,
+        ForeignKey,
     ] {
         assert_eq!(kind.as_str(), format!("{kind:?}"));
         assert_eq!(kind.to_string(), kind.as_str());

@@ -11,6 +11,8 @@
 //! pipeline rendered into another key of the same ConfigMap would take (or lose) that
 //! pipeline's logs, depending on the order fluentd includes the keys: that is a conflict naming
 //! the other key, and the key is left alone. pitagora never steals another pipeline's logs.
+//! Nor does it take a key it never wrote that holds something else than this pipeline's routes
+//! (the cluster's own `fluent.conf`, another pipeline's routes): that is a conflict too.
 
 use super::render::OWNER_LINE;
 use crate::plan::{Action, Change, ConflictKind, Op, Step};
@@ -48,6 +50,22 @@ pub enum KeyPlan {
     },
     /// A route shares tags with a route of another pipeline in another key: leave it.
     Overlap(Overlap),
+    /// The key holds configuration pitagora never wrote for this pipeline: leave it.
+    Foreign {
+        /// The pipeline its header names, when pitagora rendered it for another one.
+        pipeline: Option<String>,
+    },
+}
+
+/// Why a key pitagora never wrote is left alone, and the fix.
+pub fn foreign_message(pipeline: Option<&str>) -> String {
+    let what = match pipeline {
+        Some(p) => format!("the routes pitagora rendered for pipeline {p}"),
+        None => "configuration pitagora did not render".to_owned(),
+    };
+    format!(
+        "the key already holds {what}: pitagora never overwrites a key it did not write for this pipeline; choose another key in spec.legacy.fluentd.config.key, or remove that key"
+    )
 }
 
 /// A route of this key and a route of another key that match some tag in common.
@@ -157,6 +175,16 @@ pub fn plan(text: &str, observed: &Observed, last_written: Option<&str>) -> KeyP
     if let Some(overlap) = overlap(text, &observed.rendered_elsewhere) {
         return KeyPlan::Overlap(overlap);
     }
+    // A key pitagora has not written for this pipeline is taken only when it is already ours
+    // (the same header); after a write, a difference is drift.
+    if let Some(found) = &observed.value
+        && last_written.is_none()
+        && owner(found).is_none_or(|o| Some(o) != owner(text))
+    {
+        return KeyPlan::Foreign {
+            pipeline: owner(found).map(str::to_owned),
+        };
+    }
     let Some(found) = &observed.value else {
         return KeyPlan::Write(Difference {
             create: true,
@@ -196,13 +224,18 @@ pub fn overlap(text: &str, others: &[(String, String)]) -> Option<Overlap> {
                 theirs.iter().find_map(|(b_text, b)| {
                     a.overlap(b).map(|_| Overlap {
                         key: key.clone(),
-                        pipeline: owner(other),
+                        pipeline: owner(other).map(|o| o.to_owned()),
                         ours: a_text.clone(),
                         theirs: b_text.clone(),
                     })
                 })
             })
         })
+}
+
+/// The pipeline a rendered key's header names.
+fn owner(text: &str) -> Option<&str> {
+    text.lines().next()?.strip_prefix(OWNER_LINE)
 }
 
 /// The patterns of the `<match>`es of a rendered key.
@@ -295,6 +328,12 @@ pub fn action(c: &FluentdConfig, plan: &KeyPlan) -> Option<Action> {
             Vec::new(),
             overlap.message(),
             Step::Conflict(ConflictKind::RoutesOverlap),
+        ),
+        KeyPlan::Foreign { pipeline } => (
+            Op::Conflict,
+            Vec::new(),
+            foreign_message(pipeline.as_deref()),
+            Step::Conflict(ConflictKind::ForeignKey),
         ),
         KeyPlan::Write(d) => {
             let (desired, actual) = d.values();
@@ -400,6 +439,42 @@ mod tests {
         assert!(
             matches!(plan(&ours, &observed, None), KeyPlan::Overlap(o) if o.key == "team-b.payments.conf")
         );
+    }
+
+    #[test]
+    fn a_key_never_written_that_holds_something_else_is_left_alone() {
+        let ours = rendered("team-a/orders", &["a.**"]);
+        let holding = |value: &str| Observed {
+            exists: true,
+            value: Some(value.to_owned()),
+            ..Observed::default()
+        };
+        let cluster = holding("@include /etc/fluent/pitagora/*.conf\n");
+        assert_eq!(
+            plan(&ours, &cluster, None),
+            KeyPlan::Foreign { pipeline: None }
+        );
+        let other = holding(&rendered("team-a/payments", &["p.**"]));
+        assert_eq!(
+            plan(&ours, &other, None),
+            KeyPlan::Foreign {
+                pipeline: Some("team-a/payments".into())
+            }
+        );
+        let own_stale = holding(&rendered("team-a/orders", &["old.**"]));
+        assert!(matches!(plan(&ours, &own_stale, None), KeyPlan::Write(d) if d.edited));
+    }
+
+    #[test]
+    fn a_key_pitagora_wrote_and_someone_edited_is_drift_not_foreign() {
+        let ours = rendered("team-a/orders", &["a.**"]);
+        let edited = Observed {
+            exists: true,
+            value: Some("# edited by hand\n".to_owned()),
+            ..Observed::default()
+        };
+        let last = super::super::render::config_hash(&ours);
+        assert!(matches!(plan(&ours, &edited, Some(&last)), KeyPlan::Write(d) if d.edited));
     }
 
     #[test]

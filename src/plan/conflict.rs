@@ -32,6 +32,8 @@ pub enum ConflictKind {
     /// A route's tag pattern shares tags with a route another pipeline rendered into the same
     /// fluentd ConfigMap.
     RoutesOverlap,
+    /// The pipeline's fluentd key holds configuration pitagora never wrote for it.
+    ForeignKey,
 }
 
 impl ConflictKind {
@@ -50,6 +52,7 @@ impl ConflictKind {
             ConflictKind::NeedsReplacement => "NeedsReplacement",
             ConflictKind::AppliedByAnotherManager => "AppliedByAnotherManager",
             ConflictKind::RoutesOverlap => "RoutesOverlap",
+            ConflictKind::ForeignKey => "ForeignKey",
         }
     }
 
@@ -61,6 +64,7 @@ impl ConflictKind {
             ConflictKind::OwnedByOtherPipeline
                 | ConflictKind::Untagged
                 | ConflictKind::AppliedByAnotherManager
+                | ConflictKind::ForeignKey
         )
     }
 }
