@@ -452,6 +452,56 @@ async fn a_key_applied_by_another_manager_is_a_conflict_and_left_with_every_othe
     w.ctl.stop().await;
 }
 
+/// Adds `data` (key: text) to the ConfigMap as a user would (`kubectl patch`, an update).
+fn patch_keys(ns: &str, data: serde_json::Value) {
+    let patch = serde_json::json!({ "data": data }).to_string();
+    kubectl_ok(
+        &[
+            "patch",
+            "configmap",
+            "-n",
+            ns,
+            MAP,
+            "--type",
+            "merge",
+            "-p",
+            &patch,
+        ],
+        None,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_overlapping_another_pipelines_key_is_a_conflict_naming_that_key() {
+    let w = world("overlap", Vec::new()).await;
+    let theirs = "# pitagora.dev/pipeline: other/everything\n<match app.payments.**>\n  @type copy\n</match>\n";
+    patch_keys(
+        &w.ns,
+        serde_json::json!({ "other.everything.conf": theirs }),
+    );
+    w.apply("Shadow", "Correct");
+    let message = w.blocked("FluentdConflict").await;
+    assert!(message.contains("other.everything.conf"), "{message}");
+    assert!(message.contains("app.payments.api.**"), "{message}");
+    assert!(data(&w.ns).get(key(&w.ns)).is_none(), "nothing written");
+    assert_eq!(data(&w.ns)["other.everything.conf"], theirs);
+    assert_eq!(reload_annotation(&w.ns), "", "nothing rolled");
+    w.ctl.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_holding_what_pitagora_never_wrote_is_a_conflict_and_left_as_it_is() {
+    let w = world("foreign", Vec::new()).await;
+    let theirs = "<match app.**>\n  @type null\n</match>\n";
+    patch_keys(&w.ns, serde_json::json!({ key(&w.ns): theirs }));
+    w.apply("Shadow", "Correct");
+    let message = w.blocked("FluentdConflict").await;
+    assert!(message.contains("did not render"), "{message}");
+    assert_eq!(data(&w.ns)[key(&w.ns)], theirs);
+    assert_eq!(reload_annotation(&w.ns), "", "nothing rolled");
+    w.ctl.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_route_key_edited_by_hand_is_drift_and_written_back() {
     let w = world("edited", Vec::new()).await;
