@@ -10,8 +10,20 @@ use pitagora::desired::{self, Pipeline};
 use pitagora::fluentd::render::config_hash;
 use pitagora::spec::{CutoverStage, LogPipelineSpec};
 
+/// The example beside fluentd, rendered as `common::id()` (team-a/orders): its key named after
+/// that namespace, as validation requires (the key is not part of the text).
 fn payments() -> LogPipelineSpec {
-    common::example("beside-fluentd.yaml").spec
+    let mut spec = common::example("beside-fluentd.yaml").spec;
+    let config = spec
+        .legacy
+        .as_mut()
+        .unwrap()
+        .fluentd
+        .config
+        .as_mut()
+        .unwrap();
+    config.key = "team-a.payments.conf".into();
+    spec
 }
 
 fn text_at(spec: &LogPipelineSpec, routes: Vec<CutoverStage>, own: CutoverStage) -> String {

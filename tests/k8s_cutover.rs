@@ -19,7 +19,10 @@ use std::time::{Duration, Instant};
 const LONG: Duration = Duration::from_secs(45);
 const NAME: &str = "payments";
 const MAP: &str = "fluentd-pitagora-routes";
-const KEY: &str = "payments.conf";
+/// The pipeline's key in namespace `ns`: a namespace writes only keys named after it.
+fn key(ns: &str) -> String {
+    format!("{ns}.payments.conf")
+}
 
 /// The cluster's own fluentd configuration, already in the ConfigMap: it must stay untouched.
 const MAIN_CONF: &str = "@include /etc/fluent/pitagora/*.conf\n";
@@ -58,12 +61,13 @@ fn groups(ns: &str) -> [String; 2] {
 /// The pipeline beside fluentd at `stage` with drift `policy`, its consumer `lambda`.
 fn spec(ns: &str, stage: &str, policy: &str, lambda: &str) -> String {
     let [api, worker] = groups(ns);
+    let key = key(ns);
     format!(
         "sources:\n  logGroups: [{api}, {worker}]\n\
          delivery:\n  buffering:\n    intervalSeconds: 0\n\
          fanout:\n  subscribers:\n    - name: es-forwarder\n      lambdaArn: {lambda}\n\
          legacy:\n  fluentd:\n    target:\n      host: aggregator.{ns}.svc\n\
-         \x20   config:\n      namespace: {ns}\n      name: {MAP}\n      key: {KEY}\n\
+         \x20   config:\n      namespace: {ns}\n      name: {MAP}\n      key: {key}\n\
          \x20   reload:\n      kind: DaemonSet\n      name: fluentd\n\
          \x20   routes:\n      - match: app.payments.api.**\n        logGroup: {api}\n\
          \x20     - match: app.payments.worker.**\n        logGroup: {worker}\n\
@@ -184,16 +188,16 @@ fn data(ns: &str) -> serde_json::Value {
 
 /// The pipeline's key, parsed as fluentd would: each route's stores (`!` = ignore_error).
 fn shapes(ns: &str) -> Vec<Vec<String>> {
-    let text = data(ns)[KEY].as_str().unwrap_or_default().to_owned();
+    let text = data(ns)[key(ns)].as_str().unwrap_or_default().to_owned();
     routes(&text).iter().map(|r| r.shape()).collect()
 }
 
 /// Someone edits the pipeline's key by hand (`kubectl patch`), changing the aggregator's port:
 /// (the text pitagora had rendered, the edited text).
 fn edit_key_by_hand(ns: &str) -> (String, String) {
-    let rendered = data(ns)[KEY].as_str().unwrap().to_owned();
+    let rendered = data(ns)[key(ns)].as_str().unwrap().to_owned();
     let edited = rendered.replace("port 24224", "port 24225");
-    let patch = serde_json::json!({ "data": { KEY: edited } }).to_string();
+    let patch = serde_json::json!({ "data": { key(ns): edited } }).to_string();
     kubectl_ok(
         &[
             "patch",
@@ -215,7 +219,7 @@ fn edit_key_by_hand(ns: &str) -> (String, String) {
 fn reload_annotation(ns: &str) -> String {
     let path = format!(
         "jsonpath={{.spec.template.metadata.annotations.fluentd\\.pitagora\\.dev/{}}}",
-        KEY.replace('.', "\\.")
+        key(ns).replace('.', "\\.")
     );
     kubectl_ok(
         &["get", "daemonset", "-n", ns, "fluentd", "-o", &path],
@@ -344,7 +348,7 @@ impl Intercept for KeyAtUnsubscribe {
         let body = context.request().body().bytes().unwrap_or_default();
         if String::from_utf8_lossy(body).contains("Action=Unsubscribe") {
             let ns = self.ns.lock().unwrap().clone();
-            let text = data(&ns)[KEY].as_str().unwrap_or_default().to_owned();
+            let text = data(&ns)[key(&ns)].as_str().unwrap_or_default().to_owned();
             self.seen.lock().unwrap().push(text);
         }
         Ok(())
@@ -422,8 +426,9 @@ async fn a_forced_cutover_skips_the_checks_and_is_recorded_in_status_and_an_even
 async fn a_key_applied_by_another_manager_is_a_conflict_and_left_with_every_other_key() {
     let w = world("conflict", Vec::new()).await;
     let theirs = format!(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {MAP}\n  namespace: {}\ndata:\n  {KEY}: \"# the platform team's\\n\"\n",
-        w.ns
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {MAP}\n  namespace: {}\ndata:\n  {}: \"# the platform team's\\n\"\n",
+        w.ns,
+        key(&w.ns)
     );
     kubectl_ok(
         &[
@@ -439,11 +444,61 @@ async fn a_key_applied_by_another_manager_is_a_conflict_and_left_with_every_othe
     w.apply("Shadow", "Correct");
     let message = w.blocked("FluentdConflict").await;
     assert!(message.contains("platform-gitops"), "{message}");
-    assert_eq!(data(&w.ns)[KEY], "# the platform team's\n");
+    assert_eq!(data(&w.ns)[key(&w.ns)], "# the platform team's\n");
     assert_eq!(data(&w.ns)["fluent.conf"], MAIN_CONF);
     assert_eq!(reload_annotation(&w.ns), "", "nothing rolled");
     let kinds = w.field("{.status.resources[?(@.kind==\"FluentdRoutes\")].state}");
     assert_eq!(kinds, "Conflict");
+    w.ctl.stop().await;
+}
+
+/// Adds `data` (key: text) to the ConfigMap as a user would (`kubectl patch`, an update).
+fn patch_keys(ns: &str, data: serde_json::Value) {
+    let patch = serde_json::json!({ "data": data }).to_string();
+    kubectl_ok(
+        &[
+            "patch",
+            "configmap",
+            "-n",
+            ns,
+            MAP,
+            "--type",
+            "merge",
+            "-p",
+            &patch,
+        ],
+        None,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_overlapping_another_pipelines_key_is_a_conflict_naming_that_key() {
+    let w = world("overlap", Vec::new()).await;
+    let theirs = "# pitagora.dev/pipeline: other/everything\n<match app.payments.**>\n  @type copy\n</match>\n";
+    patch_keys(
+        &w.ns,
+        serde_json::json!({ "other.everything.conf": theirs }),
+    );
+    w.apply("Shadow", "Correct");
+    let message = w.blocked("FluentdConflict").await;
+    assert!(message.contains("other.everything.conf"), "{message}");
+    assert!(message.contains("app.payments.api.**"), "{message}");
+    assert!(data(&w.ns).get(key(&w.ns)).is_none(), "nothing written");
+    assert_eq!(data(&w.ns)["other.everything.conf"], theirs);
+    assert_eq!(reload_annotation(&w.ns), "", "nothing rolled");
+    w.ctl.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_holding_what_pitagora_never_wrote_is_a_conflict_and_left_as_it_is() {
+    let w = world("foreign", Vec::new()).await;
+    let theirs = "<match app.**>\n  @type null\n</match>\n";
+    patch_keys(&w.ns, serde_json::json!({ key(&w.ns): theirs }));
+    w.apply("Shadow", "Correct");
+    let message = w.blocked("FluentdConflict").await;
+    assert!(message.contains("did not render"), "{message}");
+    assert_eq!(data(&w.ns)[key(&w.ns)], theirs);
+    assert_eq!(reload_annotation(&w.ns), "", "nothing rolled");
     w.ctl.stop().await;
 }
 
@@ -454,7 +509,7 @@ async fn a_route_key_edited_by_hand_is_drift_and_written_back() {
     w.at_stage("Shadow").await;
     let (rendered, _) = edit_key_by_hand(&w.ns);
     w.checked_until("the key written back", |w| {
-        (data(&w.ns)[KEY].as_str() == Some(rendered.as_str())).then_some(())
+        (data(&w.ns)[key(&w.ns)].as_str() == Some(rendered.as_str())).then_some(())
     })
     .await;
     let corrected = until(LONG, "a DriftCorrected event", || async {
@@ -573,10 +628,10 @@ async fn pitagora_drift_compares_at_the_stages_in_effect_and_reports_a_hand_edit
         items[0]["field"]
             .as_str()
             .unwrap()
-            .starts_with("data[payments.conf] line ")
+            .starts_with(&format!("data[{}] line ", key(&w.ns)))
     );
     assert_eq!(
-        data(&w.ns)[KEY].as_str().unwrap(),
+        data(&w.ns)[key(&w.ns)].as_str().unwrap(),
         edited,
         "drift writes nothing"
     );
@@ -589,7 +644,7 @@ async fn a_missing_config_map_is_created_holding_only_the_pipelines_key() {
     w.apply("Shadow", "Correct");
     w.at_stage("Shadow").await;
     let keys: Vec<String> = data(&w.ns).as_object().unwrap().keys().cloned().collect();
-    assert_eq!(keys, [KEY]);
+    assert_eq!(keys, [key(&w.ns)]);
     assert_eq!(shapes(&w.ns), shape(&["!cloudwatch_logs", "forward"]));
     w.ctl.stop().await;
 }

@@ -197,6 +197,10 @@ fn labels_are_the_variant_names() {
         FilterLimit,
         NotificationOverlap,
         MissingSource,
+        NeedsReplacement,
+        AppliedByAnotherManager,
+        RoutesOverlap,
+        ForeignKey,
     ] {
         assert_eq!(kind.as_str(), format!("{kind:?}"));
         assert_eq!(kind.to_string(), kind.as_str());

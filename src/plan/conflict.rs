@@ -29,6 +29,11 @@ pub enum ConflictKind {
     NeedsReplacement,
     /// Another field manager applied the pipeline's fluentd ConfigMap key.
     AppliedByAnotherManager,
+    /// A route's tag pattern shares tags with a route another pipeline rendered into the same
+    /// fluentd ConfigMap.
+    RoutesOverlap,
+    /// The pipeline's fluentd key holds configuration pitagora never wrote for it.
+    ForeignKey,
 }
 
 impl ConflictKind {
@@ -46,6 +51,8 @@ impl ConflictKind {
             ConflictKind::MissingSource => "MissingSource",
             ConflictKind::NeedsReplacement => "NeedsReplacement",
             ConflictKind::AppliedByAnotherManager => "AppliedByAnotherManager",
+            ConflictKind::RoutesOverlap => "RoutesOverlap",
+            ConflictKind::ForeignKey => "ForeignKey",
         }
     }
 
@@ -57,6 +64,7 @@ impl ConflictKind {
             ConflictKind::OwnedByOtherPipeline
                 | ConflictKind::Untagged
                 | ConflictKind::AppliedByAnotherManager
+                | ConflictKind::ForeignKey
         )
     }
 }

@@ -8,6 +8,10 @@ use super::patterns::*;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+/// The placeholder of a verbatim store replaced by a name unique to each route (the pipeline and
+/// the route's pattern), for buffer paths.
+pub const ROUTE_PLACEHOLDER: &str = "{{route}}";
+
 /// The legacy delivery path this pipeline replaces.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -26,8 +30,9 @@ pub struct FluentdLegacy {
     pub target: Option<FluentdTarget>,
 
     /// The legacy output written verbatim as the body of a `<store>` (e.g. `@type forward` with
-    /// your own servers, TLS and buffer), instead of `target`. `{{route}}` is replaced by a name
-    /// unique to each route, for buffer paths.
+    /// your own servers, TLS and buffer), instead of `target`: one output plugin the operator
+    /// allows (by default `forward`) and its sections, without `@include`, `@id` or `#{…}`.
+    /// `{{route}}` is replaced by a name unique to each route: a file buffer's path must hold it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 16384))]
     pub store: Option<String>,
@@ -71,8 +76,8 @@ pub struct ForwardBuffer {
     /// `File` (default: survives a fluentd restart) or `Memory`.
     #[serde(default, rename = "type")]
     pub kind: BufferKind,
-    /// Directory of the file buffers; each route gets its own subdirectory. Default:
-    /// `/var/log/fluentd-buffers/pitagora`.
+    /// Directory of the file buffers; each route gets its own subdirectory. Without `.`, `..`
+    /// or empty segments. Default: `/var/log/fluentd-buffers/pitagora`.
     #[serde(default = "default_buffer_path")]
     #[schemars(length(min = 1, max = 1024), regex(pattern = ABSOLUTE_PATH_PATTERN))]
     pub path: String,
@@ -80,11 +85,11 @@ pub struct ForwardBuffer {
     #[serde(default = "default_flush_interval")]
     #[schemars(range(min = 1, max = 3600))]
     pub flush_interval_seconds: i32,
-    /// Largest chunk, e.g. `8m`. Default: `8m`.
+    /// Largest chunk, e.g. `8m`, above zero and at most `totalLimitSize`. Default: `8m`.
     #[serde(default = "default_chunk_limit")]
     #[schemars(length(min = 1, max = 16), regex(pattern = FLUENTD_SIZE_PATTERN))]
     pub chunk_limit_size: String,
-    /// Largest buffer per route, e.g. `512m`. Default: `512m`.
+    /// Largest buffer per route, e.g. `512m`, above zero. Default: `512m`.
     #[serde(default = "default_total_limit")]
     #[schemars(length(min = 1, max = 16), regex(pattern = FLUENTD_SIZE_PATTERN))]
     pub total_limit_size: String,
@@ -144,7 +149,9 @@ pub struct FluentdConfig {
     /// Name of the ConfigMap; created when missing.
     #[schemars(length(min = 1, max = 253), regex(pattern = DNS_SUBDOMAIN_PATTERN))]
     pub name: String,
-    /// The key, e.g. `payments.conf`; fluentd `@include`s it from where the ConfigMap is mounted.
+    /// The key, beginning with the pipeline's namespace and a dot, e.g. `team-a.payments.conf`
+    /// (the ConfigMap is shared by every namespace); fluentd `@include`s it from where the
+    /// ConfigMap is mounted.
     #[schemars(length(min = 1, max = 63), regex(pattern = CONFIGMAP_KEY_PATTERN))]
     pub key: String,
 }
@@ -184,7 +191,8 @@ pub enum ReloadKind {
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct FluentdRoute {
-    /// fluentd tag pattern, e.g. `app.orders.**`.
+    /// fluentd tag pattern, e.g. `app.orders.**`, beginning with a fixed tag part (never one
+    /// that matches every tag: the first matching route takes the logs).
     #[schemars(length(min = 1, max = 256), regex(pattern = FLUENTD_MATCH_PATTERN))]
     pub r#match: String,
     /// The CloudWatch Logs log group these logs are written to; it must be one of this pipeline's

@@ -4,6 +4,8 @@
 
 pub mod cutover;
 pub mod delivery;
+pub mod fluentd_policy;
+pub mod grammar;
 pub mod patterns;
 pub mod schema;
 pub mod status;
@@ -13,6 +15,7 @@ pub mod valid;
 pub mod validate;
 
 pub use cutover::*;
+pub use fluentd_policy::FluentdPolicy;
 pub use status::*;
 pub use tenancy::{Tenancy, TenancyError};
 pub use types::*;

@@ -18,17 +18,21 @@ pub const KMS_KEY_ARN_PATTERN: &str = r"^arn:aws[a-zA-Z-]*:kms:[a-z]{2}(-[a-z]+)
 /// Bucket names as S3 accepts them (the remaining S3 rules are in validation).
 pub const BUCKET_NAME_PATTERN: &str = r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$";
 
-/// fluentd tag patterns (`app.orders.**`, `{a,b}.**`, several separated by spaces): nothing that
-/// could close the `<match>` directive or start a comment.
-pub const FLUENTD_MATCH_PATTERN: &str = r"^[^<>#\s]([^<>#\r\n]*[^<>#\s])?$";
+/// fluentd tag patterns (`app.orders.**`, `{a,b}.**`, several separated by spaces): the
+/// characters of tags and of fluentd's wildcards only, so nothing can close the `<match>`
+/// directive, start a comment or hold Ruby code (`#{…}`). Balanced braces and the rest of the
+/// grammar are checked by validation ([`crate::spec::grammar::fluentd_match`]).
+pub const FLUENTD_MATCH_PATTERN: &str = r"^[A-Za-z0-9_.*{},-]+( [A-Za-z0-9_.*{},-]+)*$";
 /// A host name or address for fluentd's `<server>`.
 pub const HOST_PATTERN: &str = r"^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$";
-/// ConfigMap keys (also the name part of the reload annotation, hence at most 63 characters).
-pub const CONFIGMAP_KEY_PATTERN: &str = r"^[-._a-zA-Z0-9]+$";
+/// ConfigMap keys that are also the name part of the reload annotation (hence at most 63
+/// characters): Kubernetes' ConfigMap keys (`[-._a-zA-Z0-9]+`, not `.`, `..` or starting with
+/// `..`) narrowed to an annotation name's (starting and ending with a letter or digit).
+pub const CONFIGMAP_KEY_PATTERN: &str = r"^[A-Za-z0-9]([-._A-Za-z0-9]*[A-Za-z0-9])?$";
 /// Kubernetes object names (DNS subdomains).
 pub const DNS_SUBDOMAIN_PATTERN: &str = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$";
-/// fluentd sizes: bytes with an optional `k`, `m`, `g` or `t` suffix.
-pub const FLUENTD_SIZE_PATTERN: &str = r"^[0-9]+[kmgt]?$";
+/// fluentd sizes: bytes with an optional `k`, `m`, `g` or `t` suffix, never zero.
+pub const FLUENTD_SIZE_PATTERN: &str = r"^[1-9][0-9]*[kmgt]?$";
 /// An absolute path on the fluentd node, without spaces.
 pub const ABSOLUTE_PATH_PATTERN: &str = r"^/[A-Za-z0-9._/-]*$";
 
@@ -51,14 +55,16 @@ pub fn describe_pattern(pattern: &str) -> Option<&'static str> {
             "an S3 bucket name: lowercase letters, digits, '.' and '-', starting and ending with a letter or digit"
         }
         FLUENTD_MATCH_PATTERN => {
-            "a fluentd tag pattern such as app.orders.** (no '<', '>', '#' or line breaks)"
+            "a fluentd tag pattern such as app.orders.**: letters, digits, '_', '-', '.', '*', '{', ',' and '}', several separated by single spaces (no '#': fluentd runs #{…} as Ruby)"
         }
         HOST_PATTERN => "a host name or address such as fluentd.logging.svc",
-        CONFIGMAP_KEY_PATTERN => "a ConfigMap key: letters, digits, '-', '_' and '.'",
+        CONFIGMAP_KEY_PATTERN => {
+            "a ConfigMap key such as team-a.orders.conf: letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
+        }
         DNS_SUBDOMAIN_PATTERN => {
             "a Kubernetes name: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"
         }
-        FLUENTD_SIZE_PATTERN => "a fluentd size such as 8m or 512m",
+        FLUENTD_SIZE_PATTERN => "a fluentd size above zero such as 8m or 512m",
         ABSOLUTE_PATH_PATTERN => "an absolute path without spaces, e.g. /var/log/fluentd-buffers",
         _ => return None,
     })

@@ -149,7 +149,7 @@ pub fn validate_in(
         validate_fanout(&mut e, f, region);
         validate_topic_key(&mut e, f, region);
     }
-    validate_legacy_and_cutover(&mut e, spec);
+    validate_legacy_and_cutover(&mut e, id, spec);
     e.range(
         "spec.drift.checkIntervalSeconds",
         spec.drift.check_interval_seconds,

@@ -1,10 +1,21 @@
 //! Validation of `spec.legacy` and `spec.cutover`: the fluentd target or verbatim store (parsed
-//! as fluentd configuration), the ConfigMap key and the reload, the routes against the sources,
-//! and the cutover's thresholds. Everything rendered into fluentd's configuration is checked
-//! here, so that no spec value can break out of its directive.
+//! as fluentd configuration, [`store`]), the ConfigMap key and the reload, the routes against the
+//! sources, and the cutover's thresholds. Everything rendered into fluentd's configuration is
+//! checked here, so that no spec value can break out of its directive.
+//!
+//! The ConfigMap is shared by every tenant of the cluster and loaded by the node-level fluentd,
+//! so the rules that hold for every operator keep one tenant from harming the others or the
+//! fluentd pods: a namespace writes only keys named after it, a route takes only tags under a
+//! fixed first part (never every tag), and a verbatim store holds one output's configuration
+//! with no code, no include and no buffer path shared with another route. What an operator
+//! chooses (which output plugins, which ConfigMaps) is [`crate::spec::fluentd_policy`].
+
+mod store;
 
 use super::{Errors, quoted};
+use crate::names::PipelineId;
 use crate::spec::cutover::*;
+use crate::spec::grammar::fluentd_match::TagPattern;
 use crate::spec::patterns::*;
 use crate::spec::types::LogPipelineSpec;
 use regex::Regex;
@@ -30,9 +41,9 @@ impl Errors {
 }
 
 /// `spec.legacy` and `spec.cutover`.
-pub(super) fn validate_legacy_and_cutover(e: &mut Errors, spec: &LogPipelineSpec) {
+pub(super) fn validate_legacy_and_cutover(e: &mut Errors, id: &PipelineId, spec: &LogPipelineSpec) {
     if let Some(legacy) = &spec.legacy {
-        validate_fluentd(e, spec, &legacy.fluentd);
+        validate_fluentd(e, id, spec, &legacy.fluentd);
     }
     let c = &spec.cutover;
     if let Some(stage) = c.stage
@@ -76,11 +87,11 @@ pub(super) fn validate_legacy_and_cutover(e: &mut Errors, spec: &LogPipelineSpec
     );
 }
 
-fn validate_fluentd(e: &mut Errors, spec: &LogPipelineSpec, f: &FluentdLegacy) {
+fn validate_fluentd(e: &mut Errors, id: &PipelineId, spec: &LogPipelineSpec, f: &FluentdLegacy) {
     let at = "spec.legacy.fluentd";
     match (&f.target, &f.store) {
         (Some(t), None) => validate_target(e, t),
-        (None, Some(store)) => validate_store(e, store),
+        (None, Some(store)) => store::validate_store(e, store),
         (Some(_), Some(_)) => e.push(
             format!("{at}.store"),
             "<set>",
@@ -93,7 +104,7 @@ fn validate_fluentd(e: &mut Errors, spec: &LogPipelineSpec, f: &FluentdLegacy) {
         ),
     }
     if let Some(config) = &f.config {
-        validate_config(e, config);
+        validate_config(e, id, config);
         match &f.reload {
             Some(reload) => validate_reload(e, reload),
             None => e.push(
@@ -106,13 +117,7 @@ fn validate_fluentd(e: &mut Errors, spec: &LogPipelineSpec, f: &FluentdLegacy) {
     let mut seen = BTreeSet::new();
     for (i, route) in f.routes.iter().enumerate() {
         let path = format!("{at}.routes[{i}]");
-        e.length(&format!("{path}.match"), &route.r#match, 1, 256);
-        e.pattern(
-            &format!("{path}.match"),
-            &route.r#match,
-            &MATCH,
-            FLUENTD_MATCH_PATTERN,
-        );
+        validate_match(e, &format!("{path}.match"), &route.r#match);
         if !seen.insert(route.r#match.as_str()) {
             e.push(
                 format!("{path}.match"),
@@ -154,12 +159,19 @@ fn validate_target(e: &mut Errors, t: &FluentdTarget) {
     e.pattern(&format!("{at}.host"), &t.host, &HOST, HOST_PATTERN);
     e.range(&format!("{at}.port"), t.port, 1, 65535, "");
     let b = &t.buffer;
-    e.pattern(
-        &format!("{at}.buffer.path"),
-        &b.path,
-        &PATH,
-        ABSOLUTE_PATH_PATTERN,
-    );
+    let path = format!("{at}.buffer.path");
+    e.pattern(&path, &b.path, &PATH, ABSOLUTE_PATH_PATTERN);
+    if PATH.is_match(&b.path)
+        && let Some(problem) = path_problem(&b.path)
+    {
+        e.push(
+            path,
+            quoted(&b.path),
+            format!(
+                "{problem}: each route's buffer is a directory inside this one, and fluentd's other buffers and files must stay out of reach; write the directory itself, e.g. /var/log/fluentd-buffers/pitagora"
+            ),
+        );
+    }
     e.range(
         &format!("{at}.buffer.flushIntervalSeconds"),
         b.flush_interval_seconds,
@@ -167,56 +179,91 @@ fn validate_target(e: &mut Errors, t: &FluentdTarget) {
         3600,
         " seconds",
     );
-    e.pattern(
-        &format!("{at}.buffer.chunkLimitSize"),
-        &b.chunk_limit_size,
-        &SIZE,
-        FLUENTD_SIZE_PATTERN,
-    );
-    e.pattern(
-        &format!("{at}.buffer.totalLimitSize"),
-        &b.total_limit_size,
-        &SIZE,
-        FLUENTD_SIZE_PATTERN,
-    );
-}
-
-fn validate_store(e: &mut Errors, store: &str) {
-    let path = "spec.legacy.fluentd.store";
-    e.length(path, store, 1, 16384);
-    match crate::fluentd::parse::parse(store) {
-        Err(err) => e.push(
-            path,
-            "<text>",
-            format!("is not valid fluentd configuration: {err}"),
-        ),
-        Ok(body) if body.param("@type").is_none() => e.push(
-            path,
-            "<text>",
-            "names no output: a <store> body needs @type (e.g. @type forward)",
-        ),
-        Ok(body) => {
-            if let Some(d) = body
-                .directives
-                .iter()
-                .find(|d| !crate::fluentd::parse::STORE_SECTIONS.contains(&d.name.as_str()))
-            {
-                e.push(
-                    path,
-                    format!("<{}>", d.name),
-                    format!(
-                        "line {}: <{}> cannot appear inside a <store>; expected sections such as {}",
-                        d.line,
-                        d.name,
-                        crate::fluentd::parse::STORE_SECTIONS.join(", ")
-                    ),
-                );
-            }
-        }
+    let chunk = format!("{at}.buffer.chunkLimitSize");
+    let total = format!("{at}.buffer.totalLimitSize");
+    e.pattern(&chunk, &b.chunk_limit_size, &SIZE, FLUENTD_SIZE_PATTERN);
+    e.pattern(&total, &b.total_limit_size, &SIZE, FLUENTD_SIZE_PATTERN);
+    if let (Some(c), Some(t)) = (
+        size_bytes(&b.chunk_limit_size),
+        size_bytes(&b.total_limit_size),
+    ) && c > t
+    {
+        e.push(
+            chunk,
+            quoted(&b.chunk_limit_size),
+            format!(
+                "is larger than {total} ({}): a chunk must fit in the buffer; lower it or raise the total",
+                b.total_limit_size
+            ),
+        );
     }
 }
 
-fn validate_config(e: &mut Errors, c: &FluentdConfig) {
+/// The bytes of a fluentd size (`8m`), when it is one (above zero).
+fn size_bytes(size: &str) -> Option<u128> {
+    if !SIZE.is_match(size) {
+        return None;
+    }
+    let (digits, shift) = match size.as_bytes().last()? {
+        b'k' => (&size[..size.len() - 1], 10),
+        b'm' => (&size[..size.len() - 1], 20),
+        b'g' => (&size[..size.len() - 1], 30),
+        b't' => (&size[..size.len() - 1], 40),
+        _ => (size, 0),
+    };
+    digits.parse::<u128>().ok()?.checked_mul(1 << shift)
+}
+
+/// Why an absolute path does not name the directory it spells: a `.` or `..` segment, or an
+/// empty one (`//`); a single trailing `/` is allowed.
+fn path_problem(path: &str) -> Option<&'static str> {
+    let inner = path.strip_prefix('/')?;
+    let inner = inner.strip_suffix('/').unwrap_or(inner);
+    if inner.is_empty() {
+        return None;
+    }
+    inner.split('/').find_map(|segment| match segment {
+        ".." => Some("has a '..' segment, which climbs out of the directory"),
+        "." => Some("has a '.' segment"),
+        "" => Some("has an empty segment ('//')"),
+        _ => None,
+    })
+}
+
+/// A route's `match`: fluentd's tag grammar, and a pattern that takes only this team's tags.
+fn validate_match(e: &mut Errors, path: &str, pattern: &str) {
+    let before = e.0.len();
+    e.length(path, pattern, 1, 256);
+    if e.0.len() > before {
+        return;
+    }
+    let parsed = match TagPattern::parse(pattern) {
+        Ok(parsed) => parsed,
+        Err(err) => return e.push(path, quoted(pattern), err.to_string()),
+    };
+    if !MATCH.is_match(pattern) {
+        return e.pattern(path, pattern, &MATCH, FLUENTD_MATCH_PATTERN);
+    }
+    if let Some(all) = parsed.catch_all() {
+        e.push(
+            path,
+            quoted(pattern),
+            format!(
+                "{all} matches every tag: the node-level fluentd is shared, and its first matching route takes the logs, so this route would take every team's logs; match your own tags, e.g. app.orders.**"
+            ),
+        );
+    } else if let Some(alternative) = parsed.unanchored() {
+        e.push(
+            path,
+            quoted(pattern),
+            format!(
+                "{alternative} does not begin with a fixed tag part, so it would take other teams' logs that end the same way; begin with your own tag, e.g. app.orders.**"
+            ),
+        );
+    }
+}
+
+fn validate_config(e: &mut Errors, id: &PipelineId, c: &FluentdConfig) {
     let at = "spec.legacy.fluentd.config";
     e.pattern(
         &format!("{at}.namespace"),
@@ -232,8 +279,20 @@ fn validate_config(e: &mut Errors, c: &FluentdConfig) {
         DNS_SUBDOMAIN_PATTERN,
     );
     e.length(&format!("{at}.name"), &c.name, 1, 253);
-    e.pattern(&format!("{at}.key"), &c.key, &KEY, CONFIGMAP_KEY_PATTERN);
-    e.length(&format!("{at}.key"), &c.key, 1, 63);
+    let key = format!("{at}.key");
+    e.pattern(&key, &c.key, &KEY, CONFIGMAP_KEY_PATTERN);
+    e.length(&key, &c.key, 1, 63);
+    let own = format!("{}.", id.namespace);
+    if KEY.is_match(&c.key) && !c.key.starts_with(&own) {
+        e.push(
+            key,
+            quoted(&c.key),
+            format!(
+                "must begin with {own} (this pipeline's namespace and a dot), e.g. {own}{}.conf: the ConfigMap is shared by every namespace's pipelines, and a namespace writes only keys named after it",
+                id.name
+            ),
+        );
+    }
 }
 
 fn validate_reload(e: &mut Errors, r: &FluentdReload) {
