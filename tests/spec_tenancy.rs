@@ -213,3 +213,49 @@ fn a_file_of_another_shape_is_refused_naming_the_expected_one() {
         assert!(e.to_string().contains("namespaces:"), "{e}");
     }
 }
+
+/// A pipeline beside fluentd whose verbatim store uses `plugin`, routed into `config_map`.
+fn beside_fluentd(plugin: &str, config_map: &str) -> String {
+    format!(
+        "sources:\n  logGroups: [/team-a/api]\nlegacy:\n  fluentd:\n    store: |\n      @type {plugin}\n    config:\n      namespace: logging\n      name: {config_map}\n      key: team-a.api.conf\n    reload:\n      kind: None\n    routes:\n      - match: app.api.**\n        logGroup: /team-a/api\ncutover:\n  stage: Shadow\n"
+    )
+}
+
+#[test]
+fn the_fluentd_policy_applies_in_every_mode_and_the_file_can_widen_it() {
+    let forward = beside_fluentd("forward", "routes");
+    let http = beside_fluentd("http", "routes");
+    // Without a file, and for one team: forward only, into any ConfigMap.
+    for t in [Tenancy::default(), Tenancy::single_tenant()] {
+        assert_eq!(errors_with(&t, "team-a", &forward), []);
+        let e = errors_with(&t, "team-a", &http);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].0, "spec.legacy.fluentd.store");
+    }
+    let t = Tenancy::parse(
+        "namespaces:\n  team-a:\n    logGroupPrefixes: [/team-a/]\nfluentd:\n  configMaps: [logging/routes]\n  outputPlugins: [forward, http]\n",
+    )
+    .unwrap();
+    assert_eq!(errors_with(&t, "team-a", &http), []);
+    let e = errors_with(&t, "team-a", &beside_fluentd("forward", "fluent-conf"));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].0, "spec.legacy.fluentd.config.name");
+}
+
+#[test]
+fn the_shipped_tenancy_file_lets_each_example_through() {
+    let text =
+        std::fs::read_to_string(common::repo_path("manifests/tenancy/tenancy.yaml")).unwrap();
+    let t = Tenancy::parse(&text).unwrap();
+    for file in ["minimal.yaml", "full-chain.yaml", "beside-fluentd.yaml"] {
+        let doc: serde_json::Value =
+            serde_saphyr::from_str(&std::fs::read_to_string(common::example_path(file)).unwrap())
+                .unwrap();
+        let id = PipelineId::new(
+            doc["metadata"]["namespace"].as_str().unwrap(),
+            doc["metadata"]["name"].as_str().unwrap(),
+        );
+        let spec = serde_json::from_value(doc["spec"].clone()).unwrap();
+        assert_eq!(t.check(&id, &spec), [], "{file}");
+    }
+}

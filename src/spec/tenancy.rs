@@ -14,6 +14,9 @@
 //!       functionPrefixes: [team-a-]
 //!     "*":                      # every namespace, besides its own entry
 //!       logGroupPrefixes: [/shared/]
+//!   fluentd:                    # optional: see FluentdPolicy
+//!     configMaps: [logging/fluentd-pitagora-routes]
+//!     outputPlugins: [forward]
 //!   ```
 //!
 //!   A namespace the file does not name may use only the `"*"` entry.
@@ -23,10 +26,15 @@
 //! - **one team** (`--single-tenant`): every namespace may use every log group and function of
 //!   the account, for a cluster that one team owns.
 //!
+//! The legacy fluentd side follows [`FluentdPolicy`] in every mode: the file's `fluentd`
+//! section, else its default (any ConfigMap the controller's RBAC allows; stores of `@type
+//! forward` only).
+//!
 //! IAM sees only the controller, not the namespace a pipeline comes from, so this is where the
 //! per-namespace boundary is enforced; the controller's IAM policy bounds the union (see the
 //! README's security model).
 
+use super::fluentd_policy::FluentdPolicy;
 use super::types::LogPipelineSpec;
 use super::validate::FieldError;
 use crate::arn::LambdaArn;
@@ -41,6 +49,7 @@ pub const EVERY_NAMESPACE: &str = "*";
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tenancy {
     mode: Mode,
+    fluentd: FluentdPolicy,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -70,6 +79,8 @@ pub struct Allowance {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct File {
     namespaces: BTreeMap<String, Allowance>,
+    #[serde(default)]
+    fluentd: FluentdPolicy,
 }
 
 /// Why a tenancy file cannot be used.
@@ -144,6 +155,7 @@ impl Tenancy {
     pub fn single_tenant() -> Self {
         Self {
             mode: Mode::SingleTenant,
+            fluentd: FluentdPolicy::default(),
         }
     }
 
@@ -164,6 +176,7 @@ impl Tenancy {
         }
         Ok(Self {
             mode: Mode::File(file.namespaces),
+            fluentd: file.fluentd,
         })
     }
 
@@ -223,7 +236,8 @@ impl Tenancy {
         self.allowed(namespace, Reach::Functions)
     }
 
-    /// Every log group and function of `spec` outside what pipeline `id`'s namespace may use.
+    /// Every log group and function of `spec` outside what pipeline `id`'s namespace may use,
+    /// and what its fluentd side does that the fluentd policy does not allow.
     pub fn check(&self, id: &PipelineId, spec: &LogPipelineSpec) -> Vec<FieldError> {
         let sources = &spec.sources;
         let groups = indexed("spec.sources.logGroups", &sources.log_groups)
@@ -239,6 +253,7 @@ impl Tenancy {
             .functions()
             .filter_map(|(path, arn)| LambdaArn::parse(arn).map(|a| (path, a.function.to_owned())));
         errors.extend(self.outside(id, Reach::Functions, functions));
+        errors.extend(self.fluentd.check(id, spec));
         errors
     }
 
