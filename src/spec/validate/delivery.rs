@@ -1,7 +1,9 @@
 //! Validation of `spec.delivery`: buffering, compression against the record format, the
-//! prefixes (expressions, overlap, the layout's own partitions) and the canary's interval.
+//! prefixes (Firehose's expression grammar, overlap, the layout's own partitions) and the
+//! canary's interval.
 
 use super::{Errors, prefixes_overlap, quoted};
+use crate::spec::grammar::prefix::{MAX_EVALUATED_LEN, Prefix, PrefixKind};
 use crate::spec::types::*;
 
 /// `spec.delivery`.
@@ -40,11 +42,17 @@ pub(super) fn validate_delivery(e: &mut Errors, d: &Delivery) {
     validate_prefixes(e, d);
 }
 
-/// The two prefixes: length, no leading slash, expressions, the layout's partitions, overlap.
+/// The two prefixes: length, no leading slash, Firehose's expression grammar, the layout's
+/// partitions, the error type, the evaluated length, overlap.
 fn validate_prefixes(e: &mut Errors, d: &Delivery) {
-    for (field, value) in [
-        ("prefix", &d.prefix),
-        ("errorOutputPrefix", &d.error_output_prefix),
+    let mut parsed = Vec::new();
+    for (field, value, kind) in [
+        ("prefix", &d.prefix, PrefixKind::Delivery),
+        (
+            "errorOutputPrefix",
+            &d.error_output_prefix,
+            PrefixKind::Error,
+        ),
     ] {
         let path = format!("spec.delivery.{field}");
         e.length(&path, value, 1, 1024);
@@ -55,13 +63,24 @@ fn validate_prefixes(e: &mut Errors, d: &Delivery) {
                 "S3 keys do not start with '/'; remove the leading slash",
             );
         }
+        match Prefix::parse(value, kind) {
+            Ok(p) => parsed.push(Some(p)),
+            Err(problem) => {
+                e.push(&path, quoted(value), problem.to_string());
+                parsed.push(None);
+            }
+        }
     }
+    // The rules below read both prefixes; one that does not parse is reported above.
+    let (Some(raw), Some(error)) = (&parsed[0], &parsed[1]) else {
+        return;
+    };
     if d.layout == Layout::Hive {
-        for (field, value) in [
-            ("prefix", &d.prefix),
-            ("errorOutputPrefix", &d.error_output_prefix),
+        for (field, value, p) in [
+            ("prefix", &d.prefix, raw),
+            ("errorOutputPrefix", &d.error_output_prefix, error),
         ] {
-            if value.contains("!{") {
+            if p.has_expressions() {
                 e.push(
                     format!("spec.delivery.{field}"),
                     quoted(value),
@@ -69,16 +88,46 @@ fn validate_prefixes(e: &mut Errors, d: &Delivery) {
                 );
             }
         }
-    } else if d.prefix.contains("!{")
-        && !d
-            .error_output_prefix
-            .contains("!{firehose:error-output-type}")
-    {
-        e.push(
-            "spec.delivery.errorOutputPrefix",
-            quoted(&d.error_output_prefix),
-            "Firehose requires an error prefix containing !{firehose:error-output-type} when the prefix uses expressions",
-        );
+    } else if !error.has_error_output_type() {
+        let why = if raw.has_expressions() {
+            Some(
+                "Firehose requires an error prefix containing !{firehose:error-output-type} when the prefix uses expressions",
+            )
+        } else if error.has_expressions() {
+            Some(
+                "Firehose requires !{firehose:error-output-type} in an error prefix that uses expressions; add it, e.g. errors/!{firehose:error-output-type}/",
+            )
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            e.push(
+                "spec.delivery.errorOutputPrefix",
+                quoted(&d.error_output_prefix),
+                why,
+            );
+        }
+    }
+    // What Firehose receives: the prefixes with the layout's partitions.
+    for (field, value, full, kind) in [
+        ("prefix", &d.prefix, d.object_prefix(), PrefixKind::Delivery),
+        (
+            "errorOutputPrefix",
+            &d.error_output_prefix,
+            d.error_prefix(),
+            PrefixKind::Error,
+        ),
+    ] {
+        let least = Prefix::parse(&full, kind).map_or(0, |p| p.min_evaluated_len());
+        if least > MAX_EVALUATED_LEN {
+            e.push(
+                format!("spec.delivery.{field}"),
+                quoted(value),
+                format!(
+                    "evaluates to at least {least} characters (with the layout's partitions); Firehose allows at most {MAX_EVALUATED_LEN} once evaluated: shorten it"
+                ),
+            );
+        }
     }
     if !d.prefix.is_empty()
         && !d.error_output_prefix.is_empty()
