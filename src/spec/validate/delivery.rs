@@ -45,36 +45,58 @@ pub(super) fn validate_delivery(e: &mut Errors, d: &Delivery) {
 /// The two prefixes: length, no leading slash, Firehose's expression grammar, the layout's
 /// partitions, the error type, the evaluated length, overlap.
 fn validate_prefixes(e: &mut Errors, d: &Delivery) {
-    let mut parsed = Vec::new();
-    for (field, value, kind) in [
-        ("prefix", &d.prefix, PrefixKind::Delivery),
-        (
-            "errorOutputPrefix",
-            &d.error_output_prefix,
-            PrefixKind::Error,
-        ),
-    ] {
-        let path = format!("spec.delivery.{field}");
-        e.length(&path, value, 1, 1024);
-        if value.starts_with('/') {
-            e.push(
-                &path,
-                quoted(value),
-                "S3 keys do not start with '/'; remove the leading slash",
-            );
-        }
-        match Prefix::parse(value, kind) {
-            Ok(p) => parsed.push(Some(p)),
-            Err(problem) => {
-                e.push(&path, quoted(value), problem.to_string());
-                parsed.push(None);
-            }
-        }
-    }
-    // The rules below read both prefixes; one that does not parse is reported above.
-    let (Some(raw), Some(error)) = (&parsed[0], &parsed[1]) else {
+    let raw = parse_prefix(e, "prefix", &d.prefix, PrefixKind::Delivery);
+    let error = parse_prefix(
+        e,
+        "errorOutputPrefix",
+        &d.error_output_prefix,
+        PrefixKind::Error,
+    );
+    // The rules below read both prefixes; one that does not parse is reported already.
+    let (Some(raw), Some(error)) = (raw, error) else {
         return;
     };
+    validate_expressions(e, d, &raw, &error);
+    validate_evaluated_length(e, d);
+    if !d.prefix.is_empty()
+        && !d.error_output_prefix.is_empty()
+        && prefixes_overlap(&d.prefix, &d.error_output_prefix)
+    {
+        e.push(
+            "spec.delivery.errorOutputPrefix",
+            quoted(&d.error_output_prefix),
+            format!(
+                "overlaps the delivery prefix {:?}: failed records would be processed as logs; use a separate prefix such as errors/",
+                d.prefix
+            ),
+        );
+    }
+}
+
+/// `spec.delivery.<field>` on its own: length, no leading slash, and Firehose's grammar.
+fn parse_prefix<'a>(
+    e: &mut Errors,
+    field: &str,
+    value: &'a str,
+    kind: PrefixKind,
+) -> Option<Prefix<'a>> {
+    let path = format!("spec.delivery.{field}");
+    e.length(&path, value, 1, 1024);
+    if value.starts_with('/') {
+        e.push(
+            &path,
+            quoted(value),
+            "S3 keys do not start with '/'; remove the leading slash",
+        );
+    }
+    Prefix::parse(value, kind)
+        .map_err(|problem| e.push(&path, quoted(value), problem.to_string()))
+        .ok()
+}
+
+/// The expressions the layout allows: none with Hive (it writes its own partitions), and with
+/// Flat the error type in the error prefix once either prefix has expressions.
+fn validate_expressions(e: &mut Errors, d: &Delivery, raw: &Prefix, error: &Prefix) {
     if d.layout == Layout::Hive {
         for (field, value, p) in [
             ("prefix", &d.prefix, raw),
@@ -88,27 +110,27 @@ fn validate_prefixes(e: &mut Errors, d: &Delivery) {
                 );
             }
         }
-    } else if !error.has_error_output_type() {
-        let why = if raw.has_expressions() {
-            Some(
-                "Firehose requires an error prefix containing !{firehose:error-output-type} when the prefix uses expressions",
-            )
-        } else if error.has_expressions() {
-            Some(
-                "Firehose requires !{firehose:error-output-type} in an error prefix that uses expressions; add it, e.g. errors/!{firehose:error-output-type}/",
-            )
-        } else {
-            None
-        };
-        if let Some(why) = why {
-            e.push(
-                "spec.delivery.errorOutputPrefix",
-                quoted(&d.error_output_prefix),
-                why,
-            );
-        }
+        return;
     }
-    // What Firehose receives: the prefixes with the layout's partitions.
+    let why = if error.has_error_output_type() {
+        return;
+    } else if raw.has_expressions() {
+        "Firehose requires an error prefix containing !{firehose:error-output-type} when the prefix uses expressions"
+    } else if error.has_expressions() {
+        "Firehose requires !{firehose:error-output-type} in an error prefix that uses expressions; add it, e.g. errors/!{firehose:error-output-type}/"
+    } else {
+        return;
+    };
+    e.push(
+        "spec.delivery.errorOutputPrefix",
+        quoted(&d.error_output_prefix),
+        why,
+    );
+}
+
+/// What Firehose receives (the prefixes with the layout's partitions) evaluates to at most 512
+/// characters.
+fn validate_evaluated_length(e: &mut Errors, d: &Delivery) {
     for (field, value, full, kind) in [
         ("prefix", &d.prefix, d.object_prefix(), PrefixKind::Delivery),
         (
@@ -128,18 +150,5 @@ fn validate_prefixes(e: &mut Errors, d: &Delivery) {
                 ),
             );
         }
-    }
-    if !d.prefix.is_empty()
-        && !d.error_output_prefix.is_empty()
-        && prefixes_overlap(&d.prefix, &d.error_output_prefix)
-    {
-        e.push(
-            "spec.delivery.errorOutputPrefix",
-            quoted(&d.error_output_prefix),
-            format!(
-                "overlaps the delivery prefix {:?}: failed records would be processed as logs; use a separate prefix such as errors/",
-                d.prefix
-            ),
-        );
     }
 }
