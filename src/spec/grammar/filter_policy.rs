@@ -65,7 +65,7 @@ pub enum FilterPolicyError {
     },
     /// More than five top-level keys.
     #[error(
-        "has {count} top-level keys; SNS allows at most {MAX_KEYS}: split it across subscribers or nest the keys under a common parent"
+        "has {count} top-level keys; SNS allows at most {MAX_KEYS}: keep the conditions that select most (the function can check the rest itself)"
     )]
     TooManyKeys {
         /// How many.

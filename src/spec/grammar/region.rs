@@ -13,7 +13,7 @@
 //! shrank would leave stored objects the API server no longer accepts on update. Validation runs
 //! in the controller and the CLI, which are what an upgrade replaces.
 
-use super::super::patterns::REGION_PATTERN;
+use crate::spec::patterns::REGION_PATTERN;
 use std::sync::LazyLock;
 use thiserror::Error;
 
@@ -124,9 +124,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
-    }
+    d[0] = (0..=b.len()).collect();
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
