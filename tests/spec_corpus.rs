@@ -1,7 +1,9 @@
 //! The malformed corpus (`tests/corpus/malformed/`): LogPipelines with one mistake each — wrong
 //! types, out-of-range values, bad names, unknown stages, empty or root prefixes, the pipeline's
 //! own log groups as sources, malformed ARNs and ARNs of another region or partition, duplicates,
-//! too many items, huge patterns, unicode look-alikes, YAML alias bombs. Each file says why it is
+//! too many items, huge patterns, unicode look-alikes, YAML alias bombs, and what AWS's grammars
+//! refuse (malformed Firehose prefix expressions, filter patterns and SNS filter policies, a
+//! function subscribed twice, a region AWS does not offer). Each file says why it is
 //! wrong and which field must be named (`# expect: PATH`); each is rejected naming that field and
 //! nothing else. (`pitagora drift` over the corpus asks AWS nothing: tests/cli_aws.rs.)
 

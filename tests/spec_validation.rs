@@ -91,8 +91,13 @@ fn quoted(s: &str) -> String {
     format!("{s:?}")
 }
 
+/// A subscriber named `name` with a function of its own, even when names repeat (SNS keeps one
+/// subscription per function, so two subscribers never share one).
 fn subscriber(name: &str) -> Value {
-    json!({"name": name, "lambdaArn": ARN})
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    json!({"name": name, "lambdaArn": format!("{ARN}{n}")})
 }
 
 fn legacy_with_routes(routes: Value) -> Value {
@@ -416,14 +421,50 @@ fn empty_or_overlong_delivery_prefixes_are_rejected() {
 }
 
 #[test]
-fn delivery_prefixes_of_1024_characters_are_accepted() {
+fn delivery_prefixes_evaluating_to_512_characters_are_accepted() {
     assert_valid(&[
-        ("delivery.prefix", json!(format!("{}/", "r".repeat(1023)))),
+        ("delivery.prefix", json!(format!("{}/", "r".repeat(511)))),
         (
             "delivery.errorOutputPrefix",
-            json!(format!("{}/", "e".repeat(1023))),
+            json!(format!("{}/", "e".repeat(511))),
         ),
     ]);
+}
+
+#[test]
+fn delivery_prefixes_of_1024_characters_are_accepted_when_they_evaluate_to_512_at_most() {
+    // Each !{timestamp:yyyy} (17 characters) evaluates to 4.
+    let prefix = format!("raw/{}", "!{timestamp:yyyy}".repeat(60));
+    let error = format!(
+        "errors/!{{firehose:error-output-type}}/{}/",
+        "!{timestamp:yyyy}".repeat(58)
+    );
+    assert_eq!((prefix.len(), error.len()), (1024, 1024));
+    assert_valid(&[
+        ("delivery.prefix", json!(prefix)),
+        ("delivery.errorOutputPrefix", json!(error)),
+    ]);
+}
+
+#[test]
+fn delivery_prefixes_evaluating_to_more_than_512_characters_are_rejected() {
+    for field in ["prefix", "errorOutputPrefix"] {
+        let bad = format!("{}/", "p".repeat(512));
+        let e = only_error(&[(&format!("delivery.{field}"), json!(bad))]);
+        assert_eq!(e.path, format!("spec.delivery.{field}"));
+        assert_message_contains(&e, &["at least 513 characters", "at most 512"]);
+    }
+}
+
+#[test]
+fn hive_partitions_count_toward_the_evaluated_prefix() {
+    // dt=YYYY-MM-DD/hour=HH/ adds 22 characters: 491 + 22 = 513.
+    let e = only_error(&[
+        ("delivery.layout", json!("Hive")),
+        ("delivery.prefix", json!(format!("{}/", "p".repeat(490)))),
+    ]);
+    assert_eq!(e.path, "spec.delivery.prefix");
+    assert_message_contains(&e, &["at least 513 characters", "layout's partitions"]);
 }
 
 #[test]

@@ -389,7 +389,9 @@ impl<'a> Pipeline<'a> {
             filter_pattern: &d.filters.filter.pattern,
             buffer_interval_s: i64::from(destination.buffering.interval_seconds),
             bucket: &d.names.bucket,
-            error_prefix: crate::desired::static_prefix(&destination.error_output_prefix),
+            error_prefix: crate::spec::grammar::prefix::static_prefix(
+                &destination.error_output_prefix,
+            ),
         }
     }
 }

@@ -1,8 +1,9 @@
 //! This pipeline's entries in the bucket's shared configurations: the notifications that start
 //! the transform and the fan-out, and the lifecycle rule of retention and transition.
 
-use super::{OBJECT_CREATED, Pipeline, static_prefix};
+use super::{OBJECT_CREATED, Pipeline};
 use crate::resources::*;
+use crate::spec::grammar::prefix::static_prefix;
 
 /// The notification entries of `p`: the transform on raw objects, the topic on the objects the
 /// fan-out publishes (processed ones when there is a transform).

@@ -23,6 +23,7 @@ pub use topic::TopicSpec;
 use crate::arn::AwsTarget;
 use crate::names::{MANAGED_BY_TAG, Names, OWNER_TAG, PipelineId};
 use crate::resources::*;
+use crate::spec::grammar::prefix::static_prefix;
 use crate::spec::{self, CutoverStage, DeletionPolicy, LogPipelineSpec};
 use serde::Serialize;
 
@@ -112,12 +113,6 @@ pub struct LogGroupSpec {
     pub retention_days: i32,
     /// Tags.
     pub tags: Tags,
-}
-
-/// The part of an S3 key prefix before any Firehose expression (`!{...}`): what every key under
-/// it starts with, and so what S3 filters and IAM resources can match on.
-pub fn static_prefix(prefix: &str) -> &str {
-    prefix.split("!{").next().unwrap_or("")
 }
 
 /// Days the canary log group keeps its events: they only prove delivery.

@@ -7,9 +7,10 @@
 //! APIs: they change in place without replacement, follow dynamic log-group sets, and share
 //! their containers with other owners.
 
-use super::{Pipeline, static_prefix};
+use super::Pipeline;
 use crate::arn::AwsTarget;
 use crate::names::{MANAGED_BY_TAG, Names, OWNER_TAG, PipelineId, ROLE_PATH};
+use crate::spec::grammar::prefix::static_prefix;
 use crate::spec::{DeletionPolicy, Delivery, Fanout, LogPipelineSpec, Subscriber, Transform};
 use serde_json::{Map, Value, json};
 

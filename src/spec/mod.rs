@@ -1,5 +1,6 @@
 //! The `LogPipeline` API: types and defaults ([`types`]), the offline check against the CRD's
-//! OpenAPI schema ([`schema`]), the semantic rules that OpenAPI cannot express ([`validate`]),
+//! OpenAPI schema ([`schema`]), the semantic rules that OpenAPI cannot express ([`validate`]) and
+//! the grammars AWS defines for values passed to it verbatim ([`grammar`]),
 //! the validated value every later stage takes ([`valid`]), and the status ([`status`]).
 
 pub mod cutover;
@@ -60,24 +61,13 @@ impl LogPipelineSpec {
 
     /// The S3 prefix Firehose writes under, with the layout's partitions.
     pub fn object_prefix(&self) -> String {
-        let d = &self.delivery;
-        match d.layout {
-            Layout::Flat => d.prefix.clone(),
-            Layout::Hive => format!("{}{HIVE_PARTITIONS}", d.prefix),
-        }
+        self.delivery.object_prefix()
     }
 
     /// The S3 prefix of records Firehose could not process or deliver, with the layout's
-    /// partitions (Firehose requires the error type there once the prefix has expressions).
+    /// partitions.
     pub fn error_prefix(&self) -> String {
-        let d = &self.delivery;
-        match d.layout {
-            Layout::Flat => d.error_output_prefix.clone(),
-            Layout::Hive => format!(
-                "{}!{{firehose:error-output-type}}/{HIVE_PARTITIONS}",
-                d.error_output_prefix
-            ),
-        }
+        self.delivery.error_prefix()
     }
 
     /// The cutover stage in effect: the explicit one, else `Legacy` while a legacy path is
@@ -101,6 +91,28 @@ impl LogPipelineSpec {
         match &self.transform {
             Some(t) => &t.output_prefix,
             None => &self.delivery.prefix,
+        }
+    }
+}
+
+impl Delivery {
+    /// The S3 prefix Firehose writes under, with the layout's partitions.
+    pub fn object_prefix(&self) -> String {
+        match self.layout {
+            Layout::Flat => self.prefix.clone(),
+            Layout::Hive => format!("{}{HIVE_PARTITIONS}", self.prefix),
+        }
+    }
+
+    /// The S3 prefix of records Firehose could not process or deliver, with the layout's
+    /// partitions (Firehose requires the error type there once the prefix has expressions).
+    pub fn error_prefix(&self) -> String {
+        match self.layout {
+            Layout::Flat => self.error_output_prefix.clone(),
+            Layout::Hive => format!(
+                "{}!{{firehose:error-output-type}}/{HIVE_PARTITIONS}",
+                self.error_output_prefix
+            ),
         }
     }
 }

@@ -6,11 +6,11 @@
 //! S3 naming, the cutover's preconditions. Each error names the field path, the bad value and
 //! the allowed range or the fix.
 
+use super::grammar::{filter_pattern, filter_policy, prefix::static_prefix, region as regions};
 use super::types::*;
 use crate::arn::LambdaArn;
-use crate::desired::static_prefix;
 use crate::names::{self, Names, PipelineId};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::LazyLock;
 
@@ -123,20 +123,22 @@ pub fn validate_in(
     spec: &LogPipelineSpec,
     default_region: Option<&str>,
 ) -> Vec<FieldError> {
-    let region = spec.region.as_deref().or(default_region);
     let mut e = Errors::default();
     validate_identity(&mut e, id);
     let error_log_group = own_error_log_group(id);
 
-    if let Some(region) = &spec.region
-        && !REGION.is_match(region)
-    {
-        e.push(
-            "spec.region",
-            quoted(region),
-            "not an AWS region code; expected e.g. eu-west-1",
-        );
-    }
+    // A spec's region that names no region is reported once; the region-bound rules then
+    // compare with nothing rather than with it.
+    let region = match spec.region.as_deref() {
+        Some(region) => match regions::check(region) {
+            Ok(()) => Some(region),
+            Err(problem) => {
+                e.push("spec.region", quoted(region), problem.to_string());
+                None
+            }
+        },
+        None => default_region,
+    };
     validate_sources(&mut e, &spec.sources, &error_log_group);
     validate_delivery(&mut e, &spec.delivery);
     validate_storage(&mut e, &spec.storage);
@@ -245,6 +247,15 @@ fn validate_sources(e: &mut Errors, s: &Sources, error_log_group: &str) {
         }
     }
     e.length("spec.sources.filterPattern", &s.filter_pattern, 0, 1024);
+    if s.filter_pattern.len() <= 1024
+        && let Err(problem) = filter_pattern::check(&s.filter_pattern)
+    {
+        e.push(
+            "spec.sources.filterPattern",
+            quoted(&s.filter_pattern),
+            problem.to_string(),
+        );
+    }
 }
 
 /// Whether keys under one prefix can also be under the other.
@@ -411,6 +422,15 @@ fn validate_transform(e: &mut Errors, t: &Transform, spec: &LogPipelineSpec, reg
     if t.output_prefix.is_empty() {
         return;
     }
+    // Firehose evaluates expressions in its own prefixes only: the function writes this prefix
+    // and S3 notifies on it, both literally.
+    if t.output_prefix.contains("!{") {
+        e.push(
+            "spec.transform.outputPrefix",
+            quoted(&t.output_prefix),
+            "is a literal S3 key prefix (your function writes under it, S3 notifies on it); Firehose expressions such as !{timestamp:…} are not evaluated here: remove them",
+        );
+    }
     // The transform is notified of objects under the raw prefix; writing its output there (or
     // under the error prefix) would invoke it again for its own output, forever.
     for (field, other) in [
@@ -447,7 +467,8 @@ fn validate_fanout(e: &mut Errors, f: &Fanout, region: Option<&str>) {
         );
     }
     let mut names = BTreeSet::new();
-    let mut logical_ids = std::collections::BTreeMap::new();
+    let mut logical_ids = BTreeMap::new();
+    let mut functions = BTreeMap::new();
     for (i, s) in f.subscribers.iter().enumerate() {
         let path = format!("spec.fanout.subscribers[{i}]");
         if s.name.len() > 63 || !DNS_LABEL.is_match(&s.name) {
@@ -473,35 +494,25 @@ fn validate_fanout(e: &mut Errors, f: &Fanout, region: Option<&str>) {
             );
         }
         validate_lambda_arn(e, &format!("{path}.lambdaArn"), &s.lambda_arn, region);
-        if let Some(policy) = &s.filter_policy
-            && let Some(problem) = filter_policy_problem(policy)
-        {
-            e.push(format!("{path}.filterPolicy"), policy, problem);
+        // SNS keeps one subscription per topic and endpoint: a second subscriber of the same
+        // function would share the first one's subscription, and each apply would set the
+        // filter policy of one, then of the other, forever.
+        if let Some((first, first_name)) = functions.get(s.lambda_arn.as_str()) {
+            e.push(
+                format!("{path}.lambdaArn"),
+                quoted(&s.lambda_arn),
+                format!(
+                    "is already subscribed as spec.fanout.subscribers[{first}] ({first_name:?}); SNS keeps one subscription per function, so their filter policies would overwrite each other on every apply: merge them into one subscriber (a filter policy can join alternatives with $or)"
+                ),
+            );
+        } else {
+            functions.insert(s.lambda_arn.as_str(), (i, s.name.as_str()));
         }
-    }
-}
-
-/// Why an SNS filter policy would be rejected by SNS, if it would.
-fn filter_policy_problem(policy: &serde_json::Value) -> Option<String> {
-    fn leaves_are_arrays(v: &serde_json::Value) -> bool {
-        match v {
-            serde_json::Value::Object(m) => !m.is_empty() && m.values().all(leaves_are_arrays),
-            serde_json::Value::Array(a) => !a.is_empty(),
-            _ => false,
+        if let Some(policy) = &s.filter_policy {
+            for problem in filter_policy::check(policy) {
+                e.push(format!("{path}.filterPolicy"), policy, problem.to_string());
+            }
         }
-    }
-    match policy {
-        serde_json::Value::Object(m) if m.is_empty() => {
-            Some("an empty filter policy matches nothing useful; remove it to receive every message".into())
-        }
-        serde_json::Value::Object(_) if !leaves_are_arrays(policy) => Some(
-            "every attribute in an SNS filter policy must map to a non-empty list of conditions, e.g. {\"key\": [\"value\"]}".into(),
-        ),
-        serde_json::Value::Object(_) if policy.to_string().len() > 256 * 1024 => {
-            Some("larger than SNS's 256 KiB limit".into())
-        }
-        serde_json::Value::Object(_) => None,
-        _ => Some("must be a JSON object".into()),
     }
 }
 
