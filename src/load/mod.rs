@@ -1,9 +1,15 @@
 //! Reading `LogPipeline` documents from files and directories, as a user keeps them in a
-//! repository: multi-document YAML (or JSON), directories walked recursively, other kinds of
-//! documents skipped with a note. Each pipeline is checked against the CRD schema and the
-//! semantic rules, and every problem of every document is collected. The repository's ignore
-//! file is read here too (its rules are parsed and merged in [`crate::plan::ignore`]).
+//! repository: multi-document YAML (or JSON), directories walked recursively. Every document
+//! must be a `LogPipeline` of the served version (a typo in `kind` or `apiVersion`, or another
+//! manifest among the pipelines, is an error naming it: a document that silently did not count
+//! would leave a pipeline unapplied while the run succeeds); only kustomize's own
+//! `kustomization.yaml` files are skipped, with a note. Each pipeline is checked (its envelope,
+//! the CRD schema, the semantic rules), every problem of every document is collected, and a
+//! pipeline declared twice is refused in each place. The repository's ignore file is read here
+//! too (its rules are parsed and merged in [`crate::plan::ignore`]).
 
+mod envelope;
+mod parse;
 mod repair;
 
 use crate::names::PipelineId;
@@ -33,8 +39,10 @@ pub enum LoadError {
 /// A valid pipeline and where it came from.
 #[derive(Debug, Clone)]
 pub struct Loaded {
-    /// `file` or `file#N` (the N-th document, from 1).
+    /// `file` or `file#N` (the N-th non-empty document, from 1).
     pub source: String,
+    /// The line its document starts on.
+    pub line: usize,
     /// The validated pipeline (namespace defaulted).
     pub valid: ValidSpec,
 }
@@ -51,19 +59,21 @@ impl Loaded {
 pub struct Invalid {
     /// `file` or `file#N`.
     pub source: String,
-    /// Its identity, when it has one.
+    /// The line its document starts on (1 for a file that could not be parsed).
+    pub line: usize,
+    /// Its identity, when it is a LogPipeline.
     pub id: Option<PipelineId>,
     /// Every problem found.
     pub errors: Vec<FieldError>,
 }
 
-/// A document that is not a `LogPipeline`.
+/// A file that was not read, and why.
 #[derive(Debug, Clone)]
 pub struct Skipped {
-    /// `file` or `file#N`.
+    /// The file.
     pub source: String,
-    /// Its `apiVersion`/`kind`.
-    pub kind: String,
+    /// Why it was not read.
+    pub reason: String,
 }
 
 /// Everything read.
@@ -73,9 +83,15 @@ pub struct LoadReport {
     pub pipelines: Vec<Loaded>,
     /// Invalid documents.
     pub invalid: Vec<Invalid>,
-    /// Other kinds of documents.
+    /// Files not read (kustomize's own).
     pub skipped: Vec<Skipped>,
+    /// Every pipeline's identity and place, in reading order (for [`LoadReport::refuse_duplicates`]).
+    declared: Vec<(PipelineId, String)>,
 }
+
+/// The names kustomize gives its own file in a directory: its build description, not a
+/// manifest, and found beside the manifests it lists.
+const KUSTOMIZATION: [&str; 2] = ["kustomization.yaml", "kustomization.yml"];
 
 /// Reads and validates every `LogPipeline` in `paths`, placed by `defaults`.
 pub fn load_paths(paths: &[PathBuf], defaults: Defaults) -> Result<LoadReport, LoadError> {
@@ -85,37 +101,24 @@ pub fn load_paths(paths: &[PathBuf], defaults: Defaults) -> Result<LoadReport, L
     }
     let mut report = LoadReport::default();
     for file in files {
-        let text = std::fs::read_to_string(&file).map_err(|source| LoadError::Read {
+        let source = file.display().to_string();
+        if file
+            .file_name()
+            .is_some_and(|n| KUSTOMIZATION.iter().any(|k| n == *k))
+        {
+            report.skipped.push(Skipped {
+                source,
+                reason: "kustomize's build file, not a manifest".into(),
+            });
+            continue;
+        }
+        let bytes = std::fs::read(&file).map_err(|source| LoadError::Read {
             path: file.clone(),
             source,
         })?;
-        load_text(&text, &file.display().to_string(), defaults, &mut report);
+        load_bytes(&bytes, &source, defaults, &mut report);
     }
-    // The same pipeline declared twice would be converged twice towards two specs.
-    let mut seen: BTreeMap<PipelineId, String> = BTreeMap::new();
-    let mut duplicates = Vec::new();
-    report.pipelines.retain(|p| match seen.get(p.id()) {
-        Some(first) => {
-            duplicates.push(Invalid {
-                source: p.source.clone(),
-                id: Some(p.id().clone()),
-                errors: vec![FieldError::new(
-                    "metadata.name",
-                    p.id(),
-                    format!(
-                        "LogPipeline {} is already declared in {first}; declare each pipeline once",
-                        p.id()
-                    ),
-                )],
-            });
-            false
-        }
-        None => {
-            seen.insert(p.id().clone(), p.source.clone());
-            true
-        }
-    });
-    report.invalid.extend(duplicates);
+    report.refuse_duplicates();
     Ok(report)
 }
 
@@ -155,13 +158,29 @@ fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
     Ok(())
 }
 
-/// Parses the documents of one file's text into `report`.
+/// Parses the documents of one file's bytes into `report` (see [`load_text`]); bytes that are
+/// not UTF-8 make one error naming the byte and the line where they stop being so.
+pub fn load_bytes(bytes: &[u8], file: &str, defaults: Defaults, report: &mut LoadReport) {
+    match parse::utf8(bytes) {
+        Ok(text) => load_text(text, file, defaults, report),
+        Err(e) => report.invalid.push(Invalid {
+            source: file.to_owned(),
+            line: 1,
+            id: None,
+            errors: vec![e],
+        }),
+    }
+}
+
+/// Parses the documents of one file's text into `report`. Pipelines declared twice are refused
+/// by [`LoadReport::refuse_duplicates`], once every file is read.
 pub fn load_text(text: &str, file: &str, defaults: Defaults, report: &mut LoadReport) {
-    let documents: Vec<Value> = match serde_saphyr::from_str_multiple::<Value, Vec<Value>>(text) {
+    let documents = match parse::documents(text) {
         Ok(docs) => docs,
         Err(e) => {
             report.invalid.push(Invalid {
                 source: file.to_owned(),
+                line: 1,
                 id: None,
                 errors: vec![FieldError::new(
                     "(document)",
@@ -179,10 +198,89 @@ pub fn load_text(text: &str, file: &str, defaults: Defaults, report: &mut LoadRe
         } else {
             file.to_owned()
         };
-        if doc.is_null() {
+        // An empty document (`---` alone) declares nothing.
+        if doc.value.is_null() && doc.non_finite.is_empty() {
             continue;
         }
         load_document(doc, source, defaults, report);
+    }
+}
+
+/// How an error names a document: `file#2 (line 9)`, or `file` for a document at its top.
+fn place(source: &str, line: usize) -> String {
+    if line > 1 {
+        format!("{source} (line {line})")
+    } else {
+        source.to_owned()
+    }
+}
+
+/// How many other places a duplicate's error lists before "and N more".
+const PLACES_SHOWN: usize = 3;
+
+impl LoadReport {
+    /// Refuses every pipeline declared more than once, in each of its places (converging the
+    /// first read would silently leave the others unapplied): the first names the others, the
+    /// others name the first.
+    pub fn refuse_duplicates(&mut self) {
+        let mut places: BTreeMap<&PipelineId, Vec<&str>> = BTreeMap::new();
+        for (id, place) in &self.declared {
+            places.entry(id).or_default().push(place);
+        }
+        places.retain(|_, p| p.len() > 1);
+        if places.is_empty() {
+            return;
+        }
+        let messages: Vec<(PipelineId, String, String)> = places
+            .iter()
+            .flat_map(|(id, all)| {
+                all.iter().enumerate().map(move |(i, here)| {
+                    let message = if i == 0 {
+                        let others = &all[1..];
+                        let mut shown = others[..others.len().min(PLACES_SHOWN)].join(", ");
+                        if others.len() > PLACES_SHOWN {
+                            shown += &format!(" and {} more", others.len() - PLACES_SHOWN);
+                        }
+                        format!("LogPipeline {id} is declared again in {shown}")
+                    } else {
+                        format!("LogPipeline {id} is already declared in {}", all[0])
+                    };
+                    let message = format!("{message}; declare each pipeline once");
+                    ((*id).clone(), (*here).to_owned(), message)
+                })
+            })
+            .collect();
+        let (twice, once) = std::mem::take(&mut self.pipelines)
+            .into_iter()
+            .partition(|p| places.contains_key(p.id()));
+        self.pipelines = once;
+        let twice: Vec<Loaded> = twice;
+        self.invalid.extend(twice.into_iter().map(|p| Invalid {
+            id: Some(p.id().clone()),
+            source: p.source,
+            line: p.line,
+            errors: Vec::new(),
+        }));
+        for invalid in &mut self.invalid {
+            let here = place(&invalid.source, invalid.line);
+            for (id, _, message) in messages
+                .iter()
+                .filter(|(id, at, _)| invalid.id.as_ref() == Some(id) && *at == here)
+            {
+                invalid
+                    .errors
+                    .push(FieldError::new("metadata.name", id, message.clone()));
+            }
+        }
+    }
+
+    /// Adds the repository's ignore `rules` to the pipelines they apply to.
+    pub fn add_repo_rules(&mut self, rules: &[RepoIgnoreRule]) {
+        for p in &mut self.pipelines {
+            let mut applicable = Vec::new();
+            ignore::merge_repo_rules(&mut applicable, p.id(), rules);
+            p.valid.add_ignore_rules(applicable);
+        }
     }
 }
 
@@ -202,17 +300,6 @@ pub fn read_ignore_file(path: &Path) -> Result<Vec<RepoIgnoreRule>, IgnoreFileEr
     ignore::parse_ignore_file(&std::fs::read_to_string(path)?)
 }
 
-impl LoadReport {
-    /// Adds the repository's ignore `rules` to the pipelines they apply to.
-    pub fn add_repo_rules(&mut self, rules: &[RepoIgnoreRule]) {
-        for p in &mut self.pipelines {
-            let mut applicable = Vec::new();
-            ignore::merge_repo_rules(&mut applicable, p.id(), rules);
-            p.valid.add_ignore_rules(applicable);
-        }
-    }
-}
-
 /// Where documents are placed: the namespace of those that name none, and the region the
 /// region-bound rules check against for specs that name none (`None`: those rules wait).
 #[derive(Clone, Copy, Debug)]
@@ -223,14 +310,36 @@ pub struct Defaults<'a> {
     pub region: Option<&'a str>,
 }
 
-fn load_document(mut doc: Value, source: String, defaults: Defaults, report: &mut LoadReport) {
-    if !is_log_pipeline(&doc, &source, report) {
+fn load_document(
+    parsed: parse::Document,
+    source: String,
+    defaults: Defaults,
+    report: &mut LoadReport,
+) {
+    let line = parsed.line;
+    let identity = envelope::identity(&parsed);
+    if !identity.is_empty() {
+        report.invalid.push(Invalid {
+            source,
+            line,
+            id: None,
+            errors: identity,
+        });
         return;
     }
+    let mut errors = envelope::fields(&parsed);
+    errors.extend(parsed.non_finite);
+    let mut doc = parsed.value;
     if doc["metadata"]["namespace"].is_null() && doc["metadata"].is_object() {
         doc["metadata"]["namespace"] = Value::String(defaults.namespace.to_owned());
     }
-    let mut errors = schema::check(&doc);
+    // The schema sees what the checks above already named (a `metadata` list, a `.nan` read
+    // as null) as a second mistake of the same field.
+    let schema_errors: Vec<FieldError> = schema::check(&doc)
+        .into_iter()
+        .filter(|s| !errors.iter().any(|e| within(&s.path, &e.path)))
+        .collect();
+    errors.extend(schema_errors);
     let name = doc["metadata"]["name"]
         .as_str()
         .unwrap_or_default()
@@ -240,11 +349,18 @@ fn load_document(mut doc: Value, source: String, defaults: Defaults, report: &mu
         .unwrap_or(defaults.namespace)
         .to_owned();
     let id = PipelineId::new(namespace, name);
+    if !id.name.is_empty() {
+        report.declared.push((id.clone(), place(&source, line)));
+    }
     let removed_items = drop_schema_violations(&mut doc, &errors);
     match serde_json::from_value::<LogPipeline>(doc) {
         Ok(pipeline) => match ValidSpec::new(id.clone(), pipeline.spec, defaults.region) {
             Ok(valid) if errors.is_empty() => {
-                report.pipelines.push(Loaded { source, valid });
+                report.pipelines.push(Loaded {
+                    source,
+                    line,
+                    valid,
+                });
                 return;
             }
             Ok(_) => {}
@@ -265,37 +381,8 @@ fn load_document(mut doc: Value, source: String, defaults: Defaults, report: &mu
     errors.sort();
     report.invalid.push(Invalid {
         source,
+        line,
         id: Some(id),
         errors,
     });
-}
-
-/// Whether `doc` is a `LogPipeline` of the served version; other kinds are noted as skipped,
-/// other versions as invalid.
-fn is_log_pipeline(doc: &Value, source: &str, report: &mut LoadReport) -> bool {
-    let api_version = doc["apiVersion"].as_str().unwrap_or_default();
-    let kind = doc["kind"].as_str().unwrap_or_default();
-    if kind != schema::KIND || !api_version.starts_with("pitagora.dev/") {
-        report.skipped.push(Skipped {
-            source: source.to_owned(),
-            kind: format!("{api_version} {kind}").trim().to_owned(),
-        });
-        return false;
-    }
-    if api_version != schema::API_VERSION {
-        report.invalid.push(Invalid {
-            source: source.to_owned(),
-            id: None,
-            errors: vec![FieldError::new(
-                "apiVersion",
-                format!("{api_version:?}"),
-                format!(
-                    "unsupported version; this pitagora serves {}",
-                    schema::API_VERSION
-                ),
-            )],
-        });
-        return false;
-    }
-    true
 }
