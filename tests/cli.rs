@@ -294,7 +294,7 @@ fn validate_names_list_entries_by_their_position_also_past_the_ninth() {
 }
 
 #[test]
-fn validate_skips_other_kinds_in_a_multi_document_file_with_a_note() {
+fn validate_refuses_another_kind_beside_a_pipeline_naming_the_document_and_what_is_expected() {
     let dir = Scratch::new("multi-doc");
     let text = format!(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: b\n---\n{}",
@@ -302,13 +302,19 @@ fn validate_skips_other_kinds_in_a_multi_document_file_with_a_note() {
     );
     let file = dir.write("all.yaml", &text);
     let o = offline(&["validate", "-f", &file]);
-    assert_exit(&o, 0);
+    assert_exit(&o, 1);
+    let err = stderr(&o);
     assert!(
-        stderr(&o).contains(&format!(
-            "{file}#1: skipped v1 ConfigMap (not a LogPipeline)"
-        )),
+        err.contains(&format!("{file}#1: document is invalid (1 error):")),
         "{}",
         describe(&o)
+    );
+    assert!(
+        error_lines(&err).iter().any(|l| l.trim_start().starts_with(
+            "kind = \"ConfigMap\": line 2: v1 ConfigMap is not a LogPipeline: pitagora reads only \
+             documents with apiVersion: pitagora.dev/v1alpha1 and kind: LogPipeline"
+        )),
+        "{err}"
     );
     assert!(
         stdout(&o).contains(&format!("{file}#2: LogPipeline team-a/orders is valid")),
@@ -317,20 +323,82 @@ fn validate_skips_other_kinds_in_a_multi_document_file_with_a_note() {
     );
 }
 
+/// Each document is the second of its file, after a valid pipeline: the error names it (`#2`),
+/// the field and the line, and the run exits 1.
 #[test]
-fn validate_fails_when_no_document_is_a_logpipeline() {
+fn validate_refuses_a_document_that_would_not_count_naming_its_field_and_line() {
+    let valid = pipeline_yaml("team-a", "first", MINIMAL_SPEC);
+    let second = |header: &str| format!("{header}metadata:\n  name: orders\nspec:\n{MINIMAL_SPEC}");
+    let cases = [
+        (
+            second("apiVersion: pitagora.dev/v1alpha1\nkind: LogPipelines\n"),
+            "kind = \"LogPipelines\": line 11: not a kind pitagora reads; did you mean LogPipeline?",
+        ),
+        (
+            second("apiVersion: pitagora.dev/v1\nkind: LogPipeline\n"),
+            "apiVersion = \"pitagora.dev/v1\": line 10: unsupported version; this pitagora serves \
+             pitagora.dev/v1alpha1",
+        ),
+        (
+            second("apiVersion: v1\nkind: Namespace\n"),
+            "kind = \"Namespace\": line 11: v1 Namespace is not a LogPipeline",
+        ),
+        (
+            second("kind: LogPipeline\n"),
+            "apiVersion = <unset>: document at line 10: required; set apiVersion: \
+             pitagora.dev/v1alpha1",
+        ),
+        (
+            "- a list\n".to_owned(),
+            "(document) = a list: the document at line 10 is not a mapping",
+        ),
+    ];
+    for (document, expected) in cases {
+        let dir = Scratch::new("would-not-count");
+        let file = dir.write("p.yaml", &format!("{valid}---\n{document}"));
+        let o = offline(&["validate", "-f", &file]);
+        assert_exit(&o, 1);
+        let err = stderr(&o);
+        assert!(err.starts_with(&format!("{file}#2: ")), "{expected}\n{err}");
+        let lines = error_lines(&err);
+        assert!(
+            lines.len() == 1 && lines[0].trim_start().starts_with(expected),
+            "expected one line starting {expected}:\n{err}"
+        );
+    }
+}
+
+#[test]
+fn validate_accepts_an_empty_document_between_pipelines() {
+    let dir = Scratch::new("empty-document");
+    let text = format!(
+        "---\n{}---\n---\n{}",
+        pipeline_yaml("team-a", "orders", MINIMAL_SPEC),
+        pipeline_yaml("team-a", "payments", MINIMAL_SPEC)
+    );
+    let file = dir.write("p.yaml", &text);
+    let o = offline(&["validate", "-f", &file]);
+    assert_exit(&o, 0);
+    assert_eq!(stdout(&o).lines().count(), 2, "{}", describe(&o));
+}
+
+#[test]
+fn validate_skips_a_kustomization_file_with_a_note_and_fails_when_nothing_else_is_found() {
     let dir = Scratch::new("no-pipeline");
     let file = dir.write(
-        "cm.yaml",
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
+        "kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [a.yaml]\n",
     );
-    let o = offline(&["validate", "-f", &file]);
+    let o = offline(&["validate", "-f", &dir.path()]);
     assert_exit(&o, 1);
+    let err = stderr(&o);
     assert!(
-        stderr(&o).contains("no LogPipeline documents found"),
-        "{}",
-        describe(&o)
+        err.contains(&format!(
+            "{file}: skipped (kustomize's build file, not a manifest)"
+        )),
+        "{err}"
     );
+    assert!(err.contains("no LogPipeline documents found"), "{err}");
 }
 
 #[test]
@@ -363,17 +431,47 @@ fn validate_walks_a_directory_recursively_reading_yaml_yml_and_json() {
 }
 
 #[test]
-fn validate_rejects_a_pipeline_declared_twice() {
+fn validate_rejects_a_pipeline_declared_in_two_files_in_both() {
     let dir = Scratch::new("twice");
     let first = dir.write("a.yaml", &pipeline_yaml("team-a", "orders", MINIMAL_SPEC));
-    dir.write("b.yaml", &pipeline_yaml("team-a", "orders", MINIMAL_SPEC));
+    let second = dir.write("b.yaml", &pipeline_yaml("team-a", "orders", MINIMAL_SPEC));
     let o = offline(&["validate", "-f", &dir.path()]);
     assert_exit(&o, 1);
-    assert!(
-        stderr(&o).contains(&format!("already declared in {first}")),
-        "{}",
-        describe(&o)
-    );
+    let err = stderr(&o);
+    for line in [
+        format!(
+            "metadata.name = team-a/orders: LogPipeline team-a/orders is declared again in {second}"
+        ),
+        format!(
+            "metadata.name = team-a/orders: LogPipeline team-a/orders is already declared in {first}"
+        ),
+    ] {
+        assert!(
+            error_lines(&err)
+                .iter()
+                .any(|l| l.trim_start().starts_with(&line)),
+            "no line starting {line}:\n{err}"
+        );
+    }
+    assert!(stdout(&o).is_empty(), "{}", describe(&o));
+}
+
+#[test]
+fn validate_rejects_a_pipeline_declared_twice_in_one_file_naming_both_documents() {
+    let dir = Scratch::new("twice-in-a-file");
+    let one = pipeline_yaml("team-a", "orders", MINIMAL_SPEC);
+    let file = dir.write("p.yaml", &format!("{one}---\n{one}"));
+    let o = offline(&["validate", "-f", &file]);
+    assert_exit(&o, 1);
+    let err = stderr(&o);
+    for expected in [
+        format!("{file}#1: LogPipeline team-a/orders is invalid"),
+        format!("is declared again in {file}#2 (line 10)"),
+        format!("{file}#2: LogPipeline team-a/orders is invalid"),
+        format!("is already declared in {file}#1;"),
+    ] {
+        assert!(err.contains(&expected), "no {expected}:\n{err}");
+    }
 }
 
 #[test]
@@ -421,6 +519,78 @@ fn validate_reports_a_file_that_is_not_yaml() {
     let o = offline(&["validate", "-f", &file]);
     assert_exit(&o, 1);
     assert!(stderr(&o).contains("not valid YAML"), "{}", describe(&o));
+}
+
+#[test]
+fn validate_names_the_byte_and_line_where_a_file_stops_being_utf8() {
+    let dir = Scratch::new("not-utf8");
+    let mut bytes = pipeline_yaml("team-a", "orders", MINIMAL_SPEC).into_bytes();
+    let offset = bytes.len();
+    // Latin-1 "é", as an editor set to another encoding writes it.
+    bytes.extend_from_slice(b"# caf\xe9\n");
+    let file = dir.0.join("p.yaml");
+    std::fs::write(&file, bytes).unwrap();
+    let o = offline(&["validate", "-f", file.to_str().unwrap()]);
+    assert_exit(&o, 1);
+    let err = stderr(&o);
+    let expected = format!(
+        "(document) = <not UTF-8>: not valid UTF-8 at byte {} (line 9); save the file as UTF-8",
+        offset + 5
+    );
+    assert!(err.contains(&expected), "no {expected}:\n{err}");
+}
+
+/// Each mistake is the only one of an otherwise valid pipeline.
+#[test]
+fn validate_refuses_unknown_or_misshapen_envelope_fields_and_non_finite_numbers_naming_field_and_line()
+ {
+    let head = "apiVersion: pitagora.dev/v1alpha1\nkind: LogPipeline\n";
+    let metadata = "metadata:\n  name: orders\n";
+    let spec = format!("spec:\n{MINIMAL_SPEC}");
+    let cases = [
+        (
+            format!("{head}{metadata}{spec}labels:\n  team: a\n"),
+            "labels = {\"team\":\"a\"}: line 8: unknown field; a LogPipeline has apiVersion, \
+             kind, metadata, spec, status",
+        ),
+        (
+            format!("{head}{metadata}  lables:\n    team: a\n{spec}"),
+            "metadata.lables = {\"team\":\"a\"}: line 5: unknown field; did you mean \"labels\"?",
+        ),
+        (
+            format!("{head}metadata:\n  - name: orders\n{spec}"),
+            "metadata = [{\"name\":\"orders\"}]: line 3: must be a mapping (name, namespace, \
+             labels, annotations...), not a list",
+        ),
+        (
+            format!("{head}metadata: orders\n{spec}"),
+            "metadata = \"orders\": line 3: must be a mapping",
+        ),
+        (
+            format!("{head}{metadata}  labels: {{version: 2}}\n{spec}"),
+            "metadata.labels.version = 2: line 5: must be text (quote it), not a number",
+        ),
+        (
+            format!("{head}{metadata}{spec}  storage:\n    retentionDays: .nan\n"),
+            "spec.storage.retentionDays = .nan: line 9: not a finite number",
+        ),
+        (
+            format!("{head}{metadata}{spec}  delivery:\n    buffering: {{sizeMiB: -.inf}}\n"),
+            "spec.delivery.buffering.sizeMiB = -.inf: line 9: not a finite number",
+        ),
+    ];
+    for (document, expected) in cases {
+        let dir = Scratch::new("envelope");
+        let file = dir.write("p.yaml", &document);
+        let o = offline(&["validate", "-f", &file]);
+        assert_exit(&o, 1);
+        let err = stderr(&o);
+        let lines = error_lines(&err);
+        assert!(
+            lines.len() == 1 && lines[0].trim_start().starts_with(expected),
+            "expected one line starting {expected}:\n{err}"
+        );
+    }
 }
 
 #[test]

@@ -191,7 +191,7 @@ async fn probe(engine: &Engine, pipelines: usize) -> Result<(), Unreachable> {
     engine.aws().probe().await.map(drop).map_err(Unreachable)
 }
 
-/// Prints skipped and invalid documents; returns whether any document was invalid or nothing
+/// Prints skipped files and invalid documents; returns whether any document was invalid or nothing
 /// was found.
 fn print_problems(report: &LoadReport, err: &mut dyn Write) -> Result<bool, CliError> {
     print_skipped(report, err)?;
@@ -219,10 +219,10 @@ fn print_problems(report: &LoadReport, err: &mut dyn Write) -> Result<bool, CliE
     Ok(!report.invalid.is_empty())
 }
 
-/// Prints the documents that were skipped because they are not LogPipelines.
+/// Prints the files that were skipped (kustomize's own).
 fn print_skipped(report: &LoadReport, err: &mut dyn Write) -> Result<(), CliError> {
     for s in &report.skipped {
-        writeln!(err, "{}: skipped {} (not a LogPipeline)", s.source, s.kind)?;
+        writeln!(err, "{}: skipped ({})", s.source, s.reason)?;
     }
     Ok(())
 }

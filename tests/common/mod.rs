@@ -168,6 +168,9 @@ pub struct Malformed {
     pub path: PathBuf,
     /// The field it must be rejected for (its `# expect: PATH` line).
     pub expect: String,
+    /// Whether kubectl can send it to the API server: not when a `# reaches the API server: no
+    /// (why)` line says so (kubectl refuses it first, without naming the field).
+    pub reaches_api_server: bool,
     /// Its text.
     pub text: String,
 }
@@ -190,7 +193,15 @@ pub fn malformed_corpus() -> Vec<Malformed> {
                 .find_map(|l| l.strip_prefix("# expect: "))
                 .unwrap_or_else(|| panic!("{}: no `# expect:` line", path.display()))
                 .to_owned();
-            Malformed { path, expect, text }
+            let reaches_api_server = !text
+                .lines()
+                .any(|l| l.starts_with("# reaches the API server: no"));
+            Malformed {
+                path,
+                expect,
+                reaches_api_server,
+                text,
+            }
         })
         .collect()
 }
