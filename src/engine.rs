@@ -187,10 +187,10 @@ impl Engine {
     /// Places a validated spec in the caller's account (one STS call, then remembered).
     pub async fn resolve(&self, valid: ValidSpec) -> Result<Pipeline, EngineError> {
         // A region is checked before AWS is asked anything: without one nothing can be read.
-        if valid.region().is_none() {
+        let Some(region) = valid.region() else {
             return Err(EngineError::NoRegion);
-        }
-        let account = self.aws.account_id().await?;
+        };
+        let account = self.aws.account_id_in(region).await?;
         // Known only now: a function of another account is refused before anything is read.
         let foreign = crate::spec::validate::functions_outside_account(valid.spec(), &account);
         if !foreign.is_empty() {

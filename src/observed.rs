@@ -102,6 +102,11 @@ pub struct ObservedBucket {
     /// The bucket policy, parsed (`None`: the bucket has none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<serde_json::Value>,
+    /// The bucket's tags, read only when the pipeline's stack holds no bucket (it is absent or
+    /// must be recreated): whether the bucket holding the name is the one the pipeline's deleted
+    /// stack retained, or someone else's. `None`: not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Tags>,
 }
 
 /// The fan-out topic's subscriptions.

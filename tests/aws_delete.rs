@@ -6,7 +6,7 @@
 mod common;
 
 use common::moto::*;
-use pitagora::plan::Op;
+use pitagora::plan::{ConflictKind, Op};
 use pitagora::resources::ResourceKind;
 use pitagora::spec::{Acknowledge, DeletionPolicy, LogPipelineSpec};
 
@@ -235,8 +235,15 @@ async fn after_delete_with_the_bucket_retained_check_reports_the_retained_bucket
         .map(|a| (a.kind, a.name.as_str()))
         .collect();
     assert_eq!(conflicts, [(ResourceKind::Stack, d.stack.name.as_str())]);
-    let reason = &check.plan.conflicts().next().unwrap().reason;
-    assert!(reason.contains(&d.names.bucket), "{reason}");
+    let conflict = check.plan.conflicts().next().unwrap();
+    // The bucket carries the pipeline's owner tag: it is its own, to import.
+    assert_eq!(conflict.conflict(), Some(ConflictKind::OrphanedBucket));
+    assert!(
+        conflict.reason.contains(&d.names.bucket),
+        "{}",
+        conflict.reason
+    );
+    assert!(conflict.reason.contains("import"), "{}", conflict.reason);
 }
 
 /// The statement ids in `function`'s resource policy (none without a policy).

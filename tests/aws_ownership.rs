@@ -8,7 +8,7 @@ mod common;
 
 use common::moto::*;
 use pitagora::names::OWNER_TAG;
-use pitagora::plan::Op;
+use pitagora::plan::{ConflictKind, Op};
 use pitagora::resources::ResourceKind;
 use pitagora::spec::LogPipelineSpec;
 use std::collections::BTreeMap;
@@ -479,4 +479,98 @@ async fn a_function_of_another_account_is_refused_before_anything_is_read() {
     // Only the question of which account this is; nothing of the pipeline read or written.
     assert!(calls.total() <= 1, "{calls:?}");
     assert_eq!(calls.writes(), 0, "{calls:?}");
+}
+
+/// Someone else makes a bucket with the name the pipeline's bucket would have, tagged with
+/// `tags`, before the pipeline's stack exists.
+async fn foreign_bucket(m: &Moto, name: &str, tags: &[(&str, &str)]) {
+    let outsider = m.outsider().await;
+    outsider
+        .s3
+        .create_bucket()
+        .bucket(name)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    if tags.is_empty() {
+        return;
+    }
+    let tag = |(k, v): &(&str, &str)| {
+        aws_sdk_s3::types::Tag::builder()
+            .key(*k)
+            .value(*v)
+            .build()
+            .unwrap()
+    };
+    let tagging = aws_sdk_s3::types::Tagging::builder()
+        .set_tag_set(Some(tags.iter().map(tag).collect()))
+        .build()
+        .unwrap();
+    outsider
+        .s3
+        .put_bucket_tagging()
+        .bucket(name)
+        .tagging(tagging)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_bucket_of_someone_else_holding_the_pipelines_bucket_name_is_foreign_naming_how_to_choose_another()
+ {
+    for (case, tags, whose) in [
+        ("untagged", &[][..], format!("it has no {OWNER_TAG} tag")),
+        (
+            "another pipeline's",
+            &[(OWNER_TAG, "team-b/orders")][..],
+            format!("it carries {OWNER_TAG}=team-b/orders"),
+        ),
+    ] {
+        let m = Moto::new().await;
+        m.log_groups(&["/ecs/orders"]).await;
+        let spec = m.spec("sources:\n  logGroups: [/ecs/orders]\n");
+        let d = m.desired_state(&spec).await;
+        foreign_bucket(&m, &d.names.bucket, tags).await;
+
+        let before = m.calls();
+        let plan = check_reads_only(&m, &spec).await;
+
+        let conflict = only_action(&plan);
+        assert_eq!(
+            (conflict.conflict(), conflict.kind, conflict.name.as_str()),
+            (
+                Some(ConflictKind::ForeignBucket),
+                ResourceKind::Stack,
+                d.stack.name.as_str()
+            ),
+            "{case}"
+        );
+        for part in [
+            format!(
+                "bucket {} exists and is not this pipeline's",
+                d.names.bucket
+            ),
+            whose,
+            "spec.storage.bucketName".to_owned(),
+            "pitagora-".to_owned(),
+        ] {
+            assert!(
+                conflict.reason.contains(&part),
+                "{case}: {}",
+                conflict.reason
+            );
+        }
+        assert!(
+            !conflict.reason.contains("import"),
+            "{case}: {}",
+            conflict.reason
+        );
+        assert_eq!(m.calls().since(&before).of("GetBucketTagging"), 1, "{case}");
+    }
 }

@@ -11,7 +11,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_firehose::config::{Credentials, Region, SharedInterceptor};
 use pitagora::aws::calls::{CallKey, Outcome};
-use pitagora::aws::error::{classify, send, send_limited};
+use pitagora::aws::error::{classify, send, send_limited, send_within};
 use pitagora::aws::{AwsError, CallCounter, CallStats, RetryPolicy};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,7 +30,7 @@ enum Reply {
     Http {
         status: u16,
         content_type: &'static str,
-        body: String,
+        body: Vec<u8>,
     },
     /// Read the request and never answer (the connection stays open).
     Silence,
@@ -41,7 +41,7 @@ fn ok(body: &str) -> Reply {
     Reply::Http {
         status: 200,
         content_type: "application/x-amz-json-1.1",
-        body: body.to_owned(),
+        body: body.as_bytes().to_vec(),
     }
 }
 
@@ -55,7 +55,9 @@ fn aws_error(status: u16, code: &str, message: &str) -> Reply {
     Reply::Http {
         status,
         content_type: "application/x-amz-json-1.1",
-        body: serde_json::json!({ "__type": code, "message": message }).to_string(),
+        body: serde_json::json!({ "__type": code, "message": message })
+            .to_string()
+            .into_bytes(),
     }
 }
 
@@ -70,8 +72,8 @@ fn html_500() -> Reply {
         status: 500,
         content_type: "text/html; charset=utf-8",
         body:
-            "<!doctype html><title>500 Internal Server Error</title><h1>Internal Server Error</h1>"
-                .to_owned(),
+            b"<!doctype html><title>500 Internal Server Error</title><h1>Internal Server Error</h1>"
+                .to_vec(),
     }
 }
 
@@ -202,12 +204,13 @@ async fn serve_connection(
             while matches!(socket.read(&mut sink).await, Ok(n) if n > 0) {}
             return;
         };
-        let response = format!(
+        let head = format!(
             "HTTP/1.1 {status} Canned\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\
-             x-amzn-requestid: canned-{n}\r\n\r\n{body}",
+             x-amzn-requestid: canned-{n}\r\n\r\n",
             body.len()
         );
-        if socket.write_all(response.as_bytes()).await.is_err() {
+        let response = [head.as_bytes(), body].concat();
+        if socket.write_all(&response).await.is_err() {
             return;
         }
     }
@@ -629,6 +632,151 @@ async fn a_server_that_never_answers_is_unavailable_once_the_attempt_times_out()
     assert_eq!(server.requests(), 1);
 }
 
+#[tokio::test]
+async fn a_question_bounded_as_a_whole_gives_up_at_its_deadline_naming_the_endpoint() {
+    // Each attempt would wait a minute for its answer, and the policy retry for ten seconds:
+    // the question's own deadline cuts both.
+    let server = Canned::start(vec![Reply::Silence]).await;
+    let timeouts = TimeoutConfig::builder()
+        .operation_attempt_timeout(Duration::from_secs(60))
+        .build();
+    let client = firehose_with(&server.endpoint, &CallCounter::default(), Some(timeouts)).await;
+    let started = Instant::now();
+    let err = send_within(
+        &patient(),
+        Duration::from_secs(1),
+        &server.endpoint,
+        LIST,
+        || client.list_delivery_streams().send(),
+    )
+    .await
+    .unwrap_err();
+    let elapsed = started.elapsed();
+    assert_eq!(
+        err,
+        AwsError::NoAnswer {
+            operation: LIST.into(),
+            endpoint: server.endpoint.clone(),
+            seconds: 1,
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        format!("{LIST}: no answer from {} within 1 s", server.endpoint)
+    );
+    assert!(elapsed < Duration::from_secs(3), "took {elapsed:?}");
+}
+
+#[tokio::test]
+async fn a_question_bounded_as_a_whole_ends_with_the_last_failure_it_saw() {
+    let client = firehose(&closed_endpoint().await).await;
+    let err = send_within(&patient(), Duration::from_millis(500), "here", LIST, || {
+        client.list_delivery_streams().send()
+    })
+    .await
+    .unwrap_err();
+    let AwsError::Unavailable { message, .. } = &err else {
+        panic!("expected the refused connection, got {err:?}");
+    };
+    assert!(message.to_lowercase().contains("connect"), "{message}");
+}
+
+/// An answer with `status` and an HTML body, as proxies and emulators send.
+fn html(status: u16, title: &str) -> Reply {
+    Reply::Http {
+        status,
+        content_type: "text/html",
+        body: format!("<html><title>{title}</title></html>").into_bytes(),
+    }
+}
+
+#[tokio::test]
+async fn a_status_that_says_the_request_never_succeeds_is_final_after_one_request() {
+    let cases = [
+        (
+            aws_error(501, "NotImplemented", "not enabled in this region"),
+            "Rejected",
+        ),
+        (html(501, "501 Not Implemented"), "Unreadable"),
+        (
+            aws_error(505, "Unknown", "HTTP/1.1 not supported"),
+            "Rejected",
+        ),
+        (html(511, "Network Authentication Required"), "Unreadable"),
+        (
+            aws_error(400, "InvalidArgumentException", "bad"),
+            "Rejected",
+        ),
+        (html(404, "404 Not Found"), "Unreadable"),
+    ];
+    for (reply, label) in cases {
+        let server = Canned::start(vec![reply.clone(), listed()]).await;
+        let client = firehose(&server.endpoint).await;
+        let err = list(&client, &patient()).await.unwrap_err();
+        assert_eq!(err.label(), label, "{reply:?} gave {err:?}");
+        assert!(!err.is_retryable(), "{err:?}");
+        assert_eq!(server.requests(), 1, "{reply:?} was asked again");
+    }
+}
+
+#[tokio::test]
+async fn a_final_5xx_names_its_status() {
+    let server = Canned::start(vec![aws_error(501, "NotImplemented", "not here")]).await;
+    let client = firehose(&server.endpoint).await;
+    let err = list(&client, &patient()).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("{LIST}: NotImplemented: HTTP 501 Not Implemented, final (not retried): not here")
+    );
+}
+
+#[tokio::test]
+async fn a_status_that_says_the_server_fails_for_now_is_retried_until_success() {
+    for status in [500, 502, 503, 504, 408, 599] {
+        for reply in [aws_error(status, "Unknown", "later"), html(status, "later")] {
+            let server = Canned::start(vec![reply.clone(), listed()]).await;
+            let client = firehose(&server.endpoint).await;
+            let streams = list(&client, &patient()).await;
+            assert_eq!(streams, Ok(vec!["orders".to_owned()]), "{reply:?}");
+            assert_eq!(server.requests(), 2, "{reply:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_unreadable_answers_nul_and_invalid_bytes_are_escaped_in_the_message() {
+    let mut body = b"bad\0gate\xff\xfeway \x1b[31mred".to_vec();
+    body.extend_from_slice(" caf\u{e9}".as_bytes());
+    let cases = [
+        Reply::Http {
+            status: 403,
+            content_type: "application/octet-stream",
+            body: body.clone(),
+        },
+        Reply::Http {
+            status: 200,
+            content_type: "application/x-amz-json-1.1",
+            body,
+        },
+    ];
+    for reply in cases {
+        let server = Canned::start(vec![reply.clone()]).await;
+        let client = firehose(&server.endpoint).await;
+        let text = list(&client, &RetryPolicy::once())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains(r"bad\0gate\xff\xfeway \x1b[31mred café"),
+            "{reply:?} gave {text:?}"
+        );
+        assert!(
+            !text.contains(['\0', '\u{1b}', char::REPLACEMENT_CHARACTER]),
+            "{text:?}"
+        );
+    }
+}
+
 // ---- Labels ----------------------------------------------------------------------------------------
 
 #[test]
@@ -650,6 +798,11 @@ fn every_error_label_is_its_variant_name() {
         AwsError::Unreadable {
             operation: op(),
             message: msg(),
+        },
+        AwsError::NoAnswer {
+            operation: op(),
+            endpoint: "http://127.0.0.1:1".into(),
+            seconds: 5,
         },
         AwsError::NotReady {
             operation: op(),
@@ -693,6 +846,7 @@ fn every_error_label_is_its_variant_name() {
             "Throttled",
             "Unavailable",
             "Unreadable",
+            "NoAnswer",
             "NotReady",
             "AccessDenied",
             "NotFound",

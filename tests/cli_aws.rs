@@ -10,8 +10,8 @@
 mod common;
 
 use common::binary::{
-    against, against_moto, against_with, assert_exit, closed_endpoint, describe, output, stderr,
-    stdout,
+    against, against_moto, against_with, against_without_region, assert_exit, closed_endpoint,
+    describe, output, stderr, stdout,
 };
 
 use common::moto::{
@@ -260,6 +260,27 @@ impl ConnectionCounter {
 
     fn accepted(&self) -> usize {
         self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+/// A TCP listener on 127.0.0.1 that accepts connections and never answers on them (a stuck
+/// proxy, a half-open connection): they stay open until the test process ends.
+struct Silent {
+    endpoint: String,
+}
+
+impl Silent {
+    fn start() -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        // Detached: it ends with the test process.
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for connection in listener.incoming() {
+                held.push(connection);
+            }
+        });
+        Self { endpoint }
     }
 }
 
@@ -549,6 +570,64 @@ async fn drift_with_the_aws_endpoint_down_exits_1_within_seconds_naming_the_fail
     );
     assert!(!reported[0].contains("in sync"), "{}", describe(&o));
     assert!(elapsed < Duration::from_secs(15), "took {elapsed:?}");
+}
+
+#[tokio::test]
+async fn drift_and_apply_against_an_endpoint_that_never_answers_exit_1_within_seconds_naming_it() {
+    let p = Pipeline::unique("silent");
+    let dir = Scratch::new("silent");
+    let file = dir.write("pipeline.yaml", &p.yaml());
+    let aws = Silent::start();
+    // Each attempt waits up to 60 s for its answer: the first question's 5 s bound the whole
+    // question, attempts included.
+    let cause = format!(
+        "STS.GetCallerIdentity: no answer from {} within 5 s",
+        aws.endpoint
+    );
+    for command in ["drift", "apply"] {
+        let started = Instant::now();
+        let o = against(&aws.endpoint, &[command, "-f", &file]);
+        let elapsed = started.elapsed();
+
+        assert_exit(&o, 1);
+        assert!(
+            output(&o).contains(&format!("cannot reach AWS: {cause}")),
+            "{command}: {}",
+            describe(&o)
+        );
+        assert!(
+            elapsed < Duration::from_secs(15),
+            "{command} took {elapsed:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn drift_and_apply_without_a_region_anywhere_name_how_to_set_one_without_asking_aws() {
+    let aws = ConnectionCounter::start();
+    let p = Pipeline::unique("regionless");
+    let dir = Scratch::new("regionless");
+    let file = dir.write("pipeline.yaml", &p.yaml());
+    let config = dir.write("aws-config", "");
+    for command in ["drift", "apply"] {
+        let o = against_without_region(&aws.endpoint, &config, &[command, "-f", &file]);
+
+        assert_exit(&o, 1);
+        let text = output(&o);
+        let named = lines_with(
+            &text,
+            &[
+                "no AWS region",
+                "spec.region",
+                "--region",
+                "AWS_REGION",
+                "profile",
+            ],
+        );
+        assert_eq!(named.len(), 1, "{command}: {}", describe(&o));
+        assert!(!text.contains("unreachable"), "{command}: {}", describe(&o));
+    }
+    assert_eq!(aws.accepted(), 0, "connections to AWS");
 }
 
 #[tokio::test]

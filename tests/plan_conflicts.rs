@@ -69,6 +69,37 @@ fn a_retained_bucket_without_its_stack_is_an_orphaned_bucket() {
 }
 
 #[test]
+fn a_bucket_without_its_stack_is_orphaned_when_tagged_as_the_pipelines_and_foreign_otherwise() {
+    let (d, mut o) = full_chain();
+    o.stack = None;
+    o.topic = None;
+    let ours = [(OWNER_TAG.to_owned(), d.id.owner_tag_value())].into();
+    let cases = [
+        (None, false, ConflictKind::OrphanedBucket),
+        (Some(ours), false, ConflictKind::OrphanedBucket),
+        (Some(Tags::new()), false, ConflictKind::ForeignBucket),
+        (Some(Tags::new()), true, ConflictKind::OrphanedBucket),
+        (
+            Some([(OWNER_TAG.to_owned(), "team-b/orders".to_owned())].into()),
+            true,
+            ConflictKind::ForeignBucket,
+        ),
+    ];
+    for (tags, adopt_existing, kind) in cases {
+        o.bucket.as_mut().unwrap().tags = tags.clone();
+        let d = Desired {
+            adopt_existing,
+            ..d.clone()
+        };
+        assert_eq!(
+            kinds(&plan(&d, &o)),
+            [kind],
+            "{tags:?}, adopt {adopt_existing}"
+        );
+    }
+}
+
+#[test]
 fn a_failed_update_rollback_is_a_failed_stack() {
     let (d, mut o) = full_chain();
     o.stack.as_mut().unwrap().status = "UPDATE_ROLLBACK_FAILED".into();
@@ -171,6 +202,7 @@ fn only_ownership_causes_are_ownership_conflicts() {
         OwnedByOtherPipeline,
         Untagged,
         OrphanedBucket,
+        ForeignBucket,
         StackFailed,
         DeletedOutOfBand,
         StreamDeleteFailed,
@@ -181,7 +213,7 @@ fn only_ownership_causes_are_ownership_conflicts() {
     .into_iter()
     .filter(|k| k.is_ownership())
     .collect();
-    assert_eq!(ownership, [OwnedByOtherPipeline, Untagged]);
+    assert_eq!(ownership, [OwnedByOtherPipeline, Untagged, ForeignBucket]);
 }
 
 #[test]
@@ -191,6 +223,7 @@ fn labels_are_the_variant_names() {
         OwnedByOtherPipeline,
         Untagged,
         OrphanedBucket,
+        ForeignBucket,
         StackFailed,
         DeletedOutOfBand,
         StreamDeleteFailed,

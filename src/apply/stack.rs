@@ -68,22 +68,83 @@ async fn create_once(
         Err(AwsError::Rejected { code, .. }) if code == "AlreadyExistsException" => {}
         Err(e) => return Err(e),
     }
-    settled(c, name, &["CREATE_COMPLETE"], "created").await
+    settled(
+        c,
+        name,
+        "CloudFormation.CreateStack",
+        &["CREATE_COMPLETE"],
+        "created",
+    )
+    .await
 }
 
 /// Waits for the stack's operation to end; `done` when it ended in one of `success`, else the
-/// failure with its reason.
+/// failure with its reason. `operation` names the call that started it.
 async fn settled(
     c: &RegionClients,
     name: &str,
+    operation: &str,
     success: &[&str],
     done: &str,
 ) -> Result<String, AwsError> {
     let status = wait(c, name).await?;
-    if success.contains(&status.as_str()) {
-        Ok(done.to_owned())
+    match ending(&status, success) {
+        Ending::Done => Ok(done.to_owned()),
+        Ending::ChangedMeanwhile => Err(changed_meanwhile(name, operation, &status, success)),
+        Ending::Failed => Err(failure(c, name, &status).await),
+    }
+}
+
+/// How a stack operation ended, as its final status says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ending {
+    /// In one of the statuses the operation ends in.
+    Done,
+    /// In the success of another operation: another writer (a second `pitagora apply` on the
+    /// same pipeline, a human) changed or deleted the stack while this one waited.
+    ChangedMeanwhile,
+    /// In a failed or rolled-back state.
+    Failed,
+}
+
+/// How an operation awaited to end in one of `success` ended, now that the stack is `status`.
+fn ending(status: &str, success: &[&str]) -> Ending {
+    // The statuses an operation that succeeded leaves ("": the stack is gone altogether).
+    const SUCCEEDED: &[&str] = &[
+        "CREATE_COMPLETE",
+        "UPDATE_COMPLETE",
+        "IMPORT_COMPLETE",
+        "DELETE_COMPLETE",
+        "",
+    ];
+    if success.contains(&status) {
+        Ending::Done
+    } else if SUCCEEDED.contains(&status) {
+        Ending::ChangedMeanwhile
     } else {
-        Err(failure(c, name, &status).await)
+        Ending::Failed
+    }
+}
+
+/// The error of an operation whose stack another writer changed meanwhile: nothing failed, and
+/// the next check compares AWS with the spec again and does what is left.
+fn changed_meanwhile(name: &str, operation: &str, status: &str, success: &[&str]) -> AwsError {
+    let now = if status.is_empty() {
+        "deleted".to_owned()
+    } else {
+        status.to_owned()
+    };
+    let expected = success
+        .iter()
+        .find(|s| !s.is_empty())
+        .copied()
+        .unwrap_or_default();
+    AwsError::Conflict {
+        operation: operation.to_owned(),
+        code: "StackChangedMeanwhile".into(),
+        message: format!(
+            "another writer changed stack {name} meanwhile (another `pitagora apply` of this pipeline, or a change by hand): it is {now}, not {expected}; nothing failed, and the next check converges"
+        ),
     }
 }
 
@@ -112,9 +173,32 @@ pub(super) async fn update(
     match updated {
         Ok(_) => {}
         Err(e) if is_no_update(&e) => return Ok("no changes needed".into()),
+        Err(e) if is_busy(&e) => {
+            return Err(AwsError::Conflict {
+                operation: "CloudFormation.UpdateStack".into(),
+                code: "StackChangedMeanwhile".into(),
+                message: format!(
+                    "another writer is changing stack {name} (another `pitagora apply` of this pipeline, or a change by hand): {e}; nothing failed, and the next check converges"
+                ),
+            });
+        }
         Err(e) => return Err(e),
     }
-    settled(c, name, &["UPDATE_COMPLETE"], "updated").await
+    settled(
+        c,
+        name,
+        "CloudFormation.UpdateStack",
+        &["UPDATE_COMPLETE"],
+        "updated",
+    )
+    .await
+}
+
+/// Whether CloudFormation refused an update because an operation on the stack is running
+/// ("Stack:… is in UPDATE_IN_PROGRESS state and can not be updated").
+fn is_busy(e: &AwsError) -> bool {
+    matches!(e, AwsError::Rejected { code, message, .. }
+        if code == "ValidationError" && message.contains("_IN_PROGRESS state and can not be updated"))
 }
 
 /// Deletes the stack; with `empty_bucket`, first deletes every object of that bucket (a
@@ -141,7 +225,15 @@ pub(super) async fn delete(
     })
     .await?;
     // "": the stack is gone from the listing altogether.
-    Ok(detail + &settled(c, name, &["DELETE_COMPLETE", ""], "deleted").await?)
+    Ok(detail
+        + &settled(
+            c,
+            name,
+            "CloudFormation.DeleteStack",
+            &["DELETE_COMPLETE", ""],
+            "deleted",
+        )
+        .await?)
 }
 
 /// A client request token for one stack operation: the retries of that request carry it, so
@@ -268,5 +360,91 @@ async fn empty(c: &RegionClients, bucket: &str) -> Result<usize, AwsError> {
         }
         key_marker = page.next_key_marker().map(str::to_owned);
         version_marker = page.next_version_id_marker().map(str::to_owned);
+    }
+}
+
+#[cfg(test)]
+mod endings {
+    use super::{Ending, changed_meanwhile, ending};
+
+    const CREATED: &[&str] = &["CREATE_COMPLETE"];
+    const UPDATED: &[&str] = &["UPDATE_COMPLETE"];
+    const DELETED: &[&str] = &["DELETE_COMPLETE", ""];
+
+    #[test]
+    fn an_operation_that_ends_in_its_own_success_is_done() {
+        assert_eq!(ending("CREATE_COMPLETE", CREATED), Ending::Done);
+        assert_eq!(ending("UPDATE_COMPLETE", UPDATED), Ending::Done);
+        assert_eq!(ending("", DELETED), Ending::Done);
+    }
+
+    #[test]
+    fn another_operations_success_means_another_writer_changed_the_stack_meanwhile() {
+        for (status, success) in [
+            // A second apply's creation found the stack already there, and waited while the
+            // first apply's update (its second step) ran.
+            ("UPDATE_COMPLETE", CREATED),
+            ("DELETE_COMPLETE", CREATED),
+            ("", UPDATED),
+            ("CREATE_COMPLETE", DELETED),
+            ("UPDATE_COMPLETE", DELETED),
+        ] {
+            assert_eq!(
+                ending(status, success),
+                Ending::ChangedMeanwhile,
+                "{status:?} awaiting {success:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_failed_or_rolled_back_stack_is_a_failure() {
+        for status in [
+            "ROLLBACK_COMPLETE",
+            "UPDATE_ROLLBACK_COMPLETE",
+            "CREATE_FAILED",
+            "UPDATE_ROLLBACK_FAILED",
+            "DELETE_FAILED",
+        ] {
+            assert_eq!(ending(status, UPDATED), Ending::Failed, "{status}");
+        }
+    }
+
+    #[test]
+    fn an_update_refused_because_another_operation_runs_is_told_apart() {
+        let refused = |message: &str| super::AwsError::Rejected {
+            operation: "CloudFormation.UpdateStack".into(),
+            code: "ValidationError".into(),
+            message: message.into(),
+        };
+        assert!(super::is_busy(&refused(
+            "Stack:arn:aws:cloudformation:eu-west-1:123456789012:stack/p/1 is in UPDATE_IN_PROGRESS state and can not be updated."
+        )));
+        assert!(!super::is_busy(&refused(
+            "Stack:arn:aws:cloudformation:eu-west-1:123456789012:stack/p/1 is in UPDATE_ROLLBACK_FAILED state and can not be updated."
+        )));
+        assert!(!super::is_busy(&refused("Template format error")));
+    }
+
+    #[test]
+    fn the_message_names_the_other_writer_and_that_the_next_check_converges() {
+        let e = changed_meanwhile(
+            "pitagora-orders",
+            "CloudFormation.CreateStack",
+            "UPDATE_COMPLETE",
+            CREATED,
+        );
+        let text = e.to_string();
+        assert!(
+            text.contains("another writer changed stack pitagora-orders meanwhile"),
+            "{text}"
+        );
+        assert!(
+            text.contains("it is UPDATE_COMPLETE, not CREATE_COMPLETE"),
+            "{text}"
+        );
+        assert!(text.contains("the next check converges"), "{text}");
+        assert!(!text.contains("no failure reason recorded"), "{text}");
+        assert_eq!(e.label(), "Conflict");
     }
 }

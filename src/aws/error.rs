@@ -39,6 +39,18 @@ pub enum AwsError {
         /// The status, what the SDK could not read, and the start of the body.
         message: String,
     },
+    /// No answer came within a question's whole time (attempts and retries included): the
+    /// endpoint takes connections and never answers (a half-open connection, a stuck proxy, a
+    /// firewall that drops packets).
+    #[error("{operation}: no answer from {endpoint} within {seconds} s")]
+    NoAnswer {
+        /// `Service.Operation`.
+        operation: String,
+        /// Where the question was sent.
+        endpoint: String,
+        /// The question's whole time.
+        seconds: u64,
+    },
     /// AWS has not caught up yet (IAM propagation, a stream still activating), until the deadline.
     #[error("{operation}: not ready: {message}")]
     NotReady {
@@ -117,6 +129,7 @@ impl AwsError {
             AwsError::Throttled { .. } => "Throttled",
             AwsError::Unavailable { .. } => "Unavailable",
             AwsError::Unreadable { .. } => "Unreadable",
+            AwsError::NoAnswer { .. } => "NoAnswer",
             AwsError::NotReady { .. } => "NotReady",
             AwsError::AccessDenied { .. } => "AccessDenied",
             AwsError::NotFound { .. } => "NotFound",
@@ -134,6 +147,7 @@ impl AwsError {
             self,
             AwsError::Throttled { .. }
                 | AwsError::Unavailable { .. }
+                | AwsError::NoAnswer { .. }
                 | AwsError::NotReady { .. }
                 | AwsError::Conflict { .. }
         )
@@ -216,6 +230,40 @@ pub fn is_throttling(code: &str, status: u16, message: &str) -> bool {
     THROTTLING.contains(&code) || status == 429 || is_rate_limit(code, message)
 }
 
+/// AWS's error codes for a request the server gave up waiting for (the AWS SDKs' transient
+/// errors): sending it again can succeed.
+const TRANSIENT: &[&str] = &["RequestTimeout", "RequestTimeoutException"];
+
+/// Whether an HTTP error status says the server cannot answer now but may later, so the same
+/// request is worth sending again: 500, 502, 503 and 504 (the statuses the AWS SDKs retry),
+/// 408 (the server gave up waiting for the request), 429 (throttling), and a 5xx HTTP does not
+/// define (HTTP treats an unknown status as its class's x00). The 5xx statuses that say the
+/// request will never succeed as sent are final: 501 Not Implemented (an operation or feature
+/// the endpoint does not serve), 505 HTTP Version Not Supported, 506 Variant Also Negotiates,
+/// 508 Loop Detected, 510 Not Extended and 511 Network Authentication Required (a captive
+/// proxy). Every other 4xx is final too: the request itself is refused.
+pub fn is_transient_status(status: u16) -> bool {
+    match status {
+        408 | 429 => true,
+        501 | 505 | 506 | 508 | 510 | 511 => false,
+        500..=599 => true,
+        _ => false,
+    }
+}
+
+/// HTTP's name of a final 5xx status (see [`is_transient_status`]), for messages.
+fn final_status_name(status: u16) -> &'static str {
+    match status {
+        501 => "Not Implemented",
+        505 => "HTTP Version Not Supported",
+        506 => "Variant Also Negotiates",
+        508 => "Loop Detected",
+        510 => "Not Extended",
+        511 => "Network Authentication Required",
+        _ => "",
+    }
+}
+
 /// Classifies an SDK error of `operation` (`Service.Operation`).
 pub fn classify<E>(
     operation: &str,
@@ -228,8 +276,8 @@ where
     match &err {
         SdkError::ServiceError(service) => {
             let status = service.raw().status().as_u16();
-            let code = service.err().code().unwrap_or("Unknown").to_owned();
-            let mut message = service.err().message().unwrap_or_default().to_owned();
+            let code = printable(service.err().code().unwrap_or("Unknown"));
+            let mut message = printable(service.err().message().unwrap_or_default());
             if message.is_empty() {
                 // An answer the SDK could not read: show what the server said.
                 message = format!(
@@ -256,10 +304,19 @@ where
                 }
             } else if NOT_READY.iter().any(|m| message.contains(m)) {
                 AwsError::NotReady { operation, message }
-            } else if status >= 500 {
+            } else if is_transient_status(status) || TRANSIENT.contains(&c) {
                 AwsError::Unavailable {
                     operation,
                     message: format!("HTTP {status} {code}: {message}"),
+                }
+            } else if status >= 500 {
+                AwsError::Rejected {
+                    operation,
+                    code,
+                    message: format!(
+                        "HTTP {status} {}, final (not retried): {message}",
+                        final_status_name(status)
+                    ),
                 }
             } else {
                 AwsError::Rejected {
@@ -270,15 +327,16 @@ where
             }
         }
         // What the SDK could not parse, and what the server said (e.g. an HTML error page): a
-        // failing server (5xx, 429) may answer properly next time; anything else will not.
+        // server failing for now (see `is_transient_status`) may answer properly next time;
+        // anything else will not.
         SdkError::ResponseError(r) => {
             let status = r.raw().status().as_u16();
             let message = format!(
                 "unreadable response (HTTP {status}): {}: {}",
-                error_chain(&err),
+                printable(&error_chain(&err)),
                 body_excerpt(r.raw())
             );
-            if status >= 500 || status == 429 {
+            if is_transient_status(status) {
                 AwsError::Unavailable { operation, message }
             } else {
                 AwsError::Unreadable { operation, message }
@@ -292,14 +350,44 @@ where
     }
 }
 
-/// The start of a response's body, as text.
+/// The start of a response's body, as text (see [`excerpt`] and [`printable_bytes`]).
 fn body_excerpt(response: &aws_smithy_runtime_api::http::Response) -> String {
     let body = response
         .body()
         .bytes()
-        .map(String::from_utf8_lossy)
+        .map(printable_bytes)
         .unwrap_or_default();
     excerpt(&body)
+}
+
+/// `bytes` as text a terminal and a log show as they are: UTF-8 kept, every byte that is not
+/// UTF-8 as `\xNN`, control characters escaped (see [`printable`]). An answer's bytes end up
+/// in messages; raw, a NUL cuts a C string and an escape sequence drives the terminal.
+pub fn printable_bytes(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(&printable(chunk.valid()));
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+/// `text` with its control characters escaped (`\0`, `\x1b`, `\u{85}`), line breaks and tabs
+/// kept as the white space they are.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\r' | '\t' => out.push(c),
+            '\0' => out.push_str("\\0"),
+            c if c.is_ascii_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// What an unreadable answer says, on one line: an HTML page's title (proxies and emulators
@@ -396,6 +484,69 @@ impl RetryPolicy {
             .notify(|e, after| tracing::warn!(error = %e, label = e.label(), retry_in_ms = after.as_millis() as u64, "retrying AWS call"))
             .await
     }
+}
+
+impl RetryPolicy {
+    /// [`RetryPolicy::run`] bounded as a whole by `deadline`, attempts included: an attempt
+    /// that hangs is cut off there too. At the deadline it ends with the last failure seen, or
+    /// `no_answer` when no attempt has ended yet.
+    pub async fn run_within<T, F, Fut>(
+        &self,
+        deadline: Duration,
+        no_answer: AwsError,
+        mut call: F,
+    ) -> Result<T, AwsError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, AwsError>>,
+    {
+        let last = std::sync::Mutex::new(None);
+        let attempts = self.run(|| {
+            let attempt = call();
+            let last = &last;
+            async move {
+                let result = attempt.await;
+                if let Err(e) = &result {
+                    *last.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.clone());
+                }
+                result
+            }
+        });
+        match tokio::time::timeout(deadline, attempts).await {
+            Ok(result) => result,
+            Err(_) => Err(last
+                .into_inner()
+                .unwrap_or_else(|p| p.into_inner())
+                .unwrap_or(no_answer)),
+        }
+    }
+}
+
+/// [`send`] bounded as a whole by `deadline` (see [`RetryPolicy::run_within`]); `endpoint`
+/// names where the question goes, for the error of a question never answered.
+pub async fn send_within<T, E, F, Fut>(
+    policy: &RetryPolicy,
+    deadline: Duration,
+    endpoint: &str,
+    operation: &str,
+    mut send: F,
+) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>>,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let no_answer = AwsError::NoAnswer {
+        operation: operation.to_owned(),
+        endpoint: endpoint.to_owned(),
+        seconds: deadline.as_secs(),
+    };
+    policy
+        .run_within(deadline, no_answer, || {
+            let attempt = Box::pin(send());
+            async move { attempt.await.map_err(|e| classify(operation, e)) }
+        })
+        .await
 }
 
 /// Sends one SDK call (`send` builds and sends it afresh on each attempt) with `policy`'s

@@ -240,45 +240,75 @@ impl Aws {
         self.base.region().map(|r| r.to_string())
     }
 
-    /// The account the credentials belong to (asked once, then remembered).
+    /// The account the credentials belong to (asked once, then remembered), asked in the
+    /// configured region.
     pub async fn account_id(&self) -> Result<String, AwsError> {
-        self.account_with(&self.settings.retry, true).await
+        self.account_with(&self.settings.retry, None, None).await
     }
 
-    /// The account, asked as the first question of a run: it keeps asking for
-    /// [`PROBE_WINDOW`] at most (or `--aws-timeout`, when shorter), without the SDK's own
-    /// retries on top, so a wrong endpoint or no network fails in seconds, with its cause.
-    pub async fn probe(&self) -> Result<String, AwsError> {
+    /// [`Aws::account_id`], asked in `region` when the configuration names none (a spec's
+    /// `region` is enough to work without one).
+    pub async fn account_id_in(&self, region: &str) -> Result<String, AwsError> {
+        self.account_with(&self.settings.retry, None, Some(region))
+            .await
+    }
+
+    /// The account, asked as the first question of a run (in `region` when the configuration
+    /// names none): it gives up after [`PROBE_WINDOW`], attempts included, retrying within it
+    /// for at most `--aws-timeout` and without the SDK's own retries on top, so a wrong
+    /// endpoint, no network or an endpoint that never answers fails in seconds, with its cause.
+    pub async fn probe(&self, region: &str) -> Result<String, AwsError> {
         let policy = RetryPolicy {
             total: PROBE_WINDOW.min(self.settings.retry.total),
             max_delay: Duration::from_secs(1),
             ..self.settings.retry
         };
-        self.account_with(&policy, false).await
+        self.account_with(&policy, Some(PROBE_WINDOW), Some(region))
+            .await
     }
 
+    /// The account, asked with `policy`'s retries; `deadline`: the whole question's bound, with
+    /// the SDK's own retries off (they would wait on inside one of pitagora's attempts).
     async fn account_with(
         &self,
         policy: &RetryPolicy,
-        sdk_retries: bool,
+        deadline: Option<Duration>,
+        region: Option<&str>,
     ) -> Result<String, AwsError> {
+        const OPERATION: &str = "STS.GetCallerIdentity";
         self.account
             .get_or_try_init(|| async {
                 let mut config =
                     aws_sdk_sts::config::Builder::from(&self.base).interceptor(self.calls.clone());
-                if !sdk_retries {
+                let region = match (self.base.region(), region) {
+                    (Some(configured), _) => configured.to_string(),
+                    (None, Some(region)) => {
+                        config = config.region(Region::new(region.to_owned()));
+                        region.to_owned()
+                    }
+                    (None, None) => String::new(),
+                };
+                if deadline.is_some() {
                     config = config.retry_config(aws_config::retry::RetryConfig::disabled());
                 }
                 for i in &self.interceptors {
                     config.push_interceptor(i.clone());
                 }
                 let sts = aws_sdk_sts::Client::from_conf(config.build());
-                let out = error::send(policy, "STS.GetCallerIdentity", || {
-                    sts.get_caller_identity().send()
-                })
-                .await?;
+                let ask = || sts.get_caller_identity().send();
+                let out = match deadline {
+                    Some(deadline) => {
+                        let endpoint = self
+                            .base
+                            .endpoint_url()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| format!("AWS STS in {region}"));
+                        error::send_within(policy, deadline, &endpoint, OPERATION, ask).await?
+                    }
+                    None => error::send(policy, OPERATION, ask).await?,
+                };
                 out.account.ok_or_else(|| AwsError::Rejected {
-                    operation: "STS.GetCallerIdentity".into(),
+                    operation: OPERATION.into(),
                     code: "NoAccount".into(),
                     message: "the response named no account".into(),
                 })

@@ -161,7 +161,7 @@ pub(super) async fn prepare(
     if print_problems(&report, err)? {
         return Ok(None);
     }
-    if let Err(e) = probe(&engine, report.pipelines.len()).await {
+    if let Err(e) = probe(&engine, &report.pipelines).await {
         writeln!(err, "error: {e}")?;
         return Ok(None);
     }

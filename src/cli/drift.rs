@@ -78,7 +78,7 @@ async fn check_all(
     let progress = std::io::stderr().is_terminal() && total > 1;
     let mut done = 0;
     let hints = Hints::default();
-    let reachable = probe(engine, total).await;
+    let reachable = probe(engine, pipelines).await;
     if reachable.is_ok() {
         announce_lookups(engine, pipelines, cluster).await;
     }

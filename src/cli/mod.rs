@@ -182,13 +182,20 @@ struct Unreachable(AwsError);
 
 /// Asks AWS one question (the account id) before any pipeline is checked: when AWS cannot be
 /// reached every pipeline fails the same way, and asking per pipeline would only multiply the
-/// wait. It asks for a few seconds only ([`crate::aws::PROBE_WINDOW`]); the work after it keeps
-/// `--aws-timeout` for passing faults. Nothing is asked when there are no pipelines to check.
-async fn probe(engine: &Engine, pipelines: usize) -> Result<(), Unreachable> {
-    if pipelines == 0 {
+/// wait. It gives up after a few seconds ([`crate::aws::PROBE_WINDOW`]); the work after it keeps
+/// `--aws-timeout` for passing faults. It asks in the first region a pipeline is placed in:
+/// nothing is asked when no pipeline has one (each then fails on its own, naming how to set
+/// one, without any AWS call) or there are no pipelines to check.
+async fn probe(engine: &Engine, pipelines: &[Loaded]) -> Result<(), Unreachable> {
+    let Some(region) = pipelines.iter().find_map(|p| p.valid.region()) else {
         return Ok(());
-    }
-    engine.aws().probe().await.map(drop).map_err(Unreachable)
+    };
+    engine
+        .aws()
+        .probe(region)
+        .await
+        .map(drop)
+        .map_err(Unreachable)
 }
 
 /// Prints skipped files and invalid documents; returns whether any document was invalid or nothing

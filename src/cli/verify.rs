@@ -98,7 +98,7 @@ pub(super) async fn verify(
     let region = engine.default_region();
     let loaded = load::load_paths(&files.paths, files.defaults(region.as_deref()))?;
     let invalid = print_problems(&loaded, err)?;
-    let reachable = probe(&engine, loaded.pipelines.len()).await;
+    let reachable = probe(&engine, &loaded.pipelines).await;
     let total = loaded.pipelines.len();
     let progress = std::io::stderr().is_terminal() && total > 0;
     let mut done = 0;

@@ -7,7 +7,9 @@ use crate::spec::{InvalidSpec, LogPipelineSpec, ValidSpec};
 
 /// Neither the spec nor the AWS configuration names a region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("no AWS region: set spec.region, AWS_REGION or --region")]
+#[error(
+    "no AWS region: set spec.region, or --region, or AWS_REGION (AWS_DEFAULT_REGION), or `region` in the AWS profile (AWS_PROFILE's section of AWS_CONFIG_FILE, ~/.aws/config by default)"
+)]
 pub struct NoRegion;
 
 /// A [`ValidSpec`] with its account and region resolved and every AWS name derived.

@@ -7,7 +7,7 @@ use super::absent_if_not_found;
 use crate::aws::s3::{self, NotificationEntries};
 use crate::aws::{AwsError, RegionClients};
 use crate::observed::ObservedBucket;
-use crate::resources::{BucketAccess, LifecycleRule};
+use crate::resources::{BucketAccess, LifecycleRule, Tags};
 
 /// Whether the bucket holds any object (one key listed at most); a bucket that does not exist
 /// holds none. Asked only when a plan would leave or empty the bucket (see `plan::guard`).
@@ -51,7 +51,27 @@ pub(super) async fn observe(
         lifecycle,
         access,
         policy,
+        tags: None,
     }))
+}
+
+/// The bucket's tags (none: S3 answers `NoSuchTagSet`); `None` when the bucket does not exist.
+pub(super) async fn tags(c: &RegionClients, name: &str) -> Result<Option<Tags>, AwsError> {
+    let read = c
+        .send("S3.GetBucketTagging", || {
+            c.s3.get_bucket_tagging().bucket(name).send()
+        })
+        .await;
+    match absent_if_not_found(unset(read, "NoSuchTagSet"))? {
+        None => Ok(None),
+        Some(None) => Ok(Some(Tags::new())),
+        Some(Some(out)) => Ok(Some(
+            out.tag_set()
+                .iter()
+                .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                .collect(),
+        )),
+    }
 }
 
 /// `Ok(None)` when S3 answers that the bucket has no such setting (`code`).

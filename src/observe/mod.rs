@@ -76,6 +76,12 @@ pub async fn observe(
     {
         t.tags = Some(topic::tags(c, &topic_arn).await?);
     }
+    let mut bucket = bucket;
+    if let Some(b) = bucket.as_mut()
+        && holds_no_bucket(stack.as_ref())
+    {
+        b.tags = bucket::tags(c, &d.names.bucket).await?;
+    }
     Ok(Observed {
         stack,
         error_log_group,
@@ -97,6 +103,18 @@ fn holds_topic(stack: Option<&crate::observed::ObservedStack>) -> bool {
             && s.template
                 .as_ref()
                 .is_some_and(|t| t["Resources"].get("Topic").is_some())
+    })
+}
+
+/// Whether the pipeline's stack holds no bucket: it is absent, or its creation failed and it
+/// must be recreated (the planner's `StackState::Recreate`). A bucket of the pipeline's name
+/// is then either one a deleted stack retained or someone else's, which its tags tell apart.
+fn holds_no_bucket(stack: Option<&crate::observed::ObservedStack>) -> bool {
+    stack.is_none_or(|s| {
+        matches!(
+            s.status.as_str(),
+            "DELETE_COMPLETE" | "ROLLBACK_COMPLETE" | "REVIEW_IN_PROGRESS"
+        )
     })
 }
 

@@ -13,6 +13,9 @@ pub enum ConflictKind {
     Untagged,
     /// The stack is gone (or must be recreated) but its retained bucket remains.
     OrphanedBucket,
+    /// The stack holds no bucket, and a bucket that is not the pipeline's (not tagged as its)
+    /// holds the bucket's name: bucket names are global, so someone else has it.
+    ForeignBucket,
     /// The stack is in a failed state only a human can resolve.
     StackFailed,
     /// The bucket, topic or a role was deleted behind CloudFormation's back.
@@ -43,6 +46,7 @@ impl ConflictKind {
             ConflictKind::OwnedByOtherPipeline => "OwnedByOtherPipeline",
             ConflictKind::Untagged => "Untagged",
             ConflictKind::OrphanedBucket => "OrphanedBucket",
+            ConflictKind::ForeignBucket => "ForeignBucket",
             ConflictKind::StackFailed => "StackFailed",
             ConflictKind::DeletedOutOfBand => "DeletedOutOfBand",
             ConflictKind::StreamDeleteFailed => "StreamDeleteFailed",
@@ -63,6 +67,7 @@ impl ConflictKind {
             self,
             ConflictKind::OwnedByOtherPipeline
                 | ConflictKind::Untagged
+                | ConflictKind::ForeignBucket
                 | ConflictKind::AppliedByAnotherManager
                 | ConflictKind::ForeignKey
         )

@@ -3,9 +3,10 @@
 //! the bucket and topic the other planners depend on.
 
 use super::diff::{self, Changes};
-use super::ownership::ownership_conflict;
+use super::ownership::{foreign, ownership_conflict};
 use super::{Builder, Change, ConflictKind, Op, Step};
 use crate::desired::{Desired, STACK_CAPABILITIES};
+use crate::names::OWNER_TAG;
 use crate::observed::{Observed, ObservedStack};
 use crate::resources::ResourceKind;
 use serde_json::Value;
@@ -158,9 +159,35 @@ pub(super) fn foreign_topic(d: &Desired, o: &Observed) -> Option<(ConflictKind, 
     })
 }
 
+/// Why the bucket of the pipeline's bucket name, which exists while the stack holds none, is
+/// not the one the pipeline's deleted stack retained: it is not tagged as the pipeline's (an
+/// untagged one counts as its only with `spec.adoptExisting`). CloudFormation can neither create
+/// it nor should it import someone else's: the pipeline needs another name.
+pub(super) fn foreign_bucket(d: &Desired, o: &Observed) -> Option<(ConflictKind, String)> {
+    let tags = o.bucket.as_ref()?.tags.as_ref()?;
+    if !orphaned_bucket(o) || !foreign(d, tags) {
+        return None;
+    }
+    let whose = match tags.get(OWNER_TAG) {
+        Some(owner) => format!("it carries {OWNER_TAG}={owner}, LogPipeline {owner}'s"),
+        None => format!("it has no {OWNER_TAG} tag, so no stack of this pipeline made it"),
+    };
+    let name = &d.stack.name;
+    Some((
+        ConflictKind::ForeignBucket,
+        format!(
+            "stack {name} cannot be created: bucket {} exists and is not this pipeline's ({whose}); bucket names are global across every AWS account, so someone else holds it; choose another name in spec.storage.bucketName (it must start with `pitagora-`), then pitagora creates the stack",
+            d.names.bucket
+        ),
+    ))
+}
+
 /// Plans the stack.
 pub(super) fn plan(b: &mut Builder, d: &Desired, o: &Observed) {
     let name = &d.stack.name;
+    if let Some((cause, reason)) = foreign_bucket(d, o) {
+        return b.conflict(ResourceKind::Stack, name, cause, reason);
+    }
     if orphaned_bucket(o) {
         return orphaned_bucket_conflict(b, d);
     }

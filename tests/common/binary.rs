@@ -29,17 +29,35 @@ pub fn against(endpoint: &str, args: &[&str]) -> Output {
 
 /// [`against`] with `extra` environment variables set last (they win).
 pub fn against_with(endpoint: &str, args: &[&str], extra: &[(&str, &str)]) -> Output {
-    command(args)
-        .env("AWS_ENDPOINT_URL", endpoint)
+    ci_job(endpoint, args)
         .env("AWS_REGION", super::moto::REGION)
+        .envs(extra.iter().copied())
+        .output()
+        .expect("the pitagora binary runs")
+}
+
+/// [`against`] with no AWS region anywhere: none in the environment, and `config_file` (an
+/// empty file) as the AWS configuration and credentials files, so no profile names one.
+pub fn against_without_region(endpoint: &str, config_file: &str, args: &[&str]) -> Output {
+    ci_job(endpoint, args)
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env("AWS_CONFIG_FILE", config_file)
+        .env("AWS_SHARED_CREDENTIALS_FILE", config_file)
+        .output()
+        .expect("the pitagora binary runs")
+}
+
+/// `pitagora args…` with `endpoint` as `AWS_ENDPOINT_URL`, static credentials and no profile.
+fn ci_job(endpoint: &str, args: &[&str]) -> Command {
+    let mut cmd = command(args);
+    cmd.env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN")
-        .envs(extra.iter().copied())
-        .output()
-        .expect("the pitagora binary runs")
+        .env_remove("AWS_SESSION_TOKEN");
+    cmd
 }
 
 /// `pitagora args…` against moto.
