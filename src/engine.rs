@@ -190,7 +190,8 @@ impl Engine {
             return Err(EngineError::NoRegion);
         }
         let account = self.aws.account_id().await?;
-        Ok(Pipeline::resolve(valid, &account)?)
+        let role = self.aws.cloudformation_role_arn().map(str::to_owned);
+        Ok(Pipeline::resolve(valid, &account)?.with_cloudformation_role(role))
     }
 
     /// [`Engine::validate`] then [`Engine::resolve`]: an invalid spec costs no AWS call.

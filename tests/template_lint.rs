@@ -96,3 +96,21 @@ fn cfn_lint_catches_a_broken_template() {
     assert!(output.contains("BucketEncrypton"), "{output}");
     assert!(output.contains("Nowhere"), "{output}");
 }
+
+#[test]
+fn the_iam_install_template_passes_cfn_lint() {
+    let prefixes = ["/ecs/team-a/".to_owned()];
+    let functions = ["team-a-".to_owned()];
+    let templates = [
+        (
+            "iam-hardened".to_owned(),
+            pitagora::desired::iam_policies::install_template(&prefixes, &functions),
+        ),
+        (
+            "iam-single-team".to_owned(),
+            pitagora::desired::iam_policies::install_template(&[], &[]),
+        ),
+    ];
+    let (code, output) = lint(&templates);
+    assert_eq!(code, 0, "{output}");
+}

@@ -123,16 +123,38 @@ pub async fn execute(c: &RegionClients, step: &Step) -> Result<String, AwsError>
             template,
             tags,
             capabilities,
-        } => stack::create(c, name, template, tags, capabilities).await,
+            role_arn,
+        } => {
+            let write = stack::StackWrite {
+                name,
+                template,
+                tags,
+                capabilities,
+                role_arn,
+            };
+            stack::create(c, &write).await
+        }
         Step::UpdateStack {
             name,
             template,
             tags,
             capabilities,
-        } => stack::update(c, name, template, tags, capabilities).await,
-        Step::DeleteStack { name, empty_bucket } => {
-            stack::delete(c, name, empty_bucket.as_deref()).await
+            role_arn,
+        } => {
+            let write = stack::StackWrite {
+                name,
+                template,
+                tags,
+                capabilities,
+                role_arn,
+            };
+            stack::update(c, &write).await
         }
+        Step::DeleteStack {
+            name,
+            empty_bucket,
+            role_arn,
+        } => stack::delete(c, name, empty_bucket.as_deref(), role_arn).await,
         Step::PutBucketAccess { bucket, access } => bucket_access::put(c, bucket, access).await,
         Step::PutBucketPolicy {
             bucket,

@@ -13,13 +13,14 @@ mod audit;
 mod controller;
 mod drift;
 mod fluentd;
+mod iam;
 mod offline;
 pub mod status;
 mod verify;
 
 pub use args::{
     AuditArgs, AwsArgs, Cli, Color, Command, ControllerArgs, DriftReportArgs, FailOn, Files,
-    Format, LogFormat, Part, ReportFormat, TextOrJson, Time, VerifyFormat,
+    Format, IamDocument, LogFormat, Part, ReportFormat, TextOrJson, Time, VerifyFormat,
 };
 
 use crate::aws::{Aws, AwsError};
@@ -91,6 +92,11 @@ pub enum CliError {
     /// `status NAME`: no such LogPipeline in the namespace.
     #[error("logpipeline {0:?} not found")]
     NotFound(String),
+    /// `iam-policies cloudformation-role-trust` without the account it trusts.
+    #[error(
+        "the trust policy names the account CloudFormation acts for: pass --account-id <12-digit account>"
+    )]
+    NoTrustedAccount,
     /// The source allow-list is unreadable or invalid.
     #[error("--source-allow-list {0}: {1}")]
     SourceAllowList(PathBuf, String),
@@ -118,6 +124,22 @@ pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<E
             };
             offline::render(&files, &how, out, err)
         }
+        Command::IamPolicies {
+            document,
+            log_group_prefixes,
+            function_prefixes,
+            partition,
+            account_id,
+        } => iam::print(
+            &iam::Request {
+                document,
+                log_group_prefixes: &log_group_prefixes,
+                function_prefixes: &function_prefixes,
+                partition: &partition,
+                account_id: account_id.as_deref(),
+            },
+            out,
+        ),
         Command::Apply { files, aws } => apply::apply(&files, &aws, out, err).await,
         Command::Drift { files, aws, report } => {
             drift::drift(&files, &aws, &report, out, err).await

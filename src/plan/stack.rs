@@ -139,6 +139,7 @@ fn create(b: &mut Builder, d: &Desired, reason: &str) {
         template: d.stack.template.clone(),
         tags: d.stack.tags.clone(),
         capabilities: capabilities(),
+        role_arn: d.stack.role_arn.clone(),
     };
     let kind = ResourceKind::Stack;
     b.push(Op::Create, kind, &d.stack.name, Vec::new(), reason, step);
@@ -224,6 +225,7 @@ fn recreate(b: &mut Builder, d: &Desired, s: &ObservedStack) {
         Step::DeleteStack {
             name: name.clone(),
             empty_bucket: None,
+            role_arn: d.stack.role_arn.clone(),
         },
     );
     create(b, d, "recreate after the failed creation");
@@ -272,6 +274,7 @@ fn update(b: &mut Builder, d: &Desired, s: &ObservedStack) {
             template,
             tags,
             capabilities: capabilities(),
+            role_arn: d.stack.role_arn.clone(),
         },
     );
 }
