@@ -55,10 +55,19 @@ pitagora uses:
       `encryption` and `ownershipControls` are checked as the IAM actions S3 documents
       (`s3:PutBucketPublicAccessBlock`, `s3:PutEncryptionConfiguration`, ...) instead of
       CreateBucket/ListBucket.
-   e. The denial's form. moto answers AccessDenied as XML to the JSON protocols too (CloudWatch
-      Logs, Firehose, Lambda), which the SDKs cannot read; the launcher answers
-      `{"__type": "AccessDeniedException", ...}` there, and names the resource in the message,
-      as AWS does.
+   e. The denial's form. moto answers AccessDenied in XML wrapped in `<Errors>`, which only
+      boto reads, and in XML to the JSON protocols too (CloudWatch Logs, Firehose, Lambda); the
+      launcher answers as AWS does: `<ErrorResponse><Error>` to the query protocols (IAM, SNS,
+      CloudFormation), `{"__type": "AccessDeniedException", ...}` to the JSON ones, naming the
+      resource in the message.
+
+   f. Signatures. moto recomputes a request's signature over a body it rebuilds: for a
+      bodiless GET or DELETE (Lambda's GetPolicy, RemovePermission) the parameters it parsed
+      from the URL, and for a form (the query protocols: CloudFormation, SNS, IAM, STS) the
+      parsed form re-encoded with `+` for spaces; the Rust SDK signs the empty payload and
+      `%20`, so such requests fail with SignatureDoesNotMatch. The launcher checks the
+      signature over what the client sent: the empty payload, and the form in either
+      encoding.
 
    moto's CloudFormation still creates a stack's resources itself, not through the stack's
    RoleARN: tests stand in for CloudFormation with a user holding the service role's policy.
@@ -72,7 +81,8 @@ import json
 import re
 import sys
 import threading
-from urllib.parse import unquote
+from urllib.parse import quote, unquote, urlencode
+from xml.sax.saxutils import escape
 
 from moto import settings
 from moto.core.authorization import ActionAuthenticatorMixin
@@ -276,6 +286,40 @@ def request_init(self, *args, **kwargs):
     prefix, _, name = self._action.partition(":")
     if enforcing() and prefix in IAM_PREFIX:
         self._action = f"{IAM_PREFIX[prefix]}:{name}"
+    if enforcing() and self._service != "s3" and not self._body:
+        content_type = self._headers.get("Content-Type", "")
+        if self._method in ("GET", "HEAD", "DELETE"):
+            # A request without a body signs the empty payload; moto would sign the
+            # parameters it parsed from the URL in its place (see f).
+            self._data = {}
+        elif content_type.startswith("application/x-www-form-urlencoded"):
+            # The form as the client encoded it: the parsed form is all that is left, so both
+            # encodings clients use are tried (RFC 3986's `%20` for a space, the Rust SDK's;
+            # and `+`, botocore's).
+            pairs = [
+                (k, v)
+                for k, values in self._data.items()
+                for v in (values if isinstance(values, list) else [values])
+            ]
+            rfc3986 = "&".join(f"{quote(k, safe='~')}={quote(v, safe='~')}" for k, v in pairs)
+            self.client_bodies = [rfc3986.encode(), urlencode(pairs).encode()]
+
+
+_check_signature = IAMRequestBase.check_signature
+
+
+def check_signature(self):
+    bodies = getattr(self, "client_bodies", None)
+    if not bodies:
+        return _check_signature(self)
+    for i, body in enumerate(bodies):
+        self._body = body
+        try:
+            return _check_signature(self)
+        except Exception:  # noqa: BLE001 - moto's SignatureDoesNotMatch, of either protocol
+            if i == len(bodies) - 1:
+                raise
+    return None
 
 
 def params_of(response):
@@ -410,9 +454,16 @@ class JsonAccessDenied(JsonRESTError):
 
 
 class XmlAccessDenied(AccessDeniedError):
+    """AccessDenied in the query protocol's form: `<ErrorResponse><Error>`, as AWS answers
+    (moto wraps the error in `<Errors>`, which only boto reads)."""
+
     def __init__(self, message):
-        # AccessDeniedError's own constructor composes the message; this one takes it whole.
         _RESTError.__init__(self, "AccessDenied", message)
+        self.description = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse><Error><Type>Sender</Type>'
+            f"<Code>AccessDenied</Code><Message>{escape(message)}</Message></Error>"
+            "<RequestId>pitagora-moto</RequestId></ErrorResponse>"
+        )
 
 
 def denied(response, service, message):
@@ -465,6 +516,7 @@ def authorize(self, iam_request_cls, resource="*"):
 
 IAMPolicyStatement.is_action_permitted = statement_permission
 IAMRequestBase.__init__ = request_init
+IAMRequestBase.check_signature = check_signature
 ActionAuthenticatorMixin._authenticate_and_authorize_action = authorize
 
 FakeBucket.get_permission = _get_permission

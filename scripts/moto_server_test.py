@@ -195,6 +195,26 @@ class Enforcement(unittest.TestCase):
         add("s3.amazonaws.com", "s3")
         self.assertDenied(lambda: add("events.amazonaws.com", "events"), "AccessDeniedException")
 
+    def test_a_request_on_a_function_arn_is_signed_over_its_encoded_path(self):
+        iam = self.client("iam")
+        role = iam.create_role(
+            RoleName="exec",
+            AssumeRolePolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+            ),
+        )["Role"]["Arn"]
+        arn = self.client("lambda").create_function(
+            FunctionName="team-a-f", Runtime="python3.12", Role=role, Handler="index.h", Code={"ZipFile": b"x"}
+        )["FunctionArn"]
+        key = self.user(
+            "u",
+            {"Effect": "Allow", "Action": "lambda:AddPermission", "Resource": "arn:aws:lambda:*:*:function:team-a-*"},
+        )
+        self.enforce(True)
+        self.client("lambda", key).add_permission(
+            FunctionName=arn, StatementId="s3", Action="lambda:InvokeFunction", Principal="s3.amazonaws.com"
+        )
+
     def test_a_role_handed_to_a_service_needs_pass_role_to_that_service(self):
         iam = self.client("iam")
         trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "cloudformation.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
