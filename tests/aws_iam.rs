@@ -390,6 +390,13 @@ async fn the_controllers_policy_runs_the_full_chain_from_apply_to_delete() {
             run.await.unwrap()
         };
         assert_exit(&out, 0);
+        if command == "apply" {
+            // CloudFormation was asked to act through the service role, not the controller.
+            let stacks = admin.cfn.describe_stacks().send().await.unwrap();
+            let roles: Vec<Option<&str>> = stacks.stacks().iter().map(|s| s.role_arn()).collect();
+            let role = format!("arn:aws:iam::{ACCOUNT}:role/pitagora/pitagora-cloudformation");
+            assert_eq!(roles, [Some(role.as_str())]);
+        }
         let text = common::binary::output(&out);
         assert!(
             !text.contains("access denied") && !text.contains("AccessDenied"),

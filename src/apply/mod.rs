@@ -118,38 +118,7 @@ pub async fn apply<P: FnMut(&ActionOutcome)>(
 /// Executes one step.
 pub async fn execute(c: &RegionClients, step: &Step) -> Result<String, AwsError> {
     match step {
-        Step::CreateStack {
-            name,
-            template,
-            tags,
-            capabilities,
-            role_arn,
-        } => {
-            let write = stack::StackWrite {
-                name,
-                template,
-                tags,
-                capabilities,
-                role_arn,
-            };
-            stack::create(c, &write).await
-        }
-        Step::UpdateStack {
-            name,
-            template,
-            tags,
-            capabilities,
-            role_arn,
-        } => {
-            let write = stack::StackWrite {
-                name,
-                template,
-                tags,
-                capabilities,
-                role_arn,
-            };
-            stack::update(c, &write).await
-        }
+        Step::CreateStack { .. } | Step::UpdateStack { .. } => stack::write(c, step).await,
         Step::DeleteStack {
             name,
             empty_bucket,

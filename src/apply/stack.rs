@@ -13,19 +13,62 @@ use std::time::Instant;
 /// What every write of one stack carries: its name, template, tags and capabilities, and the
 /// service role CloudFormation acts through (every operation passes it, so CloudFormation never
 /// falls back to the caller's own permissions).
-pub(super) struct StackWrite<'a> {
-    pub name: &'a str,
-    pub template: &'a serde_json::Value,
-    pub tags: &'a Tags,
-    pub capabilities: &'a [String],
-    pub role_arn: &'a str,
+struct StackWrite<'a> {
+    name: &'a str,
+    template: &'a serde_json::Value,
+    tags: &'a Tags,
+    capabilities: &'a [String],
+    role_arn: &'a str,
+}
+
+/// Executes a stack creation or update step (any other step is a bug: nothing is written).
+pub(super) async fn write(c: &RegionClients, step: &crate::plan::Step) -> Result<String, AwsError> {
+    use crate::plan::Step;
+    match step {
+        Step::CreateStack {
+            name,
+            template,
+            tags,
+            capabilities,
+            role_arn,
+        } => {
+            let w = StackWrite {
+                name,
+                template,
+                tags,
+                capabilities,
+                role_arn,
+            };
+            create(c, &w).await
+        }
+        Step::UpdateStack {
+            name,
+            template,
+            tags,
+            capabilities,
+            role_arn,
+        } => {
+            let w = StackWrite {
+                name,
+                template,
+                tags,
+                capabilities,
+                role_arn,
+            };
+            update(c, &w).await
+        }
+        other => Err(AwsError::Build(
+            "CloudFormation".into(),
+            format!("not a stack write: {other:?}"),
+        )),
+    }
 }
 
 /// Creates the stack in two steps: the bucket alone, then everything else as an update. A
 /// creation that failed after making the (retained) bucket would roll back and leave the bucket
 /// outside any stack, where CloudFormation cannot create it again; a failed update rolls back
 /// with the bucket still in the stack.
-pub(super) async fn create(c: &RegionClients, w: &StackWrite<'_>) -> Result<String, AwsError> {
+async fn create(c: &RegionClients, w: &StackWrite<'_>) -> Result<String, AwsError> {
     let bootstrap = bootstrap_template(w.template);
     create_once(
         c,
@@ -95,7 +138,7 @@ async fn settled(
 }
 
 /// Updates the stack to `template` and `tags`; "no changes needed" when it already is.
-pub(super) async fn update(c: &RegionClients, w: &StackWrite<'_>) -> Result<String, AwsError> {
+async fn update(c: &RegionClients, w: &StackWrite<'_>) -> Result<String, AwsError> {
     let body = w.template.to_string();
     let token = request_token("update", w.name, &body);
     let updated = c

@@ -80,46 +80,8 @@ pub struct AwsArgs {
     /// The IAM role CloudFormation creates, updates and deletes the stacks' resources with
     /// (passed on every stack operation). Default: role/pitagora/pitagora-cloudformation in the
     /// pipeline's account, which `pitagora iam-policies cloudformation-template` creates.
-    #[arg(long, value_name = "ARN", env = "PITAGORA_CLOUDFORMATION_ROLE_ARN", value_parser = parse_role_arn)]
+    #[arg(long, value_name = "ARN", env = "PITAGORA_CLOUDFORMATION_ROLE_ARN", value_parser = super::iam::parse_role_arn)]
     pub cloudformation_role_arn: Option<String>,
-}
-
-/// A 12-digit AWS account id.
-fn parse_account(text: &str) -> Result<String, String> {
-    if text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(text.to_owned())
-    } else {
-        Err(format!("{text:?} is not an AWS account id (12 digits)"))
-    }
-}
-
-/// An IAM role ARN, `arn:<partition>:iam::<account>:role/<path><name>`, refused early with the
-/// form in the message (CloudFormation would only say "is not a valid RoleARN").
-fn parse_role_arn(text: &str) -> Result<String, String> {
-    let ok = text.strip_prefix("arn:").and_then(|rest| {
-        let mut parts = rest.splitn(5, ':');
-        let (partition, service, region, account, resource) = (
-            parts.next()?,
-            parts.next()?,
-            parts.next()?,
-            parts.next()?,
-            parts.next()?,
-        );
-        let name = resource.strip_prefix("role/")?.rsplit('/').next()?;
-        (!partition.is_empty()
-            && service == "iam"
-            && region.is_empty()
-            && account.len() == 12
-            && account.bytes().all(|b| b.is_ascii_digit())
-            && !name.is_empty())
-        .then_some(())
-    });
-    match ok {
-        Some(()) => Ok(text.to_owned()),
-        None => Err(format!(
-            "{text:?} is not an IAM role ARN; expected arn:aws:iam::<12-digit account>:role/<path/><name>, e.g. arn:aws:iam::123456789012:role/pitagora/pitagora-cloudformation"
-        )),
-    }
 }
 
 impl AwsArgs {
@@ -418,7 +380,7 @@ pub enum Command {
     IamPolicies {
         /// The document.
         #[arg(value_enum)]
-        document: IamDocument,
+        document: super::iam::IamDocument,
         /// A log-group name prefix the tenants' pipelines subscribe (repeatable; the tenancy
         /// file's prefixes of every namespace).
         #[arg(long = "log-group-prefix", value_name = "PREFIX")]
@@ -432,7 +394,7 @@ pub enum Command {
         partition: String,
         /// The account CloudFormation acts for, in the service role's trust policy (needed for
         /// `cloudformation-role-trust`; the template takes the stack's own).
-        #[arg(long, value_name = "ACCOUNT", value_parser = parse_account)]
+        #[arg(long, value_name = "ACCOUNT", value_parser = super::iam::parse_account)]
         account_id: Option<String>,
     },
     /// Bring AWS to the specs: print each pipeline's plan, execute it (each action's outcome as
@@ -529,20 +491,6 @@ pub enum Command {
         #[command(flatten)]
         aws: AwsArgs,
     },
-}
-
-/// The documents `iam-policies` prints.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum IamDocument {
-    /// The controller's policy (JSON; manifests/aws/controller-policy.json).
-    ControllerPolicy,
-    /// The CloudFormation service role's permissions (JSON).
-    CloudformationRolePolicy,
-    /// The CloudFormation service role's trust policy (JSON; needs --account-id).
-    CloudformationRoleTrust,
-    /// A CloudFormation template creating the service role and the controller's managed policy
-    /// (YAML).
-    CloudformationTemplate,
 }
 
 /// `verify`'s output formats.

@@ -1,8 +1,9 @@
 //! `pitagora iam-policies`: prints the IAM documents an installation needs (see
 //! [`crate::desired::iam_policies`]); manifests/aws/ holds its output for the example tenancy.
 
-use super::{CliError, Exit, IamDocument};
+use super::{CliError, Exit};
 use crate::desired::iam_policies::{self, Scope};
+use clap::ValueEnum;
 use std::io::Write;
 
 /// What to print and for which prefixes.
@@ -51,4 +52,56 @@ pub fn print(r: &Request, out: &mut dyn Write) -> Result<Exit, CliError> {
         serde_json::to_string_pretty(&value).map_err(|e| CliError::Serialise(e.to_string()))?;
     writeln!(out, "{text}")?;
     Ok(Exit::Ok)
+}
+
+/// The documents `iam-policies` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum IamDocument {
+    /// The controller's policy (JSON; manifests/aws/controller-policy.json).
+    ControllerPolicy,
+    /// The CloudFormation service role's permissions (JSON).
+    CloudformationRolePolicy,
+    /// The CloudFormation service role's trust policy (JSON; needs --account-id).
+    CloudformationRoleTrust,
+    /// A CloudFormation template creating the service role and the controller's managed policy
+    /// (YAML).
+    CloudformationTemplate,
+}
+
+/// A 12-digit AWS account id.
+pub(super) fn parse_account(text: &str) -> Result<String, String> {
+    if text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(text.to_owned())
+    } else {
+        Err(format!("{text:?} is not an AWS account id (12 digits)"))
+    }
+}
+
+/// An IAM role ARN, `arn:<partition>:iam::<account>:role/<path><name>`, refused early with the
+/// form in the message (CloudFormation would only say "is not a valid RoleARN").
+pub(super) fn parse_role_arn(text: &str) -> Result<String, String> {
+    let ok = text.strip_prefix("arn:").and_then(|rest| {
+        let mut parts = rest.splitn(5, ':');
+        let (partition, service, region, account, resource) = (
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+        );
+        let name = resource.strip_prefix("role/")?.rsplit('/').next()?;
+        (!partition.is_empty()
+            && service == "iam"
+            && region.is_empty()
+            && account.len() == 12
+            && account.bytes().all(|b| b.is_ascii_digit())
+            && !name.is_empty())
+        .then_some(())
+    });
+    match ok {
+        Some(()) => Ok(text.to_owned()),
+        None => Err(format!(
+            "{text:?} is not an IAM role ARN; expected arn:aws:iam::<12-digit account>:role/<path/><name>, e.g. arn:aws:iam::123456789012:role/pitagora/pitagora-cloudformation"
+        )),
+    }
 }

@@ -14,13 +14,14 @@ mod controller;
 mod drift;
 mod fluentd;
 mod iam;
+pub use iam::IamDocument;
 mod offline;
 pub mod status;
 mod verify;
 
 pub use args::{
     AuditArgs, AwsArgs, Cli, Color, Command, ControllerArgs, DriftReportArgs, FailOn, Files,
-    Format, IamDocument, LogFormat, Part, ReportFormat, TextOrJson, Time, VerifyFormat,
+    Format, LogFormat, Part, ReportFormat, TextOrJson, Time, VerifyFormat,
 };
 
 use crate::aws::{Aws, AwsError};

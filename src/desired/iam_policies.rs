@@ -165,58 +165,55 @@ fn passed_to(services: &[&str]) -> Value {
 /// configured prefixes. Statements whose `Sid` starts with `Engine` hold exactly the actions the
 /// code calls (tests/iam_policy.rs checks it); `Pass*` statements hold the roles it passes.
 pub fn controller_policy(s: &Scope) -> Value {
-    let mut permissions = statement(
-        "EngineWritesPermissions",
-        &["lambda:AddPermission"],
-        s.functions(),
-    );
-    permissions["Condition"] = permission_principal_condition();
-    let mut pass_pipeline = statement("PassPipelineRoles", &["iam:PassRole"], s.pipeline_roles());
-    pass_pipeline["Condition"] = passed_to(&PIPELINE_ROLE_SERVICES);
-    let mut pass_service = statement(
-        "PassCloudFormationRole",
-        &["iam:PassRole"],
-        vec![s.service_role()],
-    );
-    pass_service["Condition"] = passed_to(&[CLOUDFORMATION_PRINCIPAL]);
-    let mut source_groups = s.source_log_groups();
-    source_groups.extend(s.canary_log_groups());
-    let source_groups = dedup(source_groups);
-    document(vec![
-        json!({
-            "Sid": "EngineReads",
-            "Effect": "Allow",
-            "Action": [
-                "cloudformation:DescribeStackEvents",
-                "cloudformation:DescribeStacks",
-                "cloudformation:GetTemplate",
-                "cloudwatch:GetMetricData",
-                "firehose:DescribeDeliveryStream",
-                "firehose:ListTagsForDeliveryStream",
-                "iam:GetRole",
-                "iam:GetRolePolicy",
-                "iam:ListAttachedRolePolicies",
-                "iam:ListRolePolicies",
-                "lambda:GetPolicy",
-                "logs:DescribeLogGroups",
-                "logs:DescribeSubscriptionFilters",
-                "logs:ListTagsForResource",
-                "s3:GetBucketLogging",
-                "s3:GetBucketNotification",
-                "s3:GetBucketOwnershipControls",
-                "s3:GetBucketPolicy",
-                "s3:GetBucketPublicAccessBlock",
-                "s3:GetBucketVersioning",
-                "s3:GetEncryptionConfiguration",
-                "s3:GetLifecycleConfiguration",
-                "s3:ListBucketVersions",
-                "sns:GetSubscriptionAttributes",
-                "sns:GetTopicAttributes",
-                "sns:ListSubscriptionsByTopic",
-                "tag:GetResources"
-            ],
-            "Resource": "*",
-        }),
+    let mut statements = vec![engine_reads()];
+    statements.extend(engine_writes(s));
+    statements.extend(engine_writes_shared(s));
+    statements.extend(engine_permissions(s));
+    statements.extend(passes(s));
+    document(statements)
+}
+
+/// What the engine reads: every read it calls, on every resource (reads grant nothing).
+fn engine_reads() -> Value {
+    json!({
+        "Sid": "EngineReads",
+        "Effect": "Allow",
+        "Action": [
+            "cloudformation:DescribeStackEvents",
+            "cloudformation:DescribeStacks",
+            "cloudformation:GetTemplate",
+            "cloudwatch:GetMetricData",
+            "firehose:DescribeDeliveryStream",
+            "firehose:ListTagsForDeliveryStream",
+            "iam:GetRole",
+            "iam:GetRolePolicy",
+            "iam:ListAttachedRolePolicies",
+            "iam:ListRolePolicies",
+            "lambda:GetPolicy",
+            "logs:DescribeLogGroups",
+            "logs:DescribeSubscriptionFilters",
+            "logs:ListTagsForResource",
+            "s3:GetBucketLogging",
+            "s3:GetBucketNotification",
+            "s3:GetBucketOwnershipControls",
+            "s3:GetBucketPolicy",
+            "s3:GetBucketPublicAccessBlock",
+            "s3:GetBucketVersioning",
+            "s3:GetEncryptionConfiguration",
+            "s3:GetLifecycleConfiguration",
+            "s3:ListBucketVersions",
+            "sns:GetSubscriptionAttributes",
+            "sns:GetTopicAttributes",
+            "sns:ListSubscriptionsByTopic",
+            "tag:GetResources"
+        ],
+        "Resource": "*",
+    })
+}
+
+/// The engine's writes of resources only pitagora names: stacks, streams, its log groups.
+fn engine_writes(s: &Scope) -> Vec<Value> {
+    vec![
         statement(
             "EngineWritesStacks",
             &[
@@ -261,6 +258,16 @@ pub fn controller_policy(s: &Scope) -> Value {
             &["logs:CreateLogStream", "logs:PutLogEvents"],
             s.canary_streams(),
         ),
+    ]
+}
+
+/// The engine's writes of the tenants' log groups (subscription filters) and of pitagora's
+/// buckets, topics and pipeline roles.
+fn engine_writes_shared(s: &Scope) -> Vec<Value> {
+    let mut source_groups = s.source_log_groups();
+    source_groups.extend(s.canary_log_groups());
+    let source_groups = dedup(source_groups);
+    vec![
         statement(
             "EngineWritesFilters",
             &[
@@ -315,16 +322,40 @@ pub fn controller_policy(s: &Scope) -> Value {
             ],
             s.pipeline_roles(),
         ),
-        permissions,
+    ]
+}
+
+/// The Lambda permissions on the tenants' functions: added only for S3 and SNS.
+fn engine_permissions(s: &Scope) -> Vec<Value> {
+    let mut add = statement(
+        "EngineWritesPermissions",
+        &["lambda:AddPermission"],
+        s.functions(),
+    );
+    add["Condition"] = permission_principal_condition();
+    vec![
+        add,
         // Removing a permission only narrows who may invoke; the request names no principal.
         statement(
             "EngineRemovesPermissions",
             &["lambda:RemovePermission"],
             s.functions(),
         ),
-        pass_pipeline,
-        pass_service,
-    ])
+    ]
+}
+
+/// The roles the engine hands to services: the pipeline roles to Firehose and CloudWatch
+/// Logs, the service role to CloudFormation.
+fn passes(s: &Scope) -> Vec<Value> {
+    let mut pipeline = statement("PassPipelineRoles", &["iam:PassRole"], s.pipeline_roles());
+    pipeline["Condition"] = passed_to(&PIPELINE_ROLE_SERVICES);
+    let mut service = statement(
+        "PassCloudFormationRole",
+        &["iam:PassRole"],
+        vec![s.service_role()],
+    );
+    service["Condition"] = passed_to(&[CLOUDFORMATION_PRINCIPAL]);
+    vec![pipeline, service]
 }
 
 /// Who may assume the CloudFormation service role: CloudFormation, acting for this account.
