@@ -1,4 +1,4 @@
-"""moto's server, started the way scripts/moto.sh starts it, with three corrections.
+"""moto's server, started the way scripts/moto.sh starts it, with four corrections.
 
 1. Firehose's quota. moto refuses a 51st delivery stream in a region; AWS's default quota is
    5,000 per region. The benchmark (benches/scale.rs) puts 1,000 pipelines in one region, as a
@@ -19,14 +19,82 @@ statements that apply.
 once versioning was turned on), and the SDK rejects any other root. The launcher answers as
 S3 does.
 
+4. IAM enforcement (only while it is on: `INITIAL_NO_AUTH_ACTION_COUNT` set, or after
+`POST /moto-api/reset-auth` with a count, once that many requests were let through). moto's
+evaluation differs from AWS's documented policy evaluation in ways that would make a test of
+least-privilege policies prove nothing; the launcher evaluates as AWS does, for the operations
+pitagora uses:
+
+   a. The request's resource. moto checks every request but S3's, IAM roles', STS's and SQS's
+      against the resource `*`, so a statement scoped to `arn:aws:sns:...:pitagora-*` never
+      applies. The launcher names the resource AWS's service authorization reference gives for
+      CloudWatch Logs (the log group, or the log stream for CreateLogStream/PutLogEvents),
+      Firehose (the delivery stream), SNS (the topic; a subscription's topic), Lambda (the
+      function, with its qualifier), CloudFormation (the stack) and IAM (the role, including
+      one CreateRole is about to create, by its path).
+   b. Conditions. moto has no request context: in an identity policy every condition holds
+      (a conditioned Allow grants unconditionally: `lambda:Principal`, `iam:PassedToService`
+      restrict nothing), and where it has values (trust policies) a condition that does not
+      hold makes the statement an explicit deny, whatever its effect. The launcher evaluates
+      the condition operators (String*, Arn*, Bool, Null, each with IfExists) against a
+      context holding the keys AWS documents for these actions (`aws:SecureTransport` = true
+      as in correction 2,
+      `aws:RequestedRegion`, `aws:PrincipalAccount`, `lambda:Principal` for AddPermission,
+      `iam:PassedToService` for a role being passed); a statement whose condition does not
+      hold simply does not apply (Allow and Deny alike); a missing key satisfies only the
+      negated operators and IfExists. Action names match case-insensitively, with `*` and `?`.
+   c. Implied `iam:PassRole`. AWS also requires `iam:PassRole` on a role a request hands to a
+      service, with `iam:PassedToService` naming that service: CloudFormation's RoleARN
+      (CreateStack, UpdateStack, DeleteStack), Firehose's destination RoleARN
+      (CreateDeliveryStream, UpdateDestination), a subscription filter's roleArn
+      (PutSubscriptionFilter) and a function's execution role (CreateFunction). moto never
+      checks it; the launcher does, answering AccessDenied "... iam:PassRole on resource: <role>".
+   d. Action names. moto prefixes the action with the request's signing name; IAM's prefix
+      differs for the Resource Groups Tagging API (`tag:`, signed `tagging`) and CloudWatch
+      (`cloudwatch:`, signed `monitoring`). And S3's bucket sub-resources `publicAccessBlock`,
+      `encryption` and `ownershipControls` are checked as the IAM actions S3 documents
+      (`s3:PutBucketPublicAccessBlock`, `s3:PutEncryptionConfiguration`, ...) instead of
+      CreateBucket/ListBucket.
+   e. The denial's form. moto answers AccessDenied in XML wrapped in `<Errors>`, which only
+      boto reads, and in XML to the JSON protocols too (CloudWatch Logs, Firehose, Lambda); the
+      launcher answers as AWS does: `<ErrorResponse><Error>` to the query protocols (IAM, SNS,
+      CloudFormation), `{"__type": "AccessDeniedException", ...}` to the JSON ones, naming the
+      resource in the message.
+
+   f. Signatures. moto recomputes a request's signature over a body it rebuilds: for a
+      bodiless GET or DELETE (Lambda's GetPolicy, RemovePermission) the parameters it parsed
+      from the URL, and for a form (the query protocols: CloudFormation, SNS, IAM, STS) the
+      parsed form re-encoded with `+` for spaces; the Rust SDK signs the empty payload and
+      `%20`, so such requests fail with SignatureDoesNotMatch. The launcher checks the
+      signature over what the client sent: the empty payload, and the form in either
+      encoding.
+
+   moto's CloudFormation still creates a stack's resources itself, not through the stack's
+   RoleARN: tests stand in for CloudFormation with a user holding the service role's policy.
+
+   scripts/moto_server_test.py tests each of them against what AWS documents.
+
 Nothing else of moto changes.
 """
 
 import json
+import re
 import sys
+import threading
+from urllib.parse import quote, unquote, urlencode
+from xml.sax.saxutils import escape
 
+from moto import settings
+from moto.core.authorization import ActionAuthenticatorMixin
+from moto.core.exceptions import AccessDeniedError, JsonRESTError, _RESTError
 from moto.firehose.models import DeliveryStream
-from moto.iam.access_control import IAMPolicy, PermissionResult
+from moto.iam.access_control import (
+    IAMPolicy,
+    IAMPolicyStatement,
+    IAMRequestBase,
+    PermissionResult,
+)
+from moto.s3 import responses as s3_responses
 from moto.s3.models import FakeBucket
 from moto.s3.responses import S3Response
 from moto.server import main
@@ -80,6 +148,376 @@ def _get_bucket_versioning(self):
     )
     return 200, {"Content-Type": "application/xml"}, body
 
+
+# --- 4. IAM enforcement as AWS evaluates it ------------------------------------------------
+
+_local = threading.local()
+
+# IAM's action prefix where it differs from the signing name moto takes it from.
+IAM_PREFIX = {"tagging": "tag", "monitoring": "cloudwatch"}
+
+# S3 bucket sub-resources moto does not map, by method: the IAM action S3 documents.
+S3_ACTIONS = {
+    "GET": {
+        "publicAccessBlock": "GetBucketPublicAccessBlock",
+        "public_access_block": "GetBucketPublicAccessBlock",
+        "encryption": "GetEncryptionConfiguration",
+        "ownershipControls": "GetBucketOwnershipControls",
+    },
+    "PUT": {
+        "publicAccessBlock": "PutBucketPublicAccessBlock",
+        "public_access_block": "PutBucketPublicAccessBlock",
+        "encryption": "PutEncryptionConfiguration",
+        "ownershipControls": "PutBucketOwnershipControls",
+    },
+    "DELETE": {
+        "publicAccessBlock": "PutBucketPublicAccessBlock",
+        "public_access_block": "PutBucketPublicAccessBlock",
+        "encryption": "PutEncryptionConfiguration",
+        "ownershipControls": "PutBucketOwnershipControls",
+    },
+}
+for _method, _actions in S3_ACTIONS.items():
+    s3_responses.ACTION_MAP["BUCKET"][_method].update(_actions)
+
+NEGATED = {
+    "StringNotEquals",
+    "StringNotEqualsIgnoreCase",
+    "StringNotLike",
+    "ArnNotEquals",
+    "ArnNotLike",
+}
+
+
+def enforcing():
+    count = ActionAuthenticatorMixin.request_count
+    return count >= settings.INITIAL_NO_AUTH_ACTION_COUNT
+
+
+def glob(pattern, value, ignore_case=False):
+    """IAM's wildcard match: `*` any run of characters, `?` any one."""
+    parts = ["." if c == "?" else ".*" if c == "*" else re.escape(c) for c in pattern]
+    flags = re.IGNORECASE if ignore_case else 0
+    return re.fullmatch("".join(parts), value, flags | re.DOTALL) is not None
+
+
+def arn_like(pattern, value):
+    """ArnLike: each of the six colon-separated parts matched on its own."""
+    p, v = pattern.split(":", 5), value.split(":", 5)
+    return len(p) == len(v) and all(glob(a, b) for a, b in zip(p, v))
+
+
+def condition_holds(operator, key, expected, context):
+    if_exists = operator.endswith("IfExists")
+    base = operator[: -len("IfExists")] if if_exists else operator
+    actual = context.get(key.lower())
+    values = [str(v) for v in (expected if isinstance(expected, list) else [expected])]
+    if base == "Null":
+        return (actual is None) == (values[0].lower() == "true")
+    if actual is None:
+        return if_exists or base in NEGATED
+    actuals = actual if isinstance(actual, list) else [actual]
+    if base in ("StringEquals", "StringNotEquals"):
+        found = any(a == v for a in actuals for v in values)
+    elif base in ("StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase"):
+        found = any(a.lower() == v.lower() for a in actuals for v in values)
+    elif base in ("StringLike", "StringNotLike"):
+        found = any(glob(v, a) for a in actuals for v in values)
+    elif base in ("ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike"):
+        found = any(arn_like(v, a) for a in actuals for v in values)
+    elif base == "Bool":
+        return any(a.lower() == v.lower() for a in actuals for v in values)
+    else:
+        # An operator the launcher does not evaluate never holds (fails closed).
+        return False
+    return not found if base in NEGATED else found
+
+
+def conditions_hold(conditions, context):
+    return all(
+        condition_holds(operator, key, expected, context)
+        for operator, block in conditions.items()
+        for key, expected in block.items()
+    )
+
+
+def matches(element, value, ignore_case):
+    patterns = element if isinstance(element, list) else [element]
+    return any(glob(p, value, ignore_case) for p in patterns)
+
+
+_statement_permission = IAMPolicyStatement.is_action_permitted
+
+
+def statement_permission(
+    self, action, resource="*", principal=None, incoming_condition_values=None
+):
+    context = getattr(_local, "context", None)
+    if context is None or principal is not None:
+        # Not enforcing, or a trust policy (moto's own check of AssumeRole).
+        return _statement_permission(
+            self, action, resource, principal, incoming_condition_values
+        )
+    s = self._statement
+    if "NotAction" in s:
+        concerned = not matches(s["NotAction"], action, True)
+    else:
+        concerned = matches(s.get("Action", []), action, True)
+    if not concerned or self.is_unknown_principal(s.get("Principal")):
+        return PermissionResult.NEUTRAL
+    if not conditions_hold(s.get("Condition") or {}, context):
+        return PermissionResult.NEUTRAL
+    if "NotResource" in s:
+        applies = not matches(s["NotResource"], resource, False)
+    else:
+        applies = matches(s.get("Resource", "*"), resource, False)
+    if not applies:
+        return PermissionResult.NEUTRAL
+    if s.get("Effect") == "Allow":
+        return PermissionResult.PERMITTED
+    return PermissionResult.DENIED
+
+
+_request_init = IAMRequestBase.__init__
+
+
+def request_init(self, *args, **kwargs):
+    _request_init(self, *args, **kwargs)
+    prefix, _, name = self._action.partition(":")
+    if enforcing() and prefix in IAM_PREFIX:
+        self._action = f"{IAM_PREFIX[prefix]}:{name}"
+    if enforcing() and self._service != "s3" and not self._body:
+        content_type = self._headers.get("Content-Type", "")
+        if self._method in ("GET", "HEAD", "DELETE"):
+            # A request without a body signs the empty payload; moto would sign the
+            # parameters it parsed from the URL in its place (see f).
+            self._data = {}
+        elif content_type.startswith("application/x-www-form-urlencoded"):
+            # The form as the client encoded it: the parsed form is all that is left, so both
+            # encodings clients use are tried (RFC 3986's `%20` for a space, the Rust SDK's;
+            # and `+`, botocore's).
+            pairs = [
+                (k, v)
+                for k, values in self._data.items()
+                for v in (values if isinstance(values, list) else [values])
+            ]
+            rfc3986 = "&".join(f"{quote(k, safe='~')}={quote(v, safe='~')}" for k, v in pairs)
+            self.client_bodies = [rfc3986.encode(), urlencode(pairs).encode()]
+
+
+_check_signature = IAMRequestBase.check_signature
+
+
+def check_signature(self):
+    bodies = getattr(self, "client_bodies", None)
+    if not bodies:
+        return _check_signature(self)
+    for i, body in enumerate(bodies):
+        self._body = body
+        try:
+            return _check_signature(self)
+        except Exception:  # noqa: BLE001 - moto's SignatureDoesNotMatch, of either protocol
+            if i == len(bodies) - 1:
+                raise
+    return None
+
+
+def params_of(response):
+    out = {}
+    for key, value in (getattr(response, "querystring", None) or {}).items():
+        out[key] = value[0] if isinstance(value, list) and value else value
+    body = getattr(response, "body", None)
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if isinstance(body, str) and body.lstrip().startswith("{"):
+        try:
+            out.update(json.loads(body))
+        except ValueError:
+            pass
+    return out
+
+
+def scope_of(response):
+    """(signing name, region) from the request's credential scope."""
+    auth = response.headers.get("Authorization", "")
+    scope = auth.partition("Credential=")[2].partition(",")[0].split("/")
+    return (scope[3], scope[2]) if len(scope) >= 4 else ("", "")
+
+
+def partition_of(region):
+    for prefix, partition in (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov")):
+        if region.startswith(prefix):
+            return partition
+    return "aws"
+
+
+def resource_of(response, service, action, p, region, account):
+    """The resource AWS authorizes `action` on, or None to keep moto's."""
+    part = partition_of(region)
+
+    def regional(svc, res):
+        return f"arn:{part}:{svc}:{region}:{account}:{res}"
+
+    if service == "logs":
+        if action in ("TagResource", "UntagResource", "ListTagsForResource"):
+            arn = p.get("resourceArn", "*")
+            return arn[:-2] if arn.endswith(":*") else arn
+        group = p.get("logGroupName") or p.get("logGroupIdentifier")
+        if not group:
+            return regional("logs", "log-group:*")
+        if group.startswith("arn:"):
+            return group[:-2] if group.endswith(":*") else group
+        arn = regional("logs", f"log-group:{group}")
+        if action in ("CreateLogStream", "PutLogEvents") and p.get("logStreamName"):
+            arn += f":log-stream:{p['logStreamName']}"
+        return arn
+    if service == "firehose":
+        name = p.get("DeliveryStreamName")
+        return regional("firehose", f"deliverystream/{name}") if name else "*"
+    if service == "sns":
+        if action == "CreateTopic" and p.get("Name"):
+            return regional("sns", p["Name"])
+        if p.get("TopicArn"):
+            return p["TopicArn"]
+        if p.get("SubscriptionArn"):
+            return p["SubscriptionArn"].rsplit(":", 1)[0]
+        return p.get("ResourceArn", "*")
+    if service == "lambda":
+        m = re.search(r"/functions/([^/]+)", response.path or "")
+        if not m:
+            return "*"
+        name = unquote(m.group(1))
+        if name.startswith("arn:"):
+            arn = name
+        else:
+            pieces = name.split(":")
+            if len(pieces) >= 3:  # account:function:name[:qualifier]
+                name = ":".join(pieces[2:])
+            arn = regional("lambda", f"function:{name}")
+        qualifier = p.get("Qualifier")
+        return f"{arn}:{qualifier}" if qualifier and arn.count(":") == 6 else arn
+    if service == "cloudformation":
+        name = p.get("StackName")
+        if not name:
+            return "*"
+        return name if name.startswith("arn:") else regional("cloudformation", f"stack/{name}/*")
+    if service == "iam":
+        name = p.get("RoleName")
+        if not name:
+            return None
+        try:
+            return response.backend.get_role(name).arn
+        except Exception:  # noqa: BLE001 - a role not there (yet): its ARN by path and name
+            return f"arn:{part}:iam::{account}:role{p.get('Path', '/')}{name}"
+    return None
+
+
+def request_context(service, action, p, region, account):
+    context = {
+        "aws:securetransport": "true",
+        "aws:requestedregion": region,
+        "aws:principalaccount": account,
+    }
+    if service == "lambda" and action == "AddPermission" and p.get("Principal"):
+        context["lambda:principal"] = p["Principal"]
+    return context
+
+
+def passed_roles(service, action, p):
+    """The roles a request hands to a service, with that service's principal."""
+    if service == "cloudformation" and action in ("CreateStack", "UpdateStack", "DeleteStack"):
+        return [(p["RoleARN"], "cloudformation.amazonaws.com")] if p.get("RoleARN") else []
+    if service == "firehose" and action in ("CreateDeliveryStream", "UpdateDestination"):
+        roles = []
+        for key in (
+            "ExtendedS3DestinationConfiguration",
+            "S3DestinationConfiguration",
+            "ExtendedS3DestinationUpdate",
+            "S3DestinationUpdate",
+        ):
+            role = (p.get(key) or {}).get("RoleARN")
+            if role and role not in roles:
+                roles.append(role)
+        return [(r, "firehose.amazonaws.com") for r in roles]
+    if service == "logs" and action == "PutSubscriptionFilter" and p.get("roleArn"):
+        return [(p["roleArn"], "logs.amazonaws.com")]
+    if service == "lambda" and action == "CreateFunction" and p.get("Role"):
+        return [(p["Role"], "lambda.amazonaws.com")]
+    return []
+
+
+class JsonAccessDenied(JsonRESTError):
+    code = 403
+
+    def __init__(self, message):
+        super().__init__("AccessDeniedException", message)
+
+
+class XmlAccessDenied(AccessDeniedError):
+    """AccessDenied in the query protocol's form: `<ErrorResponse><Error>`, as AWS answers
+    (moto wraps the error in `<Errors>`, which only boto reads)."""
+
+    def __init__(self, message):
+        _RESTError.__init__(self, "AccessDenied", message)
+        self.description = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse><Error><Type>Sender</Type>'
+            f"<Code>AccessDenied</Code><Message>{escape(message)}</Message></Error>"
+            "<RequestId>pitagora-moto</RequestId></ErrorResponse>"
+        )
+
+
+def denied(response, service, message):
+    content_type = response.headers.get("Content-Type", "")
+    if service == "lambda" or "x-amz-json" in content_type:
+        return JsonAccessDenied(message)
+    return XmlAccessDenied(message)
+
+
+_authorize = ActionAuthenticatorMixin._authenticate_and_authorize_action
+
+
+def authorize(self, iam_request_cls, resource="*"):
+    if not enforcing() or "Authorization" not in self.headers:
+        return _authorize(self, iam_request_cls, resource)
+    service, region = scope_of(self)
+    action = self._get_action()
+    action = action[0] if isinstance(action, list) else action
+    p = params_of(self)
+    account = self.current_account
+    resource = resource_of(self, service, action, p, region, account) or resource
+    _local.context = request_context(service, action, p, region, account)
+    try:
+        try:
+            _authorize(self, iam_request_cls, resource)
+        except AccessDeniedError as e:
+            where = f" on resource: {resource}" if resource != "*" else ""
+            raise denied(self, service, e.message + where) from None
+        for role, principal in passed_roles(service, action, p):
+            _local.context = {**_local.context, "iam:passedtoservice": principal}
+            check = iam_request_cls(
+                account_id=account,
+                method=self.method,
+                path=self.raw_path,
+                data=self.data,
+                body=self.raw_body,
+                headers=self.headers,
+                action=action,
+            )
+            check._action = "iam:PassRole"
+            try:
+                check.check_action_permitted(role)
+            except AccessDeniedError:
+                user = check._access_key.arn
+                message = f"User: {user} is not authorized to perform: iam:PassRole on resource: {role}"
+                raise denied(self, service, message) from None
+    finally:
+        _local.context = None
+
+
+IAMPolicyStatement.is_action_permitted = statement_permission
+IAMRequestBase.__init__ = request_init
+IAMRequestBase.check_signature = check_signature
+ActionAuthenticatorMixin._authenticate_and_authorize_action = authorize
 
 FakeBucket.get_permission = _get_permission
 S3Response.get_bucket_versioning = _get_bucket_versioning

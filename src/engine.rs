@@ -196,7 +196,8 @@ impl Engine {
         if !foreign.is_empty() {
             return Err(EngineError::InvalidSpec(InvalidSpec(foreign)));
         }
-        Ok(Pipeline::resolve(valid, &account)?)
+        let role = self.aws.cloudformation_role_arn().map(str::to_owned);
+        Ok(Pipeline::resolve(valid, &account)?.with_cloudformation_role(role))
     }
 
     /// [`Engine::validate`] then [`Engine::resolve`]: an invalid spec costs no AWS call.

@@ -19,6 +19,9 @@ pub const MANAGED_BY_TAG: (&str, &str) = ("app.kubernetes.io/managed-by", "pitag
 pub const NAME_PREFIX: &str = "pitagora-";
 /// IAM path of the roles pitagora creates, so IAM policies can scope to `role/pitagora/*`.
 pub const ROLE_PATH: &str = "/pitagora/";
+/// The CloudFormation service role pitagora passes on every stack operation (under
+/// [`ROLE_PATH`]): CloudFormation acts with its permissions, not the controller's.
+pub const CLOUDFORMATION_ROLE: &str = "pitagora-cloudformation";
 /// Log stream Firehose writes delivery errors to (the name the AWS console uses).
 pub const ERROR_LOG_STREAM: &str = "DestinationDelivery";
 /// Prefix of the Firehose error-logging log groups.

@@ -97,6 +97,34 @@ fn crd_prints_exactly_the_checked_in_crd_file() {
     assert_eq!(stdout(&o), pitagora::spec::schema::crd_yaml());
 }
 
+// ---- iam-policies and the CloudFormation role ----------------------------------------------------
+
+#[test]
+fn a_cloudformation_role_that_is_not_a_role_arn_is_refused_naming_the_flag_and_the_form() {
+    for bad in [
+        "pitagora-cloudformation",
+        "arn:aws:iam::123456789012:user/pitagora",
+        "arn:aws:iam::1234:role/pitagora/pitagora-cloudformation",
+    ] {
+        let o = offline(&["drift", "-f", "examples", "--cloudformation-role-arn", bad]);
+        assert_exit(&o, 2);
+        let err = stderr(&o);
+        assert!(
+            err.contains("--cloudformation-role-arn")
+                && err.contains("arn:aws:iam::<12-digit account>:role/"),
+            "{}",
+            describe(&o)
+        );
+    }
+}
+
+#[test]
+fn the_trust_policy_without_its_account_is_refused_naming_the_flag() {
+    let o = offline(&["iam-policies", "cloudformation-role-trust"]);
+    assert_exit(&o, 1);
+    assert!(stderr(&o).contains("--account-id"), "{}", describe(&o));
+}
+
 // ---- validate ----------------------------------------------------------------------------------
 
 #[test]

@@ -13,7 +13,7 @@ const T0: i64 = 1_800_000_000_000;
 
 /// The example beside fluentd (two routes), at `stage`, with `extra` cutover settings.
 fn spec_at(stage: CutoverStage, extra: &str) -> LogPipelineSpec {
-    let mut spec = common::example("beside-fluentd.yaml").spec;
+    let mut spec = common::beside_fluentd_spec();
     spec.cutover.stage = Some(stage);
     if !extra.is_empty() {
         let patch: serde_json::Value = serde_json::from_str(extra).unwrap();

@@ -10,20 +10,8 @@ use pitagora::desired::{self, Pipeline};
 use pitagora::fluentd::render::config_hash;
 use pitagora::spec::{CutoverStage, LogPipelineSpec};
 
-/// The example beside fluentd, rendered as `common::id()` (team-a/orders): its key named after
-/// that namespace, as validation requires (the key is not part of the text).
 fn payments() -> LogPipelineSpec {
-    let mut spec = common::example("beside-fluentd.yaml").spec;
-    let config = spec
-        .legacy
-        .as_mut()
-        .unwrap()
-        .fluentd
-        .config
-        .as_mut()
-        .unwrap();
-    config.key = "team-a.payments.conf".into();
-    spec
+    common::beside_fluentd_spec()
 }
 
 fn text_at(spec: &LogPipelineSpec, routes: Vec<CutoverStage>, own: CutoverStage) -> String {

@@ -1,10 +1,12 @@
-//! manifests/aws/controller-policy.json is exactly what the engine needs: every AWS operation
-//! the code calls is allowed, nothing it does not call is, and CloudFormation can create every
-//! resource type the template holds with the controller's credentials.
+//! The IAM documents in manifests/aws/ are `pitagora iam-policies`' output for the example
+//! tenancy, and they grant least privilege: the controller's policy allows exactly the operations
+//! the engine calls, every write reaches only pitagora's names or the configured prefixes, roles
+//! are passed only to the services that use them, and CloudFormation's service role can create
+//! every resource type the template holds.
 
 mod common;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -79,28 +81,113 @@ fn operations_called() -> BTreeSet<String> {
     ops
 }
 
-fn policy() -> Value {
-    let text =
-        std::fs::read_to_string(common::repo_path("manifests/aws/controller-policy.json")).unwrap();
-    serde_json::from_str(&text).expect("the policy is JSON")
+/// The example tenancy the shipped documents are rendered for.
+const LOG_GROUP_PREFIXES: [&str; 2] = ["/ecs/team-a/", "/ecs/team-b/"];
+const FUNCTION_PREFIXES: [&str; 2] = ["team-a-", "team-b-"];
+const TRUSTED_ACCOUNT: &str = "111122223333";
+
+/// Each shipped file and the `pitagora iam-policies` arguments that print it.
+fn shipped() -> Vec<(&'static str, Vec<String>)> {
+    // Rendered from the shipped tenancy file, so the two cannot disagree.
+    let prefixes = [
+        "--tenancy".to_owned(),
+        common::repo_path("manifests/tenancy/tenancy.yaml")
+            .to_string_lossy()
+            .into_owned(),
+    ];
+    let with = |document: &str, extra: &[String]| {
+        let mut args = vec!["iam-policies".to_owned(), document.to_owned()];
+        args.extend(extra.iter().cloned());
+        args
+    };
+    vec![
+        (
+            "manifests/aws/controller-policy.json",
+            with("controller-policy", &prefixes),
+        ),
+        (
+            "manifests/aws/cloudformation-role-policy.json",
+            with("cloudformation-role-policy", &prefixes),
+        ),
+        (
+            "manifests/aws/cloudformation-role-trust.json",
+            with(
+                "cloudformation-role-trust",
+                &["--account-id".to_owned(), TRUSTED_ACCOUNT.to_owned()],
+            ),
+        ),
+        (
+            "manifests/aws/iam.cloudformation.yaml",
+            with("cloudformation-template", &prefixes),
+        ),
+    ]
 }
 
-fn actions(statement: &Value) -> Vec<String> {
-    match &statement["Action"] {
+fn read_json(path: &str) -> Value {
+    let text = std::fs::read_to_string(common::repo_path(path)).unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path} is not JSON: {e}"))
+}
+
+fn policy() -> Value {
+    read_json("manifests/aws/controller-policy.json")
+}
+
+fn role_policy() -> Value {
+    read_json("manifests/aws/cloudformation-role-policy.json")
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    match v {
         Value::String(a) => vec![a.clone()],
         Value::Array(a) => a.iter().map(|v| v.as_str().unwrap().to_owned()).collect(),
-        other => panic!("unexpected Action {other}"),
+        other => panic!("expected a string or a list of strings, found {other}"),
     }
 }
 
+fn actions(statement: &Value) -> Vec<String> {
+    strings(&statement["Action"])
+}
+
+fn statements(policy: &Value) -> Vec<Value> {
+    policy["Statement"].as_array().unwrap().clone()
+}
+
 fn statements_named(prefix: &str) -> Vec<Value> {
-    policy()["Statement"]
-        .as_array()
-        .unwrap()
-        .iter()
+    statements(&policy())
+        .into_iter()
         .filter(|s| s["Sid"].as_str().unwrap_or_default().starts_with(prefix))
-        .cloned()
         .collect()
+}
+
+/// Whether an action only reads (AWS's Get/List/Describe/Filter verbs).
+fn reads(action: &str) -> bool {
+    let verb = action.split_once(':').map_or(action, |(_, v)| v);
+    ["Get", "List", "Describe", "Filter"]
+        .iter()
+        .any(|r| verb.starts_with(r))
+}
+
+/// What a written resource's part after the account may start with: pitagora's names, or the
+/// example tenancy's prefixes. Nothing that ends in a bare `*` right after the resource type.
+fn allowed_stems() -> Vec<String> {
+    let mut stems: Vec<String> = [
+        "pitagora-",
+        "role/pitagora/pitagora-",
+        "stack/pitagora-",
+        "deliverystream/pitagora-",
+        "log-group:/aws/kinesisfirehose/pitagora-",
+        "log-group:/pitagora/canary/pitagora-",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    stems.extend(LOG_GROUP_PREFIXES.map(|p| format!("log-group:{p}")));
+    stems.extend(FUNCTION_PREFIXES.map(|p| format!("function:{p}")));
+    stems
+}
+
+/// The resource part of an ARN (after `arn:partition:service:region:account:`).
+fn resource_part(arn: &str) -> &str {
+    arn.splitn(6, ':').nth(5).unwrap_or("")
 }
 
 #[test]
@@ -141,56 +228,128 @@ fn the_policy_allows_exactly_the_operations_the_engine_calls() {
 }
 
 #[test]
-fn engine_writes_are_scoped_to_pitagora_names_where_aws_allows() {
-    for s in statements_named("EngineWrites") {
-        let sid = s["Sid"].as_str().unwrap();
-        let resources: Vec<String> = match &s["Resource"] {
-            Value::String(r) => vec![r.clone()],
-            Value::Array(r) => r.iter().map(|v| v.as_str().unwrap().to_owned()).collect(),
-            other => panic!("unexpected Resource {other}"),
-        };
-        // Filters live on the users' own log groups, and permissions on the users' own
-        // functions, whatever their names (permissions are limited by principal instead).
-        if sid == "EngineWritesFilters" || sid == "EngineWritesPermissions" {
-            assert_eq!(resources, ["*"]);
-            continue;
-        }
+fn the_shipped_documents_are_the_commands_output() {
+    for (path, args) in shipped() {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = common::binary::offline(&args);
+        common::binary::assert_exit(&out, 0);
+        let shipped = std::fs::read_to_string(common::repo_path(path)).unwrap();
         assert!(
-            resources.iter().all(|r| r.contains("pitagora-")),
-            "{sid} is not scoped to pitagora's names: {resources:?}"
+            common::binary::stdout(&out) == shipped,
+            "{path} is stale: regenerate it with `cargo run -- {} > {path}`",
+            args.join(" ")
         );
     }
 }
 
 #[test]
+fn no_write_reaches_beyond_pitagoras_names_or_the_configured_prefixes() {
+    let stems = allowed_stems();
+    for (name, doc) in [("controller", policy()), ("service role", role_policy())] {
+        for s in statements(&doc) {
+            let sid = s["Sid"].as_str().unwrap_or("?").to_owned();
+            assert!(
+                s.get("NotAction").is_none() && s.get("NotResource").is_none(),
+                "{name} {sid}: NotAction/NotResource grant everything not listed"
+            );
+            if actions(&s).iter().all(|a| reads(a)) {
+                continue;
+            }
+            for r in strings(&s["Resource"]) {
+                let part = resource_part(&r);
+                assert!(
+                    stems.iter().any(|stem| part.starts_with(stem.as_str())),
+                    "{name} {sid} writes {r}, beyond pitagora's names and the prefixes"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn roles_are_passed_only_to_the_services_that_use_them() {
+    let passes: Vec<Value> = statements(&policy())
+        .into_iter()
+        .chain(statements(&role_policy()))
+        .filter(|s| {
+            actions(s)
+                .iter()
+                .any(|a| a.starts_with("iam:Pass") || a == "iam:*")
+        })
+        .collect();
+    let expected = [
+        (
+            vec![
+                "arn:aws:iam::*:role/pitagora/pitagora-*-delivery",
+                "arn:aws:iam::*:role/pitagora/pitagora-*-logs",
+            ],
+            json!(["firehose.amazonaws.com", "logs.amazonaws.com"]),
+        ),
+        (
+            vec!["arn:aws:iam::*:role/pitagora/pitagora-cloudformation"],
+            json!(["cloudformation.amazonaws.com"]),
+        ),
+    ];
+    assert_eq!(passes.len(), expected.len(), "{passes:#?}");
+    for (s, (resources, services)) in passes.iter().zip(expected) {
+        assert_eq!(actions(s), ["iam:PassRole"]);
+        assert_eq!(strings(&s["Resource"]), resources);
+        assert_eq!(
+            s["Condition"]["StringEquals"]["iam:PassedToService"],
+            services
+        );
+    }
+}
+
+#[test]
+fn lambda_permissions_are_added_only_for_s3_and_sns() {
+    for doc in [policy(), role_policy()] {
+        for s in statements(&doc) {
+            if actions(&s).iter().any(|a| a == "lambda:AddPermission") {
+                assert_eq!(
+                    s["Condition"]["StringEquals"]["lambda:Principal"],
+                    json!(["s3.amazonaws.com", "sns.amazonaws.com"]),
+                    "{s}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn only_cloudformation_of_the_account_assumes_the_service_role() {
+    let trust = read_json("manifests/aws/cloudformation-role-trust.json");
+    assert_eq!(
+        trust["Statement"],
+        json!([{
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudformation.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": TRUSTED_ACCOUNT}},
+        }])
+    );
+}
+
+#[test]
 fn log_events_are_written_only_to_the_canary_log_groups() {
-    let writers: Vec<Value> = policy()["Statement"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let writers: Vec<Value> = statements(&policy())
+        .into_iter()
         .filter(|s| actions(s).iter().any(|a| a == "logs:PutLogEvents"))
-        .cloned()
         .collect();
     assert_eq!(writers.len(), 1, "{writers:?}");
-    assert_eq!(
-        writers[0]["Resource"],
-        serde_json::json!([
-            "arn:aws:logs:*:*:log-group:*pitagora-*-canary:log-stream:*",
-            "arn:aws:logs:*:*:log-group:/pitagora/canary/pitagora-*:log-stream:*"
-        ])
-    );
     // The canary groups the engine names, by prefix and by exact sources, match them.
     let glob = |pattern: &str| {
         let escaped: Vec<String> = pattern.split('*').map(regex::escape).collect();
         regex::Regex::new(&format!("^{}$", escaped.join(".*"))).unwrap()
     };
-    let patterns: Vec<regex::Regex> = writers[0]["Resource"]
-        .as_array()
-        .unwrap()
+    let patterns: Vec<regex::Regex> = strings(&writers[0]["Resource"])
         .iter()
-        .map(|r| glob(r.as_str().unwrap()))
+        .map(|r| glob(r))
         .collect();
-    for sources in ["logGroupPrefixes: [/ecs/]", "logGroups: [/app/orders]"] {
+    for sources in [
+        "logGroupPrefixes: [/ecs/team-a/]",
+        "logGroups: [/app/orders]",
+    ] {
         let spec = common::spec(&format!("sources:\n  {sources}\n"));
         let id = pitagora::names::PipelineId::new("team-a", "orders");
         let d = pitagora::desired::from_spec(&id, &spec, common::ACCOUNT, common::REGION).unwrap();
@@ -207,19 +366,6 @@ fn log_events_are_written_only_to_the_canary_log_groups() {
 }
 
 #[test]
-fn only_pitagoras_roles_can_be_passed_and_only_to_firehose_and_logs() {
-    let pass = statements_named("PassPipelineRoles");
-    assert_eq!(pass.len(), 1);
-    assert_eq!(actions(&pass[0]), ["iam:PassRole"]);
-    assert_eq!(pass[0]["Resource"], "arn:aws:iam::*:role/pitagora/*");
-    let services = &pass[0]["Condition"]["StringEquals"]["iam:PassedToService"];
-    assert_eq!(
-        *services,
-        serde_json::json!(["firehose.amazonaws.com", "logs.amazonaws.com"])
-    );
-}
-
-#[test]
 fn cloudformation_can_create_every_resource_type_of_the_template() {
     let needs: &[(&str, &[&str])] = &[
         (
@@ -230,6 +376,8 @@ fn cloudformation_can_create_every_resource_type_of_the_template() {
                 "s3:PutBucketPublicAccessBlock",
                 "s3:PutBucketOwnershipControls",
                 "s3:PutBucketTagging",
+                "s3:PutBucketVersioning",
+                "s3:PutBucketLogging",
                 "s3:DeleteBucket",
             ],
         ),
@@ -258,7 +406,7 @@ fn cloudformation_can_create_every_resource_type_of_the_template() {
             &["lambda:AddPermission", "lambda:RemovePermission"],
         ),
     ];
-    let granted: BTreeSet<String> = statements_named("CloudFormationOnBehalf")
+    let granted: BTreeSet<String> = statements(&role_policy())
         .iter()
         .flat_map(actions)
         .collect();
@@ -277,5 +425,22 @@ fn cloudformation_can_create_every_resource_type_of_the_template() {
         for a in *actions {
             assert!(granted.contains(*a), "{t} needs {a}");
         }
+    }
+}
+
+#[test]
+fn the_controller_needs_no_cloudformation_permission_on_the_stacks_resources() {
+    // CloudFormation acts through the service role: the controller neither creates roles nor
+    // deletes buckets or topics.
+    let granted: BTreeSet<String> = statements(&policy()).iter().flat_map(actions).collect();
+    for a in [
+        "iam:CreateRole",
+        "iam:DeleteRole",
+        "s3:CreateBucket",
+        "s3:DeleteBucket",
+        "sns:CreateTopic",
+        "sns:DeleteTopic",
+    ] {
+        assert!(!granted.contains(a), "the controller's policy grants {a}");
     }
 }

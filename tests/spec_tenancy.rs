@@ -241,21 +241,3 @@ fn the_fluentd_policy_applies_in_every_mode_and_the_file_can_widen_it() {
     assert_eq!(e.len(), 1, "{e:?}");
     assert_eq!(e[0].0, "spec.legacy.fluentd.config.name");
 }
-
-#[test]
-fn the_shipped_tenancy_file_lets_each_example_through() {
-    let text =
-        std::fs::read_to_string(common::repo_path("manifests/tenancy/tenancy.yaml")).unwrap();
-    let t = Tenancy::parse(&text).unwrap();
-    for file in ["minimal.yaml", "full-chain.yaml", "beside-fluentd.yaml"] {
-        let doc: serde_json::Value =
-            serde_saphyr::from_str(&std::fs::read_to_string(common::example_path(file)).unwrap())
-                .unwrap();
-        let id = PipelineId::new(
-            doc["metadata"]["namespace"].as_str().unwrap(),
-            doc["metadata"]["name"].as_str().unwrap(),
-        );
-        let spec = serde_json::from_value(doc["spec"].clone()).unwrap();
-        assert_eq!(t.check(&id, &spec), [], "{file}");
-    }
-}

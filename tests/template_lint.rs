@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{desired, example, full_chain_spec, minimal_spec, spec};
+use common::{beside_fluentd_spec, desired, full_chain_spec, minimal_spec, spec};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -53,7 +53,7 @@ fn every_rendered_template_passes_cfn_lint_without_errors_or_warnings() {
     let specs = [
         ("minimal", minimal_spec()),
         ("full-chain", full_chain_spec()),
-        ("beside-fluentd", example("beside-fluentd.yaml").spec),
+        ("beside-fluentd", beside_fluentd_spec()),
         (
             "transform-only",
             spec(
@@ -95,4 +95,22 @@ fn cfn_lint_catches_a_broken_template() {
     assert_ne!(code, 0, "{output}");
     assert!(output.contains("BucketEncrypton"), "{output}");
     assert!(output.contains("Nowhere"), "{output}");
+}
+
+#[test]
+fn the_iam_install_template_passes_cfn_lint() {
+    let prefixes = ["/ecs/team-a/".to_owned()];
+    let functions = ["team-a-".to_owned()];
+    let templates = [
+        (
+            "iam-hardened".to_owned(),
+            pitagora::desired::iam_policies::install_template(&prefixes, &functions),
+        ),
+        (
+            "iam-single-team".to_owned(),
+            pitagora::desired::iam_policies::install_template(&[], &[]),
+        ),
+    ];
+    let (code, output) = lint(&templates);
+    assert_eq!(code, 0, "{output}");
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{ACCOUNT, desired, example, full_chain_spec, minimal_spec};
+use common::{ACCOUNT, beside_fluentd_spec, desired, full_chain_spec, minimal_spec};
 use pitagora::desired::Desired;
 use serde_json::Value;
 
@@ -14,7 +14,7 @@ fn pipelines() -> Vec<Desired> {
     vec![
         desired(&minimal_spec()),
         desired(&full_chain_spec()),
-        desired(&example("beside-fluentd.yaml").spec),
+        desired(&beside_fluentd_spec()),
     ]
 }
 

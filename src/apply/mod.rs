@@ -118,21 +118,12 @@ pub async fn apply<P: FnMut(&ActionOutcome)>(
 /// Executes one step.
 pub async fn execute(c: &RegionClients, step: &Step) -> Result<String, AwsError> {
     match step {
-        Step::CreateStack {
+        Step::CreateStack { .. } | Step::UpdateStack { .. } => stack::write(c, step).await,
+        Step::DeleteStack {
             name,
-            template,
-            tags,
-            capabilities,
-        } => stack::create(c, name, template, tags, capabilities).await,
-        Step::UpdateStack {
-            name,
-            template,
-            tags,
-            capabilities,
-        } => stack::update(c, name, template, tags, capabilities).await,
-        Step::DeleteStack { name, empty_bucket } => {
-            stack::delete(c, name, empty_bucket.as_deref()).await
-        }
+            empty_bucket,
+            role_arn,
+        } => stack::delete(c, name, empty_bucket.as_deref(), role_arn).await,
         Step::PutBucketAccess { bucket, access } => bucket_access::put(c, bucket, access).await,
         Step::PutBucketPolicy {
             bucket,

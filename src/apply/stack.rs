@@ -3,28 +3,83 @@
 //! carries a client request token.
 
 use super::next_poll;
-use crate::aws::cloudformation::{self as cfn, is_missing_stack, is_no_update};
+use crate::aws::cloudformation::{self as cfn, is_missing_stack, is_no_update, service_role_error};
 use crate::aws::s3;
 use crate::aws::{AwsError, RegionClients};
 use crate::resources::Tags;
 use sha2::{Digest, Sha256};
 use std::time::Instant;
 
+/// What every write of one stack carries: its name, template, tags and capabilities, and the
+/// service role CloudFormation acts through (every operation passes it, so CloudFormation never
+/// falls back to the caller's own permissions).
+struct StackWrite<'a> {
+    name: &'a str,
+    template: &'a serde_json::Value,
+    tags: &'a Tags,
+    capabilities: &'a [String],
+    role_arn: &'a str,
+}
+
+/// Executes a stack creation or update step (any other step is a bug: nothing is written).
+pub(super) async fn write(c: &RegionClients, step: &crate::plan::Step) -> Result<String, AwsError> {
+    use crate::plan::Step;
+    match step {
+        Step::CreateStack {
+            name,
+            template,
+            tags,
+            capabilities,
+            role_arn,
+        } => {
+            let w = StackWrite {
+                name,
+                template,
+                tags,
+                capabilities,
+                role_arn,
+            };
+            create(c, &w).await
+        }
+        Step::UpdateStack {
+            name,
+            template,
+            tags,
+            capabilities,
+            role_arn,
+        } => {
+            let w = StackWrite {
+                name,
+                template,
+                tags,
+                capabilities,
+                role_arn,
+            };
+            update(c, &w).await
+        }
+        other => Err(AwsError::Build(
+            "CloudFormation".into(),
+            format!("not a stack write: {other:?}"),
+        )),
+    }
+}
+
 /// Creates the stack in two steps: the bucket alone, then everything else as an update. A
 /// creation that failed after making the (retained) bucket would roll back and leave the bucket
 /// outside any stack, where CloudFormation cannot create it again; a failed update rolls back
 /// with the bucket still in the stack.
-pub(super) async fn create(
-    c: &RegionClients,
-    name: &str,
-    template: &serde_json::Value,
-    tags: &Tags,
-    capabilities: &[String],
-) -> Result<String, AwsError> {
-    let bootstrap = bootstrap_template(template);
-    create_once(c, name, &bootstrap, tags, capabilities).await?;
-    if bootstrap != *template {
-        update(c, name, template, tags, capabilities).await?;
+async fn create(c: &RegionClients, w: &StackWrite<'_>) -> Result<String, AwsError> {
+    let bootstrap = bootstrap_template(w.template);
+    create_once(
+        c,
+        &StackWrite {
+            template: &bootstrap,
+            ..*w
+        },
+    )
+    .await?;
+    if bootstrap != *w.template {
+        update(c, w).await?;
     }
     Ok("created".into())
 }
@@ -41,23 +96,18 @@ fn bootstrap_template(template: &serde_json::Value) -> serde_json::Value {
     bootstrap
 }
 
-async fn create_once(
-    c: &RegionClients,
-    name: &str,
-    template: &serde_json::Value,
-    tags: &Tags,
-    capabilities: &[String],
-) -> Result<String, AwsError> {
-    let body = template.to_string();
-    let token = request_token("create", name, &body);
+async fn create_once(c: &RegionClients, w: &StackWrite<'_>) -> Result<String, AwsError> {
+    let body = w.template.to_string();
+    let token = request_token("create", w.name, &body);
     let created = c
         .send("CloudFormation.CreateStack", || {
             c.cfn
                 .create_stack()
-                .stack_name(name)
+                .stack_name(w.name)
                 .template_body(&body)
-                .set_capabilities(Some(cfn::capabilities_to_sdk(capabilities)))
-                .set_tags(Some(cfn::tags_to_sdk(tags)))
+                .set_capabilities(Some(cfn::capabilities_to_sdk(w.capabilities)))
+                .set_tags(Some(cfn::tags_to_sdk(w.tags)))
+                .role_arn(w.role_arn)
                 .client_request_token(&token)
                 .send()
         })
@@ -66,11 +116,11 @@ async fn create_once(
         Ok(_) => {}
         // A retry after a crash: the creation is already under way or done.
         Err(AwsError::Rejected { code, .. }) if code == "AlreadyExistsException" => {}
-        Err(e) => return Err(e),
+        Err(e) => return Err(service_role_error(e, w.role_arn)),
     }
     settled(
         c,
-        name,
+        w.name,
         "CloudFormation.CreateStack",
         &["CREATE_COMPLETE"],
         "created",
@@ -149,23 +199,18 @@ fn changed_meanwhile(name: &str, operation: &str, status: &str, success: &[&str]
 }
 
 /// Updates the stack to `template` and `tags`; "no changes needed" when it already is.
-pub(super) async fn update(
-    c: &RegionClients,
-    name: &str,
-    template: &serde_json::Value,
-    tags: &Tags,
-    capabilities: &[String],
-) -> Result<String, AwsError> {
-    let body = template.to_string();
-    let token = request_token("update", name, &body);
+async fn update(c: &RegionClients, w: &StackWrite<'_>) -> Result<String, AwsError> {
+    let body = w.template.to_string();
+    let token = request_token("update", w.name, &body);
     let updated = c
         .send("CloudFormation.UpdateStack", || {
             c.cfn
                 .update_stack()
-                .stack_name(name)
+                .stack_name(w.name)
                 .template_body(&body)
-                .set_capabilities(Some(cfn::capabilities_to_sdk(capabilities)))
-                .set_tags(Some(cfn::tags_to_sdk(tags)))
+                .set_capabilities(Some(cfn::capabilities_to_sdk(w.capabilities)))
+                .set_tags(Some(cfn::tags_to_sdk(w.tags)))
+                .role_arn(w.role_arn)
                 .client_request_token(&token)
                 .send()
         })
@@ -178,15 +223,16 @@ pub(super) async fn update(
                 operation: "CloudFormation.UpdateStack".into(),
                 code: "StackChangedMeanwhile".into(),
                 message: format!(
-                    "another writer is changing stack {name} (another `pitagora apply` of this pipeline, or a change by hand): {e}; nothing failed, and the next check converges"
+                    "another writer is changing stack {} (another `pitagora apply` of this pipeline, or a change by hand): {e}; nothing failed, and the next check converges",
+                    w.name
                 ),
             });
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(service_role_error(e, w.role_arn)),
     }
     settled(
         c,
-        name,
+        w.name,
         "CloudFormation.UpdateStack",
         &["UPDATE_COMPLETE"],
         "updated",
@@ -207,6 +253,7 @@ pub(super) async fn delete(
     c: &RegionClients,
     name: &str,
     empty_bucket: Option<&str>,
+    role_arn: &str,
 ) -> Result<String, AwsError> {
     let mut detail = String::new();
     if let Some(bucket) = empty_bucket {
@@ -220,10 +267,12 @@ pub(super) async fn delete(
         c.cfn
             .delete_stack()
             .stack_name(name)
+            .role_arn(role_arn)
             .client_request_token(&token)
             .send()
     })
-    .await?;
+    .await
+    .map_err(|e| service_role_error(e, role_arn))?;
     // "": the stack is gone from the listing altogether.
     Ok(detail
         + &settled(

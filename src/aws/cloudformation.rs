@@ -20,6 +20,37 @@ pub fn is_no_update(e: &AwsError) -> bool {
         if code == "ValidationError" && message.contains("No updates are to be performed"))
 }
 
+/// `e`, or [`AwsError::ServiceRole`] when it is CloudFormation's answer that the service role
+/// `role` cannot be used: it does not exist or does not trust CloudFormation (`ValidationError`
+/// "Role … is invalid or cannot be assumed", or "… is not a valid RoleARN"), or the caller may
+/// not pass it (`iam:PassRole` denied).
+pub fn service_role_error(e: AwsError, role: &str) -> AwsError {
+    let about_role = match &e {
+        AwsError::Rejected { code, message, .. } => {
+            code == "ValidationError"
+                && (message.contains("cannot be assumed")
+                    || message.contains("not a valid RoleARN"))
+        }
+        AwsError::AccessDenied { message, .. } => message.contains("iam:PassRole"),
+        _ => false,
+    };
+    match e {
+        AwsError::Rejected {
+            operation, message, ..
+        }
+        | AwsError::AccessDenied { operation, message }
+            if about_role =>
+        {
+            AwsError::ServiceRole {
+                operation,
+                role: role.to_owned(),
+                message,
+            }
+        }
+        e => e,
+    }
+}
+
 /// A stack's status, e.g. `CREATE_COMPLETE` ("" when AWS sent none).
 pub fn stack_status(s: &cfn::Stack) -> String {
     s.stack_status()
@@ -201,6 +232,45 @@ mod tests {
             Some(json)
         );
         assert_eq!(parse_template("{ not a template"), None);
+    }
+
+    #[test]
+    fn an_unusable_service_role_names_the_setting_and_the_template() {
+        let role = "arn:aws:iam::123456789012:role/pitagora/pitagora-cloudformation";
+        for e in [
+            AwsError::Rejected {
+                operation: "CloudFormation.CreateStack".into(),
+                code: "ValidationError".into(),
+                message: format!("Role {role} is invalid or cannot be assumed"),
+            },
+            AwsError::AccessDenied {
+                operation: "CloudFormation.UpdateStack".into(),
+                message: format!(
+                    "User: u is not authorized to perform: iam:PassRole on resource: {role}"
+                ),
+            },
+        ] {
+            let e = service_role_error(e, role);
+            assert_eq!(e.label(), "ServiceRole");
+            let text = e.to_string();
+            for needle in [
+                role,
+                "--cloudformation-role-arn",
+                "pitagora iam-policies cloudformation-template",
+            ] {
+                assert!(text.contains(needle), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn other_stack_errors_stay_as_they_are() {
+        let e = AwsError::Rejected {
+            operation: "CloudFormation.CreateStack".into(),
+            code: "ValidationError".into(),
+            message: "Template format error".into(),
+        };
+        assert_eq!(service_role_error(e.clone(), "arn:aws:iam::1:role/r"), e);
     }
 
     #[test]

@@ -107,6 +107,19 @@ pub enum AwsError {
         /// Why, from the stack's status reason or its first failed event.
         reason: String,
     },
+    /// CloudFormation cannot act through the service role pitagora passes on stack operations:
+    /// the role does not exist, CloudFormation may not assume it, or the caller may not pass it.
+    #[error(
+        "{operation}: CloudFormation cannot act through the service role {role}: {message}; create the role with the template `pitagora iam-policies cloudformation-template` prints (manifests/aws/iam.cloudformation.yaml), or name another with --cloudformation-role-arn (PITAGORA_CLOUDFORMATION_ROLE_ARN)"
+    )]
+    ServiceRole {
+        /// `Service.Operation`.
+        operation: String,
+        /// The role's ARN.
+        role: String,
+        /// AWS's message.
+        message: String,
+    },
     /// Waiting for a resource to settle took longer than allowed.
     #[error("{what} did not settle within {seconds} s (last seen: {state})")]
     Timeout {
@@ -136,6 +149,7 @@ impl AwsError {
             AwsError::Conflict { .. } => "Conflict",
             AwsError::Rejected { .. } => "Rejected",
             AwsError::StackFailed { .. } => "StackFailed",
+            AwsError::ServiceRole { .. } => "ServiceRole",
             AwsError::Timeout { .. } => "Timeout",
             AwsError::Build(..) => "Build",
         }

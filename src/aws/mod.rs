@@ -55,6 +55,9 @@ pub struct AwsSettings {
     /// Longest wait for one attempt's answer: a server that takes a request and never answers
     /// (a half-open connection, a stuck proxy) costs one attempt, not the reconcile.
     pub attempt_timeout: Duration,
+    /// The service role CloudFormation acts through on every stack operation; `None`:
+    /// `role/pitagora/pitagora-cloudformation` in each pipeline's account and partition.
+    pub cloudformation_role_arn: Option<String>,
 }
 
 /// Default [`AwsSettings::attempt_timeout`]: AWS's control-plane calls answer in seconds; a
@@ -72,6 +75,7 @@ impl Default for AwsSettings {
             poll_interval: Duration::from_secs(2),
             limits: rate::Limits::aws(),
             attempt_timeout: ATTEMPT_TIMEOUT,
+            cloudformation_role_arn: None,
         }
     }
 }
@@ -223,6 +227,12 @@ impl Aws {
             limiter: Arc::new(RateLimiter::new(settings.limits.clone())),
             settings,
         }
+    }
+
+    /// The service role set for stack operations, if any (see
+    /// [`AwsSettings::cloudformation_role_arn`]).
+    pub fn cloudformation_role_arn(&self) -> Option<&str> {
+        self.settings.cloudformation_role_arn.as_deref()
     }
 
     /// The call counter shared by every client.

@@ -77,6 +77,11 @@ pub struct AwsArgs {
     /// `--rate-limit` settings apply on top.
     #[arg(long, value_name = "FILE", env = "PITAGORA_RATE_LIMITS")]
     pub rate_limits: Option<std::path::PathBuf>,
+    /// The IAM role CloudFormation creates, updates and deletes the stacks' resources with
+    /// (passed on every stack operation). Default: role/pitagora/pitagora-cloudformation in the
+    /// pipeline's account, which `pitagora iam-policies cloudformation-template` creates.
+    #[arg(long, value_name = "ARN", env = "PITAGORA_CLOUDFORMATION_ROLE_ARN", value_parser = super::iam::parse_role_arn)]
+    pub cloudformation_role_arn: Option<String>,
 }
 
 impl AwsArgs {
@@ -109,6 +114,7 @@ impl AwsArgs {
             },
             settle_timeout: Duration::from_secs(self.settle_timeout),
             limits: self.limits()?,
+            cloudformation_role_arn: self.cloudformation_role_arn.clone(),
             ..AwsSettings::default()
         })
     }
@@ -377,6 +383,35 @@ pub enum Command {
         /// the spec, e.g. `Shadow`, or in lower case).
         #[arg(long, value_enum, ignore_case = true)]
         stage: Option<StageArg>,
+    },
+    /// Print an IAM document an installation needs: the controller's policy, the CloudFormation
+    /// service role's policy or trust, or a CloudFormation template creating both (role
+    /// `pitagora/pitagora-cloudformation`, managed policy `pitagora/pitagora-controller`). Without
+    /// prefixes, filters and Lambda permissions may reach every log group and function (one team
+    /// per account); with them, only the tenants' (multi-team, hardened).
+    IamPolicies {
+        /// The document.
+        #[arg(value_enum)]
+        document: super::iam::IamDocument,
+        /// A log-group name prefix the tenants' pipelines subscribe (repeatable; the tenancy
+        /// file's prefixes of every namespace).
+        #[arg(long = "log-group-prefix", value_name = "PREFIX")]
+        log_group_prefixes: Vec<String>,
+        /// A Lambda function-name prefix of the tenants' transform and subscriber functions
+        /// (repeatable).
+        #[arg(long = "function-prefix", value_name = "PREFIX")]
+        function_prefixes: Vec<String>,
+        /// Take the prefixes from the controller's tenancy file (every namespace's together),
+        /// so the policies reach exactly what the tenants are given.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["log_group_prefixes", "function_prefixes"])]
+        tenancy: Option<std::path::PathBuf>,
+        /// The partition in the JSON documents' ARNs (the template takes the stack's own).
+        #[arg(long, default_value = "aws")]
+        partition: String,
+        /// The account CloudFormation acts for, in the service role's trust policy (needed for
+        /// `cloudformation-role-trust`; the template takes the stack's own).
+        #[arg(long, value_name = "ACCOUNT", value_parser = super::iam::parse_account)]
+        account_id: Option<String>,
     },
     /// Bring AWS to the specs: print each pipeline's plan, execute it (each action's outcome as
     /// it finishes), then verify. Exit 0 when every pipeline is in sync afterwards, 1 otherwise.

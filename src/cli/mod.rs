@@ -13,6 +13,8 @@ mod audit;
 mod controller;
 mod drift;
 mod fluentd;
+mod iam;
+pub use iam::IamDocument;
 mod offline;
 pub mod status;
 mod verify;
@@ -91,6 +93,11 @@ pub enum CliError {
     /// `status NAME`: no such LogPipeline in the namespace.
     #[error("logpipeline {0:?} not found")]
     NotFound(String),
+    /// `iam-policies cloudformation-role-trust` without the account it trusts.
+    #[error(
+        "the trust policy names the account CloudFormation acts for: pass --account-id <12-digit account>"
+    )]
+    NoTrustedAccount,
     /// The tenancy file is unreadable or invalid.
     #[error("--tenancy {0}: {1}")]
     Tenancy(PathBuf, String),
@@ -117,6 +124,28 @@ pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<E
                 stage: stage.map(Into::into),
             };
             offline::render(&files, &how, out, err)
+        }
+        Command::IamPolicies {
+            document,
+            mut log_group_prefixes,
+            mut function_prefixes,
+            tenancy,
+            partition,
+            account_id,
+        } => {
+            if let Some(path) = &tenancy {
+                (log_group_prefixes, function_prefixes) = iam::tenancy_prefixes(path)?;
+            }
+            iam::print(
+                &iam::Request {
+                    document,
+                    log_group_prefixes: &log_group_prefixes,
+                    function_prefixes: &function_prefixes,
+                    partition: &partition,
+                    account_id: account_id.as_deref(),
+                },
+                out,
+            )
         }
         Command::Apply { files, aws } => apply::apply(&files, &aws, out, err).await,
         Command::Drift { files, aws, report } => {

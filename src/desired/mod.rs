@@ -6,6 +6,7 @@ mod bucket;
 mod filters;
 mod fluentd;
 mod held;
+pub mod iam_policies;
 mod pipeline;
 mod stream;
 pub mod template;
@@ -99,6 +100,9 @@ pub struct StackSpec {
     pub template: serde_json::Value,
     /// Stack tags (CloudFormation propagates them to the resources that support tags).
     pub tags: Tags,
+    /// The service role CloudFormation creates, updates and deletes the stack's resources with
+    /// (passed on every stack operation: pitagora never writes a stack without it).
+    pub role_arn: String,
 }
 
 /// A log group pitagora owns (only the error-logging group).
@@ -183,6 +187,7 @@ pub fn build(p: &Pipeline) -> Desired {
             name: names.stack.clone(),
             template,
             tags: tags.clone(),
+            role_arn: p.cloudformation_role_arn(),
         },
         error_log_group: LogGroupSpec {
             name: names.error_log_group.clone(),

@@ -19,6 +19,8 @@ pub struct Pipeline {
     target: AwsTarget,
     names: Names,
     stages: Stages,
+    /// The CloudFormation service role's ARN when set (`--cloudformation-role-arn`).
+    cloudformation_role: Option<String>,
 }
 
 impl Pipeline {
@@ -38,6 +40,7 @@ impl Pipeline {
             valid,
             target,
             names,
+            cloudformation_role: None,
         })
     }
 
@@ -76,6 +79,24 @@ impl Pipeline {
     /// The cutover stages in effect: the requested ones unless [`Pipeline::at`] says otherwise.
     pub fn stages(&self) -> &Stages {
         &self.stages
+    }
+
+    /// This pipeline with its stacks written through `role_arn` (`None`: the default role,
+    /// see [`Pipeline::cloudformation_role_arn`]).
+    pub fn with_cloudformation_role(self, role_arn: Option<String>) -> Self {
+        Self {
+            cloudformation_role: role_arn,
+            ..self
+        }
+    }
+
+    /// The service role CloudFormation acts through for this pipeline's stack: the one set, else
+    /// `role/pitagora/pitagora-cloudformation` in the pipeline's account and partition.
+    pub fn cloudformation_role_arn(&self) -> String {
+        self.cloudformation_role.clone().unwrap_or_else(|| {
+            self.target
+                .role_arn(crate::names::ROLE_PATH, crate::names::CLOUDFORMATION_ROLE)
+        })
     }
 
     /// This pipeline at the stages in effect (the controller's gate holds back moves that are

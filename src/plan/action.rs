@@ -72,6 +72,8 @@ pub enum Step {
         tags: Tags,
         /// Capabilities to acknowledge.
         capabilities: Vec<String>,
+        /// The service role CloudFormation acts through.
+        role_arn: String,
     },
     /// Update the stack to this template and tags.
     UpdateStack {
@@ -83,6 +85,8 @@ pub enum Step {
         tags: Tags,
         /// Capabilities to acknowledge.
         capabilities: Vec<String>,
+        /// The service role CloudFormation acts through.
+        role_arn: String,
     },
     /// Delete the stack; with `empty_bucket`, first delete every object of that bucket (a
     /// `deletionPolicy: Delete` bucket must be empty for CloudFormation to delete it).
@@ -92,6 +96,8 @@ pub enum Step {
         /// Bucket to empty first.
         #[serde(skip_serializing_if = "Option::is_none")]
         empty_bucket: Option<String>,
+        /// The service role CloudFormation deletes the resources through.
+        role_arn: String,
     },
     /// Write the bucket's access settings that are given (each group on its own call).
     PutBucketAccess {

@@ -170,6 +170,7 @@ fn delete_stack(b: &mut Builder, d: &Desired, o: &Observed, remove: bool) {
             Step::DeleteStack {
                 name: name.clone(),
                 empty_bucket: remove.then(|| d.names.bucket.clone()),
+                role_arn: d.stack.role_arn.clone(),
             },
         ),
     }

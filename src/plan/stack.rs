@@ -140,6 +140,7 @@ fn create(b: &mut Builder, d: &Desired, reason: &str) {
         template: d.stack.template.clone(),
         tags: d.stack.tags.clone(),
         capabilities: capabilities(),
+        role_arn: d.stack.role_arn.clone(),
     };
     let kind = ResourceKind::Stack;
     b.push(Op::Create, kind, &d.stack.name, Vec::new(), reason, step);
@@ -268,6 +269,7 @@ fn recreate(b: &mut Builder, d: &Desired, s: &ObservedStack) {
         Step::DeleteStack {
             name: name.clone(),
             empty_bucket: None,
+            role_arn: d.stack.role_arn.clone(),
         },
     );
     create(b, d, "recreate after the failed creation");
@@ -316,6 +318,7 @@ fn update(b: &mut Builder, d: &Desired, s: &ObservedStack) {
             template,
             tags,
             capabilities: capabilities(),
+            role_arn: d.stack.role_arn.clone(),
         },
     );
 }

@@ -53,6 +53,20 @@ pub fn example(file: &str) -> LogPipeline {
     serde_saphyr::from_str(&text).expect("example parses")
 }
 
+/// The example beside fluentd as `id()` (team-a/orders) has it: its ConfigMap key named after
+/// that namespace, as validation requires (the key is not part of any rendered text).
+pub fn beside_fluentd_spec() -> LogPipelineSpec {
+    let mut spec = example("beside-fluentd.yaml").spec;
+    let legacy = spec.legacy.as_mut().expect("the example has a legacy path");
+    legacy
+        .fluentd
+        .config
+        .as_mut()
+        .expect("and a ConfigMap key")
+        .key = "team-a.payments.conf".into();
+    spec
+}
+
 /// The full chain of `examples/full-chain.yaml`: prefix sources, transform, fan-out with two
 /// subscribers (one with a filter policy), retention and transition.
 pub fn full_chain_spec() -> LogPipelineSpec {

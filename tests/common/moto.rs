@@ -100,6 +100,7 @@ pub fn test_settings() -> AwsSettings {
         poll_interval: Duration::from_millis(50),
         limits: pitagora::aws::Limits::unlimited(),
         attempt_timeout: Duration::from_secs(20),
+        cloudformation_role_arn: None,
     }
 }
 

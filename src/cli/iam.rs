@@ -1,0 +1,126 @@
+//! `pitagora iam-policies`: prints the IAM documents an installation needs (see
+//! [`crate::desired::iam_policies`]); manifests/aws/ holds its output for the example tenancy.
+
+use super::{CliError, Exit};
+use crate::desired::iam_policies::{self, Scope};
+use clap::ValueEnum;
+use std::io::Write;
+
+/// What to print and for which prefixes.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    /// The document.
+    pub document: IamDocument,
+    /// The tenants' source log-group prefixes (none: every log group).
+    pub log_group_prefixes: &'a [String],
+    /// The tenants' function-name prefixes (none: every function).
+    pub function_prefixes: &'a [String],
+    /// The partition in ARNs.
+    pub partition: &'a str,
+    /// The account the service role's trust names.
+    pub account_id: Option<&'a str>,
+}
+
+/// The log-group and function prefixes of every namespace of the tenancy file at `path`. A
+/// file that gives no namespace log groups or functions is refused: the documents read an
+/// empty list as "everything" (the single-team mode), the opposite of what the file says.
+pub fn tenancy_prefixes(path: &std::path::Path) -> Result<(Vec<String>, Vec<String>), CliError> {
+    let fail = |e: String| CliError::Tenancy(path.to_owned(), e);
+    let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+    let tenancy = crate::spec::Tenancy::parse(&text).map_err(|e| fail(e.to_string()))?;
+    let given = |list: Option<Vec<String>>, field: &str| match list {
+        Some(list) if !list.is_empty() => Ok(list),
+        _ => Err(fail(format!(
+            "no namespace is given {field}, and an IAM policy cannot allow none of them here; give the one namespace that needs them its {field}"
+        ))),
+    };
+    Ok((
+        given(tenancy.all_log_group_prefixes(), "logGroupPrefixes")?,
+        given(tenancy.all_function_prefixes(), "functionPrefixes")?,
+    ))
+}
+
+/// Prints the requested document: JSON policies, or the template as YAML.
+pub fn print(r: &Request, out: &mut dyn Write) -> Result<Exit, CliError> {
+    let scope = |trusted_account| Scope {
+        partition: r.partition,
+        account: "*",
+        trusted_account,
+        log_group_prefixes: r.log_group_prefixes,
+        function_prefixes: r.function_prefixes,
+    };
+    let value = match r.document {
+        IamDocument::ControllerPolicy => iam_policies::controller_policy(&scope("")),
+        IamDocument::CloudformationRolePolicy => {
+            iam_policies::cloudformation_role_policy(&scope(""))
+        }
+        IamDocument::CloudformationRoleTrust => {
+            let account = r.account_id.ok_or(CliError::NoTrustedAccount)?;
+            iam_policies::cloudformation_role_trust(&scope(account))
+        }
+        IamDocument::CloudformationTemplate => {
+            let template =
+                iam_policies::install_template(r.log_group_prefixes, r.function_prefixes);
+            let text = serde_saphyr::to_string(&template)
+                .map_err(|e| CliError::Serialise(e.to_string()))?;
+            out.write_all(text.as_bytes())?;
+            return Ok(Exit::Ok);
+        }
+    };
+    let text =
+        serde_json::to_string_pretty(&value).map_err(|e| CliError::Serialise(e.to_string()))?;
+    writeln!(out, "{text}")?;
+    Ok(Exit::Ok)
+}
+
+/// The documents `iam-policies` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum IamDocument {
+    /// The controller's policy (JSON; manifests/aws/controller-policy.json).
+    ControllerPolicy,
+    /// The CloudFormation service role's permissions (JSON).
+    CloudformationRolePolicy,
+    /// The CloudFormation service role's trust policy (JSON; needs --account-id).
+    CloudformationRoleTrust,
+    /// A CloudFormation template creating the service role and the controller's managed policy
+    /// (YAML).
+    CloudformationTemplate,
+}
+
+/// A 12-digit AWS account id.
+pub(super) fn parse_account(text: &str) -> Result<String, String> {
+    if text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(text.to_owned())
+    } else {
+        Err(format!("{text:?} is not an AWS account id (12 digits)"))
+    }
+}
+
+/// An IAM role ARN, `arn:<partition>:iam::<account>:role/<path><name>`, refused early with the
+/// form in the message (CloudFormation would only say "is not a valid RoleARN").
+pub(super) fn parse_role_arn(text: &str) -> Result<String, String> {
+    let ok = text.strip_prefix("arn:").and_then(|rest| {
+        let mut parts = rest.splitn(5, ':');
+        let (partition, service, region, account, resource) = (
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+        );
+        let name = resource.strip_prefix("role/")?.rsplit('/').next()?;
+        (!partition.is_empty()
+            && service == "iam"
+            && region.is_empty()
+            && account.len() == 12
+            && account.bytes().all(|b| b.is_ascii_digit())
+            && !name.is_empty())
+        .then_some(())
+    });
+    match ok {
+        Some(()) => Ok(text.to_owned()),
+        None => Err(format!(
+            "{text:?} is not an IAM role ARN; expected arn:aws:iam::<12-digit account>:role/<path/><name>, e.g. arn:aws:iam::123456789012:role/pitagora/pitagora-cloudformation"
+        )),
+    }
+}

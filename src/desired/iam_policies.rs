@@ -1,0 +1,598 @@
+//! The IAM documents an installation needs, rendered from pitagora's naming conventions and the
+//! tenancy's prefixes: the controller's policy, the CloudFormation service role's trust and
+//! permission policies, and a CloudFormation template creating that role and a managed policy
+//! for the controller. Pure: values in, JSON out.
+//!
+//! Every write is scoped to pitagora's names (`pitagora-*` stacks, streams, buckets and topics,
+//! the `role/pitagora/pitagora-*-delivery` and `-logs` roles, the error and canary log groups)
+//! or to the prefixes the installation names: the tenants' source log groups (subscription
+//! filters, `FilterLogEvents`) and the tenants' functions (Lambda permissions, which also keep
+//! the `lambda:Principal` condition). No prefix list means every log group or function: the
+//! single-team, non-hardened mode.
+//!
+//! What IAM cannot express (which namespace may use which prefix: IAM sees only the controller)
+//! is left to pitagora's own validation (the tenancy file).
+
+use crate::names::{CLOUDFORMATION_ROLE, ERROR_LOG_GROUP_PREFIX, NAME_PREFIX, ROLE_PATH};
+use serde_json::{Value, json};
+
+/// Where the rendered documents apply and what they may reach beyond pitagora's own names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scope<'a> {
+    /// `aws`, `aws-cn`, ... (or `${AWS::Partition}` in a template).
+    pub partition: &'a str,
+    /// The account in resource ARNs: `*` in the JSON documents (credentials reach only their
+    /// own account's resources), `${AWS::AccountId}` in a template.
+    pub account: &'a str,
+    /// The account CloudFormation may act for (the trust policy's `aws:SourceAccount`).
+    pub trusted_account: &'a str,
+    /// Prefixes of the tenants' source log groups; empty or `*`: every log group.
+    pub log_group_prefixes: &'a [String],
+    /// Prefixes of the tenants' Lambda functions; empty or `*`: every function.
+    pub function_prefixes: &'a [String],
+}
+
+/// The service principal that assumes the CloudFormation service role.
+pub const CLOUDFORMATION_PRINCIPAL: &str = "cloudformation.amazonaws.com";
+/// The services pitagora passes the pipeline roles to (Firehose delivers with one, CloudWatch
+/// Logs puts subscribed events into the stream with the other).
+pub const PIPELINE_ROLE_SERVICES: [&str; 2] = ["firehose.amazonaws.com", "logs.amazonaws.com"];
+/// The services allowed to invoke a tenant's function through pitagora's permissions.
+pub const PERMISSION_PRINCIPALS: [&str; 2] = ["s3.amazonaws.com", "sns.amazonaws.com"];
+/// The name of the controller's managed policy the template creates.
+pub const CONTROLLER_POLICY: &str = "pitagora-controller";
+
+fn document(statements: Vec<Value>) -> Value {
+    json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+fn statement(sid: &str, actions: &[&str], resources: Vec<String>) -> Value {
+    json!({"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources})
+}
+
+impl Scope<'_> {
+    fn arn(&self, service: &str, region: &str, resource: &str) -> String {
+        format!(
+            "arn:{}:{service}:{region}:{}:{resource}",
+            self.partition, self.account
+        )
+    }
+
+    /// The pipeline roles: the delivery and logs roles of every pipeline (not the service role,
+    /// which shares their path and prefix: no one pitagora drives may change it).
+    fn pipeline_roles(&self) -> Vec<String> {
+        ["-delivery", "-logs"]
+            .iter()
+            .map(|suffix| {
+                format!(
+                    "arn:{}:iam::{}:role{ROLE_PATH}{NAME_PREFIX}*{suffix}",
+                    self.partition, self.account
+                )
+            })
+            .collect()
+    }
+
+    fn service_role(&self) -> String {
+        format!(
+            "arn:{}:iam::{}:role{ROLE_PATH}{CLOUDFORMATION_ROLE}",
+            self.partition, self.account
+        )
+    }
+
+    fn stacks(&self) -> Vec<String> {
+        vec![self.arn("cloudformation", "*", &format!("stack/{NAME_PREFIX}*/*"))]
+    }
+
+    fn buckets(&self) -> Vec<String> {
+        let bucket = format!("arn:{}:s3:::{NAME_PREFIX}*", self.partition);
+        vec![bucket.clone(), format!("{bucket}/*")]
+    }
+
+    fn topics(&self) -> Vec<String> {
+        vec![self.arn("sns", "*", &format!("{NAME_PREFIX}*"))]
+    }
+
+    fn log_group(&self, pattern: &str) -> String {
+        self.arn("logs", "*", &format!("log-group:{pattern}"))
+    }
+
+    fn error_log_groups(&self) -> Vec<String> {
+        vec![self.log_group(&format!("{ERROR_LOG_GROUP_PREFIX}{NAME_PREFIX}*"))]
+    }
+
+    /// The canary log groups: under each source prefix, and under pitagora's canary root.
+    fn canary_log_groups(&self) -> Vec<String> {
+        let mut out: Vec<String> = prefixes(self.log_group_prefixes)
+            .iter()
+            .map(|p| self.log_group(&format!("{p}{NAME_PREFIX}*-canary")))
+            .collect();
+        out.push(self.log_group(&format!("{}{NAME_PREFIX}*", super::CANARY_LOG_GROUP_ROOT)));
+        out
+    }
+
+    fn canary_streams(&self) -> Vec<String> {
+        self.canary_log_groups()
+            .into_iter()
+            .map(|g| format!("{g}:log-stream:*"))
+            .collect()
+    }
+
+    /// The log groups pipelines subscribe: the tenants' prefixes and pitagora's canary root.
+    fn source_log_groups(&self) -> Vec<String> {
+        let mut out: Vec<String> = prefixes(self.log_group_prefixes)
+            .iter()
+            .map(|p| self.log_group(&format!("{p}*")))
+            .collect();
+        out.push(self.log_group(&format!("{}{NAME_PREFIX}*", super::CANARY_LOG_GROUP_ROOT)));
+        dedup(out)
+    }
+
+    fn functions(&self) -> Vec<String> {
+        prefixes(self.function_prefixes)
+            .iter()
+            .map(|p| self.arn("lambda", "*", &format!("function:{p}*")))
+            .collect()
+    }
+
+    fn streams(&self) -> Vec<String> {
+        vec![self.arn("firehose", "*", &format!("deliverystream/{NAME_PREFIX}*"))]
+    }
+}
+
+/// The prefixes as given; `[""]` (everything) for none or for `*`.
+fn prefixes(given: &[String]) -> Vec<String> {
+    if given.is_empty() || given.iter().any(|p| p == "*") {
+        return vec![String::new()];
+    }
+    dedup(given.to_vec())
+}
+
+fn dedup(mut v: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    v.retain(|x| seen.insert(x.clone()));
+    v
+}
+
+fn permission_principal_condition() -> Value {
+    json!({"StringEquals": {"lambda:Principal": PERMISSION_PRINCIPALS}})
+}
+
+fn passed_to(services: &[&str]) -> Value {
+    json!({"StringEquals": {"iam:PassedToService": services}})
+}
+
+/// The controller's policy: what the engine calls, each write on pitagora's names or the
+/// configured prefixes. Statements whose `Sid` starts with `Engine` hold exactly the actions the
+/// code calls (tests/iam_policy.rs checks it); `Pass*` statements hold the roles it passes.
+pub fn controller_policy(s: &Scope) -> Value {
+    let mut statements = vec![engine_reads()];
+    statements.extend(engine_writes(s));
+    statements.extend(engine_writes_shared(s));
+    statements.extend(engine_permissions(s));
+    statements.extend(passes(s));
+    document(statements)
+}
+
+/// What the engine reads: every read it calls, on every resource (reads grant nothing).
+fn engine_reads() -> Value {
+    json!({
+        "Sid": "EngineReads",
+        "Effect": "Allow",
+        "Action": [
+            "cloudformation:DescribeStackEvents",
+            "cloudformation:DescribeStacks",
+            "cloudformation:GetTemplate",
+            "cloudwatch:GetMetricData",
+            "firehose:DescribeDeliveryStream",
+            "firehose:ListTagsForDeliveryStream",
+            "iam:GetRole",
+            "iam:GetRolePolicy",
+            "iam:ListAttachedRolePolicies",
+            "iam:ListRolePolicies",
+            "lambda:GetPolicy",
+            "logs:DescribeLogGroups",
+            "logs:DescribeSubscriptionFilters",
+            "logs:ListTagsForResource",
+            "s3:GetBucketLogging",
+            "s3:GetBucketNotification",
+            "s3:GetBucketOwnershipControls",
+            "s3:GetBucketPolicy",
+            "s3:GetBucketPublicAccessBlock",
+            "s3:GetBucketTagging",
+            "s3:GetBucketVersioning",
+            "s3:GetEncryptionConfiguration",
+            "s3:GetLifecycleConfiguration",
+            "s3:ListBucketVersions",
+            "sns:GetSubscriptionAttributes",
+            "sns:GetTopicAttributes",
+            "sns:ListSubscriptionsByTopic",
+            "sns:ListTagsForResource",
+            "tag:GetResources"
+        ],
+        "Resource": "*",
+    })
+}
+
+/// The engine's writes of resources only pitagora names: stacks, streams, its log groups.
+fn engine_writes(s: &Scope) -> Vec<Value> {
+    vec![
+        statement(
+            "EngineWritesStacks",
+            &[
+                "cloudformation:CreateStack",
+                "cloudformation:DeleteStack",
+                "cloudformation:UpdateStack",
+            ],
+            s.stacks(),
+        ),
+        statement(
+            "EngineWritesStreams",
+            &[
+                "firehose:CreateDeliveryStream",
+                "firehose:DeleteDeliveryStream",
+                "firehose:TagDeliveryStream",
+                "firehose:UpdateDestination",
+            ],
+            s.streams(),
+        ),
+        statement(
+            "EngineWritesErrorLogGroups",
+            &[
+                "logs:CreateLogGroup",
+                "logs:DeleteLogGroup",
+                "logs:PutRetentionPolicy",
+                "logs:TagResource",
+            ],
+            s.error_log_groups(),
+        ),
+        statement(
+            "EngineWritesCanaryLogGroups",
+            &[
+                "logs:CreateLogGroup",
+                "logs:DeleteLogGroup",
+                "logs:PutRetentionPolicy",
+                "logs:TagResource",
+            ],
+            s.canary_log_groups(),
+        ),
+        statement(
+            "EngineSendsCanaries",
+            &["logs:CreateLogStream", "logs:PutLogEvents"],
+            s.canary_streams(),
+        ),
+    ]
+}
+
+/// The engine's writes of the tenants' log groups (subscription filters) and of pitagora's
+/// buckets, topics and pipeline roles.
+fn engine_writes_shared(s: &Scope) -> Vec<Value> {
+    let mut source_groups = s.source_log_groups();
+    source_groups.extend(s.canary_log_groups());
+    let source_groups = dedup(source_groups);
+    vec![
+        statement(
+            "EngineWritesFilters",
+            &[
+                "logs:DeleteSubscriptionFilter",
+                "logs:PutSubscriptionFilter",
+            ],
+            source_groups.clone(),
+        ),
+        statement(
+            "EngineReadsLogEvents",
+            &["logs:FilterLogEvents"],
+            source_groups,
+        ),
+        statement(
+            "EngineReadsDeliveredObjects",
+            &["s3:GetObject", "s3:ListBucket"],
+            s.buckets(),
+        ),
+        statement(
+            "EngineWritesBuckets",
+            &[
+                "s3:DeleteObject",
+                "s3:DeleteObjectVersion",
+                "s3:PutBucketLogging",
+                "s3:PutBucketNotification",
+                "s3:PutBucketOwnershipControls",
+                "s3:PutBucketPolicy",
+                "s3:PutBucketPublicAccessBlock",
+                "s3:PutBucketVersioning",
+                "s3:PutEncryptionConfiguration",
+                "s3:PutLifecycleConfiguration",
+            ],
+            s.buckets(),
+        ),
+        statement(
+            "EngineWritesSubscriptions",
+            &[
+                "sns:SetSubscriptionAttributes",
+                "sns:SetTopicAttributes",
+                "sns:Subscribe",
+                "sns:Unsubscribe",
+            ],
+            s.topics(),
+        ),
+        statement(
+            "EngineWritesRoles",
+            &[
+                "iam:DeleteRolePolicy",
+                "iam:DetachRolePolicy",
+                "iam:PutRolePolicy",
+                "iam:UpdateAssumeRolePolicy",
+            ],
+            s.pipeline_roles(),
+        ),
+    ]
+}
+
+/// The Lambda permissions on the tenants' functions: added only for S3 and SNS.
+fn engine_permissions(s: &Scope) -> Vec<Value> {
+    let mut add = statement(
+        "EngineWritesPermissions",
+        &["lambda:AddPermission"],
+        s.functions(),
+    );
+    add["Condition"] = permission_principal_condition();
+    vec![
+        add,
+        // Removing a permission only narrows who may invoke; the request names no principal.
+        statement(
+            "EngineRemovesPermissions",
+            &["lambda:RemovePermission"],
+            s.functions(),
+        ),
+    ]
+}
+
+/// The roles the engine hands to services: the pipeline roles to Firehose and CloudWatch
+/// Logs, the service role to CloudFormation.
+fn passes(s: &Scope) -> Vec<Value> {
+    let mut pipeline = statement("PassPipelineRoles", &["iam:PassRole"], s.pipeline_roles());
+    pipeline["Condition"] = passed_to(&PIPELINE_ROLE_SERVICES);
+    let mut service = statement(
+        "PassCloudFormationRole",
+        &["iam:PassRole"],
+        vec![s.service_role()],
+    );
+    service["Condition"] = passed_to(&[CLOUDFORMATION_PRINCIPAL]);
+    vec![pipeline, service]
+}
+
+/// Who may assume the CloudFormation service role: CloudFormation, acting for this account.
+pub fn cloudformation_role_trust(s: &Scope) -> Value {
+    document(vec![json!({
+        "Effect": "Allow",
+        "Principal": {"Service": CLOUDFORMATION_PRINCIPAL},
+        "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"aws:SourceAccount": s.trusted_account}},
+    })])
+}
+
+/// What CloudFormation needs to create, update and delete every resource kind a pipeline's
+/// template holds (see [`super::template`]), each on pitagora's names or the function prefixes.
+pub fn cloudformation_role_policy(s: &Scope) -> Value {
+    let mut permissions = statement("StackPermissions", &["lambda:AddPermission"], s.functions());
+    permissions["Condition"] = permission_principal_condition();
+    document(vec![
+        statement(
+            "StackBuckets",
+            &[
+                "s3:CreateBucket",
+                "s3:DeleteBucket",
+                "s3:DeleteBucketPolicy",
+                "s3:PutBucketLogging",
+                "s3:PutBucketOwnershipControls",
+                "s3:PutBucketPolicy",
+                "s3:PutBucketPublicAccessBlock",
+                "s3:PutBucketTagging",
+                "s3:PutBucketVersioning",
+                "s3:PutEncryptionConfiguration",
+            ],
+            vec![s.buckets()[0].clone()],
+        ),
+        statement(
+            "StackReadsBuckets",
+            &[
+                "s3:GetBucket*",
+                "s3:GetEncryptionConfiguration",
+                "s3:ListBucket",
+            ],
+            vec![s.buckets()[0].clone()],
+        ),
+        statement(
+            "StackTopics",
+            &[
+                "sns:CreateTopic",
+                "sns:DeleteTopic",
+                "sns:GetTopicAttributes",
+                "sns:ListTagsForResource",
+                "sns:SetTopicAttributes",
+                "sns:TagResource",
+                "sns:UntagResource",
+            ],
+            s.topics(),
+        ),
+        statement(
+            "StackRoles",
+            &[
+                "iam:CreateRole",
+                "iam:DeleteRole",
+                "iam:DeleteRolePolicy",
+                "iam:GetRole",
+                "iam:GetRolePolicy",
+                "iam:ListAttachedRolePolicies",
+                "iam:ListRolePolicies",
+                "iam:PutRolePolicy",
+                "iam:TagRole",
+                "iam:UntagRole",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:UpdateRoleDescription",
+            ],
+            s.pipeline_roles(),
+        ),
+        permissions,
+        statement(
+            "StackRemovesPermissions",
+            &["lambda:RemovePermission"],
+            s.functions(),
+        ),
+        statement(
+            "StackReadsPermissions",
+            &["lambda:GetPolicy"],
+            s.functions(),
+        ),
+    ])
+}
+
+/// A CloudFormation template that creates the service role (`role/pitagora/pitagora-cloudformation`)
+/// and the controller's managed policy (`policy/pitagora/pitagora-controller`, to attach to the
+/// controller's role), in the account and partition it is deployed to.
+pub fn install_template(log_group_prefixes: &[String], function_prefixes: &[String]) -> Value {
+    let s = Scope {
+        partition: "${AWS::Partition}",
+        account: "${AWS::AccountId}",
+        trusted_account: "${AWS::AccountId}",
+        log_group_prefixes,
+        function_prefixes,
+    };
+    json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": "pitagora: the service role CloudFormation writes pipeline stacks with, and the controller's policy. Rendered by `pitagora iam-policies cloudformation-template`.",
+        "Resources": {
+            "CloudFormationRole": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "RoleName": CLOUDFORMATION_ROLE,
+                    "Path": ROLE_PATH,
+                    "Description": "CloudFormation creates, updates and deletes pitagora's pipeline stacks with this role",
+                    "AssumeRolePolicyDocument": substituted(cloudformation_role_trust(&s)),
+                    "Policies": [{
+                        "PolicyName": CLOUDFORMATION_ROLE,
+                        "PolicyDocument": substituted(cloudformation_role_policy(&s)),
+                    }],
+                },
+            },
+            "ControllerPolicy": {
+                "Type": "AWS::IAM::ManagedPolicy",
+                "Properties": {
+                    "ManagedPolicyName": CONTROLLER_POLICY,
+                    "Path": ROLE_PATH,
+                    "Description": "What the pitagora controller (or CLI) needs; attach it to the controller's role",
+                    "PolicyDocument": substituted(controller_policy(&s)),
+                },
+            },
+        },
+        "Outputs": {
+            "CloudFormationRoleArn": {"Value": {"Fn::GetAtt": ["CloudFormationRole", "Arn"]}},
+            "ControllerPolicyArn": {"Value": {"Ref": "ControllerPolicy"}},
+        },
+    })
+}
+
+/// Every string naming `${AWS::...}` as `{"Fn::Sub": string}`.
+fn substituted(v: Value) -> Value {
+    match v {
+        Value::String(text) if text.contains("${AWS::") => json!({"Fn::Sub": text}),
+        Value::Array(items) => Value::Array(items.into_iter().map(substituted).collect()),
+        Value::Object(map) => {
+            Value::Object(map.into_iter().map(|(k, v)| (k, substituted(v))).collect())
+        }
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope<'a>(logs: &'a [String], functions: &'a [String]) -> Scope<'a> {
+        Scope {
+            partition: "aws",
+            account: "*",
+            trusted_account: "111122223333",
+            log_group_prefixes: logs,
+            function_prefixes: functions,
+        }
+    }
+
+    fn resources_of(policy: &Value, sid: &str) -> Vec<String> {
+        let s = policy["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"] == sid)
+            .unwrap_or_else(|| panic!("no {sid}"));
+        serde_json::from_value(s["Resource"].clone()).unwrap()
+    }
+
+    #[test]
+    fn filters_reach_the_configured_prefixes_and_the_canary_root() {
+        let logs = ["/ecs/team-a/".to_owned(), "/ecs/team-b/".to_owned()];
+        let p = controller_policy(&scope(&logs, &[]));
+        assert_eq!(
+            resources_of(&p, "EngineWritesFilters"),
+            [
+                "arn:aws:logs:*:*:log-group:/ecs/team-a/*",
+                "arn:aws:logs:*:*:log-group:/ecs/team-b/*",
+                "arn:aws:logs:*:*:log-group:/pitagora/canary/pitagora-*",
+                "arn:aws:logs:*:*:log-group:/ecs/team-a/pitagora-*-canary",
+                "arn:aws:logs:*:*:log-group:/ecs/team-b/pitagora-*-canary",
+            ]
+        );
+    }
+
+    #[test]
+    fn no_prefix_list_means_every_log_group_and_function() {
+        for given in [vec![], vec!["*".to_owned()]] {
+            let p = controller_policy(&scope(&given, &given));
+            assert!(
+                resources_of(&p, "EngineWritesFilters")
+                    .contains(&"arn:aws:logs:*:*:log-group:*".to_owned())
+            );
+            assert_eq!(
+                resources_of(&p, "EngineWritesPermissions"),
+                ["arn:aws:lambda:*:*:function:*"]
+            );
+        }
+    }
+
+    #[test]
+    fn the_pipeline_roles_pattern_leaves_the_service_role_out() {
+        let roles = scope(&[], &[]).pipeline_roles();
+        let service = format!("arn:aws:iam::*:role{ROLE_PATH}{CLOUDFORMATION_ROLE}");
+        assert!(roles.iter().all(|r| !glob_match(r, &service)), "{roles:?}");
+        assert!(glob_match(
+            &roles[0],
+            "arn:aws:iam::*:role/pitagora/pitagora-a-b-1234abcd-delivery"
+        ));
+    }
+
+    /// Whether `text` matches `pattern`, `*` standing for any run of characters, as in IAM.
+    fn glob_match(pattern: &str, text: &str) -> bool {
+        match pattern.split_once('*') {
+            None => pattern == text,
+            Some((head, tail)) => {
+                text.starts_with(head)
+                    && (head.len()..=text.len()).any(|i| glob_match(tail, &text[i..]))
+            }
+        }
+    }
+
+    #[test]
+    fn the_template_substitutes_the_account_and_partition() {
+        let t = install_template(&[], &[]);
+        let trust = &t["Resources"]["CloudFormationRole"]["Properties"]["AssumeRolePolicyDocument"];
+        assert_eq!(
+            trust["Statement"][0]["Condition"]["StringEquals"]["aws:SourceAccount"],
+            json!({"Fn::Sub": "${AWS::AccountId}"})
+        );
+        let stacks = &t["Resources"]["ControllerPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+            [1]["Resource"][0];
+        assert_eq!(
+            *stacks,
+            json!({"Fn::Sub": "arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/pitagora-*/*"})
+        );
+    }
+}
