@@ -142,6 +142,15 @@ const OUTSIDE_FUNCTION: &str = "payments-settle";
 const UNRELATED_ROLE: &str = "unrelated-admin";
 const OTHER_BUCKET: &str = "payments-ledger";
 const OTHER_TOPIC: &str = "payments-events";
+/// A pipeline role carrying the boundary, and one that lost it (as after a hand's removal).
+const BOUNDED_ROLE: &str = "pitagora-team-a-orders-0123abcd-delivery";
+const UNBOUNDED_ROLE: &str = "pitagora-team-b-orders-0123abcd-logs";
+const FIREHOSE_TRUSTED: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"firehose.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+/// The boundary's ARN in this server's account.
+fn boundary_arn() -> String {
+    pitagora::arn::AwsTarget::new(ACCOUNT, REGION).boundary_arn()
+}
 
 /// What a test's server holds before enforcement: users with exactly the shipped policies,
 /// the service role, the tenants' log groups and functions, and resources that are not
@@ -207,6 +216,26 @@ impl World {
             .send()
             .await
             .unwrap();
+        // The install template's boundary, and two pipeline roles, one of which lost it.
+        root.iam
+            .create_policy()
+            .policy_name(pitagora::names::PIPELINE_BOUNDARY)
+            .path(pitagora::names::ROLE_PATH)
+            .policy_document(shipped("manifests/aws/pipeline-role-boundary.json"))
+            .send()
+            .await
+            .unwrap();
+        for (role, boundary) in [(BOUNDED_ROLE, Some(boundary_arn())), (UNBOUNDED_ROLE, None)] {
+            root.iam
+                .create_role()
+                .role_name(role)
+                .path(pitagora::names::ROLE_PATH)
+                .assume_role_policy_document(FIREHOSE_TRUSTED)
+                .set_permissions_boundary(boundary)
+                .send()
+                .await
+                .unwrap();
+        }
         let exec = root
             .iam
             .create_role()
@@ -454,6 +483,13 @@ enum Escalation {
     AddPermissionForAnotherPrincipal,
     PutSubscriptionFilterOutsideThePrefixes,
     CreateStackPassingAnUnrelatedRole,
+    PutRolePolicyOnAPipelineRoleWithoutTheBoundary,
+    DeleteTheBoundaryOfAPipelineRole,
+    ReplaceTheBoundaryOfAPipelineRole,
+    CreateAPipelineRoleWithoutTheBoundary,
+    CreateAPipelineRoleWithAnotherBoundary,
+    RewriteTheBoundaryPolicy,
+    DeleteTheBoundaryPolicy,
 }
 
 const ADMIN_POLICY: &str =
@@ -491,7 +527,55 @@ async fn attempt(c: &Clients, e: Escalation) -> Option<String> {
             .principal(principal)
             .send()
     };
+    let admin_policy = format!("arn:aws:iam::{ACCOUNT}:policy/escalate");
+    let create_pipeline_role = |boundary: Option<String>| {
+        c.iam
+            .create_role()
+            .role_name("pitagora-team-a-escalated-0123abcd-delivery")
+            .path(pitagora::names::ROLE_PATH)
+            .assume_role_policy_document(ANYONE_TRUSTED)
+            .set_permissions_boundary(boundary)
+            .send()
+    };
     match e {
+        PutRolePolicyOnAPipelineRoleWithoutTheBoundary => {
+            code(put_role_policy(UNBOUNDED_ROLE).await)
+        }
+        DeleteTheBoundaryOfAPipelineRole => code(
+            c.iam
+                .delete_role_permissions_boundary()
+                .role_name(BOUNDED_ROLE)
+                .send()
+                .await,
+        ),
+        ReplaceTheBoundaryOfAPipelineRole => code(
+            c.iam
+                .put_role_permissions_boundary()
+                .role_name(BOUNDED_ROLE)
+                .permissions_boundary(&admin_policy)
+                .send()
+                .await,
+        ),
+        CreateAPipelineRoleWithoutTheBoundary => code(create_pipeline_role(None).await),
+        CreateAPipelineRoleWithAnotherBoundary => {
+            code(create_pipeline_role(Some(admin_policy.clone())).await)
+        }
+        RewriteTheBoundaryPolicy => code(
+            c.iam
+                .create_policy_version()
+                .policy_arn(boundary_arn())
+                .policy_document(ADMIN_POLICY)
+                .set_as_default(true)
+                .send()
+                .await,
+        ),
+        DeleteTheBoundaryPolicy => code(
+            c.iam
+                .delete_policy()
+                .policy_arn(boundary_arn())
+                .send()
+                .await,
+        ),
         PutRolePolicyOnUnrelatedRole => code(put_role_policy(UNRELATED_ROLE).await),
         PutRolePolicyOnTheServiceRole => {
             code(put_role_policy(pitagora::names::CLOUDFORMATION_ROLE).await)
@@ -590,6 +674,16 @@ async fn neither_the_controller_nor_the_service_role_can_escalate() {
         PutPublicAccessBlockOnAnotherBucket,
         SetAnotherTopicsAttributes,
         DeleteAnotherTopic,
+        // Whoever could make a pipeline role trust them and carry an administrator policy
+        // holds no more than the boundary: neither can write a role without it, remove it,
+        // replace it, or change the boundary policy.
+        PutRolePolicyOnAPipelineRoleWithoutTheBoundary,
+        DeleteTheBoundaryOfAPipelineRole,
+        ReplaceTheBoundaryOfAPipelineRole,
+        CreateAPipelineRoleWithoutTheBoundary,
+        CreateAPipelineRoleWithAnotherBoundary,
+        RewriteTheBoundaryPolicy,
+        DeleteTheBoundaryPolicy,
     ];
     let controller_only = [
         AddPermissionOnAnUnrelatedFunction,
@@ -638,11 +732,18 @@ async fn the_service_roles_policy_creates_the_stacks_resources_by_pitagoras_name
         .unwrap();
     c.iam
         .create_role()
-        .role_name("pitagora-team-a-orders-0123abcd-delivery")
+        .role_name("pitagora-team-a-orders-4567cdef-delivery")
         .path(pitagora::names::ROLE_PATH)
-        .assume_role_policy_document(
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"firehose.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
-        )
+        .assume_role_policy_document(FIREHOSE_TRUSTED)
+        .permissions_boundary(boundary_arn())
+        .send()
+        .await
+        .unwrap();
+    c.iam
+        .put_role_policy()
+        .role_name("pitagora-team-a-orders-4567cdef-delivery")
+        .policy_name("deliver-to-bucket")
+        .policy_document(shipped("manifests/aws/pipeline-role-boundary.json"))
         .send()
         .await
         .unwrap();
