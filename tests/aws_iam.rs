@@ -436,6 +436,83 @@ async fn the_controllers_policy_runs_the_full_chain_from_apply_to_delete() {
     common::remove_scratch_dir(&dir);
 }
 
+/// Runs `pitagora <args>` as the controller's user against the world's server.
+async fn as_controller(world: &World, args: &[&str]) -> std::process::Output {
+    let endpoint = world.moto.endpoint.clone();
+    let key = world.controller.clone();
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        against_with(
+            &endpoint,
+            &args,
+            &[
+                ("AWS_ACCESS_KEY_ID", key.id.as_str()),
+                ("AWS_SECRET_ACCESS_KEY", key.secret.as_str()),
+            ],
+        )
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_controllers_policy_restores_a_pipeline_roles_boundary_and_policy_removed_by_hand() {
+    let world = World::new("iam-boundary-drift").await;
+    let dir = common::scratch_dir("iam-boundary-drift-spec");
+    let file = dir.join("pipeline.yaml");
+    std::fs::write(&file, full_chain()).unwrap();
+    let file = file.display().to_string();
+    assert_exit(&as_controller(&world, &["apply", "-f", &file]).await, 0);
+    let role = pitagora::desired::from_spec(
+        &pitagora::names::PipelineId::new("team-a", "orders"),
+        &common::spec(&full_chain_spec()),
+        ACCOUNT,
+        REGION,
+    )
+    .unwrap()
+    .names
+    .logs_role;
+    // By hand: the boundary removed and the role's policy with it. The controller may put the
+    // policy back only once the role carries the boundary again.
+    let admin = Clients::new(&world.moto.endpoint, &world.admin).await;
+    admin
+        .iam
+        .delete_role_permissions_boundary()
+        .role_name(&role)
+        .send()
+        .await
+        .unwrap();
+    admin
+        .iam
+        .delete_role_policy()
+        .role_name(&role)
+        .policy_name("put-records")
+        .send()
+        .await
+        .unwrap();
+
+    let out = as_controller(&world, &["apply", "-f", &file]).await;
+    assert_exit(&out, 0);
+    let got = admin.iam.get_role().role_name(&role).send().await.unwrap();
+    let boundary = got.role().and_then(|r| r.permissions_boundary());
+    assert_eq!(
+        boundary.and_then(|b| b.permissions_boundary_arn()),
+        Some(boundary_arn().as_str()),
+        "{}",
+        describe(&out)
+    );
+    let policies = admin
+        .iam
+        .list_role_policies()
+        .role_name(&role)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(policies.policy_names(), ["put-records"]);
+    common::remove_scratch_dir(&dir);
+}
+
 /// The transform's stand-in: copies every object under `raw/` to `processed/`, key for key,
 /// until dropped.
 async fn stand_in_transform(admin: &Clients, bucket: &str) {
