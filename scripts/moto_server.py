@@ -40,7 +40,11 @@ pitagora uses:
       context holding the keys AWS documents for these actions (`aws:SecureTransport` = true
       as in correction 2,
       `aws:RequestedRegion`, `aws:PrincipalAccount`, `lambda:Principal` for AddPermission,
-      `iam:PassedToService` for a role being passed); a statement whose condition does not
+      `iam:PassedToService` for a role being passed, `iam:PermissionsBoundary` for the role
+      writes IAM's service authorization reference gives it: the boundary the request sets
+      for CreateRole and PutRolePermissionsBoundary, the role's current one for
+      PutRolePolicy, DeleteRolePolicy, AttachRolePolicy, DetachRolePolicy and
+      DeleteRolePermissionsBoundary, absent when the role has none); a statement whose condition does not
       hold simply does not apply (Allow and Deny alike); a missing key satisfies only the
       negated operators and IfExists. Action names match case-insensitively, with `*` and `?`.
    c. Implied `iam:PassRole`. AWS also requires `iam:PassRole` on a role a request hands to a
@@ -412,7 +416,31 @@ def resource_of(response, service, action, p, region, account):
     return None
 
 
-def request_context(service, action, p, region, account):
+# The role writes IAM gives the `iam:PermissionsBoundary` key: those setting a boundary carry
+# the one requested; the others the role's current one.
+BOUNDARY_SET = ("CreateRole", "PutRolePermissionsBoundary")
+BOUNDARY_HELD = (
+    "PutRolePolicy",
+    "DeleteRolePolicy",
+    "AttachRolePolicy",
+    "DetachRolePolicy",
+    "DeleteRolePermissionsBoundary",
+)
+
+
+def role_boundary(response, p, action):
+    """The `iam:PermissionsBoundary` of an IAM role write, or None when it has none."""
+    if action in BOUNDARY_SET:
+        return p.get("PermissionsBoundary") or None
+    if action in BOUNDARY_HELD and p.get("RoleName"):
+        try:
+            return response.backend.get_role(p["RoleName"]).permissions_boundary_arn or None
+        except Exception:  # noqa: BLE001 - no such role: moto answers NoSuchEntity after
+            return None
+    return None
+
+
+def request_context(service, action, p, region, account, response=None):
     context = {
         "aws:securetransport": "true",
         "aws:requestedregion": region,
@@ -420,6 +448,10 @@ def request_context(service, action, p, region, account):
     }
     if service == "lambda" and action == "AddPermission" and p.get("Principal"):
         context["lambda:principal"] = p["Principal"]
+    if service == "iam" and response is not None:
+        boundary = role_boundary(response, p, action)
+        if boundary:
+            context["iam:permissionsboundary"] = boundary
     return context
 
 
@@ -485,7 +517,7 @@ def authorize(self, iam_request_cls, resource="*"):
     p = params_of(self)
     account = self.current_account
     resource = resource_of(self, service, action, p, region, account) or resource
-    _local.context = request_context(service, action, p, region, account)
+    _local.context = request_context(service, action, p, region, account, self)
     try:
         try:
             _authorize(self, iam_request_cls, resource)

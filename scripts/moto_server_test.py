@@ -243,6 +243,40 @@ class Enforcement(unittest.TestCase):
         message = self.assertDenied(lambda: cfn.create_stack(StackName="s2", TemplateBody=body, RoleARN=other))
         self.assertIn(f"iam:PassRole on resource: {other}", message)
 
+    def test_role_writes_hold_the_permissions_boundary_they_set_or_the_role_carries(self):
+        iam = self.client("iam")
+        boundary = f"arn:aws:iam::{ACCOUNT}:policy/pitagora/pitagora-pipeline-boundary"
+        other = f"arn:aws:iam::{ACCOUNT}:policy/admin"
+        trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "firehose.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+        iam.create_role(RoleName="bounded", AssumeRolePolicyDocument=trust, PermissionsBoundary=boundary)
+        iam.create_role(RoleName="unbounded", AssumeRolePolicyDocument=trust)
+        key = self.user(
+            "u",
+            {
+                "Effect": "Allow",
+                "Action": ["iam:CreateRole", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary"],
+                "Resource": "*",
+                "Condition": {"ArnLike": {"iam:PermissionsBoundary": boundary}},
+            },
+        )
+        self.enforce(True)
+        as_user = self.client("iam", key)
+        policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+        # Setting: the boundary the request names.
+        as_user.create_role(RoleName="new", AssumeRolePolicyDocument=trust, PermissionsBoundary=boundary)
+        self.assertDenied(lambda: as_user.create_role(RoleName="free", AssumeRolePolicyDocument=trust))
+        self.assertDenied(lambda: as_user.create_role(RoleName="other", AssumeRolePolicyDocument=trust, PermissionsBoundary=other))
+        self.assertDenied(lambda: as_user.put_role_permissions_boundary(RoleName="bounded", PermissionsBoundary=other))
+        as_user.put_role_permissions_boundary(RoleName="unbounded", PermissionsBoundary=boundary)
+        # Holding: the role's current boundary.
+        as_user.put_role_policy(RoleName="bounded", PolicyName="p", PolicyDocument=policy)
+        self.enforce(False)
+        iam.delete_role_permissions_boundary(RoleName="unbounded")
+        self.enforce(True)
+        self.assertDenied(lambda: as_user.put_role_policy(RoleName="unbounded", PolicyName="p", PolicyDocument=policy))
+        as_user.delete_role_permissions_boundary(RoleName="bounded")
+        self.assertDenied(lambda: as_user.delete_role_permissions_boundary(RoleName="bounded"))
+
     def test_service_prefixes_follow_iam_not_the_signing_name(self):
         key = self.user("u", {"Effect": "Allow", "Action": "tag:GetResources", "Resource": "*"})
         self.enforce(True)

@@ -40,6 +40,17 @@ impl AwsTarget {
         )
     }
 
+    /// The ARN of the pipeline roles' permissions boundary in this account and partition.
+    pub fn boundary_arn(&self) -> String {
+        format!(
+            "arn:{}:iam::{}:policy{}{}",
+            self.partition,
+            self.account_id,
+            crate::names::ROLE_PATH,
+            crate::names::PIPELINE_BOUNDARY
+        )
+    }
+
     /// A Firehose delivery stream's ARN.
     pub fn stream_arn(&self, name: &str) -> String {
         self.regional("firehose", &format!("deliverystream/{name}"))

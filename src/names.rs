@@ -22,6 +22,9 @@ pub const ROLE_PATH: &str = "/pitagora/";
 /// The CloudFormation service role pitagora passes on every stack operation (under
 /// [`ROLE_PATH`]): CloudFormation acts with its permissions, not the controller's.
 pub const CLOUDFORMATION_ROLE: &str = "pitagora-cloudformation";
+/// The managed policy (under [`ROLE_PATH`]) bounding every pipeline role's permissions: whatever
+/// policy is put on such a role, it can reach only pitagora's streams, buckets and error logs.
+pub const PIPELINE_BOUNDARY: &str = "pitagora-pipeline-boundary";
 /// Log stream Firehose writes delivery errors to (the name the AWS console uses).
 pub const ERROR_LOG_STREAM: &str = "DestinationDelivery";
 /// Prefix of the Firehose error-logging log groups.

@@ -383,6 +383,9 @@ pub struct RoleConfig {
     /// Attached managed policies' ARNs (`ManagedPolicyArns`), sorted.
     #[serde(default)]
     pub attached: Vec<String>,
+    /// The permissions boundary's ARN (`PermissionsBoundary`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boundary: Option<String>,
 }
 
 /// One statement of a Lambda function's resource policy, in the terms of `AddPermission`.

@@ -142,6 +142,15 @@ const OUTSIDE_FUNCTION: &str = "payments-settle";
 const UNRELATED_ROLE: &str = "unrelated-admin";
 const OTHER_BUCKET: &str = "payments-ledger";
 const OTHER_TOPIC: &str = "payments-events";
+/// A pipeline role carrying the boundary, and one that lost it (as after a hand's removal).
+const BOUNDED_ROLE: &str = "pitagora-team-a-orders-0123abcd-delivery";
+const UNBOUNDED_ROLE: &str = "pitagora-team-b-orders-0123abcd-logs";
+const FIREHOSE_TRUSTED: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"firehose.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+/// The boundary's ARN in this server's account.
+fn boundary_arn() -> String {
+    pitagora::arn::AwsTarget::new(ACCOUNT, REGION).boundary_arn()
+}
 
 /// What a test's server holds before enforcement: users with exactly the shipped policies,
 /// the service role, the tenants' log groups and functions, and resources that are not
@@ -207,6 +216,26 @@ impl World {
             .send()
             .await
             .unwrap();
+        // The install template's boundary, and two pipeline roles, one of which lost it.
+        root.iam
+            .create_policy()
+            .policy_name(pitagora::names::PIPELINE_BOUNDARY)
+            .path(pitagora::names::ROLE_PATH)
+            .policy_document(shipped("manifests/aws/pipeline-role-boundary.json"))
+            .send()
+            .await
+            .unwrap();
+        for (role, boundary) in [(BOUNDED_ROLE, Some(boundary_arn())), (UNBOUNDED_ROLE, None)] {
+            root.iam
+                .create_role()
+                .role_name(role)
+                .path(pitagora::names::ROLE_PATH)
+                .assume_role_policy_document(FIREHOSE_TRUSTED)
+                .set_permissions_boundary(boundary)
+                .send()
+                .await
+                .unwrap();
+        }
         let exec = root
             .iam
             .create_role()
@@ -407,6 +436,83 @@ async fn the_controllers_policy_runs_the_full_chain_from_apply_to_delete() {
     common::remove_scratch_dir(&dir);
 }
 
+/// Runs `pitagora <args>` as the controller's user against the world's server.
+async fn as_controller(world: &World, args: &[&str]) -> std::process::Output {
+    let endpoint = world.moto.endpoint.clone();
+    let key = world.controller.clone();
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        against_with(
+            &endpoint,
+            &args,
+            &[
+                ("AWS_ACCESS_KEY_ID", key.id.as_str()),
+                ("AWS_SECRET_ACCESS_KEY", key.secret.as_str()),
+            ],
+        )
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_controllers_policy_restores_a_pipeline_roles_boundary_and_policy_removed_by_hand() {
+    let world = World::new("iam-boundary-drift").await;
+    let dir = common::scratch_dir("iam-boundary-drift-spec");
+    let file = dir.join("pipeline.yaml");
+    std::fs::write(&file, full_chain()).unwrap();
+    let file = file.display().to_string();
+    assert_exit(&as_controller(&world, &["apply", "-f", &file]).await, 0);
+    let role = pitagora::desired::from_spec(
+        &pitagora::names::PipelineId::new("team-a", "orders"),
+        &common::spec(&full_chain_spec()),
+        ACCOUNT,
+        REGION,
+    )
+    .unwrap()
+    .names
+    .logs_role;
+    // By hand: the boundary removed and the role's policy with it. The controller may put the
+    // policy back only once the role carries the boundary again.
+    let admin = Clients::new(&world.moto.endpoint, &world.admin).await;
+    admin
+        .iam
+        .delete_role_permissions_boundary()
+        .role_name(&role)
+        .send()
+        .await
+        .unwrap();
+    admin
+        .iam
+        .delete_role_policy()
+        .role_name(&role)
+        .policy_name("put-records")
+        .send()
+        .await
+        .unwrap();
+
+    let out = as_controller(&world, &["apply", "-f", &file]).await;
+    assert_exit(&out, 0);
+    let got = admin.iam.get_role().role_name(&role).send().await.unwrap();
+    let boundary = got.role().and_then(|r| r.permissions_boundary());
+    assert_eq!(
+        boundary.and_then(|b| b.permissions_boundary_arn()),
+        Some(boundary_arn().as_str()),
+        "{}",
+        describe(&out)
+    );
+    let policies = admin
+        .iam
+        .list_role_policies()
+        .role_name(&role)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(policies.policy_names(), ["put-records"]);
+    common::remove_scratch_dir(&dir);
+}
+
 /// The transform's stand-in: copies every object under `raw/` to `processed/`, key for key,
 /// until dropped.
 async fn stand_in_transform(admin: &Clients, bucket: &str) {
@@ -454,6 +560,13 @@ enum Escalation {
     AddPermissionForAnotherPrincipal,
     PutSubscriptionFilterOutsideThePrefixes,
     CreateStackPassingAnUnrelatedRole,
+    PutRolePolicyOnAPipelineRoleWithoutTheBoundary,
+    DeleteTheBoundaryOfAPipelineRole,
+    ReplaceTheBoundaryOfAPipelineRole,
+    CreateAPipelineRoleWithoutTheBoundary,
+    CreateAPipelineRoleWithAnotherBoundary,
+    RewriteTheBoundaryPolicy,
+    DeleteTheBoundaryPolicy,
 }
 
 const ADMIN_POLICY: &str =
@@ -491,7 +604,55 @@ async fn attempt(c: &Clients, e: Escalation) -> Option<String> {
             .principal(principal)
             .send()
     };
+    let admin_policy = format!("arn:aws:iam::{ACCOUNT}:policy/escalate");
+    let create_pipeline_role = |boundary: Option<String>| {
+        c.iam
+            .create_role()
+            .role_name("pitagora-team-a-escalated-0123abcd-delivery")
+            .path(pitagora::names::ROLE_PATH)
+            .assume_role_policy_document(ANYONE_TRUSTED)
+            .set_permissions_boundary(boundary)
+            .send()
+    };
     match e {
+        PutRolePolicyOnAPipelineRoleWithoutTheBoundary => {
+            code(put_role_policy(UNBOUNDED_ROLE).await)
+        }
+        DeleteTheBoundaryOfAPipelineRole => code(
+            c.iam
+                .delete_role_permissions_boundary()
+                .role_name(BOUNDED_ROLE)
+                .send()
+                .await,
+        ),
+        ReplaceTheBoundaryOfAPipelineRole => code(
+            c.iam
+                .put_role_permissions_boundary()
+                .role_name(BOUNDED_ROLE)
+                .permissions_boundary(&admin_policy)
+                .send()
+                .await,
+        ),
+        CreateAPipelineRoleWithoutTheBoundary => code(create_pipeline_role(None).await),
+        CreateAPipelineRoleWithAnotherBoundary => {
+            code(create_pipeline_role(Some(admin_policy.clone())).await)
+        }
+        RewriteTheBoundaryPolicy => code(
+            c.iam
+                .create_policy_version()
+                .policy_arn(boundary_arn())
+                .policy_document(ADMIN_POLICY)
+                .set_as_default(true)
+                .send()
+                .await,
+        ),
+        DeleteTheBoundaryPolicy => code(
+            c.iam
+                .delete_policy()
+                .policy_arn(boundary_arn())
+                .send()
+                .await,
+        ),
         PutRolePolicyOnUnrelatedRole => code(put_role_policy(UNRELATED_ROLE).await),
         PutRolePolicyOnTheServiceRole => {
             code(put_role_policy(pitagora::names::CLOUDFORMATION_ROLE).await)
@@ -590,6 +751,16 @@ async fn neither_the_controller_nor_the_service_role_can_escalate() {
         PutPublicAccessBlockOnAnotherBucket,
         SetAnotherTopicsAttributes,
         DeleteAnotherTopic,
+        // Whoever could make a pipeline role trust them and carry an administrator policy
+        // holds no more than the boundary: neither can write a role without it, remove it,
+        // replace it, or change the boundary policy.
+        PutRolePolicyOnAPipelineRoleWithoutTheBoundary,
+        DeleteTheBoundaryOfAPipelineRole,
+        ReplaceTheBoundaryOfAPipelineRole,
+        CreateAPipelineRoleWithoutTheBoundary,
+        CreateAPipelineRoleWithAnotherBoundary,
+        RewriteTheBoundaryPolicy,
+        DeleteTheBoundaryPolicy,
     ];
     let controller_only = [
         AddPermissionOnAnUnrelatedFunction,
@@ -638,11 +809,18 @@ async fn the_service_roles_policy_creates_the_stacks_resources_by_pitagoras_name
         .unwrap();
     c.iam
         .create_role()
-        .role_name("pitagora-team-a-orders-0123abcd-delivery")
+        .role_name("pitagora-team-a-orders-4567cdef-delivery")
         .path(pitagora::names::ROLE_PATH)
-        .assume_role_policy_document(
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"firehose.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
-        )
+        .assume_role_policy_document(FIREHOSE_TRUSTED)
+        .permissions_boundary(boundary_arn())
+        .send()
+        .await
+        .unwrap();
+    c.iam
+        .put_role_policy()
+        .role_name("pitagora-team-a-orders-4567cdef-delivery")
+        .policy_name("deliver-to-bucket")
+        .policy_document(shipped("manifests/aws/pipeline-role-boundary.json"))
         .send()
         .await
         .unwrap();

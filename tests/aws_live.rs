@@ -399,6 +399,59 @@ async fn an_attached_managed_policy_is_reported_and_detached() {
     assert!(check_reads_only(&m, &spec).await.in_sync());
 }
 
+/// A role's permissions boundary removed or replaced by hand: reported, and set back.
+#[tokio::test]
+async fn a_role_boundary_removed_or_replaced_by_hand_is_reported_and_restored() {
+    for replaced_by in [None, Some("by-hand-boundary")] {
+        let m = Moto::new().await;
+        let (spec, d) = m.full_chain().await;
+        let iam = m.outsider().await.iam;
+        let role = &d.names.logs_role;
+        let actual = match replaced_by {
+            None => {
+                iam.delete_role_permissions_boundary()
+                    .role_name(role)
+                    .send()
+                    .await
+                    .unwrap();
+                None
+            }
+            Some(name) => {
+                let arn = iam
+                    .create_policy()
+                    .policy_name(name)
+                    .policy_document(ALLOW_ALL)
+                    .send()
+                    .await
+                    .unwrap()
+                    .policy
+                    .and_then(|p| p.arn)
+                    .unwrap();
+                iam.put_role_permissions_boundary()
+                    .role_name(role)
+                    .permissions_boundary(&arn)
+                    .send()
+                    .await
+                    .unwrap();
+                Some(arn)
+            }
+        };
+
+        let plan = check_reads_only(&m, &spec).await;
+        let a = the_action(&plan, Op::Update, ResourceKind::Role, role);
+        assert_eq!(changed_fields(a), ["PermissionsBoundary"]);
+        assert_eq!(
+            change(a, "PermissionsBoundary"),
+            (Some(d.target.boundary_arn().as_str()), actual.as_deref())
+        );
+        assert_eq!(
+            correct(&m, &spec).await,
+            ops(&[("IAM.PutRolePermissionsBoundary", 1)])
+        );
+        assert!(check_reads_only(&m, &spec).await.in_sync());
+    }
+}
+
 #[tokio::test]
 async fn a_topic_policy_opened_to_everyone_is_reported_and_restored() {
     let m = Moto::new().await;

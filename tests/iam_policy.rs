@@ -117,6 +117,10 @@ fn shipped() -> Vec<(&'static str, Vec<String>)> {
             ),
         ),
         (
+            "manifests/aws/pipeline-role-boundary.json",
+            with("pipeline-role-boundary", &prefixes),
+        ),
+        (
             "manifests/aws/iam.cloudformation.yaml",
             with("cloudformation-template", &prefixes),
         ),
@@ -252,7 +256,8 @@ fn no_write_reaches_beyond_pitagoras_names_or_the_configured_prefixes() {
                 s.get("NotAction").is_none() && s.get("NotResource").is_none(),
                 "{name} {sid}: NotAction/NotResource grant everything not listed"
             );
-            if actions(&s).iter().all(|a| reads(a)) {
+            // A deny grants nothing (the boundary guards name the boundary policy).
+            if s["Effect"] == "Deny" || actions(&s).iter().all(|a| reads(a)) {
                 continue;
             }
             for r in strings(&s["Resource"]) {
@@ -443,4 +448,133 @@ fn the_controller_needs_no_cloudformation_permission_on_the_stacks_resources() {
     ] {
         assert!(!granted.contains(a), "the controller's policy grants {a}");
     }
+}
+
+const BOUNDARY: &str = "arn:aws:iam::*:policy/pitagora/pitagora-pipeline-boundary";
+
+fn boundary() -> Value {
+    read_json("manifests/aws/pipeline-role-boundary.json")
+}
+
+/// The writes that could widen a role's permissions.
+const WIDENING_ROLE_WRITES: [&str; 4] = [
+    "iam:AttachRolePolicy",
+    "iam:CreateRole",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+];
+
+#[test]
+fn every_widening_pipeline_role_write_requires_the_boundary() {
+    for (name, doc) in [("controller", policy()), ("service role", role_policy())] {
+        let allows: Vec<Value> = statements(&doc)
+            .into_iter()
+            .filter(|s| s["Effect"] == "Allow")
+            .collect();
+        for s in &allows {
+            let sid = s["Sid"].as_str().unwrap_or("?");
+            let widening = actions(s)
+                .iter()
+                .any(|a| WIDENING_ROLE_WRITES.contains(&a.as_str()) || a.ends_with(":*"));
+            if widening {
+                assert_eq!(
+                    s["Condition"],
+                    json!({"ArnLike": {"iam:PermissionsBoundary": BOUNDARY}}),
+                    "{name} {sid} writes a role without requiring the boundary"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_boundary_can_be_neither_removed_from_a_role_nor_changed() {
+    let denied = |doc: &Value, action: &str, resource: &str| {
+        statements(doc).iter().any(|s| {
+            s["Effect"] == "Deny"
+                && s.get("Condition").is_none()
+                && actions(s).iter().any(|a| a == action)
+                && strings(&s["Resource"]).iter().any(|r| r == resource)
+        })
+    };
+    let roles = [
+        "arn:aws:iam::*:role/pitagora/pitagora-*-delivery",
+        "arn:aws:iam::*:role/pitagora/pitagora-*-logs",
+    ];
+    for (name, doc) in [("controller", policy()), ("service role", role_policy())] {
+        for role in roles {
+            assert!(
+                denied(&doc, "iam:DeleteRolePermissionsBoundary", role),
+                "{name}: removing the boundary of {role} is not denied"
+            );
+        }
+        for action in [
+            "iam:CreatePolicyVersion",
+            "iam:SetDefaultPolicyVersion",
+            "iam:DeletePolicy",
+        ] {
+            assert!(
+                denied(&doc, action, BOUNDARY),
+                "{name}: {action} on the boundary is not denied"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_boundary_allows_only_pitagoras_resources() {
+    let stems = allowed_stems();
+    for s in statements(&boundary()) {
+        let sid = s["Sid"].as_str().unwrap_or("?");
+        assert_eq!(s["Effect"], "Allow", "{sid}");
+        assert!(s.get("NotAction").is_none() && s.get("NotResource").is_none());
+        assert!(s.get("Condition").is_none(), "{sid}");
+        for a in actions(&s) {
+            assert!(!a.contains('*'), "{sid} allows the wildcard action {a}");
+        }
+        for r in strings(&s["Resource"]) {
+            let part = resource_part(&r);
+            assert!(
+                stems.iter().any(|stem| part.starts_with(stem.as_str())),
+                "the boundary's {sid} reaches {r}, beyond pitagora's names"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_boundary_allows_exactly_what_the_pipeline_roles_policies_grant() {
+    let template = common::desired(&common::full_chain_spec()).stack.template;
+    let mut granted = BTreeSet::new();
+    for logical in ["DeliveryRole", "LogsRole"] {
+        let role = &template["Resources"][logical]["Properties"];
+        for p in role["Policies"].as_array().unwrap() {
+            granted.extend(statements(&p["PolicyDocument"]).iter().flat_map(actions));
+        }
+    }
+    let bounded: BTreeSet<String> = statements(&boundary()).iter().flat_map(actions).collect();
+    assert_eq!(bounded, granted);
+}
+
+#[test]
+fn the_pipeline_roles_carry_the_boundary_of_their_account_and_partition() {
+    let d = common::desired(&common::full_chain_spec());
+    let expected = format!(
+        "arn:{}:iam::{}:policy/pitagora/pitagora-pipeline-boundary",
+        d.target.partition, d.target.account_id
+    );
+    for logical in ["DeliveryRole", "LogsRole"] {
+        let role = &d.stack.template["Resources"][logical]["Properties"];
+        assert_eq!(role["PermissionsBoundary"], json!(expected), "{logical}");
+    }
+}
+
+#[test]
+fn the_install_template_creates_the_boundary_it_names() {
+    let out = common::binary::offline(&["iam-policies", "cloudformation-template"]);
+    common::binary::assert_exit(&out, 0);
+    let template: Value = serde_saphyr::from_str(&common::binary::stdout(&out)).unwrap();
+    let props = &template["Resources"]["PipelineRoleBoundary"]["Properties"];
+    assert_eq!(props["ManagedPolicyName"], "pitagora-pipeline-boundary");
+    assert_eq!(props["Path"], "/pitagora/");
 }

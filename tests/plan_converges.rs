@@ -198,6 +198,7 @@ enum Perturbation {
     InlinePolicyWidened,
     InlinePolicyAdded,
     ManagedPolicyAttached,
+    RoleBoundaryRemoved,
     TopicPolicyOpened,
     TopicKeyRemoved,
     AccessLoggingOff,
@@ -252,6 +253,7 @@ fn arb_perturbation() -> impl Strategy<Value = Perturbation> {
         Just(InlinePolicyWidened),
         Just(InlinePolicyAdded),
         Just(ManagedPolicyAttached),
+        Just(RoleBoundaryRemoved),
         Just(TopicPolicyOpened),
         Just(TopicKeyRemoved),
         Just(AccessLoggingOff),
@@ -294,7 +296,11 @@ fn perturb_held(o: &mut Observed, p: &Perturbation) {
                 }
             }
         }
-        TrustConditionRemoved | InlinePolicyWidened | InlinePolicyAdded | ManagedPolicyAttached => {
+        TrustConditionRemoved
+        | InlinePolicyWidened
+        | InlinePolicyAdded
+        | ManagedPolicyAttached
+        | RoleBoundaryRemoved => {
             let Some(role) = o.roles.values_mut().next() else {
                 return;
             };
@@ -315,6 +321,7 @@ fn perturb_held(o: &mut Observed, p: &Perturbation) {
                 InlinePolicyAdded => {
                     role.inline.insert("by-hand".into(), allow_all);
                 }
+                RoleBoundaryRemoved => role.boundary = None,
                 _ => role
                     .attached
                     .push("arn:aws:iam::aws:policy/AdministratorAccess".into()),

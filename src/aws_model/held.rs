@@ -137,6 +137,9 @@ fn apply_roles(world: &mut Observed, before: Option<&Value>, template: &Value) {
                 if was.get("AssumeRolePolicyDocument") != p.get("AssumeRolePolicyDocument") {
                     role.trust = p["AssumeRolePolicyDocument"].clone();
                 }
+                if was.get("PermissionsBoundary") != p.get("PermissionsBoundary") {
+                    role.boundary = p["PermissionsBoundary"].as_str().map(str::to_owned);
+                }
                 if was.get("Policies") != p.get("Policies") {
                     role.inline
                         .retain(|k, _| !inline_policies(was).contains_key(k));
@@ -151,6 +154,7 @@ fn apply_roles(world: &mut Observed, before: Option<&Value>, template: &Value) {
                     trust: p["AssumeRolePolicyDocument"].clone(),
                     inline: inline_policies(p),
                     attached: Vec::new(),
+                    boundary: p["PermissionsBoundary"].as_str().map(str::to_owned),
                 };
                 world.roles.insert(name, role);
             }
@@ -262,6 +266,9 @@ pub(super) fn update_role(world: &mut Observed, u: &RoleUpdate) -> Result<(), Re
     let Some(role) = world.roles.get_mut(&u.name) else {
         return Err(refuse("UpdateRole", "NoSuchEntity"));
     };
+    if let Some(b) = &u.boundary {
+        role.boundary = Some(b.clone());
+    }
     if let Some(t) = &u.trust {
         role.trust = t.clone();
     }

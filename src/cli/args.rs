@@ -385,8 +385,9 @@ pub enum Command {
         stage: Option<StageArg>,
     },
     /// Print an IAM document an installation needs: the controller's policy, the CloudFormation
-    /// service role's policy or trust, or a CloudFormation template creating both (role
-    /// `pitagora/pitagora-cloudformation`, managed policy `pitagora/pitagora-controller`). Without
+    /// service role's policy or trust, the pipeline roles' permissions boundary, or a
+    /// CloudFormation template creating them all (role `pitagora/pitagora-cloudformation`,
+    /// managed policies `pitagora/pitagora-controller` and `pitagora/pitagora-pipeline-boundary`). Without
     /// prefixes, filters and Lambda permissions may reach every log group and function (one team
     /// per account); with them, only the tenants' (multi-team, hardened).
     IamPolicies {

@@ -54,6 +54,7 @@ pub fn print(r: &Request, out: &mut dyn Write) -> Result<Exit, CliError> {
         IamDocument::CloudformationRolePolicy => {
             iam_policies::cloudformation_role_policy(&scope(""))
         }
+        IamDocument::PipelineRoleBoundary => iam_policies::pipeline_role_boundary(&scope("")),
         IamDocument::CloudformationRoleTrust => {
             let account = r.account_id.ok_or(CliError::NoTrustedAccount)?;
             iam_policies::cloudformation_role_trust(&scope(account))
@@ -82,8 +83,11 @@ pub enum IamDocument {
     CloudformationRolePolicy,
     /// The CloudFormation service role's trust policy (JSON; needs --account-id).
     CloudformationRoleTrust,
-    /// A CloudFormation template creating the service role and the controller's managed policy
-    /// (YAML).
+    /// The permissions boundary every pipeline role carries (JSON; the template creates it as
+    /// `policy/pitagora/pitagora-pipeline-boundary`).
+    PipelineRoleBoundary,
+    /// A CloudFormation template creating the service role, the controller's managed policy
+    /// and the pipeline roles' boundary (YAML).
     CloudformationTemplate,
 }
 

@@ -95,6 +95,7 @@ pub fn build(p: &Pipeline, template: &Value) -> HeldSpec {
                 trust: props["AssumeRolePolicyDocument"].clone(),
                 inline,
                 attached: Vec::new(),
+                boundary: props["PermissionsBoundary"].as_str().map(str::to_owned),
             };
             let held = HeldRole {
                 logical_id: logical.to_owned(),

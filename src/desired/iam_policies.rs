@@ -10,10 +10,22 @@
 //! the `lambda:Principal` condition). No prefix list means every log group or function: the
 //! single-team, non-hardened mode.
 //!
+//! The pipeline roles are the one place a writer of IAM could escalate: whoever may put their
+//! policies and trust could make one trust themselves and carry an administrator policy. Every
+//! pipeline role therefore carries a permissions boundary (`policy/pitagora/pitagora-pipeline-
+//! boundary`, [`pipeline_role_boundary`]) allowing only what a pipeline role ever does; the
+//! controller and the service role may write a pipeline role only while it carries that
+//! boundary (the `iam:PermissionsBoundary` condition), may never remove it, and the boundary
+//! policy itself may not be changed. Whatever is then put on the role, its effective
+//! permissions are the intersection with the boundary: pitagora's streams, buckets and error
+//! log groups.
+//!
 //! What IAM cannot express (which namespace may use which prefix: IAM sees only the controller)
 //! is left to pitagora's own validation (the tenancy file).
 
-use crate::names::{CLOUDFORMATION_ROLE, ERROR_LOG_GROUP_PREFIX, NAME_PREFIX, ROLE_PATH};
+use crate::names::{
+    CLOUDFORMATION_ROLE, ERROR_LOG_GROUP_PREFIX, NAME_PREFIX, PIPELINE_BOUNDARY, ROLE_PATH,
+};
 use serde_json::{Value, json};
 
 /// Where the rendered documents apply and what they may reach beyond pitagora's own names.
@@ -70,6 +82,21 @@ impl Scope<'_> {
                 )
             })
             .collect()
+    }
+
+    /// The pipeline roles' permissions boundary.
+    fn boundary(&self) -> String {
+        format!(
+            "arn:{}:iam::{}:policy{ROLE_PATH}{PIPELINE_BOUNDARY}",
+            self.partition, self.account
+        )
+    }
+
+    /// The condition that the role written carries (or is created or set with) the boundary.
+    /// `ArnLike`: the JSON documents name the account `*`, and a role's boundary can only be a
+    /// policy of the role's own account.
+    fn with_boundary(&self) -> Value {
+        json!({"ArnLike": {"iam:PermissionsBoundary": self.boundary()}})
     }
 
     fn service_role(&self) -> String {
@@ -168,8 +195,10 @@ pub fn controller_policy(s: &Scope) -> Value {
     let mut statements = vec![engine_reads()];
     statements.extend(engine_writes(s));
     statements.extend(engine_writes_shared(s));
+    statements.extend(engine_writes_roles(s));
     statements.extend(engine_permissions(s));
     statements.extend(passes(s));
+    statements.extend(boundary_guards(s));
     document(statements)
 }
 
@@ -314,15 +343,60 @@ fn engine_writes_shared(s: &Scope) -> Vec<Value> {
             ],
             s.topics(),
         ),
+    ]
+}
+
+/// The engine's writes of the pipeline roles (drift correction). What can widen a role's
+/// permissions (`PutRolePolicy`, `PutRolePermissionsBoundary`) is allowed only with the
+/// boundary: on a role carrying it, or setting it. `UpdateAssumeRolePolicy` cannot be so
+/// conditioned (IAM gives it no `iam:PermissionsBoundary` key): a changed trust lets someone
+/// else assume the role, but what they then hold is still capped by the boundary, which no one
+/// pitagora drives may remove or change ([`boundary_guards`]). Deleting or detaching a policy
+/// only narrows.
+fn engine_writes_roles(s: &Scope) -> Vec<Value> {
+    let mut bounded = statement(
+        "EngineWritesBoundedRoles",
+        &["iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"],
+        s.pipeline_roles(),
+    );
+    bounded["Condition"] = s.with_boundary();
+    vec![
+        bounded,
         statement(
             "EngineWritesRoles",
             &[
                 "iam:DeleteRolePolicy",
                 "iam:DetachRolePolicy",
-                "iam:PutRolePolicy",
                 "iam:UpdateAssumeRolePolicy",
             ],
             s.pipeline_roles(),
+        ),
+    ]
+}
+
+/// Explicit denies keeping the boundary in force whatever else the credentials are granted:
+/// no pipeline role's boundary removed, the boundary policy neither rewritten nor deleted.
+fn boundary_guards(s: &Scope) -> Vec<Value> {
+    let deny = |sid: &str, actions: &[&str], resources: Vec<String>| {
+        let mut d = statement(sid, actions, resources);
+        d["Effect"] = json!("Deny");
+        d
+    };
+    vec![
+        deny(
+            "DenyBoundaryRemoval",
+            &["iam:DeleteRolePermissionsBoundary"],
+            s.pipeline_roles(),
+        ),
+        deny(
+            "DenyBoundaryChange",
+            &[
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicy",
+                "iam:DeletePolicyVersion",
+                "iam:SetDefaultPolicyVersion",
+            ],
+            vec![s.boundary()],
         ),
     ]
 }
@@ -375,7 +449,19 @@ pub fn cloudformation_role_trust(s: &Scope) -> Value {
 pub fn cloudformation_role_policy(s: &Scope) -> Value {
     let mut permissions = statement("StackPermissions", &["lambda:AddPermission"], s.functions());
     permissions["Condition"] = permission_principal_condition();
-    document(vec![
+    // Creating a pipeline role, putting its policy or setting its boundary: only with the
+    // boundary (see [`engine_writes_roles`] for what cannot be conditioned).
+    let mut bounded = statement(
+        "StackBoundedRoles",
+        &[
+            "iam:CreateRole",
+            "iam:PutRolePermissionsBoundary",
+            "iam:PutRolePolicy",
+        ],
+        s.pipeline_roles(),
+    );
+    bounded["Condition"] = s.with_boundary();
+    let mut statements = vec![
         statement(
             "StackBuckets",
             &[
@@ -417,14 +503,12 @@ pub fn cloudformation_role_policy(s: &Scope) -> Value {
         statement(
             "StackRoles",
             &[
-                "iam:CreateRole",
                 "iam:DeleteRole",
                 "iam:DeleteRolePolicy",
                 "iam:GetRole",
                 "iam:GetRolePolicy",
                 "iam:ListAttachedRolePolicies",
                 "iam:ListRolePolicies",
-                "iam:PutRolePolicy",
                 "iam:TagRole",
                 "iam:UntagRole",
                 "iam:UpdateAssumeRolePolicy",
@@ -432,6 +516,7 @@ pub fn cloudformation_role_policy(s: &Scope) -> Value {
             ],
             s.pipeline_roles(),
         ),
+        bounded,
         permissions,
         statement(
             "StackRemovesPermissions",
@@ -443,12 +528,50 @@ pub fn cloudformation_role_policy(s: &Scope) -> Value {
             &["lambda:GetPolicy"],
             s.functions(),
         ),
+    ];
+    statements.extend(boundary_guards(s));
+    document(statements)
+}
+
+/// The permissions boundary of every pipeline role: exactly what the template's inline policies
+/// give the roles ([`super::template`]), on every pipeline's resources: Firehose writing
+/// objects to pitagora's buckets and its errors to pitagora's error log groups, CloudWatch Logs
+/// putting records into pitagora's streams.
+pub fn pipeline_role_boundary(s: &Scope) -> Value {
+    let buckets = s.buckets();
+    let error_streams = s
+        .error_log_groups()
+        .into_iter()
+        .map(|g| format!("{g}:log-stream:*"))
+        .collect();
+    document(vec![
+        statement(
+            "DeliveryBuckets",
+            &[
+                "s3:GetBucketLocation",
+                "s3:ListBucket",
+                "s3:ListBucketMultipartUploads",
+            ],
+            vec![buckets[0].clone()],
+        ),
+        statement(
+            "DeliveryObjects",
+            &["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
+            vec![buckets[1].clone()],
+        ),
+        statement("DeliveryErrors", &["logs:PutLogEvents"], error_streams),
+        statement(
+            "SubscriptionRecords",
+            &["firehose:PutRecord", "firehose:PutRecordBatch"],
+            s.streams(),
+        ),
     ])
 }
 
-/// A CloudFormation template that creates the service role (`role/pitagora/pitagora-cloudformation`)
-/// and the controller's managed policy (`policy/pitagora/pitagora-controller`, to attach to the
-/// controller's role), in the account and partition it is deployed to.
+/// A CloudFormation template that creates the service role (`role/pitagora/pitagora-cloudformation`),
+/// the controller's managed policy (`policy/pitagora/pitagora-controller`, to attach to the
+/// controller's role) and the pipeline roles' boundary (`policy/pitagora/pitagora-pipeline-boundary`),
+/// in the account and partition it is deployed to.
 pub fn install_template(log_group_prefixes: &[String], function_prefixes: &[String]) -> Value {
     let s = Scope {
         partition: "${AWS::Partition}",
@@ -459,7 +582,7 @@ pub fn install_template(log_group_prefixes: &[String], function_prefixes: &[Stri
     };
     json!({
         "AWSTemplateFormatVersion": "2010-09-09",
-        "Description": "pitagora: the service role CloudFormation writes pipeline stacks with, and the controller's policy. Rendered by `pitagora iam-policies cloudformation-template`.",
+        "Description": "pitagora: the service role CloudFormation writes pipeline stacks with, the controller's policy and the pipeline roles' permissions boundary. Rendered by `pitagora iam-policies cloudformation-template`.",
         "Resources": {
             "CloudFormationRole": {
                 "Type": "AWS::IAM::Role",
@@ -472,6 +595,15 @@ pub fn install_template(log_group_prefixes: &[String], function_prefixes: &[Stri
                         "PolicyName": CLOUDFORMATION_ROLE,
                         "PolicyDocument": substituted(cloudformation_role_policy(&s)),
                     }],
+                },
+            },
+            "PipelineRoleBoundary": {
+                "Type": "AWS::IAM::ManagedPolicy",
+                "Properties": {
+                    "ManagedPolicyName": PIPELINE_BOUNDARY,
+                    "Path": ROLE_PATH,
+                    "Description": "The permissions boundary of every pitagora pipeline role: nothing beyond pitagora's streams, buckets and error log groups",
+                    "PolicyDocument": substituted(pipeline_role_boundary(&s)),
                 },
             },
             "ControllerPolicy": {
@@ -487,6 +619,7 @@ pub fn install_template(log_group_prefixes: &[String], function_prefixes: &[Stri
         "Outputs": {
             "CloudFormationRoleArn": {"Value": {"Fn::GetAtt": ["CloudFormationRole", "Arn"]}},
             "ControllerPolicyArn": {"Value": {"Ref": "ControllerPolicy"}},
+            "PipelineRoleBoundaryArn": {"Value": {"Ref": "PipelineRoleBoundary"}},
         },
     })
 }

@@ -164,7 +164,9 @@ fn bucket_policy(cx: &Context) -> Value {
 }
 
 /// The role Firehose delivers with: writing objects under the delivery's two prefixes, and its
-/// own errors to the error log group.
+/// own errors to the error log group. Like the logs role, bounded by the pipeline boundary
+/// (`iam_policies::pipeline_role_boundary`): a policy put on it by whoever may write it never
+/// reaches beyond pitagora's resources.
 fn delivery_role(cx: &Context, delivery: &Delivery) -> Value {
     let object_arns: Vec<String> = [&delivery.prefix, &delivery.error_output_prefix]
         .into_iter()
@@ -179,6 +181,7 @@ fn delivery_role(cx: &Context, delivery: &Delivery) -> Value {
         "Properties": {
             "RoleName": cx.names.delivery_role,
             "Path": ROLE_PATH,
+            "PermissionsBoundary": cx.target.boundary_arn(),
             "Description": format!("Firehose delivery for LogPipeline {} (managed by pitagora)", cx.id),
             "AssumeRolePolicyDocument": policy(json!([{
                 "Effect": "Allow",
@@ -221,6 +224,7 @@ fn logs_role(cx: &Context) -> Value {
         "Properties": {
             "RoleName": cx.names.logs_role,
             "Path": ROLE_PATH,
+            "PermissionsBoundary": cx.target.boundary_arn(),
             "Description": format!("CloudWatch Logs subscription delivery for LogPipeline {} (managed by pitagora)", cx.id),
             "AssumeRolePolicyDocument": policy(json!([{
                 "Effect": "Allow",

@@ -1,4 +1,5 @@
-//! Observe the stack's IAM roles: trust policy, inline policies and attached managed policies.
+//! Observe the stack's IAM roles: trust policy, inline policies, attached managed policies and
+//! permissions boundary.
 //! Per role: `GetRole`, `ListRolePolicies`, one `GetRolePolicy` per inline policy and
 //! `ListAttachedRolePolicies`.
 
@@ -56,6 +57,10 @@ async fn role(c: &RegionClients, name: &str) -> Result<Option<RoleConfig>, AwsEr
             .unwrap_or_default(),
         inline,
         attached: attached(c, name).await?,
+        boundary: role
+            .permissions_boundary()
+            .and_then(|b| b.permissions_boundary_arn())
+            .map(str::to_owned),
     }))
 }
 

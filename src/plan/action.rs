@@ -258,6 +258,10 @@ pub enum Step {
 pub struct RoleUpdate {
     /// Role name.
     pub name: String,
+    /// The permissions boundary to set, when it differs (set first: the controller may write
+    /// a pipeline role's policies only while the role carries the boundary).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub boundary: Option<String>,
     /// The trust policy to set, when it differs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trust: Option<serde_json::Value>,

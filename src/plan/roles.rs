@@ -1,6 +1,7 @@
-//! The stack's IAM roles, live: the trust policy (with its conditions), every inline policy the
-//! template declares (a policy widened, removed or added by hand is drift) and the attached
-//! managed policies (the template declares none, so any is drift). A role at another path
+//! The stack's IAM roles, live: the permissions boundary (removed or changed by hand is drift),
+//! the trust policy (with its conditions), every inline policy the template declares (a policy
+//! widened, removed or added by hand is drift) and the attached managed policies (the template
+//! declares none, so any is drift). A role at another path
 //! cannot be corrected in place: IAM cannot move a role.
 
 use super::diff::{self, Changes};
@@ -21,6 +22,9 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, o: &Observed) {
         }
         match o.roles.get(name) {
             Some(have) => {
+                if rewrites(o, d, &role.logical_id, "PermissionsBoundary") {
+                    b.overwrites(KIND, name, "PermissionsBoundary");
+                }
                 if rewrites(o, d, &role.logical_id, "AssumeRolePolicyDocument") {
                     b.overwrites(KIND, name, "AssumeRolePolicyDocument");
                 }
@@ -61,6 +65,24 @@ fn plan_role(b: &mut Builder, name: &str, role: &HeldRole, have: &RoleConfig) {
     }
     let ignores = |field: &str| b.ignores(KIND, name, field, None);
     let mut changes = Changes::default();
+    let mut boundary = None;
+    // The template always declares one; a role without it in the template is left as it is.
+    if let Some(want_boundary) = want
+        .boundary
+        .as_ref()
+        .filter(|w| have.boundary.as_ref() != Some(*w))
+    {
+        let field = "PermissionsBoundary";
+        changes.presence(
+            field,
+            None,
+            Some(want_boundary.clone()),
+            have.boundary.clone(),
+        );
+        if !ignores(field) {
+            boundary = Some(want_boundary.clone());
+        }
+    }
     let mut trust = None;
     let (tw, th) = (
         diff::policy_form(&want.trust),
@@ -95,6 +117,7 @@ fn plan_role(b: &mut Builder, name: &str, role: &HeldRole, have: &RoleConfig) {
         "role policies differ from the stack's template",
         Step::UpdateRole(RoleUpdate {
             name: name.to_owned(),
+            boundary,
             trust,
             put_policies: put,
             delete_policies: delete,
