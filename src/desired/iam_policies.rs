@@ -444,24 +444,9 @@ pub fn cloudformation_role_trust(s: &Scope) -> Value {
     })])
 }
 
-/// What CloudFormation needs to create, update and delete every resource kind a pipeline's
-/// template holds (see [`super::template`]), each on pitagora's names or the function prefixes.
-pub fn cloudformation_role_policy(s: &Scope) -> Value {
-    let mut permissions = statement("StackPermissions", &["lambda:AddPermission"], s.functions());
-    permissions["Condition"] = permission_principal_condition();
-    // Creating a pipeline role, putting its policy or setting its boundary: only with the
-    // boundary (see [`engine_writes_roles`] for what cannot be conditioned).
-    let mut bounded = statement(
-        "StackBoundedRoles",
-        &[
-            "iam:CreateRole",
-            "iam:PutRolePermissionsBoundary",
-            "iam:PutRolePolicy",
-        ],
-        s.pipeline_roles(),
-    );
-    bounded["Condition"] = s.with_boundary();
-    let mut statements = vec![
+/// What CloudFormation needs of the pipeline's bucket and topic.
+fn stack_buckets_and_topics(s: &Scope) -> Vec<Value> {
+    vec![
         statement(
             "StackBuckets",
             &[
@@ -500,6 +485,28 @@ pub fn cloudformation_role_policy(s: &Scope) -> Value {
             ],
             s.topics(),
         ),
+    ]
+}
+
+/// What CloudFormation needs to create, update and delete every resource kind a pipeline's
+/// template holds (see [`super::template`]), each on pitagora's names or the function prefixes.
+pub fn cloudformation_role_policy(s: &Scope) -> Value {
+    let mut permissions = statement("StackPermissions", &["lambda:AddPermission"], s.functions());
+    permissions["Condition"] = permission_principal_condition();
+    // Creating a pipeline role, putting its policy or setting its boundary: only with the
+    // boundary (see [`engine_writes_roles`] for what cannot be conditioned).
+    let mut bounded = statement(
+        "StackBoundedRoles",
+        &[
+            "iam:CreateRole",
+            "iam:PutRolePermissionsBoundary",
+            "iam:PutRolePolicy",
+        ],
+        s.pipeline_roles(),
+    );
+    bounded["Condition"] = s.with_boundary();
+    let mut statements = stack_buckets_and_topics(s);
+    statements.extend([
         statement(
             "StackRoles",
             &[
@@ -528,7 +535,7 @@ pub fn cloudformation_role_policy(s: &Scope) -> Value {
             &["lambda:GetPolicy"],
             s.functions(),
         ),
-    ];
+    ]);
     statements.extend(boundary_guards(s));
     document(statements)
 }
