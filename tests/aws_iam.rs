@@ -276,17 +276,7 @@ impl World {
                 .await
                 .unwrap();
         }
-        root.s3
-            .create_bucket()
-            .bucket(OTHER_BUCKET)
-            .create_bucket_configuration(
-                aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        common::moto::create_bucket(&root.s3, OTHER_BUCKET).await;
         root.sns
             .create_topic()
             .name(OTHER_TOPIC)
@@ -791,16 +781,7 @@ async fn neither_the_controller_nor_the_service_role_can_escalate() {
 async fn the_service_roles_policy_creates_the_stacks_resources_by_pitagoras_names() {
     let world = World::new("iam-service-role").await;
     let c = Clients::new(&world.moto.endpoint, &world.cloudformation).await;
-    c.s3.create_bucket()
-        .bucket("pitagora-team-a-orders-0123abcd")
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    common::moto::create_bucket(&c.s3, "pitagora-team-a-orders-0123abcd").await;
     c.sns
         .create_topic()
         .name("pitagora-team-a-orders-0123abcd")

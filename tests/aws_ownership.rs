@@ -485,18 +485,7 @@ async fn a_function_of_another_account_is_refused_before_anything_is_read() {
 /// `tags`, before the pipeline's stack exists.
 async fn foreign_bucket(m: &Moto, name: &str, tags: &[(&str, &str)]) {
     let outsider = m.outsider().await;
-    outsider
-        .s3
-        .create_bucket()
-        .bucket(name)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    common::moto::create_bucket(&outsider.s3, name).await;
     if tags.is_empty() {
         return;
     }

@@ -27,18 +27,7 @@ fn encrypted_spec(m: &Moto) -> pitagora::spec::LogPipelineSpec {
 async fn log_bucket(m: &Moto) -> String {
     let name = format!("access-logs-{}", m.account);
     let outsider = m.outsider().await;
-    outsider
-        .s3
-        .create_bucket()
-        .bucket(&name)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    common::moto::create_bucket(&outsider.s3, &name).await;
     let policy = serde_json::json!({
         "Version": "2012-10-17",
         "Statement": [{

@@ -1140,3 +1140,17 @@ pub async fn object_event_ids(c: &RegionClients, bucket: &str, key: &str) -> Vec
     ids.sort();
     ids
 }
+
+/// Creates bucket `name` in the tests' region (S3 needs the location outside us-east-1).
+pub async fn create_bucket(s3: &aws_sdk_s3::Client, name: &str) {
+    s3.create_bucket()
+        .bucket(name)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("CreateBucket {name}: {e:?}"));
+}
