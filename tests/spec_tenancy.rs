@@ -194,6 +194,10 @@ fn a_prefix_that_allows_everything_is_refused_when_the_file_is_read() {
             "namespaces:\n  team-a:\n    functionPrefixes: [\"\"]\n",
             "functionPrefixes",
         ),
+        (
+            "namespaces:\n  team-a:\n    functionPrefixes: [\"*\"]\n",
+            "functionPrefixes",
+        ),
     ] {
         match Tenancy::parse(text) {
             Err(TenancyError::Prefix { field: f, .. }) => assert_eq!(f, field, "{text}"),

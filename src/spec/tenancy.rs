@@ -226,16 +226,6 @@ impl Tenancy {
         }
     }
 
-    /// The prefixes of the log groups pipelines of `namespace` may subscribe; `None`: any.
-    pub fn log_group_prefixes(&self, namespace: &str) -> Option<Vec<String>> {
-        self.allowed(namespace, Reach::LogGroups)
-    }
-
-    /// The prefixes of the functions pipelines of `namespace` may wire in; `None`: any.
-    pub fn function_prefixes(&self, namespace: &str) -> Option<Vec<String>> {
-        self.allowed(namespace, Reach::Functions)
-    }
-
     /// Every log group and function of `spec` outside what pipeline `id`'s namespace may use,
     /// and what its fluentd side does that the fluentd policy does not allow.
     pub fn check(&self, id: &PipelineId, spec: &LogPipelineSpec) -> Vec<FieldError> {
@@ -296,9 +286,10 @@ impl Tenancy {
     }
 }
 
-/// A prefix that lets through everything of its kind.
+/// A prefix that lets through everything of its kind (`*` too: the IAM documents rendered from
+/// the file read it as "every log group or function").
 fn wide(prefix: &str) -> bool {
-    prefix.is_empty() || prefix == "/"
+    prefix.is_empty() || prefix == "/" || prefix == "*"
 }
 
 fn indexed<'a>(field: &'a str, list: &'a [String]) -> impl Iterator<Item = (String, &'a str)> + 'a {
