@@ -31,17 +31,8 @@ pub(super) async fn write(c: &RegionClients, step: &crate::plan::Step) -> Result
             tags,
             capabilities,
             role_arn,
-        } => {
-            let w = StackWrite {
-                name,
-                template,
-                tags,
-                capabilities,
-                role_arn,
-            };
-            create(c, &w).await
         }
-        Step::UpdateStack {
+        | Step::UpdateStack {
             name,
             template,
             tags,
@@ -55,7 +46,11 @@ pub(super) async fn write(c: &RegionClients, step: &crate::plan::Step) -> Result
                 capabilities,
                 role_arn,
             };
-            update(c, &w).await
+            if matches!(step, Step::CreateStack { .. }) {
+                create(c, &w).await
+            } else {
+                update(c, &w).await
+            }
         }
         other => Err(AwsError::Build(
             "CloudFormation".into(),
