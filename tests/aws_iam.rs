@@ -824,3 +824,111 @@ fn the_launchers_enforcement_corrections_behave_as_aws_documents() {
         .expect("moto's venv runs (scripts/moto.sh install creates it)");
     assert!(out.status.success(), "{}", describe(&out));
 }
+
+/// What fluent-plugin-cloudwatch-logs calls before and while it writes a route's events to
+/// `group`, in its order; AWS's error code of the first that fails, with its name.
+async fn plugin_writes(logs: &aws_sdk_cloudwatchlogs::Client, group: &str) -> Result<(), String> {
+    fn fail<E: ProvideErrorMetadata>(call: &str, e: E) -> String {
+        format!("{call}: {}", e.code().unwrap_or("no code"))
+    }
+    let listed = logs
+        .describe_log_groups()
+        .log_group_name_prefix(group)
+        .send()
+        .await
+        .map_err(|e| fail("DescribeLogGroups", e))?;
+    assert!(
+        listed
+            .log_groups()
+            .iter()
+            .any(|g| g.log_group_name() == Some(group))
+    );
+    logs.describe_log_streams()
+        .log_group_name(group)
+        .log_stream_name_prefix("app.orders.api")
+        .send()
+        .await
+        .map_err(|e| fail("DescribeLogStreams", e))?;
+    logs.create_log_stream()
+        .log_group_name(group)
+        .log_stream_name("app.orders.api")
+        .send()
+        .await
+        .map_err(|e| fail("CreateLogStream", e))?;
+    let event = aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+        .timestamp(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as i64,
+        )
+        .message(r#"{"id":"1"}"#)
+        .build()
+        .unwrap();
+    logs.put_log_events()
+        .log_group_name(group)
+        .log_stream_name("app.orders.api")
+        .log_events(event)
+        .send()
+        .await
+        .map_err(|e| fail("PutLogEvents", e))?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_fluentd_node_policy_writes_the_tenants_route_groups_and_nothing_else() {
+    let moto = OwnMoto::start("aws-iam-fluentd-node");
+    let root = Clients::new(
+        &moto.endpoint,
+        &Key {
+            id: "testing".into(),
+            secret: "testing".into(),
+        },
+    )
+    .await;
+    let canary = "/ecs/team-a/pitagora-team-a-orders-0123abcd-canary";
+    for group in [TENANT_GROUP, OUTSIDE_GROUP, canary] {
+        root.logs
+            .create_log_group()
+            .log_group_name(group)
+            .send()
+            .await
+            .unwrap();
+    }
+    let key = user(
+        &root,
+        "fluentd",
+        &shipped("manifests/aws/fluentd-node-policy.json"),
+    )
+    .await;
+    moto.enforce();
+    let fluentd = Clients::new(&moto.endpoint, &key).await.logs;
+
+    assert_eq!(plugin_writes(&fluentd, TENANT_GROUP).await, Ok(()));
+    for group in [OUTSIDE_GROUP, canary] {
+        let refused = plugin_writes(&fluentd, group).await;
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.ends_with("AccessDeniedException")),
+            "{group}: {refused:?}"
+        );
+    }
+    let created = fluentd
+        .create_log_group()
+        .log_group_name("/ecs/team-a/new")
+        .send()
+        .await;
+    assert!(is_denied(
+        &created.err().map(|e| e.code().unwrap_or("").to_owned())
+    ));
+    let retention = fluentd
+        .put_retention_policy()
+        .log_group_name(TENANT_GROUP)
+        .retention_in_days(1)
+        .send()
+        .await;
+    assert!(is_denied(
+        &retention.err().map(|e| e.code().unwrap_or("").to_owned())
+    ));
+}

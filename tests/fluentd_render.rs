@@ -190,7 +190,7 @@ fn a_verbatim_store_is_written_with_the_route_placeholder_filled() {
     let fluentd = &mut spec.legacy.as_mut().unwrap().fluentd;
     fluentd.target = None;
     fluentd.store = Some(
-        "@type forward\ntransport tls\n<server>\n  host agg.example\n  port 24225\n</server>\n<buffer>\n  @type file\n  path /buffers/{{route}}\n</buffer>\n".into(),
+        "@type forward\ntransport tls\nignore_network_errors_at_startup true\n<server>\n  host agg.example\n  port 24225\n</server>\n<buffer>\n  @type file\n  path /buffers/{{route}}\n</buffer>\n".into(),
     );
     let parsed = routes(&text_at(
         &spec,
@@ -242,4 +242,185 @@ fn the_requested_stages_default_to_the_pipelines() {
     let stages = Stages::requested(&spec);
     assert_eq!(stages.routes, [CutoverStage::Shadow, CutoverStage::Legacy]);
     assert_eq!(stages.pipeline, CutoverStage::Legacy, "the lowest route's");
+}
+
+const STAGES: [CutoverStage; 4] = [
+    CutoverStage::Legacy,
+    CutoverStage::Shadow,
+    CutoverStage::Primary,
+    CutoverStage::New,
+];
+
+/// The `<buffer>` of `store`.
+fn buffer_of(store: &common::fluentd::Store) -> pitagora::fluentd::parse::Directive {
+    store
+        .directive
+        .children("buffer")
+        .next()
+        .unwrap_or_else(|| panic!("the {} store has no <buffer>", store.kind))
+        .clone()
+}
+
+#[test]
+fn every_store_at_every_stage_buffers_on_disk_in_a_path_no_other_store_uses() {
+    for stage in STAGES {
+        let parsed = routes(&all_at(stage));
+        let mut paths = std::collections::BTreeSet::new();
+        for store in parsed.iter().flat_map(|r| &r.stores) {
+            let buffer = buffer_of(store);
+            assert_eq!(
+                buffer.param("@type"),
+                Some("file"),
+                "{stage} {}",
+                store.kind
+            );
+            let path = buffer.param("path").unwrap().to_owned();
+            assert!(paths.insert(path.clone()), "{stage}: {path} used twice");
+        }
+    }
+}
+
+#[test]
+fn the_cloudwatch_store_buffers_under_its_own_directory_as_the_spec_says() {
+    let mut spec = payments();
+    let b = &mut spec.legacy.as_mut().unwrap().fluentd.cloud_watch_buffer;
+    b.path = "/mnt/pitagora-cw/".into();
+    b.flush_interval_seconds = 2;
+    b.chunk_limit_size = "1m".into();
+    b.total_limit_size = "2g".into();
+    let parsed = routes(&text_at(
+        &spec,
+        vec![CutoverStage::New; 2],
+        CutoverStage::New,
+    ));
+    let buffer = buffer_of(parsed[0].store("cloudwatch_logs"));
+    let path = buffer.param("path").unwrap();
+    assert!(
+        path.starts_with("/mnt/pitagora-cw/team-a.orders.app.payments.api."),
+        "{path}"
+    );
+    assert_eq!(buffer.param("flush_interval"), Some("2s"));
+    assert_eq!(buffer.param("chunk_limit_size"), Some("1m"));
+    assert_eq!(buffer.param("total_limit_size"), Some("2g"));
+}
+
+#[test]
+fn every_store_retries_for_ever_with_a_bounded_wait() {
+    for stage in STAGES {
+        for store in routes(&all_at(stage)).iter().flat_map(|r| r.stores.clone()) {
+            let buffer = buffer_of(&store);
+            assert_eq!(
+                buffer.param("retry_forever"),
+                Some("true"),
+                "{stage} {}",
+                store.kind
+            );
+            assert_eq!(
+                buffer.param("retry_max_interval"),
+                Some("30s"),
+                "{stage} {}",
+                store.kind
+            );
+        }
+    }
+}
+
+#[test]
+fn the_forward_store_starts_when_the_aggregators_name_does_not_resolve() {
+    for stage in [
+        CutoverStage::Legacy,
+        CutoverStage::Shadow,
+        CutoverStage::Primary,
+    ] {
+        for route in routes(&all_at(stage)) {
+            let forward = &route.store("forward").directive;
+            assert_eq!(
+                forward.param("ignore_network_errors_at_startup"),
+                Some("true"),
+                "{stage} {}",
+                route.pattern
+            );
+        }
+    }
+}
+
+#[test]
+fn the_cloudwatch_store_never_discards_a_throttled_batch_nor_the_events_after_a_large_one() {
+    for stage in [
+        CutoverStage::Shadow,
+        CutoverStage::Primary,
+        CutoverStage::New,
+    ] {
+        for route in routes(&all_at(stage)) {
+            let cw = &route.store("cloudwatch_logs").directive;
+            assert_eq!(cw.param("put_log_events_disable_retry_limit"), Some("true"));
+            // 65,529 four-byte characters and the 26-byte header stay within 256 KB.
+            let longest: u32 = cw.param("max_message_length").unwrap().parse().unwrap();
+            assert!(longest * 4 + 26 <= 256 * 1024, "{longest}");
+        }
+    }
+}
+
+#[test]
+fn a_store_overflows_as_the_spec_says_only_while_it_carries_the_logs() {
+    let mut spec = payments();
+    let fluentd = &mut spec.legacy.as_mut().unwrap().fluentd;
+    fluentd.target.as_mut().unwrap().buffer.overflow_action = pitagora::spec::OverflowAction::Block;
+    fluentd.cloud_watch_buffer.overflow_action = pitagora::spec::OverflowAction::DropOldestChunk;
+    let cases = [
+        (CutoverStage::Legacy, "forward", "block"),
+        (CutoverStage::Shadow, "forward", "block"),
+        (CutoverStage::Shadow, "cloudwatch_logs", "throw_exception"),
+        (CutoverStage::Primary, "forward", "throw_exception"),
+        (
+            CutoverStage::Primary,
+            "cloudwatch_logs",
+            "drop_oldest_chunk",
+        ),
+        (CutoverStage::New, "cloudwatch_logs", "drop_oldest_chunk"),
+    ];
+    for (stage, kind, overflow) in cases {
+        let parsed = routes(&text_at(&spec, vec![stage; 2], stage));
+        let buffer = buffer_of(parsed[0].store(kind));
+        assert_eq!(
+            buffer.param("overflow_action"),
+            Some(overflow),
+            "{stage} {kind}"
+        );
+    }
+}
+
+#[test]
+fn the_forward_store_uses_only_parameters_fluentd_knows_with_values_of_their_kind() {
+    use pitagora::spec::grammar::fluentd_params::{Section, problem};
+    for stage in [
+        CutoverStage::Legacy,
+        CutoverStage::Shadow,
+        CutoverStage::Primary,
+    ] {
+        for route in routes(&all_at(stage)) {
+            let forward = &route.store("forward").directive;
+            let sections = [
+                (Section::Output("forward"), forward.clone()),
+                (
+                    Section::Server,
+                    forward.children("server").next().unwrap().clone(),
+                ),
+                (
+                    Section::Buffer("file"),
+                    forward.children("buffer").next().unwrap().clone(),
+                ),
+            ];
+            for (section, d) in sections {
+                for p in &d.params {
+                    assert_eq!(
+                        problem(section, &p.key, &p.value),
+                        None,
+                        "{stage} {}",
+                        p.key
+                    );
+                }
+            }
+        }
+    }
 }

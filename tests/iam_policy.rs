@@ -124,6 +124,10 @@ fn shipped() -> Vec<(&'static str, Vec<String>)> {
             "manifests/aws/iam.cloudformation.yaml",
             with("cloudformation-template", &prefixes),
         ),
+        (
+            "manifests/aws/fluentd-node-policy.json",
+            with("fluentd-node-policy", &prefixes),
+        ),
     ]
 }
 

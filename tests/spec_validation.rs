@@ -1167,7 +1167,7 @@ fn legacy_store(store: &str) -> Value {
     ]}})
 }
 
-const FORWARD: &str = "@type forward\n<server>\n  host agg.example\n  port 24224\n</server>\n";
+const FORWARD: &str = "@type forward\nignore_network_errors_at_startup true\n<server>\n  host agg.example\n  port 24224\n</server>\n";
 
 #[test]
 fn a_buffer_path_that_climbs_or_doubles_slashes_is_rejected() {
@@ -1426,6 +1426,122 @@ fn a_store_reaching_beyond_one_output_is_rejected_naming_the_store() {
             errors.iter().any(|e| e.message.contains(reason)),
             "{reason:?} not said for\n{store}: {errors:#?}"
         );
+    }
+}
+
+#[test]
+fn a_store_fluentd_would_refuse_misread_or_die_on_is_rejected_naming_the_line() {
+    let memory_buffer =
+        |line: &str| format!("{FORWARD}<buffer>\n  @type memory\n  {line}\n</buffer>\n");
+    let cases: Vec<(String, &str)> = vec![
+        (
+            "@type forward\n<server>\n  host agg.example\n</server>\n".into(),
+            "lacks ignore_network_errors_at_startup true",
+        ),
+        (
+            "@type forward\nignore_network_errors_at_startup false\n<server>\n  host agg\n</server>\n".into(),
+            "lacks ignore_network_errors_at_startup true",
+        ),
+        (
+            format!("{FORWARD}retry_forver true\n"),
+            "line 7: retry_forver is not a parameter of the forward output",
+        ),
+        (
+            memory_buffer("retry_forver true"),
+            "retry_forver is not a parameter of a memory <buffer>",
+        ),
+        (
+            "@type forward\nignore_network_errors_at_startup true\n<server>\n  host agg\n  prot 24224\n</server>\n".into(),
+            "prot is not a parameter of <server>",
+        ),
+        (memory_buffer("chunk_limit_size 0"), "chunk_limit_size takes a size above zero"),
+        (memory_buffer("total_limit_size lots"), "total_limit_size takes a size above zero"),
+        (
+            memory_buffer("overflow_action drop"),
+            "overflow_action takes one of throw_exception, block, drop_oldest_chunk",
+        ),
+        (memory_buffer("retry_forever always"), "retry_forever takes true or false"),
+        (memory_buffer("flush_interval soon"), "flush_interval takes a duration"),
+        (
+            format!(
+                "{FORWARD}<buffer>\n  @type file\n  path /var/log/fluentd-buffers/pitagora-cloudwatch/{{{{route}}}}\n</buffer>\n"
+            ),
+            "shares the CloudWatch store's buffer directory",
+        ),
+    ];
+    for (store, reason) in cases {
+        let errors = errors_with(&[("legacy", legacy_store(&store))]);
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.path == "spec.legacy.fluentd.store" && e.message.contains(reason)),
+            "{reason:?} not said for\n{store}: {errors:#?}"
+        );
+    }
+}
+
+/// `spec.legacy` with the target's default buffer and the CloudWatch buffer set to `buffer`.
+fn legacy_cloudwatch_buffer(buffer: Value) -> Value {
+    json!({"fluentd": {"target": {"host": "fluentd.logging.svc"}, "cloudWatchBuffer": buffer}})
+}
+
+#[test]
+fn a_cloudwatch_buffer_sharing_the_legacy_stores_directory_is_rejected() {
+    for bad in [
+        "/var/log/fluentd-buffers/pitagora",
+        "/var/log/fluentd-buffers/pitagora/",
+        "/var/log/fluentd-buffers/pitagora/cloudwatch",
+        "/var/log/fluentd-buffers",
+    ] {
+        let e = only_error(&[("legacy", legacy_cloudwatch_buffer(json!({"path": bad})))]);
+        assert_eq!(e.path, "spec.legacy.fluentd.cloudWatchBuffer.path", "{bad}");
+        assert_message_contains(&e, &["overlaps spec.legacy.fluentd.target.buffer.path"]);
+    }
+}
+
+#[test]
+fn a_cloudwatch_buffer_beside_the_legacy_stores_directory_is_accepted() {
+    for good in [
+        "/var/log/fluentd-buffers/pitagora-cloudwatch",
+        "/var/log/fluentd-buffers/cw",
+        "/mnt/buffers",
+    ] {
+        assert_valid(&[("legacy", legacy_cloudwatch_buffer(json!({"path": good})))]);
+    }
+}
+
+#[test]
+fn a_cloudwatch_buffer_with_bad_sizes_or_interval_is_rejected_naming_the_field() {
+    let cases = [
+        (
+            json!({"chunkLimitSize": "0"}),
+            "chunkLimitSize",
+            "above zero",
+        ),
+        (
+            json!({"totalLimitSize": "0m"}),
+            "totalLimitSize",
+            "above zero",
+        ),
+        (
+            json!({"chunkLimitSize": "1g", "totalLimitSize": "8m"}),
+            "chunkLimitSize",
+            "totalLimitSize",
+        ),
+        (
+            json!({"flushIntervalSeconds": 0}),
+            "flushIntervalSeconds",
+            "1–3600",
+        ),
+        (json!({"path": "/var//cw"}), "path", "segment"),
+    ];
+    for (buffer, field, said) in cases {
+        let e = only_error(&[("legacy", legacy_cloudwatch_buffer(buffer))]);
+        assert_eq!(
+            e.path,
+            format!("spec.legacy.fluentd.cloudWatchBuffer.{field}")
+        );
+        assert_message_contains(&e, &[said]);
     }
 }
 

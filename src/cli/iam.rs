@@ -55,6 +55,7 @@ pub fn print(r: &Request, out: &mut dyn Write) -> Result<Exit, CliError> {
             iam_policies::cloudformation_role_policy(&scope(""))
         }
         IamDocument::PipelineRoleBoundary => iam_policies::pipeline_role_boundary(&scope("")),
+        IamDocument::FluentdNodePolicy => iam_policies::fluentd_node_policy(&scope("")),
         IamDocument::CloudformationRoleTrust => {
             let account = r.account_id.ok_or(CliError::NoTrustedAccount)?;
             iam_policies::cloudformation_role_trust(&scope(account))
@@ -86,6 +87,9 @@ pub enum IamDocument {
     /// The permissions boundary every pipeline role carries (JSON; the template creates it as
     /// `policy/pitagora/pitagora-pipeline-boundary`).
     PipelineRoleBoundary,
+    /// The node-level fluentd's policy for the routes pitagora renders (JSON;
+    /// manifests/aws/fluentd-node-policy.json).
+    FluentdNodePolicy,
     /// A CloudFormation template creating the service role, the controller's managed policy
     /// and the pipeline roles' boundary (YAML).
     CloudformationTemplate,

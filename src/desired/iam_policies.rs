@@ -575,6 +575,8 @@ pub fn pipeline_role_boundary(s: &Scope) -> Value {
     ])
 }
 
+mod fluentd;
+pub use fluentd::fluentd_node_policy;
 mod template;
 pub use template::install_template;
 

@@ -51,6 +51,11 @@ pub struct FluentdLegacy {
     #[serde(default)]
     #[schemars(length(max = 100))]
     pub routes: Vec<FluentdRoute>,
+
+    /// The buffer of each route's CloudWatch Logs store (from `Shadow` on): on disk, so that a
+    /// fluentd restart or crash loses nothing, and retried for ever.
+    #[serde(default)]
+    pub cloud_watch_buffer: CloudWatchBuffer,
 }
 
 /// The address of a fluentd aggregator.
@@ -77,7 +82,8 @@ pub struct ForwardBuffer {
     #[serde(default, rename = "type")]
     pub kind: BufferKind,
     /// Directory of the file buffers; each route gets its own subdirectory. Without `.`, `..`
-    /// or empty segments. Default: `/var/log/fluentd-buffers/pitagora`.
+    /// or empty segments; on a volume that outlives the fluentd pod (a hostPath such as
+    /// `/var/log`). Default: `/var/log/fluentd-buffers/pitagora`.
     #[serde(default = "default_buffer_path")]
     #[schemars(length(min = 1, max = 1024), regex(pattern = ABSOLUTE_PATH_PATTERN))]
     pub path: String,
@@ -93,8 +99,9 @@ pub struct ForwardBuffer {
     #[serde(default = "default_total_limit")]
     #[schemars(length(min = 1, max = 16), regex(pattern = FLUENTD_SIZE_PATTERN))]
     pub total_limit_size: String,
-    /// What happens when the buffer is full: `ThrowException` (default), `Block` or
-    /// `DropOldestChunk`.
+    /// What happens when the buffer is full while the aggregator is authoritative (`Legacy`,
+    /// `Shadow`): `ThrowException` (default), `Block` or `DropOldestChunk`. At `Primary`, where
+    /// it is not, a full buffer always throws, so that it never holds up the CloudWatch store.
     #[serde(default)]
     pub overflow_action: OverflowAction,
     /// Retry sending to the aggregator for ever rather than giving up after fluentd's 72 hours.
@@ -113,6 +120,53 @@ impl Default for ForwardBuffer {
             total_limit_size: default_total_limit(),
             overflow_action: OverflowAction::default(),
             retry_forever: true,
+        }
+    }
+}
+
+/// The file buffer of the CloudWatch Logs store (fluent-plugin-cloudwatch-logs). Always on disk
+/// and retried for ever: from `Primary` on it is the store that carries the logs.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CloudWatchBuffer {
+    /// Directory of the file buffers; each route gets its own subdirectory. Without `.`, `..`
+    /// or empty segments, and apart from the legacy store's buffer directory. It must be on a
+    /// volume that outlives the fluentd pod (a hostPath such as `/var/log`). Default:
+    /// `/var/log/fluentd-buffers/pitagora-cloudwatch`.
+    #[serde(default = "default_cloudwatch_buffer_path")]
+    #[schemars(length(min = 1, max = 1024), regex(pattern = ABSOLUTE_PATH_PATTERN))]
+    pub path: String,
+    /// Seconds between flushes, 1–3600. Default: 5.
+    #[serde(default = "default_flush_interval")]
+    #[schemars(range(min = 1, max = 3600))]
+    pub flush_interval_seconds: i32,
+    /// Largest chunk, e.g. `8m`, above zero and at most `totalLimitSize`. Default: `8m`.
+    #[serde(default = "default_chunk_limit")]
+    #[schemars(length(min = 1, max = 16), regex(pattern = FLUENTD_SIZE_PATTERN))]
+    pub chunk_limit_size: String,
+    /// Largest buffer per route, e.g. `512m`, above zero: what a CloudWatch Logs outage can
+    /// hold. Default: `512m`.
+    #[serde(default = "default_total_limit")]
+    #[schemars(length(min = 1, max = 16), regex(pattern = FLUENTD_SIZE_PATTERN))]
+    pub total_limit_size: String,
+    /// What happens when the buffer is full while the store carries the logs (`Primary`,
+    /// `New`): `ThrowException` (default: fluentd's input gets an error and keeps the events —
+    /// `in_tail` re-reads them, a forwarding client retries), `Block` (the input waits for
+    /// room) or `DropOldestChunk` (the oldest logs are lost). At `Shadow`, where the store is
+    /// not authoritative, a full buffer always throws, so that it never holds up the legacy
+    /// store.
+    #[serde(default)]
+    pub overflow_action: OverflowAction,
+}
+
+impl Default for CloudWatchBuffer {
+    fn default() -> Self {
+        Self {
+            path: default_cloudwatch_buffer_path(),
+            flush_interval_seconds: default_flush_interval(),
+            chunk_limit_size: default_chunk_limit(),
+            total_limit_size: default_total_limit(),
+            overflow_action: OverflowAction::default(),
         }
     }
 }
@@ -327,6 +381,9 @@ fn default_fluentd_port() -> i32 {
 }
 fn default_buffer_path() -> String {
     "/var/log/fluentd-buffers/pitagora".to_owned()
+}
+fn default_cloudwatch_buffer_path() -> String {
+    "/var/log/fluentd-buffers/pitagora-cloudwatch".to_owned()
 }
 fn default_flush_interval() -> i32 {
     5

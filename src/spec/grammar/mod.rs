@@ -1,6 +1,7 @@
 //! Grammars of the languages a spec embeds, parsed in the spec layer so that validation can read
 //! them without depending on the layers that render them: fluentd's configuration
-//! ([`fluentd`]) and tag patterns ([`fluentd_match`]), and the grammars AWS defines for values a
+//! ([`fluentd`]), the parameters of its own plugins ([`fluentd_params`]) and tag patterns
+//! ([`fluentd_match`]), and the grammars AWS defines for values a
 //! `LogPipeline` hands to it verbatim: Firehose's S3 prefix expressions ([`prefix`]),
 //! CloudWatch Logs filter patterns ([`filter_pattern`]), SNS filter policies
 //! ([`filter_policy`]) and the region codes AWS offers ([`region`]).
@@ -14,5 +15,6 @@ pub mod filter_pattern;
 pub mod filter_policy;
 pub mod fluentd;
 pub mod fluentd_match;
+pub mod fluentd_params;
 pub mod prefix;
 pub mod region;

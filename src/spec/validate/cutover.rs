@@ -91,7 +91,7 @@ fn validate_fluentd(e: &mut Errors, id: &PipelineId, spec: &LogPipelineSpec, f: 
     let at = "spec.legacy.fluentd";
     match (&f.target, &f.store) {
         (Some(t), None) => validate_target(e, t),
-        (None, Some(store)) => store::validate_store(e, store),
+        (None, Some(store)) => store::validate_store(e, store, &f.cloud_watch_buffer.path),
         (Some(_), Some(_)) => e.push(
             format!("{at}.store"),
             "<set>",
@@ -103,6 +103,7 @@ fn validate_fluentd(e: &mut Errors, id: &PipelineId, spec: &LogPipelineSpec, f: 
             "the legacy output is missing: set target (host and port of the aggregator) or store (a verbatim fluentd <store> body)",
         ),
     }
+    validate_cloudwatch_buffer(e, f);
     if let Some(config) = &f.config {
         validate_config(e, id, config);
         match &f.reload {
@@ -159,44 +160,105 @@ fn validate_target(e: &mut Errors, t: &FluentdTarget) {
     e.pattern(&format!("{at}.host"), &t.host, &HOST, HOST_PATTERN);
     e.range(&format!("{at}.port"), t.port, 1, 65535, "");
     let b = &t.buffer;
-    let path = format!("{at}.buffer.path");
-    e.pattern(&path, &b.path, &PATH, ABSOLUTE_PATH_PATTERN);
-    if PATH.is_match(&b.path)
-        && let Some(problem) = path_problem(&b.path)
+    buffer_dir(
+        e,
+        &format!("{at}.buffer"),
+        &BufferDir {
+            path: &b.path,
+            flush_interval_seconds: b.flush_interval_seconds,
+            chunk_limit_size: &b.chunk_limit_size,
+            total_limit_size: &b.total_limit_size,
+        },
+    );
+}
+
+/// The settings a store's buffer directory shares with every other.
+struct BufferDir<'a> {
+    path: &'a str,
+    flush_interval_seconds: i32,
+    chunk_limit_size: &'a str,
+    total_limit_size: &'a str,
+}
+
+/// A buffer's directory (each route's buffer is a directory inside it), flush interval and sizes
+/// at `at`.
+fn buffer_dir(e: &mut Errors, at: &str, b: &BufferDir) {
+    let path = format!("{at}.path");
+    e.pattern(&path, b.path, &PATH, ABSOLUTE_PATH_PATTERN);
+    if PATH.is_match(b.path)
+        && let Some(problem) = path_problem(b.path)
     {
         e.push(
             path,
-            quoted(&b.path),
+            quoted(b.path),
             format!(
                 "{problem}: each route's buffer is a directory inside this one, and fluentd's other buffers and files must stay out of reach; write the directory itself, e.g. /var/log/fluentd-buffers/pitagora"
             ),
         );
     }
     e.range(
-        &format!("{at}.buffer.flushIntervalSeconds"),
+        &format!("{at}.flushIntervalSeconds"),
         b.flush_interval_seconds,
         1,
         3600,
         " seconds",
     );
-    let chunk = format!("{at}.buffer.chunkLimitSize");
-    let total = format!("{at}.buffer.totalLimitSize");
-    e.pattern(&chunk, &b.chunk_limit_size, &SIZE, FLUENTD_SIZE_PATTERN);
-    e.pattern(&total, &b.total_limit_size, &SIZE, FLUENTD_SIZE_PATTERN);
+    let chunk = format!("{at}.chunkLimitSize");
+    let total = format!("{at}.totalLimitSize");
+    e.pattern(&chunk, b.chunk_limit_size, &SIZE, FLUENTD_SIZE_PATTERN);
+    e.pattern(&total, b.total_limit_size, &SIZE, FLUENTD_SIZE_PATTERN);
     if let (Some(c), Some(t)) = (
-        size_bytes(&b.chunk_limit_size),
-        size_bytes(&b.total_limit_size),
+        size_bytes(b.chunk_limit_size),
+        size_bytes(b.total_limit_size),
     ) && c > t
     {
         e.push(
             chunk,
-            quoted(&b.chunk_limit_size),
+            quoted(b.chunk_limit_size),
             format!(
                 "is larger than {total} ({}): a chunk must fit in the buffer; lower it or raise the total",
                 b.total_limit_size
             ),
         );
     }
+}
+
+/// The CloudWatch store's buffer, and its directory apart from the legacy store's: fluentd
+/// refuses two outputs sharing a buffer path, and a store would resume the other's chunks.
+fn validate_cloudwatch_buffer(e: &mut Errors, f: &FluentdLegacy) {
+    let at = "spec.legacy.fluentd.cloudWatchBuffer";
+    let b = &f.cloud_watch_buffer;
+    buffer_dir(
+        e,
+        at,
+        &BufferDir {
+            path: &b.path,
+            flush_interval_seconds: b.flush_interval_seconds,
+            chunk_limit_size: &b.chunk_limit_size,
+            total_limit_size: &b.total_limit_size,
+        },
+    );
+    if let Some(t) = &f.target
+        && t.buffer.kind == BufferKind::File
+        && nested(&b.path, &t.buffer.path)
+    {
+        e.push(
+            format!("{at}.path"),
+            quoted(&b.path),
+            format!(
+                "overlaps spec.legacy.fluentd.target.buffer.path ({}): each store needs a directory of its own, neither inside the other; e.g. /var/log/fluentd-buffers/pitagora-cloudwatch",
+                t.buffer.path
+            ),
+        );
+    }
+}
+
+/// Whether the directories `a` and `b` are the same or one is inside the other.
+fn nested(a: &str, b: &str) -> bool {
+    let a = a.trim_end_matches('/');
+    let b = b.trim_end_matches('/');
+    let inside = |x: &str, y: &str| x.strip_prefix(y).is_some_and(|rest| rest.starts_with('/'));
+    a == b || inside(a, b) || inside(b, a)
 }
 
 /// The bytes of a fluentd size (`8m`), when it is one (above zero).

@@ -12,6 +12,7 @@ use super::super::Errors;
 use super::path_problem;
 use crate::spec::cutover::ROUTE_PLACEHOLDER;
 use crate::spec::grammar::fluentd::{self, Directive};
+use crate::spec::grammar::fluentd_params::{self, Section};
 
 /// Output plugins no operator may allow in a store: they run commands on the fluentd pods.
 const COMMAND_PLUGINS: &[&str] = &["exec", "exec_filter"];
@@ -45,7 +46,9 @@ const BUFFER_TYPES: &[&str] = &["memory", "file", "file_single"];
 
 const PATH: &str = "spec.legacy.fluentd.store";
 
-pub(super) fn validate_store(e: &mut Errors, store: &str) {
+/// Checks the verbatim store `store`; `cloudwatch_dir` is the CloudWatch store's buffer
+/// directory, which the store's own buffers must stay out of.
+pub(super) fn validate_store(e: &mut Errors, store: &str, cloudwatch_dir: &str) {
     let before = e.0.len();
     e.length(PATH, store, 1, 16384);
     if e.0.len() > before {
@@ -78,7 +81,12 @@ pub(super) fn validate_store(e: &mut Errors, store: &str) {
             "<text>",
             "names no output: a <store> body needs @type (e.g. @type forward)",
         ),
-        [one] => refuse_command(e, one.line, &one.value),
+        [one] => {
+            refuse_command(e, one.line, &one.value);
+            if one.value == "forward" {
+                resolves_at_startup(e, &body);
+            }
+        }
         [_, second, ..] => e.push(
             PATH,
             "<text>",
@@ -88,7 +96,45 @@ pub(super) fn validate_store(e: &mut Errors, store: &str) {
             ),
         ),
     }
-    walk(e, &body, None);
+    let cx = Walk {
+        plugin: body.param("@type").unwrap_or(""),
+        cloudwatch_dir,
+    };
+    walk(e, &cx, &body, None);
+}
+
+/// What every section of one store is checked against.
+struct Walk<'a> {
+    /// The store's output plugin.
+    plugin: &'a str,
+    /// The CloudWatch store's buffer directory.
+    cloudwatch_dir: &'a str,
+}
+
+/// A forward store must start when its aggregator's name does not resolve: fluentd resolves
+/// every `<server>` at start and, without `ignore_network_errors_at_startup true`, exits — and
+/// with it every route of every team, the CloudWatch stores included.
+fn resolves_at_startup(e: &mut Errors, body: &Directive) {
+    if body.param("ignore_network_errors_at_startup") != Some("true") {
+        e.push(
+            PATH,
+            "@type forward",
+            "lacks ignore_network_errors_at_startup true: fluentd resolves each <server> host when it starts and exits when one does not resolve (a deleted aggregator Service, a DNS hiccup), taking every route of the shared fluentd down; add the line",
+        );
+    }
+}
+
+/// Each parameter of `d` against what fluentd's plugin for `section` knows.
+fn params(e: &mut Errors, d: &Directive, section: Section) {
+    for p in &d.params {
+        if let Some(problem) = fluentd_params::problem(section, &p.key, &p.value) {
+            e.push(
+                PATH,
+                format!("{} {}", p.key, p.value),
+                format!("line {}: {} {problem}", p.line, p.key),
+            );
+        }
+    }
 }
 
 fn refuse_command(e: &mut Errors, line: usize, kind: &str) {
@@ -105,7 +151,7 @@ fn refuse_command(e: &mut Errors, line: usize, kind: &str) {
 
 /// Checks `d` (the body when `parent` is `None`, else a section inside `parent`) and what it
 /// holds.
-fn walk(e: &mut Errors, d: &Directive, parent: Option<&str>) {
+fn walk(e: &mut Errors, cx: &Walk, d: &Directive, parent: Option<&str>) {
     let at = |line: usize| format!("line {line}");
     if let Some(include) = d.includes.first() {
         e.push(
@@ -123,6 +169,12 @@ fn walk(e: &mut Errors, d: &Directive, parent: Option<&str>) {
                 at(id.line)
             ),
         );
+    }
+    match (parent, d.name.as_str()) {
+        (None, _) => params(e, d, Section::Output(cx.plugin)),
+        (Some(_), "buffer") => params(e, d, Section::Buffer(d.param("@type").unwrap_or("memory"))),
+        (Some(_), "server") if cx.plugin == "forward" => params(e, d, Section::Server),
+        _ => {}
     }
     let allowed: Vec<&str> = match parent {
         None => SECTIONS.iter().map(|(name, _)| *name).collect(),
@@ -152,7 +204,7 @@ fn walk(e: &mut Errors, d: &Directive, parent: Option<&str>) {
             continue;
         }
         match child.name.as_str() {
-            "buffer" => buffer(e, child),
+            "buffer" => buffer(e, child, cx.cloudwatch_dir),
             "secondary" => {
                 if let Some(kind) = child.param("@type") {
                     refuse_command(e, child.line, kind);
@@ -160,12 +212,13 @@ fn walk(e: &mut Errors, d: &Directive, parent: Option<&str>) {
             }
             _ => {}
         }
-        walk(e, child, Some(&child.name));
+        walk(e, cx, child, Some(&child.name));
     }
 }
 
-/// A `<buffer>`: one of fluentd's buffer plugins; a file buffer's path unique to the route.
-fn buffer(e: &mut Errors, b: &Directive) {
+/// A `<buffer>`: one of fluentd's buffer plugins; a file buffer's path unique to the route and
+/// outside the CloudWatch store's buffer directory.
+fn buffer(e: &mut Errors, b: &Directive, cloudwatch_dir: &str) {
     let kind = b.param("@type").unwrap_or("memory");
     if !BUFFER_TYPES.contains(&kind) {
         return e.push(
@@ -202,7 +255,13 @@ fn buffer(e: &mut Errors, b: &Directive) {
         if !sample.starts_with('/') || !sample.chars().all(allowed) {
             Some("is not an absolute path of letters, digits and . _ - /".to_owned())
         } else {
-            path_problem(&sample).map(str::to_owned)
+            path_problem(&sample).map(str::to_owned).or_else(|| {
+                super::nested(&sample, cloudwatch_dir).then(|| {
+                    format!(
+                        "shares the CloudWatch store's buffer directory (spec.legacy.fluentd.cloudWatchBuffer.path, {cloudwatch_dir}), where fluentd would find two outputs' chunks"
+                    )
+                })
+            })
         }
     };
     if let Some(problem) = problem {
