@@ -41,7 +41,8 @@ impl Route {
 }
 
 /// Parses `text` and checks it as fluentd would: every `<match>` has an `@type`; a copy has at
-/// least one `<store>` and every store an `@type`; a forward store has a `<server>` with a host.
+/// least one `<store>` and every store an `@type`; a forward store has a `<server>` with a host;
+/// no two outputs share a file buffer's path.
 pub fn routes(text: &str) -> Vec<Route> {
     let root =
         parse::parse(text).unwrap_or_else(|e| panic!("not fluentd configuration: {e}\n{text}"));
@@ -50,7 +51,8 @@ pub fn routes(text: &str) -> Vec<Route> {
         "parameters outside any directive: {:?}",
         root.params
     );
-    root.directives
+    let routes = root
+        .directives
         .iter()
         .map(|m| {
             assert_eq!(
@@ -98,5 +100,24 @@ pub fn routes(text: &str) -> Vec<Route> {
                 stores,
             }
         })
-        .collect()
+        .collect::<Vec<Route>>();
+    assert_no_shared_buffer_path(&routes);
+    routes
+}
+
+/// fluentd refuses to start when two outputs share a file buffer's path ("Other 'forward'
+/// plugin already use same buffer path").
+fn assert_no_shared_buffer_path(routes: &[Route]) {
+    let mut seen = std::collections::BTreeSet::new();
+    for store in routes.iter().flat_map(|r| &r.stores) {
+        for buffer in store.directive.children("buffer") {
+            if let Some(path) = buffer.param("path") {
+                assert!(
+                    seen.insert(path.to_owned()),
+                    "line {}: buffer path {path} used by two outputs",
+                    buffer.line
+                );
+            }
+        }
+    }
 }
