@@ -18,6 +18,7 @@ import sys
 import threading
 from pathlib import Path
 
+sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fluentd_harness import HOST, Incomplete, mp_pack, mp_unpack  # noqa: E402
@@ -53,6 +54,9 @@ def serve(conf, port):
 
 
 def main(argv):
+    if "--version" in argv:
+        print("fluentd (pitagora's stand-in for the self-test, not fluentd)")
+        return 0
     conf = Path(argv[argv.index("-c") + 1])
     text = conf.read_text()
     if "--dry-run" in argv:

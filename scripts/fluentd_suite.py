@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+sys.dont_write_bytecode = True  # leave no __pycache__ in scripts/
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fluentd_checks import Suite, run_checks  # noqa: E402 - the modules sit beside this script
