@@ -217,7 +217,10 @@ class Suite:
             self.record(Result(name, False, f"could not run: {type(e).__name__}", str(e)))
         finally:
             if self.proxy is not None and self.proxy.listener is None:
-                self.proxy.open()
+                try:
+                    self.proxy.open()  # a check that closed it and failed: the next needs it
+                except OSError as e:
+                    raise SuiteError(f"could not reopen the CloudWatch proxy: {e}") from e
 
     def send_with_fluent_cat(self, port, tag, ids):
         """N events with unique ids, one JSON object a line, through fluent-cat."""
@@ -379,8 +382,9 @@ def first_route(suite, check):
     return group, tag, prefix, {f"{prefix}{n:05d}" for n in range(suite.args.events)}
 
 
-def wait_chunks(base, timeout=30):
-    """Poll until file-buffer chunks appear under `base`: (count, seconds)."""
+def wait_chunks(base, timeout):
+    """Poll until file-buffer chunks appear under `base`: (count, seconds). A chunk file is
+    created when an event is written to the buffer, so the wait is short."""
     chunks, waited = wait_until(lambda: buffer_chunks(base), timeout)
     return len(chunks or []), waited
 
@@ -393,7 +397,7 @@ def fault_aggregator_down(suite, aggregator, name):
     down = time.monotonic()
     suite.send_with_fluent_cat(route.port, tag, sorted(ids))
     counts, cw_wait = suite.wait_delivered(None, group, prefix, ids, {"cloudwatch"})
-    chunks, _ = wait_chunks(route.forward_base)
+    chunks, _ = wait_chunks(route.forward_base, min(30, suite.args.deadline))
     aggregator.start()
     outage = time.monotonic() - down
     counts, drain = suite.wait_delivered(aggregator, group, prefix, ids, {"aggregator", "cloudwatch"}, max(suite.args.deadline, 2 * outage + 60))
@@ -413,7 +417,7 @@ def fault_cloudwatch_down(suite, aggregator, name):
     log_mark = len(route.log())
     suite.send_with_fluent_cat(route.port, tag, sorted(ids))
     counts, agg_wait = suite.wait_delivered(aggregator, group, prefix, ids, {"aggregator"})
-    chunks, _ = wait_chunks(route.cloudwatch_base) if suite.cw_buffer else (0, 0)
+    chunks, _ = wait_chunks(route.cloudwatch_base, min(30, suite.args.deadline)) if suite.cw_buffer else (0, 0)
     failed, _ = wait_until(lambda: "failed to flush the buffer" in route.log()[log_mark:], suite.args.deadline)
     suite.proxy.open()
     outage = time.monotonic() - down
@@ -434,7 +438,7 @@ def fault_kill_cloudwatch(suite, aggregator, name):
     suite.send_with_fluent_cat(route.port, tag, sorted(ids))
     # Accepted: the forward store (first, ignore_error) has them; so does the CloudWatch buffer.
     suite.wait_delivered(aggregator, group, prefix, ids, {"aggregator"})
-    chunks, _ = wait_chunks(route.cloudwatch_base, 10) if suite.cw_buffer else (0, 0)
+    chunks, _ = wait_chunks(route.cloudwatch_base, min(10, suite.args.deadline)) if suite.cw_buffer else (0, 0)
     route.kill()
     suite.proxy.open()
     route.start()
@@ -452,7 +456,7 @@ def fault_kill_shadow(suite, aggregator, name):
     group, tag, prefix, ids = first_route(suite, name)
     aggregator.terminate()
     suite.send_with_fluent_cat(route.port, tag, sorted(ids))
-    chunks, _ = wait_chunks(route.forward_base)
+    chunks, _ = wait_chunks(route.forward_base, min(30, suite.args.deadline))
     route.kill()
     route.start()
     aggregator.start()

@@ -253,14 +253,22 @@ class TcpProxy:
         listener.bind((HOST, self.port))
         listener.listen(64)
         self.listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        self.acceptor = threading.Thread(target=self._accept, args=(listener,), daemon=True)
+        self.acceptor.start()
 
     def close(self):
         with self.lock:
             listener, self.listener = self.listener, None
             doomed, self.sockets = self.sockets, set()
         if listener is not None:
+            # close() alone leaves a socket that a thread is blocked accepting on listening
+            # (Linux): shutdown wakes the accept and stops listening, so the port is free.
+            try:
+                listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             listener.close()
+            self.acceptor.join(timeout=5)
         for s in doomed:
             try:
                 s.shutdown(socket.SHUT_RDWR)

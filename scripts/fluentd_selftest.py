@@ -29,6 +29,7 @@ from fluentd_harness import (
     fluent_conf,
     mp_pack,
     mp_unpack,
+    port_open,
     rebase_verbatim_store,
     tag_for,
     wait_until,
@@ -117,7 +118,11 @@ def self_proxy(suite):
     )
     group = "/pitagora/self-test/proxy"
     client.create_log_group(logGroupName=group)
+    # Closed and reopened with no connection in between: the port must be free at once.
     suite.proxy.close()
+    suite.proxy.open()
+    suite.proxy.close()
+    expect(not port_open(suite.proxy.port), "the closed proxy still accepts connections")
     try:
         client.describe_log_groups(logGroupNamePrefix=group)
         refused = False
@@ -128,7 +133,7 @@ def self_proxy(suite):
     expect(refused, "the closed proxy still answered")
     names = [g["logGroupName"] for g in client.describe_log_groups(logGroupNamePrefix=group)["logGroups"]]
     expect(names == [group], f"after reopening: {names}")
-    return True, f"{suite.proxy.accepted} connections; refused while closed; moto's state kept"
+    return True, f"{suite.proxy.accepted} connections; port refused while closed, reopened at once; moto's state kept"
 
 
 def self_cloudwatch_counting(suite):

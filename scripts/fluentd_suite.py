@@ -57,6 +57,9 @@ def main(argv=None):
         (run_self_test if args.self_test else run_checks)(suite)
     except SuiteError as e:
         print(f"fluentd-suite: error: {e}", file=sys.stderr, flush=True)
+        if suite is not None:
+            suite.processes.stop_all()
+            report(suite, time.monotonic() - started)
         return 2
     finally:
         if suite is not None:
