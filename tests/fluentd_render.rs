@@ -424,3 +424,64 @@ fn the_forward_store_uses_only_parameters_fluentd_knows_with_values_of_their_kin
         }
     }
 }
+
+// --- the opt-in real-fluentd suite (scripts/test-fluentd.sh, docs/fluentd-suite.md) -----------
+
+/// `scripts/test-fluentd.sh` run as CI would, with `fluentd` set or not.
+fn fluentd_suite(fluentd: Option<&str>) -> std::process::Output {
+    let mut cmd = std::process::Command::new(common::repo_path("scripts/test-fluentd.sh"));
+    cmd.env_remove("PITAGORA_FLUENTD")
+        .env_remove("PITAGORA_FLUENT_CAT");
+    if let Some(path) = fluentd {
+        cmd.env("PITAGORA_FLUENTD", path);
+    }
+    cmd.output().expect("scripts/test-fluentd.sh runs")
+}
+
+#[test]
+fn the_real_fluentd_suite_without_fluentd_is_skipped_loudly_never_passed() {
+    let out = fluentd_suite(None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(77),
+        "automake's skipped code; stderr: {stderr}"
+    );
+    assert!(stderr.contains("SKIPPED"), "{stderr}");
+    assert!(stderr.contains("not a pass"), "{stderr}");
+    assert!(
+        stderr.contains("PITAGORA_FLUENTD="),
+        "says how to run it: {stderr}"
+    );
+}
+
+#[test]
+fn the_real_fluentd_suite_refuses_a_fluentd_that_is_not_an_executable_naming_it() {
+    let out = fluentd_suite(Some("/nonexistent"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert!(stderr.contains("/nonexistent"), "{stderr}");
+}
+
+/// The suite's own machinery (moto behind a proxy that closes and reopens, counting by event
+/// id, the acked stream across restarts, renders of every example through this binary, the
+/// fluent.conf wrapper, a stand-in fluentd driven through checks a and d), without fluentd.
+#[test]
+fn the_real_fluentd_suites_machinery_passes_its_self_test() {
+    let python = common::repo_path(".venv-moto/bin/python");
+    assert!(
+        python.exists(),
+        "the self-test runs with moto's venv: scripts/moto.sh install"
+    );
+    let out = std::process::Command::new(python)
+        .arg(common::repo_path("scripts/fluentd_suite.py"))
+        .args(["--self-test", "--pitagora", env!("CARGO_BIN_EXE_pitagora")])
+        .output()
+        .expect("the suite runs");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
