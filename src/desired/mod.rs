@@ -170,8 +170,11 @@ fn route_log_groups(p: &Pipeline, tags: &Tags) -> Vec<LogGroupSpec> {
         return Vec::new();
     };
     let fluentd = &legacy.fluentd;
-    let names: std::collections::BTreeSet<&str> =
-        fluentd.routes.iter().map(|r| r.log_group.as_str()).collect();
+    let names: std::collections::BTreeSet<&str> = fluentd
+        .routes
+        .iter()
+        .map(|r| r.log_group.as_str())
+        .collect();
     names
         .into_iter()
         .map(|name| LogGroupSpec {

@@ -52,8 +52,7 @@ fn delete_filters(b: &mut Builder, d: &Desired, o: &Observed) {
     }
 }
 
-const ROUTE_GROUP_KEPT: &str =
-    "pipeline deleted; the log group itself is kept: a fluentd route writes into it and it holds logs";
+const ROUTE_GROUP_KEPT: &str = "pipeline deleted; the log group itself is kept: a fluentd route writes into it and it holds logs";
 
 /// The routes' log groups that exist, which the deletion keeps, in words (empty: none).
 fn kept_route_groups(o: &Observed) -> String {

@@ -104,7 +104,9 @@ fn update(
     changes.tags(&want.tags, &g.tags);
     // Only the tags that are written: an ignored one keeps its live value.
     let mut group = want.clone();
-    group.tags.retain(|k, _| !ignored(&format!("Tags.{k}"), None));
+    group
+        .tags
+        .retain(|k, _| !ignored(&format!("Tags.{k}"), None));
     let tags = !normalize::tags_missing(&group.tags, &g.tags).is_empty();
     if !changes.0.is_empty() {
         b.push(
