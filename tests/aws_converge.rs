@@ -99,7 +99,7 @@ async fn apply_creates_a_routes_missing_log_group_with_its_retention_and_tags_an
     assert_eq!(tags, done.desired.tags);
     assert_eq!(
         filter_names(&m.c, "/ecs/payments").await,
-        [done.desired.names.filter.clone()]
+        std::slice::from_ref(&done.desired.names.filter)
     );
 }
 
