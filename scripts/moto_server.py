@@ -73,6 +73,13 @@ pitagora uses:
       signature over what the client sent: the empty payload, and the form in either
       encoding.
 
+   g. Tags. moto has no tag keys in its request context. The launcher gives CloudWatch Logs'
+      requests the keys of AWS's tag-based access control: `aws:RequestTag/<key>`
+      and `aws:TagKeys` for the tags CreateLogGroup and TagResource carry, and
+      `aws:ResourceTag/<key>` for the tags the log group a request acts on holds. And AWS checks
+      `logs:TagResource` too for the tags a CreateLogGroup carries ("not authorized to perform
+      CreateLogGroup with Tags"); moto never does, the launcher does.
+
    moto's CloudFormation still creates a stack's resources itself, not through the stack's
    RoleARN: tests stand in for CloudFormation with a user holding the service role's policy.
 
@@ -440,12 +447,40 @@ def role_boundary(response, p, action):
     return None
 
 
-def request_context(service, action, p, region, account, response=None):
+# The CloudWatch Logs requests whose tags are the request's (`aws:RequestTag`).
+TAGGING_LOGS = ("CreateLogGroup", "TagResource", "TagLogGroup")
+
+
+def log_group_tags(response, arn):
+    """The tags of the log group `arn` (none when it does not exist)."""
+    try:
+        return response.logs_backend.list_tags_for_resource(arn)
+    except Exception:  # noqa: BLE001 - no such group, or not a logs request
+        return {}
+
+
+def tag_context(service, action, p, resource, response):
+    """The tag keys of a CloudWatch Logs request (g)."""
+    context = {}
+    if service != "logs":
+        return context
+    tags = p.get("tags") if action in TAGGING_LOGS else None
+    if isinstance(tags, dict) and tags:
+        context.update({f"aws:requesttag/{k.lower()}": v for k, v in tags.items()})
+        context["aws:tagkeys"] = list(tags)
+    if response is not None and resource and action != "CreateLogGroup":
+        held = log_group_tags(response, resource)
+        context.update({f"aws:resourcetag/{k.lower()}": v for k, v in held.items()})
+    return context
+
+
+def request_context(service, action, p, region, account, response=None, resource=None):
     context = {
         "aws:securetransport": "true",
         "aws:requestedregion": region,
         "aws:principalaccount": account,
     }
+    context.update(tag_context(service, action, p, resource, response))
     if service == "lambda" and action == "AddPermission" and p.get("Principal"):
         context["lambda:principal"] = p["Principal"]
     if service == "iam" and response is not None:
@@ -508,6 +543,21 @@ def denied(response, service, message):
 _authorize = ActionAuthenticatorMixin._authenticate_and_authorize_action
 
 
+def implied(response, iam_request_cls, action, implied_action):
+    """A check of `implied_action`, which AWS also requires of the request `action`."""
+    check = iam_request_cls(
+        account_id=response.current_account,
+        method=response.method,
+        path=response.raw_path,
+        data=response.data,
+        body=response.raw_body,
+        headers=response.headers,
+        action=action,
+    )
+    check._action = implied_action
+    return check
+
+
 def authorize(self, iam_request_cls, resource="*"):
     if not enforcing() or "Authorization" not in self.headers:
         return _authorize(self, iam_request_cls, resource)
@@ -517,25 +567,26 @@ def authorize(self, iam_request_cls, resource="*"):
     p = params_of(self)
     account = self.current_account
     resource = resource_of(self, service, action, p, region, account) or resource
-    _local.context = request_context(service, action, p, region, account, self)
+    _local.context = request_context(service, action, p, region, account, self, resource)
     try:
         try:
             _authorize(self, iam_request_cls, resource)
         except AccessDeniedError as e:
             where = f" on resource: {resource}" if resource != "*" else ""
             raise denied(self, service, e.message + where) from None
+        if service == "logs" and action == "CreateLogGroup" and p.get("tags"):
+            check = implied(self, iam_request_cls, action, "logs:TagResource")
+            try:
+                check.check_action_permitted(resource)
+            except AccessDeniedError:
+                message = (
+                    f"User with accountId: {account} is not authorized to perform CreateLogGroup"
+                    ' with Tags. An additional permission "logs:TagResource" is required.'
+                )
+                raise denied(self, service, message) from None
         for role, principal in passed_roles(service, action, p):
             _local.context = {**_local.context, "iam:passedtoservice": principal}
-            check = iam_request_cls(
-                account_id=account,
-                method=self.method,
-                path=self.raw_path,
-                data=self.data,
-                body=self.raw_body,
-                headers=self.headers,
-                action=action,
-            )
-            check._action = "iam:PassRole"
+            check = implied(self, iam_request_cls, action, "iam:PassRole")
             try:
                 check.check_action_permitted(role)
             except AccessDeniedError:

@@ -167,6 +167,49 @@ class Enforcement(unittest.TestCase):
             "AccessDeniedException",
         )
 
+    def test_log_group_requests_hold_the_tags_they_carry_and_the_tags_of_their_group(self):
+        logs = self.client("logs")
+        logs.create_log_group(logGroupName="/ecs/team-a/theirs")
+        managed = {"StringEquals": {"aws:RequestTag/app.kubernetes.io/managed-by": "pitagora"}}
+        held = {"StringEquals": {"aws:ResourceTag/app.kubernetes.io/managed-by": "pitagora"}}
+        groups = "arn:aws:logs:*:*:log-group:/ecs/team-a/*"
+        key = self.user(
+            "u",
+            {"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:TagResource"], "Resource": groups, "Condition": managed},
+            {"Effect": "Allow", "Action": ["logs:PutRetentionPolicy"], "Resource": groups, "Condition": held},
+        )
+        self.enforce(True)
+        as_user = self.client("logs", key)
+        tags = {"app.kubernetes.io/managed-by": "pitagora"}
+        as_user.create_log_group(logGroupName="/ecs/team-a/ours", tags=tags)
+        as_user.put_retention_policy(logGroupName="/ecs/team-a/ours", retentionInDays=30)
+        self.assertDenied(
+            lambda: as_user.create_log_group(logGroupName="/ecs/team-a/untagged"),
+            "AccessDeniedException",
+        )
+        self.assertDenied(
+            lambda: as_user.create_log_group(logGroupName="/ecs/team-a/other", tags={"app.kubernetes.io/managed-by": "team"}),
+            "AccessDeniedException",
+        )
+        self.assertDenied(
+            lambda: as_user.put_retention_policy(logGroupName="/ecs/team-a/theirs", retentionInDays=1),
+            "AccessDeniedException",
+        )
+
+    def test_a_log_group_created_with_tags_needs_tag_resource_too(self):
+        key = self.user(
+            "u",
+            {"Effect": "Allow", "Action": "logs:CreateLogGroup", "Resource": "*"},
+        )
+        self.enforce(True)
+        as_user = self.client("logs", key)
+        as_user.create_log_group(logGroupName="/a")
+        message = self.assertDenied(
+            lambda: as_user.create_log_group(logGroupName="/b", tags={"team": "a"}),
+            "AccessDeniedException",
+        )
+        self.assertIn("CreateLogGroup with Tags", message)
+
     def test_add_permission_holds_lambda_principal_in_its_context(self):
         iam = self.client("iam")
         role = iam.create_role(

@@ -18,6 +18,9 @@ pub struct Observed {
     /// pitagora's canary log group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary_log_group: Option<ObservedLogGroup>,
+    /// The routes' log groups that exist, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub route_log_groups: BTreeMap<String, ObservedLogGroup>,
     /// The delivery stream.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<ObservedStream>,

@@ -39,6 +39,11 @@ pub enum ResourceKind {
     /// pitagora's own log group that the delivery canary is written to (a source of the
     /// pipeline, with its filter; never an application's).
     CanaryLogGroup,
+    /// The log group a fluentd route writes into (`spec.legacy.fluentd.routes[].logGroup`), a
+    /// source of the pipeline: created with its retention and tags when it does not exist, kept
+    /// so while it carries this pipeline's tag, never deleted; one that exists otherwise is its
+    /// owner's and left alone.
+    RouteLogGroup,
     /// The Firehose delivery stream.
     DeliveryStream,
     /// This pipeline's entries in the bucket's notification configuration.
@@ -47,7 +52,8 @@ pub enum ResourceKind {
     BucketLifecycle,
     /// A Lambda subscription of the fan-out topic.
     TopicSubscription,
-    /// A source log group (exists or not; pitagora never creates or deletes it).
+    /// A source log group (exists or not; pitagora never creates or deletes it, unless it is a
+    /// route's, [`ResourceKind::RouteLogGroup`]).
     LogGroup,
     /// The subscription filter on one source log group.
     SubscriptionFilter,
@@ -58,7 +64,7 @@ pub enum ResourceKind {
 
 impl ResourceKind {
     /// Every kind, in dependency order.
-    pub const ALL: [ResourceKind; 16] = [
+    pub const ALL: [ResourceKind; 17] = [
         ResourceKind::Stack,
         ResourceKind::BucketAccess,
         ResourceKind::BucketPolicy,
@@ -68,6 +74,7 @@ impl ResourceKind {
         ResourceKind::LambdaPermission,
         ResourceKind::ErrorLogGroup,
         ResourceKind::CanaryLogGroup,
+        ResourceKind::RouteLogGroup,
         ResourceKind::DeliveryStream,
         ResourceKind::BucketNotification,
         ResourceKind::BucketLifecycle,
@@ -89,6 +96,7 @@ impl ResourceKind {
             ResourceKind::LambdaPermission => "LambdaPermission",
             ResourceKind::ErrorLogGroup => "ErrorLogGroup",
             ResourceKind::CanaryLogGroup => "CanaryLogGroup",
+            ResourceKind::RouteLogGroup => "RouteLogGroup",
             ResourceKind::DeliveryStream => "DeliveryStream",
             ResourceKind::BucketNotification => "BucketNotification",
             ResourceKind::BucketLifecycle => "BucketLifecycle",

@@ -217,3 +217,27 @@ async fn a_batch_answers_as_of_when_it_was_taken_and_the_next_one_sees_what_chan
     assert!(check(&renewing, &orders).await.plan.in_sync());
     assert!(check(&renewing, &payments).await.plan.in_sync());
 }
+
+#[tokio::test]
+async fn a_routes_log_group_its_team_created_costs_no_tag_read_in_a_batch_and_plans_as_alone() {
+    let m = Moto::new().await;
+    m.route_world().await;
+    let p = place(&m, "routes", ROUTES).await;
+    converge(&m, &p).await;
+    let engine = batched(&m);
+    let batch = engine.batch(REGION).unwrap();
+    batch.expect_prefixes(all_lookups(
+        &pitagora::desired::build(&p),
+        &Hints::default(),
+    ));
+
+    let before = m.calls();
+    let shared = check(&engine, &p).await;
+    let after = m.calls();
+    // pitagora's groups and stream come with the tag walk; the team's `/ecs/orders` is not read.
+    assert_eq!(count(&after, &before, "GetResources"), 1);
+    assert_eq!(count(&after, &before, "ListTagsForResource"), 0);
+    let alone = check(&m.engine, &p).await;
+    assert!(shared.plan.in_sync(), "{:#?}", shared.plan);
+    assert!(alone.plan.in_sync(), "{:#?}", alone.plan);
+}

@@ -5,6 +5,8 @@ mod common;
 
 use common::moto::*;
 use pitagora::observe::Hints;
+use pitagora::plan::Op;
+use pitagora::resources::ResourceKind;
 
 #[tokio::test]
 async fn from_empty_apply_converges_the_full_chain() {
@@ -61,4 +63,64 @@ async fn an_apply_whose_stack_another_apply_created_meanwhile_says_so_and_the_ne
         )
     );
     assert!(done.remaining.in_sync(), "{:#?}", done.remaining);
+}
+
+/// The actions one apply pass executed on `group`, in order.
+fn applied_on(report: &pitagora::apply::ApplyReport, group: &str) -> Vec<(Op, ResourceKind)> {
+    report
+        .outcomes
+        .iter()
+        .filter(|o| o.action.name == group)
+        .map(|o| (o.action.op, o.action.kind))
+        .collect()
+}
+
+#[tokio::test]
+async fn apply_creates_a_routes_missing_log_group_with_its_retention_and_tags_and_subscribes_it_in_the_same_pass()
+ {
+    let m = Moto::new().await;
+    let spec = m.route_world().await;
+    let done = m.converge(&spec).await;
+    assert!(
+        done.applied.iter().all(|r| r.succeeded()),
+        "{:#?}",
+        done.applied
+    );
+    assert!(done.remaining.in_sync(), "{:#?}", done.remaining);
+    assert_eq!(
+        applied_on(&done.applied[0], "/ecs/payments"),
+        [
+            (Op::Create, ResourceKind::RouteLogGroup),
+            (Op::Create, ResourceKind::SubscriptionFilter),
+        ]
+    );
+    let (retention, tags) = retention_and_tags(&m.c, "/ecs/payments").await;
+    assert_eq!(retention, Some(14));
+    assert_eq!(tags, done.desired.tags);
+    assert_eq!(
+        filter_names(&m.c, "/ecs/payments").await,
+        std::slice::from_ref(&done.desired.names.filter)
+    );
+}
+
+#[tokio::test]
+async fn apply_leaves_a_routes_log_group_its_team_created_as_it_is_but_for_the_filter() {
+    let m = Moto::new().await;
+    let spec = m.route_world().await;
+    let done = m.converge(&spec).await;
+    assert!(
+        done.applied.iter().all(|r| r.succeeded()),
+        "{:#?}",
+        done.applied
+    );
+    let on_orders: Vec<(Op, ResourceKind)> = done
+        .applied
+        .iter()
+        .flat_map(|r| applied_on(r, "/ecs/orders"))
+        .collect();
+    assert_eq!(on_orders, [(Op::Create, ResourceKind::SubscriptionFilter)]);
+    assert_eq!(
+        retention_and_tags(&m.c, "/ecs/orders").await,
+        (Some(7), Default::default())
+    );
 }

@@ -289,3 +289,39 @@ async fn delete_removes_the_permission_statements_pitagora_restored_and_keeps_th
     let still_there = m.c.lambda.get_function().function_name(&function).send();
     assert!(still_there.await.is_ok(), "the function is the user's");
 }
+
+#[tokio::test]
+async fn delete_keeps_the_routes_log_groups_and_says_so() {
+    let m = Moto::new().await;
+    let spec = m.route_world().await;
+    let d = m.converged(&spec).await;
+
+    let before = m.calls();
+    let (plan, report) = m.delete(&spec).await;
+    assert!(report.succeeded(), "{report:#?}");
+    // Only the canary group goes.
+    let canary = usize::from(d.canary_log_group.is_some()) as u64;
+    assert_eq!(
+        m.writes_since(&before)
+            .get("CloudWatchLogs.DeleteLogGroup")
+            .copied()
+            .unwrap_or(0),
+        canary
+    );
+    for group in ["/ecs/payments", "/ecs/orders"] {
+        assert!(log_group_exists(&m.c, group).await, "{group}");
+        assert_eq!(filters_on(&m.c, group).await, [], "{group}");
+    }
+    let stack = plan
+        .actions
+        .iter()
+        .find(|a| a.kind == ResourceKind::Stack)
+        .expect("the stack is deleted");
+    assert!(
+        stack
+            .reason
+            .contains("log groups (/ecs/orders, /ecs/payments) are kept"),
+        "{}",
+        stack.reason
+    );
+}

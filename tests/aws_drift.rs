@@ -548,3 +548,53 @@ async fn report_policy_never_writes_even_with_drift_present() {
     assert_eq!((a.op, a.kind), (Op::Update, ResourceKind::DeliveryStream));
     assert_eq!(changed_fields(a), ["CompressionFormat"]);
 }
+
+#[tokio::test]
+async fn a_retention_changed_by_hand_on_a_route_log_group_pitagora_created_is_drift_and_corrected()
+{
+    let m = Moto::new().await;
+    let spec = m.route_world().await;
+    m.converged(&spec).await;
+    m.outsider()
+        .await
+        .logs
+        .put_retention_policy()
+        .log_group_name("/ecs/payments")
+        .retention_in_days(3653)
+        .send()
+        .await
+        .unwrap();
+
+    let plan = check_reads_only(&m, &spec).await;
+    let a = only_action(&plan);
+    assert_eq!(
+        (a.op, a.kind, a.name.as_str()),
+        (Op::Update, ResourceKind::RouteLogGroup, "/ecs/payments")
+    );
+    assert_eq!(changed_fields(a), ["retentionInDays"]);
+
+    assert_eq!(
+        correct(&m, &spec).await,
+        ops(&[("CloudWatchLogs.PutRetentionPolicy", 1)])
+    );
+    assert_eq!(retention_and_tags(&m.c, "/ecs/payments").await.0, Some(14));
+}
+
+#[tokio::test]
+async fn a_retention_changed_on_a_routes_log_group_its_team_created_is_no_drift() {
+    let m = Moto::new().await;
+    let spec = m.route_world().await;
+    m.converged(&spec).await;
+    m.outsider()
+        .await
+        .logs
+        .put_retention_policy()
+        .log_group_name("/ecs/orders")
+        .retention_in_days(1)
+        .send()
+        .await
+        .unwrap();
+
+    assert!(check_reads_only(&m, &spec).await.in_sync());
+    assert_eq!(retention_and_tags(&m.c, "/ecs/orders").await.0, Some(1));
+}

@@ -503,6 +503,114 @@ async fn the_controllers_policy_restores_a_pipeline_roles_boundary_and_policy_re
     common::remove_scratch_dir(&dir);
 }
 
+/// A pipeline of team-a beside fluentd: one route into a log group that does not exist yet, one
+/// into the team's own [`TENANT_GROUP`].
+const ROUTED_GROUP: &str = "/ecs/team-a/payments";
+
+fn routes_pipeline() -> String {
+    format!(
+        "apiVersion: pitagora.dev/v1alpha1
+kind: LogPipeline
+metadata:
+  name: orders
+  namespace: team-a
+spec:
+  region: {REGION}
+  sources:
+    logGroupPrefixes: [/ecs/team-a/]
+  legacy:
+    fluentd:
+      target:
+        host: fluentd.logging.svc
+      routes:
+        - match: app.payments.**
+          logGroup: {ROUTED_GROUP}
+        - match: app.orders.**
+          logGroup: {TENANT_GROUP}
+  cutover:
+    stage: Shadow
+"
+    )
+}
+
+/// A log group's retention and tags, as the admin reads them.
+async fn retention_and_tags(
+    c: &Clients,
+    group: &str,
+) -> (Option<i32>, std::collections::HashMap<String, String>) {
+    let listed = c
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix(group)
+        .send()
+        .await
+        .unwrap();
+    let found = listed
+        .log_groups()
+        .iter()
+        .find(|g| g.log_group_name() == Some(group));
+    let retention = found.expect("the group exists").retention_in_days();
+    let arn = format!("arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}");
+    let tags = c
+        .logs
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .unwrap();
+    (retention, tags.tags().cloned().unwrap_or_default())
+}
+
+#[tokio::test]
+async fn the_controllers_policy_creates_a_routes_log_group_and_keeps_its_retention_but_never_the_teams()
+ {
+    let world = World::new("iam-route-groups").await;
+    let admin = Clients::new(&world.moto.endpoint, &world.admin).await;
+    // The team's own group keeps a week; pitagora must never change that.
+    admin
+        .logs
+        .put_retention_policy()
+        .log_group_name(TENANT_GROUP)
+        .retention_in_days(7)
+        .send()
+        .await
+        .unwrap();
+    let dir = common::scratch_dir("iam-route-groups-spec");
+    let file = dir.join("pipeline.yaml");
+    std::fs::write(&file, routes_pipeline()).unwrap();
+    let file = file.display().to_string();
+
+    let out = as_controller(&world, &["apply", "-f", &file]).await;
+    assert_exit(&out, 0);
+    let (retention, tags) = retention_and_tags(&admin, ROUTED_GROUP).await;
+    assert_eq!(retention, Some(30), "{}", describe(&out));
+    assert_eq!(
+        tags.get("app.kubernetes.io/managed-by").map(String::as_str),
+        Some("pitagora")
+    );
+    assert_eq!(
+        retention_and_tags(&admin, TENANT_GROUP).await,
+        (Some(7), Default::default())
+    );
+
+    // Changed by hand, pitagora's group gets its retention back; the team's is still theirs.
+    admin
+        .logs
+        .put_retention_policy()
+        .log_group_name(ROUTED_GROUP)
+        .retention_in_days(3653)
+        .send()
+        .await
+        .unwrap();
+    let out = as_controller(&world, &["apply", "-f", &file]).await;
+    assert_exit(&out, 0);
+    assert_eq!(retention_and_tags(&admin, ROUTED_GROUP).await.0, Some(30));
+    assert_eq!(retention_and_tags(&admin, TENANT_GROUP).await.0, Some(7));
+    let text = common::binary::output(&out);
+    assert!(!text.contains("AccessDenied"), "{}", describe(&out));
+    common::remove_scratch_dir(&dir);
+}
+
 /// The transform's stand-in: copies every object under `raw/` to `processed/`, key for key,
 /// until dropped.
 async fn stand_in_transform(admin: &Clients, bucket: &str) {
@@ -550,6 +658,9 @@ enum Escalation {
     AddPermissionForAnotherPrincipal,
     PutSubscriptionFilterOutsideThePrefixes,
     CreateStackPassingAnUnrelatedRole,
+    PutRetentionPolicyOnATenantsLogGroup,
+    TagATenantsLogGroupAsAnotherOwner,
+    CreateALogGroupUnderThePrefixesWithoutPitagorasTag,
     PutRolePolicyOnAPipelineRoleWithoutTheBoundary,
     DeleteTheBoundaryOfAPipelineRole,
     ReplaceTheBoundaryOfAPipelineRole,
@@ -706,6 +817,31 @@ async fn attempt(c: &Clients, e: Escalation) -> Option<String> {
                 .send()
                 .await,
         ),
+        PutRetentionPolicyOnATenantsLogGroup => code(
+            c.logs
+                .put_retention_policy()
+                .log_group_name(TENANT_GROUP)
+                .retention_in_days(1)
+                .send()
+                .await,
+        ),
+        TagATenantsLogGroupAsAnotherOwner => code(
+            c.logs
+                .tag_resource()
+                .resource_arn(format!(
+                    "arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{TENANT_GROUP}"
+                ))
+                .tags("team", "escalated")
+                .send()
+                .await,
+        ),
+        CreateALogGroupUnderThePrefixesWithoutPitagorasTag => code(
+            c.logs
+                .create_log_group()
+                .log_group_name("/ecs/team-a/escalated")
+                .send()
+                .await,
+        ),
         CreateStackPassingAnUnrelatedRole => code(
             c.cfn
                 .create_stack()
@@ -757,6 +893,10 @@ async fn neither_the_controller_nor_the_service_role_can_escalate() {
         AddPermissionForAnotherPrincipal,
         PutSubscriptionFilterOutsideThePrefixes,
         CreateStackPassingAnUnrelatedRole,
+        // The teams' log groups under the prefixes: their retention is never the controller's.
+        PutRetentionPolicyOnATenantsLogGroup,
+        TagATenantsLogGroupAsAnotherOwner,
+        CreateALogGroupUnderThePrefixesWithoutPitagorasTag,
     ];
     let mut allowed = Vec::new();
     for e in iam_s3_sns.into_iter().chain(controller_only) {

@@ -1059,6 +1059,41 @@ fn error_log_group_is_kept_30_days_and_tagged() {
 }
 
 #[test]
+fn each_log_group_the_fluentd_routes_write_into_is_one_group_with_their_retention_and_tags() {
+    let d = desired(&spec(
+        "sources:\n  logGroupPrefixes: [/ecs/]\n\
+         legacy:\n  fluentd:\n    target:\n      host: fluentd.logging.svc\n\
+         \x20   logGroupRetentionDays: 90\n\
+         \x20   routes:\n\
+         \x20     - {match: app.worker.**, logGroup: /ecs/worker}\n\
+         \x20     - {match: app.api.**, logGroup: /ecs/api}\n\
+         \x20     - {match: app.api-v2.**, logGroup: /ecs/api}\n",
+    ));
+    let groups: Vec<(&str, &str, i32)> = d
+        .route_log_groups
+        .iter()
+        .map(|g| (g.name.as_str(), g.arn.as_str(), g.retention_days))
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            (
+                "/ecs/api",
+                "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/api",
+                90
+            ),
+            (
+                "/ecs/worker",
+                "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/worker",
+                90
+            ),
+        ]
+    );
+    assert!(d.route_log_groups.iter().all(|g| g.tags == d.tags));
+    assert!(desired(&minimal_spec()).route_log_groups.is_empty());
+}
+
+#[test]
 fn stream_delivers_to_this_bucket_with_the_delivery_role() {
     let d = desired(&minimal_spec());
     assert_eq!(d.stream.destination.bucket_arn, bucket_arn(&d));

@@ -375,6 +375,57 @@ fn log_events_are_written_only_to_the_canary_log_groups() {
 }
 
 #[test]
+fn log_groups_under_the_tenants_prefixes_are_created_and_their_retention_set_only_by_pitagoras_tag()
+{
+    // Every group under a prefix (not pitagora's canary groups there, which it names).
+    let tenant = |r: &String| {
+        LOG_GROUP_PREFIXES
+            .iter()
+            .any(|p| resource_part(r) == format!("log-group:{p}*"))
+    };
+    let tag = |key: &str| json!({"StringEquals": {format!("{key}/app.kubernetes.io/managed-by"): "pitagora"}});
+    let mut seen = BTreeSet::new();
+    for s in statements(&policy()) {
+        if !strings(&s["Resource"]).iter().any(tenant) || s["Effect"] != "Allow" {
+            continue;
+        }
+        for action in actions(&s) {
+            let expected = match action.as_str() {
+                // The tags a creation carries are checked as TagResource too.
+                "logs:CreateLogGroup" => tag("aws:RequestTag"),
+                "logs:TagResource" if s["Condition"] == tag("aws:RequestTag") => {
+                    tag("aws:RequestTag")
+                }
+                "logs:PutRetentionPolicy" | "logs:TagResource" => tag("aws:ResourceTag"),
+                "logs:DeleteLogGroup" | "logs:DeleteRetentionPolicy" | "logs:UntagResource" => {
+                    panic!("{} is granted under the tenants' prefixes: {s:#}", action)
+                }
+                _ => continue,
+            };
+            assert_eq!(s["Condition"], expected, "{action} in {}", s["Sid"]);
+            seen.insert(format!(
+                "{action} {}",
+                expected["StringEquals"]
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .next()
+                    .unwrap()
+            ));
+        }
+    }
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        [
+            "logs:CreateLogGroup aws:RequestTag/app.kubernetes.io/managed-by",
+            "logs:PutRetentionPolicy aws:ResourceTag/app.kubernetes.io/managed-by",
+            "logs:TagResource aws:RequestTag/app.kubernetes.io/managed-by",
+            "logs:TagResource aws:ResourceTag/app.kubernetes.io/managed-by",
+        ]
+    );
+}
+
+#[test]
 fn cloudformation_can_create_every_resource_type_of_the_template() {
     let needs: &[(&str, &[&str])] = &[
         (

@@ -694,3 +694,32 @@ async fn a_move_back_with_the_key_ignored_keeps_the_new_path_as_it_was() {
     assert_eq!(w.field("{.status.cutover.stage}"), "Primary");
     w.ctl.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_routes_missing_log_group_is_created_and_subscribed_by_the_time_fluentd_is_told_to_write_into_it()
+ {
+    let w = world("route-group", Vec::new()).await;
+    let [_, worker] = groups(&w.ns);
+    w.m.outsider()
+        .await
+        .logs
+        .delete_log_group()
+        .log_group_name(&worker)
+        .send()
+        .await
+        .unwrap();
+    w.apply("Shadow", "Correct");
+    w.at_stage("Shadow").await;
+    // The key routes the worker's logs into the group: it exists, kept 30 days, as pitagora's,
+    // with the pipeline's filter.
+    assert_eq!(shapes(&w.ns), shape(&["!cloudwatch_logs", "forward"]));
+    let (retention, tags) = retention_and_tags(&w.m.c, &worker).await;
+    assert_eq!(retention, Some(30));
+    assert_eq!(
+        tags.get("app.kubernetes.io/managed-by").map(String::as_str),
+        Some("pitagora")
+    );
+    let filter = names(&w.m, &w.ns, NAME).filter;
+    assert_eq!(filter_names(&w.m.c, &worker).await, [filter]);
+    w.ctl.stop().await;
+}

@@ -9,6 +9,7 @@ use pitagora::desired::Desired;
 use pitagora::observed::{Observed, ObservedSubscription};
 use pitagora::plan::{Action, Op, Plan, Step, plan};
 use pitagora::resources::*;
+use pitagora::spec::LogPipelineSpec;
 use serde_json::json;
 
 /// The full chain, converged, with two ECS groups and an unrelated group.
@@ -731,4 +732,54 @@ fn removals_come_first_in_reverse_order_then_the_rest_forward() {
             (Op::Update, DeliveryStream),
         ]
     );
+}
+
+/// The example beside fluentd, converged from an account where its routes' log groups did not
+/// exist (pitagora created them with its tags).
+fn routes_converged(spec: &LogPipelineSpec) -> (Desired, Observed) {
+    let d = desired(spec);
+    let o = converge(&d, world_with_groups(&[]));
+    (d, o)
+}
+
+#[test]
+fn a_retention_changed_by_hand_on_a_route_log_group_pitagora_created_is_restored() {
+    let (d, mut o) = routes_converged(&beside_fluentd_spec());
+    let group = "/ecs/payments-worker";
+    o.route_log_groups.get_mut(group).unwrap().retention_days = Some(3653);
+    let p = plan(&d, &o);
+    let a = single(&p);
+    assert_eq!(
+        (a.op, a.kind, a.name.as_str()),
+        (Op::Update, ResourceKind::RouteLogGroup, group)
+    );
+    assert_eq!(fields(a), ["retentionInDays"]);
+    assert_eq!(
+        a.changes[0].spec_field.as_deref(),
+        Some("spec.legacy.fluentd.logGroupRetentionDays")
+    );
+    assert!(matches!(
+        &a.step,
+        Step::UpdateLogGroup { group, retention: true, tags: false } if group.retention_days == 30
+    ));
+}
+
+#[test]
+fn an_ignore_rule_keeps_a_route_log_groups_retention_as_it_is() {
+    let mut spec = beside_fluentd_spec();
+    spec.drift.ignore = vec![pitagora::spec::IgnoreRule {
+        kind: Some("RouteLogGroup".into()),
+        field: Some("spec.legacy.fluentd.logGroupRetentionDays".into()),
+        reason: Some("kept a year for the audit".into()),
+        ..Default::default()
+    }];
+    let (d, mut o) = routes_converged(&spec);
+    o.route_log_groups
+        .get_mut("/ecs/payments-api")
+        .unwrap()
+        .retention_days = Some(365);
+    let p = plan(&d, &o);
+    assert!(p.in_sync(), "{:#?}", p.actions);
+    assert_eq!(p.ignored.len(), 1);
+    assert_eq!(p.ignored[0].kind, ResourceKind::RouteLogGroup);
 }

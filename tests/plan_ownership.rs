@@ -219,3 +219,121 @@ fn deleting_twice_in_the_model_is_a_no_op_the_second_time() {
     assert!(world.bucket.is_some(), "the bucket is retained");
     assert!(plan_delete(&d, &world).in_sync());
 }
+
+/// The log groups the example beside fluentd routes into.
+const ROUTE_GROUPS: [&str; 2] = ["/ecs/payments-api", "/ecs/payments-worker"];
+
+/// The example beside fluentd, converged from an account where its routes' log groups did not
+/// exist (pitagora created them).
+fn routes_converged() -> (pitagora::desired::Desired, Observed) {
+    let d = desired(&beside_fluentd_spec());
+    let o = converge(&d, world_with_groups(&[]));
+    (d, o)
+}
+
+#[test]
+fn a_missing_route_log_group_is_created_with_the_routes_retention_and_pitagoras_tags_before_its_filter()
+ {
+    let mut spec = beside_fluentd_spec();
+    spec.legacy
+        .as_mut()
+        .unwrap()
+        .fluentd
+        .log_group_retention_days = 14;
+    let d = desired(&spec);
+    let p = plan(&d, &world_with_groups(&[ROUTE_GROUPS[0]]));
+    let on_worker: Vec<(usize, Op, ResourceKind)> = p
+        .actions
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.name == ROUTE_GROUPS[1])
+        .map(|(i, a)| (i, a.op, a.kind))
+        .collect();
+    let [
+        (create, Op::Create, ResourceKind::RouteLogGroup),
+        (put, Op::Create, ResourceKind::SubscriptionFilter),
+    ] = on_worker[..]
+    else {
+        panic!("expected the group's creation, then its filter: {on_worker:?}");
+    };
+    assert!(create < put);
+    let Step::CreateRouteLogGroup(group) = &p.actions[create].step else {
+        panic!("{:?}", p.actions[create].step);
+    };
+    assert_eq!(group.retention_days, 14);
+    assert_eq!(group.tags, d.tags, "the owner and managed-by tags");
+    assert!(p.actions[create].reason.contains("fluentd"));
+    assert!(
+        p.actions.iter().all(|a| a.op != Op::Conflict),
+        "a missing route log group is no missing source: {:#?}",
+        p.actions
+    );
+}
+
+#[test]
+fn a_route_log_group_pitagora_did_not_create_for_this_pipeline_is_left_alone_whatever_its_retention()
+ {
+    let (d, converged) = routes_converged();
+    let owner = |v: &str| (OWNER_TAG.to_owned(), v.to_owned());
+    let managed = || {
+        (
+            "app.kubernetes.io/managed-by".to_owned(),
+            "pitagora".to_owned(),
+        )
+    };
+    for (case, tags) in [
+        ("the team's, untagged", Tags::new()),
+        (
+            "the team's, tagged its own way",
+            [("team".to_owned(), "payments".to_owned())].into(),
+        ),
+        (
+            "another pipeline's",
+            [owner("team-b/payments"), managed()].into(),
+        ),
+        (
+            "this pipeline's owner tag without managed-by",
+            [owner("team-a/orders")].into(),
+        ),
+    ] {
+        let mut o = converged.clone();
+        let group = o.route_log_groups.get_mut(ROUTE_GROUPS[1]).unwrap();
+        *group = pitagora::observed::ObservedLogGroup {
+            retention_days: None,
+            tags,
+        };
+        let p = plan(&d, &o);
+        assert!(p.in_sync(), "{case}: {:#?}", p.actions);
+    }
+}
+
+#[test]
+fn deleting_keeps_the_route_log_groups_and_says_so() {
+    let (d, o) = routes_converged();
+    let p = plan_delete(&d, &o);
+    assert!(
+        p.actions
+            .iter()
+            .all(|a| a.kind != ResourceKind::RouteLogGroup),
+        "{:#?}",
+        p.actions
+    );
+    for group in ROUTE_GROUPS {
+        let filter = p
+            .actions
+            .iter()
+            .find(|a| a.kind == ResourceKind::SubscriptionFilter && a.name == group)
+            .expect("the route group's filter is removed");
+        assert!(filter.reason.contains("kept"), "{}", filter.reason);
+    }
+    let stack = p.actions.last().unwrap();
+    assert_eq!(stack.kind, ResourceKind::Stack);
+    assert!(
+        stack.reason.contains(&format!(
+            "({}, {}) are kept",
+            ROUTE_GROUPS[0], ROUTE_GROUPS[1]
+        )),
+        "{}",
+        stack.reason
+    );
+}

@@ -178,6 +178,24 @@ fn fluentd_port_defaults_to_24224() {
 }
 
 #[test]
+fn route_log_groups_pitagora_creates_keep_their_events_30_days_by_default() {
+    let spec = from_json(sparse_spec_with_every_section());
+    assert_eq!(spec.legacy.unwrap().fluentd.log_group_retention_days, 30);
+}
+
+#[test]
+fn the_schema_allows_exactly_the_retentions_cloudwatch_logs_accepts() {
+    let property = ["legacy", "fluentd", "logGroupRetentionDays"]
+        .iter()
+        .fold(spec_schema(), |node, key| &node["properties"][key]);
+    assert_eq!(
+        property["enum"],
+        json!(pitagora::spec::LOG_RETENTION_DAYS),
+        "spec.legacy.fluentd.logGroupRetentionDays"
+    );
+}
+
+#[test]
 fn the_forward_buffer_defaults_to_files_that_retry_for_ever() {
     let spec = from_json(sparse_spec_with_every_section());
     let buffer = spec.legacy.unwrap().fluentd.target.unwrap().buffer;
@@ -305,6 +323,7 @@ fn the_schema_declares_the_documented_defaults() {
         ("sources.filterPattern", json!("")),
         ("transform.outputPrefix", json!("processed/")),
         ("legacy.fluentd.target.port", json!(24224)),
+        ("legacy.fluentd.logGroupRetentionDays", json!(30)),
         ("adoptExisting", json!(false)),
     ] {
         let property = field

@@ -1118,6 +1118,27 @@ fn legacy_route_whose_log_group_falls_under_a_source_prefix_is_accepted() {
 }
 
 #[test]
+fn route_log_group_retention_that_cloudwatch_logs_does_not_accept_is_refused_naming_the_field() {
+    for days in [0, 2, 31, 1000, 3654, -7] {
+        let mut legacy = legacy_with_routes(json!([]));
+        legacy["fluentd"]["logGroupRetentionDays"] = json!(days);
+        let e = only_error(&[("legacy", legacy)]);
+        assert_eq!(e.path, "spec.legacy.fluentd.logGroupRetentionDays");
+        assert_eq!(e.value, days.to_string());
+        assert_message_contains(&e, &["CloudWatch Logs", "1, 3, 5, 7, 14, 30", "3653"]);
+    }
+}
+
+#[test]
+fn every_retention_cloudwatch_logs_accepts_is_a_valid_route_log_group_retention() {
+    for days in pitagora::spec::LOG_RETENTION_DAYS {
+        let mut legacy = legacy_with_routes(json!([]));
+        legacy["fluentd"]["logGroupRetentionDays"] = json!(days);
+        assert_valid(&[("legacy", legacy)]);
+    }
+}
+
+#[test]
 fn cutover_stage_other_than_new_without_legacy_is_rejected() {
     for stage in ["Legacy", "Shadow", "Primary"] {
         let e = only_error(&[("cutover.stage", json!(stage))]);
@@ -1810,6 +1831,15 @@ fn schema_reports_an_enum_violation_listing_the_allowed_values() {
     let e = only_schema_error(&[("storage.deletionPolicy", json!("Keep"))]);
     assert_eq!(e.path, "spec.storage.deletionPolicy");
     assert_message_contains(&e, &["\"Retain\", \"Delete\""]);
+}
+
+#[test]
+fn schema_refuses_a_route_log_group_retention_cloudwatch_logs_does_not_accept() {
+    let mut legacy = legacy_with_routes(json!([]));
+    legacy["fluentd"]["logGroupRetentionDays"] = json!(31);
+    let e = only_schema_error(&[("legacy", legacy)]);
+    assert_eq!(e.path, "spec.legacy.fluentd.logGroupRetentionDays");
+    assert_message_contains(&e, &["not an allowed value", "30", "3653"]);
 }
 
 #[test]

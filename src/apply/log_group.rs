@@ -1,4 +1,5 @@
-//! Apply the Firehose error log group: create, set retention and tags, delete.
+//! Apply the log groups pitagora creates (errors, canary, the routes'): create, set retention
+//! and tags, delete.
 
 use super::gone_is_fine;
 use crate::aws::logs;
@@ -24,6 +25,30 @@ pub(super) async fn create(c: &RegionClients, g: &LogGroupSpec) -> Result<String
     }
     put_retention(c, g).await?;
     Ok("created".into())
+}
+
+/// Creates a route's log group with its tags, then sets its retention. A group that exists by
+/// then is someone's who created it since the plan (fluentd, the team): it is left as it is, and
+/// the next plan judges it by its tags (a retry after a crash finds pitagora's, and sets the
+/// retention then).
+pub(super) async fn create_route(c: &RegionClients, g: &LogGroupSpec) -> Result<String, AwsError> {
+    let created = c
+        .send("CloudWatchLogs.CreateLogGroup", || {
+            c.logs
+                .create_log_group()
+                .log_group_name(&g.name)
+                .set_tags(Some(logs::tags_to_sdk(&g.tags)))
+                .send()
+        })
+        .await;
+    match created {
+        Ok(_) => {
+            put_retention(c, g).await?;
+            Ok(format!("created, retention {} days", g.retention_days))
+        }
+        Err(e) if e.is_already_exists() => Ok("exists already: left as it is".into()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Sets the log group's retention and tags.

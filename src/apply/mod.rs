@@ -145,6 +145,7 @@ pub async fn execute(c: &RegionClients, step: &Step) -> Result<String, AwsError>
             statement_id,
         } => permissions::remove(c, function, statement_id).await,
         Step::CreateLogGroup(g) => log_group::create(c, g).await,
+        Step::CreateRouteLogGroup(g) => log_group::create_route(c, g).await,
         Step::UpdateLogGroup {
             group,
             retention,

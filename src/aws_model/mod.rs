@@ -56,6 +56,17 @@ pub fn execute_plan(world: &mut Observed, plan: &Plan) -> Result<(), Refused> {
             world.log_groups.remove(name);
             Ok(())
         }
+        (
+            Step::UpdateLogGroup {
+                group,
+                retention,
+                tags,
+            },
+            ResourceKind::RouteLogGroup,
+        ) => {
+            let live = world.route_log_groups.get_mut(&group.name);
+            update_group(live, group, *retention, *tags)
+        }
         (step, _) => execute(world, step),
     })
 }
@@ -70,6 +81,20 @@ fn create_canary_group(world: &mut Observed, g: &LogGroupSpec) -> Result<(), Ref
         tags: g.tags.clone(),
     });
     world.log_groups.entry(g.name.clone()).or_default();
+    Ok(())
+}
+
+/// A route's log group is a source: the listing finds it. One that exists is left as it is.
+fn create_route_group(world: &mut Observed, g: &LogGroupSpec) -> Result<(), Refused> {
+    if world.log_groups.contains_key(&g.name) {
+        return Ok(());
+    }
+    let group = ObservedLogGroup {
+        retention_days: Some(g.retention_days),
+        tags: g.tags.clone(),
+    };
+    world.route_log_groups.insert(g.name.clone(), group);
+    world.log_groups.insert(g.name.clone(), Vec::new());
     Ok(())
 }
 
@@ -98,6 +123,7 @@ pub fn execute(world: &mut Observed, step: &Step) -> Result<(), Refused> {
             statement_id,
         } => held::remove_permission(world, function, statement_id),
         Step::CreateLogGroup(g) => create_log_group(world, g),
+        Step::CreateRouteLogGroup(g) => create_route_group(world, g),
         Step::UpdateLogGroup {
             group,
             retention,

@@ -6,7 +6,8 @@
 //! Every write is scoped to pitagora's names (`pitagora-*` stacks, streams, buckets and topics,
 //! the `role/pitagora/pitagora-*-delivery` and `-logs` roles, the error and canary log groups)
 //! or to the prefixes the installation names: the tenants' source log groups (subscription
-//! filters, `FilterLogEvents`) and the tenants' functions (Lambda permissions, which also keep
+//! filters, `FilterLogEvents`; and the fluentd routes' groups pitagora creates, by its managed-by
+//! tag: see the `route_log_groups` module) and the tenants' functions (Lambda permissions, which also keep
 //! the `lambda:Principal` condition). No prefix list means every log group or function: the
 //! single-team, non-hardened mode.
 //!
@@ -195,6 +196,7 @@ pub fn controller_policy(s: &Scope) -> Value {
     let mut statements = vec![engine_reads()];
     statements.extend(engine_writes(s));
     statements.extend(engine_writes_shared(s));
+    statements.extend(route_log_groups::engine_writes_route_log_groups(s));
     statements.extend(engine_writes_roles(s));
     statements.extend(engine_permissions(s));
     statements.extend(passes(s));
@@ -577,6 +579,7 @@ pub fn pipeline_role_boundary(s: &Scope) -> Value {
 
 mod fluentd;
 pub use fluentd::fluentd_node_policy;
+mod route_log_groups;
 mod template;
 pub use template::install_template;
 

@@ -69,6 +69,11 @@ pub struct Desired {
     pub error_log_group: LogGroupSpec,
     /// pitagora's canary log group (`delivery.verify.enabled`), a source of the pipeline.
     pub canary_log_group: Option<LogGroupSpec>,
+    /// The log groups the fluentd routes write into (`legacy.fluentd.routes[].logGroup`, each
+    /// once, sorted), sources of the pipeline: created when missing, with
+    /// `logGroupRetentionDays`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub route_log_groups: Vec<LogGroupSpec>,
     /// Where the delivery canary goes and is looked for (`None`: verification is off).
     #[serde(skip)]
     pub canary_route: Option<CanaryRoute>,
@@ -105,7 +110,8 @@ pub struct StackSpec {
     pub role_arn: String,
 }
 
-/// A log group pitagora owns (only the error-logging group).
+/// A log group pitagora owns or creates: the error-logging group, the canary group, the routes'
+/// groups.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LogGroupSpec {
@@ -158,6 +164,28 @@ fn canary_log_group(p: &Pipeline, tags: &Tags) -> Option<LogGroupSpec> {
     })
 }
 
+/// The distinct log groups of `p`'s fluentd routes, sorted by name.
+fn route_log_groups(p: &Pipeline, tags: &Tags) -> Vec<LogGroupSpec> {
+    let Some(legacy) = &p.spec().legacy else {
+        return Vec::new();
+    };
+    let fluentd = &legacy.fluentd;
+    let names: std::collections::BTreeSet<&str> = fluentd
+        .routes
+        .iter()
+        .map(|r| r.log_group.as_str())
+        .collect();
+    names
+        .into_iter()
+        .map(|name| LogGroupSpec {
+            name: name.to_owned(),
+            arn: p.target().log_group_arn(name),
+            retention_days: fluentd.log_group_retention_days,
+            tags: tags.clone(),
+        })
+        .collect()
+}
+
 fn canary_route(p: &Pipeline) -> Option<CanaryRoute> {
     let d = &p.spec().delivery;
     d.verify.enabled.then(|| CanaryRoute {
@@ -196,6 +224,7 @@ pub fn build(p: &Pipeline) -> Desired {
             tags: tags.clone(),
         },
         canary_log_group: canary_log_group(p, &tags),
+        route_log_groups: route_log_groups(p, &tags),
         canary_route: canary_route(p),
         stream: stream::build(p, &tags),
         filters: filters::build(p),

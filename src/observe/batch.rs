@@ -4,7 +4,8 @@
 //! it covers (an exact name is covered by any walked prefix it starts with), and one
 //! `GetResources` walk for the tags of every log group and delivery stream carrying pitagora's
 //! owner tag instead of one tag read per resource (a resource the walk did not list — it lost
-//! that tag, or is new — has its tags read directly, so both ways see the same tags).
+//! that tag, or is new — has its tags read directly, so both ways see the same tags; but a
+//! fluentd route's log group the walk did not list is its team's, whose tags no plan needs).
 //!
 //! A batch only ever serves reads that a per-pipeline observation would have made at the moment
 //! the batch was taken, so both give the same plans (tests/aws_batch.rs). Three rules keep it

@@ -1,5 +1,6 @@
-//! Observe log groups: the error log group (retention and tags) and the source groups with
-//! every subscription filter they carry.
+//! Observe log groups: the error and canary log groups (retention and tags), the source groups
+//! with every subscription filter they carry, and the routes' groups among them (retention and
+//! tags, from the sources' listings).
 
 use super::batch::{Batch, ListedGroup};
 use super::{Hints, absent_if_not_found};
@@ -63,6 +64,17 @@ pub(super) async fn owned(
     else {
         return Ok(None);
     };
+    Ok(Some(with_tags(c, batch, group, retention_days).await?))
+}
+
+/// A listed log group with its tags: from `batch`'s walk when it listed the group, else read
+/// directly.
+async fn with_tags(
+    c: &RegionClients,
+    batch: Option<&Batch>,
+    group: &LogGroupSpec,
+    retention_days: Option<i32>,
+) -> Result<ObservedLogGroup, AwsError> {
     let tags = match batch {
         Some(b) => b.tags(c, &group.arn).await?,
         None => None,
@@ -71,10 +83,28 @@ pub(super) async fn owned(
         Some(tags) => tags,
         None => tags_of(c, &group.arn).await?,
     };
-    Ok(Some(ObservedLogGroup {
+    Ok(ObservedLogGroup {
         retention_days,
         tags,
-    }))
+    })
+}
+
+/// A route's log group with its tags. Through a batch, one its tag walk did not list carries no
+/// owner tag: it is its team's, which the plan leaves alone whatever its other tags, so they are
+/// not read (the migration's usual case, a group fluentd writes into already, costs no read).
+async fn route_group(
+    c: &RegionClients,
+    batch: Option<&Batch>,
+    group: &LogGroupSpec,
+    retention_days: Option<i32>,
+) -> Result<ObservedLogGroup, AwsError> {
+    match batch {
+        Some(b) => Ok(ObservedLogGroup {
+            retention_days,
+            tags: b.tags(c, &group.arn).await?.unwrap_or_default(),
+        }),
+        None => with_tags(c, None, group, retention_days).await,
+    }
 }
 
 /// Every tag of the log group `arn`, read directly.
@@ -87,35 +117,50 @@ async fn tags_of(c: &RegionClients, arn: &str) -> Result<crate::resources::Tags,
     Ok(logs::tags_from_sdk(listed.tags()))
 }
 
-/// Every log group the pipeline selects or selected before (`hints`), with all its filters.
+/// The source log groups as observed: every one the pipeline selects or selected before, with
+/// all its filters, and the routes' groups among them with their retention and tags.
+#[derive(Default)]
+pub(super) struct Sources {
+    pub(super) filters: BTreeMap<String, Vec<SubscriptionFilter>>,
+    pub(super) routes: BTreeMap<String, ObservedLogGroup>,
+}
+
+/// Every log group the pipeline selects or selected before (`hints`), with all its filters; and
+/// the routes' log groups, from the same listings (a route's group is a source), with their tags.
 pub(super) async fn sources(
     c: &RegionClients,
     batch: Option<&Batch>,
     d: &Desired,
     hints: &Hints,
-) -> Result<BTreeMap<String, Vec<SubscriptionFilter>>, AwsError> {
+) -> Result<Sources, AwsError> {
     let exact = exact_names(d, hints);
-    let mut names = BTreeSet::new();
+    let mut names = BTreeMap::new();
     for prefix in lookups(d, &exact) {
-        for (group, _) in groups_with_prefix(c, batch, prefix).await? {
+        for (group, retention) in groups_with_prefix(c, batch, prefix).await? {
             if d.filters.selects(&group) || exact.contains(group.as_str()) {
-                names.insert(group);
+                names.insert(group, retention);
             }
         }
     }
-    let mut out = BTreeMap::new();
-    for group in names {
+    let mut out = Sources::default();
+    for route in &d.route_log_groups {
+        if let Some(retention) = names.get(&route.name) {
+            let group = absent_if_not_found(route_group(c, batch, route, *retention).await)?;
+            out.routes.extend(group.map(|g| (route.name.clone(), g)));
+        }
+    }
+    for group in names.into_keys() {
         let filters = absent_if_not_found(filters_of(c, &group).await)?;
         // A group deleted between the listing and this read is simply gone.
         if let Some(filters) = filters {
-            out.insert(group, filters);
+            out.filters.insert(group, filters);
         }
     }
     Ok(out)
 }
 
-/// The log groups the pipeline names exactly: its sources, its canary's group and the groups it
-/// selected before.
+/// The log groups the pipeline names exactly: its sources, its canary's group, its routes' groups
+/// and the groups it selected before.
 fn exact_names<'a>(d: &'a Desired, hints: &'a Hints) -> BTreeSet<&'a str> {
     d.filters
         .log_groups
@@ -123,6 +168,7 @@ fn exact_names<'a>(d: &'a Desired, hints: &'a Hints) -> BTreeSet<&'a str> {
         .chain(&d.filters.canary)
         .chain(&hints.previous_log_groups)
         .map(String::as_str)
+        .chain(d.route_log_groups.iter().map(|g| g.name.as_str()))
         .collect()
 }
 

@@ -150,9 +150,12 @@ pub enum Step {
         /// The statement id.
         statement_id: String,
     },
-    /// Create the error log group with its retention and tags.
+    /// Create one of pitagora's own log groups (errors, canary) with its retention and tags.
     CreateLogGroup(LogGroupSpec),
-    /// Set the error log group's retention and/or add its tags.
+    /// Create a fluentd route's log group with its tags, then set its retention; one that exists
+    /// by then (someone created it since the plan) is left as it is, never given a retention.
+    CreateRouteLogGroup(LogGroupSpec),
+    /// Set a log group's retention and/or add its tags.
     UpdateLogGroup {
         /// The desired group (ignored tags left out).
         group: LogGroupSpec,

@@ -14,7 +14,9 @@ const DELETED: &str = "pipeline deleted";
 
 /// Plans the removal of everything `d`'s pipeline owns, in reverse dependency order.
 /// Retained: the bucket and the error log group unless `deletionPolicy: Delete`, the lifecycle
-/// rules of a retained bucket, and anything owned by someone else (reported as a conflict).
+/// rules of a retained bucket, the fluentd routes' log groups (always: they hold the routes' logs;
+/// said in the reasons of the filters' and the stack's deletions), and anything owned by someone
+/// else (reported as a conflict).
 pub fn plan_delete(d: &Desired, o: &Observed) -> Plan {
     let mut b = Builder::new(d);
     let remove = matches!(d.deletion_policy, DeletionPolicy::Delete);
@@ -40,9 +42,28 @@ fn delete_filters(b: &mut Builder, d: &Desired, o: &Observed) {
                 name: f.name.clone(),
             };
             let kind = ResourceKind::SubscriptionFilter;
-            b.push(Op::Delete, kind, group, Vec::new(), DELETED, step);
+            let reason = if d.route_log_groups.iter().any(|g| &g.name == group) {
+                ROUTE_GROUP_KEPT
+            } else {
+                DELETED
+            };
+            b.push(Op::Delete, kind, group, Vec::new(), reason, step);
         }
     }
+}
+
+const ROUTE_GROUP_KEPT: &str = "pipeline deleted; the log group itself is kept: a fluentd route writes into it and it holds logs";
+
+/// The routes' log groups that exist, which the deletion keeps, in words (empty: none).
+fn kept_route_groups(o: &Observed) -> String {
+    if o.route_log_groups.is_empty() {
+        return String::new();
+    }
+    let names: Vec<&str> = o.route_log_groups.keys().map(String::as_str).collect();
+    format!(
+        "; the fluentd routes' log groups ({}) are kept with their logs: pitagora never deletes them",
+        names.join(", ")
+    )
 }
 
 /// The topic's Lambda subscriptions, when the stack (and so the topic) is this pipeline's.
@@ -162,11 +183,15 @@ fn delete_stack(b: &mut Builder, d: &Desired, o: &Observed, remove: bool) {
             kind,
             name,
             Vec::new(),
-            if remove {
-                "pipeline deleted; storage.deletionPolicy: Delete removes the bucket and its objects"
-            } else {
-                "pipeline deleted; the bucket and its objects are retained"
-            },
+            format!(
+                "{}{}",
+                if remove {
+                    "pipeline deleted; storage.deletionPolicy: Delete removes the bucket and its objects"
+                } else {
+                    "pipeline deleted; the bucket and its objects are retained"
+                },
+                kept_route_groups(o)
+            ),
             Step::DeleteStack {
                 name: name.clone(),
                 empty_bucket: remove.then(|| d.names.bucket.clone()),

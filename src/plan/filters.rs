@@ -1,6 +1,7 @@
 //! The subscription filters that send each source log group's events into the stream: how they
 //! are planned (put on every selected group, updated where they differ, removed from groups no
-//! longer selected; and the source log groups the spec names that do not exist), a filter's
+//! longer selected, and put on the routes' log groups this plan creates; and the source log
+//! groups the spec names that do not exist), a filter's
 //! canonical form and its field-by-field comparison.
 
 use super::diff::Changes;
@@ -25,12 +26,18 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, o: &Observed) {
             _ => {}
         }
     }
-    // The canary log group this plan creates carries the filter from the start.
+    // The canary log group and the routes' log groups this plan creates carry the filter from
+    // the start.
     if let Some(canary) = &d.filters.canary
         && o.canary_log_group.is_none()
         && !o.log_groups.contains_key(canary)
     {
         create(b, d, canary, &[], stream_foreign);
+    }
+    for route in &d.route_log_groups {
+        if !o.log_groups.contains_key(&route.name) && d.filters.selects(&route.name) {
+            create(b, d, &route.name, &[], stream_foreign);
+        }
     }
     missing_sources(b, d, o);
 }
@@ -131,10 +138,12 @@ fn remove(b: &mut Builder, group: &str, actual: &SubscriptionFilter) {
     );
 }
 
-/// Exact source log groups that do not exist: pitagora never creates them.
+/// Exact source log groups that do not exist: pitagora never creates them (but a route's, which
+/// this plan creates).
 fn missing_sources(b: &mut Builder, d: &Desired, o: &Observed) {
+    let route = |g: &String| d.route_log_groups.iter().any(|r| &r.name == g);
     for group in &d.filters.log_groups {
-        if !o.log_groups.contains_key(group) {
+        if !o.log_groups.contains_key(group) && !route(group) {
             b.conflict(
                 ResourceKind::LogGroup,
                 group,

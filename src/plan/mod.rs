@@ -54,6 +54,7 @@ pub use action::{Action, Change, Op, Pending, Plan, RoleUpdate, Step};
 pub use bucket_policy::merge as merge_bucket_policy;
 pub use conflict::ConflictKind;
 pub use delete::plan_delete;
+pub use ownership::route_group_created_for;
 pub use permissions::find as find_permission;
 
 use crate::desired::Desired;
@@ -216,7 +217,8 @@ fn phase(op: Op, kind: ResourceKind) -> u8 {
             BucketNotification => 3,
             LambdaPermission => 4,
             DeliveryStream => 5,
-            ErrorLogGroup | CanaryLogGroup => 6,
+            // A route's log group is never deleted; listed for completeness.
+            ErrorLogGroup | CanaryLogGroup | RouteLogGroup => 6,
             BucketAccess | BucketPolicy | Role | TopicPolicy | TopicEncryption | Stack => 7,
         },
         _ => 10 + kind as u8,

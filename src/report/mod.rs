@@ -301,6 +301,14 @@ pub fn resources(check: &Check) -> Vec<Resource> {
     if let Some(g) = &d.canary_log_group {
         list.push((ResourceKind::CanaryLogGroup, g.name.clone()));
     }
+    // A route's log group is the pipeline's only once pitagora created it (the plan acts on a
+    // missing one); one its team created is theirs.
+    for g in &d.route_log_groups {
+        let live = check.observed.route_log_groups.get(&g.name);
+        if live.is_some_and(|o| crate::plan::route_group_created_for(d, &o.tags)) {
+            list.push((ResourceKind::RouteLogGroup, g.name.clone()));
+        }
+    }
     held_resources(d, &mut list);
     if !d.notifications.is_empty() {
         list.push((ResourceKind::BucketNotification, d.names.bucket.clone()));
@@ -408,6 +416,7 @@ pub fn chain(check: &Check) -> Chain {
                 ResourceKind::SubscriptionFilter,
                 ResourceKind::LogGroup,
                 ResourceKind::CanaryLogGroup,
+                ResourceKind::RouteLogGroup,
             ],
         ) || touches(plan, ResourceKind::Role, &d.names.logs_role),
         stream: d.stream.name.clone(),

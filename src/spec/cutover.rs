@@ -20,8 +20,15 @@ pub struct Legacy {
     pub fluentd: FluentdLegacy,
 }
 
+/// The retention values CloudWatch Logs accepts (`PutRetentionPolicy`'s `retentionInDays`), in
+/// days.
+pub const LOG_RETENTION_DAYS: [i32; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
 /// A fluentd aggregator path, and where the routes to it are rendered.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct FluentdLegacy {
     /// Where the legacy aggregator listens (fluentd forward protocol). Exactly one of `target`
@@ -56,6 +63,28 @@ pub struct FluentdLegacy {
     /// fluentd restart or crash loses nothing, and retried for ever.
     #[serde(default)]
     pub cloud_watch_buffer: CloudWatchBuffer,
+
+    /// Days the routes' log groups keep their events, when pitagora creates them (a route's log
+    /// group that exists already keeps the retention its owner gave it): one of CloudWatch Logs'
+    /// values 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
+    /// 2557, 2922, 3288 or 3653. Default: 30.
+    #[serde(default = "default_log_group_retention")]
+    #[schemars(extend("enum" = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]))]
+    pub log_group_retention_days: i32,
+}
+
+impl Default for FluentdLegacy {
+    fn default() -> Self {
+        Self {
+            target: None,
+            store: None,
+            config: None,
+            reload: None,
+            routes: Vec::new(),
+            log_group_retention_days: default_log_group_retention(),
+            cloud_watch_buffer: CloudWatchBuffer::default(),
+        }
+    }
 }
 
 /// The address of a fluentd aggregator.
@@ -393,6 +422,9 @@ fn default_chunk_limit() -> String {
 }
 fn default_total_limit() -> String {
     "512m".to_owned()
+}
+fn default_log_group_retention() -> i32 {
+    30
 }
 fn default_true() -> bool {
     true

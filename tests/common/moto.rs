@@ -746,6 +746,75 @@ pub async fn log_group_exists(c: &RegionClients, group: &str) -> bool {
         .any(|g| g.log_group_name() == Some(group))
 }
 
+/// A log group's retention and tags, read the way someone checking by hand would.
+pub async fn retention_and_tags(
+    c: &RegionClients,
+    group: &str,
+) -> (Option<i32>, BTreeMap<String, String>) {
+    let listed = c
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix(group)
+        .send()
+        .await
+        .unwrap();
+    let found = listed
+        .log_groups()
+        .iter()
+        .find(|g| g.log_group_name() == Some(group))
+        .unwrap_or_else(|| panic!("{group} does not exist"));
+    let tags = c
+        .logs
+        .list_tags_for_resource()
+        .resource_arn(found.arn().unwrap().trim_end_matches(":*"))
+        .send()
+        .await
+        .unwrap();
+    let tags = tags
+        .tags()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    (found.retention_in_days(), tags)
+}
+
+/// A pipeline beside fluentd, one route into `/ecs/payments` (which [`Moto::route_world`] leaves
+/// missing, so pitagora creates it with 14 days) and one into the team's own `/ecs/orders`.
+pub const ROUTES: &str = r#"
+sources:
+  logGroupPrefixes: [/ecs/]
+legacy:
+  fluentd:
+    target:
+      host: fluentd.logging.svc
+    logGroupRetentionDays: 14
+    routes:
+      - match: app.payments.**
+        logGroup: /ecs/payments
+      - match: app.orders.**
+        logGroup: /ecs/orders
+cutover:
+  stage: Shadow
+"#;
+
+impl Moto {
+    /// The world of [`ROUTES`]: the team's `/ecs/orders` exists, kept a week, untagged;
+    /// `/ecs/payments` does not exist.
+    pub async fn route_world(&self) -> LogPipelineSpec {
+        self.log_groups(&["/ecs/orders"]).await;
+        self.c
+            .logs
+            .put_retention_policy()
+            .log_group_name("/ecs/orders")
+            .retention_in_days(7)
+            .send()
+            .await
+            .unwrap();
+        self.spec(ROUTES)
+    }
+}
+
 /// The ids of every notification entry of a bucket (Lambda, topic and queue), sorted.
 pub async fn notification_ids(c: &RegionClients, bucket: &str) -> Vec<String> {
     let out =

@@ -115,6 +115,13 @@ fn validate_fluentd(e: &mut Errors, id: &PipelineId, spec: &LogPipelineSpec, f: 
             ),
         }
     }
+    if !LOG_RETENTION_DAYS.contains(&f.log_group_retention_days) {
+        e.push(
+            format!("{at}.logGroupRetentionDays"),
+            f.log_group_retention_days,
+            "is not a retention CloudWatch Logs accepts; use one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653 days",
+        );
+    }
     let mut seen = BTreeSet::new();
     for (i, route) in f.routes.iter().enumerate() {
         let path = format!("{at}.routes[{i}]");
