@@ -94,7 +94,7 @@ async fn apply_creates_a_routes_missing_log_group_with_its_retention_and_tags_an
             (Op::Create, ResourceKind::SubscriptionFilter),
         ]
     );
-    let (retention, tags) = retention_and_tags(&m.c, "/ecs/payments").await;
+    let (retention, tags) = retention_and_tags(&m.c.logs, "/ecs/payments").await;
     assert_eq!(retention, Some(14));
     assert_eq!(tags, done.desired.tags);
     assert_eq!(
@@ -120,7 +120,7 @@ async fn apply_leaves_a_routes_log_group_its_team_created_as_it_is_but_for_the_f
         .collect();
     assert_eq!(on_orders, [(Op::Create, ResourceKind::SubscriptionFilter)]);
     assert_eq!(
-        retention_and_tags(&m.c, "/ecs/orders").await,
+        retention_and_tags(&m.c.logs, "/ecs/orders").await,
         (Some(7), Default::default())
     );
 }

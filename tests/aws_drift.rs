@@ -577,7 +577,10 @@ async fn a_retention_changed_by_hand_on_a_route_log_group_pitagora_created_is_dr
         correct(&m, &spec).await,
         ops(&[("CloudWatchLogs.PutRetentionPolicy", 1)])
     );
-    assert_eq!(retention_and_tags(&m.c, "/ecs/payments").await.0, Some(14));
+    assert_eq!(
+        retention_and_tags(&m.c.logs, "/ecs/payments").await.0,
+        Some(14)
+    );
 }
 
 #[tokio::test]
@@ -596,5 +599,8 @@ async fn a_retention_changed_on_a_routes_log_group_its_team_created_is_no_drift(
         .unwrap();
 
     assert!(check_reads_only(&m, &spec).await.in_sync());
-    assert_eq!(retention_and_tags(&m.c, "/ecs/orders").await.0, Some(1));
+    assert_eq!(
+        retention_and_tags(&m.c.logs, "/ecs/orders").await.0,
+        Some(1)
+    );
 }

@@ -48,6 +48,15 @@ impl OwnMoto {
             .expect("scripts/moto.sh runs")
     }
 
+    /// Clients with the server's root credentials (everything is allowed until `enforce`).
+    async fn root(&self) -> Clients {
+        let key = Key {
+            id: "testing".into(),
+            secret: "testing".into(),
+        };
+        Clients::new(&self.endpoint, &key).await
+    }
+
     /// Turns IAM enforcement on: every request from now on is authorized.
     fn enforce(&self) {
         // moto reads the count from the raw body: not a form.
@@ -165,14 +174,7 @@ struct World {
 impl World {
     async fn new(label: &str) -> Self {
         let moto = OwnMoto::start(label);
-        let root = Clients::new(
-            &moto.endpoint,
-            &Key {
-                id: "testing".into(),
-                secret: "testing".into(),
-            },
-        )
-        .await;
+        let root = moto.root().await;
         let admin = user(
             &root,
             "admin",
@@ -533,34 +535,6 @@ spec:
     )
 }
 
-/// A log group's retention and tags, as the admin reads them.
-async fn retention_and_tags(
-    c: &Clients,
-    group: &str,
-) -> (Option<i32>, std::collections::HashMap<String, String>) {
-    let listed = c
-        .logs
-        .describe_log_groups()
-        .log_group_name_prefix(group)
-        .send()
-        .await
-        .unwrap();
-    let found = listed
-        .log_groups()
-        .iter()
-        .find(|g| g.log_group_name() == Some(group));
-    let retention = found.expect("the group exists").retention_in_days();
-    let arn = format!("arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}");
-    let tags = c
-        .logs
-        .list_tags_for_resource()
-        .resource_arn(arn)
-        .send()
-        .await
-        .unwrap();
-    (retention, tags.tags().cloned().unwrap_or_default())
-}
-
 #[tokio::test]
 async fn the_controllers_policy_creates_a_routes_log_group_and_keeps_its_retention_but_never_the_teams()
  {
@@ -582,14 +556,14 @@ async fn the_controllers_policy_creates_a_routes_log_group_and_keeps_its_retenti
 
     let out = as_controller(&world, &["apply", "-f", &file]).await;
     assert_exit(&out, 0);
-    let (retention, tags) = retention_and_tags(&admin, ROUTED_GROUP).await;
+    let (retention, tags) = common::moto::retention_and_tags(&admin.logs, ROUTED_GROUP).await;
     assert_eq!(retention, Some(30), "{}", describe(&out));
     assert_eq!(
         tags.get("app.kubernetes.io/managed-by").map(String::as_str),
         Some("pitagora")
     );
     assert_eq!(
-        retention_and_tags(&admin, TENANT_GROUP).await,
+        common::moto::retention_and_tags(&admin.logs, TENANT_GROUP).await,
         (Some(7), Default::default())
     );
 
@@ -604,8 +578,18 @@ async fn the_controllers_policy_creates_a_routes_log_group_and_keeps_its_retenti
         .unwrap();
     let out = as_controller(&world, &["apply", "-f", &file]).await;
     assert_exit(&out, 0);
-    assert_eq!(retention_and_tags(&admin, ROUTED_GROUP).await.0, Some(30));
-    assert_eq!(retention_and_tags(&admin, TENANT_GROUP).await.0, Some(7));
+    assert_eq!(
+        common::moto::retention_and_tags(&admin.logs, ROUTED_GROUP)
+            .await
+            .0,
+        Some(30)
+    );
+    assert_eq!(
+        common::moto::retention_and_tags(&admin.logs, TENANT_GROUP)
+            .await
+            .0,
+        Some(7)
+    );
     let text = common::binary::output(&out);
     assert!(!text.contains("AccessDenied"), "{}", describe(&out));
     common::remove_scratch_dir(&dir);
@@ -1018,14 +1002,7 @@ async fn plugin_writes(logs: &aws_sdk_cloudwatchlogs::Client, group: &str) -> Re
 #[tokio::test]
 async fn the_fluentd_node_policy_writes_the_tenants_route_groups_and_nothing_else() {
     let moto = OwnMoto::start("aws-iam-fluentd-node");
-    let root = Clients::new(
-        &moto.endpoint,
-        &Key {
-            id: "testing".into(),
-            secret: "testing".into(),
-        },
-    )
-    .await;
+    let root = moto.root().await;
     let canary = "/ecs/team-a/pitagora-team-a-orders-0123abcd-canary";
     for group in [TENANT_GROUP, OUTSIDE_GROUP, canary] {
         root.logs

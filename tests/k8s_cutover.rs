@@ -713,7 +713,7 @@ async fn a_routes_missing_log_group_is_created_and_subscribed_by_the_time_fluent
     // The key routes the worker's logs into the group: it exists, kept 30 days, as pitagora's,
     // with the pipeline's filter.
     assert_eq!(shapes(&w.ns), shape(&["!cloudwatch_logs", "forward"]));
-    let (retention, tags) = retention_and_tags(&w.m.c, &worker).await;
+    let (retention, tags) = retention_and_tags(&w.m.c.logs, &worker).await;
     assert_eq!(retention, Some(30));
     assert_eq!(
         tags.get("app.kubernetes.io/managed-by").map(String::as_str),

@@ -8,21 +8,8 @@ use crate::desired::LogGroupSpec;
 
 /// Creates the log group with its tags, then sets its retention.
 pub(super) async fn create(c: &RegionClients, g: &LogGroupSpec) -> Result<String, AwsError> {
-    let created = c
-        .send("CloudWatchLogs.CreateLogGroup", || {
-            c.logs
-                .create_log_group()
-                .log_group_name(&g.name)
-                .set_tags(Some(logs::tags_to_sdk(&g.tags)))
-                .send()
-        })
-        .await;
-    match created {
-        Ok(_) => {}
-        // A retry after a crash: the group exists; retention is set below either way.
-        Err(e) if e.is_already_exists() => {}
-        Err(e) => return Err(e),
-    }
+    // A group that exists already is a retry after a crash: retention is set either way.
+    create_tagged(c, g).await?;
     put_retention(c, g).await?;
     Ok("created".into())
 }
@@ -32,6 +19,15 @@ pub(super) async fn create(c: &RegionClients, g: &LogGroupSpec) -> Result<String
 /// the next plan judges it by its tags (a retry after a crash finds pitagora's, and sets the
 /// retention then).
 pub(super) async fn create_route(c: &RegionClients, g: &LogGroupSpec) -> Result<String, AwsError> {
+    if !create_tagged(c, g).await? {
+        return Ok("exists already: left as it is".into());
+    }
+    put_retention(c, g).await?;
+    Ok(format!("created, retention {} days", g.retention_days))
+}
+
+/// Creates the log group with its tags; `false` when it exists already.
+async fn create_tagged(c: &RegionClients, g: &LogGroupSpec) -> Result<bool, AwsError> {
     let created = c
         .send("CloudWatchLogs.CreateLogGroup", || {
             c.logs
@@ -42,11 +38,8 @@ pub(super) async fn create_route(c: &RegionClients, g: &LogGroupSpec) -> Result<
         })
         .await;
     match created {
-        Ok(_) => {
-            put_retention(c, g).await?;
-            Ok(format!("created, retention {} days", g.retention_days))
-        }
-        Err(e) if e.is_already_exists() => Ok("exists already: left as it is".into()),
+        Ok(_) => Ok(true),
+        Err(e) if e.is_already_exists() => Ok(false),
         Err(e) => Err(e),
     }
 }

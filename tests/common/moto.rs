@@ -748,11 +748,10 @@ pub async fn log_group_exists(c: &RegionClients, group: &str) -> bool {
 
 /// A log group's retention and tags, read the way someone checking by hand would.
 pub async fn retention_and_tags(
-    c: &RegionClients,
+    logs: &aws_sdk_cloudwatchlogs::Client,
     group: &str,
 ) -> (Option<i32>, BTreeMap<String, String>) {
-    let listed = c
-        .logs
+    let listed = logs
         .describe_log_groups()
         .log_group_name_prefix(group)
         .send()
@@ -763,8 +762,7 @@ pub async fn retention_and_tags(
         .iter()
         .find(|g| g.log_group_name() == Some(group))
         .unwrap_or_else(|| panic!("{group} does not exist"));
-    let tags = c
-        .logs
+    let tags = logs
         .list_tags_for_resource()
         .resource_arn(found.arn().unwrap().trim_end_matches(":*"))
         .send()
