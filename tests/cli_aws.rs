@@ -10,8 +10,8 @@
 mod common;
 
 use common::binary::{
-    against, against_moto, against_with, against_without_region, assert_exit, closed_endpoint,
-    describe, output, stderr, stdout,
+    against, against_moto, against_with, against_without_region, assert_exit, calls_line,
+    closed_endpoint, describe, output, stderr, stdout,
 };
 
 use common::moto::{
@@ -759,6 +759,20 @@ async fn verify_right_after_apply_finds_the_canary_in_raw_and_exits_0() {
         "{}",
         describe(&o)
     );
+}
+
+#[tokio::test]
+async fn verify_ends_with_the_aws_calls_it_made_its_canarys_writes_among_them() {
+    let (_dir, file, _p, _c) = applied("counted").await;
+
+    let o = against_moto(&["verify", "-f", &file, "--format", "json"]);
+
+    assert_exit(&o, 0);
+    let (calls, writes) = calls_line(&o);
+    assert!(calls > writes, "{}", describe(&o));
+    // A pipeline's first canary: PutLogEvents refused (no canary stream yet), CreateLogStream,
+    // PutLogEvents.
+    assert_eq!(writes, 3, "{}", describe(&o));
 }
 
 #[tokio::test]

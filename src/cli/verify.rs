@@ -148,6 +148,11 @@ pub(super) async fn verify(
             }
         }
     }
+    writeln!(
+        err,
+        "{}",
+        report::text::calls(&engine.aws().calls().snapshot())
+    )?;
     Ok(
         if invalid || lossy || delivered < results.len() || results.is_empty() {
             Exit::Error
