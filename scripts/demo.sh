@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo: the full chain of examples/full-chain.yaml against a local AWS emulator (moto),
 # from nothing to converged, through out-of-band drift and its correction, to a log line
-# arriving in S3. Needs Rust (cargo), python3 and curl; installs moto into .venv-moto/.
+# arriving in S3 and a canary verified (with canned CloudWatch metrics: moto serves none). Needs
+# Rust (cargo), python3 and curl; installs moto into .venv-moto/.
 #
 #   scripts/demo.sh
 #
@@ -54,11 +55,29 @@ run "$PITAGORA" drift -f examples/full-chain.yaml
 step "An application logs a line; it travels through the subscription filter and Firehose into S3"
 $PY scripts/demo/aws.py send
 
-step "pitagora verify: a canary through the whole chain, each stage's latency (exit 0: delivered)"
-# The emulator runs no Lambda code: the demo plays the transform's part (raw/ → processed/).
-$PY scripts/demo/aws.py transform &
-TRANSFORM=$!
-run "$PITAGORA" verify -f examples/full-chain.yaml
-wait "$TRANSFORM" || true
+# moto does not serve CloudWatch's metrics protocol, so the loss signals' GetMetricData is sent to
+# a stand-in with canned answers (AWS_ENDPOINT_URL_CLOUDWATCH, for pitagora only); it says so
+# each time it answers. The emulator runs no Lambda code either: the demo plays the transform's
+# part (raw/ → processed/).
+verify_with_canned_metrics() {
+  local scenario=$1 url_file=.moto/demo/cloudwatch.url
+  rm -f "$url_file"
+  python3 scripts/demo/cloudwatch.py "$url_file" "$scenario" &
+  local cloudwatch=$!
+  for _ in $(seq 50); do [[ -s $url_file ]] && break; sleep 0.1; done
+  [[ -s $url_file ]] || { echo "the canned CloudWatch did not start" >&2; exit 1; }
+  $PY scripts/demo/aws.py transform &
+  local transform=$!
+  run env AWS_ENDPOINT_URL_CLOUDWATCH="$(<"$url_file")" "$PITAGORA" verify -f examples/full-chain.yaml
+  wait "$transform" || true
+  kill "$cloudwatch"
+  wait "$cloudwatch" 2>/dev/null || true
+}
+
+step "pitagora verify while the metrics show loss (CloudWatch's answers canned: 7 delivery errors on /ecs/payments): exit 1 names them"
+verify_with_canned_metrics delivery-errors
+
+step "pitagora verify: a canary through the whole chain, each stage's latency, no loss signals (CloudWatch's answers canned: a healthy pipeline's) (exit 0)"
+verify_with_canned_metrics healthy
 
 step "Done (the emulator is stopped)"

@@ -707,7 +707,7 @@ async fn a_status_that_says_the_request_never_succeeds_is_final_after_one_reques
             aws_error(400, "InvalidArgumentException", "bad"),
             "Rejected",
         ),
-        (html(404, "404 Not Found"), "Unreadable"),
+        (html(404, "404 Not Found"), "NotServed"),
     ];
     for (reply, label) in cases {
         let server = Canned::start(vec![reply.clone(), listed()]).await;
@@ -717,6 +717,17 @@ async fn a_status_that_says_the_request_never_succeeds_is_final_after_one_reques
         assert!(!err.is_retryable(), "{err:?}");
         assert_eq!(server.requests(), 1, "{reply:?} was asked again");
     }
+}
+
+#[tokio::test]
+async fn a_404_naming_no_aws_error_says_the_endpoint_does_not_serve_the_operation() {
+    let server = Canned::start(vec![html(404, "404 Not Found")]).await;
+    let client = firehose(&server.endpoint).await;
+    let err = list(&client, &patient()).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("{LIST}: the endpoint does not serve it (HTTP 404: 404 Not Found)")
+    );
 }
 
 #[tokio::test]

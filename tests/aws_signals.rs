@@ -108,6 +108,27 @@ async fn moto_rejects_the_metric_call_so_the_metric_tests_are_ignored() {
 }
 
 #[tokio::test]
+async fn an_endpoint_that_serves_no_cloudwatch_metrics_is_named_as_such_and_asked_once() {
+    let m = Moto::new().await;
+    let (d, groups) = converged(&m).await;
+    let before = m.calls();
+
+    let read = m
+        .engine
+        .loss_signals(&d, &groups, now_ms() - 60_000, now_ms())
+        .await;
+
+    let e = read.error.expect("moto serves no CloudWatch metrics");
+    assert_eq!(e.label(), "NotServed", "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("CloudWatch.GetMetricData: the endpoint does not serve it (HTTP 404"),
+        "{e}"
+    );
+    assert_eq!(m.calls().since(&before).of("GetMetricData"), 1);
+}
+
+#[tokio::test]
 #[ignore = "moto 5.2.5 does not speak the RPCv2 CBOR protocol of aws-sdk-cloudwatch"]
 async fn a_clean_pipeline_has_no_loss_signals() {
     let m = Moto::new().await;

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::binary::{against_moto, assert_exit, describe, offline, stderr, stdout};
+use common::binary::{against_moto, assert_exit, calls_line, describe, offline, stderr, stdout};
 use common::moto::{
     default_account_clients, delete_object, fresh_account, object_event_ids, object_keys,
     put_batches,
@@ -97,6 +97,16 @@ async fn a_window_whose_events_all_arrived_is_complete_by_event_id_and_exits_0()
         text.contains(&format!("  {}: 6 logged, 6 delivered, 0 missing", p.group)),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn audit_ends_with_the_aws_calls_it_made_and_writes_none() {
+    let p = Applied::with_events("Envelope").await;
+    let o = p.audit(&["--format", "json"]);
+    assert_exit(&o, 0);
+    let (calls, writes) = calls_line(&o);
+    assert!(calls > 0, "{}", describe(&o));
+    assert_eq!(writes, 0);
 }
 
 #[tokio::test]

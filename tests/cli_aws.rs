@@ -10,8 +10,8 @@
 mod common;
 
 use common::binary::{
-    against, against_moto, against_with, against_without_region, assert_exit, closed_endpoint,
-    describe, output, stderr, stdout,
+    against, against_moto, against_with, against_without_region, assert_exit, calls_line,
+    closed_endpoint, describe, output, stderr, stdout,
 };
 
 use common::moto::{
@@ -759,6 +759,78 @@ async fn verify_right_after_apply_finds_the_canary_in_raw_and_exits_0() {
         "{}",
         describe(&o)
     );
+}
+
+#[tokio::test]
+async fn verify_against_an_endpoint_without_cloudwatch_metrics_says_so_once_and_exits_0() {
+    let (_dir, file, p, _c) = applied("unmetered").await;
+
+    let o = against_moto(&["verify", "-f", &file]);
+
+    assert_exit(&o, 0);
+    let out = stdout(&o);
+    let section = p.section(&out);
+    let unread: Vec<&str> = section
+        .iter()
+        .copied()
+        .filter(|l| l.contains("loss signals"))
+        .collect();
+    assert_eq!(
+        unread,
+        [
+            "  loss signals not read: the endpoint does not serve CloudWatch metrics (CloudWatch.GetMetricData answered HTTP 404)"
+        ],
+        "{}",
+        describe(&o)
+    );
+}
+
+// Multi-threaded: the canned answerer runs on this runtime while the binary blocks the test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_whose_cloudwatch_metrics_are_quiet_says_no_loss_signals_showed() {
+    let (_dir, file, p, _c) = applied("quiet").await;
+    // The SDK's own per-service endpoint variable: CloudWatch to the canned answerer.
+    let cloudwatch = common::canned::serve().await;
+
+    let o = against_with(
+        &common::moto::endpoint(),
+        &["verify", "-f", &file],
+        &[("AWS_ENDPOINT_URL_CLOUDWATCH", &cloudwatch.url)],
+    );
+
+    assert_exit(&o, 0);
+    assert_eq!(
+        cloudwatch.requests.load(Ordering::SeqCst),
+        1,
+        "{}",
+        describe(&o)
+    );
+    let out = stdout(&o);
+    let signals: Vec<&str> = p
+        .section(&out)
+        .into_iter()
+        .filter(|l| l.contains("loss signals"))
+        .collect();
+    assert_eq!(
+        signals,
+        ["  loss signals: none in the last 15 min (delivery metrics, error objects)"],
+        "{}",
+        describe(&o)
+    );
+}
+
+#[tokio::test]
+async fn verify_ends_with_the_aws_calls_it_made_its_canarys_writes_among_them() {
+    let (_dir, file, _p, _c) = applied("counted").await;
+
+    let o = against_moto(&["verify", "-f", &file, "--format", "json"]);
+
+    assert_exit(&o, 0);
+    let (calls, writes) = calls_line(&o);
+    assert!(calls > writes, "{}", describe(&o));
+    // A pipeline's first canary: PutLogEvents refused (no canary stream yet), CreateLogStream,
+    // PutLogEvents.
+    assert_eq!(writes, 3, "{}", describe(&o));
 }
 
 #[tokio::test]

@@ -292,6 +292,35 @@ fn totals_count_pipelines_by_status_with_items_ignored_items_and_calls() {
 }
 
 #[test]
+fn the_calls_line_counts_calls_and_writes_in_the_singular_when_there_is_one() {
+    let stats = |reads: u64, writes: u64| {
+        let key = |operation: &str| CallKey {
+            service: "Firehose".into(),
+            operation: operation.into(),
+            outcome: Outcome::Ok,
+        };
+        CallStats(
+            [
+                (key("DescribeDeliveryStream"), reads),
+                (key("UpdateDestination"), writes),
+            ]
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .collect(),
+        )
+    };
+    for (reads, writes, line) in [
+        (0, 0, "0 AWS calls (0 writes)"),
+        (1, 0, "1 AWS call (0 writes)"),
+        (0, 1, "1 AWS call (1 write)"),
+        (1, 1, "2 AWS calls (1 write)"),
+        (30, 4, "34 AWS calls (4 writes)"),
+    ] {
+        assert_eq!(text::calls(&stats(reads, writes)), line);
+    }
+}
+
+#[test]
 fn the_generator_names_the_crate_version() {
     let r = report_of(&[], &CallStats::default());
     assert_eq!(

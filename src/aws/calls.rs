@@ -54,7 +54,8 @@ pub struct CallStats(pub BTreeMap<CallKey, u64>);
 
 /// Whether an operation changes AWS state (as opposed to reading it).
 pub fn is_write(operation: &str) -> bool {
-    const READS: &[&str] = &["Describe", "Get", "List", "Head"];
+    // `Filter`: CloudWatch Logs' FilterLogEvents (the audit's read of the logged events).
+    const READS: &[&str] = &["Describe", "Get", "List", "Head", "Filter"];
     !READS.iter().any(|p| operation.starts_with(p))
 }
 
@@ -275,5 +276,32 @@ mod throttling {
             None,
             br#"{"__type":"ThrottlingException"}"#
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_write;
+
+    #[test]
+    fn reads_are_told_from_writes_by_their_operation() {
+        for read in [
+            "DescribeStacks",
+            "GetTemplate",
+            "ListTagsForResource",
+            "HeadObject",
+            "FilterLogEvents",
+            "GetMetricData",
+        ] {
+            assert!(!is_write(read), "{read}");
+        }
+        for write in [
+            "UpdateStack",
+            "PutLogEvents",
+            "CreateLogStream",
+            "DeleteObjects",
+        ] {
+            assert!(is_write(write), "{write}");
+        }
     }
 }

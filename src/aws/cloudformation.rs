@@ -58,19 +58,42 @@ pub fn stack_status(s: &cfn::Stack) -> String {
         .unwrap_or_default()
 }
 
-/// Stack templates already read, by what identifies a template version: a stack changes its
-/// template only through an update, which moves its status and its `LastUpdatedTime`, so a
-/// template is read again only when one of them changed. Stacks that report no
-/// `LastUpdatedTime` after an update (emulators) are never cached.
+/// Stack templates already read, by stack name, each with what identifies its template version:
+/// a stack changes its template only through an operation on it, which moves its status and
+/// (AWS documents) its `LastUpdatedTime`, so a template is read again when one of them changed.
+/// Stacks that report no `LastUpdatedTime` after an update (emulators) are never cached.
 ///
-/// Entries are compact, for thousands of stacks: a template equal to the pipeline's desired
-/// one (the steady state) is kept as that template's digest only, and served as the desired
-/// template while the desired one has the same digest; any other as its JSON text (a parsed
-/// tree takes several times the memory).
+/// pitagora's own writes do not rely on that: every CloudFormation write it sends forgets the
+/// template of the stack it names ([`StackWrites`]), and a template read before a write to its
+/// stack is not cached after it ([`Ticket`]). A server whose `LastUpdatedTime` stays still
+/// after an update therefore never gets a template older than pitagora's update served back.
+///
+/// Entries are compact, for thousands of stacks: one per stack; a template equal to the
+/// pipeline's desired one (the steady state) is kept as that template's digest only, and served
+/// as the desired template while the desired one has the same digest; any other as its JSON
+/// text (a parsed tree takes several times the memory).
 #[derive(Debug, Default)]
 pub struct TemplateCache {
-    entries: std::sync::Mutex<std::collections::HashMap<String, Cached>>,
+    state: std::sync::Mutex<CacheState>,
 }
+
+#[derive(Debug, Default)]
+struct CacheState {
+    /// By stack name: the version key the template was read under, and the template.
+    entries: std::collections::HashMap<String, (String, Cached)>,
+    /// Writes seen so far: the clock [`Ticket`]s are taken on.
+    writes: u64,
+    /// By stack name: the clock at the last write to that stack.
+    written: std::collections::HashMap<String, u64>,
+    /// The clock when `written` last started again: a ticket older than it may predate a
+    /// write it no longer records.
+    floor: u64,
+}
+
+/// When a template read began, on the cache's clock of writes: what was read is cached only if
+/// no write to its stack came since.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ticket(u64);
 
 #[derive(Debug)]
 enum Cached {
@@ -82,14 +105,23 @@ enum Cached {
     Absent,
 }
 
-/// Templates kept at most; past that the cache starts again (stacks per account are bounded
-/// far below it by AWS's quota).
+/// Templates (and stacks written) kept at most; past that the cache starts again (stacks per
+/// account are bounded far below it by AWS's quota).
 const TEMPLATES_KEPT: usize = 4096;
 
 fn digest(template: &serde_json::Value) -> [u8; 32] {
     use sha2::Digest;
     // serde_json's maps are ordered: equal values serialize alike.
     sha2::Sha256::digest(template.to_string().as_bytes()).into()
+}
+
+/// The stack's name in `name_or_id`: CloudFormation takes either, and an id is
+/// `arn:…:stack/NAME/UUID`.
+fn stack_name(name_or_id: &str) -> &str {
+    match name_or_id.split_once(":stack/") {
+        Some((_, rest)) => rest.split('/').next().unwrap_or(rest),
+        None => name_or_id,
+    }
 }
 
 impl TemplateCache {
@@ -105,35 +137,145 @@ impl TemplateCache {
         }
     }
 
-    /// The template cached under `key`, for a pipeline whose desired template is `desired`;
-    /// `None` when it must be read (never cached, or cached as a desired template that has
-    /// changed since).
-    pub fn get(&self, key: &str, desired: &serde_json::Value) -> Option<Option<serde_json::Value>> {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        match entries.get(key)? {
+    /// Taken before the stack is described: a template read under a key described after a
+    /// write to the stack is the only kind cached.
+    pub fn ticket(&self) -> Ticket {
+        Ticket(self.lock().writes)
+    }
+
+    /// The template of `stack` cached under `key`, for a pipeline whose desired template is
+    /// `desired`; `None` when it must be read (never cached, cached under another version,
+    /// forgotten by a write, or cached as a desired template that has changed since).
+    pub fn get(
+        &self,
+        stack: &str,
+        key: &str,
+        desired: &serde_json::Value,
+    ) -> Option<Option<serde_json::Value>> {
+        let state = self.lock();
+        let (version, cached) = state.entries.get(stack)?;
+        if version != key {
+            return None;
+        }
+        match cached {
             Cached::AsDesired(d) => (*d == digest(desired)).then(|| Some(desired.clone())),
             Cached::Text(text) => Some(serde_json::from_str(text).ok()),
             Cached::Absent => Some(None),
         }
     }
 
-    /// Caches `template`, read for a pipeline whose desired template is `desired`, under `key`.
+    /// Caches `template` of `stack`, read under `key` for a pipeline whose desired template is
+    /// `desired` — unless a write to the stack came after `ticket` (what was read may predate
+    /// it, under a key the write need not change).
     pub fn put(
         &self,
+        ticket: Ticket,
+        stack: &str,
         key: String,
         template: Option<&serde_json::Value>,
         desired: &serde_json::Value,
     ) {
+        let mut state = self.lock();
+        let last_write = state.written.get(stack).copied().unwrap_or(state.floor);
+        if last_write > ticket.0 {
+            return;
+        }
         let cached = match template {
             Some(t) if t == desired => Cached::AsDesired(digest(t)),
             Some(t) => Cached::Text(t.to_string().into_boxed_str()),
             None => Cached::Absent,
         };
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() >= TEMPLATES_KEPT {
-            entries.clear();
+        if state.entries.len() >= TEMPLATES_KEPT && !state.entries.contains_key(stack) {
+            state.entries.clear();
         }
-        entries.insert(key, cached);
+        state.entries.insert(stack.to_owned(), (key, cached));
+    }
+
+    /// Forgets the template of the stack `name_or_id` names: pitagora is changing it.
+    pub fn forget(&self, name_or_id: &str) {
+        let mut state = self.lock();
+        state.writes += 1;
+        let name = stack_name(name_or_id);
+        state.entries.remove(name);
+        if state.written.len() >= TEMPLATES_KEPT && !state.written.contains_key(name) {
+            state.written.clear();
+            state.floor = state.writes;
+        }
+        let now = state.writes;
+        state.written.insert(name.to_owned(), now);
+    }
+
+    /// Forgets every template: a write whose stack is not known.
+    pub fn forget_all(&self) {
+        let mut state = self.lock();
+        state.writes += 1;
+        state.entries.clear();
+        state.written.clear();
+        state.floor = state.writes;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// An interceptor on the CloudFormation client that makes every write pitagora sends to a
+/// stack forget that stack's cached template, before the write is sent (so a read racing it
+/// is not cached either, see [`TemplateCache::put`]). Writes are known by operation, whatever
+/// step sends them: a new one cannot forget to invalidate.
+#[derive(Clone, Debug)]
+pub struct StackWrites(pub std::sync::Arc<TemplateCache>);
+
+impl StackWrites {
+    /// The stack a template-changing operation's input names; `None` for any other input.
+    fn named_stack(
+        input: &aws_smithy_runtime_api::client::interceptors::context::Input,
+    ) -> Option<&str> {
+        use aws_sdk_cloudformation::operation as op;
+        macro_rules! first_named {
+            ($($input:ty),*) => {
+                None$(.or_else(|| input.downcast_ref::<$input>().and_then(|i| i.stack_name())))*
+            };
+        }
+        first_named!(
+            op::create_stack::CreateStackInput,
+            op::update_stack::UpdateStackInput,
+            op::delete_stack::DeleteStackInput,
+            op::cancel_update_stack::CancelUpdateStackInput,
+            op::continue_update_rollback::ContinueUpdateRollbackInput,
+            op::rollback_stack::RollbackStackInput,
+            op::execute_change_set::ExecuteChangeSetInput
+        )
+    }
+}
+
+impl aws_sdk_cloudformation::config::Intercept for StackWrites {
+    fn name(&self) -> &'static str {
+        "pitagora::StackWrites"
+    }
+
+    // Before serialization, not before execution: the operation's name is in `cfg` only once
+    // the operation's configuration is applied. Once per call, before its first attempt.
+    fn read_before_serialization(
+        &self,
+        context: &aws_sdk_cloudformation::config::interceptors::BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &aws_sdk_cloudformation::config::RuntimeComponents,
+        cfg: &mut aws_sdk_cloudformation::config::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        use aws_smithy_runtime_api::client::orchestrator::Metadata;
+        let Some(operation) = cfg.load::<Metadata>().map(Metadata::name) else {
+            return Ok(());
+        };
+        if !super::calls::is_write(operation) {
+            return Ok(());
+        }
+        match Self::named_stack(context.input()) {
+            Some(stack) => self.0.forget(stack),
+            // A write that names no stack, or one pitagora does not know: forget them all
+            // rather than trust a template it may have changed.
+            None => self.0.forget_all(),
+        }
+        Ok(())
     }
 }
 
@@ -333,17 +475,19 @@ mod template_cache {
         );
     }
 
+    const NAME: &str = "s";
+
     #[test]
     fn a_cached_template_is_returned_as_it_was_put() {
         let cache = TemplateCache::default();
         let key = TemplateCache::key(&stack(StackStatus::CreateComplete, None)).unwrap();
         let desired = serde_json::json!({"Resources": {"A": {"Type": "X"}}});
         let other = serde_json::json!({"Resources": {}});
-        assert_eq!(cache.get(&key, &desired), None);
-        cache.put(key.clone(), Some(&other), &desired);
-        assert_eq!(cache.get(&key, &desired), Some(Some(other.clone())));
-        cache.put(key.clone(), None, &desired);
-        assert_eq!(cache.get(&key, &desired), Some(None));
+        assert_eq!(cache.get(NAME, &key, &desired), None);
+        cache.put(cache.ticket(), NAME, key.clone(), Some(&other), &desired);
+        assert_eq!(cache.get(NAME, &key, &desired), Some(Some(other.clone())));
+        cache.put(cache.ticket(), NAME, key.clone(), None, &desired);
+        assert_eq!(cache.get(NAME, &key, &desired), Some(None));
     }
 
     #[test]
@@ -351,10 +495,60 @@ mod template_cache {
         let cache = TemplateCache::default();
         let key = TemplateCache::key(&stack(StackStatus::CreateComplete, None)).unwrap();
         let desired = serde_json::json!({"Resources": {"A": {"Type": "X"}}});
-        cache.put(key.clone(), Some(&desired), &desired);
-        assert_eq!(cache.get(&key, &desired), Some(Some(desired.clone())));
+        cache.put(cache.ticket(), NAME, key.clone(), Some(&desired), &desired);
+        assert_eq!(cache.get(NAME, &key, &desired), Some(Some(desired.clone())));
         // The spec changed: the live template is not known from the new desired one; read it.
         let changed = serde_json::json!({"Resources": {"A": {"Type": "Y"}}});
-        assert_eq!(cache.get(&key, &changed), None);
+        assert_eq!(cache.get(NAME, &key, &changed), None);
+    }
+
+    #[test]
+    fn another_version_of_the_stack_is_read_again() {
+        let cache = TemplateCache::default();
+        let desired = serde_json::json!({"Resources": {}});
+        let old = TemplateCache::key(&stack(StackStatus::UpdateComplete, Some(5_000))).unwrap();
+        let new = TemplateCache::key(&stack(StackStatus::UpdateComplete, Some(9_000))).unwrap();
+        cache.put(cache.ticket(), NAME, old, Some(&desired), &desired);
+        assert_eq!(cache.get(NAME, &new, &desired), None);
+    }
+
+    #[test]
+    fn a_write_to_the_stack_forgets_its_template_under_the_same_key() {
+        let cache = TemplateCache::default();
+        let key = TemplateCache::key(&stack(StackStatus::UpdateComplete, Some(5_000))).unwrap();
+        let desired = serde_json::json!({"Resources": {}});
+        cache.put(cache.ticket(), NAME, key.clone(), Some(&desired), &desired);
+        // By id, as CloudFormation also takes it.
+        cache.forget("arn:aws:cloudformation:eu-west-1:123456789012:stack/s/1");
+        assert_eq!(cache.get(NAME, &key, &desired), None);
+    }
+
+    #[test]
+    fn a_template_read_before_a_write_to_its_stack_is_not_cached_after_it() {
+        let cache = TemplateCache::default();
+        let key = TemplateCache::key(&stack(StackStatus::UpdateComplete, Some(5_000))).unwrap();
+        let desired = serde_json::json!({"Resources": {}});
+        let before = cache.ticket();
+        cache.forget(NAME);
+        cache.put(before, NAME, key.clone(), Some(&desired), &desired);
+        assert_eq!(cache.get(NAME, &key, &desired), None);
+        // A write to another stack leaves it alone.
+        let before = cache.ticket();
+        cache.forget("other");
+        cache.put(before, NAME, key.clone(), Some(&desired), &desired);
+        assert_eq!(cache.get(NAME, &key, &desired), Some(Some(desired)));
+    }
+
+    #[test]
+    fn a_write_to_an_unknown_stack_forgets_every_template() {
+        let cache = TemplateCache::default();
+        let key = TemplateCache::key(&stack(StackStatus::CreateComplete, None)).unwrap();
+        let desired = serde_json::json!({"Resources": {}});
+        let before = cache.ticket();
+        cache.put(before, NAME, key.clone(), Some(&desired), &desired);
+        cache.forget_all();
+        assert_eq!(cache.get(NAME, &key, &desired), None);
+        cache.put(before, NAME, key.clone(), Some(&desired), &desired);
+        assert_eq!(cache.get(NAME, &key, &desired), None);
     }
 }

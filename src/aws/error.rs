@@ -43,6 +43,19 @@ pub enum AwsError {
         /// The status, what the SDK could not read, and the start of the body.
         message: String,
     },
+    /// HTTP 404 with no AWS error in it: the endpoint does not serve this operation at all (an
+    /// emulator without this service or its protocol, e.g. moto and CloudWatch's metrics; a
+    /// proxy; an endpoint that is not this service). Asking again gets the same answer, so it
+    /// is not retried.
+    #[error("{operation}: the endpoint does not serve it (HTTP {status}: {answer})")]
+    NotServed {
+        /// `Service.Operation`.
+        operation: String,
+        /// The status (404).
+        status: u16,
+        /// The start of the body.
+        answer: String,
+    },
     /// No answer came within a question's whole time (attempts and retries included): the
     /// endpoint takes connections and never answers (a half-open connection, a stuck proxy, a
     /// firewall that drops packets).
@@ -146,6 +159,7 @@ impl AwsError {
             AwsError::Throttled { .. } => "Throttled",
             AwsError::Unavailable { .. } => "Unavailable",
             AwsError::Unreadable { .. } => "Unreadable",
+            AwsError::NotServed { .. } => "NotServed",
             AwsError::NoAnswer { .. } => "NoAnswer",
             AwsError::NotReady { .. } => "NotReady",
             AwsError::AccessDenied { .. } => "AccessDenied",
@@ -282,6 +296,11 @@ fn final_status_name(status: u16) -> &'static str {
     }
 }
 
+/// The status of an answer that, naming no AWS error, says the endpoint has no such operation
+/// ([`AwsError::NotServed`]); AWS's own 404s always name one (`NoSuchBucket`,
+/// `ResourceNotFoundException`, S3's `NotFound` for a HEAD...).
+const NOT_SERVED: u16 = 404;
+
 /// Classifies an SDK error of `operation` (`Service.Operation`).
 pub fn classify<E>(
     operation: &str,
@@ -292,6 +311,15 @@ where
 {
     let operation = operation.to_owned();
     match &err {
+        SdkError::ServiceError(service)
+            if service.err().code().is_none() && service.raw().status().as_u16() == NOT_SERVED =>
+        {
+            AwsError::NotServed {
+                operation,
+                status: NOT_SERVED,
+                answer: body_excerpt(service.raw()),
+            }
+        }
         SdkError::ServiceError(service) => {
             let status = service.raw().status().as_u16();
             let code = printable(service.err().code().unwrap_or("Unknown"));
@@ -308,6 +336,13 @@ where
         // What the SDK could not parse, and what the server said (e.g. an HTML error page): a
         // server failing for now (see `is_transient_status`) may answer properly next time;
         // anything else will not.
+        SdkError::ResponseError(r) if r.raw().status().as_u16() == NOT_SERVED => {
+            AwsError::NotServed {
+                operation,
+                status: NOT_SERVED,
+                answer: body_excerpt(r.raw()),
+            }
+        }
         SdkError::ResponseError(r) => {
             let status = r.raw().status().as_u16();
             let message = format!(

@@ -111,7 +111,8 @@ pub struct RegionClients {
     pub poll_interval: Duration,
     /// Rate limits shared by every region's clients.
     pub limiter: Arc<RateLimiter>,
-    /// Stack templates already read in this region.
+    /// Stack templates already read in this region (every write through `cfn` forgets its
+    /// stack's).
     pub templates: Arc<cloudformation::TemplateCache>,
 }
 
@@ -363,9 +364,19 @@ impl Aws {
             }
             aws_sdk_s3::Client::from_conf(config.build())
         };
+        let templates = Arc::<cloudformation::TemplateCache>::default();
+        let cfn = {
+            let mut config = aws_sdk_cloudformation::config::Builder::from(&base)
+                .interceptor(self.calls.clone())
+                .interceptor(cloudformation::StackWrites(templates.clone()));
+            for i in &self.interceptors {
+                config.push_interceptor(i.clone());
+            }
+            aws_sdk_cloudformation::Client::from_conf(config.build())
+        };
         RegionClients {
             region: region.to_owned(),
-            cfn: client!(aws_sdk_cloudformation),
+            cfn,
             firehose: client!(aws_sdk_firehose),
             logs: client!(aws_sdk_cloudwatchlogs),
             cloudwatch: client!(aws_sdk_cloudwatch),
@@ -378,7 +389,7 @@ impl Aws {
             settle_timeout: self.settings.settle_timeout,
             poll_interval: self.settings.poll_interval,
             limiter: self.limiter.clone(),
-            templates: Arc::default(),
+            templates,
         }
     }
 }

@@ -55,8 +55,12 @@ impl Files {
 /// identity / IRSA).
 #[derive(Debug, Clone, Args)]
 pub struct AwsArgs {
-    /// Endpoint of every AWS service, e.g. a local emulator (default: AWS's own endpoints).
-    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    /// Endpoint of every AWS service, e.g. a local emulator (default: AWS_ENDPOINT_URL, else
+    /// AWS's own endpoints; AWS_ENDPOINT_URL_<SERVICE>, e.g. AWS_ENDPOINT_URL_CLOUDWATCH,
+    /// sends one service elsewhere, as in every AWS SDK).
+    // Not `env = "AWS_ENDPOINT_URL"`: an endpoint given in code overrides the per-service
+    // variables; the SDK's own reading of the environment keeps them.
+    #[arg(long)]
     pub endpoint_url: Option<String>,
     /// Region of pipelines whose spec names none (default: the AWS configuration's, e.g. AWS_REGION).
     #[arg(long)]

@@ -8,6 +8,7 @@ use crate::delivery::audit::{Audit, Counts, Exactness, GroupAudit, Window};
 use crate::engine::Engine;
 use crate::load::Loaded;
 use crate::observe::Hints;
+use crate::report::text;
 use crate::verify::audit::{self, Progress, Request};
 use k8s_openapi::jiff::Timestamp;
 use serde::Serialize;
@@ -99,6 +100,7 @@ pub(super) async fn audit(
         TextOrJson::Text => write_text(&outcomes, window, out)?,
         TextOrJson::Json => write_json(&outcomes, window, out)?,
     }
+    writeln!(err, "{}", text::calls(&engine.aws().calls().snapshot()))?;
     Ok(exit(&outcomes))
 }
 

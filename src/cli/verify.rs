@@ -3,6 +3,7 @@
 //! Exit 0 when every canary reached every stage and no loss signal showed, 1 otherwise.
 
 use super::{AwsArgs, CliError, Exit, Files, VerifyFormat, engine, print_problems, probe};
+use crate::aws::AwsError;
 use crate::delivery::canary::Canary;
 use crate::delivery::progress::{CanaryRoute, Evidence, Outcome, StageState, Tracked, stopped_at};
 use crate::engine::{Engine, EngineError};
@@ -57,6 +58,9 @@ struct Verified {
     /// Why they could not be read (the canary's verdict stands without them).
     #[serde(skip_serializing_if = "Option::is_none")]
     loss_signals_error: Option<String>,
+    /// That error's stable label (e.g. `NotServed`: the endpoint serves no CloudWatch metrics).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    loss_signals_error_label: Option<&'static str>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -148,6 +152,11 @@ pub(super) async fn verify(
             }
         }
     }
+    writeln!(
+        err,
+        "{}",
+        report::text::calls(&engine.aws().calls().snapshot())
+    )?;
     Ok(
         if invalid || lossy || delivered < results.len() || results.is_empty() {
             Exit::Error
@@ -222,11 +231,25 @@ async fn sent_and_waited(
         .loss_signals(&check.desired, &groups, since, now)
         .await;
     verified.loss_signals = read.signals.iter().map(Into::into).collect();
-    verified.loss_signals_error = read.error.map(|e| e.to_string());
+    verified.loss_signals_error = read.error.as_ref().map(unread);
+    verified.loss_signals_error_label = read.error.as_ref().map(AwsError::label);
     let mut chain = report::chain(&check);
     chain.canary_stopped_at = stopped_link(&tracked, &evidence).map(|l| l.label());
     verified.chain = Some(chain);
     Ok(verified)
+}
+
+/// Why the loss signals were not read, in words: an endpoint without CloudWatch's metrics (an
+/// emulator) is named as such, not as the answer it gave.
+fn unread(e: &AwsError) -> String {
+    match e {
+        AwsError::NotServed {
+            operation, status, ..
+        } if operation.starts_with("CloudWatch.") => format!(
+            "the endpoint does not serve CloudWatch metrics ({operation} answered HTTP {status})"
+        ),
+        e => e.to_string(),
+    }
 }
 
 /// The link where a canary stopped, or would have if it is still waiting (`--timeout` ran out).
@@ -314,8 +337,14 @@ fn write_text(r: &Verified, out: &mut dyn Write) -> Result<(), CliError> {
     for l in &r.loss_signals {
         writeln!(out, "  LOSS {} {}: {}", l.kind, l.resource, l.message)?;
     }
-    if let Some(e) = &r.loss_signals_error {
-        writeln!(out, "  loss signals could not be read: {e}")?;
+    match &r.loss_signals_error {
+        Some(e) => writeln!(out, "  loss signals not read: {e}")?,
+        None if r.loss_signals.is_empty() => writeln!(
+            out,
+            "  loss signals: none in the last {} min (delivery metrics, error objects)",
+            crate::delivery::signals::WINDOW_MS / 60_000
+        )?,
+        None => {}
     }
     Ok(())
 }

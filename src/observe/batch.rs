@@ -32,11 +32,12 @@ use tokio::sync::OnceCell;
 pub(super) type ListedGroup = (String, Option<i32>);
 
 /// A stack as the walk listed it: everything but the template, and the key of its template
-/// version in the [`cfn::TemplateCache`].
+/// version in the [`cfn::TemplateCache`], with the cache's ticket taken before the walk.
 #[derive(Clone, Debug)]
 pub(super) struct ListedStack {
     pub(super) observed: ObservedStack,
     pub(super) template_key: Option<String>,
+    pub(super) ticket: cfn::Ticket,
 }
 
 type GroupCell = Arc<OnceCell<Arc<Vec<ListedGroup>>>>;
@@ -170,6 +171,7 @@ pub fn cover(lookups: &BTreeSet<String>) -> BTreeSet<String> {
 async fn walk_stacks(c: &RegionClients) -> Result<HashMap<String, ListedStack>, AwsError> {
     let mut stacks = HashMap::new();
     let mut token: Option<String> = None;
+    let ticket = c.templates.ticket();
     loop {
         let out = c
             .send("CloudFormation.DescribeStacks", || {
@@ -187,6 +189,7 @@ async fn walk_stacks(c: &RegionClients) -> Result<HashMap<String, ListedStack>, 
             let listed = ListedStack {
                 observed: cfn::observed_stack(s, None),
                 template_key: cfn::TemplateCache::key(s),
+                ticket,
             };
             stacks.insert(name.to_owned(), listed);
         }

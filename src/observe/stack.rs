@@ -20,13 +20,15 @@ pub(super) async fn observe(
             let Some(listed) = listed else {
                 return Ok(None);
             };
-            let template = cached_template(c, name, listed.template_key, desired).await?;
+            let template =
+                cached_template(c, name, listed.ticket, listed.template_key, desired).await?;
             return Ok(Some(ObservedStack {
                 template,
                 ..listed.observed
             }));
         }
     }
+    let ticket = c.templates.ticket();
     let described = c
         .send("CloudFormation.DescribeStacks", || {
             c.cfn.describe_stacks().stack_name(name).send()
@@ -43,24 +45,31 @@ pub(super) async fn observe(
     if cfn::stack_status(s) == "DELETE_COMPLETE" {
         return Ok(None);
     }
-    let template = cached_template(c, name, cfn::TemplateCache::key(s), desired).await?;
+    let key = cfn::TemplateCache::key(s);
+    let template = cached_template(c, name, ticket, key, desired).await?;
     Ok(Some(cfn::observed_stack(s, template)))
 }
 
-/// The stack's template: the cached one for `key`, else read (and cached under `key`). The
-/// template changes only with an update: it is read again only when the stack says so.
+/// The stack's template: the cached one for `key`, else read (and cached under `key` unless
+/// pitagora wrote to the stack since `ticket`, taken before `key` was described). The template
+/// changes only with an operation on the stack: it is read again only when the stack says so,
+/// or pitagora wrote to it.
 async fn cached_template(
     c: &RegionClients,
     name: &str,
+    ticket: cfn::Ticket,
     key: Option<String>,
     desired: &serde_json::Value,
 ) -> Result<Option<serde_json::Value>, AwsError> {
-    if let Some(cached) = key.as_deref().and_then(|k| c.templates.get(k, desired)) {
+    if let Some(cached) = key
+        .as_deref()
+        .and_then(|k| c.templates.get(name, k, desired))
+    {
         return Ok(cached);
     }
     let read = template(c, name).await?;
     if let Some(key) = key {
-        c.templates.put(key, read.as_ref(), desired);
+        c.templates.put(ticket, name, key, read.as_ref(), desired);
     }
     Ok(read)
 }

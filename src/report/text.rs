@@ -98,9 +98,13 @@ pub fn outcome(o: &ActionOutcome) -> String {
     }
 }
 
-/// A one-line summary of AWS calls.
+/// A one-line summary of AWS calls, e.g. `34 AWS calls (0 writes)`, `1 AWS call (1 write)`.
 pub fn calls(stats: &CallStats) -> String {
-    format!("{} AWS calls ({} writes)", stats.total(), stats.writes())
+    format!(
+        "{} ({})",
+        super::plural(stats.total(), "AWS call"),
+        super::plural(stats.writes(), "write")
+    )
 }
 
 /// Colours for a terminal (ANSI), or none.

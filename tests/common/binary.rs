@@ -105,3 +105,25 @@ pub fn closed_endpoint() -> String {
         other => panic!("port {address} was expected to refuse connections: {other:?}"),
     }
 }
+
+/// The calls and writes of the line a command ends its standard error with, which must be
+/// exactly `N AWS calls (M writes)` (singular for one).
+pub fn calls_line(o: &Output) -> (u64, u64) {
+    let err = stderr(o);
+    let last = err.lines().last().unwrap_or_default();
+    let numbers: Vec<u64> = last
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    let [calls, writes] = numbers[..] else {
+        panic!("no calls line at the end: {}", describe(o));
+    };
+    let plural = |n: u64, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let expected = format!(
+        "{} ({})",
+        plural(calls, "AWS call"),
+        plural(writes, "write")
+    );
+    assert_eq!(last, expected, "{}", describe(o));
+    (calls, writes)
+}

@@ -7,7 +7,9 @@
 //! answer that never comes, or — the hardest case for idempotency — forwarding the request and
 //! then losing the answer. Rules choose the fault per service and operation, at a rate or on
 //! the first sight of each distinct request. It also puts requests into one moto account, so
-//! a `pitagora` binary pointed at it gets an account of its own.
+//! a `pitagora` binary pointed at it gets an account of its own. It can also edit the answers
+//! of one operation (an emulator's answer made into another server's, e.g. a stack whose
+//! `LastUpdatedTime` stays still).
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -151,11 +153,16 @@ struct Plan {
     log: Vec<Seen>,
 }
 
+/// A change to an answer's body.
+pub type Edit = fn(&str) -> String;
+
 struct Shared {
     upstream: String,
     account: String,
     client: Client<HttpConnector, Full<Bytes>>,
     plan: Mutex<Plan>,
+    /// By operation: how its answers are changed before the client gets them.
+    edits: Mutex<BTreeMap<String, Edit>>,
 }
 
 /// The proxy; stops when dropped.
@@ -185,6 +192,7 @@ impl FaultProxy {
                 rng: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
                 ..Plan::default()
             }),
+            edits: Mutex::default(),
         });
         let task = tokio::spawn(serve(listener, shared.clone()));
         Self {
@@ -197,6 +205,15 @@ impl FaultProxy {
     /// Replaces the rules (an empty list: forward everything).
     pub fn set_rules(&self, rules: Vec<Rule>) {
         self.shared.plan.lock().unwrap().rules = rules;
+    }
+
+    /// Changes every answer of `operation` (e.g. `DescribeStacks`) with `edit` from now on.
+    pub fn edit_answers(&self, operation: &str, edit: Edit) {
+        self.shared
+            .edits
+            .lock()
+            .unwrap()
+            .insert(operation.to_owned(), edit);
     }
 
     /// Every request seen so far.
@@ -311,8 +328,28 @@ async fn handle(
             Err(Dropped)
         }
         Some(Fault::AccessDenied) => Ok(call.denied()),
-        None => shared.forward(parts, body).await,
+        None => {
+            let answer = shared.forward(parts, body).await?;
+            let edit = shared.edits.lock().unwrap().get(&call.operation).copied();
+            Ok(match edit {
+                Some(edit) => edited(answer, edit).await,
+                None => answer,
+            })
+        }
     }
+}
+
+/// `answer` with its body changed by `edit`.
+async fn edited(answer: Response<Full<Bytes>>, edit: Edit) -> Response<Full<Bytes>> {
+    let (mut parts, body) = answer.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let body = edit(&String::from_utf8_lossy(&body));
+    parts.headers.remove(hyper::header::CONTENT_LENGTH);
+    Response::from_parts(parts, Full::new(Bytes::from(body)))
 }
 
 impl Shared {
