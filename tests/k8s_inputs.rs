@@ -27,9 +27,9 @@ fn corpus() -> Vec<(String, String, String)> {
         .collect()
 }
 
-/// Whether the API server's or kubectl's message names `field`: the API server drops list
-/// indexes (`spec.sources.logGroups`), kubectl's schema check names the parent and the key
-/// (`LogPipeline.spec.delivery: unknown field "bufferSize"`).
+/// Whether the API server's or kubectl's message names `field`: an older API server drops list
+/// indexes (`spec.sources.logGroups`), a current one keeps them, kubectl's schema check names the
+/// parent and the key (`LogPipeline.spec.delivery: unknown field "bufferSize"`).
 fn names_field(message: &str, field: &str) -> bool {
     let plain: String = {
         let mut out = String::new();
@@ -45,13 +45,37 @@ fn names_field(message: &str, field: &str) -> bool {
         out
     };
     let (parent, leaf) = plain.rsplit_once('.').unwrap_or(("", plain.as_str()));
-    message.contains(&plain)
+    // API servers up to 1.2x drop list indexes from a schema error's field path
+    // (`spec.fanout.subscribers.name`); current ones keep them (`spec.fanout.subscribers[0].name`).
+    message.contains(field)
+        || message.contains(&plain)
         || (message.contains(parent) && message.contains(&format!("\"{leaf}\"")))
         || (leaf == "name" && message.contains("resource name may not be empty"))
         || (leaf == "namespace" && message.contains("namespaces \""))
         // kubectl finds no resource for an unserved version: `no matches for kind "LogPipeline"
         // in version "pitagora.dev/v1"`.
         || (plain == "apiVersion" && message.contains("in version \""))
+}
+
+#[test]
+fn a_field_path_is_recognised_with_or_without_its_list_indexes() {
+    let field = "spec.fanout.subscribers[0].name";
+    for (api_server, message) in [
+        (
+            "1.20",
+            r#"spec.fanout.subscribers.name: Invalid value: "Slack_Alerts""#,
+        ),
+        (
+            "1.33",
+            r#"spec.fanout.subscribers[0].name: Invalid value: "Slack_Alerts""#,
+        ),
+    ] {
+        assert!(names_field(message, field), "{api_server}: {message}");
+    }
+    assert!(!names_field(
+        r#"spec.fanout.topicName: Invalid value: "x""#,
+        field
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
