@@ -633,6 +633,26 @@ async fn a_server_that_never_answers_is_unavailable_once_the_attempt_times_out()
 }
 
 #[tokio::test]
+async fn a_server_that_never_answers_costs_the_policys_time_attempts_included() {
+    // Attempts of 300 ms against a policy of one second: about four attempts, where counting
+    // only the waits between them (10–50 ms each) would make some thirty.
+    let server = Canned::start(vec![Reply::Silence]).await;
+    let timeouts = TimeoutConfig::builder()
+        .operation_attempt_timeout(Duration::from_millis(300))
+        .build();
+    let client = firehose_with(&server.endpoint, &CallCounter::default(), Some(timeouts)).await;
+    let policy = RetryPolicy {
+        min_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+        total: Duration::from_secs(1),
+    };
+    let err = list(&client, &policy).await.unwrap_err();
+    assert_eq!(err.label(), "Unavailable", "{err:?}");
+    let requests = server.requests();
+    assert!((2..=5).contains(&requests), "{requests} requests");
+}
+
+#[tokio::test]
 async fn a_question_bounded_as_a_whole_gives_up_at_its_deadline_naming_the_endpoint() {
     // Each attempt would wait a minute for its answer, and the policy retry for ten seconds:
     // the question's own deadline cuts both.

@@ -8,6 +8,7 @@
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use backon::{ExponentialBuilder, Retryable};
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 mod text;
@@ -454,9 +455,27 @@ impl RetryPolicy {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, AwsError>>,
     {
+        self.run_waiting(&AtomicU64::new(0), call).await
+    }
+
+    /// [`RetryPolicy::run`], where the policy's time counts the attempts as well as the waits
+    /// between them — a server that takes each request and never answers costs the policy's
+    /// time, not one attempt timeout per retry — but not the time `waited` says the attempts
+    /// spent queued in the rate limiter (milliseconds), which is the schedule's, not a fault's.
+    pub async fn run_waiting<T, F, Fut>(&self, waited: &AtomicU64, call: F) -> Result<T, AwsError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, AwsError>>,
+    {
+        let started = tokio::time::Instant::now();
+        let spent = || {
+            started
+                .elapsed()
+                .saturating_sub(Duration::from_millis(waited.load(Ordering::Relaxed)))
+        };
         call.retry(self.backoff())
             .sleep(tokio::time::sleep)
-            .when(AwsError::is_retryable)
+            .when(|e| e.is_retryable() && spent() < self.total)
             .notify(|e, after| tracing::warn!(error = %e, label = e.label(), retry_in_ms = after.as_millis() as u64, "retrying AWS call"))
             .await
     }
@@ -553,13 +572,18 @@ where
     Fut: Future<Output = Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>>,
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
+    let waited = AtomicU64::new(0);
     policy
-        .run(|| {
+        .run_waiting(&waited, || {
             // Boxed: SDK futures are tens of KiB; nested inline they overflow a thread's stack.
             let attempt = Box::pin(send());
+            let waited = &waited;
             async move {
                 if let Some((limiter, region)) = limiter {
+                    let queued = tokio::time::Instant::now();
                     limiter.acquire(region, operation).await;
+                    let ms = u64::try_from(queued.elapsed().as_millis()).unwrap_or(u64::MAX);
+                    waited.fetch_add(ms, Ordering::Relaxed);
                 }
                 let result = attempt.await.map_err(|e| classify(operation, e));
                 if let (Err(AwsError::Throttled { .. }), Some((limiter, region))) =
