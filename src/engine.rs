@@ -64,15 +64,56 @@ pub struct Check {
     pub plan: Plan,
 }
 
+/// One pass of a convergence: the plan it executed, and what executing it did.
+#[derive(Debug, Clone)]
+pub struct Pass {
+    /// The plan, as shown before its writes.
+    pub plan: Plan,
+    /// What executing it did.
+    pub applied: ApplyReport,
+}
+
+/// What a convergence reports as it goes, in order: each pass's plan before any of its writes,
+/// then the outcome of each write as it finishes. A front end that shows these shows exactly
+/// what was written.
+#[derive(Debug, Clone, Copy)]
+pub enum Progress<'a> {
+    /// The plan of pass `pass` (from 1), before the guard judges it and before its writes. Pass
+    /// 1's is the check's plan, also when it writes nothing (in sync, report-only); a later
+    /// pass's comes only when the observation after the previous pass's writes still differs.
+    Plan {
+        /// Which pass.
+        pass: usize,
+        /// What it will write.
+        plan: &'a Plan,
+    },
+    /// One write of pass `pass` finished.
+    Outcome {
+        /// Which pass.
+        pass: usize,
+        /// What the write did.
+        outcome: &'a ActionOutcome,
+    },
+}
+
+/// The most passes of one convergence: a second corrects what the first's writes left
+/// different (a stack's resources as CloudFormation made them, e.g. a permission without its
+/// `SourceAccount`); a third would chase a resource that keeps changing.
+pub const MAX_PASSES: usize = 2;
+
 /// The result of converging a pipeline.
 #[derive(Debug, Clone)]
 pub struct Converged {
     /// The plan found first (the drift that was corrected).
     pub initial: Plan,
-    /// What applying it did (one report per pass).
-    pub applied: Vec<ApplyReport>,
+    /// Each pass executed, in order: its plan (shown before its writes) and what it did.
+    pub passes: Vec<Pass>,
     /// The plan found after applying: empty when AWS matches the spec.
     pub remaining: Plan,
+    /// Why `remaining` was not executed, when a later pass's plan would lose logs or delivery
+    /// without the spec's consent (see [`plan::guard`]); the earlier passes' writes stand.
+    /// Pass 1's refusal is [`EngineError::Refused`] instead: nothing was written.
+    pub refused: Vec<String>,
     /// The desired state.
     pub desired: Desired,
     /// What AWS held at the last observation (after applying).
@@ -87,6 +128,11 @@ impl Converged {
             observed: self.observed.clone(),
             plan: self.remaining.clone(),
         }
+    }
+
+    /// What each pass's writes did, in order.
+    pub fn applied(&self) -> impl Iterator<Item = &ApplyReport> {
+        self.passes.iter().map(|p| &p.applied)
     }
 }
 
@@ -225,7 +271,7 @@ impl Engine {
     }
 
     /// Brings AWS to the spec (unless `drift.policy: Report`) and verifies the result.
-    pub async fn converge<P: FnMut(&ActionOutcome)>(
+    pub async fn converge<P: FnMut(Progress<'_>)>(
         &self,
         pipeline: &Pipeline,
         hints: &Hints,
@@ -235,53 +281,68 @@ impl Engine {
         self.execute(check, hints, progress).await
     }
 
-    /// Executes a check's plan (unless report-only), then observes again to verify. At most two
-    /// passes: the second only runs if the first succeeded but AWS still differs.
-    pub async fn execute<P: FnMut(&ActionOutcome)>(
+    /// Executes a check's plan (unless report-only), then observes again to verify, in at most
+    /// [`MAX_PASSES`] passes: another only runs if the last succeeded but AWS still differs.
+    /// Every pass's plan goes to `progress` before the guard judges it and before its writes, so
+    /// nothing is written that no plan showed; a pass the guard refuses writes nothing.
+    pub async fn execute<P: FnMut(Progress<'_>)>(
         &self,
         check: Check,
         hints: &Hints,
         progress: &mut P,
     ) -> Result<Converged, EngineError> {
         let initial = check.plan.clone();
-        if initial.report_only {
-            return Ok(Converged {
-                remaining: initial.clone(),
-                initial,
-                applied: Vec::new(),
-                desired: check.desired,
-                observed: check.observed,
-            });
+        progress(Progress::Plan {
+            pass: 1,
+            plan: &initial,
+        });
+        let mut converged = Converged {
+            remaining: initial.clone(),
+            initial,
+            passes: Vec::new(),
+            refused: Vec::new(),
+            desired: check.desired,
+            observed: check.observed,
+        };
+        if converged.initial.report_only {
+            return Ok(converged);
         }
-        let clients = self.aws.region(&check.desired.target.region);
-        if check.plan.writes().next().is_some() {
-            let losses = plan::guard::change_losses(&check.desired, &check.observed, &check.plan);
-            self.guard(&clients, losses).await?;
-        }
-        let mut current = check;
-        let mut applied = Vec::new();
-        for _ in 0..2 {
-            if current.plan.writes().next().is_none() {
+        let clients = self.aws.region(&converged.desired.target.region);
+        for pass in 1..=MAX_PASSES {
+            let plan = &converged.remaining;
+            if plan.writes().next().is_none() {
                 break;
             }
-            self.wrote(&current.desired);
-            let report = apply::apply(&clients, &current.plan, progress).await;
-            let ok = report.succeeded();
-            applied.push(report);
-            let observed = observe::observe(&clients, &current.desired, hints, None).await?;
-            current.plan = plan::plan(&current.desired, &observed);
-            current.observed = observed;
+            if pass > 1 {
+                progress(Progress::Plan { pass, plan });
+            }
+            let losses = plan::guard::change_losses(&converged.desired, &converged.observed, plan);
+            match self.guard(&clients, losses).await {
+                Ok(()) => {}
+                // Nothing written yet: the whole convergence is refused.
+                Err(e) if pass == 1 => return Err(e),
+                Err(EngineError::Refused(reasons)) => {
+                    converged.refused = reasons;
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+            self.wrote(&converged.desired);
+            let mut echo = |outcome: &ActionOutcome| progress(Progress::Outcome { pass, outcome });
+            let applied = apply::apply(&clients, plan, &mut echo).await;
+            let ok = applied.succeeded();
+            converged.passes.push(Pass {
+                plan: plan.clone(),
+                applied,
+            });
+            let observed = observe::observe(&clients, &converged.desired, hints, None).await?;
+            converged.remaining = plan::plan(&converged.desired, &observed);
+            converged.observed = observed;
             if !ok {
                 break;
             }
         }
-        Ok(Converged {
-            initial,
-            applied,
-            remaining: current.plan,
-            desired: current.desired,
-            observed: current.observed,
-        })
+        Ok(converged)
     }
 
     /// Removes the pipeline's resources (the bucket stays unless `deletionPolicy: Delete`).

@@ -22,11 +22,7 @@ async fn from_empty_apply_converges_the_full_chain() {
         .await
         .unwrap();
     assert!(done.remaining.in_sync(), "{:#?}", done.remaining);
-    assert!(
-        done.applied.iter().all(|r| r.succeeded()),
-        "{:#?}",
-        done.applied
-    );
+    assert!(done.applied().all(|r| r.succeeded()), "{:#?}", done.passes);
 }
 
 /// Two applies of one pipeline at once: the second planned the stack's creation before the
@@ -48,8 +44,7 @@ async fn an_apply_whose_stack_another_apply_created_meanwhile_says_so_and_the_ne
         .unwrap();
 
     let failed: Vec<String> = done
-        .applied
-        .iter()
+        .applied()
         .flat_map(|r| &r.outcomes)
         .filter_map(|o| o.result.as_ref().err().map(ToString::to_string))
         .collect();
@@ -81,14 +76,10 @@ async fn apply_creates_a_routes_missing_log_group_with_its_retention_and_tags_an
     let m = Moto::new().await;
     let spec = m.route_world().await;
     let done = m.converge(&spec).await;
-    assert!(
-        done.applied.iter().all(|r| r.succeeded()),
-        "{:#?}",
-        done.applied
-    );
+    assert!(done.applied().all(|r| r.succeeded()), "{:#?}", done.passes);
     assert!(done.remaining.in_sync(), "{:#?}", done.remaining);
     assert_eq!(
-        applied_on(&done.applied[0], "/ecs/payments"),
+        applied_on(&done.passes[0].applied, "/ecs/payments"),
         [
             (Op::Create, ResourceKind::RouteLogGroup),
             (Op::Create, ResourceKind::SubscriptionFilter),
@@ -108,14 +99,9 @@ async fn apply_leaves_a_routes_log_group_its_team_created_as_it_is_but_for_the_f
     let m = Moto::new().await;
     let spec = m.route_world().await;
     let done = m.converge(&spec).await;
-    assert!(
-        done.applied.iter().all(|r| r.succeeded()),
-        "{:#?}",
-        done.applied
-    );
+    assert!(done.applied().all(|r| r.succeeded()), "{:#?}", done.passes);
     let on_orders: Vec<(Op, ResourceKind)> = done
-        .applied
-        .iter()
+        .applied()
         .flat_map(|r| applied_on(r, "/ecs/orders"))
         .collect();
     assert_eq!(on_orders, [(Op::Create, ResourceKind::SubscriptionFilter)]);

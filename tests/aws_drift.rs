@@ -524,7 +524,7 @@ async fn a_second_converge_after_convergence_makes_no_write() {
     let before = m.calls();
     let done = m.converge(&spec).await;
     assert!(done.initial.in_sync(), "{:#?}", done.initial);
-    assert!(done.applied.is_empty(), "{:#?}", done.applied);
+    assert!(done.passes.is_empty(), "{:#?}", done.passes);
     assert_eq!(m.writes_since(&before), ops(&[]));
 }
 
@@ -543,7 +543,7 @@ async fn report_policy_never_writes_even_with_drift_present() {
     assert_eq!(m.writes_since(&before), ops(&[]));
     assert_eq!(m.calls().writes(), before.writes());
     assert!(done.initial.report_only);
-    assert!(done.applied.is_empty(), "{:#?}", done.applied);
+    assert!(done.passes.is_empty(), "{:#?}", done.passes);
     let a = only_action(&done.remaining);
     assert_eq!((a.op, a.kind), (Op::Update, ResourceKind::DeliveryStream));
     assert_eq!(changed_fields(a), ["CompressionFormat"]);

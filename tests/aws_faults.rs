@@ -77,9 +77,9 @@ fn assert_converged(outcomes: &[Result<Converged, EngineError>]) {
             .as_ref()
             .unwrap_or_else(|e| panic!("pipeline p{i:02}: {e}"));
         assert!(
-            done.applied.iter().all(|r| r.succeeded()),
+            done.applied().all(|r| r.succeeded()),
             "p{i:02}: {:#?}",
-            done.applied
+            done.passes
         );
         assert!(done.remaining.in_sync(), "p{i:02}: {:#?}", done.remaining);
     }

@@ -5,8 +5,9 @@
 mod common;
 
 use common::moto::*;
-use pitagora::engine::EngineError;
+use pitagora::engine::{EngineError, Progress};
 use pitagora::observe::Hints;
+use pitagora::resources::ResourceKind;
 use pitagora::spec::LogPipelineSpec;
 
 async fn try_converge(m: &Moto, spec: &LogPipelineSpec) -> Result<(), EngineError> {
@@ -99,4 +100,66 @@ async fn deleting_with_deletion_policy_delete_a_bucket_holding_objects_is_refuse
     assert_eq!(m.writes_since(&before), ops(&[]));
     assert!(bucket_exists(&m.c, &d.names.bucket).await);
     assert!(stream_exists(&m.c, &d.names.stream).await);
+}
+
+/// Another writer moved the stack to the bucket of an earlier spec, which then received logs,
+/// while an apply of the renamed spec ran from a check made before: its first pass (the
+/// stream's buffering) found nothing to refuse; the second, planned after it, would leave that
+/// bucket behind. It is refused exactly like a first pass: shown, then not written.
+#[tokio::test]
+async fn a_destructive_change_first_planned_in_the_second_pass_is_shown_and_refused_unwritten() {
+    let m = Moto::new().await;
+    m.log_groups(&["/ecs/orders"]).await;
+    let first = m.spec("sources:\n  logGroups: [/ecs/orders]\n");
+    let renamed = renamed(&m, None);
+    let d = m.converged(&renamed).await;
+    change_buffer_size(&m.outsider().await, &d.names.stream, 64).await;
+    let planned_before = m.check(&renamed).await;
+    let old = m.converged(&first).await.names.bucket;
+    put_object(&m.c, &old, "raw/2026/12/03/10/a", "a log line").await;
+
+    let before = m.calls();
+    let mut shown = Vec::new();
+    let done = m
+        .engine
+        .execute(planned_before, &Hints::default(), &mut |p| {
+            shown.push(match p {
+                Progress::Plan { pass, plan } => format!("plan {pass}: {:?}", kinds(plan)),
+                Progress::Outcome { pass, outcome } => {
+                    format!("outcome {pass}: {}", outcome.action.kind)
+                }
+            })
+        })
+        .await
+        .unwrap();
+
+    assert_eq!(
+        shown,
+        [
+            "plan 1: [DeliveryStream]",
+            "outcome 1: DeliveryStream",
+            &format!("plan 2: {:?}", kinds(&done.remaining)),
+        ]
+    );
+    assert!(
+        kinds(&done.remaining).contains(&ResourceKind::Stack),
+        "{shown:?}"
+    );
+    assert_eq!(done.passes.len(), 1);
+    let [reason] = done.refused.as_slice() else {
+        panic!("one refusal expected: {:?}", done.refused);
+    };
+    assert!(
+        reason.contains(&format!("spec.acknowledge.replaceBucket: {old}")),
+        "{reason}"
+    );
+    assert_eq!(
+        m.writes_since(&before),
+        ops(&[("Firehose.UpdateDestination", 1)])
+    );
+}
+
+/// The kinds of `plan`'s writes, in order.
+fn kinds(plan: &pitagora::plan::Plan) -> Vec<ResourceKind> {
+    plan.writes().map(|a| a.kind).collect()
 }

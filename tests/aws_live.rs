@@ -555,6 +555,70 @@ async fn a_removed_lambda_permission_is_reported_and_added_again_under_pitagoras
     assert!(check_reads_only(&m, &spec).await.in_sync());
 }
 
+/// The stack created the transform's permission without `SourceAccount` (as another emulator's
+/// CloudFormation does): the statement cannot be edited, so it is removed and added again under
+/// pitagora's id, and the outcome names both.
+#[tokio::test]
+async fn a_lambda_permission_without_its_source_account_is_replaced_and_the_outcome_names_both_statements()
+ {
+    let m = Moto::new().await;
+    let (spec, d) = m.full_chain().await;
+    let function = spec.transform.as_ref().unwrap().lambda_arn.clone();
+    let policy =
+        m.c.lambda
+            .get_policy()
+            .function_name(&function)
+            .send()
+            .await
+            .unwrap();
+    let doc: Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    let sid = doc["Statement"][0]["Sid"].as_str().unwrap().to_owned();
+    let outsider = m.outsider().await;
+    outsider
+        .lambda
+        .remove_permission()
+        .function_name(&function)
+        .statement_id(&sid)
+        .send()
+        .await
+        .unwrap();
+    outsider
+        .lambda
+        .add_permission()
+        .function_name(&function)
+        .statement_id(&sid)
+        .action("lambda:InvokeFunction")
+        .principal("s3.amazonaws.com")
+        .source_arn(format!("arn:aws:s3:::{}", d.names.bucket))
+        .send()
+        .await
+        .unwrap();
+
+    let plan = check_reads_only(&m, &spec).await;
+    let a = the_action(&plan, Op::Update, ResourceKind::LambdaPermission, &function);
+    assert_eq!(
+        changed_fields(a),
+        [format!("Statement[{sid}].SourceAccount")]
+    );
+    let mut details = Vec::new();
+    let done = m
+        .engine
+        .converge(&m.pipeline(&spec).await, &Default::default(), &mut |p| {
+            if let pitagora::engine::Progress::Outcome { outcome, .. } = p {
+                details.push(outcome.result.clone().unwrap());
+            }
+        })
+        .await
+        .unwrap();
+
+    assert!(done.remaining.in_sync(), "{:#?}", done.remaining);
+    let added = pitagora::desired::statement_id(&d.stack.name, "TransformPermission");
+    assert_eq!(
+        details,
+        [format!("removed statement {sid}, added statement {added}")]
+    );
+}
+
 #[tokio::test]
 async fn with_the_report_policy_a_live_difference_is_reported_and_nothing_is_written() {
     let m = Moto::new().await;

@@ -173,12 +173,7 @@ async fn create_source(c: &RegionClients, p: &Pipeline) {
 
 /// One pipeline written to a file, its source created and `pitagora apply` run successfully.
 async fn applied(label: &str) -> (Scratch, String, Pipeline, Arc<RegionClients>) {
-    let c = default_account_clients().await;
-    let p = Pipeline::unique(label);
-    create_source(&c, &p).await;
-    let dir = Scratch::new(label);
-    let file = dir.write("pipeline.yaml", &p.yaml());
-    dir.delete_pipelines_at_end();
+    let (dir, file, p, c) = new_pipeline(label).await;
     assert_exit(&against_moto(&["apply", "-f", &file]), 0);
     (dir, file, p, c)
 }
@@ -316,54 +311,142 @@ fn action(op: &str, kind: &str, name: &str) -> (String, String, String) {
     (op.into(), kind.into(), name.into())
 }
 
-#[tokio::test]
-async fn apply_of_a_minimal_pipeline_prints_the_plan_and_a_check_per_action_and_exits_0() {
+/// A minimal pipeline not yet in AWS, its source created, written to a file that is deleted
+/// (with its pipeline) when the test ends.
+async fn new_pipeline(label: &str) -> (Scratch, String, Pipeline, Arc<RegionClients>) {
     let c = default_account_clients().await;
-    let p = Pipeline::unique("apply");
+    let p = Pipeline::unique(label);
     create_source(&c, &p).await;
-    let dir = Scratch::new("apply");
+    let dir = Scratch::new(label);
     let file = dir.write("pipeline.yaml", &p.yaml());
     dir.delete_pipelines_at_end();
+    (dir, file, p, c)
+}
+
+/// What a first apply of the minimal pipeline `p` shows, in order, as `plan N (count)`,
+/// `planned OP KIND NAME`, `done N OP KIND NAME` and `in sync` entries: the first pass's plan
+/// and outcomes, then, against the emulator only, the second pass's, which corrects what its
+/// CloudFormation left unapplied (see moto_stack_corrections), then the verdict.
+fn first_apply_of(p: &Pipeline) -> Vec<String> {
+    // Without prefixes, the canary group lives under /pitagora/canary/.
+    let canary = format!("/pitagora/canary/{}", p.names.stream);
+    let first = [
+        ("Create", "Stack", p.names.stack.as_str()),
+        ("Create", "ErrorLogGroup", &p.names.error_log_group),
+        ("Create", "CanaryLogGroup", &canary),
+        ("Create", "DeliveryStream", &p.names.stream),
+        ("Create", "SubscriptionFilter", &p.group),
+        ("Create", "SubscriptionFilter", &canary),
+    ];
+    let second = [
+        ("Update", "BucketAccess", p.names.bucket.as_str()),
+        ("Update", "BucketPolicy", &p.names.bucket),
+        ("Update", "Role", &p.names.delivery_role),
+        ("Update", "Role", &p.names.logs_role),
+    ];
+    let mut shown = Vec::new();
+    for (pass, actions) in [(1, &first[..]), (2, &second[..])] {
+        shown.push(format!("plan {pass} ({})", actions.len()));
+        shown.extend(
+            actions
+                .iter()
+                .map(|(op, kind, name)| format!("planned {op} {kind} {name}")),
+        );
+        shown.extend(
+            actions
+                .iter()
+                .map(|(op, kind, name)| format!("done {pass} {op} {kind} {name}")),
+        );
+    }
+    shown.push("in sync".into());
+    shown
+}
+
+/// The text output of `apply` for `p` as [`first_apply_of`]'s entries (changed fields left out).
+fn shown_in_text(text: &str, p: &Pipeline) -> Vec<String> {
+    let label = format!("{}: ", p.label());
+    let mut pass = 0;
+    let mut shown = Vec::new();
+    for line in text.lines() {
+        if let Some(head) = line.strip_prefix(&label) {
+            if head == "in sync" {
+                shown.push(head.to_owned());
+                continue;
+            }
+            let count = head.split(" (").nth(1).and_then(|c| c.split(' ').next());
+            pass = match head.strip_prefix("plan, pass ") {
+                Some(rest) => rest.split(' ').next().unwrap().parse().unwrap(),
+                None => 1,
+            };
+            shown.push(format!("plan {pass} ({})", count.unwrap_or("?")));
+        } else if let Some(done) = line.trim_start().strip_prefix("✓ ") {
+            let words: Vec<&str> = done.split_whitespace().take(3).collect();
+            shown.push(format!("done {pass} {}", words.join(" ")));
+        } else if let [(op, kind, name)] = planned_actions(line).as_slice() {
+            shown.push(format!("planned {op} {kind} {name}"));
+        }
+    }
+    shown
+}
+
+#[tokio::test]
+async fn apply_of_a_minimal_pipeline_prints_each_pass_plan_before_its_outcomes_and_exits_0() {
+    let (_dir, file, p, c) = new_pipeline("apply").await;
 
     let o = against_moto(&["apply", "-f", &file]);
 
     assert_exit(&o, 0);
-    let out = stdout(&o);
-    // Without prefixes, the canary group lives under /pitagora/canary/.
-    let canary = format!("/pitagora/canary/{}", p.names.stream);
-    let expected = vec![
-        action("Create", "Stack", &p.names.stack),
-        action("Create", "ErrorLogGroup", &p.names.error_log_group),
-        action("Create", "CanaryLogGroup", &canary),
-        action("Create", "DeliveryStream", &p.names.stream),
-        action("Create", "SubscriptionFilter", &p.group),
-        action("Create", "SubscriptionFilter", &canary),
-    ];
     assert_eq!(
-        lines_with(&out, &[&p.label(), "plan (6 actions)"]).len(),
-        1,
+        shown_in_text(&stdout(&o), &p),
+        first_apply_of(&p),
         "{}",
         describe(&o)
-    );
-    assert_eq!(planned_actions(&out), expected, "{}", describe(&o));
-    // Then, against the emulator only, the live check corrects what its CloudFormation left
-    // unapplied (see moto_stack_corrections).
-    let mut succeeded = expected.clone();
-    succeeded.extend([
-        action("Update", "BucketAccess", &p.names.bucket),
-        action("Update", "BucketPolicy", &p.names.bucket),
-        action("Update", "Role", &p.names.delivery_role),
-        action("Update", "Role", &p.names.logs_role),
-    ]);
-    assert_eq!(succeeded_actions(&out), succeeded, "{}", describe(&o));
-    assert_eq!(
-        out.lines().last(),
-        Some(format!("{}: in sync", p.label()).as_str())
     );
     // And AWS holds them.
     assert_eq!(stream_buffer_size(&c, &p.names.stream).await, Some(5));
     assert_eq!(filters(&c, &p.group).await, vec![p.names.filter.clone()]);
     assert!(stack_exists(&c, &p.names.stack).await);
+}
+
+#[tokio::test]
+async fn apply_in_json_writes_a_line_per_pass_plan_before_that_pass_outcomes_then_the_result() {
+    let (_dir, file, p, _c) = new_pipeline("apply-json").await;
+
+    let o = against_moto(&["apply", "-f", &file, "--format", "json"]);
+
+    assert_exit(&o, 0);
+    let id = format!("{}/{}", p.id.namespace, p.id.name);
+    let mut shown = Vec::new();
+    for line in stdout(&o).lines() {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert_eq!(v["pipeline"], id.as_str(), "{line}");
+        let what = |a: &serde_json::Value| {
+            format!(
+                "{} {} {}",
+                a["op"].as_str().unwrap(),
+                a["kind"].as_str().unwrap(),
+                a["name"].as_str().unwrap()
+            )
+        };
+        match v["event"].as_str().unwrap() {
+            "plan" => {
+                let actions = v["actions"].as_array().unwrap();
+                shown.push(format!("plan {} ({})", v["pass"], actions.len()));
+                shown.extend(actions.iter().map(|a| format!("planned {}", what(a))));
+            }
+            "outcome" => {
+                assert!(v["detail"].is_string(), "{line}");
+                shown.push(format!("done {} {}", v["pass"], what(&v)));
+            }
+            "result" => {
+                assert_eq!((&v["status"], &v["passes"]), (&"inSync".into(), &2.into()));
+                shown.push("in sync".into());
+            }
+            other => panic!("unknown event {other}: {line}"),
+        }
+    }
+    assert_eq!(shown, first_apply_of(&p), "{}", describe(&o));
 }
 
 #[tokio::test]

@@ -12,9 +12,9 @@ use pitagora::controller::decide::{
     self, Cleaned, Decision, EventMemory, Found, Note, RECONCILE_REQUESTED_AT, Requeue, Severity,
 };
 use pitagora::controller::{self, reasons};
-use pitagora::engine::{Converged, Engine, EngineError};
+use pitagora::engine::{Converged, Engine, EngineError, Pass};
 use pitagora::observed::Observed;
-use pitagora::plan::plan;
+use pitagora::plan::{Plan, plan};
 use pitagora::resources::ResourceKind;
 use pitagora::spec::{InvalidSpec, LogPipeline};
 use std::sync::Arc;
@@ -34,22 +34,15 @@ fn converge_of(
     let mut before = converged(&d, &["/ecs/orders"]);
     perturb(&mut before);
     let initial = plan(&d, &before);
-    let applied: Vec<ApplyReport> = apply
+    let passes: Vec<Pass> = apply
         .into_iter()
-        .map(|result| ApplyReport {
-            outcomes: initial
-                .writes()
-                .map(|a| ActionOutcome {
-                    action: a.clone(),
-                    result: result.clone(),
-                    elapsed_ms: 1,
-                })
-                .collect(),
-            skipped: Vec::new(),
+        .map(|result| Pass {
+            applied: report_of(&initial, result),
+            plan: initial.clone(),
         })
         .collect();
-    let ok = applied.iter().all(ApplyReport::succeeded);
-    let after = if ok && !applied.is_empty() {
+    let ok = passes.iter().all(|p| p.applied.succeeded());
+    let after = if ok && !passes.is_empty() {
         converged(&d, &["/ecs/orders"])
     } else {
         before
@@ -57,9 +50,25 @@ fn converge_of(
     Converged {
         remaining: plan(&d, &after),
         initial,
-        applied,
+        passes,
+        refused: Vec::new(),
         desired: d,
         observed: after,
+    }
+}
+
+/// Every write of `plan` executed with `result`.
+fn report_of(plan: &Plan, result: Result<String, AwsError>) -> ApplyReport {
+    ApplyReport {
+        outcomes: plan
+            .writes()
+            .map(|a| ActionOutcome {
+                action: a.clone(),
+                result: result.clone(),
+                elapsed_ms: 1,
+            })
+            .collect(),
+        skipped: Vec::new(),
     }
 }
 
@@ -452,13 +461,93 @@ fn a_refused_destructive_change_is_reported_as_such_and_waits_for_the_spec() {
     );
 }
 
+/// A converge of the full chain in two passes: the first corrected the buffering; the
+/// observation after it found the source's filter gone, which the second pass restored, or,
+/// given `refused`, which the guard refused for that reason (nothing of it written).
+fn two_passes(refused: Option<&str>) -> Converged {
+    let mut c = converge_of(buffering(64), Some(Ok("updated".into())));
+    let mut between = c.observed.clone();
+    between.log_groups.get_mut("/ecs/orders").unwrap().clear();
+    let second = plan(&c.desired, &between);
+    match refused {
+        None => c.passes.push(Pass {
+            applied: report_of(&second, Ok("created".into())),
+            plan: second,
+        }),
+        Some(why) => {
+            c.remaining = second;
+            c.observed = between;
+            c.refused = vec![why.to_owned()];
+        }
+    }
+    c
+}
+
+#[test]
+fn each_pass_that_wrote_is_a_change_event_naming_what_its_own_plan_changed() {
+    let lp = pipeline(full_chain_spec(), 1, Some(checked_status(0, "InSync")));
+    let d = decide_converged(&lp, two_passes(None), &EventMemory::default(), 400);
+    assert_eq!(
+        reasons_of(&d),
+        [
+            reasons::event::DRIFT_CORRECTED,
+            reasons::event::DRIFT_CORRECTED
+        ]
+    );
+    let (first, second) = (&d.events[0], &d.events[1]);
+    assert!(
+        first.text.contains("BufferingHints.SizeInMBs") && !first.text.contains("filterName"),
+        "{}",
+        first.text
+    );
+    assert_eq!(first.action, None);
+    assert!(
+        second.text.starts_with("pass 2: ") && second.text.contains("/ecs/orders"),
+        "{}",
+        second.text
+    );
+    assert!(!second.text.contains("BufferingHints"), "{}", second.text);
+    // Its own event series: the API server keys series by reason and action.
+    assert_eq!(second.action.as_deref(), Some("DriftCorrected/Pass2"));
+}
+
+#[test]
+fn a_change_the_guard_refuses_in_a_later_pass_is_held_as_a_refusal_of_the_first_pass_is() {
+    let lp = pipeline(full_chain_spec(), 1, Some(checked_status(0, "InSync")));
+    let why = "spec.sources: no log group would feed the stream any more";
+    let first = decide::reconciled(
+        &lp,
+        Found::Failed(EngineError::Refused(vec![why.to_owned()])),
+        &EventMemory::default(),
+        at(400),
+        0,
+    );
+    let later = decide_converged(&lp, two_passes(Some(why)), &EventMemory::default(), 400);
+
+    assert_eq!(
+        later.failure.as_ref().map(|e| e.label()),
+        Some("DestructiveChange")
+    );
+    assert_eq!(later.requeue, first.requeue);
+    assert_eq!(later.status, first.status);
+    // The first pass's writes stand, and say so before the refusal.
+    assert_eq!(
+        reasons_of(&later),
+        [
+            reasons::event::DRIFT_CORRECTED,
+            reasons::event::DESTRUCTIVE_CHANGE
+        ]
+    );
+    assert_eq!(later.events[1], first.events[0]);
+}
+
 #[test]
 fn a_blocked_cleanup_keeps_the_finalizer_and_says_why() {
     let lp = pipeline(full_chain_spec(), 1, Some(checked_status(0, "InSync")));
     let c = converge_of(buffering(64), Some(Err(access_denied())));
     let cleaned = Cleaned::Done {
         plan: c.initial,
-        applied: c.applied.into_iter().next().unwrap(),
+        applied: c.passes.into_iter().next().unwrap().applied,
     };
     let d = decide::cleaned(&lp, cleaned, &EventMemory::default(), at(5));
     assert_eq!(d.failure.as_ref().map(|e| e.label()), Some("AccessDenied"));

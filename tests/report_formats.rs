@@ -321,6 +321,39 @@ fn the_calls_line_counts_calls_and_writes_in_the_singular_when_there_is_one() {
 }
 
 #[test]
+fn apply_heads_a_later_pass_plan_with_its_pass_and_names_a_refused_pass_in_text_and_json() {
+    use pitagora::report::apply::{self as shown, Ending};
+    let id = PipelineId::new("team-a", "orders");
+    assert_eq!(shown::headline(1), "plan");
+    assert_eq!(shown::headline(2), "plan, pass 2");
+    let reasons = ["spec.acknowledge.replaceBucket: b1".to_owned()];
+    assert_eq!(
+        shown::refused_text(&id, 2, &reasons),
+        "LogPipeline team-a/orders: error: pass 2 refused, nothing of it written (the writes of \
+         the passes before it stand): spec.acknowledge.replaceBucket: b1"
+    );
+    let line: Value = serde_json::from_str(&shown::result_json(
+        &id,
+        Ending::Refused {
+            pass: 2,
+            reasons: &reasons,
+        },
+    ))
+    .unwrap();
+    assert_eq!(
+        line,
+        json!({
+            "pipeline": "team-a/orders",
+            "event": "result",
+            "status": "refused",
+            "passes": 1,
+            "refusedPass": 2,
+            "reasons": ["spec.acknowledge.replaceBucket: b1"],
+        })
+    );
+}
+
+#[test]
 fn the_generator_names_the_crate_version() {
     let r = report_of(&[], &CallStats::default());
     assert_eq!(

@@ -1,19 +1,20 @@
 //! The commands that write to AWS: `apply` brings AWS to the specs, `delete` removes the
-//! pipelines' resources. Both print each action's outcome as it finishes, then the AWS calls
-//! made.
+//! pipelines' resources. Both print each action's outcome as it finishes, `apply` each pass's
+//! plan before its writes, then the AWS calls made.
 
-use super::{AwsArgs, CliError, Exit, Files, checked, engine, print_problems, probe};
+use super::{AwsArgs, CliError, Exit, Files, TextOrJson, checked, engine, print_problems, probe};
 use crate::apply::ActionOutcome;
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineError, Progress};
 use crate::load::{self, LoadReport, Loaded};
 use crate::observe::Hints;
+use crate::report::apply::{self as shown, Ending};
 use crate::report::text;
 use std::io::Write;
 
 /// What a writing command does to each pipeline.
 #[derive(Clone, Copy)]
 enum Operation {
-    Apply,
+    Apply(TextOrJson),
     Delete,
 }
 
@@ -32,7 +33,7 @@ async fn each(
     let mut exit = Exit::Ok;
     for p in &report.pipelines {
         let ok = match what {
-            Operation::Apply => apply_one(&engine, p, out, err).await?,
+            Operation::Apply(format) => apply_one(&engine, p, format, out, err).await?,
             Operation::Delete => delete_one(&engine, p, out, err).await?,
         };
         if !ok {
@@ -48,45 +49,78 @@ async fn each(
 pub(super) async fn apply(
     files: &Files,
     aws: &AwsArgs,
+    format: TextOrJson,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<Exit, CliError> {
-    each(Operation::Apply, files, aws, out, err).await
+    each(Operation::Apply(format), files, aws, out, err).await
 }
 
-/// Applies one pipeline; returns whether it is in sync afterwards.
+/// Applies one pipeline, printing each pass's plan before its writes and each write's outcome
+/// as it finishes; returns whether it is in sync afterwards.
 async fn apply_one(
     engine: &Engine,
     p: &Loaded,
+    format: TextOrJson,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<bool, CliError> {
+    let id = p.id();
+    let json = format == TextOrJson::Json;
     let hints = Hints::default();
-    let check = match checked(engine, p, &hints, None).await {
-        Ok(c) => c,
-        Err(e) => {
-            writeln!(err, "LogPipeline {}: error: {e}", p.id())?;
-            return Ok(false);
+    let result: Result<_, EngineError> = match checked(engine, p, &hints, None).await {
+        Ok(check) => {
+            let mut show = |progress: Progress<'_>| {
+                let line = if json {
+                    shown::json(id, progress) + "\n"
+                } else {
+                    shown::text(progress)
+                };
+                // A failed write only loses the echo, so it does not stop the command.
+                let _ = out.write_all(line.as_bytes());
+                let _ = out.flush();
+            };
+            engine.execute(check, &hints, &mut show).await
         }
+        Err(e) => Err(e),
     };
-    out.write_all(text::plan(&check.plan, "plan").as_bytes())?;
-    if check.plan.report_only && !check.plan.in_sync() {
-        writeln!(out, "  (drift.policy: Report — nothing is changed)")?;
-    }
-    let result = engine.execute(check, &hints, &mut echo(out)).await;
-    match result {
+    match &result {
+        Ok(done) if !done.refused.is_empty() => {
+            let pass = done.passes.len() + 1;
+            if json {
+                let reasons = &done.refused;
+                let line = shown::result_json(id, Ending::Refused { pass, reasons });
+                writeln!(out, "{line}")?;
+            }
+            writeln!(err, "{}", shown::refused_text(id, pass, &done.refused))?;
+            Ok(false)
+        }
         Ok(done) if done.remaining.in_sync() => {
-            if !done.applied.is_empty() {
-                writeln!(out, "LogPipeline {}: in sync", p.id())?;
+            let passes = done.passes.len();
+            if json {
+                writeln!(out, "{}", shown::result_json(id, Ending::InSync { passes }))?;
+            } else if passes > 0 {
+                writeln!(out, "LogPipeline {id}: in sync")?;
             }
             Ok(true)
         }
         Ok(done) => {
-            out.write_all(text::plan(&done.remaining, "not in sync after apply").as_bytes())?;
+            let passes = done.passes.len();
+            let remaining = &done.remaining;
+            if json {
+                let line = shown::result_json(id, Ending::NotInSync { passes, remaining });
+                writeln!(out, "{line}")?;
+            } else {
+                out.write_all(text::plan(remaining, "not in sync after apply").as_bytes())?;
+            }
             Ok(false)
         }
         Err(e) => {
-            writeln!(err, "LogPipeline {}: error: {e}", p.id())?;
+            if json {
+                let e = e.to_string();
+                writeln!(out, "{}", shown::result_json(id, Ending::Error(&e)))?;
+            }
+            writeln!(err, "LogPipeline {id}: error: {e}")?;
             Ok(false)
         }
     }

@@ -419,7 +419,8 @@ pub enum Command {
         account_id: Option<String>,
     },
     /// Bring AWS to the specs: print each pipeline's plan, execute it (each action's outcome as
-    /// it finishes), then verify. Exit 0 when every pipeline is in sync afterwards, 1 otherwise.
+    /// it finishes), then verify; when the writes left AWS different, print the second pass's
+    /// plan, then its outcomes. Exit 0 when every pipeline is in sync afterwards, 1 otherwise.
     /// Pipelines with `drift.policy: Report` are only reported.
     Apply {
         /// The files.
@@ -428,6 +429,10 @@ pub enum Command {
         /// How to reach AWS.
         #[command(flatten)]
         aws: AwsArgs,
+        /// Output format: text, or JSON lines (one object per plan, outcome and result, as they
+        /// happen).
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
     },
     /// Compare AWS with the specs without writing anything. Exit 0: in sync; 2: drift; 1: error
     /// (invalid spec, AWS unreachable, access denied — never reported as "no drift").
@@ -530,7 +535,7 @@ pub enum VerifyFormat {
 pub enum TextOrJson {
     /// Human-readable text.
     Text,
-    /// One JSON document.
+    /// JSON: one document (`apply`: one object per line as things happen).
     Json,
 }
 

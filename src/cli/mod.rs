@@ -147,7 +147,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<E
                 out,
             )
         }
-        Command::Apply { files, aws } => apply::apply(&files, &aws, out, err).await,
+        Command::Apply { files, aws, format } => apply::apply(&files, &aws, format, out, err).await,
         Command::Drift { files, aws, report } => {
             drift::drift(&files, &aws, &report, out, err).await
         }

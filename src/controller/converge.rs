@@ -3,7 +3,7 @@
 //! moves need.
 
 use super::decide::Found;
-use super::{Context, fluentd, hints, log_outcome};
+use super::{Context, fluentd, hints, log_progress};
 use crate::desired::Pipeline;
 use crate::engine::Engine;
 use crate::observe::Hints;
@@ -22,7 +22,7 @@ pub(super) async fn resolved(lp: &LogPipeline, engine: &Engine) -> Result<Pipeli
 pub(super) async fn converge(engine: &Engine, pipeline: &Pipeline, hints: &Hints) -> Found {
     let converged = async {
         let check = engine.check(pipeline, hints).await?;
-        engine.execute(check, hints, &mut log_outcome).await
+        engine.execute(check, hints, &mut log_progress).await
     };
     match converged.await {
         Ok(c) => Found::Converged(Box::new(c)),
@@ -87,7 +87,7 @@ pub(super) async fn find_staged(
     } else {
         let found = converge(&ctx.engine, &staged, &hints).await;
         let ready = matches!(&found, Found::Converged(c)
-            if c.applied.iter().all(|r| r.errors().next().is_none()));
+            if c.refused.is_empty() && c.applied().all(|r| r.errors().next().is_none()));
         let key = if ready {
             write().await
         } else {

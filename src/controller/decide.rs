@@ -344,7 +344,10 @@ fn converged(
     now: Timestamp,
     entropy: u32,
 ) -> Decision {
-    let apply_error = c.applied.iter().flat_map(|r| r.errors()).next().cloned();
+    if !c.refused.is_empty() {
+        return refused_later(lp, c, memory, now);
+    }
+    let apply_error = c.applied().flat_map(|r| r.errors()).next().cloned();
     let items = crate::drift::items(&c.remaining);
     let drift = items.iter().map(|i| i.kind).collect();
     let outcome = Outcome::Checked(Box::new(Checked {
@@ -355,8 +358,8 @@ fn converged(
         apply_error: apply_error.as_ref().map(ToString::to_string),
     }));
     let mut notes = Vec::new();
-    if !c.applied.is_empty() && apply_error.is_none() {
-        notes.push(change_event(lp, &c.initial));
+    if apply_error.is_none() {
+        notes.extend(pass_events(lp, c));
     }
     let ownership: Vec<String> = c
         .remaining
@@ -389,6 +392,52 @@ fn converged(
         requeue: Requeue::After(jittered(interval, entropy)),
         failure: apply_error.map(Error::Apply),
         drift: Some(drift),
+        settled: Vec::new(),
+    }
+}
+
+/// One change event per pass that wrote, in order: each names what its own plan changed. A
+/// later pass's says which it is, and is its own event series (it is about other writes).
+fn pass_events(lp: &LogPipeline, c: &Converged) -> Vec<Note> {
+    c.passes
+        .iter()
+        .enumerate()
+        .map(|(i, pass)| {
+            let note = change_event(lp, &pass.plan);
+            match i + 1 {
+                1 => note,
+                n => {
+                    let action = format!("{}/Pass{n}", note.reason);
+                    Note::new(
+                        note.severity,
+                        note.reason,
+                        format!("pass {n}: {}", note.text),
+                    )
+                    .acting(action)
+                }
+            }
+        })
+        .collect()
+}
+
+/// A later pass refused by the guard: held exactly as a refusal of the first pass (status,
+/// `DestructiveChange` event, waiting for the spec), after the change events of the passes that
+/// wrote before it.
+fn refused_later(
+    lp: &LogPipeline,
+    c: &Converged,
+    memory: &EventMemory,
+    now: Timestamp,
+) -> Decision {
+    let message = c.refused.join("; ");
+    let mut notes = pass_events(lp, c);
+    notes.push(Note::warning(event::DESTRUCTIVE_CHANGE, message.clone()));
+    Decision {
+        status: Some(status_after(lp, &Outcome::Refused(message), now)),
+        events: admitted(lp, notes, memory, now),
+        requeue: Requeue::AwaitChange,
+        failure: Some(Error::Engine(EngineError::Refused(c.refused.clone()))),
+        drift: None,
         settled: Vec::new(),
     }
 }

@@ -25,7 +25,7 @@ use crate::apply::ActionOutcome;
 use crate::aws::AwsError;
 use crate::delivery::canary::Canary;
 use crate::delivery::progress::{CanaryRoute, Due};
-use crate::engine::{Engine, EngineError};
+use crate::engine::{Engine, EngineError, Progress};
 use crate::observe::Hints;
 use crate::resources::ResourceKind;
 use crate::spec::LogPipeline;
@@ -261,14 +261,26 @@ fn hints(lp: &LogPipeline) -> Hints {
     }
 }
 
-fn log_outcome(o: &ActionOutcome) {
-    match &o.result {
-        Ok(detail) => {
-            tracing::info!(op = %o.action.op, kind = %o.action.kind, resource = %o.action.name, detail, "applied")
+/// Logs a convergence as it goes: each pass's planned writes (`planned`, before any of them),
+/// then each write's outcome (`applied` or `action failed`), every line naming its pass.
+fn log_progress(p: Progress<'_>) {
+    match p {
+        Progress::Plan { pass, plan } => {
+            if plan.report_only {
+                return;
+            }
+            for a in plan.writes() {
+                tracing::info!(pass, op = %a.op, kind = %a.kind, resource = %a.name, reason = %a.reason, "planned")
+            }
         }
-        Err(e) => {
-            tracing::warn!(op = %o.action.op, kind = %o.action.kind, resource = %o.action.name, error = %e, "action failed")
-        }
+        Progress::Outcome { pass, outcome: o } => match &o.result {
+            Ok(detail) => {
+                tracing::info!(pass, op = %o.action.op, kind = %o.action.kind, resource = %o.action.name, detail, "applied")
+            }
+            Err(e) => {
+                tracing::warn!(pass, op = %o.action.op, kind = %o.action.kind, resource = %o.action.name, error = %e, "action failed")
+            }
+        },
     }
 }
 

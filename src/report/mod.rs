@@ -2,6 +2,7 @@
 //! picture of each pipeline), JSON (a stable, versioned schema: `docs/drift-report.schema.json`)
 //! and JUnit XML. Pure: built from checks already made.
 
+pub mod apply;
 pub mod junit;
 pub mod markdown;
 pub mod mermaid;

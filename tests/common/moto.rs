@@ -394,11 +394,7 @@ impl Moto {
     /// Converges `spec` and asserts that every action succeeded and AWS now matches it.
     pub async fn converged(&self, spec: &LogPipelineSpec) -> Desired {
         let done = self.converge(spec).await;
-        assert!(
-            done.applied.iter().all(|r| r.succeeded()),
-            "{:#?}",
-            done.applied
-        );
+        assert!(done.applied().all(|r| r.succeeded()), "{:#?}", done.passes);
         assert!(done.remaining.in_sync(), "{:#?}", done.remaining);
         self.desired_state(spec).await
     }
@@ -447,11 +443,7 @@ pub async fn check_reads_only(m: &Moto, spec: &LogPipelineSpec) -> Plan {
 pub async fn correct(m: &Moto, spec: &LogPipelineSpec) -> BTreeMap<String, u64> {
     let before = m.calls();
     let done = m.converge(spec).await;
-    assert!(
-        done.applied.iter().all(|r| r.succeeded()),
-        "{:#?}",
-        done.applied
-    );
+    assert!(done.applied().all(|r| r.succeeded()), "{:#?}", done.passes);
     assert!(done.remaining.in_sync(), "{:#?}", done.remaining);
     m.writes_since(&before)
 }
