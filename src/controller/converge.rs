@@ -3,10 +3,11 @@
 //! moves need.
 
 use super::decide::Found;
-use super::{Context, fluentd, hints, log_progress};
+use super::{Context, fluentd};
 use crate::desired::Pipeline;
-use crate::engine::Engine;
+use crate::engine::{Engine, Progress};
 use crate::observe::Hints;
+use crate::resources::ResourceKind;
 use crate::spec::LogPipeline;
 use k8s_openapi::jiff::Timestamp;
 
@@ -103,4 +104,41 @@ pub(super) async fn find_staged(
         ignored_by,
     };
     (found, Some(run))
+}
+
+/// Log groups that carried this pipeline's filter at the last check: read again, so filters on
+/// groups that stopped being sources are found and removed.
+pub(super) fn hints(lp: &LogPipeline) -> Hints {
+    Hints {
+        previous_log_groups: lp
+            .status
+            .iter()
+            .flat_map(|s| &s.resources)
+            .filter(|r| r.kind == ResourceKind::SubscriptionFilter)
+            .map(|r| r.name.clone())
+            .collect(),
+    }
+}
+
+/// Logs a convergence as it goes: each pass's planned writes (`planned`, before any of them),
+/// then each write's outcome (`applied` or `action failed`), every line naming its pass.
+fn log_progress(p: Progress<'_>) {
+    match p {
+        Progress::Plan { pass, plan } => {
+            if plan.report_only {
+                return;
+            }
+            for a in plan.writes() {
+                tracing::info!(pass, op = %a.op, kind = %a.kind, resource = %a.name, reason = %a.reason, "planned")
+            }
+        }
+        Progress::Outcome { pass, outcome: o } => match &o.result {
+            Ok(detail) => {
+                tracing::info!(pass, op = %o.action.op, kind = %o.action.kind, resource = %o.action.name, detail, "applied")
+            }
+            Err(e) => {
+                tracing::warn!(pass, op = %o.action.op, kind = %o.action.kind, resource = %o.action.name, error = %e, "action failed")
+            }
+        },
+    }
 }

@@ -25,9 +25,7 @@ use crate::apply::ActionOutcome;
 use crate::aws::AwsError;
 use crate::delivery::canary::Canary;
 use crate::delivery::progress::{CanaryRoute, Due};
-use crate::engine::{Engine, EngineError, Progress};
-use crate::observe::Hints;
-use crate::resources::ResourceKind;
+use crate::engine::{Engine, EngineError};
 use crate::spec::LogPipeline;
 use decide::{Cleaned, Decision, EventMemory, Found, Note, Requeue, Severity};
 use k8s_openapi::jiff::Timestamp;
@@ -247,48 +245,11 @@ impl Context {
     }
 }
 
-/// Log groups that carried this pipeline's filter at the last check: read again, so filters on
-/// groups that stopped being sources are found and removed.
-fn hints(lp: &LogPipeline) -> Hints {
-    Hints {
-        previous_log_groups: lp
-            .status
-            .iter()
-            .flat_map(|s| &s.resources)
-            .filter(|r| r.kind == ResourceKind::SubscriptionFilter)
-            .map(|r| r.name.clone())
-            .collect(),
-    }
-}
-
-/// Logs a convergence as it goes: each pass's planned writes (`planned`, before any of them),
-/// then each write's outcome (`applied` or `action failed`), every line naming its pass.
-fn log_progress(p: Progress<'_>) {
-    match p {
-        Progress::Plan { pass, plan } => {
-            if plan.report_only {
-                return;
-            }
-            for a in plan.writes() {
-                tracing::info!(pass, op = %a.op, kind = %a.kind, resource = %a.name, reason = %a.reason, "planned")
-            }
-        }
-        Progress::Outcome { pass, outcome: o } => match &o.result {
-            Ok(detail) => {
-                tracing::info!(pass, op = %o.action.op, kind = %o.action.kind, resource = %o.action.name, detail, "applied")
-            }
-            Err(e) => {
-                tracing::warn!(pass, op = %o.action.op, kind = %o.action.kind, resource = %o.action.name, error = %e, "action failed")
-            }
-        },
-    }
-}
-
 /// Validates once, then resolves, checks and converges: what the engine found. An invalid spec
 /// stops here, before any AWS call.
 pub async fn find(lp: &LogPipeline, engine: &Engine) -> Found {
     match converge::resolved(lp, engine).await {
-        Ok(pipeline) => converge::converge(engine, &pipeline, &hints(lp)).await,
+        Ok(pipeline) => converge::converge(engine, &pipeline, &converge::hints(lp)).await,
         Err(found) => found,
     }
 }
@@ -526,7 +487,7 @@ async fn clean(lp: &LogPipeline, engine: &Engine) -> Cleaned {
     let deleted = async {
         let pipeline = engine.resolve(valid).await?;
         engine
-            .delete(&pipeline, &hints(lp), &mut |o: &ActionOutcome| {
+            .delete(&pipeline, &converge::hints(lp), &mut |o: &ActionOutcome| {
                 tracing::info!(op = %o.action.op, kind = %o.action.kind, resource = %o.action.name, ok = o.result.is_ok(), "cleanup")
             })
             .await
