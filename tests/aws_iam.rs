@@ -383,32 +383,17 @@ async fn the_controllers_policy_runs_the_full_chain_from_apply_to_delete() {
             "audit" => args.extend(["--since", "5m"]),
             _ => {}
         }
-        let args: Vec<String> = args.into_iter().map(str::to_owned).collect();
-        let run = {
-            let world_endpoint = world.moto.endpoint.clone();
-            let key = world.controller.clone();
-            tokio::task::spawn_blocking(move || {
-                let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                against_with(
-                    &world_endpoint,
-                    &args,
-                    &[
-                        ("AWS_ACCESS_KEY_ID", key.id.as_str()),
-                        ("AWS_SECRET_ACCESS_KEY", key.secret.as_str()),
-                    ],
-                )
-            })
-        };
+        let run = as_controller(&world, &args);
         // moto runs no Lambda code: stand in for the transform while the canary is awaited.
         let out = if command == "verify" {
             let transform = stand_in_transform(&admin, &bucket);
             tokio::pin!(transform);
             tokio::select! {
-                out = run => out.unwrap(),
+                out = run => out,
                 _ = &mut transform => unreachable!("the stand-in runs until verify ends"),
             }
         } else {
-            run.await.unwrap()
+            run.await
         };
         assert_exit(&out, 0);
         if command == "apply" {

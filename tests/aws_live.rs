@@ -496,15 +496,7 @@ async fn a_removed_lambda_permission_is_reported_and_added_again_under_pitagoras
     let m = Moto::new().await;
     let (spec, d) = m.full_chain().await;
     let function = spec.transform.as_ref().unwrap().lambda_arn.clone();
-    let policy =
-        m.c.lambda
-            .get_policy()
-            .function_name(&function)
-            .send()
-            .await
-            .unwrap();
-    let doc: Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
-    let sid = doc["Statement"][0]["Sid"].as_str().unwrap().to_owned();
+    let sid = first_statement_sid(&m, &function).await;
     m.outsider()
         .await
         .lambda
@@ -564,15 +556,7 @@ async fn a_lambda_permission_without_its_source_account_is_replaced_and_the_outc
     let m = Moto::new().await;
     let (spec, d) = m.full_chain().await;
     let function = spec.transform.as_ref().unwrap().lambda_arn.clone();
-    let policy =
-        m.c.lambda
-            .get_policy()
-            .function_name(&function)
-            .send()
-            .await
-            .unwrap();
-    let doc: Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
-    let sid = doc["Statement"][0]["Sid"].as_str().unwrap().to_owned();
+    let sid = first_statement_sid(&m, &function).await;
     let outsider = m.outsider().await;
     outsider
         .lambda
@@ -644,4 +628,17 @@ async fn with_the_report_policy_a_live_difference_is_reported_and_nothing_is_wri
     let done = m.converge(&spec).await;
     assert_eq!(m.writes_since(&before), ops(&[]));
     assert!(!done.remaining.in_sync());
+}
+
+/// The id of the first statement of `function`'s resource policy.
+async fn first_statement_sid(m: &Moto, function: &str) -> String {
+    let policy =
+        m.c.lambda
+            .get_policy()
+            .function_name(function)
+            .send()
+            .await
+            .unwrap();
+    let doc: Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    doc["Statement"][0]["Sid"].as_str().unwrap().to_owned()
 }
