@@ -478,3 +478,50 @@ fn a_finished_cleanup_writes_nothing_and_clears_the_drift_figures() {
     assert!(d.failure.is_none() && d.status.is_none() && d.events.is_empty());
     assert_eq!(d.drift, Some(Vec::<ResourceKind>::new()));
 }
+
+#[test]
+fn a_new_pipeline_without_a_free_filter_slot_is_not_ready_with_its_own_reason_naming_the_group() {
+    let lp = pipeline(minimal_spec(), 1, None);
+    let d = desired(&minimal_spec());
+    let mut o = world_with_groups(&["/ecs/orders"]);
+    o.filter_limit = pitagora::observed::FilterLimit::refused("/ecs/orders", 2);
+    o.log_groups.insert(
+        "/ecs/orders".into(),
+        ["audit-shipper", "metrics-export"]
+            .map(|name| pitagora::resources::SubscriptionFilter {
+                name: name.into(),
+                pattern: String::new(),
+                destination_arn: "arn:aws:lambda:eu-west-1:123456789012:function:x".into(),
+                role_arn: None,
+                distribution: "ByLogStream".into(),
+            })
+            .into(),
+    );
+    let refused = plan(&d, &o);
+    assert_eq!(refused.writes().count(), 0, "{refused:#?}");
+    let c = Converged {
+        initial: refused.clone(),
+        applied: Vec::new(),
+        remaining: refused,
+        desired: d,
+        observed: o,
+    };
+
+    let decision = decide_converged(&lp, c, &EventMemory::default(), 5);
+
+    assert_eq!(
+        ready(&decision),
+        ("False".into(), reasons::reason::NO_FREE_FILTER_SLOT.into())
+    );
+    let status = decision.status.as_ref().unwrap();
+    let message = &status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .unwrap()
+        .message;
+    assert!(
+        message.contains("/ecs/orders holds 2 (audit-shipper: not pitagora's, metrics-export"),
+        "{message}"
+    );
+}

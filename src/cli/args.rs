@@ -86,6 +86,13 @@ pub struct AwsArgs {
     /// pipeline's account, which `pitagora iam-policies cloudformation-template` creates.
     #[arg(long, value_name = "ARN", env = "PITAGORA_CLOUDFORMATION_ROLE_ARN", value_parser = super::iam::parse_role_arn)]
     pub cloudformation_role_arn: Option<String>,
+    /// Subscription filters a log group may hold, until AWS refuses one more
+    /// (`LimitExceededException`) and so shows its limit: a new pipeline none of whose sources
+    /// has a free slot is not created. Default: CloudWatch Logs' documented limit.
+    #[arg(long, value_name = "N", env = "PITAGORA_FILTERS_PER_LOG_GROUP",
+          default_value_t = crate::observed::DOCUMENTED_FILTERS_PER_LOG_GROUP,
+          value_parser = clap::builder::TypedValueParser::map(clap::value_parser!(u16).range(1..), usize::from))]
+    pub filters_per_log_group: usize,
 }
 
 impl AwsArgs {
@@ -119,6 +126,7 @@ impl AwsArgs {
             settle_timeout: Duration::from_secs(self.settle_timeout),
             limits: self.limits()?,
             cloudformation_role_arn: self.cloudformation_role_arn.clone(),
+            filters_per_log_group: self.filters_per_log_group,
             ..AwsSettings::default()
         })
     }

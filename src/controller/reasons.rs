@@ -32,6 +32,9 @@ pub mod reason {
     pub const CONFLICT: &str = "Conflict";
     /// `Ready=False`: differences stand (`drift.policy: Report`).
     pub const DRIFTED: &str = "Drifted";
+    /// `Ready=False`: a new pipeline none of whose source log groups has a free subscription
+    /// filter slot; nothing of it was created (the message names the groups and the limit).
+    pub const NO_FREE_FILTER_SLOT: &str = "NoFreeFilterSlot";
     /// `Ready`/`Synced=False`: executing the plan failed.
     pub const APPLY_FAILED: &str = "ApplyFailed";
     /// `Ready`/`Synced=False`: the spec is invalid; nothing was read or written.

@@ -101,6 +101,7 @@ pub fn test_settings() -> AwsSettings {
         limits: pitagora::aws::Limits::unlimited(),
         attempt_timeout: Duration::from_secs(20),
         cloudformation_role_arn: None,
+        filters_per_log_group: pitagora::observed::DOCUMENTED_FILTERS_PER_LOG_GROUP,
     }
 }
 
