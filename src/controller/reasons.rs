@@ -96,6 +96,9 @@ pub mod event {
     pub const OWNERSHIP_CONFLICT: &str = "OwnershipConflict";
     /// Cleanup of a deleted pipeline failed; the finalizer stays.
     pub const DELETE_BLOCKED: &str = "DeleteBlocked";
+    /// Cleanup ran, and reading back found resources that should be gone (the note names each,
+    /// with why it may have stayed); the object goes, pitagora cannot remove them itself.
+    pub const DELETE_INCOMPLETE: &str = "DeleteIncomplete";
     /// A change was refused: it would lose logs or delivery without `spec.acknowledge`.
     pub const DESTRUCTIVE_CHANGE: &str = "DestructiveChange";
     /// An AWS call failed.

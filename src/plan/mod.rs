@@ -43,6 +43,7 @@ mod notifications;
 mod owned_log_groups;
 mod ownership;
 mod permissions;
+mod readback;
 mod roles;
 mod stack;
 mod stream;
@@ -57,6 +58,7 @@ pub use delete::plan_delete;
 pub use filters::occupants as filter_occupants;
 pub use ownership::route_group_created_for;
 pub use permissions::find as find_permission;
+pub use readback::{Readback, Remaining, read_back};
 
 use crate::desired::Desired;
 use crate::observed::Observed;
