@@ -136,6 +136,57 @@ impl Converged {
     }
 }
 
+/// The result of deleting a pipeline.
+#[derive(Debug, Clone)]
+pub struct Deleted {
+    /// What was planned.
+    pub plan: Plan,
+    /// What executing it did.
+    pub applied: ApplyReport,
+    /// What a read-back afterwards found of the pipeline, or why it could not be read.
+    pub readback: Result<plan::Readback, AwsError>,
+}
+
+impl Deleted {
+    /// Whether the pipeline is gone but for what is kept on purpose and what another owner
+    /// holds (the plan's conflicts): every action succeeded, and the read-back found no
+    /// leftover.
+    pub fn complete(&self) -> bool {
+        self.applied.succeeded() && self.readback.as_ref().is_ok_and(plan::Readback::complete)
+    }
+}
+
+/// Reads back, after a delete, what of the pipeline remains: observes again, and lists the
+/// bucket when it remains though the spec deletes it (a bucket with objects is one reason
+/// CloudFormation leaves it).
+async fn read_back(
+    clients: &RegionClients,
+    desired: &Desired,
+    hints: &Hints,
+    before: &Observed,
+    applied: &ApplyReport,
+) -> Result<plan::Readback, AwsError> {
+    let after = observe::observe(clients, desired, hints, None).await?;
+    let deletes_bucket = matches!(desired.deletion_policy, crate::spec::DeletionPolicy::Delete);
+    let holds_objects = match &after.bucket {
+        Some(_) if deletes_bucket => observe::holds_objects(clients, &desired.names.bucket).await?,
+        _ => false,
+    };
+    let deleted: Vec<&plan::Action> = applied
+        .outcomes
+        .iter()
+        .filter(|o| o.result.is_ok() && o.action.op == plan::Op::Delete)
+        .map(|o| &o.action)
+        .collect();
+    Ok(plan::read_back(
+        desired,
+        before,
+        &deleted,
+        &after,
+        holds_objects,
+    ))
+}
+
 /// What a read of the loss signals found, and why part of it could not be read.
 #[derive(Clone, Debug, Default)]
 pub struct LossRead {
@@ -345,13 +396,14 @@ impl Engine {
         Ok(converged)
     }
 
-    /// Removes the pipeline's resources (the bucket stays unless `deletionPolicy: Delete`).
+    /// Removes the pipeline's resources (the bucket stays unless `deletionPolicy: Delete`), then
+    /// reads back what should be gone (see [`plan::read_back`]).
     pub async fn delete<P: FnMut(&ActionOutcome)>(
         &self,
         pipeline: &Pipeline,
         hints: &Hints,
         progress: &mut P,
-    ) -> Result<(Plan, ApplyReport), EngineError> {
+    ) -> Result<Deleted, EngineError> {
         let desired = desired::build(pipeline);
         let clients = self.aws.region(&desired.target.region);
         self.wrote(&desired);
@@ -361,8 +413,14 @@ impl Engine {
         plan.report_only = false;
         self.guard(&clients, plan::guard::delete_losses(&desired, &plan))
             .await?;
-        let report = apply::apply(&clients, &plan, progress).await;
-        Ok((plan, report))
+        let applied = apply::apply(&clients, &plan, progress).await;
+        // Also after a delete with nothing left to do: what an earlier one left is found again.
+        let readback = read_back(&clients, &desired, hints, &observed, &applied).await;
+        Ok(Deleted {
+            plan,
+            applied,
+            readback,
+        })
     }
 
     /// Refuses what would lose logs or delivery without the spec's consent: a loss of a bucket's

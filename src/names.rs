@@ -150,6 +150,16 @@ pub fn error_log_group_of(stream: &str) -> String {
     format!("{ERROR_LOG_GROUP_PREFIX}{stream}")
 }
 
+/// The pipeline a subscription filter named `filter` belongs to when it is pitagora's: the
+/// readable `<namespace>-<name>` part [`Names::derive`] put in it (with a hyphen in either, which
+/// is which stays open). `None`: not a pitagora filter name.
+pub fn pipeline_of_filter(filter: &str) -> Option<&str> {
+    let rest = filter.strip_prefix(NAME_PREFIX)?;
+    let (readable, hash) = rest.rsplit_once('-')?;
+    let is_hash = hash.len() == 8 && hash.bytes().all(|b| b.is_ascii_hexdigit());
+    (is_hash && !readable.is_empty()).then_some(readable)
+}
+
 /// The first 8 hex digits of SHA-256: stable across releases and platforms.
 fn short_hash(input: &str) -> String {
     let digest = Sha256::digest(input.as_bytes());
@@ -186,5 +196,20 @@ mod tests {
     fn hash_is_stable() {
         // Changing this breaks every existing pipeline's names: it must never change.
         assert_eq!(short_hash("team-a/orders"), "75c1a60b");
+    }
+
+    #[test]
+    fn a_pitagora_filter_name_names_its_pipeline() {
+        let target = crate::arn::AwsTarget::new("123456789012", "eu-west-1");
+        let names = Names::derive(&PipelineId::new("team-a", "orders"), &target, None, None);
+        assert_eq!(pipeline_of_filter(&names.filter), Some("team-a-orders"));
+        for foreign in [
+            "audit-shipper",
+            "pitagora-",
+            "pitagora-x-notahash",
+            "pitagora-75c1a60b",
+        ] {
+            assert_eq!(pipeline_of_filter(foreign), None, "{foreign}");
+        }
     }
 }

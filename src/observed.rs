@@ -41,6 +41,9 @@ pub struct Observed {
     /// function's ARN as the spec names it (none: no policy, or no such function).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub functions: BTreeMap<String, Vec<LambdaPermission>>,
+    /// How many subscription filters a log group may hold, as far as AWS has shown.
+    #[serde(default)]
+    pub filter_limit: FilterLimit,
 }
 
 /// A CloudFormation stack as described by AWS.
@@ -141,4 +144,103 @@ pub struct ObservedSubscription {
     /// Its settings.
     #[serde(flatten)]
     pub subscription: TopicSubscription,
+}
+
+/// CloudWatch Logs' documented number of subscription filters per log group (its
+/// `PutAccountPolicy` reference, 2026: five, plus one account-level policy; older pages and moto
+/// say two). Only a starting point: an answer of AWS replaces it (see [`FilterLimit`]).
+pub const DOCUMENTED_FILTERS_PER_LOG_GROUP: usize = 5;
+
+/// How many subscription filters one log group may hold, and what says so. AWS publishes no
+/// call that tells it, so pitagora starts from a default (the documented figure, or the one
+/// configured) and lets AWS correct it: a `LimitExceededException` of `PutSubscriptionFilter`
+/// on a group holding `n` filters sets it to `n`; a group seen holding more than the figure
+/// raises it to that count.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FilterLimit {
+    /// Filters per log group.
+    pub per_group: usize,
+    /// Where the figure comes from.
+    pub source: FilterLimitSource,
+}
+
+/// Where a [`FilterLimit`] comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "from")]
+pub enum FilterLimitSource {
+    /// The documented or configured figure; AWS has not contradicted it yet.
+    Default,
+    /// AWS refused one more filter on this log group (`LimitExceededException`).
+    #[serde(rename_all = "camelCase")]
+    Refused {
+        /// The log group.
+        log_group: String,
+    },
+    /// This log group was seen holding that many filters: AWS allows at least as many.
+    #[serde(rename_all = "camelCase")]
+    Seen {
+        /// The log group.
+        log_group: String,
+    },
+}
+
+impl Default for FilterLimit {
+    fn default() -> Self {
+        Self::configured(DOCUMENTED_FILTERS_PER_LOG_GROUP)
+    }
+}
+
+impl FilterLimit {
+    /// A figure no answer of AWS has confirmed yet.
+    pub fn configured(per_group: usize) -> Self {
+        Self {
+            per_group,
+            source: FilterLimitSource::Default,
+        }
+    }
+
+    /// The limit AWS showed by refusing a filter on `log_group` while it held `held` filters.
+    pub fn refused(log_group: &str, held: usize) -> Self {
+        Self {
+            per_group: held,
+            source: FilterLimitSource::Refused {
+                log_group: log_group.to_owned(),
+            },
+        }
+    }
+
+    /// This limit, raised to the count of the fullest of `groups` when that is higher: AWS let
+    /// that group hold them all.
+    pub fn raised_by<'a, I>(self, groups: I) -> Self
+    where
+        I: IntoIterator<Item = (&'a String, &'a Vec<SubscriptionFilter>)>,
+    {
+        let fullest = groups.into_iter().max_by_key(|(_, filters)| filters.len());
+        match fullest {
+            Some((group, filters)) if filters.len() > self.per_group => Self {
+                per_group: filters.len(),
+                source: FilterLimitSource::Seen {
+                    log_group: group.clone(),
+                },
+            },
+            _ => self,
+        }
+    }
+
+    /// The figure and where it comes from, in words.
+    pub fn origin(&self) -> String {
+        let n = self.per_group;
+        match &self.source {
+            FilterLimitSource::Default => format!(
+                "{n} per group, pitagora's starting figure (CloudWatch Logs' documented limit unless configured) until AWS refuses a filter"
+            ),
+            FilterLimitSource::Refused { log_group } => {
+                format!("{n} per group, as AWS answered (LimitExceededException) on {log_group}")
+            }
+            FilterLimitSource::Seen { log_group } => {
+                format!("at least {n} per group: {log_group} holds that many")
+            }
+        }
+    }
 }

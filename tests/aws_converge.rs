@@ -4,6 +4,7 @@
 mod common;
 
 use common::moto::*;
+use pitagora::desired::Desired;
 use pitagora::observe::Hints;
 use pitagora::plan::Op;
 use pitagora::resources::ResourceKind;
@@ -108,5 +109,111 @@ async fn apply_leaves_a_routes_log_group_its_team_created_as_it_is_but_for_the_f
     assert_eq!(
         retention_and_tags(&m.c.logs, "/ecs/orders").await,
         (Some(7), Default::default())
+    );
+}
+
+/// Converges `namespace/name` reading `groups`; returns its desired state.
+async fn converged_as(m: &Moto, namespace: &str, name: &str, groups: &[&str]) -> Desired {
+    let id = pitagora::names::PipelineId::new(namespace, name);
+    let spec = m.spec(&format!("sources:\n  logGroups: [{}]\n", groups.join(", ")));
+    let pipeline = m.engine.prepare(&id, &spec).await.unwrap();
+    let done = m
+        .engine
+        .converge(&pipeline, &Hints::default(), &mut |_| {})
+        .await
+        .unwrap();
+    assert!(done.remaining.in_sync(), "{:#?}", done.remaining);
+    done.desired
+}
+
+/// `/ecs/crowded` holding two filters, moto's limit (AWS's is five: moto shows a limit pitagora
+/// does not know beforehand), both of other pitagora pipelines; `/ecs/orders` empty.
+async fn crowded(m: &Moto) -> [Desired; 2] {
+    m.log_groups(&["/ecs/orders", "/ecs/crowded"]).await;
+    [
+        converged_as(m, "team-b", "audit", &["/ecs/crowded"]).await,
+        converged_as(m, "team-c", "metrics", &["/ecs/crowded"]).await,
+    ]
+}
+
+#[tokio::test]
+async fn a_filter_aws_refuses_names_the_filters_in_the_way_and_the_next_plan_knows_the_limit() {
+    let m = Moto::new().await;
+    let [audit, metrics] = crowded(&m).await;
+    let spec = m.spec("sources:\n  logGroups: [/ecs/orders, /ecs/crowded]\n");
+
+    let done = m.converge(&spec).await;
+
+    // Nothing said two filters were the limit: the put was tried, and AWS's refusal names them.
+    let error = done
+        .applied()
+        .flat_map(|r| r.errors())
+        .next()
+        .expect("AWS refused the third filter")
+        .to_string();
+    for part in [
+        "LimitExceededException",
+        "/ecs/crowded holds 2 subscription filters",
+        &format!(
+            "{}: pitagora pipeline team-b-audit",
+            audit.filters.filter.name
+        ),
+        &format!(
+            "{}: pitagora pipeline team-c-metrics",
+            metrics.filters.filter.name
+        ),
+    ] {
+        assert!(error.contains(part), "{part:?} in {error}");
+    }
+    let conflict = done
+        .remaining
+        .conflicts()
+        .find(|a| a.name == "/ecs/crowded")
+        .expect("the full group is a conflict now");
+    assert!(
+        conflict
+            .reason
+            .contains("2 per group, as AWS answered (LimitExceededException) on /ecs/crowded"),
+        "{}",
+        conflict.reason
+    );
+    let again = m.check(&spec).await.plan;
+    assert!(
+        again.writes().all(|a| a.name != "/ecs/crowded"),
+        "{again:#?}"
+    );
+}
+
+#[tokio::test]
+async fn once_aws_showed_the_limit_a_new_pipeline_whose_every_source_is_full_writes_nothing() {
+    let m = Moto::new().await;
+    crowded(&m).await;
+    // Another pipeline's refused filter teaches the engine the limit.
+    let teacher = m.spec("sources:\n  logGroups: [/ecs/orders, /ecs/crowded]\n");
+    let taught = m.converge(&teacher).await;
+    assert!(taught.applied().any(|r| !r.succeeded()));
+
+    let before = m.calls();
+    let id = pitagora::names::PipelineId::new("team-d", "late");
+    let spec = m.spec("sources:\n  logGroups: [/ecs/crowded]\n");
+    let pipeline = m.engine.prepare(&id, &spec).await.unwrap();
+    let done = m
+        .engine
+        .converge(&pipeline, &Hints::default(), &mut |_| {})
+        .await
+        .unwrap();
+
+    assert_eq!(m.writes_since(&before), ops(&[]));
+    assert!(!stack_exists(&m.c, &done.desired.stack.name).await);
+    let refusal = done
+        .remaining
+        .conflicts()
+        .find(|a| a.conflict() == Some(pitagora::plan::ConflictKind::NoFreeFilterSlot))
+        .expect("refused");
+    assert_eq!(refusal.kind, ResourceKind::Stack);
+    assert!(
+        refusal.reason.contains("/ecs/crowded holds 2"),
+        "{}",
+        refusal.reason
     );
 }

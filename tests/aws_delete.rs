@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::faults::{Fault, FaultProxy, Rule, When};
 use common::moto::*;
 use pitagora::plan::{ConflictKind, Op};
 use pitagora::resources::ResourceKind;
@@ -324,4 +325,216 @@ async fn delete_keeps_the_routes_log_groups_and_says_so() {
         "{}",
         stack.reason
     );
+}
+
+// ---- reading back what a delete left ---------------------------------------------------------
+
+/// `(kind, name)` of each remaining resource.
+fn listed(remaining: &[pitagora::plan::Remaining]) -> Vec<(&str, &str)> {
+    let mut listed: Vec<(&str, &str)> = remaining
+        .iter()
+        .map(|r| (r.kind.as_str(), r.name.as_str()))
+        .collect();
+    listed.sort();
+    listed
+}
+
+#[tokio::test]
+async fn a_complete_delete_reads_back_only_what_the_spec_keeps() {
+    let m = Moto::new().await;
+    m.log_groups(&["/ecs/orders"]).await;
+    let spec = m.spec("sources:\n  logGroups: [/ecs/orders]\n");
+    let d = m.converged(&spec).await;
+
+    let done = m.deleted(&spec).await;
+
+    let found = done.readback.as_ref().unwrap();
+    assert_eq!(found.leftovers, [], "{found:#?}");
+    assert_eq!(
+        listed(&found.kept),
+        [
+            ("AWS::S3::Bucket", d.names.bucket.as_str()),
+            ("ErrorLogGroup", d.error_log_group.name.as_str()),
+        ]
+    );
+    assert!(done.complete());
+}
+
+#[tokio::test]
+async fn permission_statements_the_deleted_stack_left_in_the_users_functions_are_leftovers() {
+    // moto 5.2.5's CloudFormation has no deletion for AWS::Lambda::Permission: the stack goes,
+    // its statements stay in the functions' policies, as on AWS when a deletion skips them.
+    let m = Moto::new().await;
+    let (spec, _) = m.full_chain().await;
+
+    let done = m.deleted(&spec).await;
+
+    assert!(done.applied.succeeded(), "{:#?}", done.applied);
+    let found = done.readback.as_ref().unwrap();
+    assert_eq!(found.leftovers.len(), 3, "{found:#?}");
+    for (function, logical_id) in [
+        ("log-enricher", "TransformPermission"),
+        ("es-forwarder", "SubscriberEsForwarderPermission"),
+        ("slack-notifier", "SubscriberSlackNotifierPermission"),
+    ] {
+        let left = found
+            .leftovers
+            .iter()
+            .find(|l| {
+                l.name
+                    .ends_with(&format!(":function:{function} ({logical_id})"))
+            })
+            .unwrap_or_else(|| panic!("{function}: {found:#?}"));
+        assert_eq!(left.kind, "AWS::Lambda::Permission");
+    }
+    assert!(!done.complete());
+}
+
+#[tokio::test]
+async fn the_routes_log_groups_are_read_back_as_kept_not_as_leftovers() {
+    let m = Moto::new().await;
+    let spec = m.route_world().await;
+    m.converged(&spec).await;
+
+    let done = m.deleted(&spec).await;
+
+    let found = done.readback.as_ref().unwrap();
+    assert_eq!(found.leftovers, [], "{found:#?}");
+    let routes: Vec<(&str, &str)> = listed(&found.kept)
+        .into_iter()
+        .filter(|(kind, _)| *kind == "RouteLogGroup")
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            ("RouteLogGroup", "/ecs/orders"),
+            ("RouteLogGroup", "/ecs/payments")
+        ]
+    );
+    assert!(done.complete());
+}
+
+#[tokio::test]
+async fn a_role_the_stacks_template_retains_by_a_change_outside_pitagora_is_a_leftover_saying_so() {
+    let m = Moto::new().await;
+    m.log_groups(&["/ecs/orders"]).await;
+    let spec = m.spec("sources:\n  logGroups: [/ecs/orders]\n");
+    let d = m.converged(&spec).await;
+    // Someone gives the role `DeletionPolicy: Retain` in the stack (moto honours it).
+    let mut template = d.stack.template.clone();
+    template["Resources"]["DeliveryRole"]["DeletionPolicy"] = "Retain".into();
+    m.c.cfn
+        .update_stack()
+        .stack_name(&d.stack.name)
+        .template_body(template.to_string())
+        .capabilities(aws_sdk_cloudformation::types::Capability::CapabilityNamedIam)
+        .send()
+        .await
+        .unwrap();
+
+    let done = m.deleted(&spec).await;
+
+    assert!(done.applied.succeeded(), "{:#?}", done.applied);
+    assert!(!stack_exists(&m.c, &d.stack.name).await);
+    let found = done.readback.as_ref().unwrap();
+    assert_eq!(
+        listed(&found.leftovers),
+        [("AWS::IAM::Role", d.names.delivery_role.as_str())]
+    );
+    assert!(
+        found.leftovers[0]
+            .why
+            .contains("the stack's template retains it (DeletionPolicy: Retain)"),
+        "{}",
+        found.leftovers[0].why
+    );
+    assert_eq!(
+        listed(&found.kept),
+        [
+            ("AWS::S3::Bucket", d.names.bucket.as_str()),
+            ("ErrorLogGroup", d.error_log_group.name.as_str()),
+        ]
+    );
+    assert!(!done.complete());
+}
+
+/// A DescribeStacks answer whose stacks all say DELETE_COMPLETE.
+fn all_deleted(answer: &str) -> String {
+    regex::Regex::new("<StackStatus>[^<]*</StackStatus>")
+        .unwrap()
+        .replace_all(answer, "<StackStatus>DELETE_COMPLETE</StackStatus>")
+        .into_owned()
+}
+
+/// moto deletes a stack's resources faithfully, so it cannot show a `DELETE_COMPLETE` stack
+/// whose resources stay: the fault proxy makes it so, answering `DeleteStack` without passing it
+/// on and, from then on, every stack as `DELETE_COMPLETE`, while moto keeps every resource.
+async fn a_stack_deletion_that_deletes_nothing() -> (FaultProxy, Moto) {
+    let account = fresh_account();
+    let proxy = FaultProxy::start(&endpoint(), &account, 3).await;
+    let m = Moto::at(&proxy.endpoint, account, Vec::new(), test_settings()).await;
+    proxy.set_rules(vec![
+        Rule::new(Fault::Pretend, When::Always)
+            .service("cloudformation")
+            .operations(&["DeleteStack"]),
+    ]);
+    proxy.edit_answers_after("DescribeStacks", all_deleted, "DeleteStack");
+    (proxy, m)
+}
+
+#[tokio::test]
+async fn a_stack_said_deleted_whose_resources_stay_is_not_deleted_and_each_leftover_is_named() {
+    let (_proxy, m) = a_stack_deletion_that_deletes_nothing().await;
+    m.log_groups(&["/ecs/orders"]).await;
+    let spec = m.spec("sources:\n  logGroups: [/ecs/orders]\nstorage:\n  deletionPolicy: Delete\n");
+    let d = m.converged(&spec).await;
+
+    let done = m.deleted(&spec).await;
+
+    // Every call answered as done, the stack's included.
+    assert!(done.applied.succeeded(), "{:#?}", done.applied);
+    let found = done.readback.as_ref().unwrap();
+    assert_eq!(
+        listed(&found.leftovers),
+        [
+            ("AWS::IAM::Role", d.names.delivery_role.as_str()),
+            ("AWS::IAM::Role", d.names.logs_role.as_str()),
+            ("AWS::S3::Bucket", d.names.bucket.as_str()),
+        ]
+    );
+    for left in &found.leftovers {
+        assert!(
+            left.why
+                .contains("CloudFormation reported the stack deleted, yet it is there"),
+            "{left:?}"
+        );
+    }
+    assert_eq!(
+        found.kept,
+        [],
+        "storage.deletionPolicy: Delete keeps nothing"
+    );
+    assert!(!done.complete());
+}
+
+#[tokio::test]
+async fn deleting_again_finds_what_the_first_delete_left() {
+    let (_proxy, m) = a_stack_deletion_that_deletes_nothing().await;
+    m.log_groups(&["/ecs/orders"]).await;
+    let spec = m.spec("sources:\n  logGroups: [/ecs/orders]\n");
+    let d = m.converged(&spec).await;
+    assert!(!m.deleted(&spec).await.complete());
+
+    let again = m.deleted(&spec).await;
+
+    assert_eq!(again.plan.writes().count(), 0, "{:#?}", again.plan);
+    let found = again.readback.as_ref().unwrap();
+    assert_eq!(
+        listed(&found.leftovers),
+        [
+            ("AWS::IAM::Role", d.names.delivery_role.as_str()),
+            ("AWS::IAM::Role", d.names.logs_role.as_str()),
+        ]
+    );
+    assert!(!again.complete());
 }

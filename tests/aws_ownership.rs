@@ -190,7 +190,7 @@ async fn a_log_group_created_later_under_a_source_prefix_gets_its_filter_on_the_
 }
 
 #[tokio::test]
-async fn a_log_group_with_two_foreign_filters_is_a_conflict_and_nothing_is_removed() {
+async fn a_full_log_group_is_a_conflict_once_aws_refuses_one_more_and_nothing_is_removed() {
     let m = Moto::new().await;
     m.log_groups(&["/ecs/orders", "/ecs/payments"]).await;
     let foreign = foreign_stream(&m).await;
@@ -220,14 +220,21 @@ async fn a_log_group_with_two_foreign_filters_is_a_conflict_and_nothing_is_remov
         "{reason}"
     );
     assert_eq!(writes.get("CloudWatchLogs.DeleteSubscriptionFilter"), None);
+    // The third filter on /ecs/orders is tried once: AWS's refusal is how pitagora learns the
+    // limit (moto's is two, AWS's five); /ecs/payments and the canary group get theirs.
     assert_eq!(
         writes.get("CloudWatchLogs.PutSubscriptionFilter"),
-        Some(&2),
-        "only /ecs/payments and the canary group get a filter: {writes:?}"
+        Some(&3),
+        "{writes:?}"
     );
     assert_eq!(
         filter_names(&m.c, "/ecs/orders").await,
         ["team-b-shipper", "team-c-audit"]
+    );
+    let again = m.check(&spec).await.plan;
+    assert!(
+        again.writes().all(|a| a.name != "/ecs/orders"),
+        "{again:#?}"
     );
     assert_eq!(
         filters_on(&m.c, "/ecs/payments").await,

@@ -820,6 +820,80 @@ async fn delete_removes_the_filter_the_stream_and_the_stack_and_keeps_the_bucket
     assert!(bucket_exists(&c, &p.names.bucket).await);
 }
 
+#[tokio::test]
+async fn delete_reads_back_names_what_stayed_and_what_is_kept_and_exits_1() {
+    let (_dir, file, p, c) = applied("leftover").await;
+    // Someone gives the logs role `DeletionPolicy: Retain` in the stack (moto honours it): the
+    // stack reaches DELETE_COMPLETE and the role stays.
+    let body = c
+        .cfn
+        .get_template()
+        .stack_name(&p.names.stack)
+        .send()
+        .await
+        .unwrap();
+    let mut template: serde_json::Value =
+        serde_json::from_str(body.template_body().unwrap()).unwrap();
+    template["Resources"]["LogsRole"]["DeletionPolicy"] = "Retain".into();
+    c.cfn
+        .update_stack()
+        .stack_name(&p.names.stack)
+        .template_body(template.to_string())
+        .capabilities(aws_sdk_cloudformation::types::Capability::CapabilityNamedIam)
+        .send()
+        .await
+        .unwrap();
+
+    let o = against_moto(&["delete", "-f", &file]);
+
+    assert_exit(&o, 1);
+    let out = stdout(&o);
+    assert!(!stack_exists(&c, &p.names.stack).await);
+    assert_eq!(
+        lines_with(
+            &out,
+            &[
+                "! Remains  AWS::IAM::Role",
+                &p.names.logs_role,
+                "the stack's template retains it (DeletionPolicy: Retain)"
+            ]
+        )
+        .len(),
+        1,
+        "{}",
+        describe(&o)
+    );
+    assert_eq!(
+        lines_with(
+            &out,
+            &[
+                "= Kept     AWS::S3::Bucket",
+                &p.names.bucket,
+                "storage.deletionPolicy: Retain"
+            ]
+        )
+        .len(),
+        1,
+        "{}",
+        describe(&o)
+    );
+    assert_eq!(
+        lines_with(
+            &out,
+            &[&format!(
+                "{}: not fully deleted (1 resource remains",
+                p.label()
+            )]
+        )
+        .len(),
+        1,
+        "{}",
+        describe(&o)
+    );
+    let gone = format!("{}: deleted", p.label());
+    assert!(lines_with(&out, &[&gone]).is_empty(), "{}", describe(&o));
+}
+
 // ---- verify ------------------------------------------------------------------------------------
 
 #[tokio::test]

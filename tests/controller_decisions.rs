@@ -548,6 +548,7 @@ fn a_blocked_cleanup_keeps_the_finalizer_and_says_why() {
     let cleaned = Cleaned::Done {
         plan: c.initial,
         applied: c.passes.into_iter().next().unwrap().applied,
+        readback: Default::default(),
     };
     let d = decide::cleaned(&lp, cleaned, &EventMemory::default(), at(5));
     assert_eq!(d.failure.as_ref().map(|e| e.label()), Some("AccessDenied"));
@@ -562,8 +563,94 @@ fn a_finished_cleanup_writes_nothing_and_clears_the_drift_figures() {
     let cleaned = Cleaned::Done {
         plan: c.initial,
         applied: ApplyReport::default(),
+        readback: Default::default(),
     };
     let d = decide::cleaned(&lp, cleaned, &EventMemory::default(), at(5));
     assert!(d.failure.is_none() && d.status.is_none() && d.events.is_empty());
     assert_eq!(d.drift, Some(Vec::<ResourceKind>::new()));
+}
+
+#[test]
+fn a_new_pipeline_without_a_free_filter_slot_is_not_ready_with_its_own_reason_naming_the_group() {
+    let lp = pipeline(minimal_spec(), 1, None);
+    let d = desired(&minimal_spec());
+    let mut o = world_with_groups(&["/ecs/orders"]);
+    o.filter_limit = pitagora::observed::FilterLimit::refused("/ecs/orders", 2);
+    o.log_groups.insert(
+        "/ecs/orders".into(),
+        ["audit-shipper", "metrics-export"]
+            .map(|name| pitagora::resources::SubscriptionFilter {
+                name: name.into(),
+                pattern: String::new(),
+                destination_arn: "arn:aws:lambda:eu-west-1:123456789012:function:x".into(),
+                role_arn: None,
+                distribution: "ByLogStream".into(),
+            })
+            .into(),
+    );
+    let refused = plan(&d, &o);
+    assert_eq!(refused.writes().count(), 0, "{refused:#?}");
+    let c = Converged {
+        initial: refused.clone(),
+        passes: Vec::new(),
+        remaining: refused,
+        refused: Vec::new(),
+        desired: d,
+        observed: o,
+    };
+
+    let decision = decide_converged(&lp, c, &EventMemory::default(), 5);
+
+    assert_eq!(
+        ready(&decision),
+        ("False".into(), reasons::reason::NO_FREE_FILTER_SLOT.into())
+    );
+    let status = decision.status.as_ref().unwrap();
+    let message = &status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .unwrap()
+        .message;
+    assert!(
+        message.contains("/ecs/orders holds 2 (audit-shipper: not pitagora's, metrics-export"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_cleanup_whose_read_back_finds_leftovers_lets_the_object_go_with_a_warning_naming_each() {
+    let lp = pipeline(full_chain_spec(), 1, Some(checked_status(0, "InSync")));
+    let c = converge_of(|_| {}, Some(Ok("deleted".into())));
+    let left = pitagora::plan::Remaining {
+        kind: "AWS::IAM::Role".into(),
+        name: "pitagora-team-a-orders-75c1a60b-delivery".into(),
+        why: "the stack's template retains it (DeletionPolicy: Retain)".into(),
+    };
+    let kept = pitagora::plan::Remaining {
+        kind: "AWS::S3::Bucket".into(),
+        name: "bucket".into(),
+        why: "storage.deletionPolicy: Retain keeps the bucket and its objects".into(),
+    };
+    let cleaned = Cleaned::Done {
+        plan: c.initial,
+        applied: ApplyReport::default(),
+        readback: pitagora::plan::Readback {
+            kept: vec![kept],
+            leftovers: vec![left],
+        },
+    };
+
+    let d = decide::cleaned(&lp, cleaned, &EventMemory::default(), at(5));
+
+    // Nothing failed that a retry could mend: the finalizer goes, the warning stays behind.
+    assert!(d.failure.is_none() && d.status.is_none());
+    assert_eq!(reasons_of(&d), [reasons::event::DELETE_INCOMPLETE]);
+    let note = &d.events[0].text;
+    assert!(
+        note.contains(
+            "AWS::IAM::Role pitagora-team-a-orders-75c1a60b-delivery: the stack's template retains it"
+        ) && !note.contains("bucket"),
+        "{note}"
+    );
 }

@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use pitagora::desired::Desired;
 use pitagora::names::OWNER_TAG;
-use pitagora::observed::Observed;
+use pitagora::observed::{self, FilterLimitSource, Observed};
 use pitagora::plan::{ConflictKind, Op, Plan, Step, plan, plan_delete};
 use pitagora::resources::*;
 use serde_json::json;
@@ -129,10 +129,155 @@ fn a_stream_whose_deletion_failed_is_a_stream_delete_failure() {
 }
 
 #[test]
-fn a_third_filter_is_the_filter_limit() {
+fn a_group_holding_as_many_filters_as_aws_allowed_is_the_filter_limit() {
+    let (d, mut o) = full_chain();
+    o.filter_limit = observed::FilterLimit::refused("/ecs/elsewhere", 2);
+    o.log_groups
+        .insert("/ecs/crowded".into(), vec![filter("a"), filter("b")]);
+    assert_eq!(kinds(&plan(&d, &o)), [ConflictKind::FilterLimit]);
+}
+
+#[test]
+fn two_filters_leave_a_slot_until_aws_says_otherwise() {
+    // CloudWatch Logs' documented limit is no longer two: a third filter is put, and only AWS's
+    // refusal would make it a conflict.
     let (d, mut o) = full_chain();
     o.log_groups
         .insert("/ecs/crowded".into(), vec![filter("a"), filter("b")]);
+    let p = plan(&d, &o);
+    assert_eq!(kinds(&p), []);
+    let put = p
+        .writes()
+        .find(|a| a.name == "/ecs/crowded")
+        .expect("the filter is put");
+    assert_eq!(
+        (put.op, put.kind),
+        (Op::Create, ResourceKind::SubscriptionFilter)
+    );
+}
+
+#[test]
+fn the_filter_limit_names_the_filters_their_pipelines_and_where_the_limit_comes_from() {
+    let (d, mut o) = full_chain();
+    o.filter_limit = observed::FilterLimit::refused("/ecs/elsewhere", 2);
+    let other = pitagora::desired::from_spec(
+        &pitagora::names::PipelineId::new("team-b", "audit"),
+        &minimal_spec(),
+        ACCOUNT,
+        REGION,
+    )
+    .unwrap();
+    o.log_groups.insert(
+        "/ecs/crowded".into(),
+        vec![filter("audit-shipper"), filter(&other.filters.filter.name)],
+    );
+    let p = plan(&d, &o);
+    let reason = &p.conflicts().next().expect("a conflict").reason;
+    for part in [
+        "holds 2",
+        "audit-shipper: not pitagora's",
+        &format!(
+            "{}: pitagora pipeline team-b-audit",
+            other.filters.filter.name
+        ),
+        "2 per group, as AWS answered (LimitExceededException) on /ecs/elsewhere",
+    ] {
+        assert!(reason.contains(part), "{part:?} in {reason}");
+    }
+}
+
+#[test]
+fn a_group_seen_holding_more_filters_than_the_limit_raises_it() {
+    let groups: std::collections::BTreeMap<String, Vec<SubscriptionFilter>> = [
+        ("/a".to_owned(), vec![filter("1"), filter("2"), filter("3")]),
+        ("/b".to_owned(), vec![filter("1")]),
+    ]
+    .into();
+    let raised = observed::FilterLimit::refused("/c", 2).raised_by(&groups);
+    assert_eq!(raised.per_group, 3);
+    assert_eq!(
+        raised.source,
+        FilterLimitSource::Seen {
+            log_group: "/a".into()
+        }
+    );
+    let kept = observed::FilterLimit::configured(5).raised_by(&groups);
+    assert_eq!(kept, observed::FilterLimit::configured(5));
+}
+
+/// A pipeline not created yet, reading `groups` (each with these filters) as its sources.
+fn new_pipeline_on(groups: &[(&str, usize)]) -> (Desired, Observed) {
+    let names: Vec<&str> = groups.iter().map(|(g, _)| *g).collect();
+    let d = desired(&spec(&format!(
+        "sources:\n  logGroups: [{}]\n",
+        names.join(", ")
+    )));
+    let mut o = Observed {
+        filter_limit: observed::FilterLimit::refused("/ecs/elsewhere", 2),
+        ..Observed::default()
+    };
+    for (group, n) in groups {
+        let filters = (0..*n).map(|i| filter(&format!("other-{i}"))).collect();
+        o.log_groups.insert((*group).to_owned(), filters);
+    }
+    (d, o)
+}
+
+#[test]
+fn a_new_pipeline_whose_every_source_is_full_is_refused_whole_writing_nothing() {
+    let (d, o) = new_pipeline_on(&[("/ecs/orders", 2), ("/ecs/payments", 3)]);
+    let p = plan(&d, &o);
+    assert_eq!(p.writes().count(), 0, "{p:#?}");
+    assert_eq!(
+        kinds(&p),
+        [
+            ConflictKind::NoFreeFilterSlot,
+            ConflictKind::FilterLimit,
+            ConflictKind::FilterLimit
+        ]
+    );
+    let refusal = p.conflicts().next().unwrap();
+    assert_eq!(
+        (refusal.kind, refusal.name.as_str()),
+        (ResourceKind::Stack, d.stack.name.as_str())
+    );
+    assert!(
+        refusal
+            .reason
+            .contains("/ecs/orders holds 2 (other-0: not pitagora's, other-1: not pitagora's); /ecs/payments holds 3"),
+        "{}",
+        refusal.reason
+    );
+}
+
+#[test]
+fn a_new_pipeline_is_refused_only_when_no_source_can_be_subscribed() {
+    let refused = |groups: &[(&str, usize)]| {
+        let (d, o) = new_pipeline_on(groups);
+        kinds(&plan(&d, &o)).contains(&ConflictKind::NoFreeFilterSlot)
+    };
+    // (sources and the filters each holds, refused?)
+    let table: &[(&[(&str, usize)], bool)] = &[
+        (&[("/ecs/orders", 2)], true),
+        (&[("/ecs/orders", 2), ("/ecs/payments", 1)], false),
+        (&[("/ecs/orders", 1)], false),
+    ];
+    for (groups, want) in table {
+        assert_eq!(refused(groups), *want, "{groups:?}");
+    }
+    // A source that does not exist yet is subscribed once it does: the pipeline waits for it.
+    let (d, mut o) = new_pipeline_on(&[("/ecs/orders", 2), ("/ecs/payments", 0)]);
+    o.log_groups.remove("/ecs/payments");
+    assert!(!kinds(&plan(&d, &o)).contains(&ConflictKind::NoFreeFilterSlot));
+}
+
+#[test]
+fn an_existing_pipeline_whose_sources_filled_up_is_not_refused() {
+    let d = desired(&minimal_spec());
+    let mut o = converged(&d, &["/ecs/orders"]);
+    o.filter_limit = observed::FilterLimit::refused("/ecs/elsewhere", 2);
+    o.log_groups
+        .insert("/ecs/orders".into(), vec![filter("a"), filter("b")]);
     assert_eq!(kinds(&plan(&d, &o)), [ConflictKind::FilterLimit]);
 }
 
@@ -192,6 +337,7 @@ fn deleting_leaves_an_untagged_stack_in_place_as_an_ownership_conflict() {
 #[test]
 fn only_ownership_causes_are_ownership_conflicts() {
     let (d, mut o) = full_chain();
+    o.filter_limit = observed::FilterLimit::refused("/ecs/elsewhere", 2);
     o.log_groups
         .insert("/ecs/crowded".into(), vec![filter("a"), filter("b")]);
     let p = plan(&d, &o);
@@ -207,6 +353,7 @@ fn only_ownership_causes_are_ownership_conflicts() {
         DeletedOutOfBand,
         StreamDeleteFailed,
         FilterLimit,
+        NoFreeFilterSlot,
         NotificationOverlap,
         MissingSource,
     ]
@@ -228,6 +375,7 @@ fn labels_are_the_variant_names() {
         DeletedOutOfBand,
         StreamDeleteFailed,
         FilterLimit,
+        NoFreeFilterSlot,
         NotificationOverlap,
         MissingSource,
         NeedsReplacement,

@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use pitagora::desired::Desired;
-use pitagora::observed::{Observed, ObservedSubscription};
+use pitagora::observed::{FilterLimit, Observed, ObservedSubscription};
 use pitagora::plan::{Action, Op, Plan, Step, plan};
 use pitagora::resources::*;
 use pitagora::spec::LogPipelineSpec;
@@ -269,8 +269,9 @@ fn foreign_filters_are_never_touched() {
 }
 
 #[test]
-fn a_group_with_two_foreign_filters_is_a_conflict_not_a_delete() {
+fn a_group_full_of_foreign_filters_is_a_conflict_not_a_delete() {
     let (d, mut o) = full_chain();
+    o.filter_limit = FilterLimit::refused("/ecs/other", 2);
     let filter = |name: &str| SubscriptionFilter {
         name: name.into(),
         pattern: String::new(),
@@ -284,7 +285,8 @@ fn a_group_with_two_foreign_filters_is_a_conflict_not_a_delete() {
     let a = single(&p);
     assert_eq!((a.op, a.name.as_str()), (Op::Conflict, "/ecs/crowded"));
     assert!(
-        a.reason.contains("two subscription filters (a, b)"),
+        a.reason
+            .contains("holds 2 (a: not pitagora's, b: not pitagora's)"),
         "{}",
         a.reason
     );

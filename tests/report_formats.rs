@@ -94,7 +94,7 @@ fn in_sync_check() -> Check {
 /// `shop/payments`: the full chain, converged, then changed by hand: the stream's buffer size
 /// (16 → 64 MiB), the filter of `/ecs/payments` deleted, the fan-out notification removed, the
 /// stack mid-update, and a new group `/ecs/crowded` that already has two foreign filters (a
-/// conflict: CloudWatch Logs allows two).
+/// conflict: AWS refused a third on another group).
 fn drifted_check() -> Check {
     let d = desired_of(&payments_id(), &full_chain_spec());
     let mut o = converged(&d, &["/ecs/orders", "/ecs/payments"]);
@@ -107,6 +107,7 @@ fn drifted_check() -> Check {
         .notifications
         .retain(|n| n.id != fanout);
     o.stack.as_mut().unwrap().status = "UPDATE_IN_PROGRESS".into();
+    o.filter_limit = pitagora::observed::FilterLimit::refused("/ecs/busy", 2);
     o.log_groups.insert(
         "/ecs/crowded".into(),
         vec![

@@ -2,6 +2,7 @@
 //! ([`SubscriptionFilter`]), log group tags and the listed name and retention of a log group.
 //! Pure functions: observe reads with them, apply writes with them.
 
+use crate::observed::FilterLimit;
 use crate::resources::*;
 use aws_sdk_cloudwatchlogs::operation::put_subscription_filter::builders::PutSubscriptionFilterFluentBuilder;
 use aws_sdk_cloudwatchlogs::types as logs;
@@ -50,6 +51,38 @@ pub fn tags_to_sdk(tags: &Tags) -> HashMap<String, String> {
 pub fn tags_from_sdk(tags: Option<&HashMap<String, String>>) -> Tags {
     tags.map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default()
+}
+
+/// What pitagora knows of CloudWatch Logs' subscription filter limit, shared by every region's
+/// clients (the limit is the service's, the same for every group): the configured starting
+/// figure until AWS answers otherwise (see [`FilterLimit`]). Kept for the process's life: the
+/// controller learns it once, a CLI run learns it again at its first refusal.
+#[derive(Debug)]
+pub struct FilterLimits(std::sync::Mutex<FilterLimit>);
+
+impl FilterLimits {
+    /// Starting from `per_group` filters per log group.
+    pub fn new(per_group: usize) -> Self {
+        Self(std::sync::Mutex::new(FilterLimit::configured(per_group)))
+    }
+
+    /// The limit as known now.
+    pub fn known(&self) -> FilterLimit {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Replaces the known limit with what AWS just showed.
+    pub fn learn(&self, limit: FilterLimit) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = limit;
+    }
+}
+
+/// Whether `e` is CloudWatch Logs refusing a filter because the log group holds as many as it
+/// may (`LimitExceededException` "Resource limit exceeded"; Firehose's same code says "Rate
+/// exceeded" and is a throttle, retried elsewhere).
+pub fn is_filter_limit(e: &crate::aws::AwsError) -> bool {
+    e.code() == Some("LimitExceededException")
+        && !e.to_string().to_ascii_lowercase().contains("rate exceeded")
 }
 
 #[cfg(test)]

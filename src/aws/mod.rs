@@ -58,6 +58,9 @@ pub struct AwsSettings {
     /// The service role CloudFormation acts through on every stack operation; `None`:
     /// `role/pitagora/pitagora-cloudformation` in each pipeline's account and partition.
     pub cloudformation_role_arn: Option<String>,
+    /// Subscription filters a log group may hold, until AWS answers otherwise (see
+    /// [`crate::observed::FilterLimit`]).
+    pub filters_per_log_group: usize,
 }
 
 /// Default [`AwsSettings::attempt_timeout`]: AWS's control-plane calls answer in seconds; a
@@ -76,6 +79,7 @@ impl Default for AwsSettings {
             limits: rate::Limits::aws(),
             attempt_timeout: ATTEMPT_TIMEOUT,
             cloudformation_role_arn: None,
+            filters_per_log_group: crate::observed::DOCUMENTED_FILTERS_PER_LOG_GROUP,
         }
     }
 }
@@ -114,6 +118,8 @@ pub struct RegionClients {
     /// Stack templates already read in this region (every write through `cfn` forgets its
     /// stack's).
     pub templates: Arc<cloudformation::TemplateCache>,
+    /// The subscription filter limit as AWS has shown it, shared by every region's clients.
+    pub filter_limits: Arc<logs::FilterLimits>,
 }
 
 impl RegionClients {
@@ -170,6 +176,7 @@ pub struct Aws {
     regions: Mutex<HashMap<String, Arc<RegionClients>>>,
     account: OnceCell<String>,
     limiter: Arc<RateLimiter>,
+    filter_limits: Arc<logs::FilterLimits>,
 }
 
 impl std::fmt::Debug for Aws {
@@ -226,6 +233,7 @@ impl Aws {
             regions: Mutex::new(HashMap::new()),
             account: OnceCell::new(),
             limiter: Arc::new(RateLimiter::new(settings.limits.clone())),
+            filter_limits: Arc::new(logs::FilterLimits::new(settings.filters_per_log_group)),
             settings,
         }
     }
@@ -390,6 +398,7 @@ impl Aws {
             poll_interval: self.settings.poll_interval,
             limiter: self.limiter.clone(),
             templates,
+            filter_limits: self.filter_limits.clone(),
         }
     }
 }

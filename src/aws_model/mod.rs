@@ -392,7 +392,7 @@ fn put_filter(
     };
     match filters.iter().position(|f| f.name == filter.name) {
         Some(i) => filters[i] = filter.clone(),
-        None if filters.len() >= 2 => {
+        None if filters.len() >= crate::observed::DOCUMENTED_FILTERS_PER_LOG_GROUP => {
             return Err(refuse(
                 "PutFilter",
                 "LimitExceededException: Resource limit exceeded.",

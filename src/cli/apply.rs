@@ -138,7 +138,7 @@ pub(super) async fn delete(
 }
 
 /// Deletes one pipeline; returns whether everything went (nothing failed, nothing was left
-/// because another owner holds it).
+/// because another owner holds it, and reading back found nothing that should be gone).
 async fn delete_one(
     engine: &Engine,
     p: &Loaded,
@@ -153,20 +153,39 @@ async fn delete_one(
         }
         Err(e) => Err(e),
     };
-    match result {
-        Ok((plan, applied)) if applied.succeeded() && plan.conflicts().next().is_none() => {
-            writeln!(out, "LogPipeline {}: deleted", p.id())?;
-            Ok(true)
-        }
-        Ok((plan, _)) => {
-            out.write_all(text::plan(&plan, "not fully deleted").as_bytes())?;
-            Ok(false)
-        }
+    let done = match result {
+        Ok(done) => done,
         Err(e) => {
             writeln!(err, "LogPipeline {}: error: {e}", p.id())?;
-            Ok(false)
+            return Ok(false);
         }
+    };
+    match &done.readback {
+        Ok(found) => out.write_all(text::readback(found).as_bytes())?,
+        Err(e) => writeln!(
+            err,
+            "LogPipeline {}: what remains could not be read back: {e}",
+            p.id()
+        )?,
     }
+    let others = done.plan.conflicts().next().is_some();
+    if done.complete() && !others {
+        writeln!(out, "LogPipeline {}: deleted", p.id())?;
+        return Ok(true);
+    }
+    if !done.applied.succeeded() || others {
+        out.write_all(text::plan(&done.plan, "not fully deleted").as_bytes())?;
+    } else {
+        let left = done.readback.as_ref().map_or(0, |r| r.leftovers.len());
+        writeln!(
+            out,
+            "LogPipeline {}: not fully deleted ({left} resource{} remain{}, listed above)",
+            p.id(),
+            if left == 1 { "" } else { "s" },
+            if left == 1 { "s" } else { "" },
+        )?;
+    }
+    Ok(false)
 }
 
 /// Prints each action's outcome as it finishes. A failed write only loses the echo, so it does

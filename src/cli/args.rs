@@ -6,6 +6,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod choices;
+pub use choices::*;
+
 /// pitagora builds, guards and migrates serverless log pipelines on AWS: CloudWatch Logs →
 /// Firehose → S3 (→ Lambda transform) (→ SNS fan-out), declared as `LogPipeline` resources.
 #[derive(Debug, Parser)]
@@ -86,6 +89,13 @@ pub struct AwsArgs {
     /// pipeline's account, which `pitagora iam-policies cloudformation-template` creates.
     #[arg(long, value_name = "ARN", env = "PITAGORA_CLOUDFORMATION_ROLE_ARN", value_parser = super::iam::parse_role_arn)]
     pub cloudformation_role_arn: Option<String>,
+    /// Subscription filters a log group may hold, until AWS refuses one more
+    /// (`LimitExceededException`) and so shows its limit: a new pipeline none of whose sources
+    /// has a free slot is not created. Default: CloudWatch Logs' documented limit.
+    #[arg(long, value_name = "N", env = "PITAGORA_FILTERS_PER_LOG_GROUP",
+          default_value_t = crate::observed::DOCUMENTED_FILTERS_PER_LOG_GROUP,
+          value_parser = clap::builder::TypedValueParser::map(clap::value_parser!(u16).range(1..), usize::from))]
+    pub filters_per_log_group: usize,
 }
 
 impl AwsArgs {
@@ -119,6 +129,7 @@ impl AwsArgs {
             settle_timeout: Duration::from_secs(self.settle_timeout),
             limits: self.limits()?,
             cloudformation_role_arn: self.cloudformation_role_arn.clone(),
+            filters_per_log_group: self.filters_per_log_group,
             ..AwsSettings::default()
         })
     }
@@ -307,39 +318,6 @@ impl Time {
     }
 }
 
-/// Drift report formats.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ReportFormat {
-    /// Human summary.
-    Text,
-    /// For a CI step summary or a pull-request comment (with Mermaid pictures).
-    Markdown,
-    /// Stable, versioned schema (docs/drift-report.schema.json).
-    Json,
-    /// JUnit XML for CI test tabs.
-    Junit,
-}
-
-/// When `drift` exits 2.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum FailOn {
-    /// When anything drifted.
-    Drift,
-    /// Never (errors still exit 1).
-    Never,
-}
-
-/// Colour choice.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Color {
-    /// On a terminal.
-    Auto,
-    /// Always.
-    Always,
-    /// Never.
-    Never,
-}
-
 fn parse_output(text: &str) -> Result<(ReportFormat, PathBuf), String> {
     let (format, path) = text
         .split_once('=')
@@ -517,80 +495,4 @@ pub enum Command {
         #[command(flatten)]
         aws: AwsArgs,
     },
-}
-
-/// `verify`'s output formats.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum VerifyFormat {
-    /// Human-readable text.
-    Text,
-    /// One JSON document.
-    Json,
-    /// Markdown with a Mermaid flowchart per pipeline (e.g. a CI job summary).
-    Markdown,
-}
-
-/// Text for people, JSON for tools.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum TextOrJson {
-    /// Human-readable text.
-    Text,
-    /// JSON: one document (`apply`: one object per line as things happen).
-    Json,
-}
-
-/// Output formats.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// YAML (multi-document for several pipelines).
-    Yaml,
-    /// JSON (an array for several pipelines).
-    Json,
-}
-
-/// Parts of the desired state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Part {
-    /// Everything.
-    All,
-    /// Derived AWS names.
-    Names,
-    /// The CloudFormation template.
-    Template,
-    /// The Firehose stream.
-    Stream,
-    /// The subscription filter and the log groups it selects.
-    Filters,
-    /// The bucket notification entries.
-    Notifications,
-    /// The bucket lifecycle rules.
-    Lifecycle,
-    /// The topic and its subscriptions.
-    Topic,
-    /// The fluentd routes (`legacy.fluentd`), as fluentd configuration text.
-    Fluentd,
-}
-
-/// A cutover stage on the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum StageArg {
-    /// Only the legacy aggregator.
-    Legacy,
-    /// Both; the new store ignore_error.
-    Shadow,
-    /// Both; the legacy store ignore_error.
-    Primary,
-    /// Only CloudWatch Logs.
-    New,
-}
-
-impl From<StageArg> for crate::spec::CutoverStage {
-    fn from(s: StageArg) -> Self {
-        match s {
-            StageArg::Legacy => Self::Legacy,
-            StageArg::Shadow => Self::Shadow,
-            StageArg::Primary => Self::Primary,
-            StageArg::New => Self::New,
-        }
-    }
 }

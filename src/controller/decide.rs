@@ -245,6 +245,8 @@ pub enum Cleaned {
         plan: Plan,
         /// What executing it did.
         applied: ApplyReport,
+        /// What reading back afterwards found.
+        readback: crate::plan::Readback,
     },
 }
 
@@ -479,12 +481,31 @@ pub fn cleaned(
             Error::Engine(EngineError::InvalidSpec(e)),
         ),
         Cleaned::Failed(e) => (e.to_string(), Error::Engine(e)),
-        Cleaned::Done { applied, .. } => {
+        Cleaned::Done {
+            applied, readback, ..
+        } => {
             let errors: Vec<String> = applied.errors().map(ToString::to_string).collect();
             match applied.errors().next() {
                 Some(first) => (errors.join("; "), Error::Apply(first.clone())),
-                // Someone else's resources stay (the plan's conflicts); this pipeline's are gone.
-                None => return Decision::wait_for_change(Some(Vec::new())),
+                // Someone else's resources stay (the plan's conflicts); this pipeline's are gone,
+                // but for what reading back found: named in a warning as the object goes, for
+                // the stack is gone and what it left is no longer pitagora's to delete.
+                None => {
+                    let mut done = Decision::wait_for_change(Some(Vec::new()));
+                    if !readback.complete() {
+                        let left: Vec<String> = readback
+                            .leftovers
+                            .iter()
+                            .map(|l| format!("{} {}: {}", l.kind, l.name, l.why))
+                            .collect();
+                        let note = Note::warning(
+                            event::DELETE_INCOMPLETE,
+                            format!("deleted, yet still in AWS: {}", left.join("; ")),
+                        );
+                        done.events = admitted(lp, vec![note], memory, now);
+                    }
+                    return done;
+                }
             }
         }
     };

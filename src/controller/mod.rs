@@ -58,6 +58,7 @@ pub enum Error {
     /// Executing the plan failed.
     #[error("applying the plan failed: {0}")]
     Apply(AwsError),
+
     /// The fluentd key or its reload could not be written.
     #[error(transparent)]
     Fluentd(#[from] fluentd::FluentdError),
@@ -493,7 +494,14 @@ async fn clean(lp: &LogPipeline, engine: &Engine) -> Cleaned {
             .await
     };
     match deleted.await {
-        Ok((plan, applied)) => {
+        Ok(crate::engine::Deleted {
+            readback: Err(e), ..
+        }) => Cleaned::Failed(e.into()),
+        Ok(crate::engine::Deleted {
+            plan,
+            applied,
+            readback: Ok(readback),
+        }) => {
             let conflicts: Vec<String> = plan
                 .conflicts()
                 .map(|a| format!("{} {}: {}", a.kind, a.name, a.reason))
@@ -501,7 +509,11 @@ async fn clean(lp: &LogPipeline, engine: &Engine) -> Cleaned {
             if !conflicts.is_empty() {
                 tracing::warn!(conflicts = %conflicts.join("; "), "left resources owned by others in place");
             }
-            Cleaned::Done { plan, applied }
+            Cleaned::Done {
+                plan,
+                applied,
+                readback,
+            }
         }
         Err(e) => Cleaned::Failed(e),
     }

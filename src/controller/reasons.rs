@@ -32,6 +32,9 @@ pub mod reason {
     pub const CONFLICT: &str = "Conflict";
     /// `Ready=False`: differences stand (`drift.policy: Report`).
     pub const DRIFTED: &str = "Drifted";
+    /// `Ready=False`: a new pipeline none of whose source log groups has a free subscription
+    /// filter slot; nothing of it was created (the message names the groups and the limit).
+    pub const NO_FREE_FILTER_SLOT: &str = "NoFreeFilterSlot";
     /// `Ready`/`Synced=False`: executing the plan failed.
     pub const APPLY_FAILED: &str = "ApplyFailed";
     /// `Ready`/`Synced=False`: the spec is invalid; nothing was read or written.
@@ -93,6 +96,9 @@ pub mod event {
     pub const OWNERSHIP_CONFLICT: &str = "OwnershipConflict";
     /// Cleanup of a deleted pipeline failed; the finalizer stays.
     pub const DELETE_BLOCKED: &str = "DeleteBlocked";
+    /// Cleanup ran, and reading back found resources that should be gone (the note names each,
+    /// with why it may have stayed); the object goes, pitagora cannot remove them itself.
+    pub const DELETE_INCOMPLETE: &str = "DeleteIncomplete";
     /// A change was refused: it would lose logs or delivery without `spec.acknowledge`.
     pub const DESTRUCTIVE_CHANGE: &str = "DestructiveChange";
     /// An AWS call failed.

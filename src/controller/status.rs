@@ -208,8 +208,14 @@ fn stalled(status: &mut LogPipelineStatus, g: Option<i64>, now: &Time) {
 
 /// `Ready`: what stands between AWS and the spec, the most pressing first.
 fn readiness(c: &Checked) -> (&'static str, &'static str, String) {
+    let refused = c
+        .remaining
+        .conflicts()
+        .find(|a| a.conflict() == Some(crate::plan::ConflictKind::NoFreeFilterSlot));
     if let Some(e) = &c.apply_error {
         ("False", reason::APPLY_FAILED, e.clone())
+    } else if let Some(refused) = refused {
+        ("False", reason::NO_FREE_FILTER_SLOT, refused.reason.clone())
     } else if c.remaining.conflicts().next().is_some() {
         ("False", reason::CONFLICT, summary(&c.items))
     } else if !c.remaining.pending.is_empty() {

@@ -196,7 +196,10 @@ fn lookups<'a>(d: &'a Desired, exact: &BTreeSet<&'a str>) -> BTreeSet<&'a str> {
 }
 
 /// Every subscription filter of one log group.
-async fn filters_of(c: &RegionClients, group: &str) -> Result<Vec<SubscriptionFilter>, AwsError> {
+pub async fn filters_of(
+    c: &RegionClients,
+    group: &str,
+) -> Result<Vec<SubscriptionFilter>, AwsError> {
     let mut filters = Vec::new();
     let mut token: Option<String> = None;
     loop {

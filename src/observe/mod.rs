@@ -17,7 +17,7 @@ mod topic;
 
 pub use batch::{Batch, Batches};
 pub use bucket::holds_objects;
-pub use log_groups::all_lookups;
+pub use log_groups::{all_lookups, filters_of};
 
 use crate::aws::{AwsError, RegionClients};
 use crate::desired::Desired;
@@ -82,7 +82,14 @@ pub async fn observe(
     {
         b.tags = bucket::tags(c, &d.names.bucket).await?;
     }
+    // A group holding more filters than the known limit proves AWS allows that many.
+    let known = c.filter_limits.known();
+    let filter_limit = known.clone().raised_by(&sources.filters);
+    if filter_limit != known {
+        c.filter_limits.learn(filter_limit.clone());
+    }
     Ok(Observed {
+        filter_limit,
         stack,
         error_log_group,
         canary_log_group,

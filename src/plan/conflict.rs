@@ -22,8 +22,12 @@ pub enum ConflictKind {
     DeletedOutOfBand,
     /// Firehose failed to delete the delivery stream.
     StreamDeleteFailed,
-    /// A source log group already has two foreign subscription filters, the CloudWatch limit.
+    /// A source log group holds as many subscription filters as AWS allows, none of them this
+    /// pipeline's.
     FilterLimit,
+    /// A new pipeline none of whose source log groups has a free subscription filter slot: it
+    /// would deliver nothing, so nothing of it is created.
+    NoFreeFilterSlot,
     /// A foreign bucket notification overlaps one of this pipeline's.
     NotificationOverlap,
     /// A source log group named in the spec does not exist.
@@ -51,6 +55,7 @@ impl ConflictKind {
             ConflictKind::DeletedOutOfBand => "DeletedOutOfBand",
             ConflictKind::StreamDeleteFailed => "StreamDeleteFailed",
             ConflictKind::FilterLimit => "FilterLimit",
+            ConflictKind::NoFreeFilterSlot => "NoFreeFilterSlot",
             ConflictKind::NotificationOverlap => "NotificationOverlap",
             ConflictKind::MissingSource => "MissingSource",
             ConflictKind::NeedsReplacement => "NeedsReplacement",

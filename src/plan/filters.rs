@@ -21,7 +21,7 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, o: &Observed) {
         let ours = filters.iter().find(|f| f.name == d.filters.filter.name);
         match (d.filters.selects(group), ours) {
             (true, Some(actual)) if !stream_foreign => update(b, d, group, actual),
-            (true, None) => create(b, d, group, filters, stream_foreign),
+            (true, None) => create(b, d, o, group, filters, stream_foreign),
             (false, Some(actual)) => remove(b, group, actual),
             _ => {}
         }
@@ -32,11 +32,11 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, o: &Observed) {
         && o.canary_log_group.is_none()
         && !o.log_groups.contains_key(canary)
     {
-        create(b, d, canary, &[], stream_foreign);
+        create(b, d, o, canary, &[], stream_foreign);
     }
     for route in &d.route_log_groups {
         if !o.log_groups.contains_key(&route.name) && d.filters.selects(&route.name) {
-            create(b, d, &route.name, &[], stream_foreign);
+            create(b, d, o, &route.name, &[], stream_foreign);
         }
     }
     missing_sources(b, d, o);
@@ -77,24 +77,28 @@ fn update(b: &mut Builder, d: &Desired, group: &str, actual: &SubscriptionFilter
     }
 }
 
-/// A selected group without this pipeline's filter: put it, unless the group's two filter slots
-/// are taken by others (a conflict) or the stream is someone else's.
+/// A selected group without this pipeline's filter: put it, unless the group holds as many filters
+/// as AWS allows (a conflict: see [`crate::observed::FilterLimit`] for how that number is known)
+/// or the stream is someone else's.
 fn create(
     b: &mut Builder,
     d: &Desired,
+    o: &Observed,
     group: &str,
     filters: &[SubscriptionFilter],
     stream_foreign: bool,
 ) {
-    let others: Vec<&str> = filters.iter().map(|f| f.name.as_str()).collect();
-    if others.len() >= 2 {
+    let limit = &o.filter_limit;
+    if filters.len() >= limit.per_group {
         b.conflict(
             ResourceKind::SubscriptionFilter,
             group,
             ConflictKind::FilterLimit,
             format!(
-                "log group already has two subscription filters ({}), the CloudWatch Logs limit; pitagora never removes others' filters — free a slot or drop this group from the sources",
-                others.join(", ")
+                "log group has no free subscription filter slot: it holds {} ({}); the limit is {}. pitagora never removes others' filters — free a slot or drop this group from the sources",
+                filters.len(),
+                occupants(filters.iter().map(|f| f.name.as_str())),
+                limit.origin()
             ),
         );
     } else if !stream_foreign {
@@ -116,6 +120,63 @@ fn create(
             put(d, group),
         );
     }
+}
+
+/// Why a pipeline not created yet must not be: every source log group it selects exists and
+/// holds as many filters as AWS allows (their own [`ConflictKind::FilterLimit`] conflicts name
+/// the filters). `None` when it exists already (its filters hold their slots), waits for a
+/// source that does not exist yet, creates a route's log group, or selects no group yet.
+pub(super) fn no_free_source(d: &Desired, o: &Observed) -> Option<String> {
+    if o.stack.is_some() || o.stream.is_some() {
+        return None;
+    }
+    let waits = d
+        .filters
+        .log_groups
+        .iter()
+        .any(|g| !o.log_groups.contains_key(g))
+        || d.route_log_groups
+            .iter()
+            .any(|r| !o.log_groups.contains_key(&r.name));
+    if waits {
+        return None;
+    }
+    let sources: Vec<(&String, &Vec<SubscriptionFilter>)> = o
+        .log_groups
+        .iter()
+        .filter(|(g, _)| d.filters.selects(g) && d.filters.canary.as_deref() != Some(g.as_str()))
+        .collect();
+    let full = |filters: &Vec<SubscriptionFilter>| {
+        filters.len() >= o.filter_limit.per_group
+            && filters.iter().all(|f| f.name != d.filters.filter.name)
+    };
+    if sources.is_empty() || !sources.iter().all(|(_, filters)| full(filters)) {
+        return None;
+    }
+    let groups: Vec<String> = sources
+        .iter()
+        .map(|(g, filters)| {
+            let names = filters.iter().map(|f| f.name.as_str());
+            format!("{g} holds {} ({})", filters.len(), occupants(names))
+        })
+        .collect();
+    Some(format!(
+        "no source log group has a free subscription filter slot ({}; the limit is {}): the pipeline would receive nothing, so none of it is created until one can be subscribed — free a slot on a source or add a source with room",
+        groups.join("; "),
+        o.filter_limit.origin()
+    ))
+}
+
+/// The filters occupying a log group, each with its owner where the name tells it: another
+/// pitagora pipeline's filter is named after that pipeline.
+pub fn occupants<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let named: Vec<String> = names
+        .map(|name| match crate::names::pipeline_of_filter(name) {
+            Some(pipeline) => format!("{name}: pitagora pipeline {pipeline}"),
+            None => format!("{name}: not pitagora's"),
+        })
+        .collect();
+    named.join(", ")
 }
 
 /// This pipeline's filter on a group that is no longer a source: remove it.

@@ -43,6 +43,7 @@ mod notifications;
 mod owned_log_groups;
 mod ownership;
 mod permissions;
+mod readback;
 mod roles;
 mod stack;
 mod stream;
@@ -54,8 +55,10 @@ pub use action::{Action, Change, Op, Pending, Plan, RoleUpdate, Step};
 pub use bucket_policy::merge as merge_bucket_policy;
 pub use conflict::ConflictKind;
 pub use delete::plan_delete;
+pub use filters::occupants as filter_occupants;
 pub use ownership::route_group_created_for;
 pub use permissions::find as find_permission;
+pub use readback::{Readback, Remaining, read_back};
 
 use crate::desired::Desired;
 use crate::observed::Observed;
@@ -88,6 +91,18 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
     let topic = held(observed, "Topic", observed.topic.as_ref(), stack_acts);
     subscriptions::plan(&mut b, desired, &topic);
     filters::plan(&mut b, desired, observed);
+    if let Some(reason) = filters::no_free_source(desired, observed) {
+        // A stack, a stream and a canary with no source feeding them is a pipeline that sits
+        // delivering nothing: refuse it whole, writing nothing, until a slot frees.
+        b.actions.retain(|a| a.op == Op::Conflict);
+        let name = &desired.stack.name;
+        b.conflict(
+            ResourceKind::Stack,
+            name,
+            ConflictKind::NoFreeFilterSlot,
+            reason,
+        );
+    }
     b.finish(true)
 }
 

@@ -224,3 +224,16 @@ pub fn report(r: &super::DriftReport, style: Style) -> String {
     );
     out
 }
+
+/// What a read-back after a delete found: each resource kept on purpose, then each leftover,
+/// one line each with why (nothing when nothing remains).
+pub fn readback(r: &crate::plan::Readback) -> String {
+    let mut out = String::new();
+    for k in &r.kept {
+        let _ = writeln!(out, "  = Kept     {} {}: {}", k.kind, k.name, k.why);
+    }
+    for l in &r.leftovers {
+        let _ = writeln!(out, "  ! Remains  {} {}: {}", l.kind, l.name, l.why);
+    }
+    out
+}

@@ -45,6 +45,10 @@ pub enum Fault {
     Stall,
     /// The service's access-denied error, in its protocol.
     AccessDenied,
+    /// Not forwarded (nothing happens), yet answered as done: an operation without a result in
+    /// the query protocol (e.g. CloudFormation's `DeleteStack`), a server claiming a write it
+    /// did not make.
+    Pretend,
 }
 
 /// How long a [`Fault::Delay`] holds a request before forwarding it.
@@ -161,8 +165,9 @@ struct Shared {
     account: String,
     client: Client<HttpConnector, Full<Bytes>>,
     plan: Mutex<Plan>,
-    /// By operation: how its answers are changed before the client gets them.
-    edits: Mutex<BTreeMap<String, Edit>>,
+    /// By operation: how its answers are changed before the client gets them, and the operation
+    /// that must have been seen first, if any.
+    edits: Mutex<BTreeMap<String, (Edit, Option<String>)>>,
 }
 
 /// The proxy; stops when dropped.
@@ -213,7 +218,17 @@ impl FaultProxy {
             .edits
             .lock()
             .unwrap()
-            .insert(operation.to_owned(), edit);
+            .insert(operation.to_owned(), (edit, None));
+    }
+
+    /// Changes the answers of `operation` with `edit` once a request of `after` has been seen
+    /// (e.g. `DescribeStacks` once a `DeleteStack` was).
+    pub fn edit_answers_after(&self, operation: &str, edit: Edit, after: &str) {
+        self.shared
+            .edits
+            .lock()
+            .unwrap()
+            .insert(operation.to_owned(), (edit, Some(after.to_owned())));
     }
 
     /// Every request seen so far.
@@ -328,12 +343,15 @@ async fn handle(
             Err(Dropped)
         }
         Some(Fault::AccessDenied) => Ok(call.denied()),
+        Some(Fault::Pretend) => Ok(call.pretended()),
         None => {
             let answer = shared.forward(parts, body).await?;
-            let edit = shared.edits.lock().unwrap().get(&call.operation).copied();
+            let edit = shared.edits.lock().unwrap().get(&call.operation).cloned();
             Ok(match edit {
-                Some(edit) => edited(answer, edit).await,
-                None => answer,
+                Some((edit, after)) if after.as_deref().is_none_or(|op| shared.has_seen(op)) => {
+                    edited(answer, edit).await
+                }
+                _ => answer,
             })
         }
     }
@@ -353,6 +371,12 @@ async fn edited(answer: Response<Full<Bytes>>, edit: Edit) -> Response<Full<Byte
 }
 
 impl Shared {
+    /// Whether a request of `operation` came.
+    fn has_seen(&self, operation: &str) -> bool {
+        let plan = self.plan.lock().unwrap();
+        plan.log.iter().any(|s| s.operation == operation)
+    }
+
     fn decide(&self, call: &Call) -> Option<Fault> {
         let mut plan = self.plan.lock().unwrap();
         let mut chosen = None;
@@ -508,6 +532,17 @@ impl Call {
             }
             _ => query_error(StatusCode::FORBIDDEN, "AccessDenied", &message),
         }
+    }
+
+    /// The query protocol's answer of an operation that returns nothing but its metadata.
+    fn pretended(&self) -> Response<Full<Bytes>> {
+        let op = &self.operation;
+        xml_answer(
+            StatusCode::OK,
+            format!(
+                "<{op}Response><ResponseMetadata><RequestId>pretended</RequestId></ResponseMetadata></{op}Response>"
+            ),
+        )
     }
 
     /// The service's answer for a failure on its side.

@@ -101,6 +101,7 @@ pub fn test_settings() -> AwsSettings {
         limits: pitagora::aws::Limits::unlimited(),
         attempt_timeout: Duration::from_secs(20),
         cloudformation_role_arn: None,
+        filters_per_log_group: pitagora::observed::DOCUMENTED_FILTERS_PER_LOG_GROUP,
     }
 }
 
@@ -383,8 +384,14 @@ impl Moto {
             .unwrap()
     }
 
-    /// `engine.delete` of [`pipeline_id`] with `spec`.
+    /// `engine.delete` of [`pipeline_id`] with `spec`: its plan and what executing it did.
     pub async fn delete(&self, spec: &LogPipelineSpec) -> (Plan, ApplyReport) {
+        let done = self.deleted(spec).await;
+        (done.plan, done.applied)
+    }
+
+    /// `engine.delete` of [`pipeline_id`] with `spec`, whole (with its read-back).
+    pub async fn deleted(&self, spec: &LogPipelineSpec) -> pitagora::engine::Deleted {
         self.engine
             .delete(&self.pipeline(spec).await, &Hints::default(), &mut |_| {})
             .await
