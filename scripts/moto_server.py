@@ -1,4 +1,4 @@
-"""moto's server, started the way scripts/moto.sh starts it, with four corrections.
+"""moto's server, started the way scripts/moto.sh starts it, with five corrections.
 
 1. Firehose's quota. moto refuses a 51st delivery stream in a region; AWS's default quota is
    5,000 per region. The benchmark (benches/scale.rs) puts 1,000 pipelines in one region, as a
@@ -85,6 +85,14 @@ pitagora uses:
 
    scripts/moto_server_test.py tests each of them against what AWS documents.
 
+5. A stack's Lambda permissions. moto's CloudFormation adds an `AWS::Lambda::Permission`'s
+   statement to the function's policy but has no deletion for it: the statement stays after
+   the stack is deleted (or the resource leaves its template). CloudFormation deletes every
+   resource of a deleted stack but those it retains; the launcher remembers the statement it
+   added and removes it when the stack deletes the resource (one already gone is no error, as
+   CloudFormation treats a resource deleted outside the stack). Tested by
+   scripts/moto_server_test.py too.
+
 Nothing else of moto changes.
 """
 
@@ -98,6 +106,8 @@ from xml.sax.saxutils import escape
 from moto import settings
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import AccessDeniedError, JsonRESTError, _RESTError
+from moto.awslambda.exceptions import LambdaClientError
+from moto.awslambda.models import Permission, lambda_backends
 from moto.firehose.models import DeliveryStream
 from moto.iam.access_control import (
     IAMPolicy,
@@ -602,6 +612,31 @@ IAMRequestBase.__init__ = request_init
 IAMRequestBase.check_signature = check_signature
 ActionAuthenticatorMixin._authenticate_and_authorize_action = authorize
 
+
+
+@classmethod
+def permission_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+    """moto's creation, keeping which statement of which function it added."""
+    properties = cloudformation_json["Properties"]
+    function = lambda_backends[account_id][region_name].get_function(properties["FunctionName"])
+    statement, _ = function.policy.add_statement(raw=json.dumps(properties))
+    permission = Permission(region=region_name)
+    permission.function_name = properties["FunctionName"]
+    permission.statement_id = statement["Sid"]
+    return permission
+
+
+def permission_delete(self, account_id, region_name):
+    """Removes the statement this resource added (correction 5)."""
+    try:
+        function = lambda_backends[account_id][region_name].get_function(self.function_name)
+        function.policy.del_statement(self.statement_id)
+    except LambdaClientError:  # the function or the statement is gone already
+        pass
+
+
+Permission.create_from_cloudformation_json = permission_create
+Permission.delete = permission_delete
 FakeBucket.get_permission = _get_permission
 S3Response.get_bucket_versioning = _get_bucket_versioning
 DeliveryStream.MAX_STREAMS_PER_REGION = 5000

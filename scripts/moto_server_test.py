@@ -1,5 +1,6 @@
 """Tests of scripts/moto_server.py's IAM enforcement (correction 4): with it on, the launcher
-evaluates identity policies as AWS documents it. Run with moto's venv:
+evaluates identity policies as AWS documents it; and of its deletion of a stack's Lambda
+permissions (correction 5). Run with moto's venv:
 
     .venv-moto/bin/python scripts/moto_server_test.py
 
@@ -7,11 +8,13 @@ evaluates identity policies as AWS documents it. Run with moto's venv:
 policy under test while enforcement is off, then turns enforcement on and calls as that user.
 """
 
+import io
 import json
 import os
 import socket
 import sys
 import unittest
+import zipfile
 
 import boto3
 import requests
@@ -26,13 +29,25 @@ REGION = "eu-west-1"
 ACCOUNT = "123456789012"
 
 
+def _zip():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("index.py", "def handler(event, context):\n    return event\n")
+    return buffer.getvalue()
+
+
+ZIP = _zip()
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-class Enforcement(unittest.TestCase):
+class Emulator(unittest.TestCase):
+    """One emulator for the class, emptied before each test."""
+
     @classmethod
     def setUpClass(cls):
         cls.port = free_port()
@@ -81,6 +96,8 @@ class Enforcement(unittest.TestCase):
         self.assertEqual(caught.exception.response["Error"]["Code"], code)
         return caught.exception.response["Error"].get("Message", "")
 
+
+class Enforcement(Emulator):
     def test_a_statement_scoped_to_a_topic_reaches_that_topic_only(self):
         sns = self.client("sns")
         mine = sns.create_topic(Name="pitagora-a")["TopicArn"]
@@ -371,6 +388,58 @@ class Conditions(unittest.TestCase):
         for operator, expected, actual, result in cases:
             with self.subTest(operator=operator, expected=expected, actual=actual):
                 self.assertEqual(self.holds(operator, expected, actual), result)
+
+
+class StackDeletion(Emulator):
+    """Correction 5: CloudFormation deletes a deleted stack's resources, its Lambda
+    permissions included (enforcement stays off)."""
+
+    def function(self, name):
+        iam = self.client("iam")
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+        role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps(trust))
+        return self.client("lambda").create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role["Role"]["Arn"],
+            Handler="index.handler",
+            Code={"ZipFile": ZIP},
+        )["FunctionArn"]
+
+    def statements(self, name):
+        try:
+            policy = self.client("lambda").get_policy(FunctionName=name)["Policy"]
+        except ClientError as e:
+            self.assertEqual(e.response["Error"]["Code"], "ResourceNotFoundException")
+            return []
+        return json.loads(policy)["Statement"]
+
+    def test_a_deleted_stack_removes_its_permission_and_leaves_the_functions_own(self):
+        arn = self.function("f")
+        lam = self.client("lambda")
+        lam.add_permission(FunctionName="f", StatementId="own", Action="lambda:InvokeFunction", Principal="sns.amazonaws.com")
+        template = {"Resources": {"P": {"Type": "AWS::Lambda::Permission", "Properties": {"FunctionName": arn, "Action": "lambda:InvokeFunction", "Principal": "s3.amazonaws.com", "SourceAccount": ACCOUNT}}}}
+        cfn = self.client("cloudformation")
+        cfn.create_stack(StackName="s", TemplateBody=json.dumps(template))
+        principals = sorted(str(s["Principal"]) for s in self.statements("f"))
+        self.assertEqual(len(principals), 2, principals)
+
+        cfn.delete_stack(StackName="s")
+
+        self.assertEqual([s["Sid"] for s in self.statements("f")], ["own"])
+
+    def test_a_permission_removed_by_hand_does_not_fail_the_stacks_deletion(self):
+        arn = self.function("g")
+        template = {"Resources": {"P": {"Type": "AWS::Lambda::Permission", "Properties": {"FunctionName": arn, "Action": "lambda:InvokeFunction", "Principal": "s3.amazonaws.com"}}}}
+        cfn = self.client("cloudformation")
+        stack = cfn.create_stack(StackName="t", TemplateBody=json.dumps(template))["StackId"]
+        (statement,) = self.statements("g")
+        self.client("lambda").remove_permission(FunctionName="g", StatementId=statement["Sid"])
+
+        cfn.delete_stack(StackName="t")
+
+        status = cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
+        self.assertEqual(status, "DELETE_COMPLETE")
 
 
 if __name__ == "__main__":
