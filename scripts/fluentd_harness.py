@@ -621,11 +621,11 @@ class Pitagora:
 
 
 def fluent_conf(routes_dir, port, catch_all="@type null"):
-    """The node-level fluentd's configuration as the README's "Migrating from fluentd" asks a
+    """The node-level fluentd's configuration as docs/migrating-from-fluentd.md asks a
     team to write it: a forward input, the routes directory `@include`d before the
     aggregator's catch-all `<match **>`, and `<label @FLUENT_LOG>` for fluentd's own events
     (without it the top-level catch-all captures `fluent.**` and fluentd warns)."""
-    return f"""# The node-level fluentd as in pitagora's README, "Migrating from fluentd".
+    return f"""# The node-level fluentd as in pitagora's docs/migrating-from-fluentd.md.
 <source>
   @type forward
   bind {HOST}

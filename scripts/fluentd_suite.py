@@ -6,7 +6,8 @@
 
 Checks (docs/fluentd-suite.md says what each proves and which figures it prints):
   a. `fluentd --dry-run` of every stage's routes of every example with `legacy.fluentd`,
-     included as the README tells teams, the aggregator host left unresolvable;
+     included as docs/migrating-from-fluentd.md tells teams, the aggregator host left
+     unresolvable;
   b. live, per stage: where N events sent with fluent-cat arrive (aggregator, CloudWatch);
   c. faults at Primary and Shadow: aggregator down, CloudWatch unreachable, SIGKILL;
   d. the stage changes applied as the controller does (routes rewritten, fluentd restarted)

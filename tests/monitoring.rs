@@ -26,6 +26,8 @@ const RULES: &str = "manifests/monitoring/rules.yaml";
 const RULES_TEST: &str = "manifests/monitoring/rules.test.yaml";
 const PROMETHEUS_RULE: &str = "manifests/monitoring/prometheusrule.yaml";
 const DASHBOARD: &str = "manifests/monitoring/dashboard.json";
+/// Where each alert's `runbook` annotation points: a section of this page.
+const RUNBOOK: &str = "docs/operating.md";
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -213,8 +215,9 @@ fn every_alert_has_a_severity_a_summary_a_description_and_a_runbook() {
     assert_eq!(
         rules.len(),
         7,
-        "the alerts README.md's table lists, one rule each"
+        "the alerts docs/operating.md's table lists, one rule each"
     );
+    let sections = headings(&read(RUNBOOK));
     for rule in &rules {
         let name = rule["alert"].as_str().expect("alerting rules only");
         assert!(
@@ -229,8 +232,40 @@ fn every_alert_has_a_severity_a_summary_a_description_and_a_runbook() {
             );
         }
         let runbook = rule["annotations"]["runbook"].as_str().unwrap_or("");
-        assert!(runbook.starts_with("README.md#"), "{name}: runbook");
+        let anchor = runbook.strip_prefix(&format!("{RUNBOOK}#"));
+        assert!(
+            anchor.is_some_and(|a| sections.contains(a)),
+            "{name}: runbook {runbook:?} is not a section of {RUNBOOK}"
+        );
     }
+}
+
+/// The anchors of a Markdown file's headings, as GitHub derives them: lower case, punctuation
+/// other than `-` and `_` dropped, spaces as `-`.
+fn headings(markdown: &str) -> BTreeSet<String> {
+    let mut in_code = false;
+    let mut anchors = BTreeSet::new();
+    for line in markdown.lines() {
+        if line.starts_with("```") {
+            in_code = !in_code;
+        }
+        let heading = line.starts_with('#') && !in_code;
+        let Some(title) = line
+            .trim_start_matches('#')
+            .strip_prefix(' ')
+            .filter(|_| heading)
+        else {
+            continue;
+        };
+        let anchor = title
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+            .map(|c| if c == ' ' { '-' } else { c })
+            .collect();
+        anchors.insert(anchor);
+    }
+    anchors
 }
 
 #[test]

@@ -276,7 +276,7 @@ fn a_rule_by_kind_and_name_glob_ignores_only_the_resources_it_names() {
 
 #[test]
 fn a_rule_by_kind_and_name_glob_ignores_a_conflict_over_a_missing_source_group() {
-    // The README's example: batch groups appear only while jobs run.
+    // docs/ci.md's example: batch groups appear only while jobs run.
     let mut spec = spec("sources:\n  logGroups: [/ecs/orders, /ecs/batch-nightly]\n");
     let d = desired(&spec);
     let o = converged(&d, &["/ecs/orders"]);

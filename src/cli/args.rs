@@ -184,7 +184,7 @@ pub struct ControllerArgs {
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=600))]
     pub read_batch: u64,
     /// The tenancy file: per namespace, the log-group and Lambda function name prefixes its
-    /// pipelines may use (README, "Security model"). Without it (and without
+    /// pipelines may use (docs/operating.md, "Security model"). Without it (and without
     /// --single-tenant) a namespace N may use only log groups under /N/ and functions named N-*.
     #[arg(
         long,

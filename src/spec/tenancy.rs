@@ -32,7 +32,7 @@
 //!
 //! IAM sees only the controller, not the namespace a pipeline comes from, so this is where the
 //! per-namespace boundary is enforced; the controller's IAM policy bounds the union (see the
-//! README's security model).
+//! security model in docs/operating.md).
 
 use super::fluentd_policy::FluentdPolicy;
 use super::types::LogPipelineSpec;
