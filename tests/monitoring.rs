@@ -6,6 +6,9 @@
 //!
 //! Needs `promtool` (Debian's `prometheus` package: scripts/tools.sh install).
 
+mod common;
+
+use common::markdown::headings;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use pitagora::aws::CallCounter;
 use pitagora::aws::calls::{CallKey, Outcome};
@@ -238,34 +241,6 @@ fn every_alert_has_a_severity_a_summary_a_description_and_a_runbook() {
             "{name}: runbook {runbook:?} is not a section of {RUNBOOK}"
         );
     }
-}
-
-/// The anchors of a Markdown file's headings, as GitHub derives them: lower case, punctuation
-/// other than `-` and `_` dropped, spaces as `-`.
-fn headings(markdown: &str) -> BTreeSet<String> {
-    let mut in_code = false;
-    let mut anchors = BTreeSet::new();
-    for line in markdown.lines() {
-        if line.starts_with("```") {
-            in_code = !in_code;
-        }
-        let heading = line.starts_with('#') && !in_code;
-        let Some(title) = line
-            .trim_start_matches('#')
-            .strip_prefix(' ')
-            .filter(|_| heading)
-        else {
-            continue;
-        };
-        let anchor = title
-            .to_lowercase()
-            .chars()
-            .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
-            .map(|c| if c == ' ' { '-' } else { c })
-            .collect();
-        anchors.insert(anchor);
-    }
-    anchors
 }
 
 #[test]

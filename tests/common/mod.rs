@@ -8,6 +8,7 @@ pub mod faults;
 pub mod fluentd;
 pub mod inventory;
 pub mod kube;
+pub mod markdown;
 pub mod moto;
 pub mod relay;
 pub mod report;
