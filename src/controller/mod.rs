@@ -1,7 +1,9 @@
 //! The Kubernetes controller: watches `LogPipeline`s and keeps AWS converged to them. A thin
-//! shell around the engine, in stages: validate → resolve → check (observe, plan) → apply unless
-//! report-only → decide (status, events, requeue: [`decide`], pure) → execute the decision. A
-//! finalizer removes the AWS resources on delete.
+//! shell around the engine: gather, then decide. [`decide::decide`] (pure) says which I/O it
+//! needs next — resolve, or check and converge AWS (validate → resolve → observe, plan → apply
+//! unless report-only), then a canary step and the loss signals — and, once gathered, the
+//! status, events and requeue; the shell does the I/O (`converge`) and executes the decision.
+//! A finalizer removes the AWS resources on delete.
 
 mod converge;
 pub mod cutover;

@@ -234,41 +234,47 @@ fn waiting(lp: &LogPipeline, route: &CanaryRoute, left: Duration, now: Timestamp
 /// everything joins the decision.
 fn checked(
     lp: &LogPipeline,
-    g: Gathered,
+    mut g: Gathered,
     memory: &EventMemory,
     now: Timestamp,
     entropy: u32,
 ) -> Next {
-    if let Some(Found::Converged(c)) = &g.found {
+    let Some(Found::Converged(c)) = &g.found else {
+        return Next::Done(joined(lp, g, memory, now, entropy));
+    };
+    if g.delivery.is_none() {
         let route = with_margin(c.desired.canary_route.clone(), g.canary_margin);
-        if let (Some(route), None) = (route, &g.delivery)
-            && let Some(look) = step_due(lp, &route, requested(lp), now)
-        {
+        let step = route.and_then(|route| {
+            let look = step_due(lp, &route, requested(lp), now)?;
             let region = c.desired.target.region.clone();
-            return gather(
-                g,
-                Io::Deliver {
-                    region,
-                    route,
-                    look,
-                },
-            );
+            Some(Io::Deliver {
+                region,
+                route,
+                look,
+            })
+        });
+        match step {
+            Some(io) => return gather(g, io),
+            // Judged once: none is due in this reconcile, however long the rest takes.
+            None => g.delivery = Some(None),
         }
-        if g.signals.is_none() {
-            let io = Io::Signals {
-                desired: Box::new(c.desired.clone()),
-                groups: crate::delivery::signals::source_groups(&c.desired, &c.observed),
-                since_ms: lp
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.last_check_time.as_ref())
-                    .map_or(
-                        now.as_millisecond() - crate::delivery::signals::WINDOW_MS,
-                        |t| t.0.as_millisecond(),
-                    ),
-            };
-            return gather(g, io);
-        }
+    }
+    if g.signals.is_none()
+        && let Some(Found::Converged(c)) = &g.found
+    {
+        let io = Io::Signals {
+            desired: Box::new(c.desired.clone()),
+            groups: crate::delivery::signals::source_groups(&c.desired, &c.observed),
+            since_ms: lp
+                .status
+                .as_ref()
+                .and_then(|s| s.last_check_time.as_ref())
+                .map_or(
+                    now.as_millisecond() - crate::delivery::signals::WINDOW_MS,
+                    |t| t.0.as_millisecond(),
+                ),
+        };
+        return gather(g, io);
     }
     Next::Done(joined(lp, g, memory, now, entropy))
 }
