@@ -94,7 +94,7 @@ fn decide_found(
         ..Gathered::new(Timestamp::UNIX_EPOCH, Duration::ZERO)
     };
     match decide::decide(lp, gathered, memory, now, entropy) {
-        Next::Done(d) => d,
+        Next::Done(d) => *d,
         Next::Gather(_, io) => panic!("a check with everything gathered asks for {io:?}"),
     }
 }

@@ -31,7 +31,7 @@ fn decide_now(lp: &LogPipeline, g: Gathered) -> Next {
 /// The I/O asked for, and the value to add its result to.
 fn asked(next: Next) -> (Gathered, Io) {
     match next {
-        Next::Gather(g, io) => (*g, io),
+        Next::Gather(g, io) => (*g, *io),
         Next::Done(d) => panic!("decided without asking: {d:?}"),
     }
 }

@@ -270,8 +270,8 @@ async fn apply(lp: Arc<LogPipeline>, ctx: Arc<Context>) -> Result<Action, Error>
             decide::decide(&lp, gathered, &memory, Timestamp::now(), entropy())
         };
         gathered = match next {
-            Next::Done(decision) => return ctx.execute(&lp, decision).await,
-            Next::Gather(g, io) => ctx.gather(&lp, *g, io, &mut routine).await,
+            Next::Done(decision) => return ctx.execute(&lp, *decision).await,
+            Next::Gather(g, io) => ctx.gather(&lp, *g, *io, &mut routine).await,
         };
     }
 }

@@ -89,13 +89,17 @@ pub enum Io {
 #[derive(Debug)]
 pub enum Next {
     /// Do this I/O, add its result to the gathered value and decide again.
-    Gather(Box<Gathered>, Io),
+    Gather(Box<Gathered>, Box<Io>),
     /// Execute this decision: nothing more is needed.
-    Done(Decision),
+    Done(Box<Decision>),
+}
+
+fn done(d: Decision) -> Next {
+    Next::Done(Box::new(d))
 }
 
 fn gather(g: Gathered, io: Io) -> Next {
-    Next::Gather(Box::new(g), io)
+    Next::Gather(Box::new(g), Box::new(io))
 }
 
 /// The decision of a reconcile of a live pipeline from what was gathered, or the I/O it still
@@ -115,9 +119,7 @@ pub fn decide(
     match due {
         Due::Current(left) => between_checks(lp, g, left, memory, now),
         // Rather than hold a worker while waiting for a routine one, come back shortly.
-        Due::Routine if g.busy => {
-            Next::Done(Decision::wait(jittered(schedule::ROUTINE_RETRY, entropy)))
-        }
+        Due::Routine if g.busy => done(Decision::wait(jittered(schedule::ROUTINE_RETRY, entropy))),
         Due::Routine => gather(g, Io::Check { routine: true }),
         Due::Priority => gather(g, Io::Check { routine: false }),
     }
@@ -186,7 +188,7 @@ fn between_checks(
         return gather(g, Io::Resolve);
     };
     let Some(pipeline) = resolved else {
-        return Next::Done(Decision::wait(left));
+        return done(Decision::wait(left));
     };
     let desired = crate::desired::build(pipeline);
     let route = with_margin(desired.canary_route.clone(), g.canary_margin);
@@ -218,7 +220,7 @@ fn between_checks(
         }
     };
     decision.figures.deadlines = Some(route);
-    Next::Done(decision)
+    done(decision)
 }
 
 /// How long to wait with no step taken: until the next step, if sooner than `left`.
@@ -240,7 +242,7 @@ fn checked(
     entropy: u32,
 ) -> Next {
     let Some(Found::Converged(c)) = &g.found else {
-        return Next::Done(joined(lp, g, memory, now, entropy));
+        return done(joined(lp, g, memory, now, entropy));
     };
     if g.delivery.is_none() {
         let route = with_margin(c.desired.canary_route.clone(), g.canary_margin);
@@ -276,7 +278,7 @@ fn checked(
         };
         return gather(g, io);
     }
-    Next::Done(joined(lp, g, memory, now, entropy))
+    done(joined(lp, g, memory, now, entropy))
 }
 
 /// The check's decision with the cutover, the delivery step and the loss signals joined.
