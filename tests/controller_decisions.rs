@@ -6,10 +6,12 @@ mod common;
 
 use common::controller::{at, checked_status, pipeline};
 use common::*;
+use k8s_openapi::jiff::Timestamp;
 use pitagora::apply::{ActionOutcome, ApplyReport};
 use pitagora::aws::{Aws, AwsError, AwsSettings};
 use pitagora::controller::decide::{
-    self, Cleaned, Decision, EventMemory, Found, Note, RECONCILE_REQUESTED_AT, Requeue, Severity,
+    self, Cleaned, Decision, EventMemory, Found, Gathered, Next, Note, RECONCILE_REQUESTED_AT,
+    Requeue, Severity,
 };
 use pitagora::controller::{self, reasons};
 use pitagora::engine::{Converged, Engine, EngineError, Pass};
@@ -73,7 +75,28 @@ fn report_of(plan: &Plan, result: Result<String, AwsError>) -> ApplyReport {
 }
 
 fn decide_converged(lp: &LogPipeline, c: Converged, memory: &EventMemory, now: i64) -> Decision {
-    decide::reconciled(lp, Found::Converged(Box::new(c)), memory, at(now), 500)
+    decide_found(lp, Found::Converged(Box::new(c)), memory, at(now), 500)
+}
+
+/// The decision of a reconcile whose check found `found`, with no delivery step taken and no
+/// loss signals read (they join it in tests/controller_reconcile.rs).
+fn decide_found(
+    lp: &LogPipeline,
+    found: Found,
+    memory: &EventMemory,
+    now: Timestamp,
+    entropy: u32,
+) -> Decision {
+    let gathered = Gathered {
+        found: Some(found),
+        delivery: Some(None),
+        signals: Some(None),
+        ..Gathered::new(Timestamp::UNIX_EPOCH, Duration::ZERO)
+    };
+    match decide::decide(lp, gathered, memory, now, entropy) {
+        Next::Done(d) => *d,
+        Next::Gather(_, io) => panic!("a check with everything gathered asks for {io:?}"),
+    }
 }
 
 /// The status and reason of the `Ready` condition the decision writes.
@@ -368,7 +391,7 @@ fn an_invalid_spec_is_recorded_without_a_failure_and_waits_for_a_change() {
         500,
         "out of range; allowed 1–128",
     )]);
-    let d = decide::reconciled(
+    let d = decide_found(
         &lp,
         Found::Invalid(invalid),
         &EventMemory::default(),
@@ -419,7 +442,7 @@ fn a_failed_apply_fails_the_reconcile_under_the_aws_cause_label() {
 #[test]
 fn an_engine_failure_fails_the_reconcile_under_its_label_and_says_so_in_status() {
     let lp = pipeline(full_chain_spec(), 1, Some(checked_status(0, "InSync")));
-    let d = decide::reconciled(
+    let d = decide_found(
         &lp,
         Found::Failed(EngineError::Aws(access_denied())),
         &EventMemory::default(),
@@ -435,7 +458,7 @@ fn a_refused_destructive_change_is_reported_as_such_and_waits_for_the_spec() {
     let lp = pipeline(full_chain_spec(), 1, Some(checked_status(0, "InSync")));
     let why = "spec.storage.bucketName: the new bucket b2 would leave b1 behind, and it holds \
                objects; to go ahead, set spec.acknowledge.replaceBucket: b1";
-    let d = decide::reconciled(
+    let d = decide_found(
         &lp,
         Found::Failed(EngineError::Refused(vec![why.to_owned()])),
         &EventMemory::default(),
@@ -515,7 +538,7 @@ fn each_pass_that_wrote_is_a_change_event_naming_what_its_own_plan_changed() {
 fn a_change_the_guard_refuses_in_a_later_pass_is_held_as_a_refusal_of_the_first_pass_is() {
     let lp = pipeline(full_chain_spec(), 1, Some(checked_status(0, "InSync")));
     let why = "spec.sources: no log group would feed the stream any more";
-    let first = decide::reconciled(
+    let first = decide_found(
         &lp,
         Found::Failed(EngineError::Refused(vec![why.to_owned()])),
         &EventMemory::default(),

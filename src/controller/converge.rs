@@ -1,9 +1,13 @@
-//! Converging one pipeline, the shell's steps: validate and resolve, then check and converge
-//! AWS; beside fluentd, the cutover gate first and the fluentd key and AWS in the order the
-//! moves need.
+//! One pipeline's I/O, the shell's steps: validate and resolve, then check and converge AWS;
+//! beside fluentd, the cutover gate first and the fluentd key and AWS in the order the moves
+//! need; a delivery step's canary sent and looked for; the resources deleted.
 
-use super::decide::Found;
-use super::{Context, fluentd};
+use super::decide::{Cleaned, Found, Stepped};
+use super::delivery::Step;
+use super::{Context, entropy, fluentd};
+use crate::apply::ActionOutcome;
+use crate::delivery::canary::Canary;
+use crate::delivery::progress::{CanaryRoute, Tracked};
 use crate::desired::Pipeline;
 use crate::engine::{Engine, Progress};
 use crate::observe::Hints;
@@ -104,6 +108,98 @@ pub(super) async fn find_staged(
         ignored_by,
     };
     (found, Some(run))
+}
+
+/// Sends a canary along `route` and looks for it (`look: None`), or looks for the one in
+/// flight.
+pub(super) async fn deliver(
+    engine: &Engine,
+    lp: &LogPipeline,
+    region: &str,
+    route: &CanaryRoute,
+    look: Option<Tracked>,
+) -> Stepped {
+    let now_ms = Timestamp::now().as_millisecond();
+    let step = match look {
+        None => {
+            let pipeline = lp.id("default").to_string();
+            let nonce = u64::from(entropy()) << 32 | u64::from(std::process::id());
+            let canary = Canary::new(&pipeline, now_ms, nonce);
+            match engine.send_canary(region, route, canary, now_ms).await {
+                Ok(tracked) => Step::Looked {
+                    tracked,
+                    sent: true,
+                },
+                Err(e) => Step::Failed(e.to_string()),
+            }
+        }
+        Some(mut tracked) => {
+            let looked = engine.look_for_canary(region, route, &mut tracked, now_ms);
+            match looked.await {
+                Ok(()) => Step::Looked {
+                    tracked,
+                    sent: false,
+                },
+                Err(e) => Step::Failed(e.to_string()),
+            }
+        }
+    };
+    if let Step::Failed(e) = &step {
+        tracing::warn!(error = %e, "delivery verification failed");
+    }
+    Stepped {
+        step,
+        at_ms: now_ms,
+    }
+}
+
+/// Deletes the pipeline's AWS resources: what the engine found.
+pub(super) async fn clean(lp: &LogPipeline, engine: &Engine) -> Cleaned {
+    let valid = engine.validate(&lp.id("default"), &lp.spec);
+    // No resources in status does not mean none in AWS: a crash (or a failed observation) after
+    // the first writes and before the first status write leaves them unrecorded. Only a spec
+    // pitagora could never have acted on — invalid, or without a region — is skipped.
+    let recorded = lp.status.as_ref().is_some_and(|s| !s.resources.is_empty());
+    let actionable = valid.as_ref().is_ok_and(|v| v.region().is_some());
+    if !recorded && !actionable {
+        return Cleaned::Skipped;
+    }
+    let valid = match valid {
+        Ok(valid) => valid,
+        Err(invalid) => return Cleaned::Invalid(invalid),
+    };
+    let deleted = async {
+        let pipeline = engine.resolve(valid).await?;
+        engine
+            .delete(&pipeline, &hints(lp), &mut |o: &ActionOutcome| {
+                tracing::info!(op = %o.action.op, kind = %o.action.kind, resource = %o.action.name, ok = o.result.is_ok(), "cleanup")
+            })
+            .await
+    };
+    match deleted.await {
+        Ok(crate::engine::Deleted {
+            readback: Err(e), ..
+        }) => Cleaned::Failed(e.into()),
+        Ok(crate::engine::Deleted {
+            plan,
+            applied,
+            readback: Ok(readback),
+        }) => {
+            let conflicts: Vec<String> = plan
+                .conflicts()
+                .map(|a| format!("{} {}: {}", a.kind, a.name, a.reason))
+                .collect();
+            if !conflicts.is_empty() {
+                tracing::warn!(conflicts = %conflicts.join("; "), "left resources owned by others in place");
+            }
+            Cleaned::Done {
+                plan,
+                applied,
+                readback,
+            }
+        }
+        Err(e) => Cleaned::Failed(e),
+    }
 }
 
 /// Log groups that carried this pipeline's filter at the last check: read again, so filters on

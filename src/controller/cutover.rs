@@ -1,9 +1,9 @@
 //! The cutover in the controller's decisions, as values: `status.cutover` and `status.stage`,
 //! the `CutoverBlocked` condition, the fluentd key among the resources (and its drift), and the
-//! cutover's events. Pure, like [`super::decide`]; the I/O is in [`super::fluentd`].
+//! cutover's events. Pure, like [`super::decide`], which calls it; the I/O is in [`super::fluentd`].
 
 use super::Error;
-use super::decide::{Decision, EventMemory, Note, Severity, admitted};
+use super::decision::{Decision, EventMemory, Note, Severity, admitted};
 use super::fluentd::{CutoverRun, KeyOutcome};
 use super::reasons::{condition, event, reason};
 use super::status;
@@ -99,7 +99,7 @@ struct Applied {
 
 /// The cutover's part of a decision: `run` applied to the status the decision writes (or the
 /// last one), its events, and the failure when fluentd could not be written.
-pub fn with_cutover(
+pub(super) fn with_cutover(
     mut d: Decision,
     lp: &LogPipeline,
     run: CutoverRun,

@@ -1,11 +1,14 @@
-//! The controller's decisions, as values: from a pipeline, what the engine found, what events
+//! The controller's decisions, as values: from a pipeline, what the shell gathered, what events
 //! were published recently and the time, compute the status to write, the events to publish
-//! (deduplicated), when to look again and what the failure is. Pure: the kube shell in
-//! [`super`] only executes a [`Decision`], and the tests specify every rule without a cluster.
+//! (deduplicated), when to look again, what the failure is and what to gather next. Pure: one
+//! entry per flow, [`decide`] for a live pipeline and [`cleaned`] for a deleted one; the kube
+//! shell in [`super`] only gathers and executes a [`Decision`], and the tests specify every
+//! rule without a cluster.
 
 use super::Error;
-use super::delivery::{Settled, Update};
+use super::delivery::Update;
 use super::reasons::event;
+use super::schedule::check_interval;
 use super::status::{self, Checked, Outcome};
 use crate::apply::ApplyReport;
 use crate::engine::{Converged, EngineError};
@@ -16,167 +19,16 @@ use crate::spec::{InvalidSpec, LogPipeline, LogPipelineStatus, LossSignal};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
-use std::collections::HashMap;
 use std::time::Duration;
 
-/// Setting this annotation (to any new value, e.g. a timestamp) triggers an immediate check.
-pub const RECONCILE_REQUESTED_AT: &str = "pitagora.dev/reconcile-requested-at";
-/// An identical event is published again only after this long.
-pub const EVENT_REPEAT: Duration = Duration::from_secs(3600);
-/// How soon a pipeline with a resource mid-operation in AWS is checked again.
-pub const PENDING_RECHECK: Duration = Duration::from_secs(15);
+pub(super) use super::decision::admitted;
+pub use super::decision::{
+    Decision, EVENT_REPEAT, EventMemory, Figures, Note, Requeue, Severity, object_key,
+};
+pub use super::schedule::{PENDING_RECHECK, RECONCILE_REQUESTED_AT};
+
 /// The first retry after a failed reconcile; each further failure doubles it.
 pub const FIRST_ERROR_BACKOFF: Duration = Duration::from_secs(5);
-/// Longest event note (Kubernetes caps notes at 1 KiB).
-const MAX_NOTE_CHARS: usize = 1000;
-
-/// Event severity.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Severity {
-    /// Something was done.
-    Normal,
-    /// Something is wrong.
-    Warning,
-}
-
-/// An event to publish on the pipeline.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Note {
-    /// Normal or warning.
-    pub severity: Severity,
-    /// One of [`event`]'s reasons.
-    pub reason: &'static str,
-    /// The message, at most 1,000 characters.
-    pub text: String,
-    /// What was done or held, when it says more than the reason (`None`: the reason). The API
-    /// server's event series are keyed by reason and action, not the note: events that differ
-    /// by what they are about (a move to Shadow, then to Primary) need their own action.
-    pub action: Option<String>,
-}
-
-impl Note {
-    pub(super) fn new(severity: Severity, reason: &'static str, text: impl Into<String>) -> Self {
-        Self {
-            severity,
-            reason,
-            text: text.into().chars().take(MAX_NOTE_CHARS).collect(),
-            action: None,
-        }
-    }
-
-    /// The note with its own `action` (at most 128 characters, the API's bound).
-    pub(super) fn acting(mut self, action: impl Into<String>) -> Self {
-        self.action = Some(action.into().chars().take(128).collect());
-        self
-    }
-
-    pub(super) fn warning(reason: &'static str, text: impl Into<String>) -> Self {
-        Self::new(Severity::Warning, reason, text)
-    }
-}
-
-/// When to reconcile the pipeline again (besides on a change of the object).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Requeue {
-    /// After this long.
-    After(Duration),
-    /// Only when the object changes.
-    AwaitChange,
-}
-
-/// What one reconcile does.
-#[derive(Debug)]
-pub struct Decision {
-    /// The status to write (`None`: leave it).
-    pub status: Option<LogPipelineStatus>,
-    /// Events to publish, already deduplicated.
-    pub events: Vec<Note>,
-    /// When to look again when nothing failed.
-    pub requeue: Requeue,
-    /// The reconcile failed: retried with backoff, counted under the error's label.
-    pub failure: Option<Error>,
-    /// Drift items per resource kind for the metrics (`None`: leave them).
-    pub drift: Option<Vec<ResourceKind>>,
-    /// Canary stages that settled, for the metrics.
-    pub settled: Vec<Settled>,
-}
-
-impl Decision {
-    /// Nothing to write or publish until the object changes; `drift` sets the drift figures.
-    pub fn wait_for_change(drift: Option<Vec<ResourceKind>>) -> Self {
-        Self {
-            status: None,
-            events: Vec::new(),
-            requeue: Requeue::AwaitChange,
-            failure: None,
-            drift,
-            settled: Vec::new(),
-        }
-    }
-
-    /// Nothing to write or publish: look again after `left`.
-    pub fn wait(left: Duration) -> Self {
-        Self {
-            status: None,
-            events: Vec::new(),
-            requeue: Requeue::After(left),
-            failure: None,
-            drift: None,
-            settled: Vec::new(),
-        }
-    }
-}
-
-/// Events published recently, per object and reason, so an identical event is not repeated
-/// within [`EVENT_REPEAT`]. Entries older than that are pruned.
-#[derive(Clone, Debug, Default)]
-pub struct EventMemory {
-    published: HashMap<(String, &'static str), (String, Timestamp)>,
-}
-
-impl EventMemory {
-    /// Whether `note` on `object` may be published at `now`.
-    pub fn admits(&self, object: &str, note: &Note, now: Timestamp) -> bool {
-        match self.published.get(&(object.to_owned(), note.reason)) {
-            Some((text, at)) => *text != note.text || elapsed(*at, now) >= EVENT_REPEAT,
-            None => true,
-        }
-    }
-
-    /// Records that `note` was published on `object` at `now`, and forgets what has expired.
-    pub fn record(&mut self, object: &str, note: &Note, now: Timestamp) {
-        self.published
-            .retain(|_, (_, at)| elapsed(*at, now) < EVENT_REPEAT);
-        self.published
-            .insert((object.to_owned(), note.reason), (note.text.clone(), now));
-    }
-
-    /// Forgets an object (it was deleted).
-    pub fn forget(&mut self, object: &str) {
-        self.published.retain(|(o, _), _| o != object);
-    }
-
-    /// How many events are remembered.
-    pub fn len(&self) -> usize {
-        self.published.len()
-    }
-
-    /// Whether nothing is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.published.is_empty()
-    }
-}
-
-fn elapsed(from: Timestamp, to: Timestamp) -> Duration {
-    Duration::try_from(to.duration_since(from)).unwrap_or(Duration::ZERO)
-}
-
-/// The object's identity across its life: its uid (a pipeline deleted and created again under
-/// the same name is another object, with its own events and failures).
-pub fn object_key(lp: &LogPipeline) -> String {
-    lp.uid()
-        .unwrap_or_else(|| format!("{}/{}", lp.namespace().unwrap_or_default(), lp.name_any()))
-}
 
 /// How long the last check stays current: `None` when this reconcile must check AWS now (the
 /// spec changed, a check was requested, the last one failed or is due). See
@@ -197,10 +49,6 @@ pub fn requested(lp: &LogPipeline) -> bool {
     lp.annotations()
         .get(RECONCILE_REQUESTED_AT)
         .is_some_and(|r| Some(r) != handled)
-}
-
-pub(super) fn check_interval(lp: &LogPipeline) -> Duration {
-    Duration::from_secs(lp.spec.drift.check_interval_seconds.max(1) as u64)
 }
 
 /// `interval` with ±10 % jitter, so many pipelines do not poll AWS in lockstep. `entropy` is any
@@ -268,22 +116,9 @@ fn status_after(lp: &LogPipeline, outcome: &Outcome, now: Timestamp) -> LogPipel
     )
 }
 
-/// Keeps the notes `memory` admits.
-pub(super) fn admitted(
-    lp: &LogPipeline,
-    notes: Vec<Note>,
-    memory: &EventMemory,
-    now: Timestamp,
-) -> Vec<Note> {
-    let key = object_key(lp);
-    notes
-        .into_iter()
-        .filter(|n| memory.admits(&key, n, now))
-        .collect()
-}
-
-/// The decision of a reconcile of a live pipeline. `entropy` jitters the next check.
-pub fn reconciled(
+/// The decision of a check of a live pipeline, before the cutover, the delivery step and the
+/// loss signals join it (see [`decide`]). `entropy` jitters the next check.
+fn reconciled(
     lp: &LogPipeline,
     found: Found,
     memory: &EventMemory,
@@ -336,6 +171,7 @@ pub fn reconciled(
         failure,
         drift,
         settled: Vec::new(),
+        figures: Figures::default(),
     }
 }
 
@@ -395,6 +231,7 @@ fn converged(
         failure: apply_error.map(Error::Apply),
         drift: Some(drift),
         settled: Vec::new(),
+        figures: Figures::default(),
     }
 }
 
@@ -441,6 +278,7 @@ fn refused_later(
         failure: Some(Error::Engine(EngineError::Refused(c.refused.clone()))),
         drift: None,
         settled: Vec::new(),
+        figures: Figures::default(),
     }
 }
 
@@ -518,8 +356,12 @@ pub fn cleaned(
         failure: Some(failure),
         drift: None,
         settled: Vec::new(),
+        figures: Figures::default(),
     }
 }
 
 mod delivered;
-pub use delivered::{MAX_LOSS_SIGNALS, delivered, with_delivery, with_signals, without_delivery};
+mod reconcile;
+pub use delivered::MAX_LOSS_SIGNALS;
+use delivered::{delivered, with_delivery, with_signals, without_delivery};
+pub use reconcile::{Gathered, Io, Next, Stepped, decide};

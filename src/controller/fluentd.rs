@@ -2,7 +2,7 @@
 //! force annotation, incoming events in the routes' log groups), the pipeline's fluentd key read
 //! and written by server-side apply, and fluentd's reload requested. What to do is decided in
 //! [`crate::cutover::gate`] and [`crate::fluentd::key`]; what it means for status and events in
-//! [`super::decide::with_cutover`].
+//! [`super::cutover`].
 
 use super::reasons::condition;
 use crate::cutover::gate::{self, Evidence, FORCE_ANNOTATION, Gated};

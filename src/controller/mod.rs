@@ -1,11 +1,14 @@
 //! The Kubernetes controller: watches `LogPipeline`s and keeps AWS converged to them. A thin
-//! shell around the engine, in stages: validate → resolve → check (observe, plan) → apply unless
-//! report-only → decide (status, events, requeue: [`decide`], pure) → execute the decision. A
-//! finalizer removes the AWS resources on delete.
+//! shell around the engine: gather, then decide. [`decide::decide`] (pure) says which I/O it
+//! needs next — resolve, or check and converge AWS (validate → resolve → observe, plan → apply
+//! unless report-only), then a canary step and the loss signals — and, once gathered, the
+//! status, events and requeue; the shell does the I/O (`converge`) and executes the decision.
+//! A finalizer removes the AWS resources on delete.
 
 mod converge;
 pub mod cutover;
 pub mod decide;
+mod decision;
 pub mod delivery;
 pub mod fluentd;
 pub mod http;
@@ -21,13 +24,11 @@ pub mod status;
 pub use decide::RECONCILE_REQUESTED_AT;
 pub use run::{RunError, run};
 
-use crate::apply::ActionOutcome;
 use crate::aws::AwsError;
-use crate::delivery::canary::Canary;
-use crate::delivery::progress::{CanaryRoute, Due};
 use crate::engine::{Engine, EngineError};
 use crate::spec::LogPipeline;
-use decide::{Cleaned, Decision, EventMemory, Found, Note, Requeue, Severity};
+use decide::Severity;
+use decide::{Cleaned, Decision, EventMemory, Found, Gathered, Io, Next, Note, Requeue};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
@@ -151,14 +152,6 @@ impl Context {
         })
     }
 
-    /// The route with the operator's margin.
-    fn route(&self, route: Option<CanaryRoute>) -> Option<CanaryRoute> {
-        route.map(|r| CanaryRoute {
-            margin_ms: self.canary_margin.as_millis() as i64,
-            ..r
-        })
-    }
-
     fn event_memory(&self) -> std::sync::MutexGuard<'_, EventMemory> {
         self.events.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -170,6 +163,17 @@ impl Context {
     /// Executes a decision: drift figures, status, events; then the failure or the requeue.
     async fn execute(&self, lp: &LogPipeline, decision: Decision) -> Result<Action, Error> {
         let id = lp.id("default");
+        let figures = &decision.figures;
+        if let Some(drifted) = figures.drifted {
+            self.metrics
+                .drift_checked(&id, lp.spec.drift.policy, drifted);
+        }
+        if let Some(route) = &figures.deadlines {
+            self.metrics.canary_deadlines(&id, route.as_ref());
+        }
+        if let Some(signals) = &figures.loss_signals {
+            self.metrics.loss_signals(&id.namespace, &id.name, signals);
+        }
         if let Some(kinds) = &decision.drift {
             self.metrics.drift(&id.namespace, &id.name, kinds);
         }
@@ -255,272 +259,83 @@ pub async fn find(lp: &LogPipeline, engine: &Engine) -> Found {
     }
 }
 
+/// A reconcile of a live pipeline: gathers what [`decide::decide`] asks for until it decides.
 async fn apply(lp: Arc<LogPipeline>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let due = schedule::due(&lp, Timestamp::now(), ctx.started);
-    if let schedule::Due::Current(left) = due {
-        let decision = delivery_only(&lp, &ctx, left).await;
-        return ctx.execute(&lp, decision).await;
-    }
-    // A routine check leaves the last worker to checks someone waits for; rather than hold a
-    // worker while waiting, it comes back shortly.
-    let _routine = match due {
-        schedule::Due::Routine => match ctx.routine.try_acquire() {
-            Ok(permit) => Some(permit),
-            Err(_) => {
-                let retry = decide::jittered(schedule::ROUTINE_RETRY, entropy());
-                return Ok(Action::requeue(retry));
-            }
-        },
-        _ => None,
-    };
-    let (found, cutover) = converge::find_staged(&lp, &ctx).await;
-    let route = match &found {
-        Found::Converged(c) => Some((
-            c.desired.target.region.clone(),
-            ctx.route(c.desired.canary_route.clone()),
-        )),
-        _ => None,
-    };
-    let deadlines = route.as_ref().and_then(|(_, r)| r.as_ref());
-    ctx.metrics.checked(&lp, &found, deadlines);
-    let sources = match &found {
-        Found::Converged(c) => Some((
-            c.desired.clone(),
-            crate::delivery::signals::source_groups(&c.desired, &c.observed),
-        )),
-        _ => None,
-    };
-    let decision = {
-        let memory = ctx.event_memory();
-        let d = decide::reconciled(&lp, found, &memory, Timestamp::now(), entropy());
-        match cutover {
-            Some(run) => cutover::with_cutover(d, &lp, run, &memory, Timestamp::now()),
-            None => d,
-        }
-    };
-    let decision = match route {
-        Some((region, Some(route))) => {
-            let resources = decision
-                .status
-                .as_ref()
-                .map(|s| s.resources.clone())
-                .unwrap_or_default();
-            let requested = decide::requested(&lp);
-            match deliver(&lp, &ctx.engine, &region, &route, &resources, requested).await {
-                Some(update) => {
-                    let memory = ctx.event_memory();
-                    decide::with_delivery(decision, &lp, update, &memory, Timestamp::now())
-                }
-                None => decision,
-            }
-        }
-        Some((_, None)) => decide::without_delivery(decision, &lp, Timestamp::now()),
-        None => decision,
-    };
-    let decision = match sources {
-        Some((desired, groups)) => signals(&lp, &ctx, &desired, &groups, decision).await,
-        None => decision,
-    };
-    ctx.execute(&lp, decision).await
-}
-
-/// Reads the loss signals once per full check, since the previous check (or over the metric
-/// window the first time). A read that found nothing and failed leaves the signals of the last
-/// check in place; one half failing (metrics unreadable) still reports the other.
-async fn signals(
-    lp: &LogPipeline,
-    ctx: &Context,
-    desired: &crate::desired::Desired,
-    groups: &[String],
-    decision: Decision,
-) -> Decision {
-    let now = Timestamp::now();
-    let since = lp
-        .status
-        .as_ref()
-        .and_then(|s| s.last_check_time.as_ref())
-        .map_or(
-            now.as_millisecond() - crate::delivery::signals::WINDOW_MS,
-            |t| t.0.as_millisecond(),
-        );
-    let read = ctx
-        .engine
-        .loss_signals(desired, groups, since, now.as_millisecond())
-        .await;
-    if let Some(e) = &read.error {
-        tracing::warn!(error = %e, "reading the loss signals failed");
-        if read.signals.is_empty() {
-            return decision;
-        }
-    }
-    let id = lp.id("default");
-    ctx.metrics
-        .loss_signals(&id.namespace, &id.name, &read.signals);
-    let memory = ctx.event_memory();
-    decide::with_signals(decision, lp, &read.signals, &memory, now)
-}
-
-/// A reconcile while the last check is current: a delivery step if one is due, else a wait until
-/// the next check or step.
-async fn delivery_only(lp: &LogPipeline, ctx: &Context, left: Duration) -> Decision {
-    let Ok(valid) = ctx.engine.validate(&lp.id("default"), &lp.spec) else {
-        return Decision::wait(left);
-    };
-    let Ok(pipeline) = ctx.engine.resolve(valid).await else {
-        return Decision::wait(left);
-    };
-    let desired = crate::desired::build(&pipeline);
-    let route = ctx.route(desired.canary_route.clone());
-    ctx.metrics
-        .canary_deadlines(&lp.id("default"), route.as_ref());
-    let Some(route) = &route else {
-        return Decision::wait(left);
-    };
-    let resources = lp
-        .status
-        .as_ref()
-        .map(|s| s.resources.clone())
-        .unwrap_or_default();
-    match deliver(
-        lp,
-        &ctx.engine,
-        &desired.target.region,
-        route,
-        &resources,
-        false,
-    )
-    .await
-    {
-        Some(update) => {
+    let mut gathered = Gathered::new(ctx.started, ctx.canary_margin);
+    // A routine check holds its routine worker until it is done.
+    let mut routine = None;
+    loop {
+        let next = {
             let memory = ctx.event_memory();
-            decide::delivered(lp, update, left, &memory, Timestamp::now())
-        }
-        None => {
-            let status = lp.status.as_ref().and_then(|s| s.delivery.as_ref());
-            match delivery::due(route, status, Timestamp::now().as_millisecond()) {
-                Due::Wait(ms) => {
-                    Decision::wait(left.min(Duration::from_millis(ms.max(1_000) as u64)))
+            decide::decide(&lp, gathered, &memory, Timestamp::now(), entropy())
+        };
+        gathered = match next {
+            Next::Done(decision) => return ctx.execute(&lp, *decision).await,
+            Next::Gather(g, io) => ctx.gather(&lp, *g, *io, &mut routine).await,
+        };
+    }
+}
+
+impl Context {
+    /// Does `io` and adds its result to `g`.
+    async fn gather<'a>(
+        &'a self,
+        lp: &LogPipeline,
+        mut g: Gathered,
+        io: Io,
+        routine: &mut Option<tokio::sync::SemaphorePermit<'a>>,
+    ) -> Gathered {
+        match io {
+            Io::Resolve => {
+                let resolved = match self.engine.validate(&lp.id("default"), &lp.spec) {
+                    Ok(valid) => self.engine.resolve(valid).await.ok(),
+                    Err(_) => None,
+                };
+                g.resolved = Some(resolved.map(Box::new));
+            }
+            Io::Check { routine: wanted } => {
+                if wanted {
+                    match self.routine.try_acquire() {
+                        Ok(permit) => *routine = Some(permit),
+                        Err(_) => g.busy = true,
+                    }
                 }
-                Due::Send | Due::Look => Decision::wait(left),
+                if !g.busy {
+                    let (found, cutover) = converge::find_staged(lp, self).await;
+                    (g.found, g.cutover) = (Some(found), cutover);
+                }
+            }
+            Io::Deliver {
+                region,
+                route,
+                look,
+            } => {
+                g.delivery = Some(Some(
+                    converge::deliver(&self.engine, lp, &region, &route, look).await,
+                ))
+            }
+            Io::Signals {
+                desired,
+                groups,
+                since_ms,
+            } => {
+                let now = Timestamp::now().as_millisecond();
+                let read = self
+                    .engine
+                    .loss_signals(&desired, &groups, since_ms, now)
+                    .await;
+                if let Some(e) = &read.error {
+                    tracing::warn!(error = %e, "reading the loss signals failed");
+                }
+                g.signals = Some(Some(read));
             }
         }
-    }
-}
-
-/// The delivery step due now, if any: send a canary and look for it, or look for the one in
-/// flight. `None` when nothing is due. A `requested` check (the annotation) sends a new canary
-/// unless one is in flight.
-async fn deliver(
-    lp: &LogPipeline,
-    engine: &Engine,
-    region: &str,
-    route: &CanaryRoute,
-    resources: &[crate::spec::ResourceStatus],
-    requested: bool,
-) -> Option<delivery::Update> {
-    let previous = lp.status.as_ref();
-    let now_ms = Timestamp::now().as_millisecond();
-    let delivery_status = previous.and_then(|s| s.delivery.as_ref());
-    let due = match delivery::due(route, delivery_status, now_ms) {
-        Due::Wait(_) if requested => match delivery::tracked(route, delivery_status) {
-            Some(t) if t.outcome() == crate::delivery::progress::Outcome::Pending => Due::Look,
-            _ => Due::Send,
-        },
-        due => due,
-    };
-    let step = match due {
-        Due::Wait(_) => return None,
-        Due::Send => {
-            let pipeline = lp.id("default").to_string();
-            let nonce = u64::from(entropy()) << 32 | u64::from(std::process::id());
-            let canary = Canary::new(&pipeline, now_ms, nonce);
-            match engine.send_canary(region, route, canary, now_ms).await {
-                Ok(tracked) => delivery::Step::Looked {
-                    tracked,
-                    sent: true,
-                },
-                Err(e) => delivery::Step::Failed(e.to_string()),
-            }
-        }
-        Due::Look => {
-            let mut tracked = delivery::tracked(route, delivery_status)?;
-            match engine
-                .look_for_canary(region, route, &mut tracked, now_ms)
-                .await
-            {
-                Ok(()) => delivery::Step::Looked {
-                    tracked,
-                    sent: false,
-                },
-                Err(e) => delivery::Step::Failed(e.to_string()),
-            }
-        }
-    };
-    if let delivery::Step::Failed(e) = &step {
-        tracing::warn!(error = %e, "delivery verification failed");
-    }
-    let evidence = delivery::evidence(route, resources);
-    Some(delivery::update(
-        route,
-        previous,
-        step,
-        &evidence,
-        lp.metadata.generation,
-        now_ms,
-    ))
-}
-
-/// Deletes the pipeline's AWS resources: what the engine found.
-async fn clean(lp: &LogPipeline, engine: &Engine) -> Cleaned {
-    let valid = engine.validate(&lp.id("default"), &lp.spec);
-    // No resources in status does not mean none in AWS: a crash (or a failed observation) after
-    // the first writes and before the first status write leaves them unrecorded. Only a spec
-    // pitagora could never have acted on — invalid, or without a region — is skipped.
-    let recorded = lp.status.as_ref().is_some_and(|s| !s.resources.is_empty());
-    let actionable = valid.as_ref().is_ok_and(|v| v.region().is_some());
-    if !recorded && !actionable {
-        return Cleaned::Skipped;
-    }
-    let valid = match valid {
-        Ok(valid) => valid,
-        Err(invalid) => return Cleaned::Invalid(invalid),
-    };
-    let deleted = async {
-        let pipeline = engine.resolve(valid).await?;
-        engine
-            .delete(&pipeline, &converge::hints(lp), &mut |o: &ActionOutcome| {
-                tracing::info!(op = %o.action.op, kind = %o.action.kind, resource = %o.action.name, ok = o.result.is_ok(), "cleanup")
-            })
-            .await
-    };
-    match deleted.await {
-        Ok(crate::engine::Deleted {
-            readback: Err(e), ..
-        }) => Cleaned::Failed(e.into()),
-        Ok(crate::engine::Deleted {
-            plan,
-            applied,
-            readback: Ok(readback),
-        }) => {
-            let conflicts: Vec<String> = plan
-                .conflicts()
-                .map(|a| format!("{} {}: {}", a.kind, a.name, a.reason))
-                .collect();
-            if !conflicts.is_empty() {
-                tracing::warn!(conflicts = %conflicts.join("; "), "left resources owned by others in place");
-            }
-            Cleaned::Done {
-                plan,
-                applied,
-                readback,
-            }
-        }
-        Err(e) => Cleaned::Failed(e),
+        g
     }
 }
 
 async fn cleanup(lp: Arc<LogPipeline>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let cleaned = clean(&lp, &ctx.engine).await;
+    let cleaned = converge::clean(&lp, &ctx.engine).await;
     let gone =
         matches!(&cleaned, Cleaned::Done { applied, .. } if applied.errors().next().is_none());
     let decision = {

@@ -8,13 +8,18 @@
 //! instead, each waits for its own slot within one interval of the start, at a phase derived from
 //! its uid, so the checks (and their AWS calls) spread evenly.
 
-use super::decide::{PENDING_RECHECK, RECONCILE_REQUESTED_AT, check_interval, object_key};
+use super::decision::object_key;
 use super::reasons::{condition, reason};
 use crate::spec::LogPipeline;
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
+
+/// Setting this annotation (to any new value, e.g. a timestamp) triggers an immediate check.
+pub const RECONCILE_REQUESTED_AT: &str = "pitagora.dev/reconcile-requested-at";
+/// How soon a pipeline with a resource mid-operation in AWS is checked again.
+pub const PENDING_RECHECK: Duration = Duration::from_secs(15);
 
 /// How soon a routine check that found every routine worker busy is tried again.
 pub const ROUTINE_RETRY: Duration = Duration::from_secs(2);
@@ -28,6 +33,11 @@ pub enum Due {
     Routine,
     /// A check someone waits for: at once, ahead of routine checks.
     Priority,
+}
+
+/// The pipeline's check interval.
+pub(super) fn check_interval(lp: &LogPipeline) -> Duration {
+    Duration::from_secs(lp.spec.drift.check_interval_seconds.max(1) as u64)
 }
 
 /// A stable offset of `key` within `interval`, spread evenly over it.

@@ -6,7 +6,7 @@ use super::*;
 /// Adds a delivery step's update to a reconcile's decision: the delivery status and the
 /// `Delivering` condition join the status it writes, the events its notes, and the next check
 /// comes no later than the next delivery step.
-pub fn with_delivery(
+pub(super) fn with_delivery(
     mut d: Decision,
     lp: &LogPipeline,
     update: Update,
@@ -53,7 +53,7 @@ pub const MAX_LOSS_SIGNALS: usize = 20;
 
 /// The loss signals of this check in the delivery status, and a `LossDetected` warning naming
 /// those the last check did not list.
-pub fn with_signals(
+pub(super) fn with_signals(
     mut d: Decision,
     lp: &LogPipeline,
     signals: &[crate::delivery::signals::Signal],
@@ -98,7 +98,7 @@ pub fn with_signals(
 }
 
 /// A reconcile that only took a delivery step (the last check is still current for `left`).
-pub fn delivered(
+pub(super) fn delivered(
     lp: &LogPipeline,
     update: Update,
     left: Duration,
@@ -109,7 +109,7 @@ pub fn delivered(
 }
 
 /// Sets `Delivering=Unknown` (verification disabled) on the status a decision writes.
-pub fn without_delivery(mut d: Decision, lp: &LogPipeline, now: Timestamp) -> Decision {
+pub(super) fn without_delivery(mut d: Decision, lp: &LogPipeline, now: Timestamp) -> Decision {
     if let Some(status) = &mut d.status {
         status.delivery = None;
         status::set(

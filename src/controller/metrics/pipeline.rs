@@ -3,11 +3,10 @@
 //! canary may take at each stage; and forgetting every figure of a pipeline.
 
 use super::{CanaryLabels, Metrics, OutcomeLabels};
-use crate::controller::decide::Found;
 use crate::controller::reasons::condition;
 use crate::delivery::progress::{CanaryRoute, Stage};
 use crate::names::PipelineId;
-use crate::spec::{DriftPolicy, LogPipeline, LogPipelineStatus};
+use crate::spec::{DriftPolicy, LogPipelineStatus};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -131,18 +130,6 @@ impl Metrics {
                 }
             }
         }
-    }
-
-    /// The figures of a full check that `found` something: whether drift stood after it
-    /// (differences, not resources mid-operation), and the deadlines of its canary `route`.
-    pub(crate) fn checked(&self, lp: &LogPipeline, found: &Found, route: Option<&CanaryRoute>) {
-        let Found::Converged(c) = found else {
-            return;
-        };
-        let id = lp.id("default");
-        let drifted = !c.remaining.actions.is_empty();
-        self.drift_checked(&id, lp.spec.drift.policy, drifted);
-        self.canary_deadlines(&id, route);
     }
 
     /// Counts a check of a pipeline: one more in a row when drift stood after it (`drifted`),
