@@ -51,7 +51,7 @@ mod subscriptions;
 mod topic_encryption;
 mod topic_policy;
 
-pub use action::{Action, Change, Op, Pending, Plan, RoleUpdate, Step};
+pub use action::{Action, Change, ClusterStep, Op, Pending, Plan, RoleUpdate, Step, Target};
 pub use bucket_policy::merge as merge_bucket_policy;
 pub use conflict::ConflictKind;
 pub use delete::plan_delete;
@@ -142,7 +142,7 @@ impl<'a> Builder<'a> {
             name: name.to_owned(),
             changes,
             reason: reason.into(),
-            step,
+            step: Target::Aws(step),
         });
     }
 
