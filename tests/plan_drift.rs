@@ -247,7 +247,9 @@ fn a_group_that_is_no_longer_a_source_loses_this_pipelines_filter() {
     let p = plan(&d, &o);
     let a = single(&p);
     assert_eq!((a.op, a.name.as_str()), (Op::Delete, "/other/app"));
-    assert!(matches!(&a.step, Target::Aws(Step::DeleteFilter { name, .. }) if *name == d.names.filter));
+    assert!(
+        matches!(&a.step, Target::Aws(Step::DeleteFilter { name, .. }) if *name == d.names.filter)
+    );
 }
 
 #[test]
@@ -316,7 +318,9 @@ fn removed_notifications_are_created_again() {
         (a.op, a.kind),
         (Op::Create, ResourceKind::BucketNotification)
     );
-    assert!(matches!(&a.step, Target::Aws(Step::PutNotifications { entries, .. }) if entries.len() == 2));
+    assert!(
+        matches!(&a.step, Target::Aws(Step::PutNotifications { entries, .. }) if entries.len() == 2)
+    );
 }
 
 #[test]
