@@ -9,6 +9,7 @@
 pub mod apply;
 pub mod arn;
 pub mod aws;
+#[cfg(feature = "model")]
 pub mod aws_model;
 pub mod cli;
 pub mod controller;

@@ -1,7 +1,7 @@
 //! Plain values for the AWS resources pitagora manages through their own APIs. Desired and
 //! observed state use the same shapes, so the plan compares them field by field.
 //!
-//! Values are stored in the form AWS normalises to (see [`crate::plan::normalize`]), and
+//! Values are stored in the form AWS normalises to (the plan normalises what it compares), and
 //! only the fields pitagora manages are modelled: an observed resource maps AWS's answer onto
 //! these fields and ignores the rest.
 
@@ -14,98 +14,98 @@ use std::str::FromStr;
 /// Resource tags.
 pub type Tags = BTreeMap<String, String>;
 
-/// Kinds of resources a pipeline consists of, in dependency order.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
-pub enum ResourceKind {
+/// Declares [`ResourceKind`] from one table, so that the enum, [`ResourceKind::ALL`], the
+/// names ([`ResourceKind::as_str`], `FromStr`, serde, the JSON schema and the CRD's enums) and
+/// the apply order cannot disagree. A row is `Kind: removed N,`: the rows' order is the order
+/// creations and updates are applied in (dependency order); `N` is the kind's step when
+/// removals are applied, before any creation (0 first: the reverse dependency order).
+macro_rules! resource_kinds {
+    ($($(#[doc = $doc:literal])* $kind:ident: removed $removal:literal,)*) => {
+        /// Kinds of resources a pipeline consists of, in dependency order.
+        #[derive(
+            Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+            JsonSchema,
+        )]
+        pub enum ResourceKind {
+            $($(#[doc = $doc])* $kind,)*
+        }
+
+        impl ResourceKind {
+            /// Every kind, in dependency order.
+            pub const ALL: [ResourceKind; [$(stringify!($kind)),*].len()] =
+                [$(ResourceKind::$kind),*];
+
+            /// Every kind's name, in dependency order.
+            pub const NAMES: [&'static str; Self::ALL.len()] = [$(stringify!($kind)),*];
+
+            /// Stable name, used in reports, status and metrics labels.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ResourceKind::$kind => stringify!($kind),)*
+                }
+            }
+
+            /// The kind's step among removals, which are applied first, in reverse dependency
+            /// order (0 first).
+            pub fn removal_step(self) -> u8 {
+                match self {
+                    $(ResourceKind::$kind => $removal,)*
+                }
+            }
+
+            /// The kind's step among creations and updates, which are applied after every
+            /// removal, in dependency order (0 first): its row in the table.
+            pub fn apply_step(self) -> u8 {
+                self as u8
+            }
+        }
+    };
+}
+
+resource_kinds! {
     /// The CloudFormation stack with the static wiring (bucket, topic, roles, permissions).
-    Stack,
+    Stack: removed 7,
     /// The stack's bucket, live: its public access block, default encryption and ownership
     /// controls.
-    BucketAccess,
+    BucketAccess: removed 7,
     /// The stack's bucket policy, live: pitagora's statements (others' are kept).
-    BucketPolicy,
+    BucketPolicy: removed 7,
     /// One of the stack's IAM roles, live: trust policy, inline and attached policies.
-    Role,
+    Role: removed 7,
     /// The stack's topic policy, live.
-    TopicPolicy,
+    TopicPolicy: removed 7,
     /// The stack's topic encryption key (`KmsMasterKeyId`), live, when the spec names one.
-    TopicEncryption,
+    TopicEncryption: removed 7,
     /// pitagora's statement in a Lambda function's resource policy (the function is the user's).
-    LambdaPermission,
+    LambdaPermission: removed 4,
     /// The log group Firehose reports delivery errors to.
-    ErrorLogGroup,
+    ErrorLogGroup: removed 6,
     /// pitagora's own log group that the delivery canary is written to (a source of the
     /// pipeline, with its filter; never an application's).
-    CanaryLogGroup,
+    CanaryLogGroup: removed 6,
     /// The log group a fluentd route writes into (`spec.legacy.fluentd.routes[].logGroup`), a
     /// source of the pipeline: created with its retention and tags when it does not exist, kept
     /// so while it carries this pipeline's tag, never deleted; one that exists otherwise is its
     /// owner's and left alone.
-    RouteLogGroup,
+    // Never deleted; its step is the other log groups'.
+    RouteLogGroup: removed 6,
     /// The Firehose delivery stream.
-    DeliveryStream,
+    DeliveryStream: removed 5,
     /// This pipeline's entries in the bucket's notification configuration.
-    BucketNotification,
+    BucketNotification: removed 3,
     /// This pipeline's rule in the bucket's lifecycle configuration.
-    BucketLifecycle,
+    BucketLifecycle: removed 2,
     /// A Lambda subscription of the fan-out topic.
-    TopicSubscription,
+    TopicSubscription: removed 1,
     /// A source log group (exists or not; pitagora never creates or deletes it, unless it is a
     /// route's, [`ResourceKind::RouteLogGroup`]).
-    LogGroup,
+    LogGroup: removed 0,
     /// The subscription filter on one source log group.
-    SubscriptionFilter,
+    SubscriptionFilter: removed 0,
     /// This pipeline's key in the fluentd ConfigMap (`spec.legacy.fluentd.config`): the routes
     /// at their stages in effect. A cluster resource, written by the controller.
-    FluentdRoutes,
-}
-
-impl ResourceKind {
-    /// Every kind, in dependency order.
-    pub const ALL: [ResourceKind; 17] = [
-        ResourceKind::Stack,
-        ResourceKind::BucketAccess,
-        ResourceKind::BucketPolicy,
-        ResourceKind::Role,
-        ResourceKind::TopicPolicy,
-        ResourceKind::TopicEncryption,
-        ResourceKind::LambdaPermission,
-        ResourceKind::ErrorLogGroup,
-        ResourceKind::CanaryLogGroup,
-        ResourceKind::RouteLogGroup,
-        ResourceKind::DeliveryStream,
-        ResourceKind::BucketNotification,
-        ResourceKind::BucketLifecycle,
-        ResourceKind::TopicSubscription,
-        ResourceKind::LogGroup,
-        ResourceKind::SubscriptionFilter,
-        ResourceKind::FluentdRoutes,
-    ];
-
-    /// Stable name, used in reports, status and metrics labels.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ResourceKind::Stack => "Stack",
-            ResourceKind::BucketAccess => "BucketAccess",
-            ResourceKind::BucketPolicy => "BucketPolicy",
-            ResourceKind::Role => "Role",
-            ResourceKind::TopicPolicy => "TopicPolicy",
-            ResourceKind::TopicEncryption => "TopicEncryption",
-            ResourceKind::LambdaPermission => "LambdaPermission",
-            ResourceKind::ErrorLogGroup => "ErrorLogGroup",
-            ResourceKind::CanaryLogGroup => "CanaryLogGroup",
-            ResourceKind::RouteLogGroup => "RouteLogGroup",
-            ResourceKind::DeliveryStream => "DeliveryStream",
-            ResourceKind::BucketNotification => "BucketNotification",
-            ResourceKind::BucketLifecycle => "BucketLifecycle",
-            ResourceKind::TopicSubscription => "TopicSubscription",
-            ResourceKind::LogGroup => "LogGroup",
-            ResourceKind::SubscriptionFilter => "SubscriptionFilter",
-            ResourceKind::FluentdRoutes => "FluentdRoutes",
-        }
-    }
+    // Never in an AWS plan's removals; its step is the filters'.
+    FluentdRoutes: removed 0,
 }
 
 impl fmt::Display for ResourceKind {
@@ -412,4 +412,18 @@ pub struct LambdaPermission {
     /// `SourceAccount` (the `StringEquals aws:SourceAccount` condition).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_account: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_one_name_in_as_str_serde_and_from_str() {
+        for (kind, name) in ResourceKind::ALL.into_iter().zip(ResourceKind::NAMES) {
+            assert_eq!(kind.as_str(), name);
+            assert_eq!(serde_json::to_value(kind).unwrap(), name);
+            assert_eq!(name.parse::<ResourceKind>(), Ok(kind));
+        }
+    }
 }

@@ -7,7 +7,7 @@ mod common;
 
 use common::faults::{Fault, FaultProxy, Rule, When};
 use common::moto::*;
-use pitagora::plan::{ConflictKind, Op};
+use pitagora::plan::{ConflictKind, Op, Target};
 use pitagora::resources::ResourceKind;
 use pitagora::spec::{Acknowledge, DeletionPolicy, LogPipelineSpec};
 
@@ -77,10 +77,10 @@ async fn by_default_the_bucket_is_retained_with_its_objects_and_its_lifecycle() 
     assert!(
         plan.actions.iter().all(|a| !matches!(
             a.step,
-            pitagora::plan::Step::DeleteStack {
+            Target::Aws(pitagora::plan::Step::DeleteStack {
                 empty_bucket: Some(_),
                 ..
-            }
+            })
         )),
         "{plan:#?}"
     );

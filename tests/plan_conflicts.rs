@@ -7,7 +7,7 @@ use common::*;
 use pitagora::desired::Desired;
 use pitagora::names::OWNER_TAG;
 use pitagora::observed::{self, FilterLimitSource, Observed};
-use pitagora::plan::{ConflictKind, Op, Plan, Step, plan, plan_delete};
+use pitagora::plan::{ConflictKind, Op, Plan, Step, Target, plan, plan_delete};
 use pitagora::resources::*;
 use serde_json::json;
 
@@ -45,7 +45,7 @@ fn a_stream_tagged_for_another_pipeline_is_owned_by_another_pipeline() {
     assert_eq!(kinds(&p), [ConflictKind::OwnedByOtherPipeline]);
     assert_eq!(
         p.actions[0].step,
-        Step::Conflict(ConflictKind::OwnedByOtherPipeline)
+        Target::Aws(Step::Conflict(ConflictKind::OwnedByOtherPipeline))
     );
     assert_eq!(p.ownership_conflicts().count(), 1);
 }

@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use pitagora::desired::Desired;
 use pitagora::observed::{FilterLimit, Observed, ObservedSubscription};
-use pitagora::plan::{Action, Op, Plan, Step, plan};
+use pitagora::plan::{Action, Op, Plan, Step, Target, plan};
 use pitagora::resources::*;
 use pitagora::spec::LogPipelineSpec;
 use serde_json::json;
@@ -105,11 +105,11 @@ fn buffering_size_changed_out_of_band_updates_the_stream_naming_the_field() {
     );
     assert!(matches!(
         &a.step,
-        Step::UpdateStream {
+        Target::Aws(Step::UpdateStream {
             destination: true,
             tags: false,
             ..
-        }
+        })
     ));
 }
 
@@ -166,7 +166,7 @@ fn deleted_stream_is_created_again() {
     o.stream = None;
     let a = single(&plan(&d, &o)).clone();
     assert_eq!((a.op, a.kind), (Op::Create, ResourceKind::DeliveryStream));
-    assert!(matches!(a.step, Step::CreateStream(ref s) if s.name == d.names.stream));
+    assert!(matches!(a.step, Target::Aws(Step::CreateStream(ref s)) if s.name == d.names.stream));
 }
 
 #[test]
@@ -182,11 +182,11 @@ fn missing_managed_by_tag_on_the_stream_only_retags_it() {
     assert_eq!(fields(a), ["Tags.app.kubernetes.io/managed-by"]);
     assert!(matches!(
         &a.step,
-        Step::UpdateStream {
+        Target::Aws(Step::UpdateStream {
             destination: false,
             tags: true,
             ..
-        }
+        })
     ));
 }
 
@@ -205,7 +205,7 @@ fn deleted_filter_is_created_again_on_that_group_only() {
         )
     );
     assert!(
-        matches!(&a.step, Step::PutFilter { log_group, filter } if log_group == "/ecs/payments" && filter.name == d.names.filter)
+        matches!(&a.step, Target::Aws(Step::PutFilter { log_group, filter }) if log_group == "/ecs/payments" && filter.name == d.names.filter)
     );
 }
 
@@ -247,7 +247,9 @@ fn a_group_that_is_no_longer_a_source_loses_this_pipelines_filter() {
     let p = plan(&d, &o);
     let a = single(&p);
     assert_eq!((a.op, a.name.as_str()), (Op::Delete, "/other/app"));
-    assert!(matches!(&a.step, Step::DeleteFilter { name, .. } if *name == d.names.filter));
+    assert!(
+        matches!(&a.step, Target::Aws(Step::DeleteFilter { name, .. }) if *name == d.names.filter)
+    );
 }
 
 #[test]
@@ -316,7 +318,9 @@ fn removed_notifications_are_created_again() {
         (a.op, a.kind),
         (Op::Create, ResourceKind::BucketNotification)
     );
-    assert!(matches!(&a.step, Step::PutNotifications { entries, .. } if entries.len() == 2));
+    assert!(
+        matches!(&a.step, Target::Aws(Step::PutNotifications { entries, .. }) if entries.len() == 2)
+    );
 }
 
 #[test]
@@ -421,7 +425,7 @@ fn a_lifecycle_rule_no_longer_wanted_is_deleted() {
     let p = plan(&d, &o);
     let a = single(&p);
     assert_eq!((a.op, a.kind), (Op::Delete, ResourceKind::BucketLifecycle));
-    assert!(matches!(&a.step, Step::PutLifecycle { rules, .. } if rules.is_empty()));
+    assert!(matches!(&a.step, Target::Aws(Step::PutLifecycle { rules, .. }) if rules.is_empty()));
 }
 
 #[test]
@@ -490,7 +494,7 @@ fn an_undeclared_lambda_subscription_is_removed_but_other_protocols_stay() {
         (a.op, a.kind),
         (Op::Delete, ResourceKind::TopicSubscription)
     );
-    assert!(matches!(&a.step, Step::Unsubscribe { arn } if arn.ends_with(":1")));
+    assert!(matches!(&a.step, Target::Aws(Step::Unsubscribe { arn }) if arn.ends_with(":1")));
 }
 
 #[test]
@@ -762,7 +766,7 @@ fn a_retention_changed_by_hand_on_a_route_log_group_pitagora_created_is_restored
     );
     assert!(matches!(
         &a.step,
-        Step::UpdateLogGroup { group, retention: true, tags: false } if group.retention_days == 30
+        Target::Aws(Step::UpdateLogGroup { group, retention: true, tags: false }) if group.retention_days == 30
     ));
 }
 

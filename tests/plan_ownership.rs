@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use pitagora::names::OWNER_TAG;
 use pitagora::observed::Observed;
-use pitagora::plan::{Op, Step, plan, plan_delete};
+use pitagora::plan::{Op, Step, Target, plan, plan_delete};
 use pitagora::resources::*;
 
 fn foreign_filter() -> SubscriptionFilter {
@@ -69,11 +69,11 @@ fn an_untagged_stream_is_adopted_with_adopt_existing() {
     assert_eq!(p.actions[0].op, Op::Update);
     assert!(matches!(
         &p.actions[0].step,
-        Step::UpdateStream {
+        Target::Aws(Step::UpdateStream {
             tags: true,
             destination: false,
             ..
-        }
+        })
     ));
 }
 
@@ -122,10 +122,10 @@ fn deleting_removes_own_resources_in_reverse_order_and_retains_the_bucket() {
     let last = p.actions.last().unwrap();
     assert!(matches!(
         &last.step,
-        Step::DeleteStack {
+        Target::Aws(Step::DeleteStack {
             empty_bucket: None,
             ..
-        }
+        })
     ));
     assert!(last.reason.contains("retained"));
 }
@@ -144,7 +144,7 @@ fn deleting_with_deletion_policy_delete_empties_the_bucket_and_removes_error_log
     );
     assert!(matches!(
         &p.actions.last().unwrap().step,
-        Step::DeleteStack { empty_bucket: Some(b), .. } if *b == d.names.bucket
+        Target::Aws(Step::DeleteStack { empty_bucket: Some(b), .. }) if *b == d.names.bucket
     ));
 }
 
@@ -164,12 +164,12 @@ fn deleting_keeps_foreign_filters_and_notifications() {
     let p = plan_delete(&d, &o);
     for a in &p.actions {
         match &a.step {
-            Step::DeleteFilter { name, .. } => assert_eq!(*name, d.names.filter),
-            Step::PutNotifications {
+            Target::Aws(Step::DeleteFilter { name, .. }) => assert_eq!(*name, d.names.filter),
+            Target::Aws(Step::PutNotifications {
                 entries,
                 managed_ids,
                 ..
-            } => {
+            }) => {
                 assert!(entries.is_empty());
                 assert!(!managed_ids.contains(&"audit-export".to_string()));
             }
@@ -257,7 +257,7 @@ fn a_missing_route_log_group_is_created_with_the_routes_retention_and_pitagoras_
         panic!("expected the group's creation, then its filter: {on_worker:?}");
     };
     assert!(create < put);
-    let Step::CreateRouteLogGroup(group) = &p.actions[create].step else {
+    let Target::Aws(Step::CreateRouteLogGroup(group)) = &p.actions[create].step else {
         panic!("{:?}", p.actions[create].step);
     };
     assert_eq!(group.retention_days, 14);

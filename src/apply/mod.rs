@@ -27,7 +27,7 @@ mod topic_encryption;
 mod topic_policy;
 
 use crate::aws::{AwsError, RegionClients};
-use crate::plan::{Action, Plan, Step};
+use crate::plan::{Action, Plan, Step, Target};
 use crate::resources::ResourceKind;
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -93,8 +93,15 @@ pub async fn apply<P: FnMut(&ActionOutcome)>(
         let started = Instant::now();
         let span = tracing::info_span!("action", op = %action.op, kind = %action.kind, name = %action.name);
         // Boxed: one step's SDK futures are large; keep them off the caller's stack.
-        let result =
-            tracing::Instrument::instrument(Box::pin(execute(c, &action.step)), span).await;
+        let result = match &action.step {
+            Target::Aws(step) => {
+                tracing::Instrument::instrument(Box::pin(execute(c, step)), span).await
+            }
+            // Shown with the plan, written by the controller (server-side apply and reload).
+            Target::Cluster(_) => {
+                Ok("left to the controller, which writes the fluentd key".to_owned())
+            }
+        };
         let outcome = ActionOutcome {
             action: action.clone(),
             result,
@@ -180,9 +187,6 @@ pub async fn execute(c: &RegionClients, step: &Step) -> Result<String, AwsError>
         Step::PutFilter { log_group, filter } => filters::put(c, log_group, filter).await,
         Step::DeleteFilter { log_group, name } => filters::delete(c, log_group, name).await,
         Step::Conflict(_) => Ok(String::new()),
-        Step::ApplyFluentdRoutes { .. } => {
-            Ok("left to the controller, which writes the fluentd key".to_owned())
-        }
     }
 }
 

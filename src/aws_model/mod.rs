@@ -9,7 +9,7 @@ mod held;
 
 use crate::desired::{LogGroupSpec, StreamSpec};
 use crate::observed::*;
-use crate::plan::{Plan, Step};
+use crate::plan::{Plan, Step, Target};
 use crate::resources::*;
 use serde_json::Value;
 
@@ -40,7 +40,18 @@ fn merge_tags(into: &mut Tags, tags: &Tags) {
 
 /// Executes every writing action of `plan` in order, stopping at the first refusal.
 pub fn execute_plan(world: &mut Observed, plan: &Plan) -> Result<(), Refused> {
-    plan.writes().try_for_each(|a| match (&a.step, a.kind) {
+    plan.writes().try_for_each(|a| {
+        let Target::Aws(step) = &a.step else {
+            // A cluster write is the controller's: AWS is not touched.
+            return Ok(());
+        };
+        execute_aws(world, step, a.kind)
+    })
+}
+
+/// Executes one AWS step of an action of `kind`.
+fn execute_aws(world: &mut Observed, step: &Step, kind: ResourceKind) -> Result<(), Refused> {
+    match (step, kind) {
         // Which of pitagora's own log groups a step is for is the action's kind.
         (Step::CreateLogGroup(g), ResourceKind::CanaryLogGroup) => create_canary_group(world, g),
         (
@@ -68,7 +79,7 @@ pub fn execute_plan(world: &mut Observed, plan: &Plan) -> Result<(), Refused> {
             update_group(live, group, *retention, *tags)
         }
         (step, _) => execute(world, step),
-    })
+    }
 }
 
 /// The canary log group is a log group like any other: the prefix walk finds it.
@@ -155,8 +166,8 @@ pub fn execute(world: &mut Observed, step: &Step) -> Result<(), Refused> {
         Step::Unsubscribe { arn } => unsubscribe(world, arn),
         Step::PutFilter { log_group, filter } => put_filter(world, log_group, filter),
         Step::DeleteFilter { log_group, name } => delete_filter(world, log_group, name),
-        // A conflict executes nothing; the fluentd key is a cluster write.
-        Step::Conflict(_) | Step::ApplyFluentdRoutes { .. } => Ok(()),
+        // A conflict executes nothing.
+        Step::Conflict(_) => Ok(()),
     }
 }
 

@@ -15,7 +15,7 @@
 //! (the cluster's own `fluent.conf`, another pipeline's routes): that is a conflict too.
 
 use super::render::OWNER_LINE;
-use crate::plan::{Action, Change, ConflictKind, Op, Step};
+use crate::plan::{Action, Change, ClusterStep, ConflictKind, Op, Target};
 use crate::resources::ResourceKind;
 use crate::spec::grammar::fluentd as grammar;
 use crate::spec::grammar::fluentd_match::TagPattern;
@@ -321,19 +321,19 @@ pub fn action(c: &FluentdConfig, plan: &KeyPlan) -> Option<Action> {
             format!(
                 "field manager {manager:?} applied this key: pitagora leaves it alone; remove that manager's ownership, or choose another key"
             ),
-            Step::Conflict(ConflictKind::AppliedByAnotherManager),
+            ClusterStep::Conflict(ConflictKind::AppliedByAnotherManager),
         ),
         KeyPlan::Overlap(overlap) => (
             Op::Conflict,
             Vec::new(),
             overlap.message(),
-            Step::Conflict(ConflictKind::RoutesOverlap),
+            ClusterStep::Conflict(ConflictKind::RoutesOverlap),
         ),
         KeyPlan::Foreign { pipeline } => (
             Op::Conflict,
             Vec::new(),
             foreign_message(pipeline.as_deref()),
-            Step::Conflict(ConflictKind::ForeignKey),
+            ClusterStep::Conflict(ConflictKind::ForeignKey),
         ),
         KeyPlan::Write(d) => {
             let (desired, actual) = d.values();
@@ -344,7 +344,7 @@ pub fn action(c: &FluentdConfig, plan: &KeyPlan) -> Option<Action> {
                 actual,
             };
             let reason = d.reason();
-            let step = Step::ApplyFluentdRoutes {
+            let step = ClusterStep::ApplyFluentdRoutes {
                 namespace: c.namespace.clone(),
                 name: c.name.clone(),
                 key: c.key.clone(),
@@ -359,7 +359,7 @@ pub fn action(c: &FluentdConfig, plan: &KeyPlan) -> Option<Action> {
         name,
         changes,
         reason,
-        step,
+        step: Target::Cluster(step),
     })
 }
 

@@ -1,6 +1,6 @@
 //! The plan's values: [`Plan`] holds ordered [`Action`]s (what happens to which resource, the
-//! differing [`Change`]s, why, and the [`Step`] that executes it) and the [`Pending`] resources
-//! AWS is still working on.
+//! differing [`Change`]s, why, and the [`Target`] that executes it: an AWS [`Step`] or a
+//! [`ClusterStep`]) and the [`Pending`] resources AWS is still working on.
 
 use super::ConflictKind;
 use super::ignore;
@@ -242,9 +242,15 @@ pub enum Step {
     /// Nothing is executed: the conflict of this kind needs a human.
     #[serde(serialize_with = "conflict_step")]
     Conflict(ConflictKind),
-    /// Write the pipeline's fluentd routes into their ConfigMap key: a cluster write, done by
-    /// the controller (server-side apply, then the reload); reports show it, the AWS executor
-    /// leaves it.
+}
+
+/// What executing an action does in the cluster: done by the controller, never by the AWS
+/// executor. A plan shows it like any AWS step, before it is written.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "step")]
+pub enum ClusterStep {
+    /// Write the pipeline's fluentd routes into their ConfigMap key (server-side apply, then
+    /// the reload).
     ApplyFluentdRoutes {
         /// The ConfigMap's namespace.
         namespace: String,
@@ -253,6 +259,22 @@ pub enum Step {
         /// The key.
         key: String,
     },
+    /// Nothing is executed: the conflict of this kind over a cluster resource needs a human.
+    #[serde(serialize_with = "conflict_step")]
+    Conflict(ConflictKind),
+}
+
+/// Where executing an action acts, and the step it takes there. Serialises as the step alone.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+// Nearly every action's is an AWS step: boxing it would allocate for each and stop patterns
+// from matching through it, to save the rare cluster step some bytes.
+#[allow(clippy::large_enum_variant)]
+pub enum Target {
+    /// An AWS write, executed by `apply`.
+    Aws(Step),
+    /// A cluster write, executed by the controller.
+    Cluster(ClusterStep),
 }
 
 /// What an [`Step::UpdateRole`] changes on one role.
@@ -303,8 +325,8 @@ pub struct Action {
     pub changes: Vec<Change>,
     /// Why, for humans.
     pub reason: String,
-    /// What executing it does.
-    pub step: Step,
+    /// What executing it does, and where.
+    pub step: Target,
 }
 
 impl Action {
@@ -316,7 +338,9 @@ impl Action {
     /// The conflict's kind, when this action is a conflict.
     pub fn conflict(&self) -> Option<ConflictKind> {
         match self.step {
-            Step::Conflict(kind) => Some(kind),
+            Target::Aws(Step::Conflict(kind)) | Target::Cluster(ClusterStep::Conflict(kind)) => {
+                Some(kind)
+            }
             _ => None,
         }
     }

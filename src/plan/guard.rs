@@ -9,7 +9,7 @@
 //! - a change that leaves no log group feeding the stream while no legacy path runs beside it
 //!   (`acknowledge.stopDelivery`).
 
-use super::{Op, Plan, Step};
+use super::{Op, Plan, Step, Target};
 use crate::desired::Desired;
 use crate::observed::Observed;
 use crate::resources::ResourceKind;
@@ -106,10 +106,10 @@ pub fn change_losses(d: &Desired, o: &Observed, plan: &Plan) -> Vec<Loss> {
 pub fn delete_losses(d: &Desired, plan: &Plan) -> Vec<Loss> {
     plan.writes()
         .filter_map(|a| match &a.step {
-            Step::DeleteStack {
+            Target::Aws(Step::DeleteStack {
                 empty_bucket: Some(bucket),
                 ..
-            } => Some(Loss::DeleteObjects {
+            }) => Some(Loss::DeleteObjects {
                 bucket: bucket.clone(),
             }),
             _ => None,

@@ -51,7 +51,7 @@ mod subscriptions;
 mod topic_encryption;
 mod topic_policy;
 
-pub use action::{Action, Change, Op, Pending, Plan, RoleUpdate, Step};
+pub use action::{Action, Change, ClusterStep, Op, Pending, Plan, RoleUpdate, Step, Target};
 pub use bucket_policy::merge as merge_bucket_policy;
 pub use conflict::ConflictKind;
 pub use delete::plan_delete;
@@ -142,7 +142,7 @@ impl<'a> Builder<'a> {
             name: name.to_owned(),
             changes,
             reason: reason.into(),
-            step,
+            step: Target::Aws(step),
         });
     }
 
@@ -220,22 +220,11 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// Execution order: removals in reverse dependency order, then the rest forward.
-fn phase(op: Op, kind: ResourceKind) -> u8 {
-    use ResourceKind::*;
+/// Execution order: removals in reverse dependency order, then the rest forward (each kind's
+/// step is its own, [`ResourceKind::removal_step`] and [`ResourceKind::apply_step`]).
+fn phase(op: Op, kind: ResourceKind) -> (bool, u8) {
     match op {
-        Op::Delete => match kind {
-            // FluentdRoutes is a cluster resource, never in an AWS plan.
-            SubscriptionFilter | LogGroup | FluentdRoutes => 0,
-            TopicSubscription => 1,
-            BucketLifecycle => 2,
-            BucketNotification => 3,
-            LambdaPermission => 4,
-            DeliveryStream => 5,
-            // A route's log group is never deleted; listed for completeness.
-            ErrorLogGroup | CanaryLogGroup | RouteLogGroup => 6,
-            BucketAccess | BucketPolicy | Role | TopicPolicy | TopicEncryption | Stack => 7,
-        },
-        _ => 10 + kind as u8,
+        Op::Delete => (false, kind.removal_step()),
+        _ => (true, kind.apply_step()),
     }
 }

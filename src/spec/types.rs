@@ -434,13 +434,10 @@ impl Default for DriftSettings {
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("anyOf" = [{"required": ["kind"]}, {"required": ["field"]}]))]
 pub struct IgnoreRule {
-    /// Resource kind: `Stack`, `BucketAccess`, `BucketPolicy`, `Role`, `TopicPolicy`,
-    /// `TopicEncryption`, `LambdaPermission`, `ErrorLogGroup`, `CanaryLogGroup`, `RouteLogGroup`,
-    /// `DeliveryStream`, `BucketNotification`, `BucketLifecycle`, `TopicSubscription`, `LogGroup`,
-    /// `SubscriptionFilter` or
-    /// `FluentdRoutes` (the pipeline's fluentd key, whose name is `namespace/name:key`).
+    /// Resource kind, e.g. `DeliveryStream` (the schema's enum lists every kind);
+    /// `FluentdRoutes` is the pipeline's fluentd key, whose name is `namespace/name:key`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("enum" = ["Stack", "BucketAccess", "BucketPolicy", "Role", "TopicPolicy", "TopicEncryption", "LambdaPermission", "ErrorLogGroup", "CanaryLogGroup", "RouteLogGroup", "DeliveryStream", "BucketNotification", "BucketLifecycle", "TopicSubscription", "LogGroup", "SubscriptionFilter", "FluentdRoutes"]))]
+    #[schemars(extend("enum" = crate::resources::ResourceKind::NAMES))]
     pub kind: Option<String>,
 
     /// Resource name, e.g. a log group such as `/ecs/legacy-*`.

@@ -13,11 +13,9 @@ pub mod moto;
 pub mod relay;
 pub mod report;
 
-use pitagora::aws_model;
 use pitagora::desired::{self, Desired};
 use pitagora::names::PipelineId;
 use pitagora::observed::Observed;
-use pitagora::plan;
 use pitagora::spec::{LogPipeline, LogPipelineSpec};
 use std::path::PathBuf;
 
@@ -92,17 +90,18 @@ pub fn world_with_groups(groups: &[&str]) -> Observed {
 
 /// `world` after executing plans in the in-memory model until nothing is left to do; panics if
 /// that takes more than three rounds or the model refuses a step.
+#[cfg(feature = "model")]
 pub fn converge(d: &Desired, mut world: Observed) -> Observed {
     for _ in 0..3 {
-        let p = plan::plan(d, &world);
+        let p = pitagora::plan::plan(d, &world);
         if p.writes().next().is_none() {
             return world;
         }
-        aws_model::execute_plan(&mut world, &p).expect("the model accepts the plan");
+        pitagora::aws_model::execute_plan(&mut world, &p).expect("the model accepts the plan");
     }
     panic!(
         "no convergence after three rounds: {:#?}",
-        plan::plan(d, &world)
+        pitagora::plan::plan(d, &world)
     );
 }
 
@@ -119,6 +118,7 @@ pub fn set_buffer_size(o: &mut Observed, size_mib: i32) {
 }
 
 /// A converged world for `d`, whose sources are `groups`.
+#[cfg(feature = "model")]
 pub fn converged(d: &Desired, groups: &[&str]) -> Observed {
     converge(d, world_with_groups(groups))
 }
