@@ -6,7 +6,7 @@ mod common;
 
 use common::controller::{at, checked_status, pipeline};
 use common::full_chain_spec;
-use pitagora::controller::decide::RECONCILE_REQUESTED_AT;
+use pitagora::controller::RECONCILE_REQUESTED_AT;
 use pitagora::controller::schedule::{Due, due, phase};
 use pitagora::spec::LogPipeline;
 use std::time::Duration;

@@ -25,7 +25,7 @@ pub(super) use super::decision::admitted;
 pub use super::decision::{
     Decision, EVENT_REPEAT, EventMemory, Figures, Note, Requeue, Severity, object_key,
 };
-pub use super::schedule::{PENDING_RECHECK, RECONCILE_REQUESTED_AT};
+use super::schedule::{PENDING_RECHECK, RECONCILE_REQUESTED_AT};
 
 /// The first retry after a failed reconcile; each further failure doubles it.
 pub const FIRST_ERROR_BACKOFF: Duration = Duration::from_secs(5);

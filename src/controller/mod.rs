@@ -21,7 +21,7 @@ pub mod shard_leases;
 pub mod shards;
 pub mod status;
 
-pub use decide::RECONCILE_REQUESTED_AT;
+pub use schedule::RECONCILE_REQUESTED_AT;
 pub use run::{RunError, run};
 
 use crate::aws::AwsError;
