@@ -22,7 +22,7 @@ pub use stream::{StreamSpec, ndjson_processors};
 pub use topic::TopicSpec;
 
 use crate::arn::AwsTarget;
-use crate::names::{MANAGED_BY_TAG, Names, OWNER_TAG, PipelineId};
+use crate::names::{CANARY_LOG_GROUP_ROOT, MANAGED_BY_TAG, Names, OWNER_TAG, PipelineId};
 use crate::resources::*;
 use crate::spec::grammar::prefix::static_prefix;
 use crate::spec::{self, CutoverStage, DeletionPolicy, LogPipelineSpec};
@@ -137,19 +137,6 @@ pub fn canary_log_group_name(p: &Pipeline) -> String {
         Some(prefix) => format!("{prefix}{stream}-canary"),
         None => format!("{CANARY_LOG_GROUP_ROOT}{stream}"),
     }
-}
-
-/// Where the canary log groups of pipelines without prefixes live.
-pub const CANARY_LOG_GROUP_ROOT: &str = "/pitagora/canary/";
-
-/// Whether `name` is a pipeline's canary log group (see [`canary_log_group_name`]): under the
-/// canary root, or a `pitagora-…-canary` group under a prefix. Another pipeline's canary group is
-/// never a source: its canary proves that pipeline, and a second subscription would take one of
-/// the group's two filter slots.
-pub fn is_canary_log_group(name: &str) -> bool {
-    let leaf = name.rsplit('/').next().unwrap_or(name);
-    name.starts_with(CANARY_LOG_GROUP_ROOT)
-        || (leaf.starts_with(crate::names::NAME_PREFIX) && leaf.ends_with("-canary"))
 }
 
 fn canary_log_group(p: &Pipeline, tags: &Tags) -> Option<LogGroupSpec> {

@@ -19,8 +19,7 @@
 use crate::aws::cloudformation::{self as cfn};
 use crate::aws::tagging;
 use crate::aws::{AwsError, RegionClients};
-use crate::desired::CANARY_LOG_GROUP_ROOT;
-use crate::names::{ERROR_LOG_GROUP_PREFIX, NAME_PREFIX, OWNER_TAG};
+use crate::names::{CANARY_LOG_GROUP_ROOT, ERROR_LOG_GROUP_PREFIX, NAME_PREFIX, OWNER_TAG};
 use crate::observed::ObservedStack;
 use crate::resources::Tags;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
