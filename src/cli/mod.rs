@@ -21,7 +21,7 @@ mod verify;
 
 pub use args::{
     AuditArgs, AwsArgs, Cli, Color, Command, ControllerArgs, DriftReportArgs, FailOn, Files,
-    Format, LogFormat, Part, ReportFormat, TextOrJson, Time, VerifyFormat,
+    Format, Part, ReportFormat, TextOrJson, Time, VerifyFormat,
 };
 
 use crate::aws::{Aws, AwsError};
