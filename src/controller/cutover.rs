@@ -8,10 +8,11 @@ use super::fluentd::{CutoverRun, KeyOutcome};
 use super::reasons::{condition, event, reason};
 use super::status;
 use crate::cutover::gate::Move;
-use crate::drift::{DriftAction, DriftItem};
 use crate::fluentd::key::Difference;
 use crate::resources::ResourceKind;
-use crate::spec::{CutoverBlock, CutoverStatus, FluentdConfig, LogPipeline, ResourceStatus};
+use crate::spec::{
+    CutoverBlock, CutoverStatus, DriftAction, DriftItem, FluentdConfig, LogPipeline, ResourceStatus,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 

@@ -8,6 +8,7 @@
 //! into many), so the two sums differ on a healthy stream.
 
 use crate::delivery::keys::{self, Listed};
+use crate::spec::LossSignal;
 use std::collections::BTreeMap;
 
 /// Seconds per datapoint: CloudWatch Logs publishes one-minute metrics.
@@ -84,6 +85,17 @@ pub struct Signal {
     /// The figure behind it (events, records, seconds, a ratio, objects).
     pub value: f64,
     pub message: String,
+}
+
+impl From<&Signal> for LossSignal {
+    fn from(s: &Signal) -> Self {
+        LossSignal {
+            kind: s.kind.label().to_owned(),
+            resource: s.resource.clone(),
+            value: s.value,
+            message: s.message.clone(),
+        }
+    }
 }
 
 /// What a query measures, and of what.
