@@ -506,7 +506,7 @@ impl Engine {
         now_ms: i64,
     ) -> Result<Vec<Signal>, AwsError> {
         let clients = self.aws.region(&desired.target.region);
-        let p = signals::Pipeline::of(desired);
+        let p = desired.signal_pipeline();
         let queries = signals::queries(&p, source_groups);
         let (from_ms, to_ms) = signals::window(now_ms);
         let results = match &self.metrics {
@@ -549,7 +549,7 @@ impl Engine {
         desired: &Desired,
         since_ms: i64,
     ) -> Result<Vec<Signal>, AwsError> {
-        let p = signals::Pipeline::of(desired);
+        let p = desired.signal_pipeline();
         // Without a static part the error prefix is the whole bucket: nothing to tell apart.
         if p.error_prefix.is_empty() {
             return Ok(Vec::new());

@@ -286,7 +286,8 @@ async fn apply(lp: Arc<LogPipeline>, ctx: Arc<Context>) -> Result<Action, Error>
     let sources = match &found {
         Found::Converged(c) => Some((
             c.desired.clone(),
-            crate::delivery::signals::source_groups(&c.desired, &c.observed),
+            c.observed
+                .groups_with_filter(&c.desired.filters.filter.name),
         )),
         _ => None,
     };

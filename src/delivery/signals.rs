@@ -390,29 +390,3 @@ pub fn error_objects(p: &Pipeline<'_>, listed: &[Listed], since_ms: i64) -> Vec<
         })
         .collect()
 }
-
-impl<'a> Pipeline<'a> {
-    /// What the rules need of `d`.
-    pub fn of(d: &'a crate::desired::Desired) -> Self {
-        let destination = &d.stream.destination;
-        Pipeline {
-            stream: &d.stream.name,
-            filter_name: &d.filters.filter.name,
-            filter_pattern: &d.filters.filter.pattern,
-            buffer_interval_s: i64::from(destination.buffering.interval_seconds),
-            bucket: &d.names.bucket,
-            error_prefix: crate::spec::grammar::prefix::static_prefix(
-                &destination.error_output_prefix,
-            ),
-        }
-    }
-}
-
-/// The log groups that carry `d`'s filter now, by name: the sources whose metrics are read.
-pub fn source_groups(d: &crate::desired::Desired, o: &crate::observed::Observed) -> Vec<String> {
-    o.log_groups
-        .iter()
-        .filter(|(_, filters)| filters.iter().any(|f| f.name == d.filters.filter.name))
-        .map(|(group, _)| group.clone())
-        .collect()
-}

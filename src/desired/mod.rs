@@ -13,6 +13,7 @@ pub mod template;
 mod topic;
 
 use crate::delivery::progress::CanaryRoute;
+use crate::delivery::signals;
 pub use crate::spec::InvalidSpec;
 pub use filters::FilterSpec;
 pub use fluentd::FluentdSpec;
@@ -93,6 +94,21 @@ pub struct Desired {
     /// `render --only fluentd`.
     #[serde(skip)]
     pub fluentd: Option<FluentdSpec>,
+}
+
+impl Desired {
+    /// What the loss-signal rules need of this pipeline.
+    pub fn signal_pipeline(&self) -> signals::Pipeline<'_> {
+        let destination = &self.stream.destination;
+        signals::Pipeline {
+            stream: &self.stream.name,
+            filter_name: &self.filters.filter.name,
+            filter_pattern: &self.filters.filter.pattern,
+            buffer_interval_s: i64::from(destination.buffering.interval_seconds),
+            bucket: &self.names.bucket,
+            error_prefix: static_prefix(&destination.error_output_prefix),
+        }
+    }
 }
 
 /// A CloudFormation stack.
