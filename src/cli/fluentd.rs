@@ -6,7 +6,7 @@
 use crate::cutover::{Stages, gate};
 use crate::desired::{self, Pipeline};
 use crate::engine::Check;
-use crate::fluentd::key;
+use crate::plan::fluentd_key as key;
 use crate::load::Loaded;
 use crate::plan::ignore;
 use crate::spec::{CutoverStatus, LogPipeline};

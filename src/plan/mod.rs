@@ -35,6 +35,7 @@ mod conflict;
 mod delete;
 pub mod diff;
 mod filters;
+pub mod fluentd_key;
 pub mod guard;
 pub mod ignore;
 mod lifecycle;
