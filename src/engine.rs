@@ -12,7 +12,7 @@ use crate::desired::{self, Desired, NoRegion, Pipeline};
 use crate::names::PipelineId;
 use crate::observe::{self, Batch, Batches, Hints};
 use crate::observed::Observed;
-use crate::plan::{self, Plan};
+use crate::plan::{self, Check, Plan};
 use crate::spec::{InvalidSpec, LogPipelineSpec, Tenancy, ValidSpec};
 use crate::verify::{self, search::DEFAULT_BUDGET};
 use std::sync::Arc;
@@ -51,17 +51,6 @@ impl EngineError {
             EngineError::Refused(_) => "DestructiveChange",
         }
     }
-}
-
-/// A read-only comparison of AWS with a spec.
-#[derive(Debug, Clone)]
-pub struct Check {
-    /// The desired state.
-    pub desired: Desired,
-    /// What AWS holds.
-    pub observed: Observed,
-    /// What would bring AWS to the desired state.
-    pub plan: Plan,
 }
 
 /// One pass of a convergence: the plan it executed, and what executing it did.

@@ -7,8 +7,7 @@ use common::*;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use pitagora::controller::status::{Checked, MAX_DRIFT_ITEMS, Outcome, build};
-use pitagora::engine::Check;
-use pitagora::plan::plan;
+use pitagora::plan::{Check, plan};
 use pitagora::report;
 use pitagora::spec::{FieldError, LogPipelineStatus};
 

@@ -25,9 +25,10 @@ pub use args::{
 };
 
 use crate::aws::{Aws, AwsError};
-use crate::engine::{Check, Engine, EngineError};
+use crate::engine::{Engine, EngineError};
 use crate::load::{self, LoadReport, Loaded};
 use crate::observe::Hints;
+use crate::plan::Check;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -66,6 +66,17 @@ use crate::observed::Observed;
 use crate::resources::ResourceKind;
 use stack::held;
 
+/// A read-only comparison of AWS with a spec.
+#[derive(Debug, Clone)]
+pub struct Check {
+    /// The desired state.
+    pub desired: Desired,
+    /// What AWS holds.
+    pub observed: Observed,
+    /// What would bring AWS to the desired state.
+    pub plan: Plan,
+}
+
 /// Plans the convergence of `observed` to `desired`.
 pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
     let mut b = Builder::new(desired);
