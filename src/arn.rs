@@ -40,14 +40,11 @@ impl AwsTarget {
         )
     }
 
-    /// The ARN of the pipeline roles' permissions boundary in this account and partition.
-    pub fn boundary_arn(&self) -> String {
+    /// The ARN of a customer-managed IAM policy with a path such as `/pitagora/`.
+    pub fn policy_arn(&self, path: &str, name: &str) -> String {
         format!(
-            "arn:{}:iam::{}:policy{}{}",
-            self.partition,
-            self.account_id,
-            crate::names::ROLE_PATH,
-            crate::names::PIPELINE_BOUNDARY
+            "arn:{}:iam::{}:policy{path}{name}",
+            self.partition, self.account_id
         )
     }
 

@@ -1,39 +1,8 @@
-//! A drift item: one difference between a spec and AWS, the one shape the plan's differences
+//! A plan's drift items: its differences in the one shape ([`DriftItem`], a status value) they
 //! take in the CI report, the controller's status, its events and its metrics.
 
 use crate::plan::{Action, Op, Plan};
-use crate::resources::ResourceKind;
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-use std::fmt;
-
-/// What `apply` does (or would do) about a difference.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-pub enum DriftAction {
-    /// Create the missing resource.
-    Create,
-    /// Change the resource in place.
-    Update,
-    /// Remove the resource (or this pipeline's part of it).
-    Delete,
-    /// Nothing: a human must act.
-    Conflict,
-    /// Nothing yet: the resource is mid-operation in AWS.
-    Wait,
-}
-
-impl DriftAction {
-    /// Stable name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DriftAction::Create => "Create",
-            DriftAction::Update => "Update",
-            DriftAction::Delete => "Delete",
-            DriftAction::Conflict => "Conflict",
-            DriftAction::Wait => "Wait",
-        }
-    }
-}
+use crate::spec::{DriftAction, DriftItem};
 
 impl From<Op> for DriftAction {
     fn from(op: Op) -> Self {
@@ -44,47 +13,6 @@ impl From<Op> for DriftAction {
             Op::Conflict => DriftAction::Conflict,
         }
     }
-}
-
-impl fmt::Display for DriftAction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl PartialEq<&str> for DriftAction {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
-/// One difference.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct DriftItem {
-    /// Resource kind, e.g. `DeliveryStream`.
-    pub kind: ResourceKind,
-    /// Resource name (a subscription filter's is its log group's).
-    pub resource: String,
-    /// The AWS field, e.g. `BufferingHints.SizeInMBs`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-    /// The spec field that sets it, e.g. `spec.delivery.buffering.sizeMiB`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub spec_field: Option<String>,
-    /// Value the spec asks for (absent: should not exist).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub desired: Option<String>,
-    /// Value found (absent: does not exist).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub actual: Option<String>,
-    /// What `apply` does (or would do).
-    pub action: DriftAction,
-    /// Why.
-    pub reason: String,
-    /// For ignored items: the rule.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ignored_by: Option<String>,
 }
 
 fn items_of(action: &Action) -> Vec<DriftItem> {

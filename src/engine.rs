@@ -12,7 +12,7 @@ use crate::desired::{self, Desired, NoRegion, Pipeline};
 use crate::names::PipelineId;
 use crate::observe::{self, Batch, Batches, Hints};
 use crate::observed::Observed;
-use crate::plan::{self, Plan};
+use crate::plan::{self, Check, Plan};
 use crate::spec::{InvalidSpec, LogPipelineSpec, Tenancy, ValidSpec};
 use crate::verify::{self, search::DEFAULT_BUDGET};
 use std::sync::Arc;
@@ -51,17 +51,6 @@ impl EngineError {
             EngineError::Refused(_) => "DestructiveChange",
         }
     }
-}
-
-/// A read-only comparison of AWS with a spec.
-#[derive(Debug, Clone)]
-pub struct Check {
-    /// The desired state.
-    pub desired: Desired,
-    /// What AWS holds.
-    pub observed: Observed,
-    /// What would bring AWS to the desired state.
-    pub plan: Plan,
 }
 
 /// One pass of a convergence: the plan it executed, and what executing it did.
@@ -506,7 +495,7 @@ impl Engine {
         now_ms: i64,
     ) -> Result<Vec<Signal>, AwsError> {
         let clients = self.aws.region(&desired.target.region);
-        let p = signals::Pipeline::of(desired);
+        let p = desired.signal_pipeline();
         let queries = signals::queries(&p, source_groups);
         let (from_ms, to_ms) = signals::window(now_ms);
         let results = match &self.metrics {
@@ -549,7 +538,7 @@ impl Engine {
         desired: &Desired,
         since_ms: i64,
     ) -> Result<Vec<Signal>, AwsError> {
-        let p = signals::Pipeline::of(desired);
+        let p = desired.signal_pipeline();
         // Without a static part the error prefix is the whole bucket: nothing to tell apart.
         if p.error_prefix.is_empty() {
             return Ok(Vec::new());

@@ -1,10 +1,16 @@
 //! pitagora builds, guards and migrates serverless log pipelines on AWS.
 //!
 //! One engine, several front ends. Data flows one way:
-//! [`spec`] (API types, defaults, validation) → [`desired`] (pure: spec → desired state) →
-//! observe (AWS I/O, fills [`observed`]) → [`plan`] (pure: desired × observed → ordered actions
-//! and drift) → apply (executes actions) → status / report.
+//! [`spec`] (API types, defaults, validation, status values) → [`desired`] (pure: spec → desired
+//! state) → observe (AWS I/O, fills [`observed`]) → [`plan`] (pure: desired × observed →
+//! ordered actions and drift) → apply (executes actions) → status / report.
 //! The Kubernetes controller and the [`cli`] are thin shells around it.
+//!
+//! A module imports only modules of its own layer or of lower ones. The layers, lowest first:
+//! `arn`, `resources`, `telemetry` → `names` → `spec` → `delivery` → `cutover` → `fluentd` →
+//! `desired` → `observed` → `aws` → `observe` → `plan` → `drift` → `apply`, `aws_model` →
+//! `verify` → `engine` → `report` → `controller`, `load` → `cli` (enforced by
+//! `tests/layers.rs`).
 
 pub mod apply;
 pub mod arn;

@@ -160,6 +160,35 @@ pub fn pipeline_of_filter(filter: &str) -> Option<&str> {
     (is_hash && !readable.is_empty()).then_some(readable)
 }
 
+/// Where the canary log groups of pipelines without prefixes live.
+pub const CANARY_LOG_GROUP_ROOT: &str = "/pitagora/canary/";
+
+/// Whether `name` is a pipeline's canary log group (see
+/// [`crate::desired::canary_log_group_name`]): under the canary root, or a `pitagora-…-canary`
+/// group under a prefix. Another pipeline's canary group is never a source: its canary proves
+/// that pipeline, and a second subscription would take one of the group's two filter slots.
+pub fn is_canary_log_group(name: &str) -> bool {
+    let leaf = name.rsplit('/').next().unwrap_or(name);
+    name.starts_with(CANARY_LOG_GROUP_ROOT)
+        || (leaf.starts_with(NAME_PREFIX) && leaf.ends_with("-canary"))
+}
+
+/// The CloudFormation logical id of a subscriber's Lambda permission: `Subscriber` + the name in
+/// CamelCase + `Permission` (`es-forwarder` → `SubscriberEsForwarderPermission`).
+pub fn subscriber_logical_id(name: &str) -> String {
+    let camel: String = name
+        .split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    format!("Subscriber{camel}Permission")
+}
+
 /// The first 8 hex digits of SHA-256: stable across releases and platforms.
 fn short_hash(input: &str) -> String {
     let digest = Sha256::digest(input.as_bytes());
@@ -211,5 +240,14 @@ mod tests {
         ] {
             assert_eq!(pipeline_of_filter(foreign), None, "{foreign}");
         }
+    }
+
+    #[test]
+    fn subscriber_logical_ids_are_camel_case() {
+        assert_eq!(
+            subscriber_logical_id("es-forwarder"),
+            "SubscriberEsForwarderPermission"
+        );
+        assert_eq!(subscriber_logical_id("slack"), "SubscriberSlackPermission");
     }
 }

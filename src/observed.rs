@@ -46,6 +46,18 @@ pub struct Observed {
     pub filter_limit: FilterLimit,
 }
 
+impl Observed {
+    /// The log groups that carry the subscription filter named `filter` now, by name: a
+    /// pipeline's sources, whose metrics its loss signals read.
+    pub fn groups_with_filter(&self, filter: &str) -> Vec<String> {
+        self.log_groups
+            .iter()
+            .filter(|(_, filters)| filters.iter().any(|f| f.name == filter))
+            .map(|(group, _)| group.clone())
+            .collect()
+    }
+}
+
 /// A CloudFormation stack as described by AWS.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -3,9 +3,20 @@
 //! `pitagora run` (what log shippers parse); `--log-format` chooses either for any command.
 //! Level from `RUST_LOG` (default `info` for pitagora, `warn` for dependencies).
 
-use crate::cli::LogFormat;
+use clap::ValueEnum;
 use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
+
+/// How logs are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// JSON for `run` (the controller, whose logs are shipped), text for the other commands.
+    Auto,
+    /// Human-readable text.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
 
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -158,7 +158,10 @@ const FIREHOSE_TRUSTED: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect"
 
 /// The boundary's ARN in this server's account.
 fn boundary_arn() -> String {
-    pitagora::arn::AwsTarget::new(ACCOUNT, REGION).boundary_arn()
+    pitagora::arn::AwsTarget::new(ACCOUNT, REGION).policy_arn(
+        pitagora::names::ROLE_PATH,
+        pitagora::names::PIPELINE_BOUNDARY,
+    )
 }
 
 /// What a test's server holds before enforcement: users with exactly the shipped policies,

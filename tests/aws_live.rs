@@ -8,6 +8,7 @@ mod common;
 
 use aws_sdk_s3::types as s3;
 use common::moto::*;
+use pitagora::names::{PIPELINE_BOUNDARY, ROLE_PATH};
 use pitagora::plan::{Action, Op, Plan};
 use pitagora::resources::ResourceKind;
 use pitagora::spec::{BucketPolicyMode, DriftPolicy};
@@ -442,7 +443,10 @@ async fn a_role_boundary_removed_or_replaced_by_hand_is_reported_and_restored() 
         assert_eq!(changed_fields(a), ["PermissionsBoundary"]);
         assert_eq!(
             change(a, "PermissionsBoundary"),
-            (Some(d.target.boundary_arn().as_str()), actual.as_deref())
+            (
+                Some(d.target.policy_arn(ROLE_PATH, PIPELINE_BOUNDARY).as_str()),
+                actual.as_deref()
+            )
         );
         assert_eq!(
             correct(&m, &spec).await,

@@ -7,7 +7,7 @@ mod common;
 use aws_sdk_s3::config::SharedInterceptor;
 use common::canned::{self, CloudWatchTo};
 use common::moto::*;
-use pitagora::delivery::signals::{self, SignalKind, source_groups};
+use pitagora::delivery::signals::{self, SignalKind};
 use pitagora::verify::metric_batch::combined_id;
 use std::sync::atomic::Ordering;
 
@@ -25,7 +25,9 @@ async fn setup() -> (
     let spec = m.spec("sources:\n  logGroups: [/ecs/orders, /ecs/payments]\n");
     m.converged(&spec).await;
     let check = m.check(&spec).await;
-    let groups = source_groups(&check.desired, &check.observed);
+    let groups = check
+        .observed
+        .groups_with_filter(&check.desired.filters.filter.name);
     (m, server, check.desired, groups)
 }
 
@@ -36,7 +38,7 @@ fn query_id(
     metric: &str,
     group: Option<&str>,
 ) -> String {
-    signals::queries(&signals::Pipeline::of(d), groups)
+    signals::queries(&d.signal_pipeline(), groups)
         .into_iter()
         .find(|q| {
             q.metric == metric

@@ -14,7 +14,7 @@ mod common;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
 use common::moto::*;
-use pitagora::delivery::signals::{SignalKind, source_groups};
+use pitagora::delivery::signals::SignalKind;
 use pitagora::desired::Desired;
 
 /// Publishes `value` for `metric` in `namespace` with `dimensions`, `minutes_ago`.
@@ -53,7 +53,9 @@ async fn converged(m: &Moto) -> (Desired, Vec<String>) {
     let spec = m.spec("sources:\n  logGroups: [/ecs/orders, /ecs/payments]\n");
     m.converged(&spec).await;
     let check = m.check(&spec).await;
-    let groups = source_groups(&check.desired, &check.observed);
+    let groups = check
+        .observed
+        .groups_with_filter(&check.desired.filters.filter.name);
     (check.desired, groups)
 }
 

@@ -995,7 +995,7 @@ async fn verify_without_the_canary_groups_filter_exits_1_naming_the_subscription
     let (_dir, file, p, c) = applied("unverified").await;
     let canary_group = format!(
         "{}{}",
-        pitagora::desired::CANARY_LOG_GROUP_ROOT,
+        pitagora::names::CANARY_LOG_GROUP_ROOT,
         p.names.stream
     );
     delete_filter(&c, &canary_group, &p.names.filter).await;

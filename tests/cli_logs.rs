@@ -6,8 +6,7 @@
 mod common;
 
 use common::binary::{against, closed_endpoint, stderr};
-use pitagora::cli::LogFormat;
-use pitagora::telemetry::{Style, style};
+use pitagora::telemetry::{LogFormat, Style, style};
 
 /// The log lines `pitagora drift` writes when AWS cannot be reached (its own `error:` line
 /// excluded).

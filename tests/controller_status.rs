@@ -7,8 +7,7 @@ use common::*;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use pitagora::controller::status::{Checked, MAX_DRIFT_ITEMS, Outcome, build};
-use pitagora::engine::Check;
-use pitagora::plan::plan;
+use pitagora::plan::{Check, plan};
 use pitagora::report;
 use pitagora::spec::{FieldError, LogPipelineStatus};
 
@@ -255,15 +254,15 @@ fn transition_times_move_only_when_a_condition_changes_status() {
 
 #[test]
 fn drift_items_in_status_are_bounded() {
-    let many: Vec<pitagora::drift::DriftItem> = (0..(MAX_DRIFT_ITEMS + 20))
-        .map(|i| pitagora::drift::DriftItem {
+    let many: Vec<pitagora::spec::DriftItem> = (0..(MAX_DRIFT_ITEMS + 20))
+        .map(|i| pitagora::spec::DriftItem {
             kind: pitagora::resources::ResourceKind::SubscriptionFilter,
             resource: format!("/ecs/g{i}"),
             field: Some("filterPattern".into()),
             spec_field: None,
             desired: Some("".into()),
             actual: Some("x".into()),
-            action: pitagora::drift::DriftAction::Update,
+            action: pitagora::spec::DriftAction::Update,
             reason: "r".into(),
             ignored_by: None,
         })

@@ -17,10 +17,9 @@ use common::{ACCOUNT, REGION, converged, full_chain_spec, spec};
 use pitagora::aws::CallStats;
 use pitagora::aws::calls::{CallKey, Outcome};
 use pitagora::desired::{self, Desired};
-use pitagora::engine::Check;
 use pitagora::names::PipelineId;
 use pitagora::observed::Observed;
-use pitagora::plan::plan;
+use pitagora::plan::{Check, plan};
 use pitagora::report::{
     self, Chain, ChainSubscriber, DriftReport, Input, Status, junit, markdown, mermaid, text,
 };

@@ -7,10 +7,9 @@ mod common;
 
 use common::*;
 use pitagora::aws::CallStats;
-use pitagora::engine::Check;
 use pitagora::observed::Observed;
 use pitagora::plan::ignore::Ignored;
-use pitagora::plan::{Op, Plan, plan, plan_delete};
+use pitagora::plan::{Check, Op, Plan, plan, plan_delete};
 use pitagora::report::{self, Input, Status};
 use pitagora::resources::{ResourceKind, S3Destination};
 use pitagora::spec::{IgnoreRule, LogPipelineSpec};

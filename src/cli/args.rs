@@ -2,6 +2,7 @@
 //! how options become the engine's and the controller's settings.
 
 use crate::aws::{AwsSettings, Limits, RetryPolicy};
+use crate::telemetry::LogFormat;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -20,17 +21,6 @@ pub struct Cli {
     /// The command.
     #[command(subcommand)]
     pub command: Command,
-}
-
-/// How logs are written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// JSON for `run` (the controller, whose logs are shipped), text for the other commands.
-    Auto,
-    /// Human-readable text.
-    Text,
-    /// One JSON object per line.
-    Json,
 }
 
 /// Files to read.

@@ -5,10 +5,9 @@
 
 use crate::cutover::{Stages, gate};
 use crate::desired::{self, Pipeline};
-use crate::engine::Check;
-use crate::fluentd::key;
 use crate::load::Loaded;
-use crate::plan::ignore;
+use crate::plan::fluentd_key as key;
+use crate::plan::{Check, ignore};
 use crate::spec::{CutoverStatus, LogPipeline};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;

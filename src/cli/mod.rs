@@ -21,13 +21,14 @@ mod verify;
 
 pub use args::{
     AuditArgs, AwsArgs, Cli, Color, Command, ControllerArgs, DriftReportArgs, FailOn, Files,
-    Format, LogFormat, Part, ReportFormat, TextOrJson, Time, VerifyFormat,
+    Format, Part, ReportFormat, TextOrJson, Time, VerifyFormat,
 };
 
 use crate::aws::{Aws, AwsError};
-use crate::engine::{Check, Engine, EngineError};
+use crate::engine::{Engine, EngineError};
 use crate::load::{self, LoadReport, Loaded};
 use crate::observe::Hints;
+use crate::plan::Check;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;

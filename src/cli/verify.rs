@@ -224,7 +224,9 @@ async fn sent_and_waited(
             .await?;
     }
     let mut verified = result(p, &route, &tracked, &evidence);
-    let groups = crate::delivery::signals::source_groups(&check.desired, &check.observed);
+    let groups = check
+        .observed
+        .groups_with_filter(&check.desired.filters.filter.name);
     let now = now_ms();
     let since = now - crate::delivery::signals::WINDOW_MS;
     let read = engine

@@ -67,8 +67,10 @@ pub(super) async fn find_staged(
         .and_then(|c| c.config_hash.as_deref());
     // An ignore rule on the key keeps its live value, as Report keeps everything's.
     let ignored_by = spec.as_ref().and_then(|f| {
-        let rule =
-            crate::fluentd::key::ignoring_rule(&staged.spec().drift.ignore, f.config.as_ref()?);
+        let rule = crate::plan::fluentd_key::ignoring_rule(
+            &staged.spec().drift.ignore,
+            f.config.as_ref()?,
+        );
         rule.map(crate::plan::ignore::describe)
     });
     let report_only = staged.spec().report_only() || ignored_by.is_some();

@@ -8,16 +8,17 @@ use super::fluentd::{CutoverRun, KeyOutcome};
 use super::reasons::{condition, event, reason};
 use super::status;
 use crate::cutover::gate::Move;
-use crate::drift::{DriftAction, DriftItem};
-use crate::fluentd::key::Difference;
+use crate::plan::fluentd_key::Difference;
 use crate::resources::ResourceKind;
-use crate::spec::{CutoverBlock, CutoverStatus, FluentdConfig, LogPipeline, ResourceStatus};
+use crate::spec::{
+    CutoverBlock, CutoverStatus, DriftAction, DriftItem, FluentdConfig, LogPipeline, ResourceStatus,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 
 /// The resource name of a fluentd key in status and drift items: `namespace/name:key`.
 pub fn key_name(c: &FluentdConfig) -> String {
-    crate::fluentd::key::resource_name(c)
+    crate::plan::fluentd_key::resource_name(c)
 }
 
 fn blocked(status: &str, why: &str, message: String, g: Option<i64>, now: &Time) -> Condition {
@@ -169,7 +170,7 @@ fn applied(lp: &LogPipeline, run: CutoverRun, now: Timestamp) -> Applied {
             let why = match &run.key {
                 KeyOutcome::Overlap(overlap) => overlap.message(),
                 KeyOutcome::Foreign { pipeline } => {
-                    crate::fluentd::key::foreign_message(pipeline.as_deref())
+                    crate::plan::fluentd_key::foreign_message(pipeline.as_deref())
                 }
                 _ => unreachable!("matched above"),
             };

@@ -1,14 +1,14 @@
 //! The cutover in the controller, the I/O half: the gate's evidence gathered (the status, the
 //! force annotation, incoming events in the routes' log groups), the pipeline's fluentd key read
 //! and written by server-side apply, and fluentd's reload requested. What to do is decided in
-//! [`crate::cutover::gate`] and [`crate::fluentd::key`]; what it means for status and events in
-//! [`super::cutover`].
+//! [`crate::cutover::gate`] and [`crate::plan::fluentd_key`]; what it means for status and events
+//! in [`super::cutover`].
 
 use super::reasons::condition;
 use crate::cutover::gate::{self, Evidence, FORCE_ANNOTATION, Gated};
 use crate::desired::FluentdSpec;
 use crate::engine::Engine;
-use crate::fluentd::key::{self, Difference, KeyPlan};
+use crate::plan::fluentd_key::{self as key, Difference, KeyPlan};
 use crate::spec::{FluentdConfig, FluentdReload, LogPipeline, ReloadKind};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::core::v1::ConfigMap;

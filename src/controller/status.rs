@@ -8,10 +8,9 @@
 //!   correction); `False` with reason `DriftCorrected` right after a correction.
 
 use super::reasons::{condition, reason};
-use crate::drift::DriftItem;
 use crate::plan::Plan;
 use crate::report::Resource;
-use crate::spec::{FieldError, LogPipelineStatus, ResourceStatus};
+use crate::spec::{DriftItem, FieldError, LogPipelineStatus, ResourceStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 /// Most drift items kept in status (the CRD's bound).

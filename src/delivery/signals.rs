@@ -8,6 +8,7 @@
 //! into many), so the two sums differ on a healthy stream.
 
 use crate::delivery::keys::{self, Listed};
+use crate::spec::LossSignal;
 use std::collections::BTreeMap;
 
 /// Seconds per datapoint: CloudWatch Logs publishes one-minute metrics.
@@ -84,6 +85,17 @@ pub struct Signal {
     /// The figure behind it (events, records, seconds, a ratio, objects).
     pub value: f64,
     pub message: String,
+}
+
+impl From<&Signal> for LossSignal {
+    fn from(s: &Signal) -> Self {
+        LossSignal {
+            kind: s.kind.label().to_owned(),
+            resource: s.resource.clone(),
+            value: s.value,
+            message: s.message.clone(),
+        }
+    }
 }
 
 /// What a query measures, and of what.
@@ -376,31 +388,5 @@ pub fn error_objects(p: &Pipeline<'_>, listed: &[Listed], since_ms: i64) -> Vec<
                 p.bucket, p.error_prefix
             ),
         })
-        .collect()
-}
-
-impl<'a> Pipeline<'a> {
-    /// What the rules need of `d`.
-    pub fn of(d: &'a crate::desired::Desired) -> Self {
-        let destination = &d.stream.destination;
-        Pipeline {
-            stream: &d.stream.name,
-            filter_name: &d.filters.filter.name,
-            filter_pattern: &d.filters.filter.pattern,
-            buffer_interval_s: i64::from(destination.buffering.interval_seconds),
-            bucket: &d.names.bucket,
-            error_prefix: crate::spec::grammar::prefix::static_prefix(
-                &destination.error_output_prefix,
-            ),
-        }
-    }
-}
-
-/// The log groups that carry `d`'s filter now, by name: the sources whose metrics are read.
-pub fn source_groups(d: &crate::desired::Desired, o: &crate::observed::Observed) -> Vec<String> {
-    o.log_groups
-        .iter()
-        .filter(|(_, filters)| filters.iter().any(|f| f.name == d.filters.filter.name))
-        .map(|(group, _)| group.clone())
         .collect()
 }

@@ -28,7 +28,7 @@ impl FilterSpec {
         if self.canary.as_deref() == Some(log_group) {
             return true;
         }
-        !super::is_canary_log_group(log_group)
+        !crate::names::is_canary_log_group(log_group)
             && (self.log_groups.iter().any(|g| g == log_group)
                 || self
                     .log_group_prefixes

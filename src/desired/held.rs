@@ -3,7 +3,7 @@
 //! resource back to the template, never to a second opinion of it). Pure.
 
 use super::Pipeline;
-use super::template::subscriber_logical_id;
+use crate::names::subscriber_logical_id;
 use crate::resources::{
     BucketAccess, BucketLogging, EncryptionRule, PublicAccessBlock, RoleConfig,
 };

@@ -25,7 +25,8 @@
 //! is left to pitagora's own validation (the tenancy file).
 
 use crate::names::{
-    CLOUDFORMATION_ROLE, ERROR_LOG_GROUP_PREFIX, NAME_PREFIX, PIPELINE_BOUNDARY, ROLE_PATH,
+    CANARY_LOG_GROUP_ROOT, CLOUDFORMATION_ROLE, ERROR_LOG_GROUP_PREFIX, NAME_PREFIX,
+    PIPELINE_BOUNDARY, ROLE_PATH,
 };
 use serde_json::{Value, json};
 
@@ -134,7 +135,7 @@ impl Scope<'_> {
             .iter()
             .map(|p| self.log_group(&format!("{p}{NAME_PREFIX}*-canary")))
             .collect();
-        out.push(self.log_group(&format!("{}{NAME_PREFIX}*", super::CANARY_LOG_GROUP_ROOT)));
+        out.push(self.log_group(&format!("{}{NAME_PREFIX}*", CANARY_LOG_GROUP_ROOT)));
         out
     }
 
@@ -151,7 +152,7 @@ impl Scope<'_> {
             .iter()
             .map(|p| self.log_group(&format!("{p}*")))
             .collect();
-        out.push(self.log_group(&format!("{}{NAME_PREFIX}*", super::CANARY_LOG_GROUP_ROOT)));
+        out.push(self.log_group(&format!("{}{NAME_PREFIX}*", CANARY_LOG_GROUP_ROOT)));
         dedup(out)
     }
 

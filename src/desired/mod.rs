@@ -13,6 +13,7 @@ pub mod template;
 mod topic;
 
 use crate::delivery::progress::CanaryRoute;
+use crate::delivery::signals;
 pub use crate::spec::InvalidSpec;
 pub use filters::FilterSpec;
 pub use fluentd::FluentdSpec;
@@ -22,7 +23,7 @@ pub use stream::{StreamSpec, ndjson_processors};
 pub use topic::TopicSpec;
 
 use crate::arn::AwsTarget;
-use crate::names::{MANAGED_BY_TAG, Names, OWNER_TAG, PipelineId};
+use crate::names::{CANARY_LOG_GROUP_ROOT, MANAGED_BY_TAG, Names, OWNER_TAG, PipelineId};
 use crate::resources::*;
 use crate::spec::grammar::prefix::static_prefix;
 use crate::spec::{self, CutoverStage, DeletionPolicy, LogPipelineSpec};
@@ -95,6 +96,21 @@ pub struct Desired {
     pub fluentd: Option<FluentdSpec>,
 }
 
+impl Desired {
+    /// What the loss-signal rules need of this pipeline.
+    pub fn signal_pipeline(&self) -> signals::Pipeline<'_> {
+        let destination = &self.stream.destination;
+        signals::Pipeline {
+            stream: &self.stream.name,
+            filter_name: &self.filters.filter.name,
+            filter_pattern: &self.filters.filter.pattern,
+            buffer_interval_s: i64::from(destination.buffering.interval_seconds),
+            bucket: &self.names.bucket,
+            error_prefix: static_prefix(&destination.error_output_prefix),
+        }
+    }
+}
+
 /// A CloudFormation stack.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -137,19 +153,6 @@ pub fn canary_log_group_name(p: &Pipeline) -> String {
         Some(prefix) => format!("{prefix}{stream}-canary"),
         None => format!("{CANARY_LOG_GROUP_ROOT}{stream}"),
     }
-}
-
-/// Where the canary log groups of pipelines without prefixes live.
-pub const CANARY_LOG_GROUP_ROOT: &str = "/pitagora/canary/";
-
-/// Whether `name` is a pipeline's canary log group (see [`canary_log_group_name`]): under the
-/// canary root, or a `pitagora-…-canary` group under a prefix. Another pipeline's canary group is
-/// never a source: its canary proves that pipeline, and a second subscription would take one of
-/// the group's two filter slots.
-pub fn is_canary_log_group(name: &str) -> bool {
-    let leaf = name.rsplit('/').next().unwrap_or(name);
-    name.starts_with(CANARY_LOG_GROUP_ROOT)
-        || (leaf.starts_with(crate::names::NAME_PREFIX) && leaf.ends_with("-canary"))
 }
 
 fn canary_log_group(p: &Pipeline, tags: &Tags) -> Option<LogGroupSpec> {

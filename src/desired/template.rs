@@ -9,26 +9,13 @@
 
 use super::Pipeline;
 use crate::arn::AwsTarget;
-use crate::names::{MANAGED_BY_TAG, Names, OWNER_TAG, PipelineId, ROLE_PATH};
+use crate::names::{
+    MANAGED_BY_TAG, Names, OWNER_TAG, PIPELINE_BOUNDARY, PipelineId, ROLE_PATH,
+    subscriber_logical_id,
+};
 use crate::spec::grammar::prefix::static_prefix;
 use crate::spec::{DeletionPolicy, Delivery, Fanout, LogPipelineSpec, Subscriber, Transform};
 use serde_json::{Map, Value, json};
-
-/// The CloudFormation logical id of a subscriber's Lambda permission: `Subscriber` + the name in
-/// CamelCase + `Permission` (`es-forwarder` → `SubscriberEsForwarderPermission`).
-pub fn subscriber_logical_id(name: &str) -> String {
-    let camel: String = name
-        .split('-')
-        .map(|part| {
-            let mut chars = part.chars();
-            chars
-                .next()
-                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
-                .unwrap_or_default()
-        })
-        .collect();
-    format!("Subscriber{camel}Permission")
-}
 
 fn tags(id: &PipelineId) -> Value {
     json!([
@@ -181,7 +168,7 @@ fn delivery_role(cx: &Context, delivery: &Delivery) -> Value {
         "Properties": {
             "RoleName": cx.names.delivery_role,
             "Path": ROLE_PATH,
-            "PermissionsBoundary": cx.target.boundary_arn(),
+            "PermissionsBoundary": cx.target.policy_arn(ROLE_PATH, PIPELINE_BOUNDARY),
             "Description": format!("Firehose delivery for LogPipeline {} (managed by pitagora)", cx.id),
             "AssumeRolePolicyDocument": policy(json!([{
                 "Effect": "Allow",
@@ -224,7 +211,7 @@ fn logs_role(cx: &Context) -> Value {
         "Properties": {
             "RoleName": cx.names.logs_role,
             "Path": ROLE_PATH,
-            "PermissionsBoundary": cx.target.boundary_arn(),
+            "PermissionsBoundary": cx.target.policy_arn(ROLE_PATH, PIPELINE_BOUNDARY),
             "Description": format!("CloudWatch Logs subscription delivery for LogPipeline {} (managed by pitagora)", cx.id),
             "AssumeRolePolicyDocument": policy(json!([{
                 "Effect": "Allow",
@@ -321,18 +308,4 @@ fn outputs(fanout: bool) -> Map<String, Value> {
         outputs.insert("TopicArn".into(), json!({"Value": {"Ref": "Topic"}}));
     }
     outputs
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn subscriber_logical_ids_are_camel_case() {
-        assert_eq!(
-            subscriber_logical_id("es-forwarder"),
-            "SubscriberEsForwarderPermission"
-        );
-        assert_eq!(subscriber_logical_id("slack"), "SubscriberSlackPermission");
-    }
 }

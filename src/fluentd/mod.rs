@@ -2,7 +2,6 @@
 //! rendered by stage ([`render`]). Pure; the ConfigMap and the reload are written by
 //! the controller.
 
-pub mod key;
 pub mod parse;
 pub mod render;
 

@@ -17,10 +17,9 @@
 //!   on the batch.
 
 use crate::aws::cloudformation::{self as cfn};
-use crate::aws::tagging;
 use crate::aws::{AwsError, RegionClients};
-use crate::desired::CANARY_LOG_GROUP_ROOT;
-use crate::names::{ERROR_LOG_GROUP_PREFIX, NAME_PREFIX, OWNER_TAG};
+use crate::aws::{logs, tagging};
+use crate::names::{CANARY_LOG_GROUP_ROOT, ERROR_LOG_GROUP_PREFIX, NAME_PREFIX, OWNER_TAG};
 use crate::observed::ObservedStack;
 use crate::resources::Tags;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -144,11 +143,7 @@ impl Batch {
             })
         };
         let listed = cell
-            .get_or_try_init(|| async {
-                super::log_groups::walk_prefix(c, &walked)
-                    .await
-                    .map(Arc::new)
-            })
+            .get_or_try_init(|| async { walk_prefix(c, &walked).await.map(Arc::new) })
             .await?;
         Ok(listed
             .iter()
@@ -165,6 +160,31 @@ pub fn cover(lookups: &BTreeSet<String>) -> BTreeSet<String> {
         .filter(|l| !lookups.iter().any(|o| o != *l && l.starts_with(o.as_str())))
         .cloned()
         .collect()
+}
+
+/// Every log group whose name starts with `prefix`, with its retention, from one page walk.
+pub(super) async fn walk_prefix(
+    c: &RegionClients,
+    prefix: &str,
+) -> Result<Vec<ListedGroup>, AwsError> {
+    let mut groups = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = c
+            .send("CloudWatchLogs.DescribeLogGroups", || {
+                c.logs
+                    .describe_log_groups()
+                    .log_group_name_prefix(prefix)
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await?;
+        groups.extend(out.log_groups().iter().filter_map(logs::group_from_sdk));
+        match out.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => return Ok(groups),
+        }
+    }
 }
 
 /// Every one of pitagora's stacks in the region (by name), from one paginated walk.

@@ -2,7 +2,7 @@
 //! with every subscription filter they carry, and the routes' groups among them (retention and
 //! tags, from the sources' listings).
 
-use super::batch::{Batch, ListedGroup};
+use super::batch::{self, Batch, ListedGroup};
 use super::{Hints, absent_if_not_found};
 use crate::aws::logs;
 use crate::aws::{AwsError, RegionClients};
@@ -20,32 +20,7 @@ async fn groups_with_prefix(
 ) -> Result<Vec<ListedGroup>, AwsError> {
     match batch {
         Some(b) => b.groups_with_prefix(c, prefix).await,
-        None => walk_prefix(c, prefix).await,
-    }
-}
-
-/// Every log group whose name starts with `prefix`, with its retention, from one page walk.
-pub(super) async fn walk_prefix(
-    c: &RegionClients,
-    prefix: &str,
-) -> Result<Vec<ListedGroup>, AwsError> {
-    let mut groups = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let out = c
-            .send("CloudWatchLogs.DescribeLogGroups", || {
-                c.logs
-                    .describe_log_groups()
-                    .log_group_name_prefix(prefix)
-                    .set_next_token(token.clone())
-                    .send()
-            })
-            .await?;
-        groups.extend(out.log_groups().iter().filter_map(logs::group_from_sdk));
-        match out.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-            _ => return Ok(groups),
-        }
+        None => batch::walk_prefix(c, prefix).await,
     }
 }
 

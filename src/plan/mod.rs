@@ -35,6 +35,7 @@ mod conflict;
 mod delete;
 pub mod diff;
 mod filters;
+pub mod fluentd_key;
 pub mod guard;
 pub mod ignore;
 mod lifecycle;
@@ -64,6 +65,17 @@ use crate::desired::Desired;
 use crate::observed::Observed;
 use crate::resources::ResourceKind;
 use stack::held;
+
+/// A read-only comparison of AWS with a spec.
+#[derive(Debug, Clone)]
+pub struct Check {
+    /// The desired state.
+    pub desired: Desired,
+    /// What AWS holds.
+    pub observed: Observed,
+    /// What would bring AWS to the desired state.
+    pub plan: Plan,
+}
 
 /// Plans the convergence of `observed` to `desired`.
 pub fn plan(desired: &Desired, observed: &Observed) -> Plan {

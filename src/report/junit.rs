@@ -2,7 +2,8 @@
 //! case for the pipeline and one per resource; drift is a failure, an unreachable AWS or an
 //! invalid spec an error, an ignored difference a skipped case.
 
-use super::{DriftItem, DriftReport, PipelineReport, Resource, ResourceState, Status};
+use super::{DriftReport, PipelineReport, Resource, ResourceState, Status};
+use crate::spec::DriftItem;
 use std::fmt::Write;
 
 /// Escapes text for XML attributes and content.

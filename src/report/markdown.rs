@@ -1,7 +1,8 @@
 //! Markdown for a CI step summary or a pull-request comment: a summary table, then per
 //! pipeline its drift items and a Mermaid picture of its chain.
 
-use super::{DriftItem, DriftReport, PipelineReport, Status, mermaid};
+use super::{DriftReport, PipelineReport, Status, mermaid};
+use crate::spec::DriftItem;
 use std::fmt::Write;
 
 /// Text as a table cell: pipes escaped, on one line, at most `max` characters.

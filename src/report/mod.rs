@@ -11,11 +11,10 @@ pub mod text;
 use crate::arn::LambdaArn;
 use crate::aws::CallStats;
 use crate::drift;
-pub use crate::drift::DriftItem;
-use crate::engine::Check;
 use crate::names::PipelineId;
-use crate::plan::{Op, Plan};
+use crate::plan::{Check, Op, Plan};
 use crate::resources::ResourceKind;
+use crate::spec::DriftItem;
 use serde::Serialize;
 use std::collections::BTreeSet;
 

@@ -2,11 +2,11 @@
 //! controller (server-side apply, field manager `pitagora`), computed as a value in
 //! [`crate::controller::status`].
 
-use crate::drift::DriftItem;
 use crate::resources::ResourceKind;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
+use std::fmt;
 
 /// What the controller last saw and did.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
@@ -55,6 +55,75 @@ pub struct LogPipelineStatus {
     /// back (only with `spec.legacy`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cutover: Option<CutoverStatus>,
+}
+
+/// What `apply` does (or would do) about a difference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum DriftAction {
+    /// Create the missing resource.
+    Create,
+    /// Change the resource in place.
+    Update,
+    /// Remove the resource (or this pipeline's part of it).
+    Delete,
+    /// Nothing: a human must act.
+    Conflict,
+    /// Nothing yet: the resource is mid-operation in AWS.
+    Wait,
+}
+
+impl DriftAction {
+    /// Stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DriftAction::Create => "Create",
+            DriftAction::Update => "Update",
+            DriftAction::Delete => "Delete",
+            DriftAction::Conflict => "Conflict",
+            DriftAction::Wait => "Wait",
+        }
+    }
+}
+
+impl fmt::Display for DriftAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for DriftAction {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// One difference.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DriftItem {
+    /// Resource kind, e.g. `DeliveryStream`.
+    pub kind: ResourceKind,
+    /// Resource name (a subscription filter's is its log group's).
+    pub resource: String,
+    /// The AWS field, e.g. `BufferingHints.SizeInMBs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The spec field that sets it, e.g. `spec.delivery.buffering.sizeMiB`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec_field: Option<String>,
+    /// Value the spec asks for (absent: should not exist).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired: Option<String>,
+    /// Value found (absent: does not exist).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual: Option<String>,
+    /// What `apply` does (or would do).
+    pub action: DriftAction,
+    /// Why.
+    pub reason: String,
+    /// For ignored items: the rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignored_by: Option<String>,
 }
 
 /// The cutover as the controller carries it out.
@@ -178,17 +247,6 @@ pub struct LossSignal {
     pub value: f64,
     /// What it means.
     pub message: String,
-}
-
-impl From<&crate::delivery::signals::Signal> for LossSignal {
-    fn from(s: &crate::delivery::signals::Signal) -> Self {
-        LossSignal {
-            kind: s.kind.label().to_owned(),
-            resource: s.resource.clone(),
-            value: s.value,
-            message: s.message.clone(),
-        }
-    }
 }
 
 /// One canary and its stages.

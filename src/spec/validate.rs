@@ -231,7 +231,7 @@ fn validate_sources(e: &mut Errors, s: &Sources, error_log_group: &str) {
         }
     }
     for (i, group) in s.log_groups.iter().enumerate() {
-        if crate::desired::is_canary_log_group(group) {
+        if crate::names::is_canary_log_group(group) {
             e.push(
                 format!("spec.sources.logGroups[{i}]"),
                 quoted(group),
@@ -483,10 +483,9 @@ fn validate_fanout(e: &mut Errors, f: &Fanout, region: Option<&str>) {
                 quoted(&s.name),
                 "duplicate subscriber name; names must be unique",
             );
-        } else if let Some(previous) = logical_ids.insert(
-            crate::desired::template::subscriber_logical_id(&s.name),
-            &s.name,
-        ) {
+        } else if let Some(previous) =
+            logical_ids.insert(crate::names::subscriber_logical_id(&s.name), &s.name)
+        {
             e.push(
                 format!("{path}.name"),
                 quoted(&s.name),

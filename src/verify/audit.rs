@@ -11,7 +11,7 @@ use crate::delivery::audit::{
 use crate::delivery::keys::{self, Listed};
 use crate::delivery::records;
 use crate::desired::Pipeline;
-use crate::engine::Check;
+use crate::plan::Check;
 use crate::spec::Layout;
 
 /// Events read from CloudWatch Logs per audit, at most, by default.

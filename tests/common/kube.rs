@@ -113,7 +113,7 @@ pub fn names(m: &Moto, namespace: &str, name: &str) -> pitagora::names::Names {
 /// canaries then stop at the subscription. Returns the canary group's name.
 pub async fn remove_canary_filter(m: &Moto, namespace: &str, name: &str) -> String {
     let n = names(m, namespace, name);
-    let canary_group = format!("{}{}", pitagora::desired::CANARY_LOG_GROUP_ROOT, n.stream);
+    let canary_group = format!("{}{}", pitagora::names::CANARY_LOG_GROUP_ROOT, n.stream);
     m.outsider()
         .await
         .logs

@@ -266,7 +266,7 @@ fn checked(
     {
         let io = Io::Signals {
             desired: Box::new(c.desired.clone()),
-            groups: crate::delivery::signals::source_groups(&c.desired, &c.observed),
+            groups: c.observed.groups_with_filter(&c.desired.filters.filter.name),
             since_ms: lp
                 .status
                 .as_ref()

@@ -14,8 +14,8 @@
 //! Nor does it take a key it never wrote that holds something else than this pipeline's routes
 //! (the cluster's own `fluent.conf`, another pipeline's routes): that is a conflict too.
 
-use super::render::OWNER_LINE;
-use crate::plan::{Action, Change, ClusterStep, ConflictKind, Op, Target};
+use super::{Action, Change, ClusterStep, ConflictKind, Op, Target};
+use crate::fluentd::render::{self, OWNER_LINE};
 use crate::resources::ResourceKind;
 use crate::spec::grammar::fluentd as grammar;
 use crate::spec::grammar::fluentd_match::TagPattern;
@@ -195,7 +195,7 @@ pub fn plan(text: &str, observed: &Observed, last_written: Option<&str>) -> KeyP
     if found == text {
         return KeyPlan::InSync;
     }
-    let ours = last_written.is_some_and(|h| h == super::render::config_hash(found));
+    let ours = last_written.is_some_and(|h| h == render::config_hash(found));
     KeyPlan::Write(Difference {
         create: false,
         edited: !ours,
@@ -294,7 +294,7 @@ pub fn ignoring_rule<'a>(rules: &'a [IgnoreRule], c: &FluentdConfig) -> Option<&
     let name = resource_name(c);
     let field = format!("data[{}]", c.key);
     rules.iter().find(|r| {
-        crate::plan::ignore::ignores(
+        super::ignore::ignores(
             std::slice::from_ref(r),
             ResourceKind::FluentdRoutes,
             &name,
@@ -473,7 +473,7 @@ mod tests {
             value: Some("# edited by hand\n".to_owned()),
             ..Observed::default()
         };
-        let last = super::super::render::config_hash(&ours);
+        let last = render::config_hash(&ours);
         assert!(matches!(plan(&ours, &edited, Some(&last)), KeyPlan::Write(d) if d.edited));
     }
 
