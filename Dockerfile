@@ -38,7 +38,7 @@ USER 65532:65532
 ENTRYPOINT ["/pitagora"]
 # The controller; manifests/deployment.yaml passes `run` and its flags as args.
 CMD ["run"]
-# Last, so changing them rebuilds nothing. VERSION is Cargo.toml's (tests/image.rs checks it).
+# Last, so changing them rebuilds nothing. VERSION is Cargo.toml's (tests/operating/image.rs checks it).
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 ARG SOURCE=

@@ -18,7 +18,7 @@ set -euo pipefail
 
 MOTO_VERSION=5.2.5
 # AWS's CloudFormation linter, which moto[server] already installs: pinned to the version moto
-# 5.2.5 resolves to, so the template lint test (tests/template_lint.rs) is reproducible.
+# 5.2.5 resolves to, so the template lint test (tests/operating/template_lint.rs) is reproducible.
 CFN_LINT_VERSION=1.58.0
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv-moto"

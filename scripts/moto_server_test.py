@@ -4,7 +4,7 @@ permissions (correction 5). Run with moto's venv:
 
     .venv-moto/bin/python scripts/moto_server_test.py
 
-(tests/aws_iam.rs runs it). Each test starts from an empty emulator, creates a user with the
+(tests/aws/iam.rs runs it). Each test starts from an empty emulator, creates a user with the
 policy under test while enforcement is off, then turns enforcement on and calls as that user.
 """
 

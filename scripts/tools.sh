@@ -3,7 +3,7 @@
 #   promtool  (package prometheus)  checks and unit-tests the alerting rules (manifests/monitoring/)
 #   lua5.4                          runs the Argo CD health check (manifests/gitops/) on sample statuses
 #   umoci, skopeo                   build the OCI image without a container daemon (scripts/image.sh)
-#   crun                            runs the built image in tests/image.rs
+#   crun                            runs the built image in tests/operating/image.rs
 #
 #   scripts/tools.sh install   apt-get install what is missing (idempotent; root or sudo)
 set -euo pipefail

@@ -10,7 +10,7 @@
 //! `arn`, `resources`, `telemetry` → `names` → `spec` → `delivery` → `cutover` → `fluentd` →
 //! `desired` → `observed` → `aws` → `observe` → `plan` → `drift` → `apply`, `aws_model` →
 //! `verify` → `engine` → `report` → `controller`, `load` → `cli` (enforced by
-//! `tests/layers.rs`).
+//! `tests/operating/layers.rs`).
 
 pub mod apply;
 pub mod arn;

@@ -1,7 +1,7 @@
 -- Argo CD health check for pitagora.dev/LogPipeline (v1alpha1).
 --
 -- Registered under resource.customizations.health.pitagora.dev_LogPipeline in argocd-cm
--- (manifests/gitops/argocd-cm.yaml carries this file inline; tests/gitops_health.rs keeps the two
+-- (manifests/gitops/argocd-cm.yaml carries this file inline; tests/operating/gitops_health.rs keeps the two
 -- equal and runs this script on the samples in tests/gitops/).
 --
 -- Built from the controller's status (src/spec/status.rs, src/controller/status.rs,

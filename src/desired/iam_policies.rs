@@ -192,7 +192,8 @@ fn passed_to(services: &[&str]) -> Value {
 
 /// The controller's policy: what the engine calls, each write on pitagora's names or the
 /// configured prefixes. Statements whose `Sid` starts with `Engine` hold exactly the actions the
-/// code calls (tests/iam_policy.rs checks it); `Pass*` statements hold the roles it passes.
+/// code calls (tests/operating/iam_policy.rs checks it); `Pass*` statements hold the roles it
+/// passes.
 pub fn controller_policy(s: &Scope) -> Value {
     let mut statements = vec![engine_reads()];
     statements.extend(engine_writes(s));

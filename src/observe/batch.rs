@@ -8,7 +8,7 @@
 //! fluentd route's log group the walk did not list is its team's, whose tags no plan needs).
 //!
 //! A batch only ever serves reads that a per-pipeline observation would have made at the moment
-//! the batch was taken, so both give the same plans (tests/aws_batch.rs). Three rules keep it
+//! the batch was taken, so both give the same plans (tests/aws/batch.rs). Three rules keep it
 //! honest:
 //! - it lives at most `max_age` ([`Batches`]), so nothing it says is older than that;
 //! - a pipeline that wrote ([`Batch::written`]) reads directly for the rest of the batch, so

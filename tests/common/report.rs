@@ -1,6 +1,6 @@
-//! Checkers of the drift report's formats, shared by the pure suite (`report_formats`) and the
-//! binary's suite (`cli_drift_report`): JSON Schema validation (Python's `jsonschema`, from the
-//! moto venv), a JUnit reader that enforces the shape CI tools read, the cells of Markdown
+//! Checkers of the drift report's formats, shared by the pure suite (`model::report_formats`)
+//! and the binary's suite (`cli::drift_report`): JSON Schema validation (Python's `jsonschema`,
+//! from the moto venv), a JUnit reader that enforces the shape CI tools read, the cells of Markdown
 //! tables, and a small grammar of the Mermaid flowcharts pitagora writes.
 
 use quick_xml::events::{BytesStart, Event};

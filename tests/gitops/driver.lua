@@ -2,7 +2,7 @@
 --
 --   lua5.4 tests/gitops/driver.lua manifests/gitops/argocd-health.lua < object.lua
 --
--- stdin is a Lua chunk returning the object as a table (tests/gitops_health.rs writes it from a
+-- stdin is a Lua chunk returning the object as a table (tests/operating/gitops_health.rs writes it from a
 -- sample's `object`). Output: the health status on the first line, the message after it.
 --
 -- Like Argo CD (util/lua/lua.go: gopher-lua with SkipOpenLibs, then only the base, table, package

@@ -1,0 +1,26 @@
+//! Against AWS (the moto emulator scripts/test.sh starts, one account per test): the engine's
+//! reads, writes, drift, deletion, faults and retries through the real SDK. One test binary, so
+//! the suite links once.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod audit;
+mod batch;
+mod cache;
+mod converge;
+mod delete;
+mod delivery;
+mod drift;
+mod faults;
+mod guard;
+mod iam;
+mod ignore;
+mod live;
+mod metrics;
+mod ownership;
+mod rate;
+mod retry;
+mod security_options;
+mod signals;
+mod versioning;
