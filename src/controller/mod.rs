@@ -21,8 +21,8 @@ pub mod shard_leases;
 pub mod shards;
 pub mod status;
 
-pub use schedule::RECONCILE_REQUESTED_AT;
 pub use run::{RunError, run};
+pub use schedule::RECONCILE_REQUESTED_AT;
 
 use crate::aws::AwsError;
 use crate::engine::{Engine, EngineError};

@@ -10,8 +10,7 @@ use k8s_openapi::jiff::Timestamp;
 use pitagora::apply::{ActionOutcome, ApplyReport};
 use pitagora::aws::{Aws, AwsError, AwsSettings};
 use pitagora::controller::decide::{
-    self, Cleaned, Decision, EventMemory, Found, Gathered, Next, Note,
-    Requeue, Severity,
+    self, Cleaned, Decision, EventMemory, Found, Gathered, Next, Note, Requeue, Severity,
 };
 use pitagora::controller::{self, RECONCILE_REQUESTED_AT, reasons};
 use pitagora::engine::{Converged, Engine, EngineError, Pass};

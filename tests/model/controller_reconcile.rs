@@ -8,10 +8,10 @@ use crate::common;
 use common::controller::{at, checked_status, pipeline};
 use common::*;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use pitagora::controller::RECONCILE_REQUESTED_AT;
 use pitagora::controller::decide::{
     self, EventMemory, Found, Gathered, Io, Next, Requeue, Stepped,
 };
-use pitagora::controller::RECONCILE_REQUESTED_AT;
 use pitagora::controller::delivery::{self, Step};
 use pitagora::controller::reasons::{condition, reason};
 use pitagora::delivery::canary::Canary;

@@ -266,7 +266,9 @@ fn checked(
     {
         let io = Io::Signals {
             desired: Box::new(c.desired.clone()),
-            groups: c.observed.groups_with_filter(&c.desired.filters.filter.name),
+            groups: c
+                .observed
+                .groups_with_filter(&c.desired.filters.filter.name),
             since_ms: lp
                 .status
                 .as_ref()
