@@ -1,4 +1,4 @@
-//! The engine: validate → resolve → desired → observe → plan → apply → verify, for one pipeline.
+//! The engine: validate → resolve → desired → read → plan → apply → verify, for one pipeline.
 //! The CLI and the Kubernetes controller are thin shells around these calls: they validate once
 //! ([`Engine::validate`], or while loading files), resolve the account once ([`Engine::resolve`])
 //! and pass the resulting [`Pipeline`] to every later call.
@@ -8,13 +8,13 @@ use crate::aws::{Aws, AwsError, RegionClients};
 use crate::delivery::canary::Canary;
 use crate::delivery::progress::{CanaryRoute, Tracked};
 use crate::delivery::signals::{self, Signal};
+use crate::delivery_io::{self, search::DEFAULT_BUDGET};
 use crate::desired::{self, Desired, NoRegion, Pipeline};
 use crate::names::PipelineId;
-use crate::observe::{self, Batch, Batches, Hints};
 use crate::observed::Observed;
 use crate::plan::{self, Check, Plan};
+use crate::read::{self, Batch, Batches, Hints};
 use crate::spec::{InvalidSpec, LogPipelineSpec, Tenancy, ValidSpec};
-use crate::verify::{self, search::DEFAULT_BUDGET};
 use std::sync::Arc;
 
 /// Why the engine could not do its work for a pipeline. Variant names are stable labels.
@@ -155,10 +155,10 @@ async fn read_back(
     before: &Observed,
     applied: &ApplyReport,
 ) -> Result<plan::Readback, AwsError> {
-    let after = observe::observe(clients, desired, hints, None).await?;
+    let after = read::observed(clients, desired, hints, None).await?;
     let deletes_bucket = matches!(desired.deletion_policy, crate::spec::DeletionPolicy::Delete);
     let holds_objects = match &after.bucket {
-        Some(_) if deletes_bucket => observe::holds_objects(clients, &desired.names.bucket).await?,
+        Some(_) if deletes_bucket => read::holds_objects(clients, &desired.names.bucket).await?,
         _ => false,
     };
     let deleted: Vec<&plan::Action> = applied
@@ -193,7 +193,7 @@ pub struct Engine {
     /// for itself.
     batches: Option<Arc<Batches>>,
     /// Delivery metrics of many pipelines read in shared calls; `None`: one call per read.
-    metrics: Option<verify::metric_batch::MetricBatcher>,
+    metrics: Option<delivery_io::metric_batch::MetricBatcher>,
     /// What each namespace may reach (the controller's); `None`: anything (the CLI, run by
     /// whoever holds the credentials).
     tenancy: Option<Arc<Tenancy>>,
@@ -218,8 +218,8 @@ impl Engine {
     }
 
     /// This engine with checks sharing their list reads within `max_age` (see
-    /// [`observe::batch`]; a pipeline that writes reads for itself until the next batch) and
-    /// loss-signal reads sharing GetMetricData calls (see [`verify::metric_batch`]).
+    /// [`read::batch`]; a pipeline that writes reads for itself until the next batch) and
+    /// loss-signal reads sharing GetMetricData calls (see [`delivery_io::metric_batch`]).
     pub fn with_batched_reads(mut self, max_age: std::time::Duration) -> Self {
         self.batches = Some(Arc::new(Batches::new(max_age)));
         self.metrics = Some(Default::default());
@@ -301,7 +301,7 @@ impl Engine {
         let desired = desired::build(pipeline);
         let clients = self.aws.region(&desired.target.region);
         let batch = self.batch(&desired.target.region);
-        let observed = observe::observe(&clients, &desired, hints, batch.as_deref()).await?;
+        let observed = read::observed(&clients, &desired, hints, batch.as_deref()).await?;
         let plan = plan::plan(&desired, &observed);
         Ok(Check {
             desired,
@@ -375,7 +375,7 @@ impl Engine {
                 plan: plan.clone(),
                 applied,
             });
-            let observed = observe::observe(&clients, &converged.desired, hints, None).await?;
+            let observed = read::observed(&clients, &converged.desired, hints, None).await?;
             converged.remaining = plan::plan(&converged.desired, &observed);
             converged.observed = observed;
             if !ok {
@@ -396,7 +396,7 @@ impl Engine {
         let desired = desired::build(pipeline);
         let clients = self.aws.region(&desired.target.region);
         self.wrote(&desired);
-        let observed = observe::observe(&clients, &desired, hints, None).await?;
+        let observed = read::observed(&clients, &desired, hints, None).await?;
         let mut plan = plan::plan_delete(&desired, &observed);
         // Deleting is an explicit request: it runs even for report-only pipelines.
         plan.report_only = false;
@@ -422,7 +422,7 @@ impl Engine {
         let mut refused = Vec::new();
         for loss in losses {
             let lost = match loss.bucket() {
-                Some(bucket) => observe::holds_objects(clients, bucket).await?,
+                Some(bucket) => read::holds_objects(clients, bucket).await?,
                 None => true,
             };
             if lost {
@@ -445,9 +445,9 @@ impl Engine {
         now_ms: i64,
     ) -> Result<Tracked, AwsError> {
         let clients = self.aws.region(region);
-        verify::canary::send(&clients, route, &canary).await?;
+        delivery_io::canary::send(&clients, route, &canary).await?;
         let mut tracked = Tracked::new(route, canary);
-        verify::canary::advance(&clients, route, &mut tracked, now_ms, DEFAULT_BUDGET).await?;
+        delivery_io::canary::advance(&clients, route, &mut tracked, now_ms, DEFAULT_BUDGET).await?;
         Ok(tracked)
     }
 
@@ -460,7 +460,7 @@ impl Engine {
         now_ms: i64,
     ) -> Result<(), AwsError> {
         let clients = self.aws.region(region);
-        verify::canary::advance(&clients, route, tracked, now_ms, DEFAULT_BUDGET).await
+        delivery_io::canary::advance(&clients, route, tracked, now_ms, DEFAULT_BUDGET).await
     }
 
     /// The loss signals of `desired`: its delivery metrics, and the objects under its error
@@ -504,7 +504,7 @@ impl Engine {
                     .read(clients, queries.clone(), from_ms, to_ms)
                     .await?
             }
-            None => verify::signals::metrics(&clients, &queries, from_ms, to_ms).await?,
+            None => delivery_io::signals::metrics(&clients, &queries, from_ms, to_ms).await?,
         };
         Ok(signals::evaluate(&p, &queries, &results, now_ms))
     }
@@ -527,7 +527,7 @@ impl Engine {
         // A datapoint's timestamp is the start of its minute: read from the minute that holds
         // the earliest start.
         let from_ms = from_ms - from_ms.rem_euclid(60_000);
-        let results = verify::signals::metrics(&clients, &queries, from_ms, now_ms).await?;
+        let results = delivery_io::signals::metrics(&clients, &queries, from_ms, now_ms).await?;
         Ok(crate::cutover::incoming::receiving(groups, &results))
     }
 
@@ -545,7 +545,8 @@ impl Engine {
         }
         let clients = self.aws.region(&desired.target.region);
         let listed =
-            verify::signals::error_objects(&clients, p.bucket, p.error_prefix, since_ms).await?;
+            delivery_io::signals::error_objects(&clients, p.bucket, p.error_prefix, since_ms)
+                .await?;
         Ok(signals::error_objects(&p, &listed, since_ms))
     }
 }

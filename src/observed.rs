@@ -1,5 +1,6 @@
-//! Observed state: what AWS holds for one pipeline, as plain values. The `observe` stage fills it
-//! from AWS; tests and the in-memory model build it by hand. `None` means "does not exist".
+//! Observed state: what AWS holds for one pipeline, as plain values. The [`crate::read`] stage
+//! fills it from AWS; tests and the in-memory model build it by hand. `None` means "does not
+//! exist".
 
 use crate::resources::*;
 use serde::{Deserialize, Serialize};
@@ -24,7 +25,7 @@ pub struct Observed {
     /// The delivery stream.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<ObservedStream>,
-    /// Every log group observe looked at (the exact sources, those matching a prefix, and any
+    /// Every log group the read looked at (the exact sources, those matching a prefix, and any
     /// that carried this pipeline's filter before), with all their subscription filters.
     #[serde(default)]
     pub log_groups: BTreeMap<String, Vec<SubscriptionFilter>>,

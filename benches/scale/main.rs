@@ -19,7 +19,7 @@ use measure::{Cost, Meter};
 use pitagora::aws::{Aws, CallStats, Limits};
 use pitagora::desired::Pipeline;
 use pitagora::engine::Engine;
-use pitagora::observe::{Hints, all_lookups};
+use pitagora::read::{Hints, all_lookups};
 use report::{OpRate, Row};
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -34,7 +34,7 @@ async fn learn_limit(
     ours: &str,
     refusal: AwsError,
 ) -> AwsError {
-    let held = match crate::observe::filters_of(c, log_group).await {
+    let held = match crate::read::filters_of(c, log_group).await {
         Ok(held) => held,
         // The refusal stands on its own; the limit is learnt at the next one.
         Err(_) => return refusal,

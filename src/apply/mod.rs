@@ -10,7 +10,7 @@
 //! module: [`stack`], [`bucket_access`], [`bucket_policy`], [`role`], [`topic_policy`], [`topic_encryption`],
 //! [`permissions`], [`log_group`], [`stream`], [`notifications`], [`lifecycle`],
 //! [`subscriptions`], [`filters`]. SDK values are built by the service mappings in
-//! [`crate::aws`], the same ones observe reads with.
+//! [`crate::aws`], the same ones `read` reads with.
 
 mod bucket_access;
 mod bucket_policy;

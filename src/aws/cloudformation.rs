@@ -1,6 +1,6 @@
 //! CloudFormation ↔ domain values, both directions: stack tags, capabilities, a described
 //! stack ([`ObservedStack`]), template bodies, and how CloudFormation says a stack does not
-//! exist. Pure functions: observe reads with them, apply writes with them.
+//! exist. Pure functions: `read` reads with them, apply writes with them.
 
 use super::AwsError;
 use crate::observed::ObservedStack;

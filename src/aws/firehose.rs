@@ -1,5 +1,5 @@
 //! Firehose ↔ domain values, both directions: a delivery stream's extended S3 destination
-//! ([`S3Destination`]) and its tags. Pure functions: observe reads with them, apply writes with
+//! ([`S3Destination`]) and its tags. Pure functions: `read` reads with them, apply writes with
 //! them, so the two cannot disagree on a field.
 
 use super::AwsError;

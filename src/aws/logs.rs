@@ -1,6 +1,6 @@
 //! CloudWatch Logs ↔ domain values, both directions: subscription filters
 //! ([`SubscriptionFilter`]), log group tags and the listed name and retention of a log group.
-//! Pure functions: observe reads with them, apply writes with them.
+//! Pure functions: `read` reads with them, apply writes with them.
 
 use crate::observed::FilterLimit;
 use crate::resources::*;

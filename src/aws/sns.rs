@@ -1,5 +1,5 @@
 //! SNS ↔ domain values, both directions: the attributes of a topic subscription
-//! ([`TopicSubscription`]'s filter policy and its scope). Pure functions: observe reads with
+//! ([`TopicSubscription`]'s filter policy and its scope). Pure functions: `read` reads with
 //! them, apply writes with them.
 
 use crate::resources::*;

@@ -1,6 +1,6 @@
 //! Resource Groups Tagging API ↔ domain values: the tags of many resources from one paged
 //! `GetResources` walk instead of one tag read per resource. Pure functions; the walk itself is
-//! in [`crate::observe::batch`].
+//! in [`crate::read::batch`].
 
 use crate::resources::Tags;
 use aws_sdk_resourcegroupstagging::operation::get_resources::builders::GetResourcesFluentBuilder;

@@ -6,7 +6,7 @@ use super::{AwsArgs, CliError, Exit, Files, TextOrJson, checked, engine, print_p
 use crate::apply::ActionOutcome;
 use crate::engine::{Engine, EngineError, Progress};
 use crate::load::{self, LoadReport, Loaded};
-use crate::observe::Hints;
+use crate::read::Hints;
 use crate::report::apply::{self as shown, Ending};
 use crate::report::text;
 use std::io::Write;

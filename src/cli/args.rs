@@ -282,7 +282,7 @@ pub struct AuditArgs {
     #[arg(long, value_parser = super::audit::parse_time)]
     pub until: Option<Time>,
     /// Events read from CloudWatch Logs per pipeline, at most: a larger window is refused.
-    #[arg(long, default_value_t = crate::verify::audit::DEFAULT_MAX_EVENTS)]
+    #[arg(long, default_value_t = crate::delivery_io::audit::DEFAULT_MAX_EVENTS)]
     pub max_events: usize,
     /// Output format.
     #[arg(long, value_enum, default_value_t = TextOrJson::Text)]

@@ -1,15 +1,15 @@
 //! The `audit` command: for each pipeline, the events CloudWatch Logs holds for the window
-//! compared with those delivered to S3 (see [`crate::verify::audit`]), printed as text or as
+//! compared with those delivered to S3 (see [`crate::delivery_io::audit`]), printed as text or as
 //! JSON (docs/audit.md). Pipelines are audited one after the other: each holds its window's
 //! events in memory.
 
 use super::{AuditArgs, AwsArgs, CliError, Exit, Files, TextOrJson, Time, apply::prepare};
 use crate::delivery::audit::{Audit, Counts, Exactness, GroupAudit, Window};
+use crate::delivery_io::audit::{self, Progress, Request};
 use crate::engine::Engine;
 use crate::load::Loaded;
-use crate::observe::Hints;
+use crate::read::Hints;
 use crate::report::text;
-use crate::verify::audit::{self, Progress, Request};
 use k8s_openapi::jiff::Timestamp;
 use serde::Serialize;
 use std::io::{IsTerminal, Write};

@@ -9,7 +9,7 @@ use super::{
 use crate::engine::Engine;
 use crate::load::{self, LoadReport, Loaded};
 use crate::names::PipelineId;
-use crate::observe::Hints;
+use crate::read::Hints;
 use crate::report::{self, DriftReport, Totals, text};
 use futures::StreamExt;
 use std::io::{IsTerminal, Write};
@@ -24,7 +24,7 @@ pub(super) async fn drift(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<Exit, CliError> {
-    // One report is one sweep: its checks share their list reads (see observe::batch).
+    // One report is one sweep: its checks share their list reads (see read::batch).
     let engine = engine(aws)
         .await?
         .with_batched_reads(std::time::Duration::MAX);
@@ -140,7 +140,7 @@ async fn announce_lookups(
         };
         let d = crate::desired::build(&pipeline);
         if let Some(batch) = engine.batch(&d.target.region) {
-            batch.expect_prefixes(crate::observe::all_lookups(&d, &hints));
+            batch.expect_prefixes(crate::read::all_lookups(&d, &hints));
         }
     }
 }

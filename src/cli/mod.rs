@@ -27,8 +27,8 @@ pub use args::{
 use crate::aws::{Aws, AwsError};
 use crate::engine::{Engine, EngineError};
 use crate::load::{self, LoadReport, Loaded};
-use crate::observe::Hints;
 use crate::plan::Check;
+use crate::read::Hints;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;

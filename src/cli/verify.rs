@@ -8,7 +8,7 @@ use crate::delivery::canary::Canary;
 use crate::delivery::progress::{CanaryRoute, Evidence, Outcome, StageState, Tracked, stopped_at};
 use crate::engine::{Engine, EngineError};
 use crate::load::{self, Loaded};
-use crate::observe::Hints;
+use crate::read::Hints;
 use crate::report;
 use futures::StreamExt;
 use k8s_openapi::jiff::Timestamp;

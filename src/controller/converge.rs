@@ -3,14 +3,14 @@
 //! need; a delivery step's canary sent and looked for; the resources deleted.
 
 use super::decide::{Cleaned, Found, Stepped};
-use super::delivery::Step;
-use super::{Context, entropy, fluentd};
+use super::delivery_status::Step;
+use super::{Context, cutover_io, entropy};
 use crate::apply::ActionOutcome;
 use crate::delivery::canary::Canary;
 use crate::delivery::progress::{CanaryRoute, Tracked};
 use crate::desired::Pipeline;
 use crate::engine::{Engine, Progress};
-use crate::observe::Hints;
+use crate::read::Hints;
 use crate::resources::ResourceKind;
 use crate::spec::LogPipeline;
 use k8s_openapi::jiff::Timestamp;
@@ -42,7 +42,7 @@ pub(super) async fn converge(engine: &Engine, pipeline: &Pipeline, hints: &Hints
 pub(super) async fn find_staged(
     lp: &LogPipeline,
     ctx: &Context,
-) -> (Found, Option<fluentd::CutoverRun>) {
+) -> (Found, Option<cutover_io::CutoverRun>) {
     let pipeline = match resolved(lp, &ctx.engine).await {
         Ok(p) => p,
         Err(found) => return (found, None),
@@ -53,7 +53,7 @@ pub(super) async fn find_staged(
     }
     let now = Timestamp::now().as_millisecond();
     let region = pipeline.target().region.clone();
-    let gated = fluentd::gate(lp, &ctx.engine, &region, now).await;
+    let gated = cutover_io::gate(lp, &ctx.engine, &region, now).await;
     let previous = lp.status.as_ref();
     let before = crate::cutover::gate::in_effect(
         &lp.spec,
@@ -76,15 +76,15 @@ pub(super) async fn find_staged(
     let report_only = staged.spec().report_only() || ignored_by.is_some();
     let write = || async {
         match &spec {
-            Some(f) => fluentd::write_key(&ctx.client, f, report_only, last_hash).await,
-            None => fluentd::KeyOutcome::Unmanaged,
+            Some(f) => cutover_io::write_key(&ctx.client, f, report_only, last_hash).await,
+            None => cutover_io::KeyOutcome::Unmanaged,
         }
     };
     let (found, key) = if gated.backward() {
         let key = write().await;
         // Only a key fluentd was told to load (or none managed here) lets the new path go: a
         // failed, conflicting, reported or ignored key leaves AWS at the stages before.
-        let legacy_written = key.in_effect() || matches!(key, fluentd::KeyOutcome::Unmanaged);
+        let legacy_written = key.in_effect() || matches!(key, cutover_io::KeyOutcome::Unmanaged);
         let target = if legacy_written {
             staged
         } else {
@@ -98,11 +98,11 @@ pub(super) async fn find_staged(
         let key = if ready {
             write().await
         } else {
-            fluentd::KeyOutcome::Deferred
+            cutover_io::KeyOutcome::Deferred
         };
         (found, key)
     };
-    let run = fluentd::CutoverRun {
+    let run = cutover_io::CutoverRun {
         gated,
         key,
         hash: spec.as_ref().map(|f| f.hash.clone()),

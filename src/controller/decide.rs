@@ -6,7 +6,7 @@
 //! rule without a cluster.
 
 use super::Error;
-use super::delivery::Update;
+use super::delivery_status::Update;
 use super::reasons::event;
 use super::schedule::check_interval;
 use super::status::{self, Checked, Outcome};

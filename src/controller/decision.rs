@@ -1,10 +1,10 @@
 //! The controller's decisions as values, the vocabulary: a [`Decision`] (status, events,
 //! requeue, failure, figures), its events as [`Note`]s and the [`EventMemory`] that keeps an
-//! identical event from repeating. Shared by [`super::decide`], [`super::cutover`] and
+//! identical event from repeating. Shared by [`super::decide`], [`super::cutover_status`] and
 //! [`super::schedule`], and depending on none of them.
 
 use super::Error;
-use super::delivery::Settled;
+use super::delivery_status::Settled;
 use crate::delivery::progress::CanaryRoute;
 use crate::delivery::signals::Signal;
 use crate::resources::ResourceKind;

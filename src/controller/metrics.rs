@@ -268,7 +268,7 @@ impl Metrics {
     }
 
     /// Records a canary stage that settled.
-    pub fn canary(&self, namespace: &str, name: &str, s: &super::delivery::Settled) {
+    pub fn canary(&self, namespace: &str, name: &str, s: &super::delivery_status::Settled) {
         self.canary_outcomes
             .get_or_create(&OutcomeLabels {
                 namespace: namespace.to_owned(),

@@ -1,16 +1,16 @@
 //! The Kubernetes controller: watches `LogPipeline`s and keeps AWS converged to them. A thin
 //! shell around the engine: gather, then decide. [`decide::decide`] (pure) says which I/O it
-//! needs next — resolve, or check and converge AWS (validate → resolve → observe, plan → apply
+//! needs next — resolve, or check and converge AWS (validate → resolve → read, plan → apply
 //! unless report-only), then a canary step and the loss signals — and, once gathered, the
 //! status, events and requeue; the shell does the I/O (`converge`) and executes the decision.
 //! A finalizer removes the AWS resources on delete.
 
 mod converge;
-pub mod cutover;
+pub mod cutover_io;
+pub mod cutover_status;
 pub mod decide;
 mod decision;
-pub mod delivery;
-pub mod fluentd;
+pub mod delivery_status;
 pub mod http;
 pub mod leader;
 pub mod metrics;
@@ -62,7 +62,7 @@ pub enum Error {
 
     /// The fluentd key or its reload could not be written.
     #[error(transparent)]
-    Fluentd(#[from] fluentd::FluentdError),
+    Fluentd(#[from] cutover_io::FluentdError),
     /// The finalizer helper failed.
     #[error("finalizer: {0}")]
     Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),

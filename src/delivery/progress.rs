@@ -1,7 +1,7 @@
 //! A canary's way through the chain, as values: the route it takes (from the desired state), the
 //! stages it is looked for at, when each stage is overdue, which link a missing canary stopped
 //! at, and when the next canary is sent or the current one looked for. Pure: the I/O that sends
-//! and searches is in [`crate::verify`], and the controller and `pitagora verify` share this.
+//! and searches is in [`crate::delivery_io`], and the controller and `pitagora verify` share this.
 
 use crate::spec::Layout;
 use serde::{Deserialize, Serialize};
@@ -167,7 +167,7 @@ impl StageState {
     }
 }
 
-/// What one search of a stage found (the pure image of [`crate::verify::search::Found`]).
+/// What one search of a stage found (the pure image of [`crate::delivery_io::search::Found`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Seen {
     /// In `object`, stored at `at_ms`.

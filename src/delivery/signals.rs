@@ -1,6 +1,6 @@
 //! Loss signals, the pure side: which CloudWatch metrics reveal logs lost or delayed on the way
 //! (one query per metric, each with an id), and what their values and the objects under the
-//! error prefix say. The I/O that fetches them is in [`crate::verify::signals`].
+//! error prefix say. The I/O that fetches them is in [`crate::delivery_io::signals`].
 //!
 //! Left out on purpose: comparing Firehose's `IncomingRecords` with `DeliveryToS3.Records`.
 //! Records wait in Firehose's buffer for up to 900 s, longer than a short window, and the

@@ -3,7 +3,7 @@
 //! (known from its template as observed before the deletion) and each resource deleted by its
 //! own call is looked for again, and what remains is either kept on purpose (the spec retains
 //! it, or it is a fluentd route's log group) or a leftover, with why it may have stayed. Pure:
-//! the observations before and after come from `observe`.
+//! the observations before and after come from `read`.
 
 use super::Action;
 use crate::desired::Desired;

@@ -1,27 +1,26 @@
 //! The `LogPipeline` API: types and defaults ([`types`]), the offline check against the CRD's
 //! OpenAPI schema ([`schema`]), the semantic rules that OpenAPI cannot express ([`validate`]) and
 //! the grammars AWS defines for values passed to it verbatim ([`grammar`]),
-//! the validated value every later stage takes ([`valid`]), and the status ([`status`]).
+//! the validated value every later stage takes ([`validate::valid_spec`]), the legacy fluentd
+//! path and the cutover from it ([`legacy`]), and the status ([`status`]).
 
-pub mod cutover;
 pub mod delivery;
 pub mod fluentd_policy;
 pub mod grammar;
+pub mod legacy;
 pub mod patterns;
 pub mod schema;
 pub mod status;
 pub mod tenancy;
 pub mod types;
-pub mod valid;
 pub mod validate;
 
-pub use cutover::*;
 pub use fluentd_policy::FluentdPolicy;
+pub use legacy::*;
 pub use status::*;
 pub use tenancy::{Tenancy, TenancyError};
 pub use types::*;
-pub use valid::{InvalidSpec, ValidSpec};
-pub use validate::{FieldError, validate, validate_in};
+pub use validate::{FieldError, InvalidSpec, ValidSpec, validate, validate_in};
 
 use crate::names::PipelineId;
 use kube::ResourceExt;

@@ -9,7 +9,7 @@
 // duplicated attribute.
 #![allow(clippy::duplicated_attributes)]
 
-use super::cutover::{Cutover, Legacy};
+use super::legacy::{Cutover, Legacy};
 use super::status::LogPipelineStatus;
 use kube::CustomResource;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};

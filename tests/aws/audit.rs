@@ -6,7 +6,7 @@ use crate::common;
 
 use common::moto::*;
 use pitagora::delivery::audit::{Audit, Exactness, Window};
-use pitagora::verify::audit::{AuditError, Request, audit};
+use pitagora::delivery_io::audit::{AuditError, Request, audit};
 
 const ENVELOPE: &str =
     "sources:\n  logGroups: [/ecs/orders]\ndelivery:\n  recordFormat: Envelope\n";

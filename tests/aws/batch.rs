@@ -9,8 +9,8 @@ use pitagora::aws::CallStats;
 use pitagora::desired::Pipeline;
 use pitagora::engine::Engine;
 use pitagora::names::PipelineId;
-use pitagora::observe::{Hints, all_lookups};
 use pitagora::plan::Check;
+use pitagora::read::{Hints, all_lookups};
 use std::time::Duration;
 
 /// An engine on `m`'s account whose checks share their reads for as long as a test runs.

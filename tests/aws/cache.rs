@@ -11,7 +11,7 @@ use common::faults::FaultProxy;
 use common::moto::*;
 use pitagora::aws::Aws;
 use pitagora::engine::Engine;
-use pitagora::observe::Hints;
+use pitagora::read::Hints;
 use std::sync::Arc;
 
 const GET_TEMPLATE: &str = "GetTemplate";

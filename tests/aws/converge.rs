@@ -5,8 +5,8 @@ use crate::common;
 
 use common::moto::*;
 use pitagora::desired::Desired;
-use pitagora::observe::Hints;
 use pitagora::plan::Op;
+use pitagora::read::Hints;
 use pitagora::resources::ResourceKind;
 
 #[tokio::test]

@@ -7,8 +7,8 @@
 use crate::common;
 
 use common::moto::*;
+use pitagora::delivery_io::search::{DEFAULT_BUDGET, Found, Search, find};
 use pitagora::spec::Layout;
-use pitagora::verify::search::{DEFAULT_BUDGET, Found, Search, find};
 use std::io::Read;
 use std::time::Duration;
 

@@ -11,7 +11,7 @@ use common::inventory::{assert_same, inventory};
 use common::moto::*;
 use pitagora::engine::{Converged, EngineError};
 use pitagora::names::PipelineId;
-use pitagora::observe::Hints;
+use pitagora::read::Hints;
 use std::time::Duration;
 use tokio::sync::{OnceCell, Semaphore, SemaphorePermit};
 

@@ -6,7 +6,7 @@ use crate::common;
 
 use common::moto::*;
 use pitagora::engine::{EngineError, Progress};
-use pitagora::observe::Hints;
+use pitagora::read::Hints;
 use pitagora::resources::ResourceKind;
 use pitagora::spec::LogPipelineSpec;
 

@@ -8,7 +8,7 @@ use aws_sdk_s3::config::SharedInterceptor;
 use common::canned::{self, CloudWatchTo};
 use common::moto::*;
 use pitagora::delivery::signals::{self, SignalKind};
-use pitagora::verify::metric_batch::combined_id;
+use pitagora::delivery_io::metric_batch::combined_id;
 use std::sync::atomic::Ordering;
 
 /// A pipeline on two groups, converged in moto, with CloudWatch answered by a canned server.

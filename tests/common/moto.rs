@@ -343,9 +343,9 @@ use pitagora::apply::ApplyReport;
 use pitagora::aws::CallStats;
 use pitagora::desired::Desired;
 use pitagora::engine::Converged;
-use pitagora::observe::Hints;
 use pitagora::plan::Check;
 use pitagora::plan::{Action, Op, Plan};
+use pitagora::read::Hints;
 use pitagora::resources::ResourceKind;
 use std::collections::BTreeMap;
 

@@ -12,7 +12,7 @@ use common::kube::*;
 use common::moto::*;
 use common::relay::Relay;
 use pitagora::names::PipelineId;
-use pitagora::observe::Hints;
+use pitagora::read::Hints;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

@@ -12,7 +12,7 @@ use pitagora::controller::RECONCILE_REQUESTED_AT;
 use pitagora::controller::decide::{
     self, EventMemory, Found, Gathered, Io, Next, Requeue, Stepped,
 };
-use pitagora::controller::delivery::{self, Step};
+use pitagora::controller::delivery_status::{self, Step};
 use pitagora::controller::reasons::{condition, reason};
 use pitagora::delivery::canary::Canary;
 use pitagora::delivery::progress::{CanaryRoute, POLL_MS, StageState, Tracked};
@@ -140,7 +140,10 @@ fn a_requested_check_sends_a_new_canary_unless_one_is_in_flight() {
     for (state, requested, step) in rows {
         let mut status = checked_status(0, "InSync");
         status.delivery = Some(DeliveryStatus {
-            canary: Some(delivery::canary_status(&route(), &canary(state.clone()))),
+            canary: Some(delivery_status::canary_status(
+                &route(),
+                &canary(state.clone()),
+            )),
             ..DeliveryStatus::default()
         });
         let mut lp = pipeline(

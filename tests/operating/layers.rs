@@ -15,7 +15,7 @@ const LAYERS: &[&[&str]] = &[
     &["names"],
     // The API: types, defaults, grammars, validation, the status values.
     &["spec"],
-    // Pure delivery proof: canary, records, keys, progress, loss signals.
+    // Pure delivery proof: canary, records, keys, progress, loss signals (I/O: `delivery_io`).
     &["delivery"],
     // Pure cutover: stages and the gate.
     &["cutover"],
@@ -27,16 +27,16 @@ const LAYERS: &[&[&str]] = &[
     &["observed"],
     // The AWS edge: clients, errors, SDK mappings.
     &["aws"],
-    // Reads AWS into observed.
-    &["observe"],
+    // Reads AWS into observed (I/O).
+    &["read"],
     // Pure: desired × observed → actions.
     &["plan"],
     // A plan's differences as status values.
     &["drift"],
     // Executing plans: against AWS, or against the in-memory model.
     &["apply", "aws_model"],
-    // Delivery verification's I/O.
-    &["verify"],
+    // Delivery verification's I/O: the pure side is `delivery`.
+    &["delivery_io"],
     // validate → … → apply → verify, for one pipeline.
     &["engine"],
     // The drift report and its formats.

@@ -12,7 +12,7 @@ use common::markdown::headings;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use pitagora::aws::CallCounter;
 use pitagora::aws::calls::{CallKey, Outcome};
-use pitagora::controller::delivery::Settled;
+use pitagora::controller::delivery_status::Settled;
 use pitagora::controller::metrics::Metrics;
 use pitagora::delivery::progress::CanaryRoute;
 use pitagora::delivery::signals::{Signal, SignalKind};

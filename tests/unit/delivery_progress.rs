@@ -2,7 +2,7 @@
 //! makes of each stage against its deadline, where a missing canary stopped, and what the
 //! controller writes about it (status, the `Delivering` condition, events, figures).
 
-use pitagora::controller::delivery::{self, Step};
+use pitagora::controller::delivery_status::{self, Step};
 use pitagora::controller::reasons::{condition, event, reason};
 use pitagora::delivery::canary::Canary;
 use pitagora::delivery::progress::{
@@ -203,9 +203,9 @@ fn after(
     s: Step,
     evidence: &Evidence,
     now: i64,
-) -> (LogPipelineStatus, delivery::Update) {
+) -> (LogPipelineStatus, delivery_status::Update) {
     let r = route(false);
-    let u = delivery::update(&r, previous, s, evidence, Some(1), now);
+    let u = delivery_status::update(&r, previous, s, evidence, Some(1), now);
     let mut status = previous.cloned().unwrap_or_default();
     status.delivery = Some(u.status.clone());
     if let Some(c) = &u.condition {
@@ -323,7 +323,7 @@ fn a_stage_settles_once_in_the_figures() {
         &Evidence::default(),
         SENT + 1_000,
     );
-    let again = delivery::tracked(&r, status.delivery.as_ref()).unwrap();
+    let again = delivery_status::tracked(&r, status.delivery.as_ref()).unwrap();
     let (_, u) = after(
         Some(&status),
         step(again, false),
@@ -338,10 +338,10 @@ fn a_tracked_canary_reads_back_from_status_as_written() {
     let r = route(true);
     let t = looked(&r, found(1_000), SENT + 1_000);
     let status = pitagora::spec::DeliveryStatus {
-        canary: Some(delivery::canary_status(&r, &t)),
+        canary: Some(delivery_status::canary_status(&r, &t)),
         ..Default::default()
     };
-    let back = delivery::tracked(&r, Some(&status)).unwrap();
+    let back = delivery_status::tracked(&r, Some(&status)).unwrap();
     assert_eq!(
         (back.canary.id, back.stages, back.looked_at_ms),
         (t.canary.id, t.stages, t.looked_at_ms)

@@ -114,7 +114,7 @@ pub(super) fn without_delivery(mut d: Decision, lp: &LogPipeline, now: Timestamp
         status.delivery = None;
         status::set(
             &mut status.conditions,
-            crate::controller::delivery::disabled(lp.metadata.generation, &Time(now)),
+            crate::controller::delivery_status::disabled(lp.metadata.generation, &Time(now)),
         );
     }
     d

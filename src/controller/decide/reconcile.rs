@@ -4,9 +4,9 @@
 //! delivery step due and reads the loss signals.
 
 use super::*;
-use crate::controller::cutover::with_cutover;
-use crate::controller::delivery::{self as steps, Step};
-use crate::controller::fluentd::CutoverRun;
+use crate::controller::cutover_io::CutoverRun;
+use crate::controller::cutover_status::with_cutover;
+use crate::controller::delivery_status::{self as steps, Step};
 use crate::controller::schedule::{self, Due};
 use crate::delivery::progress::{self, CanaryRoute, Tracked};
 use crate::desired::{Desired, Pipeline};

@@ -175,7 +175,7 @@ fn a_forgotten_pipeline_has_no_series_left() {
     m.canary(
         "team",
         "orders",
-        &crate::controller::delivery::Settled {
+        &crate::controller::delivery_status::Settled {
             stage: "raw",
             outcome: "Delivered",
             latency_ms: Some(310_000),

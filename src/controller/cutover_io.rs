@@ -2,7 +2,7 @@
 //! force annotation, incoming events in the routes' log groups), the pipeline's fluentd key read
 //! and written by server-side apply, and fluentd's reload requested. What to do is decided in
 //! [`crate::cutover::gate`] and [`crate::plan::fluentd_key`]; what it means for status and events
-//! in [`super::cutover`].
+//! in [`super::cutover_status`].
 
 use super::reasons::condition;
 use crate::cutover::gate::{self, Evidence, FORCE_ANNOTATION, Gated};

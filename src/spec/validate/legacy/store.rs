@@ -10,9 +10,9 @@
 
 use super::super::Errors;
 use super::path_problem;
-use crate::spec::cutover::ROUTE_PLACEHOLDER;
 use crate::spec::grammar::fluentd::{self, Directive};
 use crate::spec::grammar::fluentd_params::{self, Section};
+use crate::spec::legacy::ROUTE_PLACEHOLDER;
 
 /// Output plugins no operator may allow in a store: they run commands on the fluentd pods.
 const COMMAND_PLUGINS: &[&str] = &["exec", "exec_filter"];

@@ -1,10 +1,11 @@
 //! The cutover in the controller's decisions, as values: `status.cutover` and `status.stage`,
 //! the `CutoverBlocked` condition, the fluentd key among the resources (and its drift), and the
-//! cutover's events. Pure, like [`super::decide`], which calls it; the I/O is in [`super::fluentd`].
+//! cutover's events. Pure, like [`super::decide`], which calls it; the I/O is in
+//! [`super::cutover_io`].
 
 use super::Error;
+use super::cutover_io::{CutoverRun, KeyOutcome};
 use super::decision::{Decision, EventMemory, Note, Severity, admitted};
-use super::fluentd::{CutoverRun, KeyOutcome};
 use super::reasons::{condition, event, reason};
 use super::status;
 use crate::cutover::gate::Move;
@@ -95,7 +96,7 @@ struct Applied {
     /// A drift item that stands (reported or ignored), with whether it counts as drift.
     item: Option<(DriftItem, bool)>,
     notes: Vec<Note>,
-    failure: Option<super::fluentd::FluentdError>,
+    failure: Option<super::cutover_io::FluentdError>,
 }
 
 /// The cutover's part of a decision: `run` applied to the status the decision writes (or the
@@ -218,7 +219,7 @@ fn applied(lp: &LogPipeline, run: CutoverRun, now: Timestamp) -> Applied {
 }
 
 impl Applied {
-    fn failing(mut self, e: super::fluentd::FluentdError) -> Self {
+    fn failing(mut self, e: super::cutover_io::FluentdError) -> Self {
         self.failure = Some(e);
         self
     }

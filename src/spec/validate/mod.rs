@@ -14,13 +14,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::LazyLock;
 
-mod cutover;
 mod delivery;
+mod legacy;
 mod security;
-use cutover::validate_legacy_and_cutover;
+pub mod valid_spec;
 use delivery::validate_delivery;
+use legacy::validate_legacy_and_cutover;
 pub use security::functions_outside_account;
 use security::{validate_access_logging, validate_named_resources, validate_topic_key};
+pub use valid_spec::{InvalidSpec, ValidSpec};
 
 /// One invalid field.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]

@@ -1,4 +1,5 @@
-//! Observe: read what AWS holds for one pipeline into an [`Observed`] value. Reads only.
+//! Reading AWS (I/O, reads only): what AWS holds for one pipeline, into an [`Observed`] value,
+//! the plain values of [`crate::observed`].
 //!
 //! Independent reads run concurrently; lists are paginated everywhere; "not found" is an absent
 //! resource, never an error. Only the fields pitagora manages are mapped, by the service
@@ -33,7 +34,7 @@ pub struct Hints {
 
 /// Reads the state of `desired`'s pipeline, through `batch`'s shared reads when given (and it
 /// serves this pipeline).
-pub async fn observe(
+pub async fn observed(
     c: &RegionClients,
     d: &Desired,
     hints: &Hints,
@@ -60,15 +61,15 @@ pub async fn observe(
         roles,
         functions,
     ) = tokio::try_join!(
-        Box::pin(stack::observe(c, batch, &d.stack.name, &d.stack.template)),
+        Box::pin(stack::read(c, batch, &d.stack.name, &d.stack.template)),
         Box::pin(log_groups::owned(c, batch, &d.error_log_group)),
         Box::pin(canary),
-        Box::pin(stream::observe(c, batch, &d.stream.name)),
+        Box::pin(stream::read(c, batch, &d.stream.name)),
         Box::pin(log_groups::sources(c, batch, d, hints)),
-        Box::pin(bucket::observe(c, &d.names.bucket, &d.held.bucket_access)),
-        Box::pin(topic::observe(c, d, &topic_arn)),
-        Box::pin(roles::observe(c, d)),
-        Box::pin(permissions::observe(c, d)),
+        Box::pin(bucket::read(c, &d.names.bucket, &d.held.bucket_access)),
+        Box::pin(topic::read(c, d, &topic_arn)),
+        Box::pin(roles::read(c, d)),
+        Box::pin(permissions::read(c, d)),
     )?;
     let mut topic = topic;
     if let Some(t) = topic.as_mut()

@@ -8,7 +8,7 @@ use crate::resources::LambdaPermission;
 use std::collections::BTreeMap;
 
 /// Each wired function's statements, by the function's ARN as the spec names it.
-pub(super) async fn observe(
+pub(super) async fn read(
     c: &RegionClients,
     d: &Desired,
 ) -> Result<BTreeMap<String, Vec<LambdaPermission>>, AwsError> {

@@ -10,7 +10,7 @@ use crate::resources::RoleConfig;
 use std::collections::BTreeMap;
 
 /// Every role the stack declares that exists, by name.
-pub(super) async fn observe(
+pub(super) async fn read(
     c: &RegionClients,
     d: &Desired,
 ) -> Result<BTreeMap<String, RoleConfig>, AwsError> {

@@ -8,7 +8,7 @@ use crate::observed::ObservedStack;
 
 /// The stack named `name`; `None` when it does not exist or is deleted. `desired` is the
 /// template the pipeline wants (the cache keeps a template equal to it as a digest).
-pub(super) async fn observe(
+pub(super) async fn read(
     c: &RegionClients,
     batch: Option<&Batch>,
     name: &str,

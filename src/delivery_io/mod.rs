@@ -3,7 +3,7 @@
 //! completeness ([`audit`]) and reading delivery metrics, many pipelines' in one call
 //! ([`signals`], [`metric_batch`]). The decisions (what a canary is, how objects read back, which
 //! objects to read, when a stage is overdue, how logged and delivered events compare) are pure,
-//! in [`crate::delivery`].
+//! in [`crate::delivery`]; this module holds only their I/O.
 
 pub mod audit;
 pub mod canary;

@@ -14,8 +14,8 @@ mod store;
 
 use super::{Errors, quoted};
 use crate::names::PipelineId;
-use crate::spec::cutover::*;
 use crate::spec::grammar::fluentd_match::TagPattern;
+use crate::spec::legacy::*;
 use crate::spec::patterns::*;
 use crate::spec::types::LogPipelineSpec;
 use regex::Regex;

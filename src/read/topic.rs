@@ -10,7 +10,7 @@ use crate::resources::{Tags, TopicSubscription};
 
 /// The topic at `arn` with its subscriptions; `None` without a fan-out or when it does not
 /// exist.
-pub(super) async fn observe(
+pub(super) async fn read(
     c: &RegionClients,
     d: &Desired,
     arn: &str,

@@ -9,7 +9,7 @@ use crate::resources::Tags;
 
 /// The stream named `name`; `None` when it does not exist. Its tags come from `batch`'s walk
 /// when it listed the stream.
-pub(super) async fn observe(
+pub(super) async fn read(
     c: &RegionClients,
     batch: Option<&Batch>,
     name: &str,

@@ -2,9 +2,9 @@
 //! engine, the controller, the CLI) takes a [`ValidSpec`], so a spec is validated once per
 //! reconcile and once per command, and nothing downstream can act on one that failed.
 
-use super::types::{IgnoreRule, LogPipelineSpec};
-use super::validate::{FieldError, validate_in};
+use super::{FieldError, validate_in};
 use crate::names::PipelineId;
+use crate::spec::types::{IgnoreRule, LogPipelineSpec};
 use std::fmt;
 
 /// A spec that cannot be acted on; every problem is listed.

@@ -22,7 +22,7 @@ pub async fn holds_objects(c: &RegionClients, name: &str) -> Result<bool, AwsErr
 }
 
 /// The bucket's notifications and lifecycle rules; `None` when the bucket does not exist.
-pub(super) async fn observe(
+pub(super) async fn read(
     c: &RegionClients,
     name: &str,
     declared: &BucketAccess,
