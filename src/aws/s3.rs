@@ -1,6 +1,7 @@
 //! S3 ↔ domain values, both directions: a bucket's notification entries ([`Notification`]) with
 //! their key filter rules, its lifecycle rules ([`LifecycleRule`]), its access settings
-//! ([`BucketAccess`]), and the batches that empty it. Pure functions: `read` reads with them, apply writes with them.
+//! ([`BucketAccess`]), and the batches that empty it. Pure functions: `read` reads with them,
+//! apply writes with them.
 
 use super::AwsError;
 use super::build::build_error;
