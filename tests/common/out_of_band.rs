@@ -152,14 +152,23 @@ pub async fn run(case: &Case) {
     );
     assert_changes(a, &case.changes, &fill);
 
-    assert_eq!(correct(&m, &spec).await, ops(case.writes));
+    assert_eq!(
+        correct(&m, &spec).await,
+        ops(case.writes),
+        "the correcting writes"
+    );
     let again = check_reads_only(&m, &spec).await;
-    assert!(again.in_sync(), "{:#?}", again.actions);
+    assert!(
+        again.in_sync(),
+        "after the correction: {:#?}",
+        again.actions
+    );
     if let Some(then) = case.then {
         then(&m, &d).await;
     }
 }
 
+/// The world `given` names, converged in `m`'s account: its spec and desired state.
 async fn given(m: &Moto, given: Given) -> (LogPipelineSpec, Desired) {
     match given {
         Given::FullChain => m.full_chain().await,
@@ -176,6 +185,7 @@ async fn given(m: &Moto, given: Given) -> (LogPipelineSpec, Desired) {
     }
 }
 
+/// Asserts that `a`'s changes are as `expected`, placeholders filled by `fill`.
 fn assert_changes(a: &Action, expected: &Changes, fill: &dyn Fn(&str) -> String) {
     let fields: Vec<String> = a.changes.iter().map(|c| c.field.clone()).collect();
     let wanted = match expected {
@@ -198,6 +208,7 @@ fn assert_changes(a: &Action, expected: &Changes, fill: &dyn Fn(&str) -> String)
     }
 }
 
+/// Asserts one change's spec field and values.
 fn assert_change(c: &Change, e: &Expect, fill: &dyn Fn(&str) -> String) {
     if let Some(spec_field) = e.spec_field {
         assert_eq!(c.spec_field.as_deref(), Some(spec_field), "{c:#?}");
