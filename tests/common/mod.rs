@@ -10,6 +10,7 @@ pub mod inventory;
 pub mod kube;
 pub mod markdown;
 pub mod moto;
+pub mod out_of_band;
 pub mod relay;
 pub mod report;
 
