@@ -302,16 +302,7 @@ async fn add_foreign_statement(m: &Moto, d: &Desired) -> Option<String> {
 /// policies, so the outsider attaches one of their own.
 async fn attach_admin_policy(m: &Moto, d: &Desired) -> Option<String> {
     let iam = m.outsider().await.iam;
-    let admin = iam
-        .create_policy()
-        .policy_name("by-hand-admin")
-        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#)
-        .send()
-        .await
-        .unwrap()
-        .policy
-        .and_then(|p| p.arn)
-        .unwrap();
+    let admin = allow_all_policy(&iam, "by-hand-admin").await;
     iam.attach_role_policy()
         .role_name(&d.names.delivery_role)
         .policy_arn(&admin)
@@ -321,19 +312,23 @@ async fn attach_admin_policy(m: &Moto, d: &Desired) -> Option<String> {
     Some(admin)
 }
 
-/// Puts a boundary of the outsider's own on the logs role; its ARN.
-async fn replace_boundary(m: &Moto, d: &Desired) -> Option<String> {
-    let iam = m.outsider().await.iam;
-    let arn = iam
-        .create_policy()
-        .policy_name("by-hand-boundary")
+/// A customer-managed policy `name` allowing everything, made by the outsider; its ARN.
+async fn allow_all_policy(iam: &aws_sdk_iam::Client, name: &str) -> String {
+    iam.create_policy()
+        .policy_name(name)
         .policy_document(ALLOW_ALL)
         .send()
         .await
         .unwrap()
         .policy
         .and_then(|p| p.arn)
-        .unwrap();
+        .unwrap()
+}
+
+/// Puts a boundary of the outsider's own on the logs role; its ARN.
+async fn replace_boundary(m: &Moto, d: &Desired) -> Option<String> {
+    let iam = m.outsider().await.iam;
+    let arn = allow_all_policy(&iam, "by-hand-boundary").await;
     iam.put_role_permissions_boundary()
         .role_name(&d.names.logs_role)
         .permissions_boundary(&arn)

@@ -19,7 +19,8 @@ fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn all_sources() -> Vec<PathBuf> {
+/// Every `.rs` file under `src/`, sorted (also read by the layer test).
+pub(crate) fn all_sources() -> Vec<PathBuf> {
     let mut files = Vec::new();
     sources(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
