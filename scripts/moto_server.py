@@ -1,4 +1,4 @@
-"""moto's server, started the way scripts/moto.sh starts it, with five corrections.
+"""moto's server, started the way scripts/moto.sh starts it, with six corrections.
 
 1. Firehose's quota. moto refuses a 51st delivery stream in a region; AWS's default quota is
    5,000 per region. The benchmark (benches/scale.rs) puts 1,000 pipelines in one region, as a
@@ -93,6 +93,29 @@ pitagora uses:
    CloudFormation treats a resource deleted outside the stack). Tested by
    scripts/moto_server_test.py too.
 
+6. Delivery through a CloudWatch Logs destination. AWS sends a log group's events to another
+   account only through a destination: the receiving account's `PutDestination`, in the
+   source groups' region, with a target (a Firehose or Kinesis stream of that account, in any
+   region) and an access policy saying which accounts, or which organization, may subscribe.
+   The source puts a filter whose `destinationArn` is the destination's ARN. moto takes every
+   `logs` ARN for a log group: it looks for a group named like the destination in the receiving
+   account (`ResourceNotFoundException: The specified log group does not exist.`), and nothing
+   reaches the target. The launcher finds the destination in its ARN's account and region (none:
+   ResourceNotFoundException "The specified resource does not exist."), evaluates its access
+   policy for the caller's account on `logs:PutSubscriptionFilter` (Allow and Deny; principals
+   by account id, root ARN or `*`; the conditions of 4b, with `aws:PrincipalOrgID` from moto's
+   Organizations) and refuses as AWS does: `AccessDeniedException: User with accountId: <source>
+   is not authorized to perform: logs:PutSubscriptionFilter on resource: <destination>` when no
+   statement allows the account or one denies it (a destination without policy admits only its
+   own account), and `InvalidParameterException` "Role ARN is required when creating
+   subscription filter against destination with Organization access policy" when only an
+   organization's statement admits it and the filter names no role. The filter keeps the
+   destination's ARN. PutLogEvents then delivers through moto's own Firehose or Kinesis
+   delivery, to the target's stream in its account and region, with the source account as the
+   envelope's `owner`. As AWS, which skips a filter's events while delivery fails with
+   AccessDenied or ResourceNotFound, the launcher delivers nothing once the destination is
+   deleted or its policy no longer admits the source. Tested by scripts/moto_server_test.py.
+
 Nothing else of moto changes.
 """
 
@@ -108,7 +131,11 @@ from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import AccessDeniedError, JsonRESTError, _RESTError
 from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import Permission, lambda_backends
-from moto.firehose.models import DeliveryStream
+from moto.firehose.models import DeliveryStream, firehose_backends
+from moto.kinesis.models import kinesis_backends
+from moto.logs.exceptions import InvalidParameterException, ResourceNotFoundException
+from moto.logs.models import LogsBackend, LogStream, logs_backends
+from moto.organizations.models import organizations_backends
 from moto.iam.access_control import (
     IAMPolicy,
     IAMPolicyStatement,
@@ -119,6 +146,8 @@ from moto.s3 import responses as s3_responses
 from moto.s3.models import FakeBucket
 from moto.s3.responses import S3Response
 from moto.server import main
+from moto.utilities.arns import parse_arn
+from moto.utilities.utils import get_partition
 
 CONTEXT = {"aws:securetransport": "true"}
 
@@ -612,6 +641,178 @@ IAMRequestBase.__init__ = request_init
 IAMRequestBase.check_signature = check_signature
 ActionAuthenticatorMixin._authenticate_and_authorize_action = authorize
 
+
+
+# --- 6. Delivery through a CloudWatch Logs destination --------------------------------------
+
+DESTINATION_ARN = re.compile(r"arn:[^:]+:logs:([^:]+):(\d{12}):destination:([^:*]+)")
+ROOT_ARN = re.compile(r"arn:[^:]+:iam::(\d{12}):root")
+SUBSCRIBE = "logs:PutSubscriptionFilter"
+
+
+class LogsAccessDenied(JsonRESTError):
+    """CloudWatch Logs' AccessDeniedException (HTTP 400, as its common errors list it)."""
+
+    code = 400
+
+    def __init__(self, message):
+        super().__init__("AccessDeniedException", message)
+
+
+def destination_of(arn):
+    """The destination `arn` names, looked up in the ARN's account and region; None if none."""
+    region, account, name = DESTINATION_ARN.fullmatch(arn).groups()
+    try:
+        return logs_backends[account][region].get_destination(name)
+    except ResourceNotFoundException:
+        return None
+
+
+def organization_of(account, region):
+    """The id of the organization moto's Organizations puts `account` in, or None."""
+    try:
+        org = organizations_backends[account][get_partition(region)].describe_organization()
+    except Exception:  # noqa: BLE001 - AWSOrganizationsNotInUseException: in none
+        return None
+    return org["Organization"]["Id"]
+
+
+def names_account(principal, account):
+    """Whether a statement's Principal names `account` (its id, its root ARN, or `*`)."""
+    if isinstance(principal, dict):
+        principal = principal.get("AWS", [])
+    values = principal if isinstance(principal, list) else [principal]
+    for value in map(str, values):
+        root = ROOT_ARN.fullmatch(value)
+        if value in ("*", account) or (root and root.group(1) == account):
+            return True
+    return False
+
+
+def grants_subscription(statement, destination_arn, source, context):
+    """Whether an access-policy statement applies to `source`'s PutSubscriptionFilter."""
+    if "NotAction" in statement:
+        concerned = not matches(statement["NotAction"], SUBSCRIBE, True)
+    else:
+        concerned = matches(statement.get("Action", []), SUBSCRIBE, True)
+    if "NotResource" in statement:
+        on = not matches(statement["NotResource"], destination_arn, False)
+    else:
+        on = matches(statement.get("Resource", "*"), destination_arn, False)
+    return (
+        concerned
+        and on
+        and names_account(statement.get("Principal", []), source)
+        and conditions_hold(statement.get("Condition") or {}, context)
+    )
+
+
+def by_organization(statement):
+    conditions = statement.get("Condition") or {}
+    return any(k.lower() == "aws:principalorgid" for block in conditions.values() for k in block)
+
+
+def destination_grant(destination, source):
+    """How `destination`'s access policy answers a PutSubscriptionFilter by account `source`:
+    "denied"; "account"; or "organization" when only statements conditioned on
+    `aws:PrincipalOrgID` allow it. A policy governs other accounts: the destination's own
+    account is refused only by an explicit Deny."""
+    _, owner, _ = DESTINATION_ARN.fullmatch(destination.arn).groups()
+    region = destination.arn.split(":")[3]
+    doc = json.loads(destination.access_policy) if destination.access_policy else {}
+    statements = doc.get("Statement", [])
+    statements = [statements] if isinstance(statements, dict) else statements
+    context = {"aws:principalaccount": source, "aws:securetransport": "true"}
+    org = organization_of(source, region)
+    if org:
+        context["aws:principalorgid"] = org
+    applying = [s for s in statements if grants_subscription(s, destination.arn, source, context)]
+    if any(s.get("Effect") == "Deny" for s in applying):
+        return "denied"
+    allows = [s for s in applying if s.get("Effect") == "Allow"]
+    if source == owner or any(not by_organization(s) for s in allows):
+        return "account"
+    return "organization" if allows else "denied"
+
+
+_put_subscription_filter = LogsBackend.put_subscription_filter
+
+
+def put_subscription_filter(
+    self, log_group_name, filter_name, filter_pattern, destination_arn, role_arn
+):
+    """A filter to a destination: checked against the destination's access policy, stored
+    with the destination's ARN (correction 6). Any other filter: moto's."""
+    if not DESTINATION_ARN.fullmatch(destination_arn or ""):
+        return _put_subscription_filter(
+            self, log_group_name, filter_name, filter_pattern, destination_arn, role_arn
+        )
+    log_group = self.groups.get(log_group_name)
+    if not log_group:
+        raise ResourceNotFoundException()
+    destination = destination_of(destination_arn)
+    if destination is None:
+        raise ResourceNotFoundException("The specified resource does not exist.")
+    grant = destination_grant(destination, self.account_id)
+    if grant == "denied":
+        raise LogsAccessDenied(
+            f"User with accountId: {self.account_id} is not authorized to perform: "
+            f"{SUBSCRIBE} on resource: {destination_arn}"
+        )
+    if grant == "organization" and not role_arn:
+        # CloudWatch Logs assumes the sender's role to check its organization.
+        raise InvalidParameterException(
+            "Role ARN is required when creating subscription filter against destination "
+            "with Organization access policy"
+        )
+    log_group.put_subscription_filter(filter_name, filter_pattern, destination_arn, role_arn)
+    return None
+
+
+class SourceOwned:
+    """The receiver's Firehose or Kinesis backend as moto's delivery code sees it: its own in
+    everything (the stream, the stream's bucket) but `account_id`, which moto writes into the
+    envelope as `owner`: the source account, as AWS names it."""
+
+    def __init__(self, backend, owner):
+        self._backend = backend
+        self.account_id = owner
+
+    def __getattr__(self, name):
+        return getattr(self._backend, name)
+
+
+_send_log_events = LogStream._send_log_events
+
+
+def send_log_events(self, service, destination_arn, filter_name, log_events):
+    """Delivers a destination filter's events to the destination's target, in the target's
+    account and region, by moto's own delivery to that service."""
+    if service != "logs" or not DESTINATION_ARN.fullmatch(destination_arn):
+        return _send_log_events(self, service, destination_arn, filter_name, log_events)
+    destination = destination_of(destination_arn)
+    # AWS does not deliver on AccessDenied or ResourceNotFound (a policy since narrowed, a
+    # destination deleted): it disables the filter for a while and skips the events.
+    if destination is None or destination_grant(destination, self.account_id) == "denied":
+        return None
+    target = parse_arn(destination.target_arn)
+    backends = {"firehose": firehose_backends, "kinesis": kinesis_backends}
+    if target.service not in backends:
+        return None
+    backend = backends[target.service][target.account][target.region]
+    type(backend).send_log_event(
+        SourceOwned(backend, self.account_id),
+        destination.target_arn,
+        filter_name,
+        self.log_group.name,
+        self.log_stream_name,
+        log_events,
+    )
+    return None
+
+
+LogsBackend.put_subscription_filter = put_subscription_filter
+LogStream._send_log_events = send_log_events
 
 
 @classmethod

@@ -1,6 +1,7 @@
 """Tests of scripts/moto_server.py's IAM enforcement (correction 4): with it on, the launcher
-evaluates identity policies as AWS documents it; and of its deletion of a stack's Lambda
-permissions (correction 5). Run with moto's venv:
+evaluates identity policies as AWS documents it; of its deletion of a stack's Lambda
+permissions (correction 5); and of delivery through a CloudWatch Logs destination to another
+account and region (correction 6). Run with moto's venv:
 
     .venv-moto/bin/python scripts/moto_server_test.py
 
@@ -8,11 +9,13 @@ permissions (correction 5). Run with moto's venv:
 policy under test while enforcement is off, then turns enforcement on and calls as that user.
 """
 
+import gzip
 import io
 import json
 import os
 import socket
 import sys
+import time
 import unittest
 import zipfile
 
@@ -71,10 +74,10 @@ class Emulator(unittest.TestCase):
         requests.post(f"{self.url}/moto-api/reset", timeout=10)
         self.addCleanup(self.enforce, False)
 
-    def client(self, service, key=("testing", "testing")):
+    def client(self, service, key=("testing", "testing"), region=REGION):
         return boto3.client(
             service,
-            region_name=REGION,
+            region_name=region,
             endpoint_url=self.url,
             aws_access_key_id=key[0],
             aws_secret_access_key=key[1],
@@ -440,6 +443,154 @@ class StackDeletion(Emulator):
 
         status = cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
         self.assertEqual(status, "DELETE_COMPLETE")
+
+
+class Destinations(Emulator):
+    """Correction 6: a subscription filter in account B (the source, region eu-west-1) to a
+    CloudWatch Logs destination of account A (the receiver, same region) whose target is A's
+    Firehose stream in us-east-1, writing to A's bucket there."""
+
+    A, B, C = "111111111111", "222222222222", "333333333333"
+    TARGET_REGION = "us-east-1"
+    GROUP = "/ecs/team-b/app"
+
+    def in_account(self, service, account, region=REGION):
+        client = self.client(service, region=region)
+
+        def header(request, **_):
+            request.headers["x-moto-account-id"] = account
+
+        client.meta.events.register("before-sign.*.*", header)
+        return client
+
+    def setUp(self):
+        super().setUp()
+        s3 = self.in_account("s3", self.A, self.TARGET_REGION)
+        s3.create_bucket(Bucket="central-logs")
+        stream = self.in_account("firehose", self.A, self.TARGET_REGION).create_delivery_stream(
+            DeliveryStreamName="central",
+            ExtendedS3DestinationConfiguration={
+                "RoleARN": f"arn:aws:iam::{self.A}:role/firehose",
+                "BucketARN": "arn:aws:s3:::central-logs",
+            },
+        )["DeliveryStreamARN"]
+        self.destination = self.in_account("logs", self.A).put_destination(
+            destinationName="central",
+            targetArn=stream,
+            roleArn=f"arn:aws:iam::{self.A}:role/cwl-to-firehose",
+        )["destination"]["arn"]
+
+    def allow(self, *statements):
+        """Sets the destination's access policy (in A) to `statements`."""
+        doc = {"Version": "2012-10-17", "Statement": list(statements)}
+        self.in_account("logs", self.A).put_destination_policy(
+            destinationName="central", accessPolicy=json.dumps(doc)
+        )
+
+    def statement(self, principal, effect="Allow", **extra):
+        return {"Effect": effect, "Principal": principal, "Action": "logs:PutSubscriptionFilter", "Resource": self.destination, **extra}
+
+    def subscribe(self, account, **extra):
+        """Account `account`'s group, with a filter to the destination; its logs client."""
+        logs = self.in_account("logs", account)
+        logs.create_log_group(logGroupName=self.GROUP)
+        logs.put_subscription_filter(
+            logGroupName=self.GROUP, filterName="central", filterPattern="", destinationArn=self.destination, **extra
+        )
+        return logs
+
+    def write(self, logs, message):
+        logs.create_log_stream(logGroupName=self.GROUP, logStreamName="web-1")
+        now = int(time.time() * 1000)
+        logs.put_log_events(
+            logGroupName=self.GROUP, logStreamName="web-1", logEvents=[{"timestamp": now, "message": message}]
+        )
+
+    def delivered(self):
+        """The envelopes in A's bucket."""
+        s3 = self.in_account("s3", self.A, self.TARGET_REGION)
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket="central-logs").get("Contents", [])]
+        bodies = [s3.get_object(Bucket="central-logs", Key=k)["Body"].read() for k in keys]
+        return [json.loads(gzip.decompress(b)) for b in bodies]
+
+    def assertRefused(self, call, code):
+        with self.assertRaises(ClientError) as caught:
+            call()
+        error = caught.exception.response["Error"]
+        self.assertEqual(error["Code"], code, error)
+        return error["Message"]
+
+    def test_a_filter_to_a_destination_the_policy_allows_is_described_with_its_arn(self):
+        self.allow(self.statement({"AWS": self.B}))
+        logs = self.subscribe(self.B)
+        (described,) = logs.describe_subscription_filters(logGroupName=self.GROUP)["subscriptionFilters"]
+        self.assertEqual(described["destinationArn"], self.destination)
+        self.assertNotIn("roleArn", described)
+
+    def test_events_in_the_source_group_reach_the_targets_bucket_named_as_the_sources(self):
+        self.allow(self.statement(f"arn:aws:iam::{self.B}:root"))
+        self.write(self.subscribe(self.B), '{"id":"1"}')
+        (envelope,) = self.delivered()
+        self.assertEqual(envelope["owner"], self.B)
+        self.assertEqual(envelope["logGroup"], self.GROUP)
+        self.assertEqual(envelope["logStream"], "web-1")
+        self.assertEqual(envelope["subscriptionFilters"], ["central"])
+        self.assertEqual([e["message"] for e in envelope["logEvents"]], ['{"id":"1"}'])
+
+    def test_an_account_the_policy_does_not_name_is_refused_and_nothing_is_delivered(self):
+        self.allow(self.statement({"AWS": [self.B]}))
+        message = self.assertRefused(lambda: self.subscribe(self.C), "AccessDeniedException")
+        self.assertEqual(
+            message,
+            f"User with accountId: {self.C} is not authorized to perform: "
+            f"logs:PutSubscriptionFilter on resource: {self.destination}",
+        )
+        self.write(self.in_account("logs", self.C), "x")
+        self.assertEqual(self.delivered(), [])
+
+    def test_a_destination_without_a_policy_refuses_other_accounts(self):
+        self.assertRefused(lambda: self.subscribe(self.B), "AccessDeniedException")
+
+    def test_a_destination_without_a_policy_admits_its_own_account(self):
+        # The access policy governs other accounts (PutDestination's reference).
+        self.subscribe(self.A)
+
+    def test_a_deny_refuses_what_an_allow_grants(self):
+        self.allow(self.statement("*"), self.statement({"AWS": self.B}, effect="Deny"))
+        self.assertRefused(lambda: self.subscribe(self.B), "AccessDeniedException")
+
+    def test_a_destination_that_does_not_exist_is_refused(self):
+        self.destination = self.destination.replace(":central", ":elsewhere")
+        message = self.assertRefused(lambda: self.subscribe(self.B), "ResourceNotFoundException")
+        self.assertEqual(message, "The specified resource does not exist.")
+
+    def org_statement(self, org_id):
+        return self.statement("*", Condition={"StringEquals": {"aws:PrincipalOrgID": [org_id]}})
+
+    def test_a_policy_granting_an_organization_refuses_an_account_outside_it(self):
+        self.allow(self.org_statement("o-aaaaaaaaaa"))
+        role = f"arn:aws:iam::{self.B}:role/cwl-subscription"
+        self.assertRefused(lambda: self.subscribe(self.B, roleArn=role), "AccessDeniedException")
+
+    def test_a_policy_granting_an_organization_admits_its_member_with_a_role(self):
+        org = self.in_account("organizations", self.B).create_organization(FeatureSet="ALL")
+        self.allow(self.org_statement(org["Organization"]["Id"]))
+        role = f"arn:aws:iam::{self.B}:role/cwl-subscription"
+        logs = self.subscribe(self.B, roleArn=role)
+        (described,) = logs.describe_subscription_filters(logGroupName=self.GROUP)["subscriptionFilters"]
+        self.assertEqual(described["roleArn"], role)
+
+    def test_a_policy_granting_an_organization_needs_the_senders_role(self):
+        org = self.in_account("organizations", self.B).create_organization(FeatureSet="ALL")
+        self.allow(self.org_statement(org["Organization"]["Id"]))
+        self.assertRefused(lambda: self.subscribe(self.B), "InvalidParameterException")
+
+    def test_a_policy_narrowed_after_the_filter_was_put_stops_delivery(self):
+        self.allow(self.statement({"AWS": self.B}))
+        logs = self.subscribe(self.B)
+        self.allow(self.statement({"AWS": self.C}))
+        self.write(logs, "x")
+        self.assertEqual(self.delivered(), [])
 
 
 if __name__ == "__main__":
