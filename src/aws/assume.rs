@@ -154,10 +154,7 @@ impl super::Aws {
     }
 
     /// The rate and filter limits of `account`, made on first use.
-    fn account_limits(
-        &self,
-        account: &str,
-    ) -> (Arc<super::RateLimiter>, Arc<super::logs::FilterLimits>) {
+    fn account_limits(&self, account: &str) -> super::AccountLimits {
         let shared = &self.accounts;
         let share = *shared.share.lock().unwrap_or_else(|p| p.into_inner());
         let mut accounts = shared.per_account.lock().unwrap_or_else(|p| p.into_inner());

@@ -189,6 +189,9 @@ pub struct Aws {
     role: Option<(assume::AssumedRole, OnceCell<()>)>,
 }
 
+/// The rate limits and the filter limit of one account.
+type AccountLimits = (Arc<RateLimiter>, Arc<logs::FilterLimits>);
+
 /// What an [`Aws`] of the base credentials and every [`Aws`] it assumed share.
 #[derive(Default)]
 struct AccountsShared {
@@ -198,7 +201,7 @@ struct AccountsShared {
     assumed: Mutex<HashMap<(String, String), Arc<Aws>>>,
     /// Rate limits and filter limits per account: AWS's quotas are per account and region, so
     /// every session in one account shares one schedule.
-    per_account: Mutex<HashMap<String, (Arc<RateLimiter>, Arc<logs::FilterLimits>)>>,
+    per_account: Mutex<HashMap<String, AccountLimits>>,
     /// The share of every limit this process uses (see [`Aws::set_share`]).
     share: Mutex<Option<f64>>,
 }
