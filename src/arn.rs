@@ -145,6 +145,43 @@ impl<'a> LambdaArn<'a> {
     }
 }
 
+/// The parts of an IAM role ARN: `arn:<partition>:iam::<account>:role/<path><name>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleArn<'a> {
+    /// Partition, e.g. `aws`.
+    pub partition: &'a str,
+    /// Account that owns the role.
+    pub account_id: &'a str,
+    /// The path and name after `role/`, e.g. `pitagora/pitagora-access`.
+    pub name: &'a str,
+}
+
+impl<'a> RoleArn<'a> {
+    /// Parses a role ARN; IAM is global, so the region part must be empty.
+    pub fn parse(arn: &'a str) -> Option<Self> {
+        let mut parts = arn.splitn(6, ':');
+        let (Some("arn"), Some(partition), Some("iam"), Some(""), Some(account_id), Some(rest)) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return None;
+        };
+        let name = rest.strip_prefix("role/")?;
+        if partition.is_empty() || name.is_empty() || name.ends_with('/') {
+            return None;
+        }
+        Some(Self {
+            partition,
+            account_id,
+            name,
+        })
+    }
+}
+
 /// Spellings AWS accepts for the same resource, reduced to one: log group ARNs with or without
 /// the trailing `:*`, Lambda ARNs with or without `:$LATEST`.
 pub fn normalize(arn: &str) -> String {
@@ -189,6 +226,24 @@ mod tests {
         assert_eq!(b.qualifier, Some("prod"));
         assert!(LambdaArn::parse("arn:aws:sns:eu-west-1:123456789012:t").is_none());
         assert!(LambdaArn::parse("arn:aws:lambda:eu-west-1:1:function:f:a:b").is_none());
+    }
+
+    #[test]
+    fn role_arn_parses_path_and_account_and_refuses_other_resources() {
+        let r = RoleArn::parse("arn:aws:iam::111111111111:role/pitagora/access").unwrap();
+        assert_eq!(
+            (r.partition, r.account_id, r.name),
+            ("aws", "111111111111", "pitagora/access")
+        );
+        for bad in [
+            "arn:aws:iam::111111111111:user/u",
+            "arn:aws:iam:eu-west-1:111111111111:role/r",
+            "arn:aws:iam::111111111111:role/",
+            "arn:aws:sts::111111111111:role/r",
+            "role/r",
+        ] {
+            assert_eq!(RoleArn::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -134,7 +134,10 @@ async fn sweep(engine: &Engine, pipelines: &[Pipeline], row: Row) -> Row {
 
 /// Tells the batch (if any) every lookup to come, as `pitagora drift` does.
 fn announce(engine: &Engine, pipelines: &[Pipeline]) {
-    if let Some(batch) = engine.batch(world::REGION) {
+    let Some(first) = pipelines.first() else {
+        return;
+    };
+    if let Some(batch) = engine.batch(&pitagora::desired::build(first).target) {
         for p in pipelines {
             batch.expect_prefixes(all_lookups(&pitagora::desired::build(p), &Hints::default()));
         }

@@ -2,6 +2,7 @@
 //! (environment, profile, web identity / IRSA) with pitagora's call counter on every client.
 //! `AWS_ENDPOINT_URL` (or `--endpoint-url`) points everything at an emulator such as moto.
 
+pub mod assume;
 pub mod build;
 pub mod calls;
 pub mod cloudformation;
@@ -89,6 +90,10 @@ impl Default for AwsSettings {
 pub struct RegionClients {
     /// The region.
     pub region: String,
+    /// Whose clients these are, for reads shared between pipelines: the region for the base
+    /// credentials', `<role ARN>/<region>` for an assumed role's (another account's answers are
+    /// never shared with a pipeline of this one).
+    pub scope: String,
     /// CloudFormation.
     pub cfn: aws_sdk_cloudformation::Client,
     /// Kinesis Data Firehose.
@@ -167,7 +172,8 @@ impl RegionClients {
     }
 }
 
-/// Access to AWS: the base configuration, the call counter, and clients per region.
+/// Access to AWS: the base configuration, the call counter, and clients per region; either the
+/// base credentials' or, made by [`Aws::assume`], a role's in another account.
 pub struct Aws {
     base: SdkConfig,
     settings: AwsSettings,
@@ -177,6 +183,27 @@ pub struct Aws {
     account: OnceCell<String>,
     limiter: Arc<RateLimiter>,
     filter_limits: Arc<logs::FilterLimits>,
+    /// What the base credentials share with every role they assume.
+    accounts: Arc<AccountsShared>,
+    /// The role these clients act as, when assumed, and whether STS granted it once.
+    role: Option<(assume::AssumedRole, OnceCell<()>)>,
+}
+
+/// The rate limits and the filter limit of one account.
+type AccountLimits = (Arc<RateLimiter>, Arc<logs::FilterLimits>);
+
+/// What an [`Aws`] of the base credentials and every [`Aws`] it assumed share.
+#[derive(Default)]
+struct AccountsShared {
+    /// Interceptors of clients acting as an assumed role (see [`Aws::with_assumed_interceptors`]).
+    interceptors: Vec<SharedInterceptor>,
+    /// Assumed access by (role ARN, session name).
+    assumed: Mutex<HashMap<(String, String), Arc<Aws>>>,
+    /// Rate limits and filter limits per account: AWS's quotas are per account and region, so
+    /// every session in one account shares one schedule.
+    per_account: Mutex<HashMap<String, AccountLimits>>,
+    /// The share of every limit this process uses (see [`Aws::set_share`]).
+    share: Mutex<Option<f64>>,
 }
 
 impl std::fmt::Debug for Aws {
@@ -235,7 +262,19 @@ impl Aws {
             limiter: Arc::new(RateLimiter::new(settings.limits.clone())),
             filter_limits: Arc::new(logs::FilterLimits::new(settings.filters_per_log_group)),
             settings,
+            accounts: Arc::default(),
+            role: None,
         }
+    }
+
+    /// This access with `interceptors` on the clients of every role it assumes, instead of the
+    /// base credentials' (which may name their identity: moto's account header wins over
+    /// assumed credentials, so tests keep it off assumed clients). Call before any assumption.
+    pub fn with_assumed_interceptors(mut self, interceptors: Vec<SharedInterceptor>) -> Self {
+        let shared = Arc::get_mut(&mut self.accounts)
+            .expect("assumed interceptors are set before any role is assumed");
+        shared.interceptors = interceptors;
+        self
     }
 
     /// The service role set for stack operations, if any (see
@@ -252,6 +291,18 @@ impl Aws {
     /// The rate limiter shared by every region's clients.
     pub fn limiter(&self) -> &RateLimiter {
         &self.limiter
+    }
+
+    /// Uses `share` of every limit, in the base account and every assumed one (see
+    /// [`RateLimiter::set_share`]), also in accounts assumed later.
+    pub fn set_share(&self, share: f64) {
+        let shared = &self.accounts;
+        *shared.share.lock().unwrap_or_else(|p| p.into_inner()) = Some(share);
+        self.limiter.set_share(share);
+        let accounts = shared.per_account.lock().unwrap_or_else(|p| p.into_inner());
+        for (limiter, _) in accounts.values() {
+            limiter.set_share(share);
+        }
     }
 
     /// The configured default region, if any.
@@ -384,6 +435,10 @@ impl Aws {
         };
         RegionClients {
             region: region.to_owned(),
+            scope: match self.role_arn() {
+                Some(role) => format!("{role}/{region}"),
+                None => region.to_owned(),
+            },
             cfn,
             firehose: client!(aws_sdk_firehose),
             logs: client!(aws_sdk_cloudwatchlogs),

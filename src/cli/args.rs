@@ -86,9 +86,25 @@ pub struct AwsArgs {
           default_value_t = crate::observed::DOCUMENTED_FILTERS_PER_LOG_GROUP,
           value_parser = clap::builder::TypedValueParser::map(clap::value_parser!(u16).range(1..), usize::from))]
     pub filters_per_log_group: usize,
+    /// The accounts file: the AWS accounts besides the credentials' own, the role (with its
+    /// external ID) to assume in each, and the account each namespace's pipelines are built in
+    /// (docs/operating.md, "Other accounts"). Without it everything is built in the
+    /// credentials' own account.
+    #[arg(long, value_name = "FILE", env = "PITAGORA_ACCOUNTS")]
+    pub accounts: Option<std::path::PathBuf>,
 }
 
 impl AwsArgs {
+    /// The accounts file's mapping; empty without one.
+    pub fn accounts(&self) -> Result<crate::spec::Accounts, super::CliError> {
+        let Some(path) = &self.accounts else {
+            return Ok(crate::spec::Accounts::default());
+        };
+        let fail = |e: String| super::CliError::Accounts(path.clone(), e);
+        let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+        crate::spec::Accounts::parse(&text).map_err(|e| fail(e.to_string()))
+    }
+
     /// The rate limits: AWS's defaults, then the file's, then the flags'.
     pub fn limits(&self) -> Result<Limits, super::CliError> {
         let mut limits = Limits::aws();
@@ -363,28 +379,9 @@ pub enum Command {
     /// prefixes, filters and Lambda permissions may reach every log group and function (one team
     /// per account); with them, only the tenants' (multi-team, hardened).
     IamPolicies {
-        /// The document.
-        #[arg(value_enum)]
-        document: super::iam::IamDocument,
-        /// A log-group name prefix the tenants' pipelines subscribe (repeatable; the tenancy
-        /// file's prefixes of every namespace).
-        #[arg(long = "log-group-prefix", value_name = "PREFIX")]
-        log_group_prefixes: Vec<String>,
-        /// A Lambda function-name prefix of the tenants' transform and subscriber functions
-        /// (repeatable).
-        #[arg(long = "function-prefix", value_name = "PREFIX")]
-        function_prefixes: Vec<String>,
-        /// Take the prefixes from the controller's tenancy file (every namespace's together),
-        /// so the policies reach exactly what the tenants are given.
-        #[arg(long, value_name = "FILE", conflicts_with_all = ["log_group_prefixes", "function_prefixes"])]
-        tenancy: Option<std::path::PathBuf>,
-        /// The partition in the JSON documents' ARNs (the template takes the stack's own).
-        #[arg(long, default_value = "aws")]
-        partition: String,
-        /// The account CloudFormation acts for, in the service role's trust policy (needed for
-        /// `cloudformation-role-trust`; the template takes the stack's own).
-        #[arg(long, value_name = "ACCOUNT", value_parser = super::iam::parse_account)]
-        account_id: Option<String>,
+        /// What to print, and from what.
+        #[command(flatten)]
+        args: super::iam::IamArgs,
     },
     /// Bring AWS to the specs: print each pipeline's plan, execute it (each action's outcome as
     /// it finishes), then verify; when the writes left AWS different, print the second pass's

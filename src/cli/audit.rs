@@ -122,7 +122,9 @@ async fn audit_one(
         .map_err(|e| e.to_string())?;
     let mut request = Request::new(&pipeline, &check, window, now_ms);
     request.max_events = max_events;
-    let clients = engine.aws().region(&check.desired.target.region);
+    let clients = engine
+        .aws_for(&check.desired.id.namespace)
+        .region(&check.desired.target.region);
     let terminal = std::io::stderr().is_terminal();
     let id = p.id().to_string();
     let mut show = |step: Progress| {

@@ -139,7 +139,7 @@ async fn announce_lookups(
             None => pipeline,
         };
         let d = crate::desired::build(&pipeline);
-        if let Some(batch) = engine.batch(&d.target.region) {
+        if let Some(batch) = engine.batch(&d.target) {
             batch.expect_prefixes(crate::read::all_lookups(&d, &hints));
         }
     }

@@ -17,8 +17,100 @@ pub struct Request<'a> {
     pub function_prefixes: &'a [String],
     /// The partition in ARNs.
     pub partition: &'a str,
-    /// The account the service role's trust names.
+    /// The account the service role's trust names (and whose role's trust
+    /// `account-role-trust` prints).
     pub account_id: Option<&'a str>,
+    /// The accounts file, when given.
+    pub accounts: Option<&'a crate::spec::Accounts>,
+    /// The controller's own role (`account-role-trust`).
+    pub controller_role_arn: Option<&'a str>,
+}
+
+/// The accounts file at `path`.
+pub fn accounts(path: &std::path::Path) -> Result<crate::spec::Accounts, CliError> {
+    let fail = |e: String| CliError::Accounts(path.to_owned(), e);
+    let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+    crate::spec::Accounts::parse(&text).map_err(|e| fail(e.to_string()))
+}
+
+/// The trust policy of one listed account's role.
+fn account_role_trust(r: &Request) -> Result<serde_json::Value, CliError> {
+    let fail = |m: &str| CliError::AccountRoleTrust(m.to_owned());
+    let accounts = r
+        .accounts
+        .ok_or_else(|| fail("pass --accounts <the accounts file>"))?;
+    let controller = r
+        .controller_role_arn
+        .ok_or_else(|| fail("pass --controller-role-arn <the controller's own role>"))?;
+    let role = match r.account_id {
+        Some(id) => accounts
+            .role_of(id)
+            .ok_or_else(|| fail(&format!("account {id} is not listed in the accounts file")))?,
+        None => {
+            let mut roles = accounts.roles();
+            match (roles.next(), roles.next()) {
+                (Some(only), None) => only,
+                (None, _) => return Err(fail("the accounts file lists no account")),
+                _ => return Err(fail("the accounts file lists several: pass --account-id")),
+            }
+        }
+    };
+    Ok(iam_policies::account_role_trust(role, controller))
+}
+
+/// `iam-policies`' arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct IamArgs {
+    /// The document.
+    #[arg(value_enum)]
+    pub document: IamDocument,
+    /// A log-group name prefix the tenants' pipelines subscribe (repeatable; the tenancy
+    /// file's prefixes of every namespace).
+    #[arg(long = "log-group-prefix", value_name = "PREFIX")]
+    pub log_group_prefixes: Vec<String>,
+    /// A Lambda function-name prefix of the tenants' transform and subscriber functions
+    /// (repeatable).
+    #[arg(long = "function-prefix", value_name = "PREFIX")]
+    pub function_prefixes: Vec<String>,
+    /// Take the prefixes from the controller's tenancy file (every namespace's together),
+    /// so the policies reach exactly what the tenants are given.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["log_group_prefixes", "function_prefixes"])]
+    pub tenancy: Option<std::path::PathBuf>,
+    /// The partition in the JSON documents' ARNs (the template takes the stack's own).
+    #[arg(long, default_value = "aws")]
+    pub partition: String,
+    /// The account CloudFormation acts for, in the service role's trust policy (needed for
+    /// `cloudformation-role-trust`; the template takes the stack's own).
+    #[arg(long, value_name = "ACCOUNT", value_parser = parse_account)]
+    pub account_id: Option<String>,
+    /// The accounts file: `controller-policy` also allows assuming each listed account's
+    /// role; `account-role-trust` prints the trust of one of them (--account-id, needed
+    /// when it lists several).
+    #[arg(long, value_name = "FILE")]
+    pub accounts: Option<std::path::PathBuf>,
+    /// The controller's own role, which each account's role trusts (needed for
+    /// `account-role-trust`).
+    #[arg(long, value_name = "ARN", value_parser = parse_role_arn)]
+    pub controller_role_arn: Option<String>,
+}
+
+/// `iam-policies`: reads the tenancy and accounts files given, then prints the document.
+pub fn run(a: &IamArgs, out: &mut dyn Write) -> Result<Exit, CliError> {
+    let (log_group_prefixes, function_prefixes) = match &a.tenancy {
+        Some(path) => tenancy_prefixes(path)?,
+        None => (a.log_group_prefixes.clone(), a.function_prefixes.clone()),
+    };
+    let accounts = a.accounts.as_deref().map(accounts).transpose()?;
+    let request = Request {
+        document: a.document,
+        log_group_prefixes: &log_group_prefixes,
+        function_prefixes: &function_prefixes,
+        partition: &a.partition,
+        account_id: a.account_id.as_deref(),
+        accounts: accounts.as_ref(),
+        controller_role_arn: a.controller_role_arn.as_deref(),
+    };
+    print(&request, out)
 }
 
 /// The log-group and function prefixes of every namespace of the tenancy file at `path`. A
@@ -50,7 +142,15 @@ pub fn print(r: &Request, out: &mut dyn Write) -> Result<Exit, CliError> {
         function_prefixes: r.function_prefixes,
     };
     let value = match r.document {
-        IamDocument::ControllerPolicy => iam_policies::controller_policy(&scope("")),
+        IamDocument::ControllerPolicy => {
+            let mut policy = iam_policies::controller_policy(&scope(""));
+            let assume = r.accounts.and_then(iam_policies::assume_account_roles);
+            if let (Some(statement), Some(list)) = (assume, policy["Statement"].as_array_mut()) {
+                list.push(statement);
+            }
+            policy
+        }
+        IamDocument::AccountRoleTrust => account_role_trust(r)?,
         IamDocument::CloudformationRolePolicy => {
             iam_policies::cloudformation_role_policy(&scope(""))
         }
@@ -93,6 +193,10 @@ pub enum IamDocument {
     /// A CloudFormation template creating the service role, the controller's managed policy
     /// and the pipeline roles' boundary (YAML).
     CloudformationTemplate,
+    /// The trust policy of an account's role from the accounts file (JSON; needs --accounts
+    /// and --controller-role-arn): the controller's role may assume it with the file's
+    /// external ID. Its permissions: `controller-policy`.
+    AccountRoleTrust,
 }
 
 /// A 12-digit AWS account id.

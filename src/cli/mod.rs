@@ -99,9 +99,15 @@ pub enum CliError {
         "the trust policy names the account CloudFormation acts for: pass --account-id <12-digit account>"
     )]
     NoTrustedAccount,
+    /// `iam-policies account-role-trust` without what it needs.
+    #[error("account-role-trust: {0}")]
+    AccountRoleTrust(String),
     /// The tenancy file is unreadable or invalid.
     #[error("--tenancy {0}: {1}")]
     Tenancy(PathBuf, String),
+    /// The accounts file is unreadable or invalid.
+    #[error("--accounts {0}: {1}")]
+    Accounts(PathBuf, String),
 }
 
 /// Runs a parsed command line, writing results to `out` and diagnostics to `err`.
@@ -126,28 +132,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<E
             };
             offline::render(&files, &how, out, err)
         }
-        Command::IamPolicies {
-            document,
-            mut log_group_prefixes,
-            mut function_prefixes,
-            tenancy,
-            partition,
-            account_id,
-        } => {
-            if let Some(path) = &tenancy {
-                (log_group_prefixes, function_prefixes) = iam::tenancy_prefixes(path)?;
-            }
-            iam::print(
-                &iam::Request {
-                    document,
-                    log_group_prefixes: &log_group_prefixes,
-                    function_prefixes: &function_prefixes,
-                    partition: &partition,
-                    account_id: account_id.as_deref(),
-                },
-                out,
-            )
-        }
+        Command::IamPolicies { args } => iam::run(&args, out),
         Command::Apply { files, aws, format } => apply::apply(&files, &aws, format, out, err).await,
         Command::Drift { files, aws, report } => {
             drift::drift(&files, &aws, &report, out, err).await
@@ -186,7 +171,10 @@ pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<E
 
 /// The engine, on an AWS client configured from the command line.
 async fn engine(aws: &AwsArgs) -> Result<Engine, CliError> {
-    Ok(Engine::new(Arc::new(Aws::load(aws.settings()?).await)))
+    // A bad accounts file stops the command before AWS is asked anything.
+    let accounts = aws.accounts()?;
+    let engine = Engine::new(Arc::new(Aws::load(aws.settings()?).await));
+    Ok(engine.with_accounts(accounts))
 }
 
 /// Places a loaded pipeline in the account (at `stages` when given, else the requested ones)

@@ -208,7 +208,9 @@ async fn sent_and_waited(
     let nonce = u64::from(std::process::id()) << 32
         | u64::from(Timestamp::now().subsec_nanosecond() as u32);
     let canary = Canary::new(&p.id().to_string(), now, nonce);
-    let mut tracked = engine.send_canary(region, &route, canary, now).await?;
+    let mut tracked = engine
+        .send_canary(&p.id().namespace, region, &route, canary, now)
+        .await?;
     let give_up = timeout.map(|t| now + t.as_millis() as i64);
     while tracked.outcome() == Outcome::Pending {
         let now = now_ms();
@@ -220,7 +222,7 @@ async fn sent_and_waited(
         let wait = (until - now).clamp(0, POLL.as_millis() as i64);
         tokio::time::sleep(Duration::from_millis(wait as u64)).await;
         engine
-            .look_for_canary(region, &route, &mut tracked, now_ms())
+            .look_for_canary(&p.id().namespace, region, &route, &mut tracked, now_ms())
             .await?;
     }
     let mut verified = result(p, &route, &tracked, &evidence);

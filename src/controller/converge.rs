@@ -122,12 +122,13 @@ pub(super) async fn deliver(
     look: Option<Tracked>,
 ) -> Stepped {
     let now_ms = Timestamp::now().as_millisecond();
+    let ns = lp.id("default").namespace;
     let step = match look {
         None => {
             let pipeline = lp.id("default").to_string();
             let nonce = u64::from(entropy()) << 32 | u64::from(std::process::id());
             let canary = Canary::new(&pipeline, now_ms, nonce);
-            match engine.send_canary(region, route, canary, now_ms).await {
+            match engine.send_canary(&ns, region, route, canary, now_ms).await {
                 Ok(tracked) => Step::Looked {
                     tracked,
                     sent: true,
@@ -136,7 +137,7 @@ pub(super) async fn deliver(
             }
         }
         Some(mut tracked) => {
-            let looked = engine.look_for_canary(region, route, &mut tracked, now_ms);
+            let looked = engine.look_for_canary(&ns, region, route, &mut tracked, now_ms);
             match looked.await {
                 Ok(()) => Step::Looked {
                     tracked,

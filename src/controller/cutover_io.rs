@@ -139,7 +139,7 @@ pub async fn gate(lp: &LogPipeline, engine: &Engine, region: &str, now_ms: i64) 
         Default::default()
     } else {
         engine
-            .incoming(region, &waiting, now_ms)
+            .incoming(&lp.id("default").namespace, region, &waiting, now_ms)
             .await
             .unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "reading the routes' incoming events failed");

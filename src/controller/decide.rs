@@ -150,6 +150,17 @@ fn reconciled(
                 None,
             )
         }
+        Found::Failed(e @ EngineError::RoleNotAssumed { .. }) => {
+            // Nothing was read: the role's trust or the controller's permission must change.
+            let note = Note::warning(event::ROLE_NOT_ASSUMED, e.to_string());
+            (
+                Outcome::RoleNotAssumed(e.to_string()),
+                vec![note],
+                Requeue::AwaitChange,
+                Some(Error::Engine(e)),
+                None,
+            )
+        }
         Found::Failed(e) => {
             // Writes may have happened before a verification that failed: say so in status.
             let note = Note::warning(event::AWS_ERROR, e.to_string());

@@ -41,6 +41,9 @@ pub mod reason {
     pub const INVALID_SPEC: &str = "InvalidSpec";
     /// `Ready=Unknown`, `Synced=False`: AWS could not be read.
     pub const AWS_ERROR: &str = "AwsError";
+    /// `Ready=Unknown`, `Synced=False`: STS did not grant the role of the namespace's account
+    /// (the accounts file); the message names the role and AWS's answer.
+    pub const ROLE_NOT_ASSUMED: &str = "RoleNotAssumed";
     /// `Ready`/`Synced=False`: deleting the pipeline's AWS resources failed.
     pub const DELETE_BLOCKED: &str = "DeleteBlocked";
     /// `Ready`/`Synced=False`: the change would lose logs or delivery and `spec.acknowledge`
@@ -103,6 +106,8 @@ pub mod event {
     pub const DESTRUCTIVE_CHANGE: &str = "DestructiveChange";
     /// An AWS call failed.
     pub const AWS_ERROR: &str = "AwsError";
+    /// The role of the namespace's account could not be assumed.
+    pub const ROLE_NOT_ASSUMED: &str = "RoleNotAssumed";
     /// A canary did not arrive; the note names the link where it stopped.
     pub const DELIVERY_FAILED: &str = "DeliveryFailed";
     /// A canary arrived again after failures.

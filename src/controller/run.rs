@@ -182,7 +182,7 @@ async fn follow_shares(
         metrics.set_shards_held(n);
         // Holding none, it makes no calls; a share of one shard is ready for the first taken.
         let share = n.max(1) as f64 / f64::from(shards.max(1));
-        engine.aws().limiter().set_share(share);
+        engine.aws().set_share(share);
         if held.changed().await.is_err() {
             return;
         }

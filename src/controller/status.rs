@@ -40,6 +40,8 @@ pub enum Outcome {
     Invalid(Vec<FieldError>),
     /// AWS could not be read (or the engine failed before planning).
     AwsError(String),
+    /// The role of the namespace's account could not be assumed; nothing was read.
+    RoleNotAssumed(String),
     /// AWS was checked (and, unless report-only, corrected).
     Checked(Box<Checked>),
     /// Deleting the pipeline's AWS resources failed; the finalizer stays.
@@ -148,6 +150,14 @@ pub fn build(
             &mut status,
             "Unknown",
             reason::AWS_ERROR,
+            e.clone(),
+            g,
+            &now,
+        ),
+        Outcome::RoleNotAssumed(e) => failed(
+            &mut status,
+            "Unknown",
+            reason::ROLE_NOT_ASSUMED,
             e.clone(),
             g,
             &now,

@@ -117,7 +117,8 @@ impl std::fmt::Debug for MetricBatcher {
 
 impl MetricBatcher {
     /// The datapoints of `queries` between `from_ms` and `to_ms`, read in a call shared with
-    /// every other read of the same region and window made meanwhile.
+    /// every other read of the same region, credentials ([`RegionClients::scope`]) and window
+    /// made meanwhile.
     pub async fn read(
         &self,
         c: Arc<RegionClients>,
@@ -132,7 +133,7 @@ impl MetricBatcher {
             return metrics(&c, &queries, from_ms, to_ms).await;
         }
         let (reply, answer) = oneshot::channel();
-        let key = (c.region.clone(), from_ms, to_ms);
+        let key = (c.scope.clone(), from_ms, to_ms);
         let new = lock(&self.state).add(key, queries, reply);
         if let Some(id) = new {
             let state = self.state.clone();

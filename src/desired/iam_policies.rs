@@ -579,6 +579,8 @@ pub fn pipeline_role_boundary(s: &Scope) -> Value {
     ])
 }
 
+mod accounts;
+pub use accounts::{account_role_trust, assume_account_roles};
 mod fluentd;
 pub use fluentd::fluentd_node_policy;
 mod route_log_groups;

@@ -243,7 +243,8 @@ async fn walk_tagged(c: &RegionClients) -> Result<HashMap<String, Tags>, AwsErro
     }
 }
 
-/// The current batch of each region, renewed once older than `max_age`.
+/// The current batch of each account and region (keyed `<account>/<region>`: pipelines of
+/// different accounts never share reads), renewed once older than `max_age`.
 #[derive(Debug)]
 pub struct Batches {
     max_age: Duration,
@@ -259,22 +260,23 @@ impl Batches {
         }
     }
 
-    /// The batch of `region`: the current one, or a new one when it is too old.
-    pub fn current(&self, region: &str) -> Arc<Batch> {
+    /// The batch of `place` (`<account>/<region>`): the current one, or a new one when it is
+    /// too old.
+    pub fn current(&self, place: &str) -> Arc<Batch> {
         let mut current = lock(&self.current);
-        match current.get(region) {
+        match current.get(place) {
             Some(b) if b.taken.elapsed() < self.max_age => b.clone(),
             _ => {
                 let batch = Arc::new(Batch::new());
-                current.insert(region.to_owned(), batch.clone());
+                current.insert(place.to_owned(), batch.clone());
                 batch
             }
         }
     }
 
-    /// Marks the pipeline whose stack is `stack` as having written, in `region`'s batch.
-    pub fn written(&self, region: &str, stack: &str) {
-        if let Some(b) = lock(&self.current).get(region) {
+    /// Marks the pipeline whose stack is `stack` as having written, in `place`'s batch.
+    pub fn written(&self, place: &str, stack: &str) {
+        if let Some(b) = lock(&self.current).get(place) {
             b.written(stack);
         }
     }

@@ -4,6 +4,7 @@
 //! the validated value every later stage takes ([`validate::valid_spec`]), the legacy fluentd
 //! path and the cutover from it ([`legacy`]), and the status ([`status`]).
 
+pub mod accounts;
 pub mod delivery;
 pub mod fluentd_policy;
 pub mod grammar;
@@ -15,6 +16,7 @@ pub mod tenancy;
 pub mod types;
 pub mod validate;
 
+pub use accounts::{AccountRole, Accounts, AccountsError};
 pub use fluentd_policy::FluentdPolicy;
 pub use legacy::*;
 pub use status::*;

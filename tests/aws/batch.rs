@@ -138,7 +138,9 @@ async fn a_batch_walks_the_stacks_once_and_each_announced_prefix_once() {
     let m = Moto::new().await;
     let pipelines = world(&m).await;
     let engine = batched(&m);
-    let batch = engine.batch(REGION).unwrap();
+    let batch = engine
+        .batch(&pitagora::arn::AwsTarget::new(&m.account, REGION))
+        .unwrap();
     for p in &pipelines {
         batch.expect_prefixes(all_lookups(&pitagora::desired::build(p), &Hints::default()));
     }
@@ -226,7 +228,9 @@ async fn a_routes_log_group_its_team_created_costs_no_tag_read_in_a_batch_and_pl
     let p = place(&m, "routes", ROUTES).await;
     converge(&m, &p).await;
     let engine = batched(&m);
-    let batch = engine.batch(REGION).unwrap();
+    let batch = engine
+        .batch(&pitagora::arn::AwsTarget::new(&m.account, REGION))
+        .unwrap();
     batch.expect_prefixes(all_lookups(
         &pitagora::desired::build(&p),
         &Hints::default(),

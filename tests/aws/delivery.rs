@@ -199,7 +199,7 @@ async fn engine_canary(
     let now = now_ms();
     let canary = Canary::new("team-a/orders", now, 1);
     m.engine
-        .send_canary(&d.target.region, route, canary, now)
+        .send_canary(&d.id.namespace, &d.target.region, route, canary, now)
         .await
         .unwrap()
 }
@@ -258,7 +258,13 @@ async fn a_canary_group_without_its_filter_stops_the_canary_at_the_subscription(
     assert_eq!(tracked.outcome(), Outcome::Pending);
     let overdue = tracked.deadline_ms(&route, Stage::Raw);
     m.engine
-        .look_for_canary(&d.target.region, &route, &mut tracked, overdue)
+        .look_for_canary(
+            &d.id.namespace,
+            &d.target.region,
+            &route,
+            &mut tracked,
+            overdue,
+        )
         .await
         .unwrap();
     assert_eq!(

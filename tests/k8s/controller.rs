@@ -910,24 +910,24 @@ async fn the_shipped_manifests_are_accepted_by_the_api_server_and_read_the_tenan
     install();
     let repo = env!("CARGO_MANIFEST_DIR");
     let manifests = format!("{repo}/manifests");
-    // Every object of the kustomization, the NetworkPolicy and the tenancy ConfigMap included,
-    // as the API server would store it (the namespace exists: install() applied it).
+    // Every object of the kustomization, the NetworkPolicy and the ConfigMaps included, as the
+    // API server would store it (the namespace exists: install() applied it).
     let out = kubectl_ok(&["apply", "-k", &manifests, "--dry-run=server"], None);
     for object in [
         "networkpolicy.networking.k8s.io/pitagora",
         "deployment.apps/pitagora",
         "configmap/pitagora-tenancy-",
+        "configmap/pitagora-accounts-",
     ] {
         assert!(out.contains(object), "{object} in:\n{out}");
     }
-    // The Deployment reads the ConfigMap it mounts, and its text is a valid tenancy file.
+    // The Deployment reads each ConfigMap it mounts, and each text is a valid file of its flag.
     let rendered = kubectl_ok(&["kustomize", &manifests], None);
     let docs: Vec<serde_json::Value> = rendered
         .split("\n---\n")
         .map(|d| serde_saphyr::from_str(d).unwrap())
         .collect();
     let of_kind = |kind: &str| docs.iter().find(|d| d["kind"] == kind).unwrap();
-    let config_map = of_kind("ConfigMap");
     let pod = &of_kind("Deployment")["spec"]["template"]["spec"];
     let args: Vec<&str> = pod["containers"][0]["args"]
         .as_array()
@@ -935,17 +935,27 @@ async fn the_shipped_manifests_are_accepted_by_the_api_server_and_read_the_tenan
         .iter()
         .map(|a| a.as_str().unwrap())
         .collect();
-    let file = args[args.iter().position(|a| *a == "--tenancy").unwrap() + 1];
-    let mount = &pod["containers"][0]["volumeMounts"][0];
-    let (dir, key) = file.rsplit_once('/').unwrap();
-    assert_eq!(mount["mountPath"], dir);
-    assert_eq!(
-        pod["volumes"][0]["configMap"]["name"],
-        config_map["metadata"]["name"]
-    );
-    let text = config_map["data"][key].as_str().unwrap();
-    let tenancy = pitagora::spec::Tenancy::parse(text).unwrap();
+    // The text of the ConfigMap mounted where `flag`'s file is.
+    let mounted = |flag: &str| -> String {
+        let file = args[args.iter().position(|a| *a == flag).unwrap() + 1];
+        let (dir, key) = file.rsplit_once('/').unwrap();
+        let mounts = pod["containers"][0]["volumeMounts"].as_array().unwrap();
+        let mount = mounts.iter().find(|m| m["mountPath"] == dir).unwrap();
+        let volumes = pod["volumes"].as_array().unwrap();
+        let volume = volumes.iter().find(|v| v["name"] == mount["name"]).unwrap();
+        let config_map = docs
+            .iter()
+            .find(|d| {
+                d["kind"] == "ConfigMap" && d["metadata"]["name"] == volume["configMap"]["name"]
+            })
+            .unwrap();
+        config_map["data"][key].as_str().unwrap().to_owned()
+    };
+    let tenancy = pitagora::spec::Tenancy::parse(&mounted("--tenancy")).unwrap();
     assert!(!tenancy.is_single_tenant());
+    // As shipped, no namespace is mapped to another account.
+    let accounts = pitagora::spec::Accounts::parse(&mounted("--accounts")).unwrap();
+    assert_eq!(accounts.roles().count(), 0);
     // The NetworkPolicy selects the controller's pods and opens only their port.
     let policy = of_kind("NetworkPolicy");
     assert_eq!(

@@ -453,6 +453,44 @@ fn an_engine_failure_fails_the_reconcile_under_its_label_and_says_so_in_status()
 }
 
 #[test]
+fn a_role_that_cannot_be_assumed_is_its_own_reason_naming_the_role_and_aws_answer() {
+    let lp = pipeline(full_chain_spec(), 1, Some(checked_status(0, "InSync")));
+    let role = "arn:aws:iam::111111111111:role/pitagora/pitagora-access";
+    let refused = EngineError::RoleNotAssumed {
+        namespace: "team-a".into(),
+        account: "team-a-prod (111111111111)".into(),
+        role_arn: role.into(),
+        source: AwsError::AccessDenied {
+            operation: "STS.AssumeRole".into(),
+            message: "not authorized to perform: sts:AssumeRole".into(),
+        },
+    };
+    let d = decide_found(
+        &lp,
+        Found::Failed(refused),
+        &EventMemory::default(),
+        at(400),
+        0,
+    );
+    assert_eq!(
+        d.failure.as_ref().map(|e| e.label()),
+        Some("RoleNotAssumed")
+    );
+    assert_eq!(ready(&d), ("Unknown".into(), "RoleNotAssumed".into()));
+    assert_eq!(reasons_of(&d), [reasons::event::ROLE_NOT_ASSUMED]);
+    let status = d.status.as_ref().unwrap();
+    let message = &status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .unwrap()
+        .message;
+    for says in [role, "not authorized to perform: sts:AssumeRole"] {
+        assert!(message.contains(says), "{says:?} in {message}");
+    }
+}
+
+#[test]
 fn a_refused_destructive_change_is_reported_as_such_and_waits_for_the_spec() {
     let lp = pipeline(full_chain_spec(), 1, Some(checked_status(0, "InSync")));
     let why = "spec.storage.bucketName: the new bucket b2 would leave b1 behind, and it holds \

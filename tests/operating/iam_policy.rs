@@ -29,6 +29,9 @@ fn iam_actions(operation: &str) -> Vec<String> {
     let actions: Vec<&str> = match operation {
         // No permission is needed to ask who one is.
         "STS.GetCallerIdentity" => vec![],
+        // Only with an accounts file, and then only on its roles: `controller-policy
+        // --accounts` adds it (see the account tests below), never in the shipped policy.
+        "STS.AssumeRole" => vec![],
         // S3's IAM actions do not follow its operation names.
         "S3.GetBucketNotificationConfiguration" => vec!["s3:GetBucketNotification"],
         "S3.PutBucketNotificationConfiguration" => vec!["s3:PutBucketNotification"],
@@ -632,4 +635,91 @@ fn the_install_template_creates_the_boundary_it_names() {
     let props = &template["Resources"]["PipelineRoleBoundary"]["Properties"];
     assert_eq!(props["ManagedPolicyName"], "pitagora-pipeline-boundary");
     assert_eq!(props["Path"], "/pitagora/");
+}
+
+/// An accounts file of two accounts, written to a scratch directory; its path.
+fn accounts_file() -> std::path::PathBuf {
+    let dir = common::scratch_dir("iam-accounts");
+    let path = dir.join("accounts.yaml");
+    let text = "accounts:
+  - id: \"111111111111\"
+    roleArn: arn:aws:iam::111111111111:role/pitagora/pitagora-access
+    externalId: ext-one
+  - id: \"222222222222\"
+    roleArn: arn:aws:iam::222222222222:role/pitagora-access
+    externalId: ext-two
+";
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn with_an_accounts_file_the_controller_may_assume_exactly_its_roles() {
+    let file = accounts_file();
+    let out = common::binary::offline(&[
+        "iam-policies",
+        "controller-policy",
+        "--accounts",
+        file.to_str().unwrap(),
+    ]);
+    common::binary::assert_exit(&out, 0);
+    let policy: Value = serde_json::from_str(&common::binary::stdout(&out)).unwrap();
+    let assume: Vec<Value> = statements(&policy)
+        .into_iter()
+        .filter(|s| s["Action"].to_string().contains("sts:"))
+        .collect();
+    assert_eq!(assume.len(), 1, "{assume:?}");
+    assert_eq!(assume[0]["Action"], serde_json::json!(["sts:AssumeRole"]));
+    assert_eq!(
+        assume[0]["Resource"],
+        serde_json::json!([
+            "arn:aws:iam::111111111111:role/pitagora/pitagora-access",
+            "arn:aws:iam::222222222222:role/pitagora-access"
+        ])
+    );
+}
+
+#[test]
+fn an_accounts_role_trusts_only_the_controllers_role_with_its_external_id() {
+    let file = accounts_file();
+    let controller = "arn:aws:iam::333333333333:role/pitagora/controller";
+    let out = common::binary::offline(&[
+        "iam-policies",
+        "account-role-trust",
+        "--accounts",
+        file.to_str().unwrap(),
+        "--controller-role-arn",
+        controller,
+        "--account-id",
+        "222222222222",
+    ]);
+    common::binary::assert_exit(&out, 0);
+    let trust: Value = serde_json::from_str(&common::binary::stdout(&out)).unwrap();
+    let only = &statements(&trust)[0];
+    assert_eq!(statements(&trust).len(), 1);
+    assert_eq!(only["Principal"], serde_json::json!({"AWS": controller}));
+    assert_eq!(only["Action"], "sts:AssumeRole");
+    assert_eq!(
+        only["Condition"],
+        serde_json::json!({"StringEquals": {"sts:ExternalId": "ext-two"}})
+    );
+}
+
+#[test]
+fn an_accounts_role_trust_of_several_accounts_asks_which() {
+    let file = accounts_file();
+    let out = common::binary::offline(&[
+        "iam-policies",
+        "account-role-trust",
+        "--accounts",
+        file.to_str().unwrap(),
+        "--controller-role-arn",
+        "arn:aws:iam::333333333333:role/c",
+    ]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("pass --account-id"),
+        "{}",
+        common::binary::describe(&out)
+    );
 }

@@ -21,6 +21,7 @@ mod fluentd_parse;
 mod fuzz_inputs;
 mod load_files;
 mod names;
+mod spec_accounts;
 mod spec_corpus;
 mod spec_crd;
 mod spec_defaults;

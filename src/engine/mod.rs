@@ -9,49 +9,17 @@ use crate::delivery::canary::Canary;
 use crate::delivery::progress::{CanaryRoute, Tracked};
 use crate::delivery::signals::{self, Signal};
 use crate::delivery_io::{self, search::DEFAULT_BUDGET};
-use crate::desired::{self, Desired, NoRegion, Pipeline};
+use crate::desired::{self, Desired, Pipeline};
 use crate::names::PipelineId;
 use crate::observed::Observed;
 use crate::plan::{self, Check, Plan};
 use crate::read::{self, Batch, Batches, Hints};
-use crate::spec::{InvalidSpec, LogPipelineSpec, Tenancy, ValidSpec};
+use crate::spec::{Accounts, InvalidSpec, LogPipelineSpec, Tenancy, ValidSpec};
 use std::sync::Arc;
 
-/// Why the engine could not do its work for a pipeline. Variant names are stable labels.
-#[derive(Debug, thiserror::Error)]
-pub enum EngineError {
-    /// The spec is invalid; nothing was read or written.
-    #[error(transparent)]
-    InvalidSpec(#[from] InvalidSpec),
-    /// No region: neither the spec nor the AWS configuration names one.
-    #[error("{}", NoRegion)]
-    NoRegion,
-    /// AWS failed.
-    #[error(transparent)]
-    Aws(#[from] AwsError),
-    /// The change would lose logs or delivery and the spec does not consent (see
-    /// [`plan::guard`]); nothing was written.
-    #[error("refused, nothing written: {}", .0.join("; "))]
-    Refused(Vec<String>),
-}
+pub use error::EngineError;
 
-impl From<NoRegion> for EngineError {
-    fn from(_: NoRegion) -> Self {
-        EngineError::NoRegion
-    }
-}
-
-impl EngineError {
-    /// Stable label for metrics and events.
-    pub fn label(&self) -> &'static str {
-        match self {
-            EngineError::InvalidSpec(_) => "InvalidSpec",
-            EngineError::NoRegion => "NoRegion",
-            EngineError::Aws(e) => e.label(),
-            EngineError::Refused(_) => "DestructiveChange",
-        }
-    }
-}
+mod error;
 
 /// One pass of a convergence: the plan it executed, and what executing it did.
 #[derive(Debug, Clone)]
@@ -197,6 +165,9 @@ pub struct Engine {
     /// What each namespace may reach (the controller's); `None`: anything (the CLI, run by
     /// whoever holds the credentials).
     tenancy: Option<Arc<Tenancy>>,
+    /// The account each namespace's pipelines act in (the operator's accounts file); `None`
+    /// or a namespace it does not map: the base credentials' own account.
+    accounts: Option<Arc<Accounts>>,
 }
 
 impl Engine {
@@ -207,7 +178,31 @@ impl Engine {
             batches: None,
             metrics: None,
             tenancy: None,
+            accounts: None,
         }
+    }
+
+    /// This engine acting for each namespace in the account the accounts file maps it to (see
+    /// [`crate::spec::accounts`]).
+    pub fn with_accounts(mut self, accounts: Accounts) -> Self {
+        self.accounts = Some(Arc::new(accounts));
+        self
+    }
+
+    /// The AWS access of `namespace`'s pipelines: its account's role, assumed (once, then
+    /// shared), or the base credentials.
+    pub fn aws_for(&self, namespace: &str) -> Arc<Aws> {
+        match self.accounts.as_ref().and_then(|a| a.role_for(namespace)) {
+            Some(role) => self
+                .aws
+                .assume(role, &crate::aws::assume::session_name(namespace)),
+            None => self.aws.clone(),
+        }
+    }
+
+    /// The clients of `namespace`'s account in `region`.
+    fn clients(&self, namespace: &str, region: &str) -> Arc<RegionClients> {
+        self.aws_for(namespace).region(region)
     }
 
     /// This engine refusing, as invalid specs, log groups and functions outside what their
@@ -226,15 +221,18 @@ impl Engine {
         self
     }
 
-    /// The current batch of `region`, when reads are batched.
-    pub fn batch(&self, region: &str) -> Option<Arc<Batch>> {
-        self.batches.as_ref().map(|b| b.current(region))
+    /// The current batch of `target`'s account and region, when reads are batched (pipelines
+    /// of different accounts never share reads).
+    pub fn batch(&self, target: &crate::arn::AwsTarget) -> Option<Arc<Batch>> {
+        self.batches
+            .as_ref()
+            .map(|b| b.current(&target.to_string()))
     }
 
     /// Notes that the pipeline of `desired` wrote: its next reads are its own.
     fn wrote(&self, desired: &Desired) {
         if let Some(b) = &self.batches {
-            b.written(&desired.target.region, &desired.stack.name);
+            b.written(&desired.target.to_string(), &desired.stack.name);
         }
     }
 
@@ -276,14 +274,35 @@ impl Engine {
         let Some(region) = valid.region() else {
             return Err(EngineError::NoRegion);
         };
-        let account = self.aws.account_id_in(region).await?;
+        let namespace = &valid.id().namespace;
+        let aws = self.aws_for(namespace);
+        if let Err(source) = aws.check_role().await {
+            return Err(self.role_not_assumed(namespace, source));
+        }
+        let account = aws.account_id_in(region).await?;
         // Known only now: a function of another account is refused before anything is read.
         let foreign = crate::spec::validate::functions_outside_account(valid.spec(), &account);
         if !foreign.is_empty() {
             return Err(EngineError::InvalidSpec(InvalidSpec(foreign)));
         }
-        let role = self.aws.cloudformation_role_arn().map(str::to_owned);
+        // The configured service role is the base account's: another account's pipelines use
+        // the default role of their own account.
+        let role = self
+            .aws
+            .cloudformation_role_arn()
+            .filter(|arn| crate::arn::RoleArn::parse(arn).is_none_or(|r| r.account_id == account))
+            .map(str::to_owned);
         Ok(Pipeline::resolve(valid, &account)?.with_cloudformation_role(role))
+    }
+
+    fn role_not_assumed(&self, namespace: &str, source: AwsError) -> EngineError {
+        let role = self.accounts.as_ref().and_then(|a| a.role_for(namespace));
+        EngineError::RoleNotAssumed {
+            namespace: namespace.to_owned(),
+            account: role.map(|r| r.label()).unwrap_or_default(),
+            role_arn: role.map(|r| r.role_arn.clone()).unwrap_or_default(),
+            source,
+        }
     }
 
     /// [`Engine::validate`] then [`Engine::resolve`]: an invalid spec costs no AWS call.
@@ -299,8 +318,8 @@ impl Engine {
     /// Observes AWS and plans, without writing.
     pub async fn check(&self, pipeline: &Pipeline, hints: &Hints) -> Result<Check, EngineError> {
         let desired = desired::build(pipeline);
-        let clients = self.aws.region(&desired.target.region);
-        let batch = self.batch(&desired.target.region);
+        let clients = self.clients(&desired.id.namespace, &desired.target.region);
+        let batch = self.batch(&desired.target);
         let observed = read::observed(&clients, &desired, hints, batch.as_deref()).await?;
         let plan = plan::plan(&desired, &observed);
         Ok(Check {
@@ -347,7 +366,10 @@ impl Engine {
         if converged.initial.report_only {
             return Ok(converged);
         }
-        let clients = self.aws.region(&converged.desired.target.region);
+        let clients = self.clients(
+            &converged.desired.id.namespace,
+            &converged.desired.target.region,
+        );
         for pass in 1..=MAX_PASSES {
             let plan = &converged.remaining;
             if plan.writes().next().is_none() {
@@ -394,7 +416,7 @@ impl Engine {
         progress: &mut P,
     ) -> Result<Deleted, EngineError> {
         let desired = desired::build(pipeline);
-        let clients = self.aws.region(&desired.target.region);
+        let clients = self.clients(&desired.id.namespace, &desired.target.region);
         self.wrote(&desired);
         let observed = read::observed(&clients, &desired, hints, None).await?;
         let mut plan = plan::plan_delete(&desired, &observed);
@@ -436,15 +458,17 @@ impl Engine {
         }
     }
 
-    /// Sends a new canary along `route` (in `region`) and looks for it at once.
+    /// Sends a new canary along `route` (in `namespace`'s account and `region`) and looks for it
+    /// at once.
     pub async fn send_canary(
         &self,
+        namespace: &str,
         region: &str,
         route: &CanaryRoute,
         canary: Canary,
         now_ms: i64,
     ) -> Result<Tracked, AwsError> {
-        let clients = self.aws.region(region);
+        let clients = self.clients(namespace, region);
         delivery_io::canary::send(&clients, route, &canary).await?;
         let mut tracked = Tracked::new(route, canary);
         delivery_io::canary::advance(&clients, route, &mut tracked, now_ms, DEFAULT_BUDGET).await?;
@@ -454,12 +478,13 @@ impl Engine {
     /// Looks for a tracked canary at its waiting stages.
     pub async fn look_for_canary(
         &self,
+        namespace: &str,
         region: &str,
         route: &CanaryRoute,
         tracked: &mut Tracked,
         now_ms: i64,
     ) -> Result<(), AwsError> {
-        let clients = self.aws.region(region);
+        let clients = self.clients(namespace, region);
         delivery_io::canary::advance(&clients, route, tracked, now_ms, DEFAULT_BUDGET).await
     }
 
@@ -494,7 +519,7 @@ impl Engine {
         source_groups: &[String],
         now_ms: i64,
     ) -> Result<Vec<Signal>, AwsError> {
-        let clients = self.aws.region(&desired.target.region);
+        let clients = self.clients(&desired.id.namespace, &desired.target.region);
         let p = desired.signal_pipeline();
         let queries = signals::queries(&p, source_groups);
         let (from_ms, to_ms) = signals::window(now_ms);
@@ -514,6 +539,7 @@ impl Engine {
     /// time on.
     pub async fn incoming(
         &self,
+        namespace: &str,
         region: &str,
         groups: &[(String, i64)],
         now_ms: i64,
@@ -521,7 +547,7 @@ impl Engine {
         let Some(from_ms) = groups.iter().map(|(_, since)| *since).min() else {
             return Ok(Default::default());
         };
-        let clients = self.aws.region(region);
+        let clients = self.clients(namespace, region);
         let names: Vec<String> = groups.iter().map(|(g, _)| g.clone()).collect();
         let queries = crate::cutover::incoming::queries(&names);
         // A datapoint's timestamp is the start of its minute: read from the minute that holds
@@ -543,7 +569,7 @@ impl Engine {
         if p.error_prefix.is_empty() {
             return Ok(Vec::new());
         }
-        let clients = self.aws.region(&desired.target.region);
+        let clients = self.clients(&desired.id.namespace, &desired.target.region);
         let listed =
             delivery_io::signals::error_objects(&clients, p.bucket, p.error_prefix, since_ms)
                 .await?;
