@@ -149,13 +149,14 @@ impl Deleted {
 /// bucket when it remains though the spec deletes it (a bucket with objects is one reason
 /// CloudFormation leaves it).
 async fn read_back(
+    aws: &Aws,
     clients: &RegionClients,
     desired: &Desired,
     hints: &Hints,
     before: &Observed,
     applied: &ApplyReport,
 ) -> Result<plan::Readback, AwsError> {
-    let after = read::observed(clients, desired, hints, None).await?;
+    let after = read::observed(aws, clients, desired, hints, None).await?;
     let deletes_bucket = matches!(desired.deletion_policy, crate::spec::DeletionPolicy::Delete);
     let holds_objects = match &after.bucket {
         Some(_) if deletes_bucket => read::holds_objects(clients, &desired.names.bucket).await?,
@@ -278,7 +279,12 @@ impl Engine {
         };
         let account = self.aws.account_id_in(region).await?;
         // Known only now: a function of another account is refused before anything is read.
-        let foreign = crate::spec::validate::functions_outside_account(valid.spec(), &account);
+        let mut foreign = crate::spec::validate::functions_outside_account(valid.spec(), &account);
+        foreign.extend(crate::spec::validate::remote_sources_at_home(
+            valid.spec(),
+            &account,
+            region,
+        ));
         if !foreign.is_empty() {
             return Err(EngineError::InvalidSpec(InvalidSpec(foreign)));
         }
@@ -301,7 +307,8 @@ impl Engine {
         let desired = desired::build(pipeline);
         let clients = self.aws.region(&desired.target.region);
         let batch = self.batch(&desired.target.region);
-        let observed = read::observed(&clients, &desired, hints, batch.as_deref()).await?;
+        let observed =
+            read::observed(&self.aws, &clients, &desired, hints, batch.as_deref()).await?;
         let plan = plan::plan(&desired, &observed);
         Ok(Check {
             desired,
@@ -369,13 +376,14 @@ impl Engine {
             }
             self.wrote(&converged.desired);
             let mut echo = |outcome: &ActionOutcome| progress(Progress::Outcome { pass, outcome });
-            let applied = apply::apply(&clients, plan, &mut echo).await;
+            let applied = apply::apply(&self.aws, &clients, plan, &mut echo).await;
             let ok = applied.succeeded();
             converged.passes.push(Pass {
                 plan: plan.clone(),
                 applied,
             });
-            let observed = read::observed(&clients, &converged.desired, hints, None).await?;
+            let observed =
+                read::observed(&self.aws, &clients, &converged.desired, hints, None).await?;
             converged.remaining = plan::plan(&converged.desired, &observed);
             converged.observed = observed;
             if !ok {
@@ -396,15 +404,15 @@ impl Engine {
         let desired = desired::build(pipeline);
         let clients = self.aws.region(&desired.target.region);
         self.wrote(&desired);
-        let observed = read::observed(&clients, &desired, hints, None).await?;
+        let observed = read::observed(&self.aws, &clients, &desired, hints, None).await?;
         let mut plan = plan::plan_delete(&desired, &observed);
         // Deleting is an explicit request: it runs even for report-only pipelines.
         plan.report_only = false;
         self.guard(&clients, plan::guard::delete_losses(&desired, &plan))
             .await?;
-        let applied = apply::apply(&clients, &plan, progress).await;
+        let applied = apply::apply(&self.aws, &clients, &plan, progress).await;
         // Also after a delete with nothing left to do: what an earlier one left is found again.
-        let readback = read_back(&clients, &desired, hints, &observed, &applied).await;
+        let readback = read_back(&self.aws, &clients, &desired, hints, &observed, &applied).await;
         Ok(Deleted {
             plan,
             applied,
