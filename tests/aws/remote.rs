@@ -177,6 +177,6 @@ async fn a_remote_group_carries_a_filter_through_the_destination_and_it_is_resto
     correct(&m, &m.spec(REMOTE)).await;
     assert_eq!(
         filter_names(&there, "/ecs/payments").await,
-        [filter.name.clone()]
+        std::slice::from_ref(&filter.name)
     );
 }
