@@ -2,7 +2,8 @@
 //! its own account. Converging creates the CloudWatch Logs destination there (target, role and
 //! policy as desired); a policy widened by hand is drift naming the policy's field and is
 //! narrowed again; deleting the pipeline removes the destination; the remote filter delivers
-//! through the destination and, removed by hand, is put back.
+//! through the destination and, removed by hand, is put back; an event of a remote group reaches
+//! the pipeline's bucket.
 
 use crate::common;
 
@@ -179,4 +180,57 @@ async fn a_remote_group_carries_a_filter_through_the_destination_and_it_is_resto
         filter_names(&there, "/ecs/payments").await,
         std::slice::from_ref(&filter.name)
     );
+}
+
+#[tokio::test]
+async fn an_event_of_a_remote_group_reaches_the_pipelines_bucket_through_the_destination() {
+    let m = Moto::new().await;
+    let d = converged_remote(&m, &["/ecs/payments"]).await;
+    let there = outsider_in(&m, SOURCE_REGION).await;
+    (there.logs.create_log_stream())
+        .log_group_name("/ecs/payments")
+        .log_stream_name("web-1")
+        .send()
+        .await
+        .unwrap();
+    let message = "payment 7 settled in us-east-1";
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let event = aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+        .timestamp(now_ms)
+        .message(message)
+        .build()
+        .unwrap();
+    (there.logs.put_log_events())
+        .log_group_name("/ecs/payments")
+        .log_stream_name("web-1")
+        .log_events(event)
+        .send()
+        .await
+        .unwrap();
+    let holds_message = || async {
+        for key in object_keys(&m.c, &d.names.bucket, "raw/").await {
+            if gunzipped(object_bytes(&m.c, &d.names.bucket, &key).await).contains(message) {
+                return true;
+            }
+        }
+        false
+    };
+    let delivered = eventually(std::time::Duration::from_secs(10), holds_message).await;
+    assert!(delivered, "{message:?} not under raw/ within 10 s");
+}
+
+/// `bytes` with every gzip layer removed, as text.
+fn gunzipped(mut bytes: Vec<u8>) -> String {
+    use std::io::Read;
+    while bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(&bytes[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        bytes = out;
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
 }
