@@ -32,7 +32,7 @@ pub struct Observed {
     /// The pipeline's CloudWatch Logs destinations that exist (those of its remote sources'
     /// regions), by region.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub destinations: BTreeMap<String, Destination>,
+    pub destinations: BTreeMap<String, ObservedDestination>,
     /// Per remote source (`<account>/<region>`), every log group read there with all its
     /// subscription filters.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -65,6 +65,19 @@ impl Observed {
             .map(|(group, _)| group.clone())
             .collect()
     }
+}
+
+/// A CloudWatch Logs destination as described by AWS, with its tags (whose owner tag says whose
+/// it is: `PutDestination` sets them when it creates one).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservedDestination {
+    /// Its settings.
+    #[serde(flatten)]
+    pub destination: Destination,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Tags,
 }
 
 /// The log groups read in one remote source's account and region, by name, with all their

@@ -445,15 +445,18 @@ fn put_destination(
 ) -> Result<(), Refused> {
     let d = &want.destination;
     if fields {
-        let live = world
-            .destinations
+        // Tags are set only by the call that creates the destination.
+        let live = (world.destinations)
             .entry(want.region.clone())
-            .or_insert_with(|| Destination {
-                access_policy: None,
-                ..d.clone()
+            .or_insert_with(|| ObservedDestination {
+                destination: Destination {
+                    access_policy: None,
+                    ..d.clone()
+                },
+                tags: want.tags.clone(),
             });
-        live.target_arn = d.target_arn.clone();
-        live.role_arn = d.role_arn.clone();
+        live.destination.target_arn = d.target_arn.clone();
+        live.destination.role_arn = d.role_arn.clone();
     }
     if policy {
         let Some(live) = world.destinations.get_mut(&want.region) else {
@@ -462,7 +465,7 @@ fn put_destination(
                 "ResourceNotFoundException: the destination does not exist",
             ));
         };
-        live.access_policy = d.access_policy.clone();
+        live.destination.access_policy = d.access_policy.clone();
     }
     Ok(())
 }

@@ -2,9 +2,12 @@
 //! region, in the pipeline's account. Each is compared field by field: its target and role
 //! (written back with `PutDestination`) and its access policy, statement by statement (written
 //! back whole with `PutDestinationPolicy`: the destination is pitagora's alone, so a widened
-//! principal such as `*` is drift, named at its deepest differing field).
+//! principal such as `*` is drift, named at its deepest differing field). A destination of the
+//! pipeline's name that its tags give to another owner (or to none, without `adoptExisting`) is
+//! a conflict, never written or deleted.
 
 use super::diff::{self, Changes};
+use super::ownership::ownership_conflict;
 use super::{Builder, Change, Op, Step};
 use crate::arn;
 use crate::desired::{Desired, DestinationSpec};
@@ -23,9 +26,13 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, o: &Observed, stream_foreign: b
         return;
     }
     for want in &d.destinations {
-        match o.destinations.get(&want.region) {
-            None => create(b, want),
-            Some(live) => update(b, want, live),
+        let Some(live) = o.destinations.get(&want.region) else {
+            create(b, want);
+            continue;
+        };
+        match ownership_conflict(d, &live.tags) {
+            None => update(b, want, &live.destination),
+            Some((cause, reason)) => b.conflict(KIND, &want.destination.name, cause, reason),
         }
     }
 }
@@ -108,14 +115,19 @@ fn update(b: &mut Builder, want: &DestinationSpec, live: &Destination) {
     );
 }
 
-/// Every destination of the pipeline that exists, removed after the remote filters delivering
-/// through it.
-pub(super) fn delete(b: &mut Builder, o: &Observed, reason: &str) {
+/// Every destination of the pipeline that exists and is its own, removed after the remote
+/// filters delivering through it; another owner's is left in place, as a conflict.
+pub(super) fn delete(b: &mut Builder, d: &Desired, o: &Observed, reason: &str) {
     for (region, live) in &o.destinations {
+        let name = &live.destination.name;
+        if let Some((cause, why)) = ownership_conflict(d, &live.tags) {
+            b.conflict(KIND, name, cause, format!("left in place: {why}"));
+            continue;
+        }
         let step = Step::DeleteDestination {
             region: region.clone(),
-            name: live.name.clone(),
+            name: name.clone(),
         };
-        b.push(Op::Delete, KIND, &live.name, Vec::new(), reason, step);
+        b.push(Op::Delete, KIND, name, Vec::new(), reason, step);
     }
 }

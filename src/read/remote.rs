@@ -1,5 +1,5 @@
 //! Observe the remote sources: the pipeline's CloudWatch Logs destinations (in its account, one
-//! per source region) and, in each source account and region, the log groups it selects with
+//! per source region, with their tags) and, in each source account and region, the log groups it selects with
 //! every subscription filter they carry.
 //!
 //! Destinations are read with the pipeline's own credentials in their region; a remote source is
@@ -12,15 +12,14 @@ use super::log_groups::filters_of;
 use crate::aws::logs;
 use crate::aws::{Aws, AwsError, RegionClients};
 use crate::desired::{Desired, DestinationSpec, RemoteSpec};
-use crate::observed::RemoteGroups;
-use crate::resources::Destination;
+use crate::observed::{ObservedDestination, RemoteGroups};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What the remote part of a pipeline holds: its destinations by region, and each remote
 /// source's groups by `<account>/<region>`.
 #[derive(Default)]
 pub(super) struct Remote {
-    pub(super) destinations: BTreeMap<String, Destination>,
+    pub(super) destinations: BTreeMap<String, ObservedDestination>,
     pub(super) sources: BTreeMap<String, RemoteGroups>,
 }
 
@@ -29,7 +28,17 @@ pub(super) async fn read(aws: &Aws, d: &Desired) -> Result<Remote, AwsError> {
     let mut out = Remote::default();
     for want in &d.destinations {
         let c = aws.region(&want.region);
-        if let Some(found) = destination(&c, want).await? {
+        if let Some(destination) = destination(&c, want).await? {
+            let listed = c
+                .send("CloudWatchLogs.ListTagsForResource", || {
+                    c.logs
+                        .list_tags_for_resource()
+                        .resource_arn(&want.arn)
+                        .send()
+                })
+                .await?;
+            let tags = logs::tags_from_sdk(listed.tags());
+            let found = ObservedDestination { destination, tags };
             out.destinations.insert(want.region.clone(), found);
         }
     }
@@ -44,7 +53,7 @@ pub(super) async fn read(aws: &Aws, d: &Desired) -> Result<Remote, AwsError> {
 async fn destination(
     c: &RegionClients,
     want: &DestinationSpec,
-) -> Result<Option<Destination>, AwsError> {
+) -> Result<Option<crate::resources::Destination>, AwsError> {
     let name = &want.destination.name;
     let mut token: Option<String> = None;
     loop {

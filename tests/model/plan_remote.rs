@@ -2,12 +2,14 @@
 //! filters that deliver through it and goes after them; a converged world plans nothing; a
 //! policy widened by hand is one update naming the policy's field, which an ignore rule keeps as
 //! it is live; a remote group that stops being selected loses its filter; an exact remote group
-//! that does not exist is a conflict naming its account and region.
+//! that does not exist is a conflict naming its account and region; another owner's destination
+//! is a conflict, never written or deleted.
 
 use crate::common;
 
 use common::{ACCOUNT, converge, desired, spec, world_with_groups};
 use pitagora::desired::Desired;
+use pitagora::names::OWNER_TAG;
 use pitagora::observed::Observed;
 use pitagora::plan::{Op, Step, Target, plan, plan_delete};
 use pitagora::resources::ResourceKind::{self, *};
@@ -78,7 +80,8 @@ fn a_destination_policy_widened_by_hand_is_one_update_naming_the_principal() {
     let d = remote_desired("");
     let mut w = converge(&d, world(&["/ecs/payments"]));
     let live = w.destinations.get_mut("us-east-1").unwrap();
-    live.access_policy.as_mut().unwrap()["Statement"][0]["Principal"] = json!({"AWS": "*"});
+    live.destination.access_policy.as_mut().unwrap()["Statement"][0]["Principal"] =
+        json!({"AWS": "*"});
     let p = plan(&d, &w);
     assert_eq!(kinds(&p), [(Op::Update, Destination)]);
     let change = &p.actions[0].changes[0];
@@ -109,8 +112,9 @@ fn an_ignored_policy_field_is_written_as_it_is_live() {
     );
     let mut w = converge(&d, world(&["/ecs/payments"]));
     let live = w.destinations.get_mut("us-east-1").unwrap();
-    live.access_policy.as_mut().unwrap()["Statement"][0]["Principal"] = json!({"AWS": "*"});
-    live.role_arn = format!("arn:aws:iam::{ACCOUNT}:role/someone-else");
+    live.destination.access_policy.as_mut().unwrap()["Statement"][0]["Principal"] =
+        json!({"AWS": "*"});
+    live.destination.role_arn = format!("arn:aws:iam::{ACCOUNT}:role/someone-else");
     let p = plan(&d, &w);
     assert_eq!(kinds(&p), [(Op::Update, Destination)]);
     let Target::Aws(Step::PutDestination { destination, .. }) = &p.actions[0].step else {
@@ -121,6 +125,26 @@ fn an_ignored_policy_field_is_written_as_it_is_live() {
     assert_eq!(
         destination.destination.role_arn,
         d.destinations[0].destination.role_arn
+    );
+}
+
+#[test]
+fn a_destination_of_the_pipelines_name_owned_by_another_is_a_conflict_never_written_or_deleted() {
+    let d = remote_desired("");
+    let mut w = converge(&d, world(&["/ecs/payments"]));
+    let live = w.destinations.get_mut("us-east-1").unwrap();
+    live.tags.insert(OWNER_TAG.into(), "team-b/other".into());
+    live.destination.access_policy = None;
+    let kinds_of = |p: &pitagora::plan::Plan| -> Vec<(Op, ResourceKind)> {
+        (p.actions.iter())
+            .filter(|a| a.kind == Destination)
+            .map(|a| (a.op, a.kind))
+            .collect()
+    };
+    assert_eq!(kinds_of(&plan(&d, &w)), [(Op::Conflict, Destination)]);
+    assert_eq!(
+        kinds_of(&plan_delete(&d, &w)),
+        [(Op::Conflict, Destination)]
     );
 }
 
