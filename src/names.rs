@@ -46,6 +46,8 @@ pub mod limits {
     pub const FILTER: usize = 512;
     /// Log group names.
     pub const LOG_GROUP: usize = 512;
+    /// CloudWatch Logs destination names.
+    pub const DESTINATION: usize = 512;
     /// S3 notification configuration and lifecycle rule ids.
     pub const S3_CONFIG_ID: usize = 255;
 }
@@ -148,6 +150,14 @@ impl Names {
 /// The error-logging log group of a stream named `stream`.
 pub fn error_log_group_of(stream: &str) -> String {
     format!("{ERROR_LOG_GROUP_PREFIX}{stream}")
+}
+
+/// The CloudWatch Logs destination in `region` of the pipeline whose stream is `stream`: the
+/// stream's name and the region (at most 64 + 1 + a region code, within
+/// [`limits::DESTINATION`]), so each region's destination has a name of its own, as the error
+/// log group's is derived from the stream's.
+pub fn destination_name(stream: &str, region: &str) -> String {
+    format!("{stream}-{region}")
 }
 
 /// The pipeline a subscription filter named `filter` belongs to when it is pitagora's: the

@@ -29,6 +29,14 @@ pub struct Observed {
     /// that carried this pipeline's filter before), with all their subscription filters.
     #[serde(default)]
     pub log_groups: BTreeMap<String, Vec<SubscriptionFilter>>,
+    /// The pipeline's CloudWatch Logs destinations that exist (those of its remote sources'
+    /// regions), by region.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub destinations: BTreeMap<String, ObservedDestination>,
+    /// Per remote source (`<account>/<region>`), every log group read there with all its
+    /// subscription filters.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub remote: BTreeMap<String, RemoteGroups>,
     /// The bucket's shared configuration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket: Option<ObservedBucket>,
@@ -58,6 +66,23 @@ impl Observed {
             .collect()
     }
 }
+
+/// A CloudWatch Logs destination as described by AWS, with its tags (whose owner tag says whose
+/// it is: `PutDestination` sets them when it creates one).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservedDestination {
+    /// Its settings.
+    #[serde(flatten)]
+    pub destination: Destination,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+/// The log groups read in one remote source's account and region, by name, with all their
+/// subscription filters.
+pub type RemoteGroups = BTreeMap<String, Vec<SubscriptionFilter>>;
 
 /// A CloudFormation stack as described by AWS.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -91,6 +91,11 @@ resource_kinds! {
     RouteLogGroup: removed 6,
     /// The Firehose delivery stream.
     DeliveryStream: removed 5,
+    /// A CloudWatch Logs destination in the pipeline's account, one per remote source region
+    /// (`spec.sources.remote`): its target (the stream), its role and its access policy (the
+    /// source accounts that may subscribe), live. Removed after the remote filters that deliver
+    /// through it, before the stream it targets.
+    Destination: removed 1,
     /// This pipeline's entries in the bucket's notification configuration.
     BucketNotification: removed 3,
     /// This pipeline's rule in the bucket's lifecycle configuration.
@@ -102,6 +107,10 @@ resource_kinds! {
     LogGroup: removed 0,
     /// The subscription filter on one source log group.
     SubscriptionFilter: removed 0,
+    /// The subscription filter on one log group of a remote source (`spec.sources.remote`), in
+    /// its account and region, delivering through that region's [`ResourceKind::Destination`];
+    /// named `<account>/<region>:<log group>`.
+    RemoteSubscriptionFilter: removed 0,
     /// This pipeline's key in the fluentd ConfigMap (`spec.legacy.fluentd.config`): the routes
     /// at their stages in effect. A cluster resource, written by the controller.
     // Never in an AWS plan's removals; its step is the filters'.
@@ -227,6 +236,23 @@ pub struct SubscriptionFilter {
     pub role_arn: Option<String>,
     /// `distribution`: `ByLogStream` or `Random`.
     pub distribution: String,
+}
+
+/// A CloudWatch Logs destination: what a subscription filter in another account or region
+/// delivers through.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Destination {
+    /// `destinationName`.
+    pub name: String,
+    /// `targetArn`: where the events go (the pipeline's stream).
+    pub target_arn: String,
+    /// `roleArn`: the role CloudWatch Logs assumes to put them there.
+    pub role_arn: String,
+    /// `accessPolicy`, parsed; `None`: the destination has none (no other account may
+    /// subscribe).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_policy: Option<serde_json::Value>,
 }
 
 /// Where a bucket notification goes.

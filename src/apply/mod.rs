@@ -9,7 +9,7 @@
 //! This module keeps the order and the dispatch; each resource kind's writes live in its own
 //! module: [`stack`], [`bucket_access`], [`bucket_policy`], [`role`], [`topic_policy`], [`topic_encryption`],
 //! [`permissions`], [`log_group`], [`stream`], [`notifications`], [`lifecycle`],
-//! [`subscriptions`], [`filters`]. SDK values are built by the service mappings in
+//! [`subscriptions`], [`filters`], [`remote`] (destinations and remote filters). SDK values are built by the service mappings in
 //! [`crate::aws`], the same ones `read` reads with.
 
 mod bucket_access;
@@ -19,6 +19,7 @@ mod lifecycle;
 mod log_group;
 mod notifications;
 mod permissions;
+mod remote;
 mod role;
 mod stack;
 mod stream;
@@ -26,7 +27,7 @@ mod subscriptions;
 mod topic_encryption;
 mod topic_policy;
 
-use crate::aws::{AwsError, RegionClients};
+use crate::aws::{Aws, AwsError, RegionClients};
 use crate::plan::{Action, Plan, Step, Target};
 use crate::resources::ResourceKind;
 use serde::Serialize;
@@ -78,8 +79,10 @@ impl ApplyReport {
 }
 
 /// Executes `plan`'s writing actions in order, reporting each outcome to `progress` as it
-/// happens. A report-only plan is never executed.
+/// happens: `c` are the clients of the pipeline's region, `aws` reaches the other regions and
+/// accounts its remote sources are in. A report-only plan is never executed.
 pub async fn apply<P: FnMut(&ActionOutcome)>(
+    aws: &Aws,
     c: &RegionClients,
     plan: &Plan,
     progress: &mut P,
@@ -95,7 +98,7 @@ pub async fn apply<P: FnMut(&ActionOutcome)>(
         // Boxed: one step's SDK futures are large; keep them off the caller's stack.
         let result = match &action.step {
             Target::Aws(step) => {
-                tracing::Instrument::instrument(Box::pin(execute(c, step)), span).await
+                tracing::Instrument::instrument(Box::pin(execute(aws, c, step)), span).await
             }
             // Shown with the plan, written by the controller (server-side apply and reload).
             Target::Cluster(_) => {
@@ -110,7 +113,9 @@ pub async fn apply<P: FnMut(&ActionOutcome)>(
         progress(&outcome);
         let independent = matches!(
             action.kind,
-            ResourceKind::SubscriptionFilter | ResourceKind::TopicSubscription
+            ResourceKind::SubscriptionFilter
+                | ResourceKind::RemoteSubscriptionFilter
+                | ResourceKind::TopicSubscription
         );
         let failed = outcome.result.is_err();
         report.outcomes.push(outcome);
@@ -122,8 +127,8 @@ pub async fn apply<P: FnMut(&ActionOutcome)>(
     report
 }
 
-/// Executes one step.
-pub async fn execute(c: &RegionClients, step: &Step) -> Result<String, AwsError> {
+/// Executes one step: in the pipeline's region with `c`, elsewhere through `aws`.
+pub async fn execute(aws: &Aws, c: &RegionClients, step: &Step) -> Result<String, AwsError> {
     match step {
         Step::CreateStack { .. } | Step::UpdateStack { .. } => stack::write(c, step).await,
         Step::DeleteStack {
@@ -186,6 +191,10 @@ pub async fn execute(c: &RegionClients, step: &Step) -> Result<String, AwsError>
         Step::Unsubscribe { arn } => subscriptions::unsubscribe(c, arn).await,
         Step::PutFilter { log_group, filter } => filters::put(c, log_group, filter).await,
         Step::DeleteFilter { log_group, name } => filters::delete(c, log_group, name).await,
+        Step::PutDestination { .. }
+        | Step::DeleteDestination { .. }
+        | Step::PutRemoteFilter { .. }
+        | Step::DeleteRemoteFilter { .. } => remote::execute(aws, step).await,
         Step::Conflict(_) => Ok(String::new()),
     }
 }

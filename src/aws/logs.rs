@@ -1,9 +1,11 @@
 //! CloudWatch Logs ↔ domain values, both directions: subscription filters
-//! ([`SubscriptionFilter`]), log group tags and the listed name and retention of a log group.
-//! Pure functions: `read` reads with them, apply writes with them.
+//! ([`SubscriptionFilter`]), destinations ([`Destination`]), log group tags and the listed name
+//! and retention of a log group. Pure functions: `read` reads with them, apply writes with them.
 
 use crate::observed::FilterLimit;
 use crate::resources::*;
+use aws_sdk_cloudwatchlogs::operation::put_destination::builders::PutDestinationFluentBuilder;
+use aws_sdk_cloudwatchlogs::operation::put_destination_policy::builders::PutDestinationPolicyFluentBuilder;
 use aws_sdk_cloudwatchlogs::operation::put_subscription_filter::builders::PutSubscriptionFilterFluentBuilder;
 use aws_sdk_cloudwatchlogs::types as logs;
 use std::collections::HashMap;
@@ -35,6 +37,44 @@ pub fn put_filter(
         .destination_arn(&f.destination_arn)
         .set_role_arn(f.role_arn.clone())
         .distribution(logs::Distribution::from(f.distribution.as_str()))
+}
+
+/// A described destination in the managed view (absent fields read as empty; an access policy
+/// that is not JSON is kept as the string it is, so it differs from any desired document).
+pub fn destination_from_sdk(d: &logs::Destination) -> Destination {
+    Destination {
+        name: d.destination_name().unwrap_or_default().to_owned(),
+        target_arn: d.target_arn().unwrap_or_default().to_owned(),
+        role_arn: d.role_arn().unwrap_or_default().to_owned(),
+        access_policy: d.access_policy().map(|p| {
+            serde_json::from_str(p).unwrap_or_else(|_| serde_json::Value::String(p.to_owned()))
+        }),
+    }
+}
+
+/// A `PutDestination` request that writes `d`'s target and role, with `tags` (which AWS sets
+/// only when the request creates the destination); not yet sent.
+pub fn put_destination(
+    request: PutDestinationFluentBuilder,
+    d: &Destination,
+    tags: &Tags,
+) -> PutDestinationFluentBuilder {
+    request
+        .destination_name(&d.name)
+        .target_arn(&d.target_arn)
+        .role_arn(&d.role_arn)
+        .set_tags(Some(tags_to_sdk(tags)))
+}
+
+/// A `PutDestinationPolicy` request that writes `policy` on the destination `name`.
+pub fn put_destination_policy(
+    request: PutDestinationPolicyFluentBuilder,
+    name: &str,
+    policy: &serde_json::Value,
+) -> PutDestinationPolicyFluentBuilder {
+    request
+        .destination_name(name)
+        .access_policy(policy.to_string())
 }
 
 /// A listed log group's name and retention (`None`: never expires); `None` without a name.
@@ -126,6 +166,35 @@ mod tests {
             assert_eq!(request.get_log_group_name().as_deref(), Some("/app"));
             assert_eq!(filter_from_sdk(&described(&request)), f);
         }
+    }
+
+    #[test]
+    fn a_destination_and_its_policy_read_back_as_put() {
+        let d = Destination {
+            name: "pitagora-p-us-east-1".into(),
+            target_arn: "arn:aws:firehose:eu-west-1:1:deliverystream/p".into(),
+            role_arn: "arn:aws:iam::1:role/pitagora/p-logs".into(),
+            access_policy: Some(serde_json::json!({"Statement": [{"Effect": "Allow"}]})),
+        };
+        let tags: Tags = [("owner".to_owned(), "p".to_owned())].into();
+        let put = put_destination(client().put_destination(), &d, &tags);
+        let policy = put_destination_policy(
+            client().put_destination_policy(),
+            &d.name,
+            d.access_policy.as_ref().unwrap(),
+        );
+        assert_eq!(
+            policy.get_destination_name().as_deref(),
+            Some(d.name.as_str())
+        );
+        assert_eq!(put.get_tags().clone(), Some(tags_to_sdk(&tags)));
+        let described = logs::Destination::builder()
+            .set_destination_name(put.get_destination_name().clone())
+            .set_target_arn(put.get_target_arn().clone())
+            .set_role_arn(put.get_role_arn().clone())
+            .set_access_policy(policy.get_access_policy().clone())
+            .build();
+        assert_eq!(destination_from_sdk(&described), d);
     }
 
     #[test]

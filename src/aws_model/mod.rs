@@ -7,7 +7,7 @@
 
 mod held;
 
-use crate::desired::{LogGroupSpec, StreamSpec};
+use crate::desired::{DestinationSpec, LogGroupSpec, StreamSpec};
 use crate::observed::*;
 use crate::plan::{Plan, Step, Target};
 use crate::resources::*;
@@ -166,6 +166,10 @@ pub fn execute(world: &mut Observed, step: &Step) -> Result<(), Refused> {
         Step::Unsubscribe { arn } => unsubscribe(world, arn),
         Step::PutFilter { log_group, filter } => put_filter(world, log_group, filter),
         Step::DeleteFilter { log_group, name } => delete_filter(world, log_group, name),
+        Step::PutDestination { .. }
+        | Step::DeleteDestination { .. }
+        | Step::PutRemoteFilter { .. }
+        | Step::DeleteRemoteFilter { .. } => execute_remote(world, step),
         // A conflict executes nothing.
         Step::Conflict(_) => Ok(()),
     }
@@ -419,4 +423,93 @@ fn delete_filter(world: &mut Observed, log_group: &str, name: &str) -> Result<()
         filters.retain(|f| f.name != name);
     }
     Ok(())
+}
+
+/// A remote source's log groups as a world of their own, so its filters follow the same rules.
+fn remote_place(world: &Observed, account: &str, region: &str) -> Observed {
+    Observed {
+        log_groups: (world.remote.get(&format!("{account}/{region}")))
+            .cloned()
+            .unwrap_or_default(),
+        ..Observed::default()
+    }
+}
+
+/// `PutDestination` creates or overwrites the target and role; `PutDestinationPolicy` needs the
+/// destination to exist.
+fn put_destination(
+    world: &mut Observed,
+    want: &DestinationSpec,
+    fields: bool,
+    policy: bool,
+) -> Result<(), Refused> {
+    let d = &want.destination;
+    if fields {
+        // Tags are set only by the call that creates the destination.
+        let live = (world.destinations)
+            .entry(want.region.clone())
+            .or_insert_with(|| ObservedDestination {
+                destination: Destination {
+                    access_policy: None,
+                    ..d.clone()
+                },
+                tags: want.tags.clone(),
+            });
+        live.destination.target_arn = d.target_arn.clone();
+        live.destination.role_arn = d.role_arn.clone();
+    }
+    if policy {
+        let Some(live) = world.destinations.get_mut(&want.region) else {
+            return Err(refuse(
+                "PutDestinationPolicy",
+                "ResourceNotFoundException: the destination does not exist",
+            ));
+        };
+        live.destination.access_policy = d.access_policy.clone();
+    }
+    Ok(())
+}
+
+/// Executes one of the remote part's steps: a destination in its region, a filter in its
+/// account and region.
+fn execute_remote(world: &mut Observed, step: &Step) -> Result<(), Refused> {
+    match step {
+        Step::PutDestination {
+            destination,
+            fields,
+            policy,
+        } => put_destination(world, destination, *fields, *policy),
+        Step::DeleteDestination { region, .. } => {
+            world.destinations.remove(region);
+            Ok(())
+        }
+        Step::PutRemoteFilter {
+            account,
+            region,
+            log_group,
+            filter,
+        } => {
+            let mut place = remote_place(world, account, region);
+            put_filter(&mut place, log_group, filter)?;
+            (world.remote).insert(format!("{account}/{region}"), place.log_groups);
+            Ok(())
+        }
+        Step::DeleteRemoteFilter {
+            account,
+            region,
+            log_group,
+            name,
+        } => {
+            let key = format!("{account}/{region}");
+            let filters = world
+                .remote
+                .get_mut(&key)
+                .and_then(|g| g.get_mut(log_group));
+            filters
+                .into_iter()
+                .for_each(|f| f.retain(|f| f.name != *name));
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }

@@ -223,6 +223,7 @@ fn engine_reads() -> Value {
             "iam:ListAttachedRolePolicies",
             "iam:ListRolePolicies",
             "lambda:GetPolicy",
+            "logs:DescribeDestinations",
             "logs:DescribeLogGroups",
             "logs:DescribeSubscriptionFilters",
             "logs:ListTagsForResource",
@@ -287,6 +288,16 @@ fn engine_writes(s: &Scope) -> Vec<Value> {
                 "logs:TagResource",
             ],
             s.canary_log_groups(),
+        ),
+        statement(
+            "EngineWritesDestinations",
+            &[
+                "logs:DeleteDestination",
+                "logs:PutDestination",
+                "logs:PutDestinationPolicy",
+                "logs:TagResource",
+            ],
+            vec![s.arn("logs", "*", &format!("destination:{NAME_PREFIX}*"))],
         ),
         statement(
             "EngineSendsCanaries",

@@ -1,6 +1,7 @@
 //! Desired state: what AWS should hold for one pipeline. Pure: a validated [`Pipeline`] (spec,
 //! identity, account and region) in, plain values out; one file per resource kind (`template.rs`
-//! for the CloudFormation stack, `stream.rs`, `filters.rs`, `bucket.rs`, `topic.rs`).
+//! for the CloudFormation stack, `stream.rs`, `filters.rs`, `remote.rs` (the destinations and
+//! the remote sources' filters), `bucket.rs`, `topic.rs`).
 
 mod bucket;
 mod filters;
@@ -8,6 +9,7 @@ mod fluentd;
 mod held;
 pub mod iam_policies;
 mod pipeline;
+mod remote;
 mod stream;
 pub mod template;
 mod topic;
@@ -19,6 +21,7 @@ pub use filters::FilterSpec;
 pub use fluentd::FluentdSpec;
 pub use held::{HeldPermission, HeldRole, HeldSpec, statement_id};
 pub use pipeline::{NoRegion, Pipeline};
+pub use remote::{DestinationSpec, RemoteSpec, SUBSCRIBE_ACTION};
 pub use stream::{StreamSpec, ndjson_processors};
 pub use topic::TopicSpec;
 
@@ -82,6 +85,14 @@ pub struct Desired {
     pub stream: StreamSpec,
     /// The subscription filters: one per selected log group.
     pub filters: FilterSpec,
+    /// The CloudWatch Logs destinations the remote sources deliver through: one per source
+    /// region, sorted by region.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub destinations: Vec<DestinationSpec>,
+    /// The remote sources (`spec.sources.remote`): per account and region, the groups and the
+    /// filter they carry.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub remote: Vec<RemoteSpec>,
     /// This pipeline's entries in the bucket's notification configuration.
     pub notifications: Vec<Notification>,
     /// This pipeline's rules in the bucket's lifecycle configuration (none without retention or
@@ -212,7 +223,10 @@ pub fn build(p: &Pipeline) -> Desired {
     ]
     .into();
     let template = template::build(p);
+    let destinations = remote::destinations(p, &tags);
     Desired {
+        remote: remote::sources(p, &destinations),
+        destinations,
         held: held::build(p, &template),
         stack: StackSpec {
             name: names.stack.clone(),

@@ -53,6 +53,11 @@ impl Pipeline {
         default_region: &str,
     ) -> Result<Self, InvalidSpec> {
         let valid = ValidSpec::new(id.clone(), spec.clone(), Some(default_region))?;
+        let region = valid.region().unwrap_or(default_region);
+        let at_home = crate::spec::validate::remote_sources_at_home(spec, account_id, region);
+        if !at_home.is_empty() {
+            return Err(InvalidSpec(at_home));
+        }
         Ok(Self::resolve(valid, account_id).expect("a default region was given"))
     }
 

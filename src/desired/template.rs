@@ -51,7 +51,8 @@ pub fn build(p: &Pipeline) -> Value {
     resources.insert("Bucket".into(), bucket);
     resources.insert("BucketPolicy".into(), bucket_policy(&cx));
     resources.insert("DeliveryRole".into(), delivery_role(&cx, &spec.delivery));
-    resources.insert("LogsRole".into(), logs_role(&cx));
+    let trusted = super::remote::logs_role_sources(p);
+    resources.insert("LogsRole".into(), logs_role(&cx, &trusted));
     if let Some(transform) = &spec.transform {
         resources.insert(
             "TransformPermission".into(),
@@ -205,7 +206,21 @@ fn delivery_role(cx: &Context, delivery: &Delivery) -> Value {
 }
 
 /// The role CloudWatch Logs delivers subscribed events with: putting records into the stream.
-fn logs_role(cx: &Context) -> Value {
+/// It trusts CloudWatch Logs of each region in `trusted`, acting for those accounts there (the
+/// pipeline's own place, and with remote sources theirs and the destinations'); with only its
+/// own, both are single values, as they were before remote sources existed.
+fn logs_role(cx: &Context, trusted: &[AwsTarget]) -> Value {
+    let one_or_list = |mut items: Vec<String>| {
+        items.dedup();
+        match items.as_slice() {
+            [one] => json!(one),
+            _ => json!(items),
+        }
+    };
+    let mut principals: Vec<String> = trusted.iter().map(AwsTarget::logs_principal).collect();
+    principals.sort();
+    let principal = one_or_list(principals);
+    let source_arn = one_or_list(trusted.iter().map(|t| t.regional("logs", "*")).collect());
     json!({
         "Type": "AWS::IAM::Role",
         "Properties": {
@@ -215,9 +230,9 @@ fn logs_role(cx: &Context) -> Value {
             "Description": format!("CloudWatch Logs subscription delivery for LogPipeline {} (managed by pitagora)", cx.id),
             "AssumeRolePolicyDocument": policy(json!([{
                 "Effect": "Allow",
-                "Principal": {"Service": cx.target.logs_principal()},
+                "Principal": {"Service": principal},
                 "Action": "sts:AssumeRole",
-                "Condition": {"StringLike": {"aws:SourceArn": cx.target.regional("logs", "*")}},
+                "Condition": {"StringLike": {"aws:SourceArn": source_arn}},
             }])),
             "Policies": [{
                 "PolicyName": "put-records",

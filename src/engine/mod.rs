@@ -117,13 +117,14 @@ impl Deleted {
 /// bucket when it remains though the spec deletes it (a bucket with objects is one reason
 /// CloudFormation leaves it).
 async fn read_back(
+    aws: &Aws,
     clients: &RegionClients,
     desired: &Desired,
     hints: &Hints,
     before: &Observed,
     applied: &ApplyReport,
 ) -> Result<plan::Readback, AwsError> {
-    let after = read::observed(clients, desired, hints, None).await?;
+    let after = read::observed(aws, clients, desired, hints, None).await?;
     let deletes_bucket = matches!(desired.deletion_policy, crate::spec::DeletionPolicy::Delete);
     let holds_objects = match &after.bucket {
         Some(_) if deletes_bucket => read::holds_objects(clients, &desired.names.bucket).await?,
@@ -281,7 +282,12 @@ impl Engine {
         }
         let account = aws.account_id_in(region).await?;
         // Known only now: a function of another account is refused before anything is read.
-        let foreign = crate::spec::validate::functions_outside_account(valid.spec(), &account);
+        let mut foreign = crate::spec::validate::functions_outside_account(valid.spec(), &account);
+        foreign.extend(crate::spec::validate::remote_sources_at_home(
+            valid.spec(),
+            &account,
+            region,
+        ));
         if !foreign.is_empty() {
             return Err(EngineError::InvalidSpec(InvalidSpec(foreign)));
         }
@@ -320,7 +326,8 @@ impl Engine {
         let desired = desired::build(pipeline);
         let clients = self.clients(&desired.id.namespace, &desired.target.region);
         let batch = self.batch(&desired.target);
-        let observed = read::observed(&clients, &desired, hints, batch.as_deref()).await?;
+        let aws = self.aws_for(&desired.id.namespace);
+        let observed = read::observed(&aws, &clients, &desired, hints, batch.as_deref()).await?;
         let plan = plan::plan(&desired, &observed);
         Ok(Check {
             desired,
@@ -366,10 +373,8 @@ impl Engine {
         if converged.initial.report_only {
             return Ok(converged);
         }
-        let clients = self.clients(
-            &converged.desired.id.namespace,
-            &converged.desired.target.region,
-        );
+        let aws = self.aws_for(&converged.desired.id.namespace);
+        let clients = aws.region(&converged.desired.target.region);
         for pass in 1..=MAX_PASSES {
             let plan = &converged.remaining;
             if plan.writes().next().is_none() {
@@ -391,13 +396,14 @@ impl Engine {
             }
             self.wrote(&converged.desired);
             let mut echo = |outcome: &ActionOutcome| progress(Progress::Outcome { pass, outcome });
-            let applied = apply::apply(&clients, plan, &mut echo).await;
+            let applied = apply::apply(&aws, &clients, plan, &mut echo).await;
             let ok = applied.succeeded();
             converged.passes.push(Pass {
                 plan: plan.clone(),
                 applied,
             });
-            let observed = read::observed(&clients, &converged.desired, hints, None).await?;
+            let observed =
+                read::observed(&aws, &clients, &converged.desired, hints, None).await?;
             converged.remaining = plan::plan(&converged.desired, &observed);
             converged.observed = observed;
             if !ok {
@@ -416,17 +422,18 @@ impl Engine {
         progress: &mut P,
     ) -> Result<Deleted, EngineError> {
         let desired = desired::build(pipeline);
-        let clients = self.clients(&desired.id.namespace, &desired.target.region);
+        let aws = self.aws_for(&desired.id.namespace);
+        let clients = aws.region(&desired.target.region);
         self.wrote(&desired);
-        let observed = read::observed(&clients, &desired, hints, None).await?;
+        let observed = read::observed(&aws, &clients, &desired, hints, None).await?;
         let mut plan = plan::plan_delete(&desired, &observed);
         // Deleting is an explicit request: it runs even for report-only pipelines.
         plan.report_only = false;
         self.guard(&clients, plan::guard::delete_losses(&desired, &plan))
             .await?;
-        let applied = apply::apply(&clients, &plan, progress).await;
+        let applied = apply::apply(&aws, &clients, &plan, progress).await;
         // Also after a delete with nothing left to do: what an earlier one left is found again.
-        let readback = read_back(&clients, &desired, hints, &observed, &applied).await;
+        let readback = read_back(&aws, &clients, &desired, hints, &observed, &applied).await;
         Ok(Deleted {
             plan,
             applied,

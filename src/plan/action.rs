@@ -4,7 +4,7 @@
 
 use super::ConflictKind;
 use super::ignore;
-use crate::desired::{LogGroupSpec, StreamSpec};
+use crate::desired::{DestinationSpec, LogGroupSpec, StreamSpec};
 use crate::names::PipelineId;
 use crate::resources::*;
 use serde::Serialize;
@@ -234,6 +234,46 @@ pub enum Step {
     },
     /// Delete this pipeline's subscription filter from a log group.
     DeleteFilter {
+        /// Log group name.
+        log_group: String,
+        /// Filter name.
+        name: String,
+    },
+    /// Create or update a destination in its region of the pipeline's account: its target and
+    /// role (`PutDestination`, with the tags when it creates it) and/or its access policy
+    /// (`PutDestinationPolicy`).
+    PutDestination {
+        /// The destination as written (an ignored policy field keeps the live value).
+        destination: DestinationSpec,
+        /// Write the target and role (`PutDestination`).
+        fields: bool,
+        /// Write the access policy (`PutDestinationPolicy`).
+        policy: bool,
+    },
+    /// Delete a destination of the pipeline.
+    DeleteDestination {
+        /// Its region.
+        region: String,
+        /// Its name.
+        name: String,
+    },
+    /// Create or overwrite this pipeline's filter on a log group of a remote source.
+    PutRemoteFilter {
+        /// The source account.
+        account: String,
+        /// The source region.
+        region: String,
+        /// Log group name.
+        log_group: String,
+        /// The filter.
+        filter: SubscriptionFilter,
+    },
+    /// Delete this pipeline's filter from a log group of a remote source.
+    DeleteRemoteFilter {
+        /// The source account.
+        account: String,
+        /// The source region.
+        region: String,
         /// Log group name.
         log_group: String,
         /// Filter name.

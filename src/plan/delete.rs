@@ -21,6 +21,8 @@ pub fn plan_delete(d: &Desired, o: &Observed) -> Plan {
     let mut b = Builder::new(d);
     let remove = matches!(d.deletion_policy, DeletionPolicy::Delete);
     delete_filters(&mut b, d, o);
+    super::remote_filters::delete(&mut b, d, o, DELETED);
+    super::destinations::delete(&mut b, d, o, DELETED);
     delete_subscriptions(&mut b, d, o);
     delete_notifications(&mut b, d, o);
     delete_permissions(&mut b, d, o);

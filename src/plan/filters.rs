@@ -216,7 +216,7 @@ fn missing_sources(b: &mut Builder, d: &Desired, o: &Observed) {
 }
 
 /// A subscription filter in canonical form.
-fn canonical(f: &SubscriptionFilter) -> SubscriptionFilter {
+pub(super) fn canonical(f: &SubscriptionFilter) -> SubscriptionFilter {
     let mut f = f.clone();
     f.destination_arn = arn::normalize(&f.destination_arn);
     f.role_arn = f.role_arn.as_deref().map(arn::normalize);
@@ -228,7 +228,7 @@ fn canonical(f: &SubscriptionFilter) -> SubscriptionFilter {
 }
 
 /// `write` with the live value of every field `ignored` accepts (the fields of [`compare`]).
-fn keep_live(
+pub(super) fn keep_live(
     write: &mut SubscriptionFilter,
     live: &SubscriptionFilter,
     ignored: &dyn Fn(&str, Option<&str>) -> bool,
@@ -248,7 +248,7 @@ fn keep_live(
 }
 
 /// Differences between two canonical subscription filters.
-fn compare(d: &SubscriptionFilter, a: &SubscriptionFilter, out: &mut Changes) {
+pub(super) fn compare(d: &SubscriptionFilter, a: &SubscriptionFilter, out: &mut Changes) {
     out.field(
         "filterPattern",
         Some("spec.sources.filterPattern"),

@@ -132,6 +132,10 @@ fn stops_delivery(d: &Desired, o: &Observed, plan: &Plan) -> bool {
             .filter(|a| a.kind == ResourceKind::SubscriptionFilter && is_source(&a.name))
     };
     let removed = filter_writes().filter(|a| a.op == Op::Delete).count();
-    let added = filter_writes().filter(|a| a.op == Op::Create).count();
+    // A remote source's new filter feeds the stream too.
+    let remote_added = plan
+        .writes()
+        .any(|a| a.kind == ResourceKind::RemoteSubscriptionFilter && a.op == Op::Create);
+    let added = filter_writes().filter(|a| a.op == Op::Create).count() + usize::from(remote_added);
     feeding > 0 && removed >= feeding && added == 0
 }

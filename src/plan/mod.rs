@@ -17,10 +17,11 @@
 //!   `pitagora.dev/pipeline` tag, the filter name, the notification and lifecycle ids, and the
 //!   topic (which only this pipeline publishes to); what would have to be touched to proceed
 //!   becomes a [`Op::Conflict`] instead, with its [`ConflictKind`];
-//! - actions are ordered by dependency: removals first, in reverse (filters → subscriptions →
-//!   lifecycle, notifications → stream → error log group → stack), then creations and updates
-//!   forward (stack → its resources' live settings → error log group → stream →
-//!   notifications, lifecycle, subscriptions → filters).
+//! - actions are ordered by dependency: removals first, in reverse (filters, remote filters →
+//!   destinations, subscriptions → lifecycle, notifications → stream → error log group →
+//!   stack), then creations and updates forward (stack → its resources' live settings → error
+//!   log group → stream → destinations → notifications, lifecycle, subscriptions → filters,
+//!   remote filters).
 //!
 //! This module holds the orchestration ([`plan`]: one planner per resource kind, in dependency
 //! order) and the ordering of the result; each resource kind has its own module, holding how it
@@ -33,6 +34,7 @@ mod bucket_access;
 mod bucket_policy;
 mod conflict;
 mod delete;
+mod destinations;
 pub mod diff;
 mod filters;
 pub mod fluentd_key;
@@ -45,6 +47,7 @@ mod owned_log_groups;
 mod ownership;
 mod permissions;
 mod readback;
+mod remote_filters;
 mod roles;
 mod stack;
 mod stream;
@@ -103,6 +106,11 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
     let topic = held(observed, "Topic", observed.topic.as_ref(), stack_acts);
     subscriptions::plan(&mut b, desired, &topic);
     filters::plan(&mut b, desired, observed);
+    // The remote sources: each region's destination, then the filters delivering through it.
+    let stream_foreign =
+        (observed.stream.as_ref()).is_some_and(|s| ownership::foreign(desired, &s.tags));
+    destinations::plan(&mut b, desired, observed, stream_foreign);
+    remote_filters::plan(&mut b, desired, observed, stream_foreign);
     if let Some(reason) = filters::no_free_source(desired, observed) {
         // A stack, a stream and a canary with no source feeding them is a pipeline that sits
         // delivering nothing: refuse it whole, writing nothing, until a slot frees.

@@ -102,6 +102,14 @@ fn still_there(d: &Desired, a: &Action, after: &Observed) -> Option<String> {
             .log_groups
             .get(&a.name)
             .is_some_and(|fs| fs.iter().any(|f| f.name == d.filters.filter.name)),
+        ResourceKind::Destination => {
+            (after.destinations.values()).any(|x| x.destination.name == a.name)
+        }
+        ResourceKind::RemoteSubscriptionFilter => a
+            .name
+            .split_once(':')
+            .and_then(|(place, group)| after.remote.get(place)?.get(group))
+            .is_some_and(|fs| fs.iter().any(|f| f.name == d.filters.filter.name)),
         _ => false,
     };
     there.then(|| AGAIN.to_owned())

@@ -5,12 +5,14 @@
 //! resource, never an error. Only the fields pitagora manages are mapped, by the service
 //! mappings in [`crate::aws`]. One module per resource read: [`stack`], [`log_groups`] (the
 //! error log group, the source groups and their filters), [`stream`], [`bucket`], [`topic`],
-//! [`roles`] and [`permissions`] (the stack's own resources, read live).
+//! [`roles`] and [`permissions`] (the stack's own resources, read live), [`remote`] (the
+//! destinations and the remote sources, in their accounts and regions).
 
 pub mod batch;
 mod bucket;
 mod log_groups;
 mod permissions;
+mod remote;
 mod roles;
 mod stack;
 mod stream;
@@ -19,8 +21,9 @@ mod topic;
 pub use batch::{Batch, Batches};
 pub use bucket::holds_objects;
 pub use log_groups::{all_lookups, filters_of};
+pub use remote::source as remote_source;
 
-use crate::aws::{AwsError, RegionClients};
+use crate::aws::{Aws, AwsError, RegionClients};
 use crate::desired::Desired;
 use crate::observed::Observed;
 
@@ -33,8 +36,10 @@ pub struct Hints {
 }
 
 /// Reads the state of `desired`'s pipeline, through `batch`'s shared reads when given (and it
-/// serves this pipeline).
+/// serves this pipeline); `c` are the clients of its region, `aws` reaches its remote sources'
+/// accounts and regions.
 pub async fn observed(
+    aws: &Aws,
     c: &RegionClients,
     d: &Desired,
     hints: &Hints,
@@ -83,6 +88,11 @@ pub async fn observed(
     {
         b.tags = bucket::tags(c, &d.names.bucket).await?;
     }
+    let remote = if d.destinations.is_empty() && d.remote.is_empty() {
+        remote::Remote::default()
+    } else {
+        Box::pin(remote::read(aws, d)).await?
+    };
     // A group holding more filters than the known limit proves AWS allows that many.
     let known = c.filter_limits.known();
     let filter_limit = known.clone().raised_by(&sources.filters);
@@ -97,6 +107,8 @@ pub async fn observed(
         route_log_groups: sources.routes,
         stream,
         log_groups: sources.filters,
+        destinations: remote.destinations,
+        remote: remote.sources,
         bucket,
         topic,
         roles,

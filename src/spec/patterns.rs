@@ -5,6 +5,8 @@
 pub const LOG_GROUP_NAME_PATTERN: &str = r"^[\.\-_/#A-Za-z0-9]+$";
 /// AWS region codes such as `eu-west-1` or `us-gov-west-1`.
 pub const REGION_PATTERN: &str = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$";
+/// AWS account ids: twelve digits.
+pub const ACCOUNT_ID_PATTERN: &str = r"^[0-9]{12}$";
 /// Lambda function ARNs (optionally with a version or alias qualifier).
 pub const LAMBDA_ARN_PATTERN: &str = r"^arn:aws[a-zA-Z-]*:lambda:[a-z]{2}(-[a-z]+)+-[0-9]+:[0-9]{12}:function:[a-zA-Z0-9_-]{1,64}(:(\$LATEST|[a-zA-Z0-9_-]{1,128}))?$";
 /// A Kubernetes-style DNS label, used for subscriber names.
@@ -41,6 +43,7 @@ pub fn describe_pattern(pattern: &str) -> Option<&'static str> {
     Some(match pattern {
         LOG_GROUP_NAME_PATTERN => "a log group name: letters, digits and . - _ / #",
         REGION_PATTERN => "an AWS region code such as eu-west-1",
+        ACCOUNT_ID_PATTERN => "an AWS account id: twelve digits such as 222222222222",
         LAMBDA_ARN_PATTERN => {
             "a Lambda function ARN: arn:aws:lambda:<region>:<account>:function:<name>"
         }

@@ -35,7 +35,7 @@
 //! security model in docs/operating.md).
 
 use super::fluentd_policy::FluentdPolicy;
-use super::types::LogPipelineSpec;
+use super::types::{LogPipelineSpec, Sources};
 use super::validate::FieldError;
 use crate::arn::LambdaArn;
 use crate::names::PipelineId;
@@ -235,7 +235,8 @@ impl Tenancy {
                 "spec.sources.logGroupPrefixes",
                 &sources.log_group_prefixes,
             ))
-            .map(|(path, name)| (path, name.to_owned()));
+            .map(|(path, name)| (path, name.to_owned()))
+            .chain(remote_groups(sources));
         let mut errors = self.outside(id, Reach::LogGroups, groups);
         // A function is named by its ARN; the prefix applies to its name. An ARN that does not
         // parse is reported by validation.
@@ -290,6 +291,26 @@ impl Tenancy {
 /// the file read it as "every log group or function").
 fn wide(prefix: &str) -> bool {
     prefix.is_empty() || prefix == "/" || prefix == "*"
+}
+
+/// The remote sources' log groups and prefixes with their paths: the same prefixes bound them
+/// in every account and region (which accounts a namespace may use is the accounts file's).
+fn remote_groups(sources: &Sources) -> impl Iterator<Item = (String, String)> + '_ {
+    sources.remote.iter().enumerate().flat_map(|(i, r)| {
+        let groups = r.log_groups.iter().enumerate().map(move |(j, g)| {
+            (
+                format!("spec.sources.remote[{i}].logGroups[{j}]"),
+                g.clone(),
+            )
+        });
+        let prefixes = r.log_group_prefixes.iter().enumerate().map(move |(j, p)| {
+            (
+                format!("spec.sources.remote[{i}].logGroupPrefixes[{j}]"),
+                p.clone(),
+            )
+        });
+        groups.chain(prefixes)
+    })
 }
 
 fn indexed<'a>(field: &'a str, list: &'a [String]) -> impl Iterator<Item = (String, &'a str)> + 'a {

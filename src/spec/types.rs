@@ -83,7 +83,8 @@ pub struct LogPipelineSpec {
     #[schemars(regex(pattern = REGION_PATTERN))]
     pub region: Option<String>,
 
-    /// Which CloudWatch Logs log groups feed this pipeline. At least one exact name or prefix.
+    /// Which CloudWatch Logs log groups feed this pipeline. At least one exact name, prefix or
+    /// remote source.
     pub sources: Sources,
 
     /// How Kinesis Data Firehose delivers to S3: buffering, compression and record format.
@@ -181,7 +182,7 @@ pub struct Acknowledge {
 /// The log groups a pipeline subscribes to.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(rename_all = "camelCase")]
-#[schemars(extend("anyOf" = [{"required": ["logGroups"]}, {"required": ["logGroupPrefixes"]}]))]
+#[schemars(extend("anyOf" = [{"required": ["logGroups"]}, {"required": ["logGroupPrefixes"]}, {"required": ["remote"]}]))]
 pub struct Sources {
     /// Exact log group names, e.g. `/ecs/orders`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -205,6 +206,49 @@ pub struct Sources {
     /// How CloudWatch Logs distributes events to the stream. Default: `ByLogStream`.
     #[serde(default)]
     pub distribution: Distribution,
+
+    /// Log groups in other AWS accounts or regions than the pipeline's, one entry per account
+    /// and region, with the same `filterPattern` and `distribution`. CloudWatch Logs delivers
+    /// them through a CloudWatch Logs destination that pitagora creates in the pipeline's
+    /// account, one per source region, whose policy allows exactly the accounts listed for that
+    /// region. At most 20 entries: the pipeline's logs role must trust CloudWatch Logs on behalf
+    /// of every source account and region, and its trust policy has to fit IAM's 2048-character
+    /// limit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(min = 1, max = 20))]
+    pub remote: Vec<RemoteSource>,
+}
+
+/// Log groups in another account or region than the pipeline's.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("anyOf" = [{"required": ["logGroups"]}, {"required": ["logGroupPrefixes"]}]))]
+pub struct RemoteSource {
+    /// The account that holds the log groups (12 digits). Default: the pipeline's account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = ACCOUNT_ID_PATTERN))]
+    pub account: Option<String>,
+
+    /// The region of the log groups, e.g. `us-east-1`, in the pipeline's partition. Default:
+    /// the pipeline's region. An entry names the account, the region or both, and never the
+    /// pipeline's own account and region together (those groups go in `logGroups` and
+    /// `logGroupPrefixes` above).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = REGION_PATTERN))]
+    pub region: Option<String>,
+
+    /// Exact log group names in that account and region, e.g. `/ecs/orders`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(min = 1, max = 200), inner(length(min = 1, max = 512), regex(pattern = LOG_GROUP_NAME_PATTERN)))]
+    #[schemars(extend("x-kubernetes-list-type" = "set"))]
+    pub log_groups: Vec<String>,
+
+    /// Log group name prefixes in that account and region: every current and future log group
+    /// whose name starts with one of them is subscribed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(min = 1, max = 20), inner(length(min = 1, max = 512), regex(pattern = LOG_GROUP_NAME_PATTERN)))]
+    #[schemars(extend("x-kubernetes-list-type" = "set"))]
+    pub log_group_prefixes: Vec<String>,
 }
 
 /// Subscription filter distribution.

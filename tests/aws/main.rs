@@ -21,6 +21,7 @@ mod live;
 mod metrics;
 mod ownership;
 mod rate;
+mod remote;
 mod retry;
 mod security_options;
 mod signals;

@@ -14,6 +14,7 @@ mod plan_converges;
 mod plan_drift;
 mod plan_guard;
 mod plan_ownership;
+mod plan_remote;
 mod report_formats;
 mod report_ignore;
 mod report_leaf;

@@ -35,6 +35,7 @@ fn arb_spec() -> impl Strategy<Value = LogPipelineSpec> {
             } else {
                 Distribution::ByLogStream
             },
+            remote: Vec::new(),
         });
     let delivery = (
         1..=128i32,

@@ -186,6 +186,7 @@ fn allowed_stems() -> Vec<String> {
         "role/pitagora/pitagora-",
         "stack/pitagora-",
         "deliverystream/pitagora-",
+        "destination:pitagora-",
         "log-group:/aws/kinesisfirehose/pitagora-",
         "log-group:/pitagora/canary/pitagora-",
     ]

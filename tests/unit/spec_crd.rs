@@ -303,10 +303,26 @@ fn spec_is_required_and_sources_is_required_in_spec() {
 }
 
 #[test]
-fn sources_require_log_groups_or_log_group_prefixes() {
+fn sources_require_log_groups_log_group_prefixes_or_remote_sources() {
     assert_eq!(
         spec_field("sources")["anyOf"],
+        json!([{"required": ["logGroups"]}, {"required": ["logGroupPrefixes"]}, {"required": ["remote"]}])
+    );
+}
+
+#[test]
+fn a_remote_source_is_bounded_by_the_schema() {
+    let remote = spec_field("sources.remote");
+    assert_eq!(remote["maxItems"].as_u64(), Some(20));
+    let entry = &remote["items"];
+    assert_eq!(
+        entry["anyOf"],
         json!([{"required": ["logGroups"]}, {"required": ["logGroupPrefixes"]}])
+    );
+    assert_eq!(entry["properties"]["account"]["pattern"], "^[0-9]{12}$");
+    assert_eq!(
+        entry["properties"]["region"]["pattern"],
+        pitagora::spec::REGION_PATTERN
     );
 }
 

@@ -16,10 +16,12 @@ use std::sync::LazyLock;
 
 mod delivery;
 mod legacy;
+mod remote;
 mod security;
 pub mod valid_spec;
 use delivery::validate_delivery;
 use legacy::validate_legacy_and_cutover;
+pub use remote::{MAX_REMOTE_SOURCES, remote_sources_at_home};
 pub use security::functions_outside_account;
 use security::{validate_access_logging, validate_named_resources, validate_topic_key};
 pub use valid_spec::{InvalidSpec, ValidSpec};
@@ -142,6 +144,7 @@ pub fn validate_in(
         None => default_region,
     };
     validate_sources(&mut e, &spec.sources, &error_log_group);
+    remote::validate_remote(&mut e, &spec.sources, region);
     validate_delivery(&mut e, &spec.delivery);
     validate_storage(&mut e, &spec.storage);
     validate_access_logging(&mut e, &spec.storage);
@@ -184,11 +187,11 @@ fn validate_identity(e: &mut Errors, id: &PipelineId) {
 }
 
 fn validate_sources(e: &mut Errors, s: &Sources, error_log_group: &str) {
-    if s.log_groups.is_empty() && s.log_group_prefixes.is_empty() {
+    if s.log_groups.is_empty() && s.log_group_prefixes.is_empty() && s.remote.is_empty() {
         e.push(
             "spec.sources",
             "{}",
-            "select at least one log group: set spec.sources.logGroups or spec.sources.logGroupPrefixes",
+            "select at least one log group: set spec.sources.logGroups, spec.sources.logGroupPrefixes or spec.sources.remote",
         );
     }
     for (field, list, max) in [

@@ -1,0 +1,85 @@
+//! Apply the remote sources' part: the destinations, in their regions of the pipeline's account
+//! (`PutDestination`, `PutDestinationPolicy`, `DeleteDestination`), and the filters on the
+//! remote groups, in their accounts and regions through [`Aws::clients_in`] (the seam for
+//! assumed-role credentials), written as the pipeline's own filters are.
+
+use super::{filters, gone_is_fine};
+use crate::aws::logs;
+use crate::aws::{Aws, AwsError};
+use crate::desired::DestinationSpec;
+use crate::plan::Step;
+
+/// Executes one of the remote part's steps.
+pub(super) async fn execute(aws: &Aws, step: &Step) -> Result<String, AwsError> {
+    match step {
+        Step::PutDestination {
+            destination,
+            fields,
+            policy,
+        } => put_destination(aws, destination, *fields, *policy).await,
+        Step::DeleteDestination { region, name } => delete_destination(aws, region, name).await,
+        Step::PutRemoteFilter {
+            account,
+            region,
+            log_group,
+            filter,
+        } => {
+            let c = aws.clients_in(account, region).await?;
+            filters::put(&c, log_group, filter).await
+        }
+        Step::DeleteRemoteFilter {
+            account,
+            region,
+            log_group,
+            name,
+        } => {
+            let c = aws.clients_in(account, region).await?;
+            filters::delete(&c, log_group, name).await
+        }
+        other => unreachable!("not a step of the remote sources: {other:?}"),
+    }
+}
+
+/// Writes the destination's target and role (`fields`: `PutDestination`, which creates it with
+/// its tags when it does not exist) and/or its access policy (`policy`). Both calls create or
+/// overwrite: repeating them is harmless.
+pub(super) async fn put_destination(
+    aws: &Aws,
+    want: &DestinationSpec,
+    fields: bool,
+    policy: bool,
+) -> Result<String, AwsError> {
+    let c = aws.region(&want.region);
+    let d = &want.destination;
+    let mut done = Vec::new();
+    if fields {
+        c.send("CloudWatchLogs.PutDestination", || {
+            logs::put_destination(c.logs.put_destination(), d, &want.tags).send()
+        })
+        .await?;
+        done.push("destination put");
+    }
+    if policy && let Some(document) = &d.access_policy {
+        c.send("CloudWatchLogs.PutDestinationPolicy", || {
+            logs::put_destination_policy(c.logs.put_destination_policy(), &d.name, document).send()
+        })
+        .await?;
+        done.push("policy put");
+    }
+    Ok(done.join(", "))
+}
+
+/// Deletes the destination `name` of `region` (already gone is fine).
+pub(super) async fn delete_destination(
+    aws: &Aws,
+    region: &str,
+    name: &str,
+) -> Result<String, AwsError> {
+    let c = aws.region(region);
+    let r = c
+        .send("CloudWatchLogs.DeleteDestination", || {
+            c.logs.delete_destination().destination_name(name).send()
+        })
+        .await;
+    gone_is_fine(r, "deleted", "already gone")
+}

@@ -1,0 +1,172 @@
+//! Plans of remote sources, executed in the in-memory model: the destination comes before the
+//! filters that deliver through it and goes after them; a converged world plans nothing; a
+//! policy widened by hand is one update naming the policy's field, which an ignore rule keeps as
+//! it is live; a remote group that stops being selected loses its filter; an exact remote group
+//! that does not exist is a conflict naming its account and region; another owner's destination
+//! is a conflict, never written or deleted.
+
+use crate::common;
+
+use common::{ACCOUNT, converge, desired, spec, world_with_groups};
+use pitagora::desired::Desired;
+use pitagora::names::OWNER_TAG;
+use pitagora::observed::Observed;
+use pitagora::plan::{Op, Step, Target, plan, plan_delete};
+use pitagora::resources::ResourceKind::{self, *};
+use serde_json::json;
+
+const OTHER: &str = "222222222222";
+
+fn remote_desired(extra: &str) -> Desired {
+    desired(&spec(&format!(
+        "sources:\n  logGroups: [/ecs/orders]\n  remote:\n    - {{account: \"{OTHER}\", region: us-east-1, logGroups: [/ecs/payments], logGroupPrefixes: [/app/]}}\n{extra}"
+    )))
+}
+
+/// `/ecs/orders` here and these groups in `222222222222/us-east-1`.
+fn world(remote_groups: &[&str]) -> Observed {
+    let mut w = world_with_groups(&["/ecs/orders"]);
+    let groups = remote_groups.iter().map(|g| ((*g).to_owned(), Vec::new()));
+    w.remote
+        .insert(format!("{OTHER}/us-east-1"), groups.collect());
+    w
+}
+
+fn kinds(p: &pitagora::plan::Plan) -> Vec<(Op, ResourceKind)> {
+    p.actions.iter().map(|a| (a.op, a.kind)).collect()
+}
+
+#[test]
+fn the_destination_is_created_before_the_remote_filters_and_a_converged_world_plans_nothing() {
+    let d = remote_desired("");
+    let w = world(&["/ecs/payments", "/app/a"]);
+    let first = plan(&d, &w);
+    let order = kinds(&first);
+    let destination = order.iter().position(|k| *k == (Op::Create, Destination));
+    let filters: Vec<usize> = (order.iter().enumerate())
+        .filter(|(_, k)| **k == (Op::Create, RemoteSubscriptionFilter))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(filters.len(), 2, "{order:?}");
+    assert!(
+        destination.is_some_and(|i| filters.iter().all(|f| *f > i)),
+        "{order:?}"
+    );
+    let w = converge(&d, w);
+    assert!(plan(&d, &w).in_sync(), "{:#?}", plan(&d, &w));
+    let held = &w.remote[&format!("{OTHER}/us-east-1")]["/app/a"];
+    assert_eq!(held[0].destination_arn, d.destinations[0].arn);
+}
+
+#[test]
+fn deleting_removes_the_remote_filters_before_the_destination() {
+    let d = remote_desired("");
+    let w = converge(&d, world(&["/ecs/payments"]));
+    let p = plan_delete(&d, &w);
+    let order = kinds(&p);
+    let filter = order
+        .iter()
+        .position(|k| *k == (Op::Delete, RemoteSubscriptionFilter));
+    let destination = order.iter().position(|k| *k == (Op::Delete, Destination));
+    assert!(filter.unwrap() < destination.unwrap(), "{order:?}");
+    let stream = order
+        .iter()
+        .position(|k| *k == (Op::Delete, DeliveryStream));
+    assert!(destination.unwrap() < stream.unwrap(), "{order:?}");
+}
+
+#[test]
+fn a_destination_policy_widened_by_hand_is_one_update_naming_the_principal() {
+    let d = remote_desired("");
+    let mut w = converge(&d, world(&["/ecs/payments"]));
+    let live = w.destinations.get_mut("us-east-1").unwrap();
+    live.destination.access_policy.as_mut().unwrap()["Statement"][0]["Principal"] =
+        json!({"AWS": "*"});
+    let p = plan(&d, &w);
+    assert_eq!(kinds(&p), [(Op::Update, Destination)]);
+    let change = &p.actions[0].changes[0];
+    assert_eq!(
+        change.field,
+        "accessPolicy.Statement[SourceAccounts].Principal.AWS"
+    );
+    assert_eq!(change.actual.as_deref(), Some("*"));
+    assert_eq!(
+        change.desired.as_deref(),
+        Some(json!([OTHER]).to_string().as_str())
+    );
+    let Target::Aws(Step::PutDestination { fields, policy, .. }) = &p.actions[0].step else {
+        panic!("{:?}", p.actions[0].step)
+    };
+    assert_eq!(
+        (*fields, *policy),
+        (false, true),
+        "only the policy is written"
+    );
+    assert!(plan(&d, &converge(&d, w)).in_sync());
+}
+
+#[test]
+fn an_ignored_policy_field_is_written_as_it_is_live() {
+    let d = remote_desired(
+        "drift:\n  ignore:\n    - {kind: Destination, field: \"accessPolicy.Statement[SourceAccounts].Principal.*\"}\n",
+    );
+    let mut w = converge(&d, world(&["/ecs/payments"]));
+    let live = w.destinations.get_mut("us-east-1").unwrap();
+    live.destination.access_policy.as_mut().unwrap()["Statement"][0]["Principal"] =
+        json!({"AWS": "*"});
+    live.destination.role_arn = format!("arn:aws:iam::{ACCOUNT}:role/someone-else");
+    let p = plan(&d, &w);
+    assert_eq!(kinds(&p), [(Op::Update, Destination)]);
+    let Target::Aws(Step::PutDestination { destination, .. }) = &p.actions[0].step else {
+        panic!("{:?}", p.actions[0].step)
+    };
+    let written = destination.destination.access_policy.as_ref().unwrap();
+    assert_eq!(written["Statement"][0]["Principal"], json!({"AWS": "*"}));
+    assert_eq!(
+        destination.destination.role_arn,
+        d.destinations[0].destination.role_arn
+    );
+}
+
+#[test]
+fn a_destination_of_the_pipelines_name_owned_by_another_is_a_conflict_never_written_or_deleted() {
+    let d = remote_desired("");
+    let mut w = converge(&d, world(&["/ecs/payments"]));
+    let live = w.destinations.get_mut("us-east-1").unwrap();
+    live.tags.insert(OWNER_TAG.into(), "team-b/other".into());
+    live.destination.access_policy = None;
+    let kinds_of = |p: &pitagora::plan::Plan| -> Vec<(Op, ResourceKind)> {
+        (p.actions.iter())
+            .filter(|a| a.kind == Destination)
+            .map(|a| (a.op, a.kind))
+            .collect()
+    };
+    assert_eq!(kinds_of(&plan(&d, &w)), [(Op::Conflict, Destination)]);
+    assert_eq!(
+        kinds_of(&plan_delete(&d, &w)),
+        [(Op::Conflict, Destination)]
+    );
+}
+
+#[test]
+fn a_remote_group_no_longer_selected_loses_its_filter() {
+    let d = remote_desired("");
+    let w = converge(&d, world(&["/ecs/payments", "/app/a"]));
+    let narrower = desired(&spec(&format!(
+        "sources:\n  logGroups: [/ecs/orders]\n  remote:\n    - {{account: \"{OTHER}\", region: us-east-1, logGroups: [/ecs/payments]}}\n"
+    )));
+    let p = plan(&narrower, &w);
+    let deleted: Vec<&str> = (p.actions.iter())
+        .filter(|a| (a.op, a.kind) == (Op::Delete, RemoteSubscriptionFilter))
+        .map(|a| a.name.as_str())
+        .collect();
+    assert_eq!(deleted, [format!("{OTHER}/us-east-1:/app/a")]);
+}
+
+#[test]
+fn an_exact_remote_group_that_does_not_exist_is_a_conflict_naming_its_place() {
+    let d = remote_desired("");
+    let p = plan(&d, &converge(&d, world(&[])));
+    let conflicts: Vec<&str> = p.conflicts().map(|a| a.name.as_str()).collect();
+    assert_eq!(conflicts, [format!("{OTHER}/us-east-1:/ecs/payments")]);
+}
