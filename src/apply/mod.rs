@@ -27,7 +27,7 @@ mod subscriptions;
 mod topic_encryption;
 mod topic_policy;
 
-use crate::aws::{Aws, AwsError, RegionClients};
+use crate::aws::{AwsError, Places, RegionClients};
 use crate::plan::{Action, Plan, Step, Target};
 use crate::resources::ResourceKind;
 use serde::Serialize;
@@ -82,7 +82,7 @@ impl ApplyReport {
 /// happens: `c` are the clients of the pipeline's region, `aws` reaches the other regions and
 /// accounts its remote sources are in. A report-only plan is never executed.
 pub async fn apply<P: FnMut(&ActionOutcome)>(
-    aws: &Aws,
+    aws: &Places,
     c: &RegionClients,
     plan: &Plan,
     progress: &mut P,
@@ -128,7 +128,7 @@ pub async fn apply<P: FnMut(&ActionOutcome)>(
 }
 
 /// Executes one step: in the pipeline's region with `c`, elsewhere through `aws`.
-pub async fn execute(aws: &Aws, c: &RegionClients, step: &Step) -> Result<String, AwsError> {
+pub async fn execute(aws: &Places, c: &RegionClients, step: &Step) -> Result<String, AwsError> {
     match step {
         Step::CreateStack { .. } | Step::UpdateStack { .. } => stack::write(c, step).await,
         Step::DeleteStack {

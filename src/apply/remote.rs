@@ -1,16 +1,16 @@
 //! Apply the remote sources' part: the destinations, in their regions of the pipeline's account
 //! (`PutDestination`, `PutDestinationPolicy`, `DeleteDestination`), and the filters on the
-//! remote groups, in their accounts and regions through [`Aws::clients_in`] (the seam for
+//! remote groups, in their accounts and regions through [`Places::clients_in`] (the seam for
 //! assumed-role credentials), written as the pipeline's own filters are.
 
 use super::{filters, gone_is_fine};
 use crate::aws::logs;
-use crate::aws::{Aws, AwsError};
+use crate::aws::{AwsError, Places};
 use crate::desired::DestinationSpec;
 use crate::plan::Step;
 
 /// Executes one of the remote part's steps.
-pub(super) async fn execute(aws: &Aws, step: &Step) -> Result<String, AwsError> {
+pub(super) async fn execute(aws: &Places, step: &Step) -> Result<String, AwsError> {
     match step {
         Step::PutDestination {
             destination,
@@ -24,7 +24,7 @@ pub(super) async fn execute(aws: &Aws, step: &Step) -> Result<String, AwsError> 
             log_group,
             filter,
         } => {
-            let c = aws.clients_in(account, region).await?;
+            let c = aws.clients_in(account, region)?;
             filters::put(&c, log_group, filter).await
         }
         Step::DeleteRemoteFilter {
@@ -33,7 +33,7 @@ pub(super) async fn execute(aws: &Aws, step: &Step) -> Result<String, AwsError> 
             log_group,
             name,
         } => {
-            let c = aws.clients_in(account, region).await?;
+            let c = aws.clients_in(account, region)?;
             filters::delete(&c, log_group, name).await
         }
         other => unreachable!("not a step of the remote sources: {other:?}"),
@@ -44,7 +44,7 @@ pub(super) async fn execute(aws: &Aws, step: &Step) -> Result<String, AwsError> 
 /// its tags when it does not exist) and/or its access policy (`policy`). Both calls create or
 /// overwrite: repeating them is harmless.
 pub(super) async fn put_destination(
-    aws: &Aws,
+    aws: &Places,
     want: &DestinationSpec,
     fields: bool,
     policy: bool,
@@ -71,7 +71,7 @@ pub(super) async fn put_destination(
 
 /// Deletes the destination `name` of `region` (already gone is fine).
 pub(super) async fn delete_destination(
-    aws: &Aws,
+    aws: &Places,
     region: &str,
     name: &str,
 ) -> Result<String, AwsError> {

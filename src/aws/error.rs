@@ -148,6 +148,15 @@ pub enum AwsError {
         /// The last state seen.
         state: String,
     },
+    /// A remote source's account for which no credentials were given: the engine acts in
+    /// another account only through the accounts file's role there.
+    #[error(
+        "no credentials for account {account}: list it in the accounts file (--accounts) with the role pitagora assumes there"
+    )]
+    NoRole {
+        /// The account.
+        account: String,
+    },
     /// A request could not be built from the desired state (a bug).
     #[error("cannot build the {0} request: {1}")]
     Build(String, String),
@@ -170,6 +179,7 @@ impl AwsError {
             AwsError::StackFailed { .. } => "StackFailed",
             AwsError::ServiceRole { .. } => "ServiceRole",
             AwsError::Timeout { .. } => "Timeout",
+            AwsError::NoRole { .. } => "NoRole",
             AwsError::Build(..) => "Build",
         }
     }

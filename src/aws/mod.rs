@@ -13,6 +13,7 @@ pub mod http;
 pub mod iam;
 pub mod lambda;
 pub mod logs;
+pub mod places;
 pub mod rate;
 pub mod s3;
 pub mod sns;
@@ -20,6 +21,7 @@ pub mod tagging;
 
 pub use calls::{CallCounter, CallStats, ThrottleStats};
 pub use error::{AwsError, RetryPolicy};
+pub use places::Places;
 pub use rate::{Limits, LimitsError, RateLimiter};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -394,19 +396,6 @@ impl Aws {
             .entry(region.to_owned())
             .or_insert_with(|| Arc::new(self.make_clients(region)))
             .clone()
-    }
-
-    /// The clients that act in `region` of `account` for a pipeline's remote sources (their
-    /// subscription filters). For now the process's own credentials in that region, whatever
-    /// the account: this is the seam where the clients of a role assumed in `account` come in,
-    /// so every remote read and write already goes through it.
-    pub async fn clients_in(
-        &self,
-        account: &str,
-        region: &str,
-    ) -> Result<Arc<RegionClients>, AwsError> {
-        let _ = account;
-        Ok(self.region(region))
     }
 
     fn make_clients(&self, region: &str) -> RegionClients {

@@ -4,7 +4,7 @@
 //! and pass the resulting [`Pipeline`] to every later call.
 
 use crate::apply::{self, ActionOutcome, ApplyReport};
-use crate::aws::{Aws, AwsError, RegionClients};
+use crate::aws::{Aws, AwsError, Places, RegionClients};
 use crate::delivery::canary::Canary;
 use crate::delivery::progress::{CanaryRoute, Tracked};
 use crate::delivery::signals::{self, Signal};
@@ -117,7 +117,7 @@ impl Deleted {
 /// bucket when it remains though the spec deletes it (a bucket with objects is one reason
 /// CloudFormation leaves it).
 async fn read_back(
-    aws: &Aws,
+    aws: &Places,
     clients: &RegionClients,
     desired: &Desired,
     hints: &Hints,
@@ -199,6 +199,25 @@ impl Engine {
                 .assume(role, &crate::aws::assume::session_name(namespace)),
             None => self.aws.clone(),
         }
+    }
+
+    /// Where the pipeline of `desired` acts: its namespace's account, and each source account of
+    /// its remote sources through the accounts file's role there (assumed with the namespace's
+    /// session name; an account the file does not list has no credentials, see [`Places`]).
+    fn places(&self, desired: &Desired) -> Places {
+        let namespace = &desired.id.namespace;
+        let mut places = Places::new(&desired.target.account_id, self.aws_for(namespace));
+        let session = crate::aws::assume::session_name(namespace);
+        for r in &desired.remote {
+            let account = &r.place.account_id;
+            if *account == desired.target.account_id {
+                continue;
+            }
+            if let Some(role) = self.accounts.as_ref().and_then(|a| a.role_of(account)) {
+                places = places.with_account(account, self.aws.assume(role, &session));
+            }
+        }
+        places
     }
 
     /// The clients of `namespace`'s account in `region`.
@@ -326,7 +345,7 @@ impl Engine {
         let desired = desired::build(pipeline);
         let clients = self.clients(&desired.id.namespace, &desired.target.region);
         let batch = self.batch(&desired.target);
-        let aws = self.aws_for(&desired.id.namespace);
+        let aws = self.places(&desired);
         let observed = read::observed(&aws, &clients, &desired, hints, batch.as_deref()).await?;
         let plan = plan::plan(&desired, &observed);
         Ok(Check {
@@ -373,7 +392,7 @@ impl Engine {
         if converged.initial.report_only {
             return Ok(converged);
         }
-        let aws = self.aws_for(&converged.desired.id.namespace);
+        let aws = self.places(&converged.desired);
         let clients = aws.region(&converged.desired.target.region);
         for pass in 1..=MAX_PASSES {
             let plan = &converged.remaining;
@@ -402,8 +421,7 @@ impl Engine {
                 plan: plan.clone(),
                 applied,
             });
-            let observed =
-                read::observed(&aws, &clients, &converged.desired, hints, None).await?;
+            let observed = read::observed(&aws, &clients, &converged.desired, hints, None).await?;
             converged.remaining = plan::plan(&converged.desired, &observed);
             converged.observed = observed;
             if !ok {
@@ -422,7 +440,7 @@ impl Engine {
         progress: &mut P,
     ) -> Result<Deleted, EngineError> {
         let desired = desired::build(pipeline);
-        let aws = self.aws_for(&desired.id.namespace);
+        let aws = self.places(&desired);
         let clients = aws.region(&desired.target.region);
         self.wrote(&desired);
         let observed = read::observed(&aws, &clients, &desired, hints, None).await?;

@@ -23,7 +23,7 @@ pub use bucket::holds_objects;
 pub use log_groups::{all_lookups, filters_of};
 pub use remote::source as remote_source;
 
-use crate::aws::{Aws, AwsError, RegionClients};
+use crate::aws::{AwsError, Places, RegionClients};
 use crate::desired::Desired;
 use crate::observed::Observed;
 
@@ -39,7 +39,7 @@ pub struct Hints {
 /// serves this pipeline); `c` are the clients of its region, `aws` reaches its remote sources'
 /// accounts and regions.
 pub async fn observed(
-    aws: &Aws,
+    aws: &Places,
     c: &RegionClients,
     d: &Desired,
     hints: &Hints,

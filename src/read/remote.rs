@@ -3,14 +3,14 @@
 //! every subscription filter they carry.
 //!
 //! Destinations are read with the pipeline's own credentials in their region; a remote source is
-//! read with the clients [`Aws::clients_in`] gives for its account and region (the seam for
+//! read with the clients [`Places::clients_in`] gives for its account and region (the seam for
 //! assumed-role credentials), through [`source`], which takes those clients.
 
 use super::absent_if_not_found;
 use super::batch;
 use super::log_groups::filters_of;
 use crate::aws::logs;
-use crate::aws::{Aws, AwsError, RegionClients};
+use crate::aws::{AwsError, Places, RegionClients};
 use crate::desired::{Desired, DestinationSpec, RemoteSpec};
 use crate::observed::{ObservedDestination, RemoteGroups};
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,7 +24,7 @@ pub(super) struct Remote {
 }
 
 /// Reads every destination and remote source of `d`.
-pub(super) async fn read(aws: &Aws, d: &Desired) -> Result<Remote, AwsError> {
+pub(super) async fn read(aws: &Places, d: &Desired) -> Result<Remote, AwsError> {
     let mut out = Remote::default();
     for want in &d.destinations {
         let c = aws.region(&want.region);
@@ -43,7 +43,7 @@ pub(super) async fn read(aws: &Aws, d: &Desired) -> Result<Remote, AwsError> {
         }
     }
     for r in &d.remote {
-        let c = aws.clients_in(&r.place.account_id, &r.place.region).await?;
+        let c = aws.clients_in(&r.place.account_id, &r.place.region)?;
         out.sources.insert(r.key(), source(&c, r).await?);
     }
     Ok(out)
