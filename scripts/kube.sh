@@ -162,6 +162,16 @@ is_proc() {
 	[[ $cmd == *"$2"* ]]
 }
 # What identifies each of our processes in its command line.
+# Whether our own child `pid` still runs (not exited, not a zombie). Its pid cannot be reused
+# before we wait for it, so no command-line check: that one also fails in the instant before
+# nohup execs the server (seen on a loaded machine), and waiting then blocks on a live server.
+child_running() {
+	local state=''
+	kill -0 "$1" 2>/dev/null || return 1
+	[[ -r /proc/$1/stat ]] && state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)
+	[[ $state != Z ]]
+}
+
 etcd_mark() { printf '%s' "--data-dir=$STATE/etcd-data"; }
 api_mark() { printf '%s' "--tls-cert-file=$PKI/server.crt"; }
 
@@ -575,7 +585,7 @@ launch() {
 	put etcd.port "$cport"
 	deadline=$(($(now_ms) + ETCD_READY_TIMEOUT_MS))
 	until etcd_healthy "$cport"; do
-		if ! is_proc "$pid" "$(etcd_mark)"; then
+		if ! child_running "$pid"; then
 			wait "$pid" 2>/dev/null || true
 			if port_clash "$STATE/etcd.log"; then
 				stop_pair
@@ -605,7 +615,7 @@ launch() {
 	put apiserver.port "$aport"
 	deadline=$(($(now_ms) + READY_TIMEOUT_MS))
 	until ready "$aport"; do
-		if ! is_proc "$pid" "$(api_mark)"; then
+		if ! child_running "$pid"; then
 			wait "$pid" 2>/dev/null || true
 			if port_clash "$STATE/apiserver.log"; then
 				stop_pair

@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 pub use error::EngineError;
 
+mod accounts;
 mod error;
 
 /// One pass of a convergence: the plan it executed, and what executing it did.
@@ -190,41 +191,6 @@ impl Engine {
         self
     }
 
-    /// The AWS access of `namespace`'s pipelines: its account's role, assumed (once, then
-    /// shared), or the base credentials.
-    pub fn aws_for(&self, namespace: &str) -> Arc<Aws> {
-        match self.accounts.as_ref().and_then(|a| a.role_for(namespace)) {
-            Some(role) => self
-                .aws
-                .assume(role, &crate::aws::assume::session_name(namespace)),
-            None => self.aws.clone(),
-        }
-    }
-
-    /// Where the pipeline of `desired` acts: its namespace's account, and each source account of
-    /// its remote sources through the accounts file's role there (assumed with the namespace's
-    /// session name; an account the file does not list has no credentials, see [`Places`]).
-    fn places(&self, desired: &Desired) -> Places {
-        let namespace = &desired.id.namespace;
-        let mut places = Places::new(&desired.target.account_id, self.aws_for(namespace));
-        let session = crate::aws::assume::session_name(namespace);
-        for r in &desired.remote {
-            let account = &r.place.account_id;
-            if *account == desired.target.account_id {
-                continue;
-            }
-            if let Some(role) = self.accounts.as_ref().and_then(|a| a.role_of(account)) {
-                places = places.with_account(account, self.aws.assume(role, &session));
-            }
-        }
-        places
-    }
-
-    /// The clients of `namespace`'s account in `region`.
-    fn clients(&self, namespace: &str, region: &str) -> Arc<RegionClients> {
-        self.aws_for(namespace).region(region)
-    }
-
     /// This engine refusing, as invalid specs, log groups and functions outside what their
     /// namespace may use (see [`crate::spec::tenancy`]).
     pub fn with_tenancy(mut self, tenancy: Tenancy) -> Self {
@@ -318,16 +284,6 @@ impl Engine {
             .filter(|arn| crate::arn::RoleArn::parse(arn).is_none_or(|r| r.account_id == account))
             .map(str::to_owned);
         Ok(Pipeline::resolve(valid, &account)?.with_cloudformation_role(role))
-    }
-
-    fn role_not_assumed(&self, namespace: &str, source: AwsError) -> EngineError {
-        let role = self.accounts.as_ref().and_then(|a| a.role_for(namespace));
-        EngineError::RoleNotAssumed {
-            namespace: namespace.to_owned(),
-            account: role.map(|r| r.label()).unwrap_or_default(),
-            role_arn: role.map(|r| r.role_arn.clone()).unwrap_or_default(),
-            source,
-        }
     }
 
     /// [`Engine::validate`] then [`Engine::resolve`]: an invalid spec costs no AWS call.
