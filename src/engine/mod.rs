@@ -273,11 +273,13 @@ impl Engine {
         spec: &LogPipelineSpec,
     ) -> Result<ValidSpec, InvalidSpec> {
         let valid = ValidSpec::new(id.clone(), spec.clone(), self.default_region().as_deref());
-        let outside = self
-            .tenancy
-            .as_ref()
-            .map(|t| t.check(id, spec))
-            .unwrap_or_default();
+        let outside = crate::spec::reach::outside(
+            self.tenancy.as_deref(),
+            self.accounts.as_deref(),
+            id,
+            spec,
+            self.default_region().as_deref(),
+        );
         match valid {
             Err(InvalidSpec(mut errors)) => {
                 errors.extend(outside);
@@ -302,11 +304,12 @@ impl Engine {
         let account = aws.account_id_in(region).await?;
         // Known only now: a function of another account is refused before anything is read.
         let mut foreign = crate::spec::validate::functions_outside_account(valid.spec(), &account);
+        let spec = valid.spec();
         foreign.extend(crate::spec::validate::remote_sources_at_home(
-            valid.spec(),
-            &account,
-            region,
+            spec, &account, region,
         ));
+        let accounts = self.accounts.as_deref();
+        foreign.extend(crate::spec::reach::unreachable(accounts, spec, &account));
         if !foreign.is_empty() {
             return Err(EngineError::InvalidSpec(InvalidSpec(foreign)));
         }
