@@ -20,6 +20,9 @@ use std::sync::Arc;
 pub use error::EngineError;
 
 mod error;
+mod read_back;
+
+use read_back::read_back;
 
 /// One pass of a convergence: the plan it executed, and what executing it did.
 #[derive(Debug, Clone)]
@@ -113,38 +116,6 @@ impl Deleted {
     }
 }
 
-/// Reads back, after a delete, what of the pipeline remains: observes again, and lists the
-/// bucket when it remains though the spec deletes it (a bucket with objects is one reason
-/// CloudFormation leaves it).
-async fn read_back(
-    aws: &Places,
-    clients: &RegionClients,
-    desired: &Desired,
-    hints: &Hints,
-    before: &Observed,
-    applied: &ApplyReport,
-) -> Result<plan::Readback, AwsError> {
-    let after = read::observed(aws, clients, desired, hints, None).await?;
-    let deletes_bucket = matches!(desired.deletion_policy, crate::spec::DeletionPolicy::Delete);
-    let holds_objects = match &after.bucket {
-        Some(_) if deletes_bucket => read::holds_objects(clients, &desired.names.bucket).await?,
-        _ => false,
-    };
-    let deleted: Vec<&plan::Action> = applied
-        .outcomes
-        .iter()
-        .filter(|o| o.result.is_ok() && o.action.op == plan::Op::Delete)
-        .map(|o| &o.action)
-        .collect();
-    Ok(plan::read_back(
-        desired,
-        before,
-        &deleted,
-        &after,
-        holds_objects,
-    ))
-}
-
 /// What a read of the loss signals found, and why part of it could not be read.
 #[derive(Clone, Debug, Default)]
 pub struct LossRead {
@@ -204,15 +175,15 @@ impl Engine {
     /// Where the pipeline of `desired` acts: its namespace's account, and each source account of
     /// its remote sources through the accounts file's role there (assumed with the namespace's
     /// session name; an account the file does not list has no credentials, see [`Places`]).
-    fn places(&self, desired: &Desired) -> Places {
+    /// The accounts of the remote filters `hints` remember are reached too, to remove them.
+    fn places(&self, desired: &Desired, hints: &Hints) -> Places {
         let namespace = &desired.id.namespace;
         let mut places = Places::new(&desired.target.account_id, self.aws_for(namespace));
         let session = crate::aws::assume::session_name(namespace);
-        for r in &desired.remote {
-            let account = &r.place.account_id;
-            if *account == desired.target.account_id {
-                continue;
-            }
+        let before = hints.previous_remote_filters.iter();
+        let accounts = (desired.remote.iter().map(|r| r.place.account_id.as_str()))
+            .chain(before.filter_map(|n| n.split_once('/').map(|(a, _)| a)));
+        for account in accounts.filter(|a| *a != desired.target.account_id) {
             if let Some(role) = self.accounts.as_ref().and_then(|a| a.role_of(account)) {
                 places = places.with_account(account, self.aws.assume(role, &session));
             }
@@ -348,7 +319,7 @@ impl Engine {
         let desired = desired::build(pipeline);
         let clients = self.clients(&desired.id.namespace, &desired.target.region);
         let batch = self.batch(&desired.target);
-        let aws = self.places(&desired);
+        let aws = self.places(&desired, hints);
         let observed = read::observed(&aws, &clients, &desired, hints, batch.as_deref()).await?;
         let plan = plan::plan(&desired, &observed);
         Ok(Check {
@@ -395,7 +366,7 @@ impl Engine {
         if converged.initial.report_only {
             return Ok(converged);
         }
-        let aws = self.places(&converged.desired);
+        let aws = self.places(&converged.desired, hints);
         let clients = aws.region(&converged.desired.target.region);
         for pass in 1..=MAX_PASSES {
             let plan = &converged.remaining;
@@ -443,7 +414,7 @@ impl Engine {
         progress: &mut P,
     ) -> Result<Deleted, EngineError> {
         let desired = desired::build(pipeline);
-        let aws = self.places(&desired);
+        let aws = self.places(&desired, hints);
         let clients = aws.region(&desired.target.region);
         self.wrote(&desired);
         let observed = read::observed(&aws, &clients, &desired, hints, None).await?;
