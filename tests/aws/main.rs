@@ -6,6 +6,7 @@
 mod common;
 
 mod accounts;
+mod accounts_remote;
 mod audit;
 mod batch;
 mod cache;
