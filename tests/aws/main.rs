@@ -17,6 +17,7 @@ mod drift;
 mod faults;
 mod guard;
 mod iam;
+mod iam_source_account;
 mod ignore;
 mod live;
 mod metrics;
