@@ -3,7 +3,9 @@
 //! policy widened by hand is one update naming the policy's field, which an ignore rule keeps as
 //! it is live; a remote group that stops being selected loses its filter; an exact remote group
 //! that does not exist is a conflict naming its account and region; another owner's destination
-//! is a conflict, never written or deleted.
+//! is a conflict, never written or deleted; an account or region dropped from the spec loses its
+//! filters (and, with its last account, the region's destination), found through the hints the
+//! status carries.
 
 use crate::common;
 
@@ -251,4 +253,33 @@ fn deleting_removes_the_filters_of_a_place_already_dropped_from_the_spec() {
         .filter(|k| matches!(k, RemoteSubscriptionFilter | Destination))
         .collect();
     assert_eq!(deleted, [RemoteSubscriptionFilter, Destination], "{p:#?}");
+}
+
+#[test]
+fn the_status_lists_the_destinations_and_remote_filters_and_the_hints_carry_them_back() {
+    let d = remote_desired("");
+    let w = converge(&d, world(&["/ecs/payments", "/other"]));
+    let check = pitagora::plan::Check {
+        plan: plan(&d, &w),
+        desired: d.clone(),
+        observed: w,
+    };
+    let resources = pitagora::report::resources(&check);
+    let hints =
+        pitagora::read::Hints::from_resources(resources.iter().map(|r| (r.kind, r.name.as_str())));
+    let place = format!("{OTHER}/us-east-1");
+    assert_eq!(
+        hints.previous_remote_filters,
+        [format!("{place}:/ecs/payments")],
+        "only the selected groups"
+    );
+    assert_eq!(
+        hints.previous_destinations,
+        [d.destinations[0].destination.name.clone()]
+    );
+    assert!(
+        hints
+            .previous_log_groups
+            .contains(&"/ecs/orders".to_owned())
+    );
 }
