@@ -58,6 +58,38 @@ fn account_role_trust(r: &Request) -> Result<serde_json::Value, CliError> {
     Ok(iam_policies::account_role_trust(role, controller))
 }
 
+/// The permissions of the role pitagora assumes in one source account of the accounts file:
+/// `--account-id`, or the only account a namespace takes sources from.
+fn source_account_policy(r: &Request) -> Result<serde_json::Value, CliError> {
+    let fail = |m: String| CliError::SourceAccountPolicy(m);
+    let accounts = r
+        .accounts
+        .ok_or_else(|| fail("pass --accounts <the accounts file>".into()))?;
+    let by_account = accounts.sources_by_account();
+    let (account, allowances) = match r.account_id {
+        Some(id) => by_account.get_key_value(id).ok_or_else(|| {
+            fail(format!(
+                "no namespace of the accounts file takes sources from account {id}; name one \
+                 that a namespaces.<ns>.sources entry names"
+            ))
+        })?,
+        None => match by_account.len() {
+            1 => by_account.iter().next().expect("one"),
+            0 => {
+                return Err(fail(
+                    "no namespace takes sources from another account".into(),
+                ));
+            }
+            _ => return Err(fail("several source accounts: pass --account-id".into())),
+        },
+    };
+    Ok(iam_policies::source_account_policy(
+        r.partition,
+        account,
+        allowances,
+    ))
+}
+
 /// `iam-policies`' arguments.
 #[derive(Debug, Clone, clap::Args)]
 pub struct IamArgs {
@@ -151,6 +183,7 @@ pub fn print(r: &Request, out: &mut dyn Write) -> Result<Exit, CliError> {
             policy
         }
         IamDocument::AccountRoleTrust => account_role_trust(r)?,
+        IamDocument::SourceAccountPolicy => source_account_policy(r)?,
         IamDocument::CloudformationRolePolicy => {
             iam_policies::cloudformation_role_policy(&scope(""))
         }
@@ -197,6 +230,11 @@ pub enum IamDocument {
     /// and --controller-role-arn): the controller's role may assume it with the file's
     /// external ID. Its permissions: `controller-policy`.
     AccountRoleTrust,
+    /// The permissions of the role pitagora assumes in a source account of the accounts file
+    /// (JSON; needs --accounts, and --account-id when several accounts are sources): its
+    /// subscription filters on the allowed prefixes and regions, and the per-path canary's log
+    /// group there.
+    SourceAccountPolicy,
 }
 
 /// A 12-digit AWS account id.

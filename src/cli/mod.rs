@@ -102,6 +102,9 @@ pub enum CliError {
     /// `iam-policies account-role-trust` without what it needs.
     #[error("account-role-trust: {0}")]
     AccountRoleTrust(String),
+    /// `iam-policies source-account-policy` without what it needs.
+    #[error("source-account-policy: {0}")]
+    SourceAccountPolicy(String),
     /// The tenancy file is unreadable or invalid.
     #[error("--tenancy {0}: {1}")]
     Tenancy(PathBuf, String),

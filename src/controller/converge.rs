@@ -11,7 +11,6 @@ use crate::delivery::progress::{CanaryRoute, Tracked};
 use crate::desired::Pipeline;
 use crate::engine::{Engine, Progress};
 use crate::read::Hints;
-use crate::resources::ResourceKind;
 use crate::spec::LogPipeline;
 use k8s_openapi::jiff::Timestamp;
 
@@ -205,18 +204,12 @@ pub(super) async fn clean(lp: &LogPipeline, engine: &Engine) -> Cleaned {
     }
 }
 
-/// Log groups that carried this pipeline's filter at the last check: read again, so filters on
-/// groups that stopped being sources are found and removed.
+/// What this pipeline held at the last check, read again so that what stopped being declared
+/// is found and removed: the log groups that carried its filter, its remote filters (in every
+/// account and region) and its destinations.
 pub(super) fn hints(lp: &LogPipeline) -> Hints {
-    Hints {
-        previous_log_groups: lp
-            .status
-            .iter()
-            .flat_map(|s| &s.resources)
-            .filter(|r| r.kind == ResourceKind::SubscriptionFilter)
-            .map(|r| r.name.clone())
-            .collect(),
-    }
+    let resources = lp.status.iter().flat_map(|s| &s.resources);
+    Hints::from_resources(resources.map(|r| (r.kind, r.name.as_str())))
 }
 
 /// Logs a convergence as it goes: each pass's planned writes (`planned`, before any of them),

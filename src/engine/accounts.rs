@@ -4,6 +4,7 @@
 use super::{Engine, EngineError};
 use crate::aws::{Aws, AwsError, Places, RegionClients};
 use crate::desired::Desired;
+use crate::read::Hints;
 use std::sync::Arc;
 
 impl Engine {
@@ -21,15 +22,15 @@ impl Engine {
     /// Where the pipeline of `desired` acts: its namespace's account, and each source account of
     /// its remote sources through the accounts file's role there (assumed with the namespace's
     /// session name; an account the file does not list has no credentials, see [`Places`]).
-    pub(super) fn places(&self, desired: &Desired) -> Places {
+    /// The accounts of the remote filters `hints` remember are reached too, to remove them.
+    pub(super) fn places(&self, desired: &Desired, hints: &Hints) -> Places {
         let namespace = &desired.id.namespace;
         let mut places = Places::new(&desired.target.account_id, self.aws_for(namespace));
         let session = crate::aws::assume::session_name(namespace);
-        for r in &desired.remote {
-            let account = &r.place.account_id;
-            if *account == desired.target.account_id {
-                continue;
-            }
+        let before = hints.previous_remote_filters.iter();
+        let accounts = (desired.remote.iter().map(|r| r.place.account_id.as_str()))
+            .chain(before.filter_map(|n| n.split_once('/').map(|(a, _)| a)));
+        for account in accounts.filter(|a| *a != desired.target.account_id) {
             if let Some(role) = self.accounts.as_ref().and_then(|a| a.role_of(account)) {
                 places = places.with_account(account, self.aws.assume(role, &session));
             }

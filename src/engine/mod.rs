@@ -4,7 +4,7 @@
 //! and pass the resulting [`Pipeline`] to every later call.
 
 use crate::apply::{self, ActionOutcome, ApplyReport};
-use crate::aws::{Aws, AwsError, Places, RegionClients};
+use crate::aws::{Aws, AwsError, RegionClients};
 use crate::delivery::canary::Canary;
 use crate::delivery::progress::{CanaryRoute, Tracked};
 use crate::delivery::signals::{self, Signal};
@@ -21,6 +21,9 @@ pub use error::EngineError;
 
 mod accounts;
 mod error;
+mod read_back;
+
+use read_back::read_back;
 
 /// One pass of a convergence: the plan it executed, and what executing it did.
 #[derive(Debug, Clone)]
@@ -112,38 +115,6 @@ impl Deleted {
     pub fn complete(&self) -> bool {
         self.applied.succeeded() && self.readback.as_ref().is_ok_and(plan::Readback::complete)
     }
-}
-
-/// Reads back, after a delete, what of the pipeline remains: observes again, and lists the
-/// bucket when it remains though the spec deletes it (a bucket with objects is one reason
-/// CloudFormation leaves it).
-async fn read_back(
-    aws: &Places,
-    clients: &RegionClients,
-    desired: &Desired,
-    hints: &Hints,
-    before: &Observed,
-    applied: &ApplyReport,
-) -> Result<plan::Readback, AwsError> {
-    let after = read::observed(aws, clients, desired, hints, None).await?;
-    let deletes_bucket = matches!(desired.deletion_policy, crate::spec::DeletionPolicy::Delete);
-    let holds_objects = match &after.bucket {
-        Some(_) if deletes_bucket => read::holds_objects(clients, &desired.names.bucket).await?,
-        _ => false,
-    };
-    let deleted: Vec<&plan::Action> = applied
-        .outcomes
-        .iter()
-        .filter(|o| o.result.is_ok() && o.action.op == plan::Op::Delete)
-        .map(|o| &o.action)
-        .collect();
-    Ok(plan::read_back(
-        desired,
-        before,
-        &deleted,
-        &after,
-        holds_objects,
-    ))
 }
 
 /// What a read of the loss signals found, and why part of it could not be read.
@@ -239,11 +210,13 @@ impl Engine {
         spec: &LogPipelineSpec,
     ) -> Result<ValidSpec, InvalidSpec> {
         let valid = ValidSpec::new(id.clone(), spec.clone(), self.default_region().as_deref());
-        let outside = self
-            .tenancy
-            .as_ref()
-            .map(|t| t.check(id, spec))
-            .unwrap_or_default();
+        let outside = crate::spec::reach::outside(
+            self.tenancy.as_deref(),
+            self.accounts.as_deref(),
+            id,
+            spec,
+            self.default_region().as_deref(),
+        );
         match valid {
             Err(InvalidSpec(mut errors)) => {
                 errors.extend(outside);
@@ -268,11 +241,12 @@ impl Engine {
         let account = aws.account_id_in(region).await?;
         // Known only now: a function of another account is refused before anything is read.
         let mut foreign = crate::spec::validate::functions_outside_account(valid.spec(), &account);
+        let spec = valid.spec();
         foreign.extend(crate::spec::validate::remote_sources_at_home(
-            valid.spec(),
-            &account,
-            region,
+            spec, &account, region,
         ));
+        let accounts = self.accounts.as_deref();
+        foreign.extend(crate::spec::reach::unreachable(accounts, spec, &account));
         if !foreign.is_empty() {
             return Err(EngineError::InvalidSpec(InvalidSpec(foreign)));
         }
@@ -301,7 +275,7 @@ impl Engine {
         let desired = desired::build(pipeline);
         let clients = self.clients(&desired.id.namespace, &desired.target.region);
         let batch = self.batch(&desired.target);
-        let aws = self.places(&desired);
+        let aws = self.places(&desired, hints);
         let observed = read::observed(&aws, &clients, &desired, hints, batch.as_deref()).await?;
         let plan = plan::plan(&desired, &observed);
         Ok(Check {
@@ -348,7 +322,7 @@ impl Engine {
         if converged.initial.report_only {
             return Ok(converged);
         }
-        let aws = self.places(&converged.desired);
+        let aws = self.places(&converged.desired, hints);
         let clients = aws.region(&converged.desired.target.region);
         for pass in 1..=MAX_PASSES {
             let plan = &converged.remaining;
@@ -396,7 +370,7 @@ impl Engine {
         progress: &mut P,
     ) -> Result<Deleted, EngineError> {
         let desired = desired::build(pipeline);
-        let aws = self.places(&desired);
+        let aws = self.places(&desired, hints);
         let clients = aws.region(&desired.target.region);
         self.wrote(&desired);
         let observed = read::observed(&aws, &clients, &desired, hints, None).await?;

@@ -11,7 +11,7 @@ use super::ownership::ownership_conflict;
 use super::{Builder, Change, Op, Step};
 use crate::arn;
 use crate::desired::{Desired, DestinationSpec};
-use crate::observed::Observed;
+use crate::observed::{Observed, ObservedDestination};
 use crate::resources::{Destination, ResourceKind};
 use serde_json::Value;
 
@@ -35,6 +35,9 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, o: &Observed, stream_foreign: b
             Some((cause, reason)) => b.conflict(KIND, &want.destination.name, cause, reason),
         }
     }
+    let declared = |region: &String| d.destinations.iter().any(|w| w.region == *region);
+    let dropped = o.destinations.iter().filter(|(r, _)| !declared(r));
+    remove(b, d, dropped, "no remote source is in its region any more");
 }
 
 /// A source region without its destination: create it with its policy.
@@ -118,7 +121,17 @@ fn update(b: &mut Builder, want: &DestinationSpec, live: &Destination) {
 /// Every destination of the pipeline that exists and is its own, removed after the remote
 /// filters delivering through it; another owner's is left in place, as a conflict.
 pub(super) fn delete(b: &mut Builder, d: &Desired, o: &Observed, reason: &str) {
-    for (region, live) in &o.destinations {
+    remove(b, d, o.destinations.iter(), reason);
+}
+
+/// Removes each of `live` that is the pipeline's (`reason`: why); another owner's is a conflict.
+fn remove<'a>(
+    b: &mut Builder,
+    d: &Desired,
+    live: impl Iterator<Item = (&'a String, &'a ObservedDestination)>,
+    reason: &str,
+) {
+    for (region, live) in live {
         let name = &live.destination.name;
         if let Some((cause, why)) = ownership_conflict(d, &live.tags) {
             b.conflict(KIND, name, cause, format!("left in place: {why}"));

@@ -7,6 +7,7 @@
 use super::diff::Changes;
 use super::filters::{canonical, compare, keep_live, occupants};
 use super::{Builder, Change, ConflictKind, Op, Step};
+use crate::arn::AwsTarget;
 use crate::desired::{Desired, RemoteSpec};
 use crate::observed::{Observed, RemoteGroups};
 use crate::resources::{ResourceKind, SubscriptionFilter};
@@ -24,7 +25,7 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, o: &Observed, stream_foreign: b
             match (r.filters.selects(group), ours) {
                 (true, Some(actual)) if !stream_foreign => update(b, r, group, actual),
                 (true, None) if !stream_foreign => create(b, o, r, group, filters),
-                (false, Some(actual)) => remove(b, r, group, actual, NO_LONGER),
+                (false, Some(actual)) => remove(b, &r.place, group, actual, NO_LONGER),
                 _ => {}
             }
         }
@@ -39,6 +40,26 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, o: &Observed, stream_foreign: b
                         r.key()
                     ),
                 );
+            }
+        }
+    }
+    dropped(b, d, o, DROPPED);
+}
+
+const DROPPED: &str = "account and region are no longer a source of this pipeline";
+
+/// This pipeline's filter on the groups of every place read that `d` no longer declares (found
+/// through the hints of what was applied before): removed with `reason`.
+fn dropped(b: &mut Builder, d: &Desired, o: &Observed, reason: &str) {
+    let declared: Vec<String> = d.remote.iter().map(RemoteSpec::key).collect();
+    for (key, groups) in o.remote.iter().filter(|(k, _)| !declared.contains(k)) {
+        let Some((account, region)) = key.split_once('/') else {
+            continue;
+        };
+        let place = AwsTarget::new(account, region);
+        for (group, filters) in groups {
+            if let Some(f) = filters.iter().find(|f| f.name == d.filters.filter.name) {
+                remove(b, &place, group, f, reason);
             }
         }
     }
@@ -101,8 +122,14 @@ fn create(b: &mut Builder, o: &Observed, r: &RemoteSpec, group: &str, held: &[Su
     b.push(Op::Create, KIND, &name, vec![change], reason, step);
 }
 
-/// This pipeline's filter on a remote group: remove it (`reason`: why).
-fn remove(b: &mut Builder, r: &RemoteSpec, group: &str, actual: &SubscriptionFilter, reason: &str) {
+/// This pipeline's filter on a remote group of `place`: remove it (`reason`: why).
+fn remove(
+    b: &mut Builder,
+    place: &AwsTarget,
+    group: &str,
+    actual: &SubscriptionFilter,
+    reason: &str,
+) {
     let change = Change {
         field: "filterName".into(),
         spec_field: Some("spec.sources.remote".into()),
@@ -110,25 +137,21 @@ fn remove(b: &mut Builder, r: &RemoteSpec, group: &str, actual: &SubscriptionFil
         actual: Some(actual.name.clone()),
     };
     let step = Step::DeleteRemoteFilter {
-        account: r.place.account_id.clone(),
-        region: r.place.region.clone(),
+        account: place.account_id.clone(),
+        region: place.region.clone(),
         log_group: group.to_owned(),
         name: actual.name.clone(),
     };
-    let name = r.resource_name(group);
+    let name = format!("{place}:{group}");
     b.push(Op::Delete, KIND, &name, vec![change], reason, step);
 }
 
-/// This pipeline's filter on every remote group that has it: the pipeline is deleted.
+/// This pipeline's filter on every remote group that has it, in every place read: the pipeline
+/// is deleted.
 pub(super) fn delete(b: &mut Builder, d: &Desired, o: &Observed, reason: &str) {
-    for r in &d.remote {
-        let Some(groups) = o.remote.get(&r.key()) else {
-            continue;
-        };
-        for (group, filters) in groups {
-            if let Some(f) = filters.iter().find(|f| f.name == r.filters.filter.name) {
-                remove(b, r, group, f, reason);
-            }
-        }
-    }
+    let none = Desired {
+        remote: Vec::new(),
+        ..d.clone()
+    };
+    dropped(b, &none, o, reason);
 }

@@ -26,6 +26,7 @@ pub use remote::source as remote_source;
 use crate::aws::{AwsError, Places, RegionClients};
 use crate::desired::Desired;
 use crate::observed::Observed;
+use crate::resources::ResourceKind;
 
 /// Which log groups to read beyond the pipeline's sources.
 #[derive(Clone, Debug, Default)]
@@ -33,6 +34,31 @@ pub struct Hints {
     /// Log groups that carried this pipeline's filter before (from status), so filters on groups
     /// that stopped being sources are found and removed.
     pub previous_log_groups: Vec<String>,
+    /// The remote filters applied before, as plans name them (`<account>/<region>:<group>`),
+    /// so a filter in an account or region dropped from `spec.sources.remote` (or on a group
+    /// dropped from an entry) is found and removed.
+    pub previous_remote_filters: Vec<String>,
+    /// The pipeline's destinations before (their names, `<stream>-<region>`), so one whose
+    /// source region was dropped is found and removed.
+    pub previous_destinations: Vec<String>,
+}
+
+impl Hints {
+    /// The hints of what a pipeline held at its last check: each resource's kind and name as its
+    /// status lists them.
+    pub fn from_resources<'a>(held: impl IntoIterator<Item = (ResourceKind, &'a str)>) -> Self {
+        let mut hints = Self::default();
+        for (kind, name) in held {
+            let list = match kind {
+                ResourceKind::SubscriptionFilter => &mut hints.previous_log_groups,
+                ResourceKind::RemoteSubscriptionFilter => &mut hints.previous_remote_filters,
+                ResourceKind::Destination => &mut hints.previous_destinations,
+                _ => continue,
+            };
+            list.push(name.to_owned());
+        }
+        hints
+    }
 }
 
 /// Reads the state of `desired`'s pipeline, through `batch`'s shared reads when given (and it
@@ -88,10 +114,10 @@ pub async fn observed(
     {
         b.tags = bucket::tags(c, &d.names.bucket).await?;
     }
-    let remote = if d.destinations.is_empty() && d.remote.is_empty() {
+    let remote = if remote::none(d, hints) {
         remote::Remote::default()
     } else {
-        Box::pin(remote::read(aws, d)).await?
+        Box::pin(remote::read(aws, d, hints)).await?
     };
     // A group holding more filters than the known limit proves AWS allows that many.
     let known = c.filter_limits.known();

@@ -6,12 +6,14 @@
 //! read with the clients [`Places::clients_in`] gives for its account and region (the seam for
 //! assumed-role credentials), through [`source`], which takes those clients.
 
-use super::absent_if_not_found;
 use super::batch;
 use super::log_groups::filters_of;
+use super::{Hints, absent_if_not_found};
+use crate::arn::AwsTarget;
 use crate::aws::logs;
 use crate::aws::{AwsError, Places, RegionClients};
-use crate::desired::{Desired, DestinationSpec, RemoteSpec};
+use crate::desired::{Desired, RemoteSpec};
+use crate::names::destination_name;
 use crate::observed::{ObservedDestination, RemoteGroups};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -23,38 +25,88 @@ pub(super) struct Remote {
     pub(super) sources: BTreeMap<String, RemoteGroups>,
 }
 
-/// Reads every destination and remote source of `d`.
-pub(super) async fn read(aws: &Places, d: &Desired) -> Result<Remote, AwsError> {
+/// Whether `d` has no remote part, now or before (`hints`): nothing to read.
+pub(super) fn none(d: &Desired, hints: &Hints) -> bool {
+    d.destinations.is_empty()
+        && d.remote.is_empty()
+        && hints.previous_remote_filters.is_empty()
+        && hints.previous_destinations.is_empty()
+}
+
+/// Reads every destination and remote source of `d`, and those `hints` remember that `d` no
+/// longer declares.
+pub(super) async fn read(aws: &Places, d: &Desired, hints: &Hints) -> Result<Remote, AwsError> {
     let mut out = Remote::default();
-    for want in &d.destinations {
-        let c = aws.region(&want.region);
-        if let Some(destination) = destination(&c, want).await? {
+    let mut regions: BTreeSet<&str> = d.destinations.iter().map(|w| w.region.as_str()).collect();
+    let stream_prefix = format!("{}-", d.names.stream);
+    regions.extend(
+        hints
+            .previous_destinations
+            .iter()
+            .filter_map(|n| n.strip_prefix(stream_prefix.as_str())),
+    );
+    for region in regions {
+        let c = aws.region(region);
+        let name = destination_name(&d.names.stream, region);
+        if let Some(destination) = destination(&c, &name).await? {
+            let arn = AwsTarget::new(&d.target.account_id, region)
+                .regional("logs", &format!("destination:{name}"));
             let listed = c
                 .send("CloudWatchLogs.ListTagsForResource", || {
-                    c.logs
-                        .list_tags_for_resource()
-                        .resource_arn(&want.arn)
-                        .send()
+                    c.logs.list_tags_for_resource().resource_arn(&arn).send()
                 })
                 .await?;
             let tags = logs::tags_from_sdk(listed.tags());
             let found = ObservedDestination { destination, tags };
-            out.destinations.insert(want.region.clone(), found);
+            out.destinations.insert(region.to_owned(), found);
         }
     }
+    let mut previous = previous_filters(hints);
     for r in &d.remote {
         let c = aws.clients_in(&r.place.account_id, &r.place.region)?;
-        out.sources.insert(r.key(), source(&c, r).await?);
+        let before = previous.remove(&r.key()).unwrap_or_default();
+        out.sources
+            .insert(r.key(), source_with(&c, r, &before).await?);
+    }
+    for (key, groups) in previous {
+        let Some((account, region)) = key.split_once('/') else {
+            continue;
+        };
+        // An account the accounts file no longer lists cannot be reached any more: what
+        // pitagora left there is the operator's to remove.
+        let c = match aws.clients_in(account, region) {
+            Err(AwsError::NoRole { .. }) => continue,
+            c => c?,
+        };
+        let mut found = RemoteGroups::new();
+        for group in groups {
+            if let Some(filters) = absent_if_not_found(filters_of(&c, &group).await)? {
+                found.insert(group, filters);
+            }
+        }
+        out.sources.insert(key, found);
     }
     Ok(out)
 }
 
-/// The destination `want` names, as it exists in its region (`None`: it does not).
+/// The groups of each place (`<account>/<region>`) that carried a remote filter before.
+fn previous_filters(hints: &Hints) -> BTreeMap<String, BTreeSet<String>> {
+    let mut by: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for name in &hints.previous_remote_filters {
+        if let Some((place, group)) = name.split_once(':') {
+            by.entry(place.to_owned())
+                .or_default()
+                .insert(group.to_owned());
+        }
+    }
+    by
+}
+
+/// The destination named `name`, as it exists in its region (`None`: it does not).
 async fn destination(
     c: &RegionClients,
-    want: &DestinationSpec,
+    name: &str,
 ) -> Result<Option<crate::resources::Destination>, AwsError> {
-    let name = &want.destination.name;
     let mut token: Option<String> = None;
     loop {
         let out = c
@@ -71,7 +123,7 @@ async fn destination(
             .destinations()
             .iter()
             .map(logs::destination_from_sdk)
-            .find(|d| &d.name == name);
+            .find(|d| d.name == name);
         if found.is_some() {
             return Ok(found);
         }
@@ -85,6 +137,15 @@ async fn destination(
 /// Every log group of the remote source `r` that it selects, with all its filters, read with
 /// `c`: the clients of `r`'s account and region.
 pub async fn source(c: &RegionClients, r: &RemoteSpec) -> Result<RemoteGroups, AwsError> {
+    source_with(c, r, &BTreeSet::new()).await
+}
+
+/// [`source`], also reading the groups of `before` (those that carried its filter before).
+async fn source_with(
+    c: &RegionClients,
+    r: &RemoteSpec,
+    before: &BTreeSet<String>,
+) -> Result<RemoteGroups, AwsError> {
     let prefixes = &r.filters.log_group_prefixes;
     let mut lookups: BTreeSet<&str> = prefixes.iter().map(String::as_str).collect();
     lookups.extend(
@@ -102,6 +163,7 @@ pub async fn source(c: &RegionClients, r: &RemoteSpec) -> Result<RemoteGroups, A
             }
         }
     }
+    names.extend(before.iter().cloned());
     let mut groups = RemoteGroups::new();
     for group in names {
         // A group deleted between the listing and this read is simply gone.

@@ -290,6 +290,24 @@ fn held_resources(d: &crate::desired::Desired, list: &mut Vec<(ResourceKind, Str
     }
 }
 
+/// The remote part of the pipeline: its destinations, and its filter's place on every remote
+/// group selected (what the controller reads again next time, see [`crate::read::Hints`]).
+fn remote_resources(check: &Check, list: &mut Vec<(ResourceKind, String)>) {
+    let d = &check.desired;
+    for w in &d.destinations {
+        list.push((ResourceKind::Destination, w.destination.name.clone()));
+    }
+    for r in &d.remote {
+        let groups = check.observed.remote.get(&r.key());
+        for g in groups.into_iter().flat_map(|g| g.keys()) {
+            if r.filters.selects(g) {
+                let name = r.resource_name(g);
+                list.push((ResourceKind::RemoteSubscriptionFilter, name));
+            }
+        }
+    }
+}
+
 /// Every resource of a checked pipeline, with its state.
 pub fn resources(check: &Check) -> Vec<Resource> {
     let d = &check.desired;
@@ -330,6 +348,7 @@ pub fn resources(check: &Check) -> Vec<Resource> {
             .into_iter()
             .map(|g| (ResourceKind::SubscriptionFilter, g.clone())),
     );
+    remote_resources(check, &mut list);
     for a in &check.plan.actions {
         if !list.iter().any(|(k, n)| *k == a.kind && *n == a.name) {
             list.push((a.kind, a.name.clone()));

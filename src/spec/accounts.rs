@@ -263,6 +263,35 @@ impl Accounts {
     }
 }
 
+impl Accounts {
+    /// The log-group prefixes `namespace` may subscribe in `account` and `region`, as its
+    /// entry's `sources` list them (for messages).
+    pub fn source_prefixes(&self, namespace: &str, account: &str, region: &str) -> Vec<String> {
+        self.entry(namespace)
+            .into_iter()
+            .flat_map(|e| &e.sources)
+            .filter(|s| {
+                s.account.as_deref() == Some(account) && s.regions.iter().any(|r| r == region)
+            })
+            .flat_map(|s| s.log_group_prefixes.iter().cloned())
+            .collect()
+    }
+
+    /// Every namespace's allowed sources in other accounts, by account: what the role pitagora
+    /// assumes there must reach (for that account's IAM policy).
+    pub fn sources_by_account(&self) -> BTreeMap<String, Vec<&SourceAllowance>> {
+        let mut by: BTreeMap<String, Vec<&SourceAllowance>> = BTreeMap::new();
+        for entry in self.namespaces.values() {
+            for s in &entry.sources {
+                if let Some(account) = &s.account {
+                    by.entry(account.clone()).or_default().push(s);
+                }
+            }
+        }
+        by
+    }
+}
+
 fn check_role(i: usize, role: &AccountRole) -> Result<(), AccountsError> {
     let path = |field: &str| format!("accounts[{i}].{field}");
     if !account_id_ok(&role.account_id) {

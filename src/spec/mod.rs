@@ -10,6 +10,7 @@ pub mod fluentd_policy;
 pub mod grammar;
 pub mod legacy;
 pub mod patterns;
+pub mod reach;
 pub mod schema;
 pub mod status;
 pub mod tenancy;

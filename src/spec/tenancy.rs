@@ -35,7 +35,7 @@
 //! security model in docs/operating.md).
 
 use super::fluentd_policy::FluentdPolicy;
-use super::types::{LogPipelineSpec, Sources};
+use super::types::{LogPipelineSpec, RemoteSource, Sources};
 use super::validate::FieldError;
 use crate::arn::LambdaArn;
 use crate::names::PipelineId;
@@ -229,6 +229,17 @@ impl Tenancy {
     /// Every log group and function of `spec` outside what pipeline `id`'s namespace may use,
     /// and what its fluentd side does that the fluentd policy does not allow.
     pub fn check(&self, id: &PipelineId, spec: &LogPipelineSpec) -> Vec<FieldError> {
+        self.check_except(id, spec, &|_| false)
+    }
+
+    /// [`Tenancy::check`], leaving out the remote entries `elsewhere` says another rule decides
+    /// (those in another account, which the accounts file governs: see [`super::reach`]).
+    pub fn check_except(
+        &self,
+        id: &PipelineId,
+        spec: &LogPipelineSpec,
+        elsewhere: &dyn Fn(&RemoteSource) -> bool,
+    ) -> Vec<FieldError> {
         let sources = &spec.sources;
         let groups = indexed("spec.sources.logGroups", &sources.log_groups)
             .chain(indexed(
@@ -236,7 +247,7 @@ impl Tenancy {
                 &sources.log_group_prefixes,
             ))
             .map(|(path, name)| (path, name.to_owned()))
-            .chain(remote_groups(sources));
+            .chain(remote_groups(sources, elsewhere));
         let mut errors = self.outside(id, Reach::LogGroups, groups);
         // A function is named by its ARN; the prefix applies to its name. An ARN that does not
         // parse is reported by validation.
@@ -293,10 +304,19 @@ fn wide(prefix: &str) -> bool {
     prefix.is_empty() || prefix == "/" || prefix == "*"
 }
 
-/// The remote sources' log groups and prefixes with their paths: the same prefixes bound them
-/// in every account and region (which accounts a namespace may use is the accounts file's).
-fn remote_groups(sources: &Sources) -> impl Iterator<Item = (String, String)> + '_ {
-    sources.remote.iter().enumerate().flat_map(|(i, r)| {
+/// The remote sources' log groups and prefixes with their paths, but for the entries
+/// `elsewhere` leaves to another rule: the namespace's prefixes bound them in every region of
+/// its own account (and in an account no role reaches, refused anyway).
+fn remote_groups<'a>(
+    sources: &'a Sources,
+    elsewhere: &'a dyn Fn(&RemoteSource) -> bool,
+) -> impl Iterator<Item = (String, String)> + 'a {
+    let kept = sources
+        .remote
+        .iter()
+        .enumerate()
+        .filter(move |(_, r)| !elsewhere(r));
+    kept.flat_map(|(i, r)| {
         let groups = r.log_groups.iter().enumerate().map(move |(j, g)| {
             (
                 format!("spec.sources.remote[{i}].logGroups[{j}]"),

@@ -17,17 +17,17 @@ use std::path::PathBuf;
 use std::process::Command;
 
 /// The account of requests that name none, and so of this server's pipelines and users.
-const ACCOUNT: &str = "123456789012";
+pub(super) const ACCOUNT: &str = "123456789012";
 
 /// A moto server of this test's own (scripts/moto.sh with its own state directory), stopped
 /// when dropped.
-struct OwnMoto {
+pub(super) struct OwnMoto {
     state: PathBuf,
-    endpoint: String,
+    pub(super) endpoint: String,
 }
 
 impl OwnMoto {
-    fn start(label: &str) -> Self {
+    pub(super) fn start(label: &str) -> Self {
         let state = common::scratch_dir(label);
         let out = Self::script(&state, &["start"]);
         assert!(out.status.success(), "moto.sh start: {}", describe(&out));
@@ -49,7 +49,7 @@ impl OwnMoto {
     }
 
     /// Clients with the server's root credentials (everything is allowed until `enforce`).
-    async fn root(&self) -> Clients {
+    pub(super) async fn root(&self) -> Clients {
         let key = Key {
             id: "testing".into(),
             secret: "testing".into(),
@@ -58,7 +58,7 @@ impl OwnMoto {
     }
 
     /// Turns IAM enforcement on: every request from now on is authorized.
-    fn enforce(&self) {
+    pub(super) fn enforce(&self) {
         // moto reads the count from the raw body: not a form.
         let out = Command::new("curl")
             .args([
@@ -94,23 +94,23 @@ impl Drop for OwnMoto {
 
 /// An access key.
 #[derive(Clone, Debug)]
-struct Key {
+pub(super) struct Key {
     id: String,
     secret: String,
 }
 
 /// SDK clients signing with one key.
-struct Clients {
-    iam: aws_sdk_iam::Client,
+pub(super) struct Clients {
+    pub(super) iam: aws_sdk_iam::Client,
     s3: aws_sdk_s3::Client,
     sns: aws_sdk_sns::Client,
     lambda: aws_sdk_lambda::Client,
-    logs: aws_sdk_cloudwatchlogs::Client,
+    pub(super) logs: aws_sdk_cloudwatchlogs::Client,
     cfn: aws_sdk_cloudformation::Client,
 }
 
 impl Clients {
-    async fn new(endpoint: &str, key: &Key) -> Self {
+    pub(super) async fn new(endpoint: &str, key: &Key) -> Self {
         let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new(REGION))
             .endpoint_url(endpoint)
@@ -299,7 +299,7 @@ impl World {
 }
 
 /// Creates a user holding exactly `policy`; its access key.
-async fn user(root: &Clients, name: &str, policy: &str) -> Key {
+pub(super) async fn user(root: &Clients, name: &str, policy: &str) -> Key {
     root.iam.create_user().user_name(name).send().await.unwrap();
     root.iam
         .put_user_policy()
@@ -826,7 +826,7 @@ async fn attempt(c: &Clients, e: Escalation) -> Option<String> {
     }
 }
 
-fn is_denied(code: &Option<String>) -> bool {
+pub(super) fn is_denied(code: &Option<String>) -> bool {
     matches!(
         code.as_deref(),
         Some("AccessDenied" | "AccessDeniedException")

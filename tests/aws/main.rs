@@ -6,6 +6,7 @@
 mod common;
 
 mod accounts;
+mod accounts_remote;
 mod audit;
 mod batch;
 mod cache;
@@ -16,6 +17,7 @@ mod drift;
 mod faults;
 mod guard;
 mod iam;
+mod iam_source_account;
 mod ignore;
 mod live;
 mod metrics;

@@ -289,7 +289,6 @@ async fn a_pipeline_in_a_central_account_takes_groups_of_two_source_accounts_and
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "the source-account tenancy check (Accounts::source_allowed in validation) is not on main yet"]
 async fn a_namespace_mapped_to_one_account_cannot_subscribe_a_group_of_another() {
     install();
     let ns = namespace("acct-b");

@@ -3,7 +3,9 @@
 //! policy widened by hand is one update naming the policy's field, which an ignore rule keeps as
 //! it is live; a remote group that stops being selected loses its filter; an exact remote group
 //! that does not exist is a conflict naming its account and region; another owner's destination
-//! is a conflict, never written or deleted.
+//! is a conflict, never written or deleted; an account or region dropped from the spec loses its
+//! filters (and, with its last account, the region's destination), found through the hints the
+//! status carries.
 
 use crate::common;
 
@@ -14,6 +16,7 @@ use pitagora::observed::Observed;
 use pitagora::plan::{Op, Step, Target, plan, plan_delete};
 use pitagora::resources::ResourceKind::{self, *};
 use serde_json::json;
+use std::collections::BTreeSet;
 
 const OTHER: &str = "222222222222";
 
@@ -169,4 +172,114 @@ fn an_exact_remote_group_that_does_not_exist_is_a_conflict_naming_its_place() {
     let p = plan(&d, &converge(&d, world(&[])));
     let conflicts: Vec<&str> = p.conflicts().map(|a| a.name.as_str()).collect();
     assert_eq!(conflicts, [format!("{OTHER}/us-east-1:/ecs/payments")]);
+}
+
+/// The remote sources of `d` gone: its account and region dropped from `spec.sources.remote`.
+fn without_remote() -> Desired {
+    desired(&spec("sources:\n  logGroups: [/ecs/orders]\n"))
+}
+
+#[test]
+fn an_account_and_region_dropped_from_the_sources_lose_their_filters_and_destination() {
+    let before = remote_desired("");
+    let w = converge(&before, world(&["/ecs/payments", "/app/a"]));
+    let after = without_remote();
+    let p = plan(&after, &w);
+    let deleted: Vec<(ResourceKind, &str)> = (p.actions.iter())
+        .filter(|a| a.op == Op::Delete)
+        .map(|a| (a.kind, a.name.as_str()))
+        .collect();
+    let place = format!("{OTHER}/us-east-1");
+    assert_eq!(
+        deleted,
+        [
+            (RemoteSubscriptionFilter, format!("{place}:/app/a").as_str()),
+            (
+                RemoteSubscriptionFilter,
+                format!("{place}:/ecs/payments").as_str()
+            ),
+            (
+                Destination,
+                before.destinations[0].destination.name.as_str()
+            ),
+        ],
+        "{p:#?}"
+    );
+    let w = converge(&after, w);
+    assert!(plan(&after, &w).in_sync(), "{:#?}", plan(&after, &w));
+    assert!(w.destinations.is_empty());
+}
+
+#[test]
+fn one_of_two_accounts_dropped_from_a_region_loses_its_filters_and_narrows_the_policy() {
+    const THIRD: &str = "333333333333";
+    let both = remote_desired(&format!(
+        "    - {{account: \"{THIRD}\", region: us-east-1, logGroups: [/ecs/c]}}\n"
+    ));
+    let mut w = world(&["/ecs/payments"]);
+    let c_place = format!("{THIRD}/us-east-1");
+    w.remote
+        .insert(c_place.clone(), [("/ecs/c".to_owned(), Vec::new())].into());
+    let w = converge(&both, w);
+    let one = remote_desired("");
+    let p = plan(&one, &w);
+    // The stack and the logs role narrow too (the role trusts each source account).
+    let writes: BTreeSet<(Op, ResourceKind, &str)> = (p.actions.iter())
+        .filter(|a| matches!(a.kind, Destination | RemoteSubscriptionFilter))
+        .map(|a| (a.op, a.kind, a.name.as_str()))
+        .collect();
+    let name = one.destinations[0].destination.name.as_str();
+    let c_filter = format!("{c_place}:/ecs/c");
+    assert_eq!(
+        writes,
+        BTreeSet::from([
+            (Op::Update, Destination, name),
+            (Op::Delete, RemoteSubscriptionFilter, c_filter.as_str()),
+        ]),
+        "{p:#?}"
+    );
+    let w = converge(&one, w);
+    assert!(plan(&one, &w).in_sync());
+    assert!(w.remote[&c_place]["/ecs/c"].is_empty());
+}
+
+#[test]
+fn deleting_removes_the_filters_of_a_place_already_dropped_from_the_spec() {
+    let w = converge(&remote_desired(""), world(&["/ecs/payments"]));
+    let p = plan_delete(&without_remote(), &w);
+    let deleted: Vec<ResourceKind> = (p.actions.iter())
+        .filter(|a| a.op == Op::Delete)
+        .map(|a| a.kind)
+        .filter(|k| matches!(k, RemoteSubscriptionFilter | Destination))
+        .collect();
+    assert_eq!(deleted, [RemoteSubscriptionFilter, Destination], "{p:#?}");
+}
+
+#[test]
+fn the_status_lists_the_destinations_and_remote_filters_and_the_hints_carry_them_back() {
+    let d = remote_desired("");
+    let w = converge(&d, world(&["/ecs/payments", "/other"]));
+    let check = pitagora::plan::Check {
+        plan: plan(&d, &w),
+        desired: d.clone(),
+        observed: w,
+    };
+    let resources = pitagora::report::resources(&check);
+    let hints =
+        pitagora::read::Hints::from_resources(resources.iter().map(|r| (r.kind, r.name.as_str())));
+    let place = format!("{OTHER}/us-east-1");
+    assert_eq!(
+        hints.previous_remote_filters,
+        [format!("{place}:/ecs/payments")],
+        "only the selected groups"
+    );
+    assert_eq!(
+        hints.previous_destinations,
+        [d.destinations[0].destination.name.clone()]
+    );
+    assert!(
+        hints
+            .previous_log_groups
+            .contains(&"/ecs/orders".to_owned())
+    );
 }

@@ -10,6 +10,7 @@ mod docs_links;
 mod fluentd_render;
 mod gitops_health;
 mod iam_policy;
+mod iam_source_account;
 mod image;
 mod layers;
 mod layout;

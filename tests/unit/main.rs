@@ -27,6 +27,7 @@ mod spec_corpus;
 mod spec_crd;
 mod spec_defaults;
 mod spec_grammar;
+mod spec_reach;
 mod spec_remote;
 mod spec_security;
 mod spec_tenancy;
