@@ -13,7 +13,7 @@ use crate::common;
 use aws_sdk_s3::config::SharedInterceptor;
 use common::moto::{
     MotoAccount, REGION, endpoint, eventually, filter_names, filters_on, fresh_account,
-    object_bytes, object_keys, sdk_config, test_settings,
+    object_bytes, object_keys, put_batches, sdk_config, test_settings,
 };
 use pitagora::aws::{Aws, RegionClients};
 use pitagora::desired::Desired;
@@ -107,12 +107,6 @@ impl World {
                 .send()
                 .await
                 .unwrap();
-            logs.create_log_stream()
-                .log_group_name(group)
-                .log_stream_name("web-1")
-                .send()
-                .await
-                .unwrap();
         }
         self.converge(&self.full(), &Hints::default()).await.desired
     }
@@ -186,23 +180,9 @@ async fn converging_puts_a_destination_per_region_in_the_central_account_and_fil
 async fn events_of_two_source_accounts_arrive_in_the_central_bucket_owned_by_their_account() {
     let w = World::new().await;
     let d = w.converged().await;
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
     for (account, group) in [(&w.b, "/b/app"), (&w.c, "/c/app")] {
-        let event = aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
-            .timestamp(now_ms)
-            .message(format!("event of {account}"))
-            .build()
-            .unwrap();
-        (clients(account, R2).await.logs.put_log_events())
-            .log_group_name(group)
-            .log_stream_name("web-1")
-            .log_events(event)
-            .send()
-            .await
-            .unwrap();
+        let message = format!("event of {account}");
+        put_batches(&clients(account, R2).await, group, "web-1", &[&[&message]]).await;
     }
     let central = clients(&w.a, REGION).await;
     let envelopes = || async {
@@ -229,16 +209,9 @@ async fn events_of_two_source_accounts_arrive_in_the_central_bucket_owned_by_the
 }
 
 /// The CloudWatch Logs envelopes (gzip JSON, concatenated) in an object's `bytes`.
-fn envelopes_in(mut bytes: Vec<u8>) -> Vec<Value> {
-    use std::io::Read;
-    while bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        (flate2::read::MultiGzDecoder::new(&bytes[..]))
-            .read_to_end(&mut out)
-            .unwrap();
-        bytes = out;
-    }
-    serde_json::Deserializer::from_slice(&bytes)
+fn envelopes_in(bytes: Vec<u8>) -> Vec<Value> {
+    let text = common::moto::gunzipped(bytes);
+    serde_json::Deserializer::from_str(&text)
         .into_iter::<Value>()
         .map_while(Result::ok)
         .collect()

@@ -187,32 +187,11 @@ async fn an_event_of_a_remote_group_reaches_the_pipelines_bucket_through_the_des
     let m = Moto::new().await;
     let d = converged_remote(&m, &["/ecs/payments"]).await;
     let there = outsider_in(&m, SOURCE_REGION).await;
-    (there.logs.create_log_stream())
-        .log_group_name("/ecs/payments")
-        .log_stream_name("web-1")
-        .send()
-        .await
-        .unwrap();
     let message = "payment 7 settled in us-east-1";
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    let event = aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
-        .timestamp(now_ms)
-        .message(message)
-        .build()
-        .unwrap();
-    (there.logs.put_log_events())
-        .log_group_name("/ecs/payments")
-        .log_stream_name("web-1")
-        .log_events(event)
-        .send()
-        .await
-        .unwrap();
+    put_batches(&there, "/ecs/payments", "web-1", &[&[message]]).await;
     let holds_message = || async {
         for key in object_keys(&m.c, &d.names.bucket, "raw/").await {
-            if gunzipped(object_bytes(&m.c, &d.names.bucket, &key).await).contains(message) {
+            if common::moto::gunzipped(object_bytes(&m.c, &d.names.bucket, &key).await).contains(message) {
                 return true;
             }
         }
@@ -222,15 +201,3 @@ async fn an_event_of_a_remote_group_reaches_the_pipelines_bucket_through_the_des
     assert!(delivered, "{message:?} not under raw/ within 10 s");
 }
 
-/// `bytes` with every gzip layer removed, as text.
-fn gunzipped(mut bytes: Vec<u8>) -> String {
-    use std::io::Read;
-    while bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(&bytes[..])
-            .read_to_end(&mut out)
-            .unwrap();
-        bytes = out;
-    }
-    String::from_utf8_lossy(&bytes).into_owned()
-}

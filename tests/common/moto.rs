@@ -993,6 +993,20 @@ pub async fn object_keys(c: &RegionClients, bucket: &str, prefix: &str) -> Vec<S
     keys
 }
 
+/// `bytes` with every gzip layer removed, as text (Firehose gzips what CloudWatch Logs already
+/// gzipped).
+pub fn gunzipped(mut bytes: Vec<u8>) -> String {
+    use std::io::Read;
+    while bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(&bytes[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        bytes = out;
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
 /// An object's content.
 pub async fn object_bytes(c: &RegionClients, bucket: &str, key: &str) -> Vec<u8> {
     c.s3.get_object()

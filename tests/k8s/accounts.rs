@@ -158,49 +158,19 @@ async fn filters(account: &str, region: &str, group: &str) -> Vec<(String, Strin
 
 /// Writes `message` as one event of `group` (stream `web-1`) in `account` and `region`.
 async fn put_event(account: &str, region: &str, group: &str, message: &str) {
-    let c = clients(account, region).await;
-    (c.logs.create_log_stream())
-        .log_group_name(group)
-        .log_stream_name("web-1")
-        .send()
-        .await
-        .unwrap();
-    let event = aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
-        .timestamp(now_ms())
-        .message(message)
-        .build()
-        .unwrap();
-    (c.logs.put_log_events())
-        .log_group_name(group)
-        .log_stream_name("web-1")
-        .log_events(event)
-        .send()
-        .await
-        .unwrap();
+    put_batches(&clients(account, region).await, group, "web-1", &[&[message]]).await;
 }
 
 /// Whether an object under `raw/` of `bucket` (account A, [`HOME`]) holds `message`.
 async fn bucket_holds(a: &RegionClients, bucket: &str, message: &str) -> bool {
     for key in object_keys(a, bucket, "raw/").await {
-        if gunzipped(object_bytes(a, bucket, &key).await).contains(message) {
+        if common::moto::gunzipped(object_bytes(a, bucket, &key).await).contains(message) {
             return true;
         }
     }
     false
 }
 
-/// `bytes` with every gzip layer removed, as text.
-fn gunzipped(mut bytes: Vec<u8>) -> String {
-    use std::io::Read;
-    while bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(&bytes[..])
-            .read_to_end(&mut out)
-            .unwrap();
-        bytes = out;
-    }
-    String::from_utf8_lossy(&bytes).into_owned()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pipeline_in_a_central_account_takes_groups_of_two_source_accounts_and_deleting_removes_every_accounts_part()
