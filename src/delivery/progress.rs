@@ -77,6 +77,9 @@ pub struct CanaryRoute {
     /// How long after the buffering interval the canary may still arrive in `raw/`
     /// ([`RAW_MARGIN_MS`] unless the operator set another).
     pub margin_ms: i64,
+    /// The remote sources' paths, each proven by a canary of its own (none: only the
+    /// pipeline's own canary group).
+    pub paths: Vec<super::paths::RemotePath>,
 }
 
 impl CanaryRoute {
@@ -284,6 +287,8 @@ pub struct Tracked {
     pub looked_at_ms: i64,
     /// Each stage of the route, in order.
     pub stages: Vec<(Stage, StageState)>,
+    /// Each remote path's canary, in the route's order.
+    pub paths: Vec<super::paths::PathTracked>,
 }
 
 /// What became of a canary.
@@ -307,6 +312,15 @@ impl Tracked {
                 .stages()
                 .into_iter()
                 .map(|s| (s, StageState::Waiting))
+                .collect(),
+            paths: route
+                .paths
+                .iter()
+                .map(|path| super::paths::PathTracked {
+                    canary: super::paths::path_canary(&canary, path),
+                    path: path.clone(),
+                    state: StageState::Waiting,
+                })
                 .collect(),
             canary,
         }
@@ -379,14 +393,22 @@ impl Tracked {
         InFlight {
             sent_at_ms: self.canary.sent_at_ms,
             looked_at_ms: self.looked_at_ms,
-            next_deadline_ms: match self.outcome() {
-                Outcome::Pending => self
-                    .stages
-                    .iter()
-                    .filter(|(_, s)| !s.resolved())
-                    .map(|(stage, _)| self.deadline_ms(route, *stage))
-                    .min(),
-                _ => None,
+            next_deadline_ms: {
+                let own = match self.outcome() {
+                    Outcome::Pending => self
+                        .stages
+                        .iter()
+                        .filter(|(_, s)| !s.resolved())
+                        .map(|(stage, _)| self.deadline_ms(route, *stage))
+                        .min(),
+                    _ => None,
+                };
+                // A path still waiting is looked for until its own deadline.
+                let paths = self
+                    .paths_waiting()
+                    .next()
+                    .map(|_| route.deadline_ms(Stage::Raw, self.canary.sent_at_ms, None));
+                own.into_iter().chain(paths).min()
             },
         }
     }

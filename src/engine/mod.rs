@@ -5,10 +5,8 @@
 
 use crate::apply::{self, ActionOutcome, ApplyReport};
 use crate::aws::{Aws, AwsError, Places, RegionClients};
-use crate::delivery::canary::Canary;
-use crate::delivery::progress::{CanaryRoute, Tracked};
 use crate::delivery::signals::{self, Signal};
-use crate::delivery_io::{self, search::DEFAULT_BUDGET};
+use crate::delivery_io;
 use crate::desired::{self, Desired, Pipeline};
 use crate::names::PipelineId;
 use crate::observed::Observed;
@@ -19,6 +17,7 @@ use std::sync::Arc;
 
 pub use error::EngineError;
 
+mod canary;
 mod error;
 
 /// One pass of a convergence: the plan it executed, and what executing it did.
@@ -205,14 +204,21 @@ impl Engine {
     /// its remote sources through the accounts file's role there (assumed with the namespace's
     /// session name; an account the file does not list has no credentials, see [`Places`]).
     fn places(&self, desired: &Desired) -> Places {
-        let namespace = &desired.id.namespace;
-        let mut places = Places::new(&desired.target.account_id, self.aws_for(namespace));
+        let accounts = desired.remote.iter().map(|r| r.place.account_id.as_str());
+        self.places_at(&desired.id.namespace, &desired.target.account_id, accounts)
+    }
+
+    /// Where `namespace`'s pipelines act: its account (`home`), and each of `accounts` through
+    /// the accounts file's role there.
+    fn places_at<'a>(
+        &self,
+        namespace: &str,
+        home: &str,
+        accounts: impl Iterator<Item = &'a str>,
+    ) -> Places {
+        let mut places = Places::new(home, self.aws_for(namespace));
         let session = crate::aws::assume::session_name(namespace);
-        for r in &desired.remote {
-            let account = &r.place.account_id;
-            if *account == desired.target.account_id {
-                continue;
-            }
+        for account in accounts.filter(|a| *a != home) {
             if let Some(role) = self.accounts.as_ref().and_then(|a| a.role_of(account)) {
                 places = places.with_account(account, self.aws.assume(role, &session));
             }
@@ -481,36 +487,6 @@ impl Engine {
         } else {
             Err(EngineError::Refused(refused))
         }
-    }
-
-    /// Sends a new canary along `route` (in `namespace`'s account and `region`) and looks for it
-    /// at once.
-    pub async fn send_canary(
-        &self,
-        namespace: &str,
-        region: &str,
-        route: &CanaryRoute,
-        canary: Canary,
-        now_ms: i64,
-    ) -> Result<Tracked, AwsError> {
-        let clients = self.clients(namespace, region);
-        delivery_io::canary::send(&clients, route, &canary).await?;
-        let mut tracked = Tracked::new(route, canary);
-        delivery_io::canary::advance(&clients, route, &mut tracked, now_ms, DEFAULT_BUDGET).await?;
-        Ok(tracked)
-    }
-
-    /// Looks for a tracked canary at its waiting stages.
-    pub async fn look_for_canary(
-        &self,
-        namespace: &str,
-        region: &str,
-        route: &CanaryRoute,
-        tracked: &mut Tracked,
-        now_ms: i64,
-    ) -> Result<(), AwsError> {
-        let clients = self.clients(namespace, region);
-        delivery_io::canary::advance(&clients, route, tracked, now_ms, DEFAULT_BUDGET).await
     }
 
     /// The loss signals of `desired`: its delivery metrics, and the objects under its error

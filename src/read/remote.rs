@@ -12,7 +12,7 @@ use super::log_groups::filters_of;
 use crate::aws::logs;
 use crate::aws::{AwsError, Places, RegionClients};
 use crate::desired::{Desired, DestinationSpec, RemoteSpec};
-use crate::observed::{ObservedDestination, RemoteGroups};
+use crate::observed::{ObservedDestination, ObservedLogGroup, RemoteGroups};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What the remote part of a pipeline holds: its destinations by region, and each remote
@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 pub(super) struct Remote {
     pub(super) destinations: BTreeMap<String, ObservedDestination>,
     pub(super) sources: BTreeMap<String, RemoteGroups>,
+    pub(super) canary_groups: BTreeMap<String, ObservedLogGroup>,
 }
 
 /// Reads every destination and remote source of `d`.
@@ -45,6 +46,11 @@ pub(super) async fn read(aws: &Places, d: &Desired) -> Result<Remote, AwsError> 
     for r in &d.remote {
         let c = aws.clients_in(&r.place.account_id, &r.place.region)?;
         out.sources.insert(r.key(), source(&c, r).await?);
+        if let Some(g) = &r.canary_log_group
+            && let Some(found) = super::log_groups::owned(&c, None, g).await?
+        {
+            out.canary_groups.insert(r.key(), found);
+        }
     }
     Ok(out)
 }
@@ -87,10 +93,12 @@ async fn destination(
 pub async fn source(c: &RegionClients, r: &RemoteSpec) -> Result<RemoteGroups, AwsError> {
     let prefixes = &r.filters.log_group_prefixes;
     let mut lookups: BTreeSet<&str> = prefixes.iter().map(String::as_str).collect();
+    // The path's canary group is a source too (under the first prefix, or by its name).
     lookups.extend(
         r.filters
             .log_groups
             .iter()
+            .chain(&r.filters.canary)
             .map(String::as_str)
             .filter(|g| !prefixes.iter().any(|p| g.starts_with(p.as_str()))),
     );

@@ -160,7 +160,10 @@ fn a_remote_group_no_longer_selected_loses_its_filter() {
         .filter(|a| (a.op, a.kind) == (Op::Delete, RemoteSubscriptionFilter))
         .map(|a| a.name.as_str())
         .collect();
-    assert_eq!(deleted, [format!("{OTHER}/us-east-1:/app/a")]);
+    // The path's canary group moves from under /app/ to the canary root: the old one is no
+    // longer a source either.
+    let canary = format!("{OTHER}/us-east-1:/app/{}-canary", d.names.stream);
+    assert_eq!(deleted, [format!("{OTHER}/us-east-1:/app/a"), canary]);
 }
 
 #[test]

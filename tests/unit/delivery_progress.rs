@@ -25,6 +25,7 @@ fn route(transform: bool) -> CanaryRoute {
         buffer_interval_ms: BUFFER,
         interval_ms: 300_000,
         margin_ms: RAW_MARGIN_MS,
+        paths: Vec::new(),
     }
 }
 
