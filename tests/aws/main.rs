@@ -9,6 +9,7 @@ mod accounts;
 mod audit;
 mod batch;
 mod cache;
+mod canary_paths;
 mod converge;
 mod delete;
 mod delivery;
