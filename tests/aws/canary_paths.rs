@@ -176,3 +176,52 @@ async fn deleting_the_pipeline_removes_the_remote_canary_group() {
     let there = outsider_in(&m, SOURCE_REGION).await;
     assert_eq!(retention_of(&there, &remote_group(&d)).await, None);
 }
+
+/// A controller in an account of its own whose accounts file gives it `source`'s role, and
+/// the engine over it (as `tests/aws/accounts.rs` builds them).
+async fn controller_reaching(source: &str) -> (String, pitagora::engine::Engine) {
+    let own = fresh_account();
+    let file = format!(
+        "accounts:\n  - id: \"{source}\"\n    roleArn: arn:aws:iam::{source}:role/pitagora/pitagora-access\n    externalId: pitagora-test\nnamespaces: {{}}\n"
+    );
+    let accounts = pitagora::spec::Accounts::parse(&file).unwrap();
+    let header = SharedInterceptor::new(MotoAccount(own.clone()));
+    let aws = Aws::from_config(sdk_config(&endpoint()).await, test_settings(), vec![header])
+        .with_assumed_interceptors(Vec::new());
+    let engine = pitagora::engine::Engine::new(std::sync::Arc::new(aws)).with_accounts(accounts);
+    (own, engine)
+}
+
+#[tokio::test]
+async fn a_source_account_gets_its_canary_group_and_its_canary_arrives_with_its_own_latency() {
+    use pitagora::read::Hints;
+    let b = fresh_account();
+    let (_, engine) = controller_reaching(&b).await;
+    let spec = common::spec(&format!(
+        "sources:\n  logGroups: [/ecs/orders]\n  remote:\n    - {{account: \"{b}\", region: {SOURCE_REGION}, logGroupPrefixes: [/ecs/]}}\n"
+    ));
+    let pipeline = engine.prepare(&pipeline_id(), &spec).await.unwrap();
+    let done = (engine.converge(&pipeline, &Hints::default(), &mut |_| {}))
+        .await
+        .unwrap();
+    assert!(done.applied().all(|r| r.succeeded()), "{:#?}", done.passes);
+    assert!(done.remaining.in_sync(), "{:#?}", done.remaining);
+    let d = done.desired;
+    let header = SharedInterceptor::new(MotoAccount(b.clone()));
+    let in_b = Aws::from_config(sdk_config(&endpoint()).await, test_settings(), vec![header])
+        .region(SOURCE_REGION);
+    assert_eq!(retention_of(&in_b, &remote_group(&d)).await, Some(Some(1)));
+
+    let route = d.canary_route.as_ref().unwrap();
+    let now = now_ms();
+    let canary = Canary::new("team-a/orders", now, 1);
+    let tracked = (engine.send_canary(&d.id.namespace, &d.target.region, route, canary, now))
+        .await
+        .unwrap();
+    assert_eq!(tracked.outcome(), Outcome::Delivered, "{tracked:?}");
+    assert_eq!(
+        tracked.paths[0].path.name(),
+        format!("{b}/{SOURCE_REGION} → destination")
+    );
+    assert!(tracked.paths[0].latency_ms().is_some(), "{tracked:?}");
+}
