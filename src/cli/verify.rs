@@ -331,7 +331,16 @@ fn result(p: &Loaded, route: &CanaryRoute, t: &Tracked, evidence: &Evidence) -> 
         stopped_at: stopped,
         cause: match (link, &evidence.subscription_broken) {
             (Some(crate::delivery::progress::Link::Subscription), Some(e)) => Some(e.clone()),
-            _ => None,
+            (Some(_), _) => None,
+            // The remote paths whose canary did not arrive, where the check saw why.
+            (None, _) => Some(
+                (t.paths.iter())
+                    .filter(|p| p.latency_ms().is_none())
+                    .filter_map(|p| evidence.paths_broken.get(&p.path.key()).cloned())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+            .filter(|c| !c.is_empty()),
         },
         ..Verified::default()
     }

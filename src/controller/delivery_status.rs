@@ -310,7 +310,7 @@ pub fn update(
         Outcome::Pending => Some(verdict.in_flight()),
         Outcome::Delivered => {
             let own = verdict.delivered();
-            match verdict.paths_verdict(&newly_failed) {
+            match verdict.paths_verdict(&newly_failed, evidence) {
                 _ if paths_waiting && had_condition => None,
                 _ if paths_waiting => Some(verdict.in_flight()),
                 Some(failing) => Some(failing),
@@ -429,13 +429,18 @@ impl Verdict<'_> {
 
     /// The condition when the own path delivered but remote paths did not: `False` naming
     /// them (a warning event for those that failed in this step); `None`: every path arrived.
-    fn paths_verdict(&mut self, newly_failed: &[String]) -> Option<Condition> {
+    fn paths_verdict(&mut self, newly_failed: &[String], evidence: &Evidence) -> Option<Condition> {
         let t = self.tracked;
         let failing = t.failing_paths();
         if failing.is_empty() {
             return None;
         }
-        let names: Vec<String> = failing.iter().map(|p| p.path.name()).collect();
+        let names: Vec<String> = (failing.iter())
+            .map(|p| match evidence.paths_broken.get(&p.path.key()) {
+                Some(why) => format!("{} ({why})", p.path.name()),
+                None => p.path.name(),
+            })
+            .collect();
         let until = time(
             self.route
                 .deadline_ms(Stage::Raw, t.canary.sent_at_ms, None),

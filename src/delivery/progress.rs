@@ -198,6 +198,9 @@ pub struct Evidence {
     /// Why the subscription cannot deliver, when the check saw it: the canary group's filter
     /// missing or changed, the stream missing.
     pub subscription_broken: Option<String>,
+    /// Why a remote path cannot deliver, by its key (`<account>/<region>`): its canary group's
+    /// filter, or its region's destination, not in sync.
+    pub paths_broken: std::collections::BTreeMap<String, String>,
 }
 
 impl Evidence {
@@ -208,13 +211,28 @@ impl Evidence {
         resources: impl IntoIterator<Item = (crate::resources::ResourceKind, &'a str, &'a str)>,
     ) -> Self {
         use crate::resources::ResourceKind;
-        let broken = resources.into_iter().find(|(kind, name, state)| {
-            *state != "InSync"
-                && ((*kind == ResourceKind::SubscriptionFilter && *name == route.log_group)
-                    || *kind == ResourceKind::DeliveryStream)
+        let resources: Vec<_> = resources
+            .into_iter()
+            .filter(|(_, _, state)| *state != "InSync")
+            .collect();
+        let broken = resources.iter().find(|(kind, name, _)| {
+            (*kind == ResourceKind::SubscriptionFilter && *name == route.log_group)
+                || *kind == ResourceKind::DeliveryStream
         });
+        let paths_broken = (route.paths.iter())
+            .filter_map(|p| {
+                let filter = format!("{}:{}", p.key(), p.log_group);
+                let destination = format!("-{}", p.region);
+                let (k, n, s) = resources.iter().find(|(kind, name, _)| {
+                    (*kind == ResourceKind::RemoteSubscriptionFilter && *name == filter)
+                        || (*kind == ResourceKind::Destination && name.ends_with(&destination))
+                })?;
+                Some((p.key(), format!("{k} {n} is {s}")))
+            })
+            .collect();
         Evidence {
             subscription_broken: broken.map(|(k, n, s)| format!("{k} {n} is {s}")),
+            paths_broken,
         }
     }
 }

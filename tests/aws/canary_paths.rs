@@ -153,10 +153,18 @@ async fn a_remote_canary_group_without_its_filter_is_the_failing_path_named_whil
         tracked,
         sent: false,
     };
-    let u = delivery_status::update(&route, None, step, &Evidence::default(), None, overdue);
+    let check = m.check(&m.spec(REMOTE)).await;
+    let resources = pitagora::report::resources(&check);
+    let seen = (resources.iter()).map(|r| (r.kind, r.name.as_str(), r.state.as_str()));
+    let evidence = Evidence::from_resources(&route, seen);
+    let u = delivery_status::update(&route, None, step, &evidence, None, overdue);
     let c = u.condition.expect("a Delivering condition");
     assert_eq!(c.status, "False");
-    let named = format!("{}/{SOURCE_REGION} → destination", m.account);
+    let place = format!("{}/{SOURCE_REGION}", m.account);
+    let named = format!(
+        "{place} → destination (RemoteSubscriptionFilter {place}:{} is",
+        remote_group(&d)
+    );
     assert!(c.message.contains(&named), "{}", c.message);
     assert_eq!(u.status.failing_stage, None, "the own path is not failing");
 }
@@ -196,7 +204,14 @@ async fn controller_reaching(source: &str) -> (String, pitagora::engine::Engine)
 async fn a_source_account_gets_its_canary_group_and_its_canary_arrives_with_its_own_latency() {
     use pitagora::read::Hints;
     let b = fresh_account();
-    let (_, engine) = controller_reaching(&b).await;
+    let (own, engine) = controller_reaching(&b).await;
+    let header = SharedInterceptor::new(MotoAccount(own));
+    let home = Aws::from_config(sdk_config(&endpoint()).await, test_settings(), vec![header]);
+    (home.region(common::REGION).logs.create_log_group())
+        .log_group_name("/ecs/orders")
+        .send()
+        .await
+        .unwrap();
     let spec = common::spec(&format!(
         "sources:\n  logGroups: [/ecs/orders]\n  remote:\n    - {{account: \"{b}\", region: {SOURCE_REGION}, logGroupPrefixes: [/ecs/]}}\n"
     ));

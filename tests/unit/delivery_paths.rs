@@ -228,3 +228,50 @@ fn a_waiting_path_is_looked_for_again_though_the_own_canary_arrived() {
     assert_eq!(due(&r, Some(t.in_flight(&r)), SENT + 34_000), Due::Look);
     assert!(!t.settled());
 }
+
+#[test]
+fn a_late_path_is_named_with_what_the_check_saw_of_its_filter_or_destination() {
+    use pitagora::resources::ResourceKind;
+    let group = "/pitagora/canary/pitagora-team-a-orders";
+    let filter = format!("B/r2:{group}");
+    // (the resources the check saw out of sync, the cause named beside B/r2, if any)
+    let rows = [
+        (
+            vec![(
+                ResourceKind::RemoteSubscriptionFilter,
+                filter.as_str(),
+                "Missing",
+            )],
+            Some(format!("RemoteSubscriptionFilter {filter} is Missing")),
+        ),
+        (
+            vec![(
+                ResourceKind::Destination,
+                "pitagora-team-a-orders-r2",
+                "Drifted",
+            )],
+            Some("Destination pitagora-team-a-orders-r2 is Drifted".to_owned()),
+        ),
+        // Another path's filter says nothing about B/r2.
+        (
+            vec![(ResourceKind::RemoteSubscriptionFilter, "A/r1:/x", "Missing")],
+            None,
+        ),
+    ];
+    for (resources, cause) in rows {
+        let evidence = Evidence::from_resources(&route(), resources);
+        assert_eq!(evidence.paths_broken.get("B/r2"), cause.as_ref());
+        let t = looked(found(1_000), found(2_000), Seen::NotFound, DEADLINE);
+        let step = Step::Looked {
+            tracked: t,
+            sent: true,
+        };
+        let u = delivery_status::update(&route(), None, step, &evidence, Some(1), DEADLINE);
+        let message = u.condition.unwrap().message;
+        let named = match &cause {
+            Some(c) => format!("B/r2 → destination ({c})"),
+            None => "B/r2 → destination were".to_owned(),
+        };
+        assert!(message.contains(&named), "{named:?} not in {message:?}");
+    }
+}
