@@ -37,6 +37,9 @@ pub struct Observed {
     /// subscription filters.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub remote: BTreeMap<String, RemoteGroups>,
+    /// Per remote source (`<account>/<region>`), its canary log group, when it exists.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub remote_canary_log_groups: BTreeMap<String, ObservedLogGroup>,
     /// The bucket's shared configuration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket: Option<ObservedBucket>,

@@ -83,6 +83,10 @@ resource_kinds! {
     /// pitagora's own log group that the delivery canary is written to (a source of the
     /// pipeline, with its filter; never an application's).
     CanaryLogGroup: removed 6,
+    /// The canary log group of a remote source (`spec.sources.remote`), in its account and
+    /// region: created and kept as the pipeline's own canary group is, a source of that remote
+    /// source's filter, so that a canary proves each path on its own.
+    RemoteCanaryLogGroup: removed 6,
     /// The log group a fluentd route writes into (`spec.legacy.fluentd.routes[].logGroup`), a
     /// source of the pipeline: created with its retention and tags when it does not exist, kept
     /// so while it carries this pipeline's tag, never deleted; one that exists otherwise is its

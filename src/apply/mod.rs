@@ -156,13 +156,20 @@ pub async fn execute(aws: &Places, c: &RegionClients, step: &Step) -> Result<Str
             function,
             statement_id,
         } => permissions::remove(c, function, statement_id).await,
-        Step::CreateLogGroup(g) => log_group::create(c, g).await,
+        Step::CreateLogGroup(g) => {
+            let elsewhere = group_clients(aws, c, g)?;
+            log_group::create(elsewhere.as_deref().unwrap_or(c), g).await
+        }
         Step::CreateRouteLogGroup(g) => log_group::create_route(c, g).await,
         Step::UpdateLogGroup {
             group,
             retention,
             tags,
-        } => log_group::update(c, group, *retention, *tags).await,
+        } => {
+            let elsewhere = group_clients(aws, c, group)?;
+            let c = elsewhere.as_deref().unwrap_or(c);
+            log_group::update(c, group, *retention, *tags).await
+        }
         Step::DeleteLogGroup { name } => log_group::delete(c, name).await,
         Step::CreateStream(s) => stream::create(c, s).await,
         Step::UpdateStream {
@@ -194,8 +201,25 @@ pub async fn execute(aws: &Places, c: &RegionClients, step: &Step) -> Result<Str
         Step::PutDestination { .. }
         | Step::DeleteDestination { .. }
         | Step::PutRemoteFilter { .. }
-        | Step::DeleteRemoteFilter { .. } => remote::execute(aws, step).await,
+        | Step::DeleteRemoteFilter { .. }
+        | Step::DeleteRemoteLogGroup { .. } => remote::execute(aws, step).await,
         Step::Conflict(_) => Ok(String::new()),
+    }
+}
+
+/// The clients of the account and region of `group`'s ARN when they are not `c`'s (the
+/// pipeline's own): a remote source's, for its canary log group.
+fn group_clients(
+    aws: &Places,
+    c: &RegionClients,
+    group: &crate::desired::LogGroupSpec,
+) -> Result<Option<std::sync::Arc<RegionClients>>, AwsError> {
+    let mut parts = group.arn.split(':').skip(3);
+    match (parts.next(), parts.next()) {
+        (Some(region), Some(account)) if region != c.region || account != aws.home_account() => {
+            aws.clients_in(account, region).map(Some)
+        }
+        _ => Ok(None),
     }
 }
 

@@ -36,6 +36,14 @@ pub(super) async fn execute(aws: &Places, step: &Step) -> Result<String, AwsErro
             let c = aws.clients_in(account, region)?;
             filters::delete(&c, log_group, name).await
         }
+        Step::DeleteRemoteLogGroup {
+            account,
+            region,
+            name,
+        } => {
+            let c = aws.clients_in(account, region)?;
+            super::log_group::delete(&c, name).await
+        }
         other => unreachable!("not a step of the remote sources: {other:?}"),
     }
 }

@@ -32,6 +32,11 @@ impl Places {
         self
     }
 
+    /// The pipeline's own account.
+    pub fn home_account(&self) -> &str {
+        &self.home_account
+    }
+
     /// The access of the pipeline's own account.
     pub fn home(&self) -> &Arc<Aws> {
         &self.home

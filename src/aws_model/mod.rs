@@ -54,6 +54,22 @@ fn execute_aws(world: &mut Observed, step: &Step, kind: ResourceKind) -> Result<
     match (step, kind) {
         // Which of pitagora's own log groups a step is for is the action's kind.
         (Step::CreateLogGroup(g), ResourceKind::CanaryLogGroup) => create_canary_group(world, g),
+        (Step::CreateLogGroup(g), ResourceKind::RemoteCanaryLogGroup) => {
+            create_remote_canary_group(world, g)
+        }
+        (
+            Step::UpdateLogGroup {
+                group,
+                retention,
+                tags,
+            },
+            ResourceKind::RemoteCanaryLogGroup,
+        ) => {
+            let live = world
+                .remote_canary_log_groups
+                .get_mut(&place_of(&group.arn));
+            update_group(live, group, *retention, *tags)
+        }
         (
             Step::UpdateLogGroup {
                 group,
@@ -92,6 +108,29 @@ fn create_canary_group(world: &mut Observed, g: &LogGroupSpec) -> Result<(), Ref
         tags: g.tags.clone(),
     });
     world.log_groups.entry(g.name.clone()).or_default();
+    Ok(())
+}
+
+/// `<account>/<region>` of a log group's ARN.
+fn place_of(arn: &str) -> String {
+    let parts: Vec<&str> = arn.split(':').collect();
+    format!("{}/{}", parts[4], parts[3])
+}
+
+/// A remote source's canary log group: a log group there like any other (its listing finds it).
+fn create_remote_canary_group(world: &mut Observed, g: &LogGroupSpec) -> Result<(), Refused> {
+    let place = place_of(&g.arn);
+    if world.remote_canary_log_groups.contains_key(&place) {
+        return Err(refuse("CreateLogGroup", "ResourceAlreadyExistsException"));
+    }
+    let group = ObservedLogGroup {
+        retention_days: Some(g.retention_days),
+        tags: g.tags.clone(),
+    };
+    world.remote_canary_log_groups.insert(place.clone(), group);
+    (world.remote.entry(place).or_default())
+        .entry(g.name.clone())
+        .or_default();
     Ok(())
 }
 
@@ -169,7 +208,8 @@ pub fn execute(world: &mut Observed, step: &Step) -> Result<(), Refused> {
         Step::PutDestination { .. }
         | Step::DeleteDestination { .. }
         | Step::PutRemoteFilter { .. }
-        | Step::DeleteRemoteFilter { .. } => execute_remote(world, step),
+        | Step::DeleteRemoteFilter { .. }
+        | Step::DeleteRemoteLogGroup { .. } => execute_remote(world, step),
         // A conflict executes nothing.
         Step::Conflict(_) => Ok(()),
     }
@@ -508,6 +548,18 @@ fn execute_remote(world: &mut Observed, step: &Step) -> Result<(), Refused> {
             filters
                 .into_iter()
                 .for_each(|f| f.retain(|f| f.name != *name));
+            Ok(())
+        }
+        Step::DeleteRemoteLogGroup {
+            account,
+            region,
+            name,
+        } => {
+            let key = format!("{account}/{region}");
+            world.remote_canary_log_groups.remove(&key);
+            if let Some(groups) = world.remote.get_mut(&key) {
+                groups.remove(name);
+            }
             Ok(())
         }
         _ => Ok(()),

@@ -41,7 +41,10 @@ struct Verified {
     canary: Option<CanaryOut>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     stages: Vec<StageOut>,
-    /// The link where the canary stopped.
+    /// Each remote source's path, proven by a canary of its own.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    paths: Vec<PathOut>,
+    /// The link where the canary stopped, or the remote paths whose canary did not arrive.
     #[serde(skip_serializing_if = "Option::is_none")]
     stopped_at: Option<String>,
     /// Why, when pitagora's check saw a cause.
@@ -80,6 +83,16 @@ struct StageOut {
     latency_ms: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     object: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PathOut {
+    path: String,
+    id: String,
+    state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latency_ms: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -212,7 +225,7 @@ async fn sent_and_waited(
         .send_canary(&p.id().namespace, region, &route, canary, now)
         .await?;
     let give_up = timeout.map(|t| now + t.as_millis() as i64);
-    while tracked.outcome() == Outcome::Pending {
+    while !tracked.settled() {
         let now = now_ms();
         let deadline = tracked.in_flight(&route).next_deadline_ms.unwrap_or(now);
         let until = give_up.map_or(deadline, |g| g.min(deadline));
@@ -285,10 +298,29 @@ fn result(p: &Loaded, route: &CanaryRoute, t: &Tracked, evidence: &Evidence) -> 
         .collect();
     // A stage still waiting when `--timeout` ran out stopped the canary as much as a missing one.
     let link = stopped_link(t, evidence);
+    let paths: Vec<PathOut> = (t.paths.iter())
+        .map(|p| PathOut {
+            path: p.path.name(),
+            id: p.canary.id.clone(),
+            state: p.state.label(),
+            latency_ms: p.latency_ms(),
+        })
+        .collect();
+    let undelivered: Vec<&str> = (paths.iter())
+        .filter(|p| p.latency_ms.is_none())
+        .map(|p| p.path.as_str())
+        .collect();
+    // The own path's link first; else the remote paths whose canary did not arrive.
+    let stopped = match link {
+        Some(l) => Some(route.link_name(l)),
+        None if !undelivered.is_empty() => Some(undelivered.join(", ")),
+        None => None,
+    };
     Verified {
         pipeline: p.id().to_string(),
         source: p.source.clone(),
-        delivered: t.outcome() == Outcome::Delivered,
+        delivered: t.outcome() == Outcome::Delivered && undelivered.is_empty(),
+        paths,
         canary: Some(CanaryOut {
             id: t.canary.id.clone(),
             sent_at: Timestamp::from_millisecond(t.canary.sent_at_ms)
@@ -296,10 +328,19 @@ fn result(p: &Loaded, route: &CanaryRoute, t: &Tracked, evidence: &Evidence) -> 
                 .unwrap_or_default(),
         }),
         stages,
-        stopped_at: link.map(|l| route.link_name(l)),
+        stopped_at: stopped,
         cause: match (link, &evidence.subscription_broken) {
             (Some(crate::delivery::progress::Link::Subscription), Some(e)) => Some(e.clone()),
-            _ => None,
+            (Some(_), _) => None,
+            // The remote paths whose canary did not arrive, where the check saw why.
+            (None, _) => Some(
+                (t.paths.iter())
+                    .filter(|p| p.latency_ms().is_none())
+                    .filter_map(|p| evidence.paths_broken.get(&p.path.key()).cloned())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+            .filter(|c| !c.is_empty()),
         },
         ..Verified::default()
     }
@@ -337,6 +378,13 @@ fn write_text(r: &Verified, out: &mut dyn Write) -> Result<(), CliError> {
             _ => s.state.to_lowercase(),
         };
         writeln!(out, "  {:<width$}  {detail}", s.stage)?;
+    }
+    for p in &r.paths {
+        let detail = match p.latency_ms {
+            Some(ms) => format!("delivered after {:.1} s", ms as f64 / 1000.0),
+            None => p.state.to_lowercase(),
+        };
+        writeln!(out, "  {}  canary {}  {detail}", p.path, p.id)?;
     }
     for l in &r.loss_signals {
         writeln!(out, "  LOSS {} {}: {}", l.kind, l.resource, l.message)?;
@@ -388,6 +436,13 @@ fn write_markdown(r: &Verified, out: &mut dyn Write) -> Result<(), CliError> {
                 .map(|o| format!("`{o}`"))
                 .unwrap_or_default();
             writeln!(out, "| {} | {} | {latency} | {object} |", s.stage, s.state)?;
+        }
+        for p in &r.paths {
+            let latency = p
+                .latency_ms
+                .map(|ms| format!("{:.1} s", ms as f64 / 1000.0))
+                .unwrap_or_default();
+            writeln!(out, "| {} | {} | {latency} | |", p.path, p.state)?;
         }
         writeln!(out)?;
     }

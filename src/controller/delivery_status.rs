@@ -3,9 +3,11 @@
 //! and the canary figures for the metrics. Pure, like [`super::decide`].
 
 use super::reasons::{condition, event, reason};
+use crate::delivery::paths::PathTracked;
 use crate::delivery::progress::{
     self, CanaryRoute, Due, Evidence, Outcome, Stage, StageState, Tracked,
 };
+use crate::spec::PathStatus;
 use crate::spec::{CanaryStatus, DeliveryStatus, LogPipelineStatus, ResourceStatus, StageStatus};
 use crate::spec::{ms_of as ms, time_at_ms as time};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
@@ -58,14 +60,48 @@ pub fn tracked(route: &CanaryRoute, status: Option<&DeliveryStatus>) -> Option<T
     if stages.iter().map(|(s, _)| *s).collect::<Vec<_>>() != route.stages() {
         return None;
     }
+    let canary = crate::delivery::canary::Canary {
+        id: c.id.clone(),
+        pipeline: String::new(),
+        sent_at_ms: ms(&c.sent_at),
+    };
+    // The paths as the route has them now, else the canary was sent along another route.
+    if c.paths.len() != route.paths.len() {
+        return None;
+    }
+    let paths: Option<Vec<PathTracked>> = route
+        .paths
+        .iter()
+        .zip(&c.paths)
+        .map(|(path, s)| {
+            (s.path == path.name()).then_some(())?;
+            Some(PathTracked {
+                path: path.clone(),
+                canary: crate::delivery::canary::Canary {
+                    id: s.id.clone(),
+                    ..canary.clone()
+                },
+                state: path_state_of(s)?,
+            })
+        })
+        .collect();
     Some(Tracked {
-        canary: crate::delivery::canary::Canary {
-            id: c.id.clone(),
-            pipeline: String::new(),
-            sent_at_ms: ms(&c.sent_at),
-        },
         looked_at_ms: ms(&c.looked_at),
         stages,
+        paths: paths?,
+        canary,
+    })
+}
+
+fn path_state_of(s: &PathStatus) -> Option<StageState> {
+    state_of(&StageStatus {
+        stage: String::new(),
+        target: String::new(),
+        state: s.state.clone(),
+        found_at: s.found_at.clone(),
+        latency_ms: s.latency_ms,
+        object: None,
+        deadline: s.deadline.clone(),
     })
 }
 
@@ -113,6 +149,39 @@ pub fn canary_status(route: &CanaryRoute, t: &Tracked) -> CanaryStatus {
                 }
             })
             .collect(),
+        paths: t
+            .paths
+            .iter()
+            .map(|p| {
+                let found_at = match &p.state {
+                    StageState::Delivered { at_ms, .. } => Some(*at_ms),
+                    _ => None,
+                };
+                PathStatus {
+                    path: p.path.name(),
+                    id: p.canary.id.clone(),
+                    state: p.state.label().to_owned(),
+                    found_at: found_at.map(time),
+                    latency_ms: p.latency_ms(),
+                    last_delivered_time: found_at.map(|_| time(p.canary.sent_at_ms)),
+                    deadline: time(route.deadline_ms(Stage::Raw, p.canary.sent_at_ms, None)),
+                }
+            })
+            .collect(),
+    }
+}
+
+/// Each path's last delivery, carried over from `before` where this canary has not arrived.
+fn carry_last_delivered(status: &mut CanaryStatus, before: Option<&DeliveryStatus>) {
+    let earlier = before.and_then(|b| b.canary.as_ref()).map(|c| &c.paths[..]);
+    for p in &mut status.paths {
+        if p.last_delivered_time.is_none() {
+            p.last_delivered_time = earlier
+                .unwrap_or_default()
+                .iter()
+                .find(|e| e.path == p.path)
+                .and_then(|e| e.last_delivered_time.clone());
+        }
     }
 }
 
@@ -221,7 +290,10 @@ pub fn update(
     };
     let prior = tracked_before(route, before, &tracked, sent);
     let settled = settled(prior.as_ref(), &tracked);
-    status.canary = Some(canary_status(route, &tracked));
+    let mut canary = canary_status(route, &tracked);
+    carry_last_delivered(&mut canary, before);
+    status.canary = Some(canary);
+    let newly_failed = newly_failed_paths(prior.as_ref(), &tracked);
     let mut events = Vec::new();
     let mut verdict = Verdict {
         route,
@@ -232,10 +304,19 @@ pub fn update(
         generation,
         now: &now,
     };
+    let paths_waiting = tracked.paths_waiting().next().is_some();
     let condition = match tracked.outcome() {
         Outcome::Pending if had_condition => None,
         Outcome::Pending => Some(verdict.in_flight()),
-        Outcome::Delivered => Some(verdict.delivered()),
+        Outcome::Delivered => {
+            let own = verdict.delivered();
+            match verdict.paths_verdict(&newly_failed, evidence) {
+                _ if paths_waiting && had_condition => None,
+                _ if paths_waiting => Some(verdict.in_flight()),
+                Some(failing) => Some(failing),
+                None => Some(own),
+            }
+        }
         Outcome::Stopped(stage, StageState::Inconclusive) => Some(verdict.inconclusive(stage)),
         Outcome::Stopped(stage, _) => Some(verdict.stopped(stage, evidence)),
     };
@@ -250,6 +331,19 @@ pub fn update(
         settled,
         next_in_ms,
     }
+}
+
+/// The remote paths whose canary settled as missing (or inconclusive) in this step.
+fn newly_failed_paths(before: Option<&Tracked>, after: &Tracked) -> Vec<String> {
+    after
+        .failing_paths()
+        .into_iter()
+        .filter(|p| {
+            !before
+                .is_some_and(|b| (b.paths.iter()).any(|q| q.path == p.path && q.state.resolved()))
+        })
+        .map(|p| p.path.name())
+        .collect()
 }
 
 /// The canary as it stood before this step: `None` for one sent now.
@@ -304,7 +398,22 @@ impl Verdict<'_> {
                 Some(format!("{} after {after}", self.route.prefix(s)))
             })
             .collect();
-        let message = format!("canary {} reached {}", t.canary.id, latencies.join(", "));
+        let paths: Vec<String> = (t.paths.iter())
+            .filter_map(|p| {
+                Some(format!(
+                    "{} after {}",
+                    p.path.name(),
+                    seconds(p.latency_ms()?)
+                ))
+            })
+            .collect();
+        let mut message = format!("canary {} reached {}", t.canary.id, latencies.join(", "));
+        if !paths.is_empty() {
+            message.push_str(&format!(
+                "; the remote paths' canaries: {}",
+                paths.join(", ")
+            ));
+        }
         if self.newly {
             if self.status.consecutive_failures > 0 || self.status.failing_stage.is_some() {
                 self.events
@@ -316,6 +425,38 @@ impl Verdict<'_> {
             self.status.last_delivered_time = Some(time(t.canary.sent_at_ms));
         }
         self.condition("True", reason::CANARY_DELIVERED, message)
+    }
+
+    /// The condition when the own path delivered but remote paths did not: `False` naming
+    /// them (a warning event for those that failed in this step); `None`: every path arrived.
+    fn paths_verdict(&mut self, newly_failed: &[String], evidence: &Evidence) -> Option<Condition> {
+        let t = self.tracked;
+        let failing = t.failing_paths();
+        if failing.is_empty() {
+            return None;
+        }
+        let names: Vec<String> = (failing.iter())
+            .map(|p| match evidence.paths_broken.get(&p.path.key()) {
+                Some(why) => format!("{} ({why})", p.path.name()),
+                None => p.path.name(),
+            })
+            .collect();
+        let until = time(
+            self.route
+                .deadline_ms(Stage::Raw, t.canary.sent_at_ms, None),
+        )
+        .0;
+        let message = format!(
+            "the canaries of {} were not found in s3 {} by {until} (the pipeline's own canary {} arrived): check those sources' subscription filter and the destination's policy",
+            names.join(", "),
+            self.route.raw_prefix,
+            t.canary.id,
+        );
+        if !newly_failed.is_empty() {
+            self.events
+                .push((true, event::DELIVERY_FAILED, message.clone()));
+        }
+        Some(self.condition("False", reason::CANARY_MISSING, message))
     }
 
     fn inconclusive(&self, stage: Stage) -> Condition {

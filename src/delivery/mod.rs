@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod canary;
 pub mod keys;
+pub mod paths;
 pub mod progress;
 pub mod records;
 pub mod signals;

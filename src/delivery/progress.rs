@@ -77,6 +77,9 @@ pub struct CanaryRoute {
     /// How long after the buffering interval the canary may still arrive in `raw/`
     /// ([`RAW_MARGIN_MS`] unless the operator set another).
     pub margin_ms: i64,
+    /// The remote sources' paths, each proven by a canary of its own (none: only the
+    /// pipeline's own canary group).
+    pub paths: Vec<super::paths::RemotePath>,
 }
 
 impl CanaryRoute {
@@ -195,6 +198,9 @@ pub struct Evidence {
     /// Why the subscription cannot deliver, when the check saw it: the canary group's filter
     /// missing or changed, the stream missing.
     pub subscription_broken: Option<String>,
+    /// Why a remote path cannot deliver, by its key (`<account>/<region>`): its canary group's
+    /// filter, or its region's destination, not in sync.
+    pub paths_broken: std::collections::BTreeMap<String, String>,
 }
 
 impl Evidence {
@@ -205,13 +211,28 @@ impl Evidence {
         resources: impl IntoIterator<Item = (crate::resources::ResourceKind, &'a str, &'a str)>,
     ) -> Self {
         use crate::resources::ResourceKind;
-        let broken = resources.into_iter().find(|(kind, name, state)| {
-            *state != "InSync"
-                && ((*kind == ResourceKind::SubscriptionFilter && *name == route.log_group)
-                    || *kind == ResourceKind::DeliveryStream)
+        let resources: Vec<_> = resources
+            .into_iter()
+            .filter(|(_, _, state)| *state != "InSync")
+            .collect();
+        let broken = resources.iter().find(|(kind, name, _)| {
+            (*kind == ResourceKind::SubscriptionFilter && *name == route.log_group)
+                || *kind == ResourceKind::DeliveryStream
         });
+        let paths_broken = (route.paths.iter())
+            .filter_map(|p| {
+                let filter = format!("{}:{}", p.key(), p.log_group);
+                let destination = format!("-{}", p.region);
+                let (k, n, s) = resources.iter().find(|(kind, name, _)| {
+                    (*kind == ResourceKind::RemoteSubscriptionFilter && *name == filter)
+                        || (*kind == ResourceKind::Destination && name.ends_with(&destination))
+                })?;
+                Some((p.key(), format!("{k} {n} is {s}")))
+            })
+            .collect();
         Evidence {
             subscription_broken: broken.map(|(k, n, s)| format!("{k} {n} is {s}")),
+            paths_broken,
         }
     }
 }
@@ -284,6 +305,8 @@ pub struct Tracked {
     pub looked_at_ms: i64,
     /// Each stage of the route, in order.
     pub stages: Vec<(Stage, StageState)>,
+    /// Each remote path's canary, in the route's order.
+    pub paths: Vec<super::paths::PathTracked>,
 }
 
 /// What became of a canary.
@@ -307,6 +330,15 @@ impl Tracked {
                 .stages()
                 .into_iter()
                 .map(|s| (s, StageState::Waiting))
+                .collect(),
+            paths: route
+                .paths
+                .iter()
+                .map(|path| super::paths::PathTracked {
+                    canary: super::paths::path_canary(&canary, path),
+                    path: path.clone(),
+                    state: StageState::Waiting,
+                })
                 .collect(),
             canary,
         }
@@ -379,14 +411,22 @@ impl Tracked {
         InFlight {
             sent_at_ms: self.canary.sent_at_ms,
             looked_at_ms: self.looked_at_ms,
-            next_deadline_ms: match self.outcome() {
-                Outcome::Pending => self
-                    .stages
-                    .iter()
-                    .filter(|(_, s)| !s.resolved())
-                    .map(|(stage, _)| self.deadline_ms(route, *stage))
-                    .min(),
-                _ => None,
+            next_deadline_ms: {
+                let own = match self.outcome() {
+                    Outcome::Pending => self
+                        .stages
+                        .iter()
+                        .filter(|(_, s)| !s.resolved())
+                        .map(|(stage, _)| self.deadline_ms(route, *stage))
+                        .min(),
+                    _ => None,
+                };
+                // A path still waiting is looked for until its own deadline.
+                let paths = self
+                    .paths_waiting()
+                    .next()
+                    .map(|_| route.deadline_ms(Stage::Raw, self.canary.sent_at_ms, None));
+                own.into_iter().chain(paths).min()
             },
         }
     }

@@ -84,7 +84,7 @@ pub async fn look(
 }
 
 /// Looks for a tracked canary at its waiting stages, in order, stopping at the first stage that
-/// does not have it yet, and records what was seen.
+/// does not have it yet, then for each waiting remote path's canary, and records what was seen.
 pub async fn advance(
     c: &RegionClients,
     route: &CanaryRoute,
@@ -102,5 +102,12 @@ pub async fn advance(
         }
     }
     tracked.record(route, &seen, now_ms);
+    // Each remote path's canary, under `raw/` of the same bucket.
+    let waiting: Vec<_> = tracked.paths_waiting().cloned().collect();
+    for p in waiting {
+        let path_route = route.for_path(&p.path);
+        let s = look(c, &path_route, Stage::Raw, &p.canary, now_ms, budget).await?;
+        tracked.record_path(route, &p.path.key(), s, now_ms);
+    }
     Ok(())
 }

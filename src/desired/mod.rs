@@ -200,7 +200,7 @@ fn route_log_groups(p: &Pipeline, tags: &Tags) -> Vec<LogGroupSpec> {
         .collect()
 }
 
-fn canary_route(p: &Pipeline) -> Option<CanaryRoute> {
+fn canary_route(p: &Pipeline, remote: &[RemoteSpec]) -> Option<CanaryRoute> {
     let d = &p.spec().delivery;
     d.verify.enabled.then(|| CanaryRoute {
         log_group: canary_log_group_name(p),
@@ -211,6 +211,16 @@ fn canary_route(p: &Pipeline) -> Option<CanaryRoute> {
         buffer_interval_ms: i64::from(d.buffering.interval_seconds) * 1000,
         interval_ms: i64::from(d.verify.interval_seconds) * 1000,
         margin_ms: crate::delivery::progress::RAW_MARGIN_MS,
+        paths: remote
+            .iter()
+            .filter_map(|r| {
+                Some(crate::delivery::paths::RemotePath {
+                    account: r.place.account_id.clone(),
+                    region: r.place.region.clone(),
+                    log_group: r.canary_log_group.as_ref()?.name.clone(),
+                })
+            })
+            .collect(),
     })
 }
 
@@ -224,8 +234,10 @@ pub fn build(p: &Pipeline) -> Desired {
     .into();
     let template = template::build(p);
     let destinations = remote::destinations(p, &tags);
+    let remote = remote::sources(p, &destinations, &tags);
     Desired {
-        remote: remote::sources(p, &destinations),
+        canary_route: canary_route(p, &remote),
+        remote,
         destinations,
         held: held::build(p, &template),
         stack: StackSpec {
@@ -242,7 +254,6 @@ pub fn build(p: &Pipeline) -> Desired {
         },
         canary_log_group: canary_log_group(p, &tags),
         route_log_groups: route_log_groups(p, &tags),
-        canary_route: canary_route(p),
         stream: stream::build(p, &tags),
         filters: filters::build(p),
         notifications: bucket::notifications(p),

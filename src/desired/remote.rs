@@ -5,7 +5,7 @@
 //! that region's source accounts subscribe. The filters live in the source accounts, on each
 //! source group, naming the destination and no role (the destination's role delivers).
 
-use super::{FilterSpec, Pipeline};
+use super::{CANARY_RETENTION_DAYS, FilterSpec, LogGroupSpec, Pipeline};
 use crate::arn::AwsTarget;
 use crate::names::{CANARY_LOG_GROUP_ROOT, ROLE_PATH, destination_name};
 use crate::resources::{Destination, SubscriptionFilter, Tags};
@@ -39,10 +39,12 @@ pub struct RemoteSpec {
     /// Which groups, and the filter each carries: the pipeline's name, pattern and distribution,
     /// delivering through the region's destination, without a role.
     pub filters: FilterSpec,
-    /// The canary log group of this path (`delivery.verify.enabled`): named as the pipeline's
-    /// own is, under the entry's first prefix, else under `/pitagora/canary/`.
+    /// The canary log group of this path (`delivery.verify.enabled`), in the source account and
+    /// region: named as the pipeline's own is, under the entry's first prefix, else under
+    /// `/pitagora/canary/`; created and kept like the pipeline's own (its retention and tags),
+    /// and a source of the remote filter, so that its canary proves this path.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub canary_log_group: Option<String>,
+    pub canary_log_group: Option<LogGroupSpec>,
 }
 
 impl RemoteSpec {
@@ -120,7 +122,11 @@ fn access_policy(arn: &str, accounts: &BTreeSet<String>) -> Value {
 }
 
 /// The remote sources, in spec order, each delivering through its region's destination.
-pub(super) fn sources(p: &Pipeline, destinations: &[DestinationSpec]) -> Vec<RemoteSpec> {
+pub(super) fn sources(
+    p: &Pipeline,
+    destinations: &[DestinationSpec],
+    tags: &Tags,
+) -> Vec<RemoteSpec> {
     let (spec, names) = (p.spec(), p.names());
     let local = super::filters::build(p).filter;
     places(p)
@@ -131,19 +137,23 @@ pub(super) fn sources(p: &Pipeline, destinations: &[DestinationSpec]) -> Vec<Rem
                 .iter()
                 .find(|d| d.region == place.region)
                 .expect("a destination per source region");
-            let canary = spec
-                .delivery
-                .verify
-                .enabled
-                .then(|| match r.log_group_prefixes.first() {
+            let canary = spec.delivery.verify.enabled.then(|| {
+                let name = match r.log_group_prefixes.first() {
                     Some(prefix) => format!("{prefix}{}-canary", names.stream),
                     None => format!("{CANARY_LOG_GROUP_ROOT}{}", names.stream),
-                });
+                };
+                LogGroupSpec {
+                    arn: place.log_group_arn(&name),
+                    name,
+                    retention_days: CANARY_RETENTION_DAYS,
+                    tags: tags.clone(),
+                }
+            });
             RemoteSpec {
                 filters: FilterSpec {
                     log_groups: r.log_groups.clone(),
                     log_group_prefixes: r.log_group_prefixes.clone(),
-                    canary: None,
+                    canary: canary.as_ref().map(|g| g.name.clone()),
                     filter: SubscriptionFilter {
                         destination_arn: destination.arn.clone(),
                         role_arn: None,

@@ -24,13 +24,23 @@ impl Engine {
     /// session name; an account the file does not list has no credentials, see [`Places`]).
     /// The accounts of the remote filters `hints` remember are reached too, to remove them.
     pub(super) fn places(&self, desired: &Desired, hints: &Hints) -> Places {
-        let namespace = &desired.id.namespace;
-        let mut places = Places::new(&desired.target.account_id, self.aws_for(namespace));
-        let session = crate::aws::assume::session_name(namespace);
         let before = hints.previous_remote_filters.iter();
         let accounts = (desired.remote.iter().map(|r| r.place.account_id.as_str()))
             .chain(before.filter_map(|n| n.split_once('/').map(|(a, _)| a)));
-        for account in accounts.filter(|a| *a != desired.target.account_id) {
+        self.places_at(&desired.id.namespace, &desired.target.account_id, accounts)
+    }
+
+    /// Where `namespace`'s pipelines act: its account (`home`), and each of `accounts` through
+    /// the accounts file's role there.
+    pub(super) fn places_at<'a>(
+        &self,
+        namespace: &str,
+        home: &str,
+        accounts: impl Iterator<Item = &'a str>,
+    ) -> Places {
+        let mut places = Places::new(home, self.aws_for(namespace));
+        let session = crate::aws::assume::session_name(namespace);
+        for account in accounts.filter(|a| *a != home) {
             if let Some(role) = self.accounts.as_ref().and_then(|a| a.role_of(account)) {
                 places = places.with_account(account, self.aws.assume(role, &session));
             }

@@ -5,10 +5,8 @@
 
 use crate::apply::{self, ActionOutcome, ApplyReport};
 use crate::aws::{Aws, AwsError, RegionClients};
-use crate::delivery::canary::Canary;
-use crate::delivery::progress::{CanaryRoute, Tracked};
 use crate::delivery::signals::{self, Signal};
-use crate::delivery_io::{self, search::DEFAULT_BUDGET};
+use crate::delivery_io;
 use crate::desired::{self, Desired, Pipeline};
 use crate::names::PipelineId;
 use crate::observed::Observed;
@@ -20,6 +18,7 @@ use std::sync::Arc;
 pub use error::EngineError;
 
 mod accounts;
+mod canary;
 mod error;
 mod read_back;
 
@@ -411,36 +410,6 @@ impl Engine {
         } else {
             Err(EngineError::Refused(refused))
         }
-    }
-
-    /// Sends a new canary along `route` (in `namespace`'s account and `region`) and looks for it
-    /// at once.
-    pub async fn send_canary(
-        &self,
-        namespace: &str,
-        region: &str,
-        route: &CanaryRoute,
-        canary: Canary,
-        now_ms: i64,
-    ) -> Result<Tracked, AwsError> {
-        let clients = self.clients(namespace, region);
-        delivery_io::canary::send(&clients, route, &canary).await?;
-        let mut tracked = Tracked::new(route, canary);
-        delivery_io::canary::advance(&clients, route, &mut tracked, now_ms, DEFAULT_BUDGET).await?;
-        Ok(tracked)
-    }
-
-    /// Looks for a tracked canary at its waiting stages.
-    pub async fn look_for_canary(
-        &self,
-        namespace: &str,
-        region: &str,
-        route: &CanaryRoute,
-        tracked: &mut Tracked,
-        now_ms: i64,
-    ) -> Result<(), AwsError> {
-        let clients = self.clients(namespace, region);
-        delivery_io::canary::advance(&clients, route, tracked, now_ms, DEFAULT_BUDGET).await
     }
 
     /// The loss signals of `desired`: its delivery metrics, and the objects under its error

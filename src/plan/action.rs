@@ -279,6 +279,15 @@ pub enum Step {
         /// Filter name.
         name: String,
     },
+    /// Delete a remote source's canary log group.
+    DeleteRemoteLogGroup {
+        /// The source account.
+        account: String,
+        /// The source region.
+        region: String,
+        /// Log group name.
+        name: String,
+    },
     /// Nothing is executed: the conflict of this kind needs a human.
     #[serde(serialize_with = "conflict_step")]
     Conflict(ConflictKind),

@@ -31,6 +31,7 @@ pub fn plan_delete(d: &Desired, o: &Observed) -> Plan {
         delete_error_log_group(&mut b, d, o);
     }
     delete_canary_log_group(&mut b, d, o);
+    super::remote_canary::delete(&mut b, d, o, DELETED);
     delete_stack(&mut b, d, o, remove);
     b.finish(false)
 }

@@ -47,6 +47,7 @@ mod owned_log_groups;
 mod ownership;
 mod permissions;
 mod readback;
+mod remote_canary;
 mod remote_filters;
 mod roles;
 mod stack;
@@ -110,6 +111,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Plan {
     let stream_foreign =
         (observed.stream.as_ref()).is_some_and(|s| ownership::foreign(desired, &s.tags));
     destinations::plan(&mut b, desired, observed, stream_foreign);
+    remote_canary::plan(&mut b, desired, observed);
     remote_filters::plan(&mut b, desired, observed, stream_foreign);
     if let Some(reason) = filters::no_free_source(desired, observed) {
         // A stack, a stream and a canary with no source feeding them is a pipeline that sits

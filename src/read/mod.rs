@@ -135,6 +135,7 @@ pub async fn observed(
         log_groups: sources.filters,
         destinations: remote.destinations,
         remote: remote.sources,
+        remote_canary_log_groups: remote.canary_groups,
         bucket,
         topic,
         roles,

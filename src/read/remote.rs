@@ -14,7 +14,7 @@ use crate::aws::logs;
 use crate::aws::{AwsError, Places, RegionClients};
 use crate::desired::{Desired, RemoteSpec};
 use crate::names::destination_name;
-use crate::observed::{ObservedDestination, RemoteGroups};
+use crate::observed::{ObservedDestination, ObservedLogGroup, RemoteGroups};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What the remote part of a pipeline holds: its destinations by region, and each remote
@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 pub(super) struct Remote {
     pub(super) destinations: BTreeMap<String, ObservedDestination>,
     pub(super) sources: BTreeMap<String, RemoteGroups>,
+    pub(super) canary_groups: BTreeMap<String, ObservedLogGroup>,
 }
 
 /// Whether `d` has no remote part, now or before (`hints`): nothing to read.
@@ -67,6 +68,11 @@ pub(super) async fn read(aws: &Places, d: &Desired, hints: &Hints) -> Result<Rem
         let before = previous.remove(&r.key()).unwrap_or_default();
         out.sources
             .insert(r.key(), source_with(&c, r, &before).await?);
+        if let Some(g) = &r.canary_log_group
+            && let Some(found) = super::log_groups::owned(&c, None, g).await?
+        {
+            out.canary_groups.insert(r.key(), found);
+        }
     }
     for (key, groups) in previous {
         let Some((account, region)) = key.split_once('/') else {
@@ -148,10 +154,12 @@ async fn source_with(
 ) -> Result<RemoteGroups, AwsError> {
     let prefixes = &r.filters.log_group_prefixes;
     let mut lookups: BTreeSet<&str> = prefixes.iter().map(String::as_str).collect();
+    // The path's canary group is a source too (under the first prefix, or by its name).
     lookups.extend(
         r.filters
             .log_groups
             .iter()
+            .chain(&r.filters.canary)
             .map(String::as_str)
             .filter(|g| !prefixes.iter().any(|p| g.starts_with(p.as_str()))),
     );

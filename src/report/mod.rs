@@ -319,6 +319,11 @@ pub fn resources(check: &Check) -> Vec<Resource> {
     if let Some(g) = &d.canary_log_group {
         list.push((ResourceKind::CanaryLogGroup, g.name.clone()));
     }
+    for r in &d.remote {
+        if let Some(g) = &r.canary_log_group {
+            list.push((ResourceKind::RemoteCanaryLogGroup, r.resource_name(&g.name)));
+        }
+    }
     // A route's log group is the pipeline's only once pitagora created it (the plan acts on a
     // missing one); one its team created is theirs.
     for g in &d.route_log_groups {

@@ -262,6 +262,35 @@ pub struct CanaryStatus {
     /// Each stage it is looked for at, in order.
     #[schemars(length(max = 4))]
     pub stages: Vec<StageStatus>,
+    /// Each remote source's path (`spec.sources.remote`), proven by a canary of its own sent
+    /// with this one into that source's canary log group and looked for under the raw prefix.
+    /// The fields above are the pipeline's own canary group's path.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 100))]
+    pub paths: Vec<PathStatus>,
+}
+
+/// A remote source's path and where its canary stands.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PathStatus {
+    /// The path, `<account>/<region> → destination`.
+    pub path: String,
+    /// Its canary's id (the `id` field of the canary event).
+    pub id: String,
+    /// `Waiting`, `Delivered`, `Missing` or `Inconclusive`, under the raw prefix.
+    pub state: String,
+    /// When the object holding it was stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found_at: Option<Time>,
+    /// Milliseconds from sending to `foundAt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<i64>,
+    /// When the last canary of this path that arrived was sent (this one or an earlier one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_delivered_time: Option<Time>,
+    /// When it counts as missing if not found.
+    pub deadline: Time,
 }
 
 /// A canary at one stage.

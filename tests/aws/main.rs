@@ -10,6 +10,7 @@ mod accounts_remote;
 mod audit;
 mod batch;
 mod cache;
+mod canary_paths;
 mod converge;
 mod delete;
 mod delivery;

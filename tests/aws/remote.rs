@@ -191,7 +191,9 @@ async fn an_event_of_a_remote_group_reaches_the_pipelines_bucket_through_the_des
     put_batches(&there, "/ecs/payments", "web-1", &[&[message]]).await;
     let holds_message = || async {
         for key in object_keys(&m.c, &d.names.bucket, "raw/").await {
-            if common::moto::gunzipped(object_bytes(&m.c, &d.names.bucket, &key).await).contains(message) {
+            if common::moto::gunzipped(object_bytes(&m.c, &d.names.bucket, &key).await)
+                .contains(message)
+            {
                 return true;
             }
         }
@@ -200,4 +202,3 @@ async fn an_event_of_a_remote_group_reaches_the_pipelines_bucket_through_the_des
     let delivered = eventually(std::time::Duration::from_secs(10), holds_message).await;
     assert!(delivered, "{message:?} not under raw/ within 10 s");
 }
-

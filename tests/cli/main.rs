@@ -10,3 +10,4 @@ mod aws;
 mod drift_report;
 mod logs;
 mod offline;
+mod verify_paths;

@@ -158,7 +158,13 @@ async fn filters(account: &str, region: &str, group: &str) -> Vec<(String, Strin
 
 /// Writes `message` as one event of `group` (stream `web-1`) in `account` and `region`.
 async fn put_event(account: &str, region: &str, group: &str, message: &str) {
-    put_batches(&clients(account, region).await, group, "web-1", &[&[message]]).await;
+    put_batches(
+        &clients(account, region).await,
+        group,
+        "web-1",
+        &[&[message]],
+    )
+    .await;
 }
 
 /// Whether an object under `raw/` of `bucket` (account A, [`HOME`]) holds `message`.
@@ -170,7 +176,6 @@ async fn bucket_holds(a: &RegionClients, bucket: &str, message: &str) -> bool {
     }
     false
 }
-
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pipeline_in_a_central_account_takes_groups_of_two_source_accounts_and_deleting_removes_every_accounts_part()

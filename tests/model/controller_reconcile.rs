@@ -121,6 +121,7 @@ fn canary(state: StageState) -> Tracked {
         canary: Canary::new("team-a/orders", at(NOW - 10).as_millisecond(), 7),
         looked_at_ms: at(NOW - 5).as_millisecond(),
         stages: r.stages().into_iter().map(|s| (s, state.clone())).collect(),
+        paths: Vec::new(),
     }
 }
 

@@ -163,7 +163,10 @@ fn a_remote_group_no_longer_selected_loses_its_filter() {
         .filter(|a| (a.op, a.kind) == (Op::Delete, RemoteSubscriptionFilter))
         .map(|a| a.name.as_str())
         .collect();
-    assert_eq!(deleted, [format!("{OTHER}/us-east-1:/app/a")]);
+    // The path's canary group moves from under /app/ to the canary root: the old one is no
+    // longer a source either.
+    let canary = format!("{OTHER}/us-east-1:/app/{}-canary", d.names.stream);
+    assert_eq!(deleted, [format!("{OTHER}/us-east-1:/app/a"), canary]);
 }
 
 #[test]
@@ -190,10 +193,13 @@ fn an_account_and_region_dropped_from_the_sources_lose_their_filters_and_destina
         .map(|a| (a.kind, a.name.as_str()))
         .collect();
     let place = format!("{OTHER}/us-east-1");
+    // The path's canary group is a source of the place too: its filter goes with the others.
+    let canary = format!("{place}:/app/{}-canary", before.names.stream);
     assert_eq!(
         deleted,
         [
             (RemoteSubscriptionFilter, format!("{place}:/app/a").as_str()),
+            (RemoteSubscriptionFilter, canary.as_str()),
             (
                 RemoteSubscriptionFilter,
                 format!("{place}:/ecs/payments").as_str()
@@ -230,11 +236,13 @@ fn one_of_two_accounts_dropped_from_a_region_loses_its_filters_and_narrows_the_p
         .collect();
     let name = one.destinations[0].destination.name.as_str();
     let c_filter = format!("{c_place}:/ecs/c");
+    let c_canary = format!("{c_place}:/pitagora/canary/{}", one.names.stream);
     assert_eq!(
         writes,
         BTreeSet::from([
             (Op::Update, Destination, name),
             (Op::Delete, RemoteSubscriptionFilter, c_filter.as_str()),
+            (Op::Delete, RemoteSubscriptionFilter, c_canary.as_str()),
         ]),
         "{p:#?}"
     );
@@ -252,7 +260,9 @@ fn deleting_removes_the_filters_of_a_place_already_dropped_from_the_spec() {
         .map(|a| a.kind)
         .filter(|k| matches!(k, RemoteSubscriptionFilter | Destination))
         .collect();
-    assert_eq!(deleted, [RemoteSubscriptionFilter, Destination], "{p:#?}");
+    // The place's group and its canary group each lose their filter, then the destination goes.
+    let filter = RemoteSubscriptionFilter;
+    assert_eq!(deleted, [filter, filter, Destination], "{p:#?}");
 }
 
 #[test]
@@ -268,10 +278,11 @@ fn the_status_lists_the_destinations_and_remote_filters_and_the_hints_carry_them
     let hints =
         pitagora::read::Hints::from_resources(resources.iter().map(|r| (r.kind, r.name.as_str())));
     let place = format!("{OTHER}/us-east-1");
+    let canary = format!("{place}:/app/{}-canary", d.names.stream);
     assert_eq!(
         hints.previous_remote_filters,
-        [format!("{place}:/ecs/payments")],
-        "only the selected groups"
+        [canary, format!("{place}:/ecs/payments")],
+        "only the selected groups (the path's canary group is one)"
     );
     assert_eq!(
         hints.previous_destinations,

@@ -158,6 +158,7 @@ fn metrics() -> Metrics {
         buffer_interval_ms: 300_000,
         interval_ms: 300_000,
         margin_ms: 120_000,
+        paths: Vec::new(),
     };
     m.canary_deadlines(&id, Some(&route));
     m

@@ -25,6 +25,7 @@ fn route(transform: bool) -> CanaryRoute {
         buffer_interval_ms: BUFFER,
         interval_ms: 300_000,
         margin_ms: RAW_MARGIN_MS,
+        paths: Vec::new(),
     }
 }
 
@@ -144,6 +145,7 @@ fn a_canary_missing_in_raw_is_missing_in_processed_too() {
 fn a_canary_missing_in_raw_stopped_at_firehose_unless_the_subscription_is_seen_broken() {
     let broken = Evidence {
         subscription_broken: Some("SubscriptionFilter /x is Drifted".into()),
+        ..Evidence::default()
     };
     assert_eq!(stopped_at(Stage::Raw, &Evidence::default()), Link::Firehose);
     assert_eq!(stopped_at(Stage::Raw, &broken), Link::Subscription);
@@ -246,6 +248,7 @@ fn a_missing_canary_sets_delivering_false_naming_the_link_and_publishes_delivery
     let r = route(false);
     let broken = Evidence {
         subscription_broken: Some(format!("SubscriptionFilter {} is Drifted", r.log_group)),
+        ..Evidence::default()
     };
     let (status, u) = after(
         None,

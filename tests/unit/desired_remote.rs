@@ -131,7 +131,8 @@ fn a_remote_canary_log_group_is_named_as_the_pipelines_own_is() {
         (1, format!("/pitagora/canary/{stream}")),
     ];
     for (i, name) in cases {
-        assert_eq!(d.remote[i].canary_log_group.as_deref(), Some(name.as_str()));
+        let group = d.remote[i].canary_log_group.as_ref().expect("verify is on");
+        assert_eq!(group.name, name);
     }
 }
 

@@ -13,6 +13,7 @@ mod controller_shards;
 mod cutover_gate;
 mod delivery_audit;
 mod delivery_keys;
+mod delivery_paths;
 mod delivery_progress;
 mod delivery_records;
 mod delivery_signals;

@@ -74,7 +74,7 @@ pub enum Io {
     /// flight.
     Deliver {
         region: String,
-        route: CanaryRoute,
+        route: Box<CanaryRoute>,
         look: Option<Tracked>,
     },
     /// Read the loss signals of `groups` from `since_ms` until now.
@@ -196,7 +196,7 @@ fn between_checks(
         (None, _) => Decision::wait(left),
         (Some(route), None) => match step_due(lp, route, false, now) {
             Some(look) => {
-                let (region, route) = (desired.target.region.clone(), route.clone());
+                let (region, route) = (desired.target.region.clone(), Box::new(route.clone()));
                 let io = Io::Deliver {
                     region,
                     route,
@@ -251,7 +251,7 @@ fn checked(
             let region = c.desired.target.region.clone();
             Some(Io::Deliver {
                 region,
-                route,
+                route: Box::new(route),
                 look,
             })
         });

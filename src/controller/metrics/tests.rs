@@ -47,6 +47,7 @@ fn route(transform: bool) -> CanaryRoute {
         buffer_interval_ms: 300_000,
         interval_ms: 300_000,
         margin_ms: 120_000,
+        paths: Vec::new(),
     }
 }
 
