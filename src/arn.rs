@@ -71,6 +71,18 @@ impl AwsTarget {
         )
     }
 
+    /// The account and region of a regional ARN (the inverse of [`AwsTarget::regional`]);
+    /// `None` for one that names neither.
+    pub fn of_arn(arn: &str) -> Option<Self> {
+        let mut parts = arn.split(':').skip(3);
+        match (parts.next(), parts.next()) {
+            (Some(region), Some(account)) if !region.is_empty() && !account.is_empty() => {
+                Some(Self::new(account, region))
+            }
+            _ => None,
+        }
+    }
+
     /// The CloudWatch Logs service principal of this region (the principal that assumes the role
     /// subscription filters deliver with).
     pub fn logs_principal(&self) -> String {
@@ -207,6 +219,16 @@ pub fn same(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_regional_arn_gives_back_its_account_and_region() {
+        let t = AwsTarget::new("222222222222", "us-east-1");
+        let arn = t.log_group_arn("/ecs/a");
+        assert_eq!(AwsTarget::of_arn(&arn), Some(t));
+        for global in ["arn:aws:s3:::bucket", "not an arn"] {
+            assert_eq!(AwsTarget::of_arn(global), None, "{global}");
+        }
+    }
 
     #[test]
     fn partition_follows_region() {

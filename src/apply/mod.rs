@@ -214,10 +214,9 @@ fn group_clients(
     c: &RegionClients,
     group: &crate::desired::LogGroupSpec,
 ) -> Result<Option<std::sync::Arc<RegionClients>>, AwsError> {
-    let mut parts = group.arn.split(':').skip(3);
-    match (parts.next(), parts.next()) {
-        (Some(region), Some(account)) if region != c.region || account != aws.home_account() => {
-            aws.clients_in(account, region).map(Some)
+    match crate::arn::AwsTarget::of_arn(&group.arn) {
+        Some(t) if t.region != c.region || t.account_id != aws.home_account() => {
+            aws.clients_in(&t.account_id, &t.region).map(Some)
         }
         _ => Ok(None),
     }

@@ -37,11 +37,6 @@ impl Places {
         &self.home_account
     }
 
-    /// The access of the pipeline's own account.
-    pub fn home(&self) -> &Arc<Aws> {
-        &self.home
-    }
-
     /// The clients of `region` in the pipeline's own account.
     pub fn region(&self, region: &str) -> Arc<RegionClients> {
         self.home.region(region)

@@ -113,8 +113,7 @@ fn create_canary_group(world: &mut Observed, g: &LogGroupSpec) -> Result<(), Ref
 
 /// `<account>/<region>` of a log group's ARN.
 fn place_of(arn: &str) -> String {
-    let parts: Vec<&str> = arn.split(':').collect();
-    format!("{}/{}", parts[4], parts[3])
+    (crate::arn::AwsTarget::of_arn(arn).expect("a regional ARN")).to_string()
 }
 
 /// A remote source's canary log group: a log group there like any other (its listing finds it).
