@@ -8,7 +8,7 @@
 //!
 //! A module imports only modules of its own layer or of lower ones. The layers, lowest first:
 //! `arn`, `resources`, `telemetry` → `names` → `spec` → `delivery` → `cutover` → `fluentd` →
-//! `desired` → `observed` → `aws` → `read` → `plan` → `drift` → `apply`, `aws_model` →
+//! `desired` → `events` → `observed` → `aws` → `read` → `plan` → `drift` → `apply`, `aws_model` →
 //! `delivery_io` → `engine` → `report` → `controller`, `load` → `cli` (enforced by
 //! `tests/operating/layers.rs`). A pure module and its I/O are told apart by name: `observed`
 //! (values) is filled by `read` (I/O), `delivery` (pure) has its I/O in `delivery_io`.
@@ -26,6 +26,7 @@ pub mod delivery_io;
 pub mod desired;
 pub mod drift;
 pub mod engine;
+pub mod events;
 pub mod fluentd;
 pub mod load;
 pub mod names;

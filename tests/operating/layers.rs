@@ -23,6 +23,8 @@ const LAYERS: &[&[&str]] = &[
     &["fluentd"],
     // Pure: spec → desired state.
     &["desired"],
+    // The pure side of changes that arrive as events (the resources a pipeline declares).
+    &["events"],
     // Plain values for what AWS holds.
     &["observed"],
     // The AWS edge: clients, errors, SDK mappings.

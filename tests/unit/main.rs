@@ -19,6 +19,7 @@ mod delivery_records;
 mod delivery_signals;
 mod desired_remote;
 mod desired_state;
+mod events;
 mod fluentd_parse;
 mod fuzz_inputs;
 mod load_files;
