@@ -285,3 +285,41 @@ impl FilterLimit {
         }
     }
 }
+
+/// What one account and region holds of pitagora's change events: the rule and the queue.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservedEvents {
+    /// The EventBridge rule, when it exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<ObservedRule>,
+    /// The SQS queue, when it exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<ObservedQueue>,
+}
+
+/// An EventBridge rule as read.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservedRule {
+    /// Its event pattern, parsed (a pattern that is not JSON is kept as a string).
+    pub pattern: Option<serde_json::Value>,
+    /// `ENABLED`, `DISABLED`, ...
+    pub state: String,
+    /// Its targets: id → ARN.
+    pub targets: BTreeMap<String, String>,
+    /// Its tags.
+    pub tags: Tags,
+}
+
+/// An SQS queue as read.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservedQueue {
+    /// Its URL.
+    pub url: String,
+    /// Its attributes (all of them, as SQS spells them).
+    pub attributes: BTreeMap<String, String>,
+    /// Its tags.
+    pub tags: Tags,
+}

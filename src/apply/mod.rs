@@ -14,6 +14,7 @@
 
 mod bucket_access;
 mod bucket_policy;
+pub mod events;
 mod filters;
 mod lifecycle;
 mod log_group;

@@ -55,7 +55,8 @@ pub struct CallStats(pub BTreeMap<CallKey, u64>);
 /// Whether an operation changes AWS state (as opposed to reading it).
 pub fn is_write(operation: &str) -> bool {
     // `Filter`: CloudWatch Logs' FilterLogEvents (the audit's read of the logged events).
-    const READS: &[&str] = &["Describe", "Get", "List", "Head", "Filter"];
+    // `Receive`: SQS's ReceiveMessage (taking changes from pitagora's own queue).
+    const READS: &[&str] = &["Describe", "Get", "List", "Head", "Filter", "Receive"];
     !READS.iter().any(|p| operation.starts_with(p))
 }
 

@@ -248,6 +248,9 @@ const NOT_FOUND: &[&str] = &[
     "NotFoundException",
     "NoSuchEntity",
     "NoSuchLifecycleConfiguration",
+    // SQS: the query protocol's code, and the JSON protocol's.
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueDoesNotExist",
 ];
 const CONFLICT: &[&str] = &[
     "ConcurrentModificationException",

@@ -114,6 +114,10 @@ pub struct RegionClients {
     pub lambda: aws_sdk_lambda::Client,
     /// Resource Groups Tagging (the tags of many resources in one walk).
     pub tagging: aws_sdk_resourcegroupstagging::Client,
+    /// EventBridge (the rule that hears of changes).
+    pub events: aws_sdk_eventbridge::Client,
+    /// SQS (the queue the changes wait in).
+    pub sqs: aws_sdk_sqs::Client,
     /// Retry policy.
     pub retry: RetryPolicy,
     /// Longest wait for a stack or stream to settle.
@@ -318,6 +322,28 @@ impl Aws {
         self.account_with(&self.settings.retry, None, None).await
     }
 
+    /// The identity these credentials act as (`sts:GetCallerIdentity`'s ARN), asked in
+    /// `region`: how pitagora recognises the events of its own writes.
+    pub async fn caller_arn(&self, region: &str) -> Result<String, AwsError> {
+        const OPERATION: &str = "STS.GetCallerIdentity";
+        let mut config = aws_sdk_sts::config::Builder::from(&self.base)
+            .interceptor(self.calls.clone())
+            .region(Region::new(region.to_owned()));
+        for i in &self.interceptors {
+            config.push_interceptor(i.clone());
+        }
+        let sts = aws_sdk_sts::Client::from_conf(config.build());
+        let out = error::send(&self.settings.retry, OPERATION, || {
+            sts.get_caller_identity().send()
+        })
+        .await?;
+        out.arn.ok_or_else(|| AwsError::Rejected {
+            operation: OPERATION.into(),
+            code: "NoArn".into(),
+            message: "the response named no identity".into(),
+        })
+    }
+
     /// [`Aws::account_id`], asked in `region` when the configuration names none (a spec's
     /// `region` is enough to work without one).
     pub async fn account_id_in(&self, region: &str) -> Result<String, AwsError> {
@@ -450,6 +476,8 @@ impl Aws {
             iam: client!(aws_sdk_iam),
             lambda: client!(aws_sdk_lambda),
             tagging: client!(aws_sdk_resourcegroupstagging),
+            events: client!(aws_sdk_eventbridge),
+            sqs: client!(aws_sdk_sqs),
             retry: self.settings.retry,
             settle_timeout: self.settings.settle_timeout,
             poll_interval: self.settings.poll_interval,

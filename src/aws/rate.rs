@@ -20,16 +20,18 @@ pub const RECOVERY: Duration = Duration::from_secs(30);
 pub const FLOOR: f64 = 1.0 / 16.0;
 
 /// The services pitagora calls, as operation names spell them (`Service.Operation`).
-pub const SERVICES: [&str; 10] = [
+pub const SERVICES: [&str; 12] = [
     "CloudFormation",
     "CloudWatch",
     "CloudWatchLogs",
+    "EventBridge",
     "Firehose",
     "IAM",
     "Lambda",
     "ResourceGroupsTaggingAPI",
     "S3",
     "SNS",
+    "SQS",
     "STS",
 ];
 
@@ -50,6 +52,10 @@ pub fn default_rate(operation: &str) -> f64 {
         ("S3", _) => 50.0,
         ("IAM", _) => 10.0,
         ("STS", _) => 20.0,
+        // SQS's standard queues take nearly unlimited requests; EventBridge's control plane
+        // (PutRule, PutTargets, DescribeRule...) about 50 per second.
+        ("SQS", _) => 50.0,
+        ("EventBridge", _) => 40.0,
         // Firehose's control plane: a hard 5 per second per operation; CloudWatch Logs' other
         // APIs about 5; CloudFormation publishes none and asks for backoff.
         _ => 4.0,

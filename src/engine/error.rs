@@ -39,6 +39,9 @@ pub enum EngineError {
         /// AWS's answer.
         source: AwsError,
     },
+    /// The change-event rule or queue of an account and region is someone else's.
+    #[error(transparent)]
+    EventsConflict(#[from] crate::plan::events::EventsConflict),
 }
 
 impl From<NoRegion> for EngineError {
@@ -56,6 +59,7 @@ impl EngineError {
             EngineError::Aws(e) => e.label(),
             EngineError::Refused(_) => "DestructiveChange",
             EngineError::RoleNotAssumed { .. } => "RoleNotAssumed",
+            EngineError::EventsConflict(_) => "EventsConflict",
         }
     }
 }

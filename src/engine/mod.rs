@@ -20,6 +20,7 @@ pub use error::EngineError;
 mod accounts;
 mod canary;
 mod error;
+pub mod events;
 mod read_back;
 
 use read_back::read_back;

@@ -36,6 +36,7 @@ mod conflict;
 mod delete;
 mod destinations;
 pub mod diff;
+pub mod events;
 mod filters;
 pub mod fluentd_key;
 pub mod guard;

@@ -10,6 +10,7 @@
 
 pub mod batch;
 mod bucket;
+pub mod events;
 mod log_groups;
 mod permissions;
 mod remote;

@@ -15,6 +15,7 @@ mod converge;
 mod delete;
 mod delivery;
 mod drift;
+mod events;
 mod faults;
 mod guard;
 mod iam;
