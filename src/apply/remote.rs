@@ -1,5 +1,5 @@
 //! Apply the remote sources' part: the destinations, in their regions of the pipeline's account
-//! (`PutDestination`, `PutDestinationPolicy`, `DeleteDestination`), and the filters on the
+//! (`PutDestination`, `PutDestinationPolicy`, `TagResource`, `DeleteDestination`), and the filters on the
 //! remote groups, in their accounts and regions through [`Places::clients_in`] (the seam for
 //! assumed-role credentials), written as the pipeline's own filters are.
 
@@ -16,7 +16,8 @@ pub(super) async fn execute(aws: &Places, step: &Step) -> Result<String, AwsErro
             destination,
             fields,
             policy,
-        } => put_destination(aws, destination, *fields, *policy).await,
+            tags,
+        } => put_destination(aws, destination, (*fields, *policy, *tags)).await,
         Step::DeleteDestination { region, name } => delete_destination(aws, region, name).await,
         Step::PutRemoteFilter {
             account,
@@ -49,13 +50,13 @@ pub(super) async fn execute(aws: &Places, step: &Step) -> Result<String, AwsErro
 }
 
 /// Writes the destination's target and role (`fields`: `PutDestination`, which creates it with
-/// its tags when it does not exist) and/or its access policy (`policy`). Both calls create or
-/// overwrite: repeating them is harmless.
+/// its tags when it does not exist), its access policy (`policy`) and/or pitagora's tags on it
+/// (`tags`: `TagResource`, which adds or overwrites those keys and leaves every other tag). Each
+/// call creates or overwrites: repeating them is harmless.
 pub(super) async fn put_destination(
     aws: &Places,
     want: &DestinationSpec,
-    fields: bool,
-    policy: bool,
+    (fields, policy, tags): (bool, bool, bool),
 ) -> Result<String, AwsError> {
     let c = aws.region(&want.region);
     let d = &want.destination;
@@ -73,6 +74,16 @@ pub(super) async fn put_destination(
         })
         .await?;
         done.push("policy put");
+    }
+    if tags {
+        c.send("CloudWatchLogs.TagResource", || {
+            (c.logs.tag_resource())
+                .resource_arn(&want.arn)
+                .set_tags(Some(logs::tags_to_sdk(&want.tags)))
+                .send()
+        })
+        .await?;
+        done.push("tags put");
     }
     Ok(done.join(", "))
 }

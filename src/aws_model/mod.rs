@@ -474,13 +474,12 @@ fn remote_place(world: &Observed, account: &str, region: &str) -> Observed {
     }
 }
 
-/// `PutDestination` creates or overwrites the target and role; `PutDestinationPolicy` needs the
-/// destination to exist.
+/// `PutDestination` creates or overwrites the target and role; `PutDestinationPolicy` and
+/// `TagResource` need the destination to exist (the latter adds or overwrites its keys only).
 fn put_destination(
     world: &mut Observed,
     want: &DestinationSpec,
-    fields: bool,
-    policy: bool,
+    (fields, policy, tags): (bool, bool, bool),
 ) -> Result<(), Refused> {
     let d = &want.destination;
     if fields {
@@ -497,14 +496,21 @@ fn put_destination(
         live.destination.target_arn = d.target_arn.clone();
         live.destination.role_arn = d.role_arn.clone();
     }
+    let missing = |call: &'static str| {
+        refuse(
+            call,
+            "ResourceNotFoundException: the destination does not exist",
+        )
+    };
     if policy {
-        let Some(live) = world.destinations.get_mut(&want.region) else {
-            return Err(refuse(
-                "PutDestinationPolicy",
-                "ResourceNotFoundException: the destination does not exist",
-            ));
-        };
+        let live = (world.destinations.get_mut(&want.region))
+            .ok_or_else(|| missing("PutDestinationPolicy"))?;
         live.destination.access_policy = d.access_policy.clone();
+    }
+    if tags {
+        let live =
+            (world.destinations.get_mut(&want.region)).ok_or_else(|| missing("TagResource"))?;
+        live.tags.extend(want.tags.clone());
     }
     Ok(())
 }
@@ -517,7 +523,8 @@ fn execute_remote(world: &mut Observed, step: &Step) -> Result<(), Refused> {
             destination,
             fields,
             policy,
-        } => put_destination(world, destination, *fields, *policy),
+            tags,
+        } => put_destination(world, destination, (*fields, *policy, *tags)),
         Step::DeleteDestination { region, .. } => {
             world.destinations.remove(region);
             Ok(())

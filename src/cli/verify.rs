@@ -332,11 +332,14 @@ fn result(p: &Loaded, route: &CanaryRoute, t: &Tracked, evidence: &Evidence) -> 
         cause: match (link, &evidence.subscription_broken) {
             (Some(crate::delivery::progress::Link::Subscription), Some(e)) => Some(e.clone()),
             (Some(_), _) => None,
-            // The remote paths whose canary did not arrive, where the check saw why.
+            // The remote paths whose canary did not arrive, where the check saw why (or why it
+            // could not be sent).
             (None, _) => Some(
                 (t.paths.iter())
                     .filter(|p| p.latency_ms().is_none())
-                    .filter_map(|p| evidence.paths_broken.get(&p.path.key()).cloned())
+                    .filter_map(|p| {
+                        (p.not_sent()).or_else(|| evidence.paths_broken.get(&p.path.key()).cloned())
+                    })
                     .collect::<Vec<_>>()
                     .join("; "),
             )

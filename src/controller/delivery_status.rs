@@ -94,6 +94,9 @@ pub fn tracked(route: &CanaryRoute, status: Option<&DeliveryStatus>) -> Option<T
 }
 
 fn path_state_of(s: &PathStatus) -> Option<StageState> {
+    if s.state == "NotSent" {
+        return Some(StageState::NotSent(s.error.clone().unwrap_or_default()));
+    }
     state_of(&StageStatus {
         stage: String::new(),
         target: String::new(),
@@ -161,6 +164,10 @@ pub fn canary_status(route: &CanaryRoute, t: &Tracked) -> CanaryStatus {
                     path: p.path.name(),
                     id: p.canary.id.clone(),
                     state: p.state.label().to_owned(),
+                    error: match &p.state {
+                        StageState::NotSent(cause) => Some(cause.clone()),
+                        _ => None,
+                    },
                     found_at: found_at.map(time),
                     latency_ms: p.latency_ms(),
                     last_delivered_time: found_at.map(|_| time(p.canary.sent_at_ms)),
@@ -333,11 +340,13 @@ pub fn update(
     }
 }
 
-/// The remote paths whose canary settled as missing (or inconclusive) in this step.
+/// The remote paths whose canary settled as missing (or inconclusive) in this step (one that
+/// could not be sent says nothing of delivery).
 fn newly_failed_paths(before: Option<&Tracked>, after: &Tracked) -> Vec<String> {
     after
         .failing_paths()
         .into_iter()
+        .filter(|p| p.not_sent().is_none())
         .filter(|p| {
             !before
                 .is_some_and(|b| (b.paths.iter()).any(|q| q.path == p.path && q.state.resolved()))
@@ -428,30 +437,48 @@ impl Verdict<'_> {
     }
 
     /// The condition when the own path delivered but remote paths did not: `False` naming
-    /// them (a warning event for those that failed in this step); `None`: every path arrived.
+    /// those whose canary is missing (a warning event for those that failed in this step), and
+    /// those whose canary could not be sent with the cause (`Unknown` when only such remain);
+    /// `None`: every path arrived.
     fn paths_verdict(&mut self, newly_failed: &[String], evidence: &Evidence) -> Option<Condition> {
         let t = self.tracked;
         let failing = t.failing_paths();
         if failing.is_empty() {
             return None;
         }
-        let names: Vec<String> = (failing.iter())
+        let mut parts: Vec<String> = failing.iter().filter_map(|p| p.not_sent()).collect();
+        let unsent = parts.len();
+        let missing: Vec<String> = (failing.iter())
+            .filter(|p| p.not_sent().is_none())
             .map(|p| match evidence.paths_broken.get(&p.path.key()) {
                 Some(why) => format!("{} ({why})", p.path.name()),
                 None => p.path.name(),
             })
             .collect();
-        let until = time(
-            self.route
-                .deadline_ms(Stage::Raw, t.canary.sent_at_ms, None),
-        )
-        .0;
-        let message = format!(
-            "the canaries of {} were not found in s3 {} by {until} (the pipeline's own canary {} arrived): check those sources' subscription filter and the destination's policy",
-            names.join(", "),
-            self.route.raw_prefix,
-            t.canary.id,
+        if !missing.is_empty() {
+            let deadline = self
+                .route
+                .deadline_ms(Stage::Raw, t.canary.sent_at_ms, None);
+            parts.push(format!(
+                "the canaries of {} were not found in s3 {} by {}",
+                missing.join(", "),
+                self.route.raw_prefix,
+                time(deadline).0,
+            ));
+        }
+        let mut message = format!(
+            "{} (the pipeline's own canary {} arrived)",
+            parts.join("; "),
+            t.canary.id
         );
+        if missing.is_empty() {
+            message.push_str(": check pitagora's access there (the accounts file's role)");
+            return Some(self.condition("Unknown", reason::VERIFY_FAILED, message));
+        }
+        message.push_str(": check those sources' subscription filter and the destination's policy");
+        if unsent > 0 {
+            message.push_str(", and pitagora's access where a canary was not sent");
+        }
         if !newly_failed.is_empty() {
             self.events
                 .push((true, event::DELIVERY_FAILED, message.clone()));

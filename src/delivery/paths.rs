@@ -7,14 +7,13 @@
 
 use super::canary::Canary;
 use super::progress::{CanaryRoute, Seen, Stage, StageState, Tracked, advance};
+use crate::arn::AwsTarget;
 
 /// A remote source's path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RemotePath {
-    /// The source account.
-    pub account: String,
-    /// The source region.
-    pub region: String,
+    /// The source account and region.
+    pub place: AwsTarget,
     /// The path's canary log group there.
     pub log_group: String,
 }
@@ -22,7 +21,7 @@ pub struct RemotePath {
 impl RemotePath {
     /// `<account>/<region>`.
     pub fn key(&self) -> String {
-        format!("{}/{}", self.account, self.region)
+        self.place.to_string()
     }
 
     /// How people read it: `<account>/<region> → destination`.
@@ -47,6 +46,18 @@ impl PathTracked {
     pub fn latency_ms(&self) -> Option<i64> {
         match &self.state {
             StageState::Delivered { at_ms, .. } => Some(at_ms - self.canary.sent_at_ms),
+            _ => None,
+        }
+    }
+
+    /// `<account>/<region> → destination: could not send the canary: <cause>`, when its canary
+    /// could not be sent.
+    pub fn not_sent(&self) -> Option<String> {
+        match &self.state {
+            StageState::NotSent(cause) => Some(format!(
+                "{}: could not send the canary: {cause}",
+                self.path.name()
+            )),
             _ => None,
         }
     }
@@ -82,12 +93,26 @@ impl Tracked {
         self.paths.iter().filter(|p| !p.state.resolved())
     }
 
-    /// The paths whose canary was not found by its deadline (or could not be told).
+    /// The paths whose canary was not found by its deadline (or could not be told), or could
+    /// not be sent.
     pub fn failing_paths(&self) -> Vec<&PathTracked> {
         self.paths
             .iter()
-            .filter(|p| matches!(p.state, StageState::Missing | StageState::Inconclusive))
+            .filter(|p| {
+                matches!(
+                    p.state,
+                    StageState::Missing | StageState::Inconclusive | StageState::NotSent(_)
+                )
+            })
             .collect()
+    }
+
+    /// Records that the canary of the path `key` could not be sent (`cause`): that path alone
+    /// fails; the other paths' canaries are sent and looked for as ever.
+    pub fn path_not_sent(&mut self, key: &str, cause: String) {
+        if let Some(p) = self.paths.iter_mut().find(|p| p.path.key() == key) {
+            p.state = StageState::NotSent(cause);
+        }
     }
 
     /// Records a search at `now_ms` for the canary of the path `key` that saw `seen`.

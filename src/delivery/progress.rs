@@ -151,6 +151,8 @@ pub enum StageState {
     Missing,
     /// Not found, and more was stored than one search may read.
     Inconclusive,
+    /// A remote path's canary could not be sent (the cause): nothing to look for.
+    NotSent(String),
 }
 
 impl StageState {
@@ -161,6 +163,7 @@ impl StageState {
             StageState::Delivered { .. } => "Delivered",
             StageState::Missing => "Missing",
             StageState::Inconclusive => "Inconclusive",
+            StageState::NotSent(_) => "NotSent",
         }
     }
 
@@ -222,7 +225,7 @@ impl Evidence {
         let paths_broken = (route.paths.iter())
             .filter_map(|p| {
                 let filter = format!("{}:{}", p.key(), p.log_group);
-                let destination = format!("-{}", p.region);
+                let destination = format!("-{}", p.place.region);
                 let (k, n, s) = resources.iter().find(|(kind, name, _)| {
                     (*kind == ResourceKind::RemoteSubscriptionFilter && *name == filter)
                         || (*kind == ResourceKind::Destination && name.ends_with(&destination))

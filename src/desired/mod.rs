@@ -215,8 +215,7 @@ fn canary_route(p: &Pipeline, remote: &[RemoteSpec]) -> Option<CanaryRoute> {
             .iter()
             .filter_map(|r| {
                 Some(crate::delivery::paths::RemotePath {
-                    account: r.place.account_id.clone(),
-                    region: r.place.region.clone(),
+                    place: r.place.clone(),
                     log_group: r.canary_log_group.as_ref()?.name.clone(),
                 })
             })

@@ -240,15 +240,18 @@ pub enum Step {
         name: String,
     },
     /// Create or update a destination in its region of the pipeline's account: its target and
-    /// role (`PutDestination`, with the tags when it creates it) and/or its access policy
-    /// (`PutDestinationPolicy`).
+    /// role (`PutDestination`, with the tags when it creates it), its access policy
+    /// (`PutDestinationPolicy`) and/or pitagora's tags on it (`TagResource`).
     PutDestination {
-        /// The destination as written (an ignored policy field keeps the live value).
+        /// The destination as written (an ignored field or tag keeps the live value).
         destination: DestinationSpec,
         /// Write the target and role (`PutDestination`).
         fields: bool,
         /// Write the access policy (`PutDestinationPolicy`).
         policy: bool,
+        /// Write pitagora's tags, missing or changed on the live destination (`TagResource`:
+        /// others' tags stay).
+        tags: bool,
     },
     /// Delete a destination of the pipeline.
     DeleteDestination {

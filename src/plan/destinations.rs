@@ -2,17 +2,20 @@
 //! region, in the pipeline's account. Each is compared field by field: its target and role
 //! (written back with `PutDestination`) and its access policy, statement by statement (written
 //! back whole with `PutDestinationPolicy`: the destination is pitagora's alone, so a widened
-//! principal such as `*` is drift, named at its deepest differing field). A destination of the
-//! pipeline's name that its tags give to another owner (or to none, without `adoptExisting`) is
-//! a conflict, never written or deleted.
+//! principal such as `*` is drift, named at its deepest differing field), and its tags: only
+//! pitagora's own keys, which `PutDestination` sets at creation alone, so one changed or removed
+//! by hand is drift written back with `TagResource` (others' tags are never touched). A
+//! destination of the pipeline's name that its tags give to another owner (or to none, without
+//! `adoptExisting`) is a conflict, never written or deleted.
 
 use super::diff::{self, Changes};
+use super::normalize::tags_missing;
 use super::ownership::ownership_conflict;
 use super::{Builder, Change, Op, Step};
 use crate::arn;
 use crate::desired::{Desired, DestinationSpec};
 use crate::observed::{Observed, ObservedDestination};
-use crate::resources::{Destination, ResourceKind};
+use crate::resources::ResourceKind;
 use serde_json::Value;
 
 const KIND: ResourceKind = ResourceKind::Destination;
@@ -31,7 +34,7 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, o: &Observed, stream_foreign: b
             continue;
         };
         match ownership_conflict(d, &live.tags) {
-            None => update(b, want, &live.destination),
+            None => update(b, want, live),
             Some((cause, reason)) => b.conflict(KIND, &want.destination.name, cause, reason),
         }
     }
@@ -61,16 +64,17 @@ fn create(b: &mut Builder, want: &DestinationSpec) {
             destination: want.clone(),
             fields: true,
             policy: true,
+            tags: false,
         },
     );
 }
 
 /// A destination that differs from the spec: write back what differs, keeping what
 /// `drift.ignore` accepts as it is live.
-fn update(b: &mut Builder, want: &DestinationSpec, live: &Destination) {
+fn update(b: &mut Builder, want: &DestinationSpec, live: &ObservedDestination) {
     let name = &want.destination.name;
     let mut fields = Changes::default();
-    let (d, a) = (&want.destination, live);
+    let (d, a) = (&want.destination, &live.destination);
     fields.field(
         "targetArn",
         None,
@@ -88,7 +92,9 @@ fn update(b: &mut Builder, want: &DestinationSpec, live: &Destination) {
     let mut pw = diff::policy_form(d.access_policy.as_ref().unwrap_or(&null));
     let ph = diff::policy_form(a.access_policy.as_ref().unwrap_or(&null));
     diff::json(POLICY, &pw, &ph, &mut policy);
-    if fields.0.is_empty() && policy.0.is_empty() {
+    let mut tags = Changes::default();
+    tags.tags(&want.tags, &live.tags);
+    if fields.0.is_empty() && policy.0.is_empty() && tags.0.is_empty() {
         return;
     }
     let mut write = want.clone();
@@ -101,13 +107,15 @@ fn update(b: &mut Builder, want: &DestinationSpec, live: &Destination) {
     }
     diff::keep(POLICY, &mut pw, &ph, &ignored);
     write.destination.access_policy = Some(diff::policy_document(&pw));
+    // Only the tags that are written: an ignored one keeps its live value.
+    write.tags.retain(|k, _| !ignored(&format!("Tags.{k}")));
     let step = Step::PutDestination {
-        destination: write,
         fields: !fields.0.is_empty(),
         policy: !policy.0.is_empty(),
+        tags: !tags_missing(&write.tags, &live.tags).is_empty(),
+        destination: write,
     };
-    let mut changes = fields.0;
-    changes.extend(policy.0);
+    let changes = [fields.0, policy.0, tags.0].concat();
     b.push(
         Op::Update,
         KIND,

@@ -122,31 +122,17 @@ fn create(
     }
 }
 
-/// Why a pipeline not created yet must not be: every source log group it selects exists and
-/// holds as many filters as AWS allows (their own [`ConflictKind::FilterLimit`] conflicts name
-/// the filters). `None` when it exists already (its filters hold their slots), waits for a
-/// source that does not exist yet, creates a route's log group, or selects no group yet.
+/// Why a pipeline not created yet must not be: every source log group it selects, here and in
+/// its remote sources' accounts and regions, exists and holds as many filters as AWS allows
+/// (their own [`ConflictKind::FilterLimit`] conflicts name the filters). `None` when it exists
+/// already (its filters hold their slots), waits for a source that does not exist yet, creates
+/// a route's log group, selects no group yet, or one source has room.
 pub(super) fn no_free_source(d: &Desired, o: &Observed) -> Option<String> {
-    if o.stack.is_some() || o.stream.is_some() {
+    if o.stack.is_some() || o.stream.is_some() || waits_for_source(d, o) {
         return None;
     }
-    let waits = d
-        .filters
-        .log_groups
-        .iter()
-        .any(|g| !o.log_groups.contains_key(g))
-        || d.route_log_groups
-            .iter()
-            .any(|r| !o.log_groups.contains_key(&r.name));
-    if waits {
-        return None;
-    }
-    let sources: Vec<(&String, &Vec<SubscriptionFilter>)> = o
-        .log_groups
-        .iter()
-        .filter(|(g, _)| d.filters.selects(g) && d.filters.canary.as_deref() != Some(g.as_str()))
-        .collect();
-    let full = |filters: &Vec<SubscriptionFilter>| {
+    let sources = selected_sources(d, o);
+    let full = |filters: &[SubscriptionFilter]| {
         filters.len() >= o.filter_limit.per_group
             && filters.iter().all(|f| f.name != d.filters.filter.name)
     };
@@ -165,6 +151,35 @@ pub(super) fn no_free_source(d: &Desired, o: &Observed) -> Option<String> {
         groups.join("; "),
         o.filter_limit.origin()
     ))
+}
+
+/// Whether an exact source (here or in a remote source's place) or a route's log group does not
+/// exist yet: the pipeline is built to wait for it.
+fn waits_for_source(d: &Desired, o: &Observed) -> bool {
+    let here = |g: &String| !o.log_groups.contains_key(g);
+    let remote = d.remote.iter().any(|r| {
+        let groups = o.remote.get(&r.key());
+        (r.filters.log_groups.iter()).any(|g| !groups.is_some_and(|gs| gs.contains_key(g)))
+    });
+    d.filters.log_groups.iter().any(here)
+        || d.route_log_groups.iter().any(|r| here(&r.name))
+        || remote
+}
+
+/// The source log groups `d` selects that exist, here and in each remote source's account and
+/// region (named `<account>/<region>:<log group>`), with their filters; canary groups aside.
+fn selected_sources<'a>(d: &Desired, o: &'a Observed) -> Vec<(String, &'a [SubscriptionFilter])> {
+    let here = (o.log_groups.iter())
+        .filter(|(g, _)| d.filters.selects(g) && d.filters.canary.as_deref() != Some(g.as_str()))
+        .map(|(g, filters)| (g.clone(), filters.as_slice()));
+    let remote = d.remote.iter().flat_map(|r| {
+        (o.remote.get(&r.key()).into_iter().flatten())
+            .filter(|(g, _)| {
+                r.filters.selects(g) && r.filters.canary.as_deref() != Some(g.as_str())
+            })
+            .map(|(g, filters)| (r.resource_name(g), filters.as_slice()))
+    });
+    here.chain(remote).collect()
 }
 
 /// The filters occupying a log group, each with its owner where the name tells it: another

@@ -6,14 +6,16 @@
 //!   logs stop going there and pitagora stops managing it (`acknowledge.replaceBucket`);
 //! - deleting a pipeline with `storage.deletionPolicy: Delete` whose bucket holds objects
 //!   (`acknowledge.deleteObjects`);
-//! - a change that leaves no log group feeding the stream while no legacy path runs beside it
-//!   (`acknowledge.stopDelivery`).
+//! - a change that leaves no log group feeding the stream, here or in a remote source's account
+//!   and region, while no legacy path runs beside it (`acknowledge.stopDelivery`).
 
 use super::{Op, Plan, Step, Target};
 use crate::desired::Desired;
+use crate::names::is_canary_log_group;
 use crate::observed::Observed;
-use crate::resources::ResourceKind;
+use crate::resources::{ResourceKind, SubscriptionFilter};
 use crate::spec::CutoverStage;
+use std::collections::BTreeSet;
 
 /// A loss a plan would cause.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,24 +120,41 @@ pub fn delete_losses(d: &Desired, plan: &Plan) -> Vec<Loss> {
         .collect()
 }
 
-/// Whether source groups carry this pipeline's filter now and none would after `plan`.
+/// Whether source groups carry this pipeline's filter now, here or in a remote source's account
+/// and region, and none would after `plan`: every such filter removed, and none put on another
+/// source. Canary groups are no sources: their canaries prove a path, they carry no logs.
 fn stops_delivery(d: &Desired, o: &Observed, plan: &Plan) -> bool {
-    let canary = d.canary_log_group.as_ref().map(|g| g.name.as_str());
-    let is_source = |group: &str| Some(group) != canary;
-    let feeding = o
-        .log_groups
-        .iter()
-        .filter(|(g, filters)| is_source(g) && filters.iter().any(|f| f.name == d.names.filter))
-        .count();
-    let filter_writes = || {
-        plan.writes()
-            .filter(|a| a.kind == ResourceKind::SubscriptionFilter && is_source(&a.name))
+    let feeding = feeding(d, o);
+    let is_filter = |kind: ResourceKind| {
+        matches!(
+            kind,
+            ResourceKind::SubscriptionFilter | ResourceKind::RemoteSubscriptionFilter
+        )
     };
-    let removed = filter_writes().filter(|a| a.op == Op::Delete).count();
-    // A remote source's new filter feeds the stream too.
-    let remote_added = plan
-        .writes()
-        .any(|a| a.kind == ResourceKind::RemoteSubscriptionFilter && a.op == Op::Create);
-    let added = filter_writes().filter(|a| a.op == Op::Create).count() + usize::from(remote_added);
-    feeding > 0 && removed >= feeding && added == 0
+    let writes = || plan.writes().filter(|a| is_filter(a.kind));
+    let removed: BTreeSet<&str> = (writes().filter(|a| a.op == Op::Delete))
+        .map(|a| a.name.as_str())
+        .collect();
+    let added = writes().any(|a| a.op == Op::Create && !canary(&a.name));
+    !feeding.is_empty() && feeding.iter().all(|s| removed.contains(s.as_str())) && !added
+}
+
+/// The sources carrying this pipeline's filter now, named as the plan names their filter: the
+/// log group here, `<account>/<region>:<log group>` in a remote source's place (declared, or
+/// dropped from the spec and still read).
+fn feeding(d: &Desired, o: &Observed) -> BTreeSet<String> {
+    let ours = |filters: &[SubscriptionFilter]| filters.iter().any(|f| f.name == d.names.filter);
+    let here = (o.log_groups.iter()).filter(|(g, filters)| !canary(g) && ours(filters));
+    let remote = o.remote.iter().flat_map(|(place, groups)| {
+        (groups.iter())
+            .filter(|(g, filters)| !canary(g) && ours(filters))
+            .map(move |(g, _)| format!("{place}:{g}"))
+    });
+    here.map(|(g, _)| g.clone()).chain(remote).collect()
+}
+
+/// Whether the filter named `name` (a log group, or `<place>:<log group>`) is on a canary group.
+fn canary(name: &str) -> bool {
+    let group = name.split_once(':').map_or(name, |(_, group)| group);
+    is_canary_log_group(group)
 }

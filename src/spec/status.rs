@@ -278,8 +278,12 @@ pub struct PathStatus {
     pub path: String,
     /// Its canary's id (the `id` field of the canary event).
     pub id: String,
-    /// `Waiting`, `Delivered`, `Missing` or `Inconclusive`, under the raw prefix.
+    /// `Waiting`, `Delivered`, `Missing` or `Inconclusive`, under the raw prefix; `NotSent`
+    /// when it could not be sent.
     pub state: String,
+    /// Why it could not be sent (`NotSent`), e.g. no role for its account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     /// When the object holding it was stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub found_at: Option<Time>,

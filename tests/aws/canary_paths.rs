@@ -3,7 +3,9 @@
 //! the remote source's, each carrying its filter); a canary step sends a canary into each and
 //! finds each under `raw/` with its own latency; the remote group's filter removed by hand
 //! leaves that path's canary missing and named, while the pipeline's own path still delivers;
-//! deleting the pipeline removes the remote canary group. moto delivers through the destination
+//! deleting the pipeline removes the remote canary group; a source account the controller has no
+//! role for any more fails its own path, named with the cause, while the other path's canary
+//! still arrives. moto delivers through the destination
 //! (the launcher's correction 6) and synchronously, so a canary that can arrive is there at once.
 
 use crate::common;
@@ -201,20 +203,32 @@ async fn controller_reaching(source: &str) -> (String, pitagora::engine::Engine)
     (own, engine)
 }
 
-#[tokio::test]
-async fn a_source_account_gets_its_canary_group_and_its_canary_arrives_with_its_own_latency() {
+/// `account`'s clients as the tests' header reaches them.
+async fn aws_of(account: &str) -> Aws {
+    let header = SharedInterceptor::new(MotoAccount(account.to_owned()));
+    Aws::from_config(sdk_config(&endpoint()).await, test_settings(), vec![header])
+}
+
+/// A pipeline converged by a controller reaching `source` (see [`controller_reaching`]), whose
+/// remote sources are `remote` (YAML list items) beside `/ecs/orders` of its own account: that
+/// account, the engine, and the desired state.
+async fn converged_reaching(
+    source: &str,
+    remote: &str,
+) -> (String, pitagora::engine::Engine, Desired) {
     use pitagora::read::Hints;
-    let b = fresh_account();
-    let (own, engine) = controller_reaching(&b).await;
-    let header = SharedInterceptor::new(MotoAccount(own));
-    let home = Aws::from_config(sdk_config(&endpoint()).await, test_settings(), vec![header]);
-    (home.region(common::REGION).logs.create_log_group())
-        .log_group_name("/ecs/orders")
-        .send()
+    let (own, engine) = controller_reaching(source).await;
+    (aws_of(&own)
         .await
-        .unwrap();
+        .region(common::REGION)
+        .logs
+        .create_log_group())
+    .log_group_name("/ecs/orders")
+    .send()
+    .await
+    .unwrap();
     let spec = common::spec(&format!(
-        "sources:\n  logGroups: [/ecs/orders]\n  remote:\n    - {{account: \"{b}\", region: {SOURCE_REGION}, logGroupPrefixes: [/ecs/]}}\n"
+        "sources:\n  logGroups: [/ecs/orders]\n  remote:\n{remote}"
     ));
     let pipeline = engine.prepare(&pipeline_id(), &spec).await.unwrap();
     let done = (engine.converge(&pipeline, &Hints::default(), &mut |_| {}))
@@ -222,10 +236,16 @@ async fn a_source_account_gets_its_canary_group_and_its_canary_arrives_with_its_
         .unwrap();
     assert!(done.applied().all(|r| r.succeeded()), "{:#?}", done.passes);
     assert!(done.remaining.in_sync(), "{:#?}", done.remaining);
-    let d = done.desired;
-    let header = SharedInterceptor::new(MotoAccount(b.clone()));
-    let in_b = Aws::from_config(sdk_config(&endpoint()).await, test_settings(), vec![header])
-        .region(SOURCE_REGION);
+    (own, engine, done.desired)
+}
+
+#[tokio::test]
+async fn a_source_account_gets_its_canary_group_and_its_canary_arrives_with_its_own_latency() {
+    let b = fresh_account();
+    let remote =
+        format!("    - {{account: \"{b}\", region: {SOURCE_REGION}, logGroupPrefixes: [/ecs/]}}\n");
+    let (_, engine, d) = converged_reaching(&b, &remote).await;
+    let in_b = aws_of(&b).await.region(SOURCE_REGION);
     assert_eq!(retention_of(&in_b, &remote_group(&d)).await, Some(Some(1)));
 
     let route = d.canary_route.as_ref().unwrap();
@@ -240,4 +260,48 @@ async fn a_source_account_gets_its_canary_group_and_its_canary_arrives_with_its_
         format!("{b}/{SOURCE_REGION} → destination")
     );
     assert!(tracked.paths[0].latency_ms().is_some(), "{tracked:?}");
+}
+
+#[tokio::test]
+async fn a_source_account_left_without_a_role_fails_its_path_alone_while_the_other_paths_canary_arrives()
+ {
+    const OTHER_REGION: &str = "us-west-2";
+    let b = fresh_account();
+    let remote = format!(
+        "    - {{account: \"{b}\", region: {SOURCE_REGION}, logGroupPrefixes: [/ecs/]}}\n    - {{region: {OTHER_REGION}, logGroupPrefixes: [/ecs/]}}\n"
+    );
+    let (own, _, d) = converged_reaching(&b, &remote).await;
+    // The same controller once its accounts file no longer gives it b's role.
+    let without_b = pitagora::engine::Engine::new(std::sync::Arc::new(aws_of(&own).await));
+    let route = d.canary_route.as_ref().unwrap();
+    let now = now_ms();
+    let canary = Canary::new("team-a/orders", now, 1);
+    let tracked = (without_b.send_canary(&d.id.namespace, &d.target.region, route, canary, now))
+        .await
+        .expect("one path failing to send fails only that path");
+    assert_eq!(tracked.outcome(), Outcome::Delivered, "{tracked:?}");
+    let states: Vec<(String, &str)> = (tracked.paths.iter())
+        .map(|p| (p.path.name(), p.state.label()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (format!("{b}/{SOURCE_REGION} → destination"), "NotSent"),
+            (format!("{own}/{OTHER_REGION} → destination"), "Delivered"),
+        ]
+    );
+    let step = Step::Looked {
+        tracked,
+        sent: true,
+    };
+    let u = delivery_status::update(route, None, step, &Evidence::default(), None, now);
+    let message = u.condition.expect("a Delivering condition").message;
+    let named = format!(
+        "{b}/{SOURCE_REGION} → destination: could not send the canary: no credentials for account {b}"
+    );
+    assert!(message.contains(&named), "{message}");
+    assert!(
+        !message.contains(OTHER_REGION),
+        "only the failing path: {message}"
+    );
 }

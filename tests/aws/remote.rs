@@ -1,7 +1,8 @@
 //! Remote sources against moto: a pipeline in `eu-west-1` taking log groups from `us-east-1` of
 //! its own account. Converging creates the CloudWatch Logs destination there (target, role and
 //! policy as desired); a policy widened by hand is drift naming the policy's field and is
-//! narrowed again; deleting the pipeline removes the destination; the remote filter delivers
+//! narrowed again; pitagora's tag changed by hand on the destination is drift and is written
+//! back, others' tags kept; deleting the pipeline removes the destination; the remote filter delivers
 //! through the destination and, removed by hand, is put back; an event of a remote group reaches
 //! the pipeline's bucket.
 
@@ -11,6 +12,7 @@ use aws_sdk_s3::config::SharedInterceptor;
 use common::moto::*;
 use pitagora::aws::{Aws, RegionClients};
 use pitagora::desired::Desired;
+use pitagora::names::MANAGED_BY_TAG;
 use pitagora::plan::Op;
 use pitagora::resources::{Destination, ResourceKind};
 use serde_json::{Value, json};
@@ -131,6 +133,42 @@ async fn a_destination_policy_widened_by_hand_is_drift_at_its_principal_and_is_n
         found.access_policy,
         d.destinations[0].destination.access_policy
     );
+}
+
+#[tokio::test]
+async fn a_destination_tag_changed_by_hand_is_drift_and_is_written_back_keeping_others_tags() {
+    let m = Moto::new().await;
+    let d = converged_remote(&m, &[]).await;
+    let arn = &d.destinations[0].arn;
+    let there = outsider_in(&m, SOURCE_REGION).await;
+    (there.logs.tag_resource())
+        .resource_arn(arn)
+        .tags(MANAGED_BY_TAG.0, "someone")
+        .tags("team", "payments")
+        .send()
+        .await
+        .unwrap();
+
+    let plan = check_reads_only(&m, &m.spec(REMOTE)).await;
+    let action = only_action(&plan);
+    assert_eq!(
+        (action.op, action.kind),
+        (Op::Update, ResourceKind::Destination)
+    );
+    let change = &action.changes[..];
+    assert_eq!(change.len(), 1, "{change:?}");
+    assert_eq!(change[0].field, format!("Tags.{}", MANAGED_BY_TAG.0));
+    assert_eq!(change[0].actual.as_deref(), Some("someone"));
+
+    let writes = correct(&m, &m.spec(REMOTE)).await;
+    assert_eq!(writes, ops(&[("CloudWatchLogs.TagResource", 1)]));
+    let listed = there.logs.list_tags_for_resource().resource_arn(arn).send();
+    let tags = listed.await.unwrap().tags().cloned().unwrap_or_default();
+    assert_eq!(
+        tags.get(MANAGED_BY_TAG.0).map(String::as_str),
+        Some(MANAGED_BY_TAG.1)
+    );
+    assert_eq!(tags.get("team").map(String::as_str), Some("payments"));
 }
 
 #[tokio::test]

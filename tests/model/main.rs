@@ -15,6 +15,7 @@ mod plan_drift;
 mod plan_guard;
 mod plan_ownership;
 mod plan_remote;
+mod plan_remote_guard;
 mod report_formats;
 mod report_ignore;
 mod report_leaf;

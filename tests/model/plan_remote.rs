@@ -3,7 +3,9 @@
 //! policy widened by hand is one update naming the policy's field, which an ignore rule keeps as
 //! it is live; a remote group that stops being selected loses its filter; an exact remote group
 //! that does not exist is a conflict naming its account and region; another owner's destination
-//! is a conflict, never written or deleted; an account or region dropped from the spec loses its
+//! is a conflict, never written or deleted, and so is one without the owner tag unless adopted
+//! (then tagged); pitagora's tag changed by hand on a destination is drift, written back with
+//! its own keys only, others' tags kept; an account or region dropped from the spec loses its
 //! filters (and, with its last account, the region's destination), found through the hints the
 //! status carries.
 
@@ -11,7 +13,7 @@ use crate::common;
 
 use common::{ACCOUNT, converge, desired, spec, world_with_groups};
 use pitagora::desired::Desired;
-use pitagora::names::OWNER_TAG;
+use pitagora::names::{MANAGED_BY_TAG, OWNER_TAG};
 use pitagora::observed::Observed;
 use pitagora::plan::{Op, Step, Target, plan, plan_delete};
 use pitagora::resources::ResourceKind::{self, *};
@@ -149,6 +151,66 @@ fn a_destination_of_the_pipelines_name_owned_by_another_is_a_conflict_never_writ
         kinds_of(&plan_delete(&d, &w)),
         [(Op::Conflict, Destination)]
     );
+}
+
+#[test]
+fn a_destination_tag_changed_by_hand_is_drift_restored_with_pitagoras_keys_alone() {
+    let d = remote_desired("");
+    let mut w = converge(&d, world(&["/ecs/payments"]));
+    let live = w.destinations.get_mut("us-east-1").unwrap();
+    live.tags.insert(MANAGED_BY_TAG.0.into(), "someone".into());
+    live.tags.insert("team".into(), "payments".into());
+    let p = plan(&d, &w);
+    assert_eq!(kinds(&p), [(Op::Update, Destination)]);
+    let c = &p.actions[0].changes[..];
+    let seen: Vec<(&str, Option<&str>, Option<&str>)> = (c.iter())
+        .map(|c| (c.field.as_str(), c.desired.as_deref(), c.actual.as_deref()))
+        .collect();
+    let field = format!("Tags.{}", MANAGED_BY_TAG.0);
+    assert_eq!(
+        seen,
+        [(field.as_str(), Some(MANAGED_BY_TAG.1), Some("someone"))]
+    );
+    let Target::Aws(Step::PutDestination {
+        fields,
+        policy,
+        tags,
+        ..
+    }) = &p.actions[0].step
+    else {
+        panic!("{:?}", p.actions[0].step)
+    };
+    assert_eq!((*fields, *policy, *tags), (false, false, true));
+    let w = converge(&d, w);
+    assert!(plan(&d, &w).in_sync(), "{:#?}", plan(&d, &w));
+    let tags = &w.destinations["us-east-1"].tags;
+    assert_eq!(
+        tags.get("team").map(String::as_str),
+        Some("payments"),
+        "others' tag kept"
+    );
+}
+
+#[test]
+fn a_destination_without_the_owner_tag_is_a_conflict_unless_adopted_then_tagged() {
+    // (spec extra, what the plan does to the destination)
+    let rows = [("", Op::Conflict), ("adoptExisting: true\n", Op::Update)];
+    for (extra, op) in rows {
+        let d = remote_desired(extra);
+        let mut w = converge(&d, world(&["/ecs/payments"]));
+        w.destinations.get_mut("us-east-1").unwrap().tags.clear();
+        let p = plan(&d, &w);
+        let ops: Vec<Op> = (p.actions.iter())
+            .filter(|a| a.kind == Destination)
+            .map(|a| a.op)
+            .collect();
+        assert_eq!(ops, [op], "{extra:?}: {p:#?}");
+        if op == Op::Update {
+            let w = converge(&d, w);
+            let owner = w.destinations["us-east-1"].tags.get(OWNER_TAG);
+            assert_eq!(owner, Some(&d.id.owner_tag_value()));
+        }
+    }
 }
 
 #[test]

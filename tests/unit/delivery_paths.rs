@@ -1,13 +1,14 @@
 //! A canary per path: beside the pipeline's own canary, one per remote source, each looked for
 //! on its own; `Delivering` is True only when every path's canary arrived, and names the paths
-//! whose canary did not.
+//! whose canary did not, or could not be sent (that path alone failing, with the cause).
 
+use pitagora::arn::AwsTarget;
 use pitagora::controller::delivery_status::{self, Step};
 use pitagora::controller::reasons::{condition, event, reason};
 use pitagora::delivery::canary::Canary;
 use pitagora::delivery::paths::{RemotePath, path_canary};
 use pitagora::delivery::progress::{
-    CanaryRoute, Due, Evidence, RAW_MARGIN_MS, Seen, Stage, Tracked, due,
+    CanaryRoute, Due, Evidence, RAW_MARGIN_MS, Seen, Stage, StageState, Tracked, due,
 };
 use pitagora::spec::{Layout, LogPipelineStatus};
 
@@ -17,8 +18,7 @@ const DEADLINE: i64 = SENT + BUFFER + RAW_MARGIN_MS;
 
 fn path(account: &str, region: &str) -> RemotePath {
     RemotePath {
-        account: account.into(),
-        region: region.into(),
+        place: AwsTarget::new(account, region),
         log_group: "/pitagora/canary/pitagora-team-a-orders".into(),
     }
 }
@@ -274,4 +274,85 @@ fn a_late_path_is_named_with_what_the_check_saw_of_its_filter_or_destination() {
         };
         assert!(message.contains(&named), "{named:?} not in {message:?}");
     }
+}
+
+/// What the engine records when A/r1's account has no role: A/r1's canary not sent.
+const NO_ROLE: &str = "no credentials for account A";
+
+/// The canary step at `now` in which A/r1's canary could not be sent: the own canary saw `own`,
+/// B/r2 saw `b`.
+fn a_not_sent(own: Seen, b: Seen, now: i64) -> Tracked {
+    let r = route();
+    let mut t = Tracked::new(&r, Canary::new("team-a/orders", SENT, 7));
+    t.path_not_sent("A/r1", NO_ROLE.into());
+    t.record(&r, &[(Stage::Raw, own)], now);
+    t.record_path(&r, "A/r1", found(2_000), now);
+    t.record_path(&r, "B/r2", b, now);
+    t
+}
+
+#[test]
+fn a_path_whose_canary_could_not_be_sent_fails_alone_and_is_not_looked_for() {
+    let t = a_not_sent(found(1_000), found(3_000), SENT + 4_000);
+    assert_eq!(t.paths[0].state, StageState::NotSent(NO_ROLE.into()));
+    assert_eq!(t.paths[1].latency_ms(), Some(3_000), "B/r2 is looked for");
+    let failing: Vec<String> = t.failing_paths().iter().map(|p| p.path.key()).collect();
+    assert_eq!(failing, ["A/r1"]);
+    assert!(t.settled(), "nothing is left to look for");
+}
+
+#[test]
+fn delivering_names_the_path_whose_canary_could_not_be_sent_with_the_cause() {
+    let unsent = format!("A/r1 → destination: could not send the canary: {NO_ROLE}");
+    // (B/r2 saw, when, Delivering's status and reason, what its message names besides A/r1)
+    let rows = [
+        (
+            found(3_000),
+            SENT + 4_000,
+            "Unknown",
+            reason::VERIFY_FAILED,
+            None,
+        ),
+        (
+            Seen::NotFound,
+            DEADLINE,
+            "False",
+            reason::CANARY_MISSING,
+            Some("the canaries of B/r2 → destination were not found"),
+        ),
+    ];
+    for (b, now, want, why, also) in rows {
+        let (status, u) = after(a_not_sent(found(1_000), b, now), now);
+        let (s, r, message) = delivering(&status).expect("a Delivering condition");
+        assert_eq!((s.as_str(), r.as_str()), (want, why), "{message}");
+        assert!(message.contains(&unsent), "{message}");
+        match also {
+            Some(named) => assert!(message.contains(named), "{message}"),
+            None => assert!(!message.contains("B/r2"), "{message}"),
+        }
+        let failed = u
+            .events
+            .iter()
+            .filter(|(_, r, _)| *r == event::DELIVERY_FAILED);
+        assert_eq!(
+            failed.count(),
+            usize::from(also.is_some()),
+            "{:?}",
+            u.events
+        );
+    }
+}
+
+#[test]
+fn a_path_not_sent_is_kept_in_status_with_its_cause_and_read_back() {
+    let t = a_not_sent(found(1_000), Seen::NotFound, SENT + 4_000);
+    let (status, u) = after(t.clone(), SENT + 4_000);
+    let canary = u.status.canary.expect("the canary in status");
+    let a = &canary.paths[0];
+    assert_eq!(
+        (a.state.as_str(), a.error.as_deref()),
+        ("NotSent", Some(NO_ROLE))
+    );
+    let back = delivery_status::tracked(&route(), status.delivery.as_ref()).expect("tracked");
+    assert_eq!(back.paths[0].state, t.paths[0].state);
 }
