@@ -21,6 +21,7 @@ const BUFFERING: i64 = 5 * MINUTE;
 /// `group`'s logged events `(id, timestamp)`.
 fn source(group: &str, events: &[(&str, i64)]) -> Source {
     Source {
+        place: None,
         log_group: group.into(),
         subscribed: true,
         events: events
