@@ -8,9 +8,10 @@
 //! sides: they prove delivery, they are not the users' logs.
 //!
 //! Sources may be in several places (the pipeline's own account and region, and each remote
-//! source's): a delivered copy is matched by its group and event id, which CloudWatch Logs
-//! makes unique, so groups of the same name in two places are told apart by their events; an
-//! unexpected copy of such a name counts with the first of them (the pipeline's own first).
+//! source's): a delivered copy is matched by its group and event id (the records keep no
+//! region), so groups of the same name in two places are told apart by their events' ids, which
+//! CloudWatch Logs does not reuse (an emulator that numbers each group's events from 0 cannot
+//! tell them apart); an unexpected copy of such a name counts with the first of them.
 
 use super::canary::Canary;
 use super::records::Decoded;
