@@ -21,6 +21,7 @@ mod iam;
 mod iam_source_account;
 mod ignore;
 mod live;
+mod loss_remote;
 mod metrics;
 mod ownership;
 mod rate;

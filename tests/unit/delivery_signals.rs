@@ -2,10 +2,10 @@
 //! values and error objects.
 
 use pitagora::delivery::keys::Listed;
-use pitagora::resources::SubscriptionFilter;
 use pitagora::delivery::signals::{
     self, Datapoint, MetricQuery, Pipeline, Results, SETTLE_MS, Signal, SignalKind,
 };
+use pitagora::resources::SubscriptionFilter;
 
 const NOW: i64 = 1_800_000_000_000;
 const MIN: i64 = 60_000;
@@ -311,8 +311,7 @@ fn the_window_read_ends_at_the_next_whole_minute_so_reads_within_a_minute_share_
 const PLACE: &str = "222222222222/us-east-1";
 
 #[test]
-fn a_remote_place_reads_only_its_groups_subscription_metrics_the_streams_being_the_pipelines_own()
-{
+fn a_remote_place_reads_only_its_groups_subscription_metrics_the_streams_being_the_pipelines_own() {
     let queries = signals::group_queries(&pipeline(""), &groups());
     assert!(queries.iter().all(|q| q.namespace == "AWS/Logs"));
     let errors = queries
@@ -328,7 +327,11 @@ fn a_remote_place_reads_only_its_groups_subscription_metrics_the_streams_being_t
         ]
     );
     let own = signals::queries(&pipeline(""), &groups());
-    assert_eq!(own[3..], queries[..], "the same queries as the pipeline's own groups");
+    assert_eq!(
+        own[3..],
+        queries[..],
+        "the same queries as the pipeline's own groups"
+    );
 }
 
 /// The signals of a remote place whose `seeded` metrics have these values.
@@ -368,12 +371,18 @@ fn a_remote_places_unforwarded_events_name_the_place_and_its_group() {
         kinds(&s),
         vec![(SignalKind::NotForwarded, "222222222222/us-east-1:/app/a")]
     );
-    assert!(s[0].message.starts_with("222222222222/us-east-1: NotForwarded: "));
+    assert!(
+        s[0].message
+            .starts_with("222222222222/us-east-1: NotForwarded: ")
+    );
 }
 
 #[test]
 fn a_remote_place_with_quiet_metrics_has_no_signals() {
-    assert_eq!(remote_signals(&[("DeliveryErrors", "/app/a", &[0.0])]), vec![]);
+    assert_eq!(
+        remote_signals(&[("DeliveryErrors", "/app/a", &[0.0])]),
+        vec![]
+    );
 }
 
 #[test]
@@ -393,7 +402,10 @@ fn the_signals_sources_are_the_groups_carrying_the_filter_in_each_place() {
     observed
         .log_groups
         .insert("/ecs/orders".into(), vec![d.filters.filter.clone()]);
-    let there = [("/b/app".to_owned(), ours()), ("/b/web".to_owned(), theirs())];
+    let there = [
+        ("/b/app".to_owned(), ours()),
+        ("/b/web".to_owned(), theirs()),
+    ];
     observed.remote.insert(remote.key(), there.into());
 
     let sources = observed.signal_sources(&d);
