@@ -68,6 +68,29 @@ impl Observed {
             .map(|(group, _)| group.clone())
             .collect()
     }
+
+    /// The groups that carry `d`'s subscription filter now, in its own account and region and
+    /// in each of its remote sources' places: every source whose metrics its loss signals read.
+    pub fn signal_sources(&self, d: &crate::desired::Desired) -> crate::delivery::signals::Sources {
+        let filter = &d.filters.filter.name;
+        let carrying = |groups: &RemoteGroups| -> Vec<String> {
+            groups
+                .iter()
+                .filter(|(_, filters)| filters.iter().any(|f| &f.name == filter))
+                .map(|(group, _)| group.clone())
+                .collect()
+        };
+        let remote = d
+            .remote
+            .iter()
+            .filter_map(|r| Some((r.place.clone(), carrying(self.remote.get(&r.key())?))))
+            .filter(|(_, groups)| !groups.is_empty())
+            .collect();
+        crate::delivery::signals::Sources {
+            home: self.groups_with_filter(filter),
+            remote,
+        }
+    }
 }
 
 /// A CloudWatch Logs destination as described by AWS, with its tags (whose owner tag says whose

@@ -122,9 +122,9 @@ async fn audit_one(
         .map_err(|e| e.to_string())?;
     let mut request = Request::new(&pipeline, &check, window, now_ms);
     request.max_events = max_events;
-    let clients = engine
-        .aws_for(&check.desired.id.namespace)
-        .region(&check.desired.target.region);
+    // Each source group is read in its account and region: a remote source's with the
+    // accounts file's role there.
+    let places = engine.places_for(&check.desired);
     let terminal = std::io::stderr().is_terminal();
     let id = p.id().to_string();
     let mut show = |step: Progress| {
@@ -132,7 +132,7 @@ async fn audit_one(
             let _ = write!(std::io::stderr(), "\r\x1b[2K{}", progress_line(&id, step));
         }
     };
-    let result = audit::audit(&clients, &request, &mut show).await;
+    let result = audit::audit(&places, &request, &mut show).await;
     if terminal {
         let _ = write!(std::io::stderr(), "\r\x1b[2K");
     }
@@ -254,7 +254,12 @@ fn write_group(g: &GroupAudit, out: &mut dyn Write) -> Result<(), CliError> {
     } else {
         " (does not carry the pipeline's subscription filter)"
     };
-    writeln!(out, "  {}{filter}: {}", g.log_group, counts(&g.counts))?;
+    // A remote source's group is named as its filter is in plans: `<account>/<region>:<group>`.
+    let name = match &g.place {
+        Some(place) => format!("{place}:{}", g.log_group),
+        None => g.log_group.clone(),
+    };
+    writeln!(out, "  {name}{filter}: {}", counts(&g.counts))?;
     if !g.missing_ids.is_empty() {
         let more = match g.missing_ids_not_listed {
             0 => String::new(),

@@ -6,7 +6,7 @@ use super::{AwsArgs, CliError, Exit, Files, VerifyFormat, engine, print_problems
 use crate::aws::AwsError;
 use crate::delivery::canary::Canary;
 use crate::delivery::progress::{CanaryRoute, Evidence, Outcome, StageState, Tracked, stopped_at};
-use crate::engine::{Engine, EngineError};
+use crate::engine::{Engine, EngineError, LossReadError};
 use crate::load::{self, Loaded};
 use crate::read::Hints;
 use crate::report;
@@ -239,33 +239,39 @@ async fn sent_and_waited(
             .await?;
     }
     let mut verified = result(p, &route, &tracked, &evidence);
-    let groups = check
-        .observed
-        .groups_with_filter(&check.desired.filters.filter.name);
+    let groups = check.observed.signal_sources(&check.desired);
     let now = now_ms();
     let since = now - crate::delivery::signals::WINDOW_MS;
     let read = engine
         .loss_signals(&check.desired, &groups, since, now)
         .await;
     verified.loss_signals = read.signals.iter().map(Into::into).collect();
-    verified.loss_signals_error = read.error.as_ref().map(unread);
-    verified.loss_signals_error_label = read.error.as_ref().map(AwsError::label);
+    if !read.errors.is_empty() {
+        let each: Vec<String> = read.errors.iter().map(unread).collect();
+        verified.loss_signals_error = Some(each.join("; "));
+        verified.loss_signals_error_label = read.errors.first().map(LossReadError::label);
+    }
     let mut chain = report::chain(&check);
     chain.canary_stopped_at = stopped_link(&tracked, &evidence).map(|l| l.label());
     verified.chain = Some(chain);
     Ok(verified)
 }
 
-/// Why the loss signals were not read, in words: an endpoint without CloudWatch's metrics (an
-/// emulator) is named as such, not as the answer it gave.
-fn unread(e: &AwsError) -> String {
-    match e {
+/// Why a part of the loss signals was not read, in words, led by the remote source's place
+/// when it was one's: an endpoint without CloudWatch's metrics (an emulator) is named as such,
+/// not as the answer it gave.
+fn unread(e: &LossReadError) -> String {
+    let why = match e.aws() {
         AwsError::NotServed {
             operation, status, ..
         } if operation.starts_with("CloudWatch.") => format!(
             "the endpoint does not serve CloudWatch metrics ({operation} answered HTTP {status})"
         ),
-        e => e.to_string(),
+        other => other.to_string(),
+    };
+    match e.place() {
+        Some(place) => format!("{place}: {why}"),
+        None => why,
     }
 }
 

@@ -324,7 +324,7 @@ impl Context {
                     .engine
                     .loss_signals(&desired, &groups, since_ms, now)
                     .await;
-                if let Some(e) = &read.error {
+                for e in &read.errors {
                     tracing::warn!(error = %e, "reading the loss signals failed");
                 }
                 g.signals = Some(Some(read));

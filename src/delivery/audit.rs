@@ -6,6 +6,12 @@
 //! and which arrived late. By count for `NDJSON`, whose message extraction drops ids, groups
 //! and streams: per pipeline totals only. Canary events (by their marker) are left out on both
 //! sides: they prove delivery, they are not the users' logs.
+//!
+//! Sources may be in several places (the pipeline's own account and region, and each remote
+//! source's): a delivered copy is matched by its group and event id (the records keep no
+//! region), so groups of the same name in two places are told apart by their events' ids, which
+//! CloudWatch Logs does not reuse (an emulator that numbers each group's events from 0 cannot
+//! tell them apart); an unexpected copy of such a name counts with the first of them.
 
 use super::canary::Canary;
 use super::records::Decoded;
@@ -80,6 +86,8 @@ impl Logged {
 /// One source log group and its logged events.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Source {
+    /// A remote source's `<account>/<region>`; `None`: the pipeline's own account and region.
+    pub place: Option<String>,
     pub log_group: String,
     /// Whether it carries the pipeline's subscription filter now (a group without it delivers
     /// nothing: every event of it is missing).
@@ -174,6 +182,9 @@ impl Counts {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GroupAudit {
+    /// A remote source's `<account>/<region>`; absent for the pipeline's own account and region.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
     pub log_group: String,
     pub subscribed: bool,
     #[serde(flatten)]
@@ -196,7 +207,8 @@ pub struct Audit {
     pub objects_read: usize,
     pub objects_unreadable: usize,
     pub totals: Counts,
-    /// Per source log group, by name (empty by count).
+    /// Per source log group: the pipeline's own by name, then each remote source's by place
+    /// and name (empty by count).
     pub groups: Vec<GroupAudit>,
 }
 
@@ -271,7 +283,7 @@ fn by_id(i: &Inputs) -> (Counts, Vec<GroupAudit>) {
     }
     // Copies from groups that are not audited (or without a group at all) count in the totals.
     totals.unexpected += unexpected.values().sum::<u64>();
-    groups.sort_by(|a, b| a.log_group.cmp(&b.log_group));
+    groups.sort_by(|a, b| (&a.place, &a.log_group).cmp(&(&b.place, &b.log_group)));
     (totals, groups)
 }
 
@@ -312,6 +324,7 @@ fn group_audit(
         }
     }
     GroupAudit {
+        place: s.place.clone(),
         log_group: s.log_group.clone(),
         subscribed: s.subscribed,
         missing_ids_not_listed: counts.missing - missing_ids.len() as u64,

@@ -7,6 +7,7 @@
 //! record processors change how many records come out (message extraction splits one envelope
 //! into many), so the two sums differ on a healthy stream.
 
+use crate::arn::AwsTarget;
 use crate::delivery::keys::{self, Listed};
 use crate::spec::LossSignal;
 use std::collections::BTreeMap;
@@ -28,7 +29,9 @@ pub const SUSTAINED_DATAPOINTS: usize = 3;
 pub const MAX_QUERIES: usize = 500;
 /// So that one pipeline's queries fit in a call: the stream's 3 and 4 per source group.
 pub const MAX_SOURCE_GROUPS: usize = 120;
-/// CloudWatch Logs' `DestinationType` dimension for a Firehose subscription.
+/// CloudWatch Logs' `DestinationType` dimension for a Firehose subscription. A remote source's
+/// filter names a CloudWatch Logs destination whose target is the same stream: its metrics are
+/// read with the same dimension, in the source account and region.
 pub const DESTINATION_TYPE: &str = "Firehose";
 
 /// What a signal says. Variant names are stable labels (metrics, status, JSON).
@@ -141,6 +144,26 @@ pub type Datapoint = (i64, f64);
 /// The datapoints of each query, by query id (oldest first).
 pub type Results = BTreeMap<String, Vec<Datapoint>>;
 
+/// The source groups whose subscription metrics a read covers: the pipeline's own, in its
+/// account and region (read with the stream's metrics), and each remote source's in its place.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Sources {
+    /// The groups carrying the pipeline's filter in its own account and region.
+    pub home: Vec<String>,
+    /// Per remote source's account and region, the groups carrying the filter there.
+    pub remote: Vec<(AwsTarget, Vec<String>)>,
+}
+
+impl From<Vec<String>> for Sources {
+    /// Only the pipeline's own groups.
+    fn from(home: Vec<String>) -> Self {
+        Self {
+            home,
+            remote: Vec::new(),
+        }
+    }
+}
+
 /// What the rules need to know about the pipeline.
 #[derive(Clone, Debug)]
 pub struct Pipeline<'a> {
@@ -154,8 +177,9 @@ pub struct Pipeline<'a> {
     pub error_prefix: &'a str,
 }
 
-/// The metric queries of `p` over its source groups (at most [`MAX_SOURCE_GROUPS`], the first
-/// in order; the rest are not read).
+/// The metric queries of `p` in its own account and region: the stream's, and those of its
+/// source groups there (at most [`MAX_SOURCE_GROUPS`], the first in order; the rest are not
+/// read).
 pub fn queries(p: &Pipeline<'_>, source_groups: &[String]) -> Vec<MetricQuery> {
     let stream = || vec![("DeliveryStreamName", p.stream.to_owned())];
     let firehose = |id: &str, metric, stat, measure| MetricQuery {
@@ -186,6 +210,15 @@ pub fn queries(p: &Pipeline<'_>, source_groups: &[String]) -> Vec<MetricQuery> {
             Measure::Success,
         ),
     ];
+    out.extend(group_queries(p, source_groups));
+    out
+}
+
+/// The subscription queries of `source_groups` alone (at most [`MAX_SOURCE_GROUPS`]): what a
+/// remote source's account and region publish, where CloudWatch Logs runs its filters. The
+/// stream's metrics are the pipeline's own account's ([`queries`]).
+pub fn group_queries(p: &Pipeline<'_>, source_groups: &[String]) -> Vec<MetricQuery> {
+    let mut out = Vec::new();
     for (i, group) in source_groups.iter().take(MAX_SOURCE_GROUPS).enumerate() {
         let subscription = || {
             vec![
@@ -231,6 +264,21 @@ pub fn queries(p: &Pipeline<'_>, source_groups: &[String]) -> Vec<MetricQuery> {
         }
     }
     out
+}
+
+/// The signals of a remote source's place (`<account>/<region>`, see
+/// [`crate::desired::RemoteSpec::key`]) named with it: the resource as the remote filter is
+/// named in plans (`<account>/<region>:<group>`), the message led by the place, so that a
+/// group of the same name in two places is never taken for the other.
+pub fn at_place(place: &str, signals: Vec<Signal>) -> Vec<Signal> {
+    signals
+        .into_iter()
+        .map(|s| Signal {
+            resource: format!("{place}:{}", s.resource),
+            message: format!("{place}: {}: {}", s.kind.label(), s.message),
+            ..s
+        })
+        .collect()
 }
 
 /// The window read at `now_ms`: the last [`WINDOW_MS`], its end rounded up to a whole minute

@@ -1,16 +1,19 @@
 //! The completeness audit, the I/O side: the events of each source log group in the window
-//! (FilterLogEvents with the pipeline's filter pattern), and the objects stored under the raw
-//! prefix from the window's start until its end plus the lateness allowance, decoded. Both
-//! sides are bounded; the comparison is [`crate::delivery::audit::compare`].
+//! (FilterLogEvents with the pipeline's filter pattern, in the group's account and region: a
+//! remote source's with that place's credentials), and the objects stored under the raw prefix
+//! from the window's start until its end plus the lateness allowance, decoded. Both sides are
+//! bounded; the comparison is [`crate::delivery::audit::compare`].
 
 use super::search;
-use crate::aws::{AwsError, RegionClients};
+use crate::arn::AwsTarget;
+use crate::aws::{AwsError, Places, RegionClients};
 use crate::delivery::audit::{
     self, Audit, Exactness, Inputs, Logged, Source, StoredObject, Window,
 };
 use crate::delivery::keys::{self, Listed};
 use crate::delivery::records;
-use crate::desired::Pipeline;
+use crate::desired::{LogGroupSpec, Pipeline};
+use crate::observed::RemoteGroups;
 use crate::plan::Check;
 use crate::spec::Layout;
 
@@ -27,9 +30,21 @@ const OBJECT_LIMIT: u64 = 256 << 20;
 /// little before the window's start are read too.
 const CLOCK_SKEW_MS: i64 = 2_000;
 
+/// One source log group to audit, and where it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceGroup {
+    /// A remote source's account and region; `None`: the pipeline's own.
+    pub place: Option<AwsTarget>,
+    pub name: String,
+    /// Whether it carries the pipeline's subscription filter.
+    pub subscribed: bool,
+}
+
 /// What to audit.
 #[derive(Clone, Debug)]
 pub struct Request {
+    /// The pipeline's region, where its bucket is.
+    pub region: String,
     pub bucket: String,
     /// The static prefix Firehose writes under, e.g. `raw/`.
     pub prefix: String,
@@ -37,8 +52,8 @@ pub struct Request {
     pub exactness: Exactness,
     /// The stream's buffering interval.
     pub buffering_ms: i64,
-    /// The source log groups, each with whether it carries the pipeline's filter.
-    pub groups: Vec<(String, bool)>,
+    /// The source log groups: the pipeline's own, then each remote source's.
+    pub groups: Vec<SourceGroup>,
     /// The pipeline's filter pattern (empty: every event).
     pub filter_pattern: String,
     pub window: Window,
@@ -49,23 +64,42 @@ pub struct Request {
     pub byte_budget: u64,
 }
 
+/// The groups of `observed` (one place's, by name, with their filters) to audit at `place`:
+/// all but pitagora's `canary` group there.
+fn sources_at(
+    place: Option<&AwsTarget>,
+    observed: &RemoteGroups,
+    canary: Option<&LogGroupSpec>,
+    filter: &str,
+) -> Vec<SourceGroup> {
+    let canary = canary.map(|g| g.name.as_str());
+    observed
+        .iter()
+        .filter(|(group, _)| Some(group.as_str()) != canary)
+        .map(|(group, filters)| SourceGroup {
+            place: place.cloned(),
+            name: group.clone(),
+            subscribed: filters.iter().any(|f| f.name == filter),
+        })
+        .collect()
+}
+
 impl Request {
     /// The audit of `pipeline` over `window`: its sources are the log groups `check` observed
-    /// (those the spec selects), but pitagora's own canary log group.
+    /// (those the spec selects) in its own account and region and in each remote source's
+    /// place, but pitagora's canary log groups.
     pub fn new(pipeline: &Pipeline, check: &Check, window: Window, now_ms: i64) -> Self {
-        let (spec, d) = (pipeline.spec(), &check.desired);
-        let canary = d.canary_log_group.as_ref().map(|g| g.name.as_str());
-        let groups = check
-            .observed
-            .log_groups
-            .iter()
-            .filter(|(group, _)| Some(group.as_str()) != canary)
-            .map(|(group, filters)| {
-                let subscribed = filters.iter().any(|f| f.name == d.filters.filter.name);
-                (group.clone(), subscribed)
-            })
-            .collect();
+        let (spec, d, o) = (pipeline.spec(), &check.desired, &check.observed);
+        let filter = &d.filters.filter.name;
+        let mut groups = sources_at(None, &o.log_groups, d.canary_log_group.as_ref(), filter);
+        for r in &d.remote {
+            if let Some(there) = o.remote.get(&r.key()) {
+                let canary = r.canary_log_group.as_ref();
+                groups.extend(sources_at(Some(&r.place), there, canary, filter));
+            }
+        }
         Self {
+            region: d.target.region.clone(),
             bucket: d.names.bucket.clone(),
             prefix: spec.delivery.prefix.clone(),
             layout: spec.delivery.layout,
@@ -87,6 +121,14 @@ pub enum AuditError {
     /// AWS failed.
     #[error(transparent)]
     Aws(#[from] AwsError),
+    /// AWS failed in a remote source's account and region (or no credentials reach it).
+    #[error("{place}: {source}")]
+    Remote {
+        /// `<account>/<region>`.
+        place: String,
+        /// What failed there.
+        source: AwsError,
+    },
     /// CloudWatch Logs holds more events in the window than the bound.
     #[error(
         "the window holds more than {limit} events in CloudWatch Logs: narrow the window \
@@ -114,14 +156,14 @@ pub enum Progress {
     Read { objects: usize, of: usize },
 }
 
-/// Audits one pipeline.
+/// Audits one pipeline, reading each source group in its place.
 pub async fn audit(
-    c: &RegionClients,
+    at: &Places,
     r: &Request,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Audit, AuditError> {
-    let sources = logged(c, r, progress).await?;
-    let (objects, unreadable) = delivered(c, r, progress).await?;
+    let sources = logged(at, r, progress).await?;
+    let (objects, unreadable) = delivered(&at.region(&r.region), r, progress).await?;
     Ok(audit::compare(&Inputs {
         exactness: r.exactness,
         window: r.window,
@@ -133,19 +175,34 @@ pub async fn audit(
     }))
 }
 
-/// Every source group's events in the window, canaries left out.
+/// Every source group's events in the window, canaries left out; a remote group's read with
+/// its place's clients, and a failure there named with the place.
 async fn logged(
-    c: &RegionClients,
+    at: &Places,
     r: &Request,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Vec<Source>, AuditError> {
     let mut sources = Vec::new();
     let mut read = 0;
-    for (done, (group, subscribed)) in r.groups.iter().enumerate() {
-        let events = events_of(c, r, group, &mut read).await?;
+    for (done, g) in r.groups.iter().enumerate() {
+        let events = match &g.place {
+            None => events_of(&at.region(&r.region), r, &g.name, &mut read).await?,
+            Some(place) => {
+                let there = |source| AuditError::Remote {
+                    place: place.to_string(),
+                    source,
+                };
+                let c = (at.clients_in(&place.account_id, &place.region)).map_err(there)?;
+                match events_of(&c, r, &g.name, &mut read).await {
+                    Err(AuditError::Aws(e)) => return Err(there(e)),
+                    other => other?,
+                }
+            }
+        };
         sources.push(Source {
-            log_group: group.clone(),
-            subscribed: *subscribed,
+            place: g.place.as_ref().map(AwsTarget::to_string),
+            log_group: g.name.clone(),
+            subscribed: g.subscribed,
             events,
         });
         progress(Progress::Logged {

@@ -5,7 +5,6 @@
 
 use crate::apply::{self, ActionOutcome, ApplyReport};
 use crate::aws::{Aws, AwsError, RegionClients};
-use crate::delivery::signals::{self, Signal};
 use crate::delivery_io;
 use crate::desired::{self, Desired, Pipeline};
 use crate::names::PipelineId;
@@ -16,11 +15,13 @@ use crate::spec::{Accounts, InvalidSpec, LogPipelineSpec, Tenancy, ValidSpec};
 use std::sync::Arc;
 
 pub use error::EngineError;
+pub use loss::{LossRead, LossReadError};
 
 mod accounts;
 mod canary;
 mod error;
 pub mod events;
+mod loss;
 mod read_back;
 
 use read_back::read_back;
@@ -115,15 +116,6 @@ impl Deleted {
     pub fn complete(&self) -> bool {
         self.applied.succeeded() && self.readback.as_ref().is_ok_and(plan::Readback::complete)
     }
-}
-
-/// What a read of the loss signals found, and why part of it could not be read.
-#[derive(Clone, Debug, Default)]
-pub struct LossRead {
-    /// The signals read.
-    pub signals: Vec<crate::delivery::signals::Signal>,
-    /// The first failure, if a half could not be read.
-    pub error: Option<AwsError>,
 }
 
 /// The engine.
@@ -413,52 +405,6 @@ impl Engine {
         }
     }
 
-    /// The loss signals of `desired`: its delivery metrics, and the objects under its error
-    /// prefix since `since_ms`. Each half is read on its own, so one failing (a metrics endpoint
-    /// that does not answer) does not hide the other.
-    pub async fn loss_signals(
-        &self,
-        desired: &Desired,
-        source_groups: &[String],
-        since_ms: i64,
-        now_ms: i64,
-    ) -> LossRead {
-        let mut read = LossRead::default();
-        match self.metric_signals(desired, source_groups, now_ms).await {
-            Ok(found) => read.signals.extend(found),
-            Err(e) => read.error = Some(e),
-        }
-        match self.error_object_signals(desired, since_ms).await {
-            Ok(found) => read.signals.extend(found),
-            Err(e) => read.error = read.error.or(Some(e)),
-        }
-        read
-    }
-
-    /// What `desired`'s delivery metrics over the last [`signals::WINDOW_MS`] say, for
-    /// `source_groups` (the groups carrying its filter) and the stream: one GetMetricData call,
-    /// shared with other pipelines' reads when reads are batched.
-    pub async fn metric_signals(
-        &self,
-        desired: &Desired,
-        source_groups: &[String],
-        now_ms: i64,
-    ) -> Result<Vec<Signal>, AwsError> {
-        let clients = self.clients(&desired.id.namespace, &desired.target.region);
-        let p = desired.signal_pipeline();
-        let queries = signals::queries(&p, source_groups);
-        let (from_ms, to_ms) = signals::window(now_ms);
-        let results = match &self.metrics {
-            Some(shared) => {
-                shared
-                    .read(clients, queries.clone(), from_ms, to_ms)
-                    .await?
-            }
-            None => delivery_io::signals::metrics(&clients, &queries, from_ms, to_ms).await?,
-        };
-        Ok(signals::evaluate(&p, &queries, &results, now_ms))
-    }
-
     /// The `groups` (each with the time since which it should receive events) that show
     /// incoming events, with the time of the first: one GetMetricData call from the earliest
     /// time on.
@@ -480,24 +426,5 @@ impl Engine {
         let from_ms = from_ms - from_ms.rem_euclid(60_000);
         let results = delivery_io::signals::metrics(&clients, &queries, from_ms, now_ms).await?;
         Ok(crate::cutover::incoming::receiving(groups, &results))
-    }
-
-    /// One signal per error type among the objects stored under `desired`'s error prefix since
-    /// `since_ms`.
-    pub async fn error_object_signals(
-        &self,
-        desired: &Desired,
-        since_ms: i64,
-    ) -> Result<Vec<Signal>, AwsError> {
-        let p = desired.signal_pipeline();
-        // Without a static part the error prefix is the whole bucket: nothing to tell apart.
-        if p.error_prefix.is_empty() {
-            return Ok(Vec::new());
-        }
-        let clients = self.clients(&desired.id.namespace, &desired.target.region);
-        let listed =
-            delivery_io::signals::error_objects(&clients, p.bucket, p.error_prefix, since_ms)
-                .await?;
-        Ok(signals::error_objects(&p, &listed, since_ms))
     }
 }

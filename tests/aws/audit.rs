@@ -5,6 +5,7 @@
 use crate::common;
 
 use common::moto::*;
+use pitagora::aws::Places;
 use pitagora::delivery::audit::{Audit, Exactness, Window};
 use pitagora::delivery_io::audit::{AuditError, Request, audit};
 
@@ -23,6 +24,11 @@ async fn delivered(m: &Moto, spec: &str) -> (String, i64) {
     (d.names.bucket, since)
 }
 
+/// The pipeline's own account only: these pipelines have no remote sources.
+fn places(m: &Moto) -> Places {
+    Places::new(&m.account, m.aws.clone())
+}
+
 /// The request the CLI makes for `spec` over `[since, now + 1 s)`.
 async fn request(m: &Moto, spec: &str, since: i64) -> Request {
     let spec = m.spec(spec);
@@ -36,7 +42,7 @@ async fn request(m: &Moto, spec: &str, since: i64) -> Request {
 }
 
 async fn audited(m: &Moto, spec: &str, since: i64) -> Audit {
-    audit(&m.c, &request(m, spec, since).await, &mut |_| {})
+    audit(&places(m), &request(m, spec, since).await, &mut |_| {})
         .await
         .unwrap()
 }
@@ -82,7 +88,10 @@ async fn the_canary_log_group_is_not_a_source_of_the_audit() {
         .clone();
     assert!(check.observed.log_groups.contains_key(&canary));
     let r = request(&m, ENVELOPE, since).await;
-    assert_eq!(r.groups, [("/ecs/orders".to_owned(), true)]);
+    let groups: Vec<_> = (r.groups.iter())
+        .map(|g| (g.place.clone(), g.name.as_str(), g.subscribed))
+        .collect();
+    assert_eq!(groups, [(None, "/ecs/orders", true)]);
 }
 
 #[tokio::test]
@@ -133,7 +142,7 @@ async fn a_window_with_more_events_than_the_bound_is_refused() {
     let (_, since) = delivered(&m, ENVELOPE).await;
     let mut r = request(&m, ENVELOPE, since).await;
     r.max_events = 5;
-    let e = audit(&m.c, &r, &mut |_| {}).await.unwrap_err();
+    let e = audit(&places(&m), &r, &mut |_| {}).await.unwrap_err();
     assert!(matches!(e, AuditError::TooManyEvents { limit: 5 }), "{e}");
     assert!(e.to_string().contains("narrow the window"), "{e}");
 }
@@ -144,7 +153,7 @@ async fn a_window_whose_objects_exceed_the_byte_budget_is_refused() {
     let (_, since) = delivered(&m, ENVELOPE).await;
     let mut r = request(&m, ENVELOPE, since).await;
     r.byte_budget = 10;
-    let e = audit(&m.c, &r, &mut |_| {}).await.unwrap_err();
+    let e = audit(&places(&m), &r, &mut |_| {}).await.unwrap_err();
     assert!(
         matches!(e, AuditError::TooManyBytes { limit: 10, .. }),
         "{e}"

@@ -2,7 +2,8 @@
 //! of its own (see `iam.rs`): a user holding exactly it puts and deletes pitagora's filter on a
 //! group under an allowed prefix, reads groups and filters, creates and writes a canary log
 //! group by pitagora's names; every other write (a filter on another group, a group that is not
-//! a canary, a destination) is denied.
+//! a canary, a destination) is denied. It reads the events of the allowed groups (the audit),
+//! no other group's.
 
 use super::iam::{ACCOUNT, Clients, OwnMoto, is_denied, user};
 use aws_sdk_s3::error::ProvideErrorMetadata;
@@ -105,4 +106,20 @@ async fn the_source_accounts_policy_writes_pitagoras_filters_and_canaries_and_no
         .send()
         .await;
     assert!(is_denied(&code(destination)));
+}
+
+#[tokio::test]
+async fn the_source_accounts_policy_reads_the_events_of_the_allowed_groups_only() {
+    let moto = OwnMoto::start("aws-iam-source-account-events");
+    let root = moto.root().await;
+    for group in [ALLOWED, OUTSIDE] {
+        assert_eq!(create_group(&root, group).await, None);
+    }
+    let key = user(&root, "source", &policy()).await;
+    moto.enforce();
+    let source = Clients::new(&moto.endpoint, &key).await;
+    let events = |group: &'static str| source.logs.filter_log_events().log_group_name(group);
+
+    assert_eq!(code(events(ALLOWED).send().await), None);
+    assert!(is_denied(&code(events(OUTSIDE).send().await)));
 }

@@ -22,6 +22,7 @@ mod iam;
 mod iam_source_account;
 mod ignore;
 mod live;
+mod loss_remote;
 mod metrics;
 mod ownership;
 mod rate;

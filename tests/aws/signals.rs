@@ -72,9 +72,9 @@ async fn signals(m: &Moto, d: &Desired, groups: &[String]) -> Found {
     let now = now_ms();
     let read = m
         .engine
-        .loss_signals(d, groups, now - 15 * 60_000, now)
+        .loss_signals(d, &groups.to_vec().into(), now - 15 * 60_000, now)
         .await;
-    assert!(read.error.is_none(), "{:?}", read.error);
+    assert!(read.errors.is_empty(), "{:?}", read.errors);
     found(read.signals)
 }
 
@@ -117,10 +117,12 @@ async fn an_endpoint_that_serves_no_cloudwatch_metrics_is_named_as_such_and_aske
 
     let read = m
         .engine
-        .loss_signals(&d, &groups, now_ms() - 60_000, now_ms())
+        .loss_signals(&d, &groups.into(), now_ms() - 60_000, now_ms())
         .await;
 
-    let e = read.error.expect("moto serves no CloudWatch metrics");
+    let [e] = &read.errors[..] else {
+        panic!("moto serves no CloudWatch metrics: {:?}", read.errors)
+    };
     assert_eq!(e.label(), "NotServed", "{e}");
     assert!(
         e.to_string()

@@ -94,12 +94,24 @@ pub fn metric_data(series: &[(&str, Vec<(i64, f64)>)]) -> Vec<u8> {
     out
 }
 
-/// A running canned server: its address, the answer it gives (set it before the call), and how
-/// many requests it answered.
+/// A running canned server: its address, the answer it gives (set it before the call), how
+/// many requests it answered, and the region each was signed for (in order).
 pub struct Canned {
     pub url: String,
     pub body: Arc<Mutex<Vec<u8>>>,
     pub requests: Arc<AtomicUsize>,
+    pub regions: Arc<Mutex<Vec<String>>>,
+}
+
+/// The region of a SigV4 `Authorization` header's credential scope
+/// (`Credential=<key>/<date>/<region>/<service>/aws4_request`).
+fn signed_region(headers: &axum::http::HeaderMap) -> String {
+    let authorization = headers.get("authorization").and_then(|v| v.to_str().ok());
+    let scope = authorization
+        .and_then(|a| a.split_once("Credential="))
+        .map(|(_, s)| s);
+    let region = scope.and_then(|s| s.split('/').nth(2));
+    region.unwrap_or_default().to_owned()
 }
 
 /// Serves the body of [`Canned::body`] as an RPCv2 CBOR answer to every request, on a free
@@ -107,9 +119,11 @@ pub struct Canned {
 pub async fn serve() -> Canned {
     let requests = Arc::new(AtomicUsize::new(0));
     let body = Arc::new(Mutex::new(metric_data(&[])));
-    let (counted, answer) = (requests.clone(), body.clone());
-    let app = axum::Router::new().fallback(move || {
+    let regions = Arc::new(Mutex::new(Vec::new()));
+    let (counted, answer, signed) = (requests.clone(), body.clone(), regions.clone());
+    let app = axum::Router::new().fallback(move |headers: axum::http::HeaderMap| {
         let (counted, answer) = (counted.clone(), answer.clone());
+        signed.lock().unwrap().push(signed_region(&headers));
         async move {
             counted.fetch_add(1, Ordering::SeqCst);
             let body = answer.lock().unwrap().clone();
@@ -129,6 +143,7 @@ pub async fn serve() -> Canned {
         url,
         body,
         requests,
+        regions,
     }
 }
 

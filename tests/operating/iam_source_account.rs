@@ -1,7 +1,8 @@
 //! `iam-policies source-account-policy`: the role pitagora assumes in a source account may do
 //! exactly what the engine does there, on exactly what the accounts file gives the namespaces
-//! in that account: read log groups and filters, put and delete its subscription filters under
-//! the allowed prefixes in the allowed regions, and write the per-path canary's log group.
+//! in that account: read log groups and filters (and their metrics), put and delete its
+//! subscription filters and read the events (the audit) under the allowed prefixes in the
+//! allowed regions, and write the per-path canary's log group.
 
 use crate::common;
 
@@ -72,6 +73,24 @@ fn the_filters_are_written_only_under_each_namespaces_prefixes_in_its_regions_of
     ];
     want.sort();
     assert_eq!(filters["Resource"], json!(want));
+}
+
+#[test]
+fn the_audit_reads_events_of_the_groups_it_may_subscribe_and_the_signals_read_metrics() {
+    let out = policy(&["--account-id", B]);
+    assert_exit(&out, 0);
+    let p: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let events = statement(&p, "SourceReadsEvents");
+    assert_eq!(events["Action"], json!(["logs:FilterLogEvents"]));
+    assert_eq!(
+        events["Resource"],
+        statement(&p, "SourceWritesFilters")["Resource"]
+    );
+    let reads = statement(&p, "SourceReads")["Action"].as_array().unwrap();
+    assert!(
+        reads.contains(&json!("cloudwatch:GetMetricData")),
+        "{reads:?}"
+    );
 }
 
 #[test]

@@ -21,6 +21,7 @@ const BUFFERING: i64 = 5 * MINUTE;
 /// `group`'s logged events `(id, timestamp)`.
 fn source(group: &str, events: &[(&str, i64)]) -> Source {
     Source {
+        place: None,
         log_group: group.into(),
         subscribed: true,
         events: events
@@ -373,4 +374,68 @@ fn the_audit_serialises_to_its_documented_shape() {
         ]
     );
     assert_eq!(json["window"]["sinceMs"], SINCE);
+}
+
+/// A remote source's place, as the audit names it.
+const PLACE: &str = "222222222222/us-east-1";
+
+/// `group`'s logged events in the remote source's [`PLACE`].
+fn remote_source(group: &str, events: &[(&str, i64)]) -> Source {
+    Source {
+        place: Some(PLACE.into()),
+        ..source(group, events)
+    }
+}
+
+#[test]
+fn a_remote_places_groups_are_audited_with_their_place_after_the_pipelines_own() {
+    let a = by_id(
+        &[
+            remote_source("/b/app", &[("3", SINCE), ("4", SINCE + 1)]),
+            source("/ecs/orders", &[("1", SINCE), ("2", SINCE + 1)]),
+        ],
+        &[
+            object(SINCE, "/ecs/orders", &[("1", SINCE), ("2", SINCE + 1)]),
+            object(SINCE, "/b/app", &[("3", SINCE)]),
+        ],
+    );
+    let groups: Vec<_> = (a.groups.iter())
+        .map(|g| (g.place.as_deref(), g.log_group.as_str(), g.counts.delivered))
+        .collect();
+    assert_eq!(
+        groups,
+        [(None, "/ecs/orders", 2), (Some(PLACE), "/b/app", 1)]
+    );
+    assert_eq!(a.groups[1].missing_ids, ["4"]);
+    assert_eq!((a.totals.logged, a.totals.missing), (4, 1));
+}
+
+#[test]
+fn a_group_of_the_same_name_in_two_places_is_told_apart_by_its_event_ids() {
+    let a = by_id(
+        &[
+            source("/app", &[("10", SINCE)]),
+            remote_source("/app", &[("20", SINCE)]),
+        ],
+        &[object(SINCE, "/app", &[("10", SINCE)])],
+    );
+    let missing: Vec<_> = (a.groups.iter())
+        .map(|g| (g.place.as_deref(), g.missing_ids.clone()))
+        .collect();
+    assert_eq!(
+        missing,
+        [(None, vec![]), (Some(PLACE), vec!["20".to_owned()])]
+    );
+}
+
+#[test]
+fn the_json_names_a_remote_groups_place_and_leaves_it_out_for_the_pipelines_own() {
+    let a = by_id(
+        &[source("/ecs/orders", &[]), remote_source("/b/app", &[])],
+        &[],
+    );
+    let json = serde_json::to_value(&a.groups).unwrap();
+    assert_eq!(json[0].get("place"), None);
+    assert_eq!(json[1]["place"], PLACE);
+    assert_eq!(json[1]["logGroup"], "/b/app");
 }

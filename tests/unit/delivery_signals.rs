@@ -5,6 +5,7 @@ use pitagora::delivery::keys::Listed;
 use pitagora::delivery::signals::{
     self, Datapoint, MetricQuery, Pipeline, Results, SETTLE_MS, Signal, SignalKind,
 };
+use pitagora::resources::SubscriptionFilter;
 
 const NOW: i64 = 1_800_000_000_000;
 const MIN: i64 = 60_000;
@@ -304,4 +305,115 @@ fn the_window_read_ends_at_the_next_whole_minute_so_reads_within_a_minute_share_
         minute_start,
         "already whole"
     );
+}
+
+/// A remote source's place, as its signals name it.
+const PLACE: &str = "222222222222/us-east-1";
+
+#[test]
+fn a_remote_place_reads_only_its_groups_subscription_metrics_the_streams_being_the_pipelines_own() {
+    let queries = signals::group_queries(&pipeline(""), &groups());
+    assert!(queries.iter().all(|q| q.namespace == "AWS/Logs"));
+    let errors = queries
+        .iter()
+        .find(|q| q.id == id_of(&queries, "DeliveryErrors", Some("/app/a")))
+        .unwrap();
+    assert_eq!(
+        errors.dimensions,
+        vec![
+            ("LogGroupName", "/app/a".to_owned()),
+            ("DestinationType", "Firehose".to_owned()),
+            ("FilterName", "pitagora-team-app".to_owned()),
+        ]
+    );
+    let own = signals::queries(&pipeline(""), &groups());
+    assert_eq!(
+        own[3..],
+        queries[..],
+        "the same queries as the pipeline's own groups"
+    );
+}
+
+/// The signals of a remote place whose `seeded` metrics have these values.
+fn remote_signals(seeded: &[(&str, &str, &[f64])]) -> Vec<Signal> {
+    let p = pipeline("");
+    let queries = signals::group_queries(&p, &groups());
+    let results: Results = seeded
+        .iter()
+        .map(|(metric, group, values)| (id_of(&queries, metric, Some(group)), series(values)))
+        .collect();
+    signals::at_place(PLACE, signals::evaluate(&p, &queries, &results, NOW))
+}
+
+#[test]
+fn a_remote_places_delivery_errors_name_the_place_and_its_group() {
+    let s = remote_signals(&[("DeliveryErrors", "/app/b", &[3.0, 4.0])]);
+    assert_eq!(
+        kinds(&s),
+        vec![(SignalKind::DeliveryErrors, "222222222222/us-east-1:/app/b")]
+    );
+    assert_eq!(s[0].value, 7.0);
+    assert!(
+        s[0].message
+            .starts_with("222222222222/us-east-1: DeliveryErrors: 7 events of /app/b"),
+        "{}",
+        s[0].message
+    );
+}
+
+#[test]
+fn a_remote_places_unforwarded_events_name_the_place_and_its_group() {
+    let s = remote_signals(&[
+        ("IncomingLogEvents", "/app/a", &[10.0]),
+        ("ForwardedLogEvents", "/app/a", &[4.0]),
+    ]);
+    assert_eq!(
+        kinds(&s),
+        vec![(SignalKind::NotForwarded, "222222222222/us-east-1:/app/a")]
+    );
+    assert!(
+        s[0].message
+            .starts_with("222222222222/us-east-1: NotForwarded: ")
+    );
+}
+
+#[test]
+fn a_remote_place_with_quiet_metrics_has_no_signals() {
+    assert_eq!(
+        remote_signals(&[("DeliveryErrors", "/app/a", &[0.0])]),
+        vec![]
+    );
+}
+
+#[test]
+fn the_signals_sources_are_the_groups_carrying_the_filter_in_each_place() {
+    let d = crate::common::desired(&crate::common::spec(
+        "sources:\n  logGroups: [/ecs/orders, /ecs/idle]\n  remote:\n    - {account: \"222222222222\", region: us-east-1, logGroups: [/b/app, /b/web]}\n",
+    ));
+    let remote = &d.remote[0];
+    let ours = || vec![remote.filters.filter.clone()];
+    let theirs = || {
+        vec![SubscriptionFilter {
+            name: "someone-elses".into(),
+            ..remote.filters.filter.clone()
+        }]
+    };
+    let mut observed = crate::common::world_with_groups(&["/ecs/idle"]);
+    observed
+        .log_groups
+        .insert("/ecs/orders".into(), vec![d.filters.filter.clone()]);
+    let there = [
+        ("/b/app".to_owned(), ours()),
+        ("/b/web".to_owned(), theirs()),
+    ];
+    observed.remote.insert(remote.key(), there.into());
+
+    let sources = observed.signal_sources(&d);
+
+    assert_eq!(sources.home, ["/ecs/orders"]);
+    assert_eq!(
+        sources.remote,
+        [(remote.place.clone(), vec!["/b/app".to_owned()])]
+    );
+    assert_eq!(remote.place.to_string(), PLACE);
 }

@@ -77,10 +77,11 @@ pub enum Io {
         route: Box<CanaryRoute>,
         look: Option<Tracked>,
     },
-    /// Read the loss signals of `groups` from `since_ms` until now.
+    /// Read the loss signals of `groups` (in the pipeline's account and region and in each
+    /// remote source's) from `since_ms` until now.
     Signals {
         desired: Box<Desired>,
-        groups: Vec<String>,
+        groups: crate::delivery::signals::Sources,
         since_ms: i64,
     },
 }
@@ -266,9 +267,7 @@ fn checked(
     {
         let io = Io::Signals {
             desired: Box::new(c.desired.clone()),
-            groups: c
-                .observed
-                .groups_with_filter(&c.desired.filters.filter.name),
+            groups: c.observed.signal_sources(&c.desired),
             since_ms: lp
                 .status
                 .as_ref()
@@ -322,7 +321,7 @@ fn joined(
     // A read that found nothing and failed leaves the signals of the last check in place; one
     // half failing (metrics unreadable) still reports the other.
     match g.signals.flatten() {
-        Some(read) if read.error.is_none() || !read.signals.is_empty() => {
+        Some(read) if read.errors.is_empty() || !read.signals.is_empty() => {
             d = with_signals(d, lp, &read.signals, memory, now);
             d.figures.loss_signals = Some(read.signals);
             d

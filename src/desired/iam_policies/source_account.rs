@@ -2,9 +2,11 @@
 //! namespace's pipelines take (the accounts file's `namespaces.<ns>.sources`) but where no
 //! pipeline is built. There pitagora only reads the log groups and their filters, puts and
 //! deletes its subscription filters (naming a destination in the pipeline's account and no
-//! role, so nothing is passed), and writes the per-path canary's log group. Every write is
-//! scoped to the allowed regions and prefixes of that account; an account where pipelines are
-//! also built carries the controller's policy besides.
+//! role, so nothing is passed), and writes the per-path canary's log group; for the loss
+//! signals it reads the filters' metrics (`GetMetricData`, which takes no resource), and for the
+//! audit the allowed groups' events. Every write, and every read of events, is scoped to the
+//! allowed regions and prefixes of that account; an account where pipelines are also built
+//! carries the controller's policy besides.
 
 use super::{document, prefixes, statement};
 use crate::names::{CANARY_LOG_GROUP_ROOT, NAME_PREFIX};
@@ -43,12 +45,18 @@ pub fn source_account_policy(
             "Sid": "SourceReads",
             "Effect": "Allow",
             "Action": [
+                "cloudwatch:GetMetricData",
                 "logs:DescribeLogGroups",
                 "logs:DescribeSubscriptionFilters",
                 "logs:ListTagsForResource",
             ],
             "Resource": "*",
         }),
+        statement(
+            "SourceReadsEvents",
+            &["logs:FilterLogEvents"],
+            groups.iter().cloned().collect(),
+        ),
         statement(
             "SourceWritesFilters",
             &[
