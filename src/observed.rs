@@ -37,7 +37,9 @@ pub struct Observed {
     /// subscription filters.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub remote: BTreeMap<String, RemoteGroups>,
-    /// Per remote source (`<account>/<region>`), its canary log group, when it exists.
+    /// The remote sources' canary log groups that exist, by `<account>/<region>:<group>`: each
+    /// declared place's, and those of places no longer declared that the read was told of (the
+    /// hints, or what it discovered).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub remote_canary_log_groups: BTreeMap<String, ObservedLogGroup>,
     /// The bucket's shared configuration.

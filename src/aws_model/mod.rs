@@ -65,9 +65,7 @@ fn execute_aws(world: &mut Observed, step: &Step, kind: ResourceKind) -> Result<
             },
             ResourceKind::RemoteCanaryLogGroup,
         ) => {
-            let live = world
-                .remote_canary_log_groups
-                .get_mut(&place_of(&group.arn));
+            let live = world.remote_canary_log_groups.get_mut(&remote_name(group));
             update_group(live, group, *retention, *tags)
         }
         (
@@ -116,17 +114,22 @@ fn place_of(arn: &str) -> String {
     (crate::arn::AwsTarget::of_arn(arn).expect("a regional ARN")).to_string()
 }
 
+/// `<account>/<region>:<group>` of a remote log group: how observed state keys it.
+fn remote_name(g: &LogGroupSpec) -> String {
+    format!("{}:{}", place_of(&g.arn), g.name)
+}
+
 /// A remote source's canary log group: a log group there like any other (its listing finds it).
 fn create_remote_canary_group(world: &mut Observed, g: &LogGroupSpec) -> Result<(), Refused> {
     let place = place_of(&g.arn);
-    if world.remote_canary_log_groups.contains_key(&place) {
+    if world.remote_canary_log_groups.contains_key(&remote_name(g)) {
         return Err(refuse("CreateLogGroup", "ResourceAlreadyExistsException"));
     }
     let group = ObservedLogGroup {
         retention_days: Some(g.retention_days),
         tags: g.tags.clone(),
     };
-    world.remote_canary_log_groups.insert(place.clone(), group);
+    world.remote_canary_log_groups.insert(remote_name(g), group);
     (world.remote.entry(place).or_default())
         .entry(g.name.clone())
         .or_default();
@@ -562,7 +565,7 @@ fn execute_remote(world: &mut Observed, step: &Step) -> Result<(), Refused> {
             name,
         } => {
             let key = format!("{account}/{region}");
-            world.remote_canary_log_groups.remove(&key);
+            (world.remote_canary_log_groups).remove(&format!("{key}:{name}"));
             if let Some(groups) = world.remote.get_mut(&key) {
                 groups.remove(name);
             }

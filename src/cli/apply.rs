@@ -6,7 +6,6 @@ use super::{AwsArgs, CliError, Exit, Files, TextOrJson, checked, engine, print_p
 use crate::apply::ActionOutcome;
 use crate::engine::{Engine, EngineError, Progress};
 use crate::load::{self, LoadReport, Loaded};
-use crate::read::Hints;
 use crate::report::apply::{self as shown, Ending};
 use crate::report::text;
 use std::io::Write;
@@ -67,9 +66,8 @@ async fn apply_one(
 ) -> Result<bool, CliError> {
     let id = p.id();
     let json = format == TextOrJson::Json;
-    let hints = Hints::default();
-    let result: Result<_, EngineError> = match checked(engine, p, &hints, None).await {
-        Ok(check) => {
+    let result: Result<_, EngineError> = match checked(engine, p, None).await {
+        Ok((check, hints)) => {
             let mut show = |progress: Progress<'_>| {
                 let line = if json {
                     shown::json(id, progress) + "\n"
@@ -147,9 +145,8 @@ async fn delete_one(
 ) -> Result<bool, CliError> {
     let result = match engine.resolve(p.valid.clone()).await {
         Ok(pipeline) => {
-            engine
-                .delete(&pipeline, &Hints::default(), &mut echo(out))
-                .await
+            let hints = engine.live_hints(&pipeline);
+            engine.delete(&pipeline, &hints, &mut echo(out)).await
         }
         Err(e) => Err(e),
     };

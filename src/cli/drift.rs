@@ -77,7 +77,6 @@ async fn check_all(
     let total = pipelines.len();
     let progress = std::io::stderr().is_terminal() && total > 1;
     let mut done = 0;
-    let hints = Hints::default();
     let reachable = probe(engine, pipelines).await;
     if reachable.is_ok() {
         announce_lookups(engine, pipelines, cluster).await;
@@ -85,13 +84,14 @@ async fn check_all(
     let each = pipelines.iter().zip(&cluster.live).zip(cluster_errors);
     let reports = futures::stream::iter(each)
         .map(|((p, live), cluster_error)| {
-            let (hints, reachable) = (&hints, &reachable);
+            let reachable = &reachable;
             // A deployed pipeline beside fluentd is compared at its stages in effect.
             let stages = live.as_ref().map(|l| l.stages.clone());
             async move {
                 let mut check = match reachable {
-                    Ok(()) => checked(engine, p, hints, stages)
+                    Ok(()) => checked(engine, p, stages)
                         .await
+                        .map(|(check, _)| check)
                         .map_err(|e| e.to_string()),
                     Err(e) => Err(e.to_string()),
                 };

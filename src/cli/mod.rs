@@ -181,19 +181,20 @@ async fn engine(aws: &AwsArgs) -> Result<Engine, CliError> {
 }
 
 /// Places a loaded pipeline in the account (at `stages` when given, else the requested ones)
-/// and checks it against AWS.
+/// and checks it against AWS, with the hints it was checked with: the CLI keeps no record of
+/// what it applied, so the places dropped from the remote sources are discovered live.
 async fn checked(
     engine: &Engine,
     p: &Loaded,
-    hints: &Hints,
     stages: Option<crate::cutover::Stages>,
-) -> Result<Check, EngineError> {
+) -> Result<(Check, Hints), EngineError> {
     let pipeline = engine.resolve(p.valid.clone()).await?;
     let pipeline = match stages {
         Some(stages) => pipeline.at(stages),
         None => pipeline,
     };
-    engine.check(&pipeline, hints).await
+    let hints = engine.live_hints(&pipeline);
+    Ok((engine.check(&pipeline, &hints).await?, hints))
 }
 
 /// AWS could not answer the first question asked of it.

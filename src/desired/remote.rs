@@ -58,6 +58,15 @@ impl RemoteSpec {
     pub fn resource_name(&self, group: &str) -> String {
         format!("{}:{group}", self.key())
     }
+
+    /// The account and region, and the log group, of a name [`RemoteSpec::resource_name`]
+    /// built (its inverse); `None` for any other name.
+    pub fn parse_resource_name(name: &str) -> Option<(AwsTarget, &str)> {
+        let (place, group) = name.split_once(':')?;
+        let (account, region) = place.split_once('/')?;
+        let parts = [account, region, group];
+        (!parts.iter().any(|p| p.is_empty())).then(|| (AwsTarget::new(account, region), group))
+    }
 }
 
 /// Each remote entry's account and region, the defaults resolved, in spec order.

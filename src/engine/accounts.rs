@@ -3,8 +3,9 @@
 
 use super::{Engine, EngineError};
 use crate::aws::{Aws, AwsError, Places, RegionClients};
-use crate::desired::Desired;
-use crate::read::Hints;
+use crate::desired::{Desired, Pipeline, RemoteSpec};
+use crate::read::{Discovery, Hints};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 impl Engine {
@@ -22,12 +23,35 @@ impl Engine {
     /// Where the pipeline of `desired` acts: its namespace's account, and each source account of
     /// its remote sources through the accounts file's role there (assumed with the namespace's
     /// session name; an account the file does not list has no credentials, see [`Places`]).
-    /// The accounts of the remote filters `hints` remember are reached too, to remove them.
+    /// The accounts of the remote filters and canary groups `hints` remember, and those they
+    /// discover in, are reached too, to remove what is left there.
     pub(super) fn places(&self, desired: &Desired, hints: &Hints) -> Places {
-        let before = hints.previous_remote_filters.iter();
-        let accounts = (desired.remote.iter().map(|r| r.place.account_id.as_str()))
-            .chain(before.filter_map(|n| n.split_once('/').map(|(a, _)| a)));
-        self.places_at(&desired.id.namespace, &desired.target.account_id, accounts)
+        let before = (hints.previous_remote_filters.iter())
+            .chain(&hints.previous_remote_canary_groups)
+            .filter_map(|n| RemoteSpec::parse_resource_name(n))
+            .map(|(place, _)| place.account_id);
+        let declared = desired.remote.iter().map(|r| r.place.account_id.clone());
+        let discover = hints
+            .discover
+            .iter()
+            .flat_map(|x| x.accounts().map(str::to_owned));
+        let accounts: BTreeSet<String> = declared.chain(before).chain(discover).collect();
+        self.places_at(
+            &desired.id.namespace,
+            &desired.target.account_id,
+            accounts.iter().map(String::as_str),
+        )
+    }
+
+    /// The hints of a caller that keeps no record of what it applied (the CLI): none, but where
+    /// to look live for the places `pipeline` dropped from its remote sources (see
+    /// [`Discovery`]: the accounts and regions the accounts file allows its namespace).
+    pub fn live_hints(&self, pipeline: &Pipeline) -> Hints {
+        let (namespace, home) = (&pipeline.id().namespace, &pipeline.target().account_id);
+        Hints {
+            discover: Some(Discovery::of(self.accounts.as_deref(), namespace, home)),
+            ..Hints::default()
+        }
     }
 
     /// Where `namespace`'s pipelines act: its account (`home`), and each of `accounts` through

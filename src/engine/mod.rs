@@ -314,6 +314,8 @@ impl Engine {
         if converged.initial.report_only {
             return Ok(converged);
         }
+        // What was discovered stays found after the writes change what discovery sees.
+        let hints = &hints.remembering(&converged.desired, &converged.observed);
         let aws = self.places(&converged.desired, hints);
         let clients = aws.region(&converged.desired.target.region);
         for pass in 1..=MAX_PASSES {
@@ -366,6 +368,7 @@ impl Engine {
         let clients = aws.region(&desired.target.region);
         self.wrote(&desired);
         let observed = read::observed(&aws, &clients, &desired, hints, None).await?;
+        let hints = &hints.remembering(&desired, &observed);
         let mut plan = plan::plan_delete(&desired, &observed);
         // Deleting is an explicit request: it runs even for report-only pipelines.
         plan.report_only = false;

@@ -97,10 +97,7 @@ fn still_there(d: &Desired, a: &Action, after: &Observed) -> Option<String> {
             .as_ref()
             .is_some_and(|s| s.status != "DELETING"),
         ResourceKind::CanaryLogGroup => after.canary_log_group.is_some(),
-        ResourceKind::RemoteCanaryLogGroup => a
-            .name
-            .split_once(':')
-            .is_some_and(|(place, _)| after.remote_canary_log_groups.contains_key(place)),
+        ResourceKind::RemoteCanaryLogGroup => after.remote_canary_log_groups.contains_key(&a.name),
         ResourceKind::ErrorLogGroup => after.error_log_group.is_some(),
         ResourceKind::SubscriptionFilter => after
             .log_groups

@@ -1,12 +1,15 @@
 //! The canary log group of each remote source (`spec.sources.remote`), in its account and
 //! region: created when missing, its retention and tags restored as the pipeline's own canary
-//! group's are ([`super::owned_log_groups`]), deleted with the pipeline; one another pipeline
-//! owns is a conflict. Named `<account>/<region>:<log group>` like the remote filters.
+//! group's are ([`super::owned_log_groups`]), deleted with the pipeline and with its place
+//! (dropped from `spec.sources.remote`: found through the hints); one another pipeline owns is
+//! a conflict (and left alone once its place is dropped). Named `<account>/<region>:<log group>`
+//! like the remote filters.
 
 use super::diff::Changes;
 use super::normalize;
 use super::ownership::ownership_conflict;
 use super::{Builder, Op, Step};
+use crate::arn::AwsTarget;
 use crate::desired::{Desired, LogGroupSpec, RemoteSpec};
 use crate::observed::{Observed, ObservedLogGroup};
 use crate::resources::ResourceKind;
@@ -20,7 +23,7 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, o: &Observed) {
             continue;
         };
         let name = r.resource_name(&want.name);
-        match o.remote_canary_log_groups.get(&r.key()) {
+        match o.remote_canary_log_groups.get(&name) {
             None => b.push(
                 Op::Create,
                 KIND,
@@ -33,6 +36,26 @@ pub(super) fn plan(b: &mut Builder, d: &Desired, o: &Observed) {
                 Some((cause, reason)) => b.conflict(KIND, &name, cause, reason),
                 None => update(b, &name, want, g),
             },
+        }
+    }
+    dropped(b, d, o);
+}
+
+/// The canary group of every place read that `d` no longer declares, once its filter is gone
+/// (removals run filters first): deleted when it is this pipeline's, as its own canary group's
+/// ownership is judged; another's is left alone without a conflict, the place being none of
+/// this pipeline's business any more.
+fn dropped(b: &mut Builder, d: &Desired, o: &Observed) {
+    const DROPPED: &str =
+        "canary log group of an account and region that are no longer a source of this pipeline";
+    let declared: Vec<String> = d.remote.iter().map(RemoteSpec::key).collect();
+    for (name, g) in &o.remote_canary_log_groups {
+        let Some((place, group)) = RemoteSpec::parse_resource_name(name) else {
+            continue;
+        };
+        if !declared.contains(&place.to_string()) && ownership_conflict(d, &g.tags).is_none() {
+            let step = delete_step(&place, group);
+            b.push(Op::Delete, KIND, name, Vec::new(), DROPPED, step);
         }
     }
 }
@@ -60,35 +83,27 @@ fn update(b: &mut Builder, name: &str, want: &LogGroupSpec, g: &ObservedLogGroup
     b.push(Op::Update, KIND, name, changes.0, reason, step);
 }
 
-/// Every remote canary log group that exists (it holds only canaries), unless it is someone
-/// else's: the pipeline is deleted.
+/// Every remote canary log group that exists (it holds only canaries), of the places declared
+/// and of those dropped before, unless it is someone else's: the pipeline is deleted.
 pub(super) fn delete(b: &mut Builder, d: &Desired, o: &Observed, reason: &str) {
-    for r in &d.remote {
-        let (Some(want), Some(g)) = (
-            &r.canary_log_group,
-            o.remote_canary_log_groups.get(&r.key()),
-        ) else {
+    for (name, g) in &o.remote_canary_log_groups {
+        let Some((place, group)) = RemoteSpec::parse_resource_name(name) else {
             continue;
         };
-        let name = r.resource_name(&want.name);
         match ownership_conflict(d, &g.tags) {
-            None => b.push(
-                Op::Delete,
-                KIND,
-                &name,
-                Vec::new(),
-                reason,
-                delete_step(r, want),
-            ),
-            Some((cause, why)) => b.conflict(KIND, &name, cause, format!("left in place: {why}")),
+            None => {
+                let step = delete_step(&place, group);
+                b.push(Op::Delete, KIND, name, Vec::new(), reason, step)
+            }
+            Some((cause, why)) => b.conflict(KIND, name, cause, format!("left in place: {why}")),
         }
     }
 }
 
-fn delete_step(r: &RemoteSpec, want: &LogGroupSpec) -> Step {
+fn delete_step(place: &AwsTarget, group: &str) -> Step {
     Step::DeleteRemoteLogGroup {
-        account: r.place.account_id.clone(),
-        region: r.place.region.clone(),
-        name: want.name.clone(),
+        account: place.account_id.clone(),
+        region: place.region.clone(),
+        name: group.to_owned(),
     }
 }

@@ -31,7 +31,25 @@ pub(super) async fn owned(
     batch: Option<&Batch>,
     group: &LogGroupSpec,
 ) -> Result<Option<ObservedLogGroup>, AwsError> {
-    let name = &group.name;
+    named_in(c, batch, &group.name, &group.arn).await
+}
+
+/// The retention and tags of the log group `name` (whose ARN is `arn`), read directly; `None`
+/// when it does not exist.
+pub(super) async fn named(
+    c: &RegionClients,
+    name: &str,
+    arn: &str,
+) -> Result<Option<ObservedLogGroup>, AwsError> {
+    named_in(c, None, name, arn).await
+}
+
+async fn named_in(
+    c: &RegionClients,
+    batch: Option<&Batch>,
+    name: &str,
+    arn: &str,
+) -> Result<Option<ObservedLogGroup>, AwsError> {
     let Some((_, retention_days)) = groups_with_prefix(c, batch, name)
         .await?
         .into_iter()
@@ -39,7 +57,7 @@ pub(super) async fn owned(
     else {
         return Ok(None);
     };
-    Ok(Some(with_tags(c, batch, group, retention_days).await?))
+    Ok(Some(with_tags(c, batch, arn, retention_days).await?))
 }
 
 /// A listed log group with its tags: from `batch`'s walk when it listed the group, else read
@@ -47,16 +65,16 @@ pub(super) async fn owned(
 async fn with_tags(
     c: &RegionClients,
     batch: Option<&Batch>,
-    group: &LogGroupSpec,
+    arn: &str,
     retention_days: Option<i32>,
 ) -> Result<ObservedLogGroup, AwsError> {
     let tags = match batch {
-        Some(b) => b.tags(c, &group.arn).await?,
+        Some(b) => b.tags(c, arn).await?,
         None => None,
     };
     let tags = match tags {
         Some(tags) => tags,
-        None => tags_of(c, &group.arn).await?,
+        None => tags_of(c, arn).await?,
     };
     Ok(ObservedLogGroup {
         retention_days,
@@ -78,7 +96,7 @@ async fn route_group(
             retention_days,
             tags: b.tags(c, &group.arn).await?.unwrap_or_default(),
         }),
-        None => with_tags(c, None, group, retention_days).await,
+        None => with_tags(c, None, &group.arn, retention_days).await,
     }
 }
 

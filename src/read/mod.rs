@@ -6,10 +6,12 @@
 //! mappings in [`crate::aws`]. One module per resource read: [`stack`], [`log_groups`] (the
 //! error log group, the source groups and their filters), [`stream`], [`bucket`], [`topic`],
 //! [`roles`] and [`permissions`] (the stack's own resources, read live), [`remote`] (the
-//! destinations and the remote sources, in their accounts and regions).
+//! destinations and the remote sources, in their accounts and regions), [`discover`] (the
+//! places dropped from the remote sources, found live when no hints name them).
 
 pub mod batch;
 mod bucket;
+mod discover;
 pub mod events;
 mod log_groups;
 mod permissions;
@@ -21,6 +23,7 @@ mod topic;
 
 pub use batch::{Batch, Batches};
 pub use bucket::holds_objects;
+pub use discover::Discovery;
 pub use log_groups::{all_lookups, filters_of};
 pub use remote::source as remote_source;
 
@@ -42,6 +45,13 @@ pub struct Hints {
     /// The pipeline's destinations before (their names, `<stream>-<region>`), so one whose
     /// source region was dropped is found and removed.
     pub previous_destinations: Vec<String>,
+    /// The remote sources' canary log groups before, as plans name them
+    /// (`<account>/<region>:<group>`), so the one of a place dropped from
+    /// `spec.sources.remote` is found and removed.
+    pub previous_remote_canary_groups: Vec<String>,
+    /// Where to look live for the places dropped from `spec.sources.remote`, for a caller that
+    /// keeps no record of them (the CLI; see [`Discovery`]); `None`: the lists above are all.
+    pub discover: Option<Discovery>,
 }
 
 impl Hints {
@@ -54,6 +64,7 @@ impl Hints {
                 ResourceKind::SubscriptionFilter => &mut hints.previous_log_groups,
                 ResourceKind::RemoteSubscriptionFilter => &mut hints.previous_remote_filters,
                 ResourceKind::Destination => &mut hints.previous_destinations,
+                ResourceKind::RemoteCanaryLogGroup => &mut hints.previous_remote_canary_groups,
                 _ => continue,
             };
             list.push(name.to_owned());

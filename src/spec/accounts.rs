@@ -277,6 +277,11 @@ impl Accounts {
             .collect()
     }
 
+    /// The sources `namespace`'s pipelines may take (its entry's, else the `"*"` entry's).
+    pub fn sources_of(&self, namespace: &str) -> &[SourceAllowance] {
+        self.entry(namespace).map_or(&[], |e| e.sources.as_slice())
+    }
+
     /// Every namespace's allowed sources in other accounts, by account: what the role pitagora
     /// assumes there must reach (for that account's IAM policy).
     pub fn sources_by_account(&self) -> BTreeMap<String, Vec<&SourceAllowance>> {

@@ -5,7 +5,8 @@
 //! their account; their events arrive in A's bucket under their own account as owner. Drift in a
 //! source account or on a destination is found and corrected, a group outside what the
 //! namespace may take is refused before anything is written, a place dropped from the spec loses
-//! its filters and destination, and deleting removes every account's part. Each test has fresh
+//! its filters, destination and canary group (one no longer tagged as the pipeline's is kept),
+//! and deleting removes every account's part. Each test has fresh
 //! accounts; assumed clients carry no moto account header (see `accounts.rs`).
 
 use crate::common;
@@ -13,12 +14,12 @@ use crate::common;
 use aws_sdk_s3::config::SharedInterceptor;
 use common::moto::{
     MotoAccount, REGION, endpoint, eventually, filter_names, filters_on, fresh_account,
-    object_bytes, object_keys, put_batches, sdk_config, test_settings,
+    log_group_exists, object_bytes, object_keys, put_batches, sdk_config, test_settings,
 };
 use pitagora::aws::{Aws, RegionClients};
 use pitagora::desired::Desired;
 use pitagora::engine::{Engine, EngineError};
-use pitagora::names::PipelineId;
+use pitagora::names::{OWNER_TAG, PipelineId};
 use pitagora::plan::{Check, Op};
 use pitagora::read::Hints;
 use pitagora::resources::ResourceKind;
@@ -306,10 +307,31 @@ async fn a_group_of_an_account_the_namespace_is_not_given_is_refused_naming_the_
     assert_eq!(after.total(), 0, "{after:?}");
 }
 
+/// The canary group of the place `account`/`region` in `d`.
+fn canary_of(d: &Desired, account: &str, region: &str) -> String {
+    let r = (d.remote.iter())
+        .find(|r| r.place.account_id == account && r.place.region == region)
+        .expect("a declared place");
+    r.canary_log_group
+        .as_ref()
+        .expect("verify is on")
+        .name
+        .clone()
+}
+
 #[tokio::test]
 async fn places_dropped_from_the_spec_lose_their_filters_and_the_region_its_destination() {
     let w = World::new().await;
     let d = w.converged().await;
+    // C's canary group loses the owner tag: someone else's now, of the same name.
+    let in_c = clients(&w.c, R2).await;
+    let c_canary = canary_of(&d, &w.c, R2);
+    let c_arn = format!("arn:aws:logs:{R2}:{}:log-group:{c_canary}", w.c);
+    (in_c.logs.untag_resource().resource_arn(&c_arn))
+        .tag_keys(OWNER_TAG)
+        .send()
+        .await
+        .unwrap();
     let last = w.check(&w.full(), &Hints::default()).await;
     let resources = pitagora::report::resources(&last);
     let hints = Hints::from_resources(resources.iter().map(|r| (r.kind, r.name.as_str())));
@@ -331,6 +353,19 @@ async fn places_dropped_from_the_spec_lose_their_filters_and_the_region_its_dest
     );
     assert_eq!(destination_count(&w.a, R2).await, 0);
     assert_eq!(destination_count(&w.a, REGION).await, 1);
+    let b_canary = canary_of(&d, &w.b, R2);
+    let in_b = clients(&w.b, R2).await;
+    assert!(
+        !log_group_exists(&in_b, &b_canary).await,
+        "B's canary group is gone"
+    );
+    assert!(
+        log_group_exists(&in_c, &c_canary).await,
+        "C's, no longer ours, is kept"
+    );
+    assert!(filter_names(&in_c, &c_canary).await.is_empty());
+    let kept = canary_of(&d, &w.b, REGION);
+    assert!(log_group_exists(&clients(&w.b, REGION).await, &kept).await);
 }
 
 #[tokio::test]

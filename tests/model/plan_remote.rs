@@ -6,8 +6,8 @@
 //! is a conflict, never written or deleted, and so is one without the owner tag unless adopted
 //! (then tagged); pitagora's tag changed by hand on a destination is drift, written back with
 //! its own keys only, others' tags kept; an account or region dropped from the spec loses its
-//! filters (and, with its last account, the region's destination), found through the hints the
-//! status carries.
+//! filters (and, with its last account, the region's destination), then its canary group when
+//! it is the pipeline's, found through the hints the status carries.
 
 use crate::common;
 
@@ -270,12 +270,52 @@ fn an_account_and_region_dropped_from_the_sources_lose_their_filters_and_destina
                 Destination,
                 before.destinations[0].destination.name.as_str()
             ),
+            // The canary group goes last, after the filter on it.
+            (RemoteCanaryLogGroup, canary.as_str()),
         ],
         "{p:#?}"
     );
     let w = converge(&after, w);
     assert!(plan(&after, &w).in_sync(), "{:#?}", plan(&after, &w));
     assert!(w.destinations.is_empty());
+    assert!(w.remote_canary_log_groups.is_empty());
+}
+
+/// `w` with the canary group of `place` tagged as `tags` say.
+fn retagged(mut w: Observed, place: &str, tags: &[(&str, &str)]) -> Observed {
+    let canary = (w.remote_canary_log_groups.iter_mut())
+        .find(|(name, _)| name.starts_with(place))
+        .map(|(_, g)| g)
+        .expect("the place's canary group");
+    canary.tags = tags
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    w
+}
+
+#[test]
+fn a_dropped_places_canary_group_that_is_not_the_pipelines_is_never_deleted() {
+    let before = remote_desired("");
+    let place = format!("{OTHER}/us-east-1");
+    let converged = converge(&before, world(&["/ecs/payments"]));
+    let theirs = [("team", "payments")];
+    let other = [(OWNER_TAG, "team-b/other")];
+    for tags in [&theirs[..], &other[..]] {
+        let w = retagged(converged.clone(), &place, tags);
+        let p = plan(&without_remote(), &w);
+        let on_canary: Vec<Op> = (p.actions.iter())
+            .filter(|a| a.kind == RemoteCanaryLogGroup)
+            .map(|a| a.op)
+            .collect();
+        assert_eq!(on_canary, [], "left alone, no conflict: {tags:?} {p:#?}");
+        let p = plan_delete(&without_remote(), &w);
+        let on_canary: Vec<Op> = (p.actions.iter())
+            .filter(|a| a.kind == RemoteCanaryLogGroup)
+            .map(|a| a.op)
+            .collect();
+        assert_eq!(on_canary, [Op::Conflict], "{tags:?} {p:#?}");
+    }
 }
 
 #[test]
@@ -320,11 +360,21 @@ fn deleting_removes_the_filters_of_a_place_already_dropped_from_the_spec() {
     let deleted: Vec<ResourceKind> = (p.actions.iter())
         .filter(|a| a.op == Op::Delete)
         .map(|a| a.kind)
-        .filter(|k| matches!(k, RemoteSubscriptionFilter | Destination))
+        .filter(|k| {
+            matches!(
+                k,
+                RemoteSubscriptionFilter | Destination | RemoteCanaryLogGroup
+            )
+        })
         .collect();
-    // The place's group and its canary group each lose their filter, then the destination goes.
+    // The place's group and its canary group each lose their filter, then the destination and
+    // the canary group go.
     let filter = RemoteSubscriptionFilter;
-    assert_eq!(deleted, [filter, filter, Destination], "{p:#?}");
+    assert_eq!(
+        deleted,
+        [filter, filter, Destination, RemoteCanaryLogGroup],
+        "{p:#?}"
+    );
 }
 
 #[test]
@@ -343,13 +393,14 @@ fn the_status_lists_the_destinations_and_remote_filters_and_the_hints_carry_them
     let canary = format!("{place}:/app/{}-canary", d.names.stream);
     assert_eq!(
         hints.previous_remote_filters,
-        [canary, format!("{place}:/ecs/payments")],
+        [canary.clone(), format!("{place}:/ecs/payments")],
         "only the selected groups (the path's canary group is one)"
     );
     assert_eq!(
         hints.previous_destinations,
         [d.destinations[0].destination.name.clone()]
     );
+    assert_eq!(hints.previous_remote_canary_groups, [canary]);
     assert!(
         hints
             .previous_log_groups

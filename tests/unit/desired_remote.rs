@@ -6,7 +6,7 @@
 use crate::common;
 
 use common::{ACCOUNT, REGION, desired, spec};
-use pitagora::desired::{Desired, SUBSCRIBE_ACTION};
+use pitagora::desired::{Desired, RemoteSpec, SUBSCRIBE_ACTION};
 use serde_json::{Value, json};
 
 const OTHER: &str = "222222222222";
@@ -162,4 +162,22 @@ fn the_logs_role_trusts_cloudwatch_logs_for_every_source_account_and_region() {
         held["Statement"][0], *trust,
         "the live role is compared with the widened trust"
     );
+}
+
+#[test]
+fn a_remote_resource_name_parses_back_into_its_place_and_group() {
+    let d = with_remote(&format!(
+        "    - {{account: \"{OTHER}\", region: us-east-1, logGroups: [/ecs/payments]}}\n"
+    ));
+    let r = &d.remote[0];
+    let name = r.resource_name("/ecs/payments");
+    let (place, group) = RemoteSpec::parse_resource_name(&name).expect("parses");
+    assert_eq!((place, group), (r.place.clone(), "/ecs/payments"));
+    assert_eq!(place_of("us-east-1:/ecs/payments"), None, "no account");
+    assert_eq!(place_of(&format!("{OTHER}/:/g")), None, "no region");
+    assert_eq!(place_of(&format!("{OTHER}/us-east-1:")), None, "no group");
+}
+
+fn place_of(name: &str) -> Option<String> {
+    RemoteSpec::parse_resource_name(name).map(|(p, g)| format!("{p}:{g}"))
 }

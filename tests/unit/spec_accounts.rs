@@ -246,3 +246,35 @@ fn unknown_fields_are_refused_as_not_the_files_shape() {
         );
     }
 }
+
+#[test]
+fn the_places_a_cli_discovers_in_are_those_the_file_allows_the_namespace() {
+    use pitagora::read::Discovery;
+    const HOME: &str = "999999999999";
+    let mapped = Discovery::of(Some(&file()), "team-a", "111111111111");
+    let places: Vec<(&str, &[String])> = (mapped.prefixes.iter())
+        .map(|(place, prefixes)| (place.as_str(), prefixes.as_slice()))
+        .collect();
+    let team_a = ["/team-a/".to_owned()];
+    // A source without an account is the controller's own: not team-a's account, so skipped.
+    assert_eq!(
+        places,
+        [
+            ("222222222222/eu-west-1", &team_a[..]),
+            ("222222222222/us-east-1", &team_a[..]),
+        ]
+    );
+    assert_eq!(
+        mapped.regions.iter().collect::<Vec<_>>(),
+        ["eu-west-1", "us-east-1"]
+    );
+    let own = "accounts: []\nnamespaces:\n  team-c:\n    sources:\n      - regions: [us-west-2]\n        logGroupPrefixes: [/c/]\n";
+    let at_home = Discovery::of(Some(&Accounts::parse(own).unwrap()), "team-c", HOME);
+    let keys: Vec<&String> = at_home.prefixes.keys().collect();
+    assert_eq!(
+        keys,
+        [&format!("{HOME}/us-west-2")],
+        "the pipeline's own account"
+    );
+    assert_eq!(Discovery::of(None, "team-a", HOME), Discovery::default());
+}
