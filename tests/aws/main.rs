@@ -9,6 +9,7 @@ mod accounts;
 mod accounts_remote;
 mod audit;
 mod batch;
+mod budget;
 mod cache;
 mod canary_paths;
 mod converge;
