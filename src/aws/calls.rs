@@ -150,6 +150,16 @@ impl CallCounter {
             .or_default() += 1;
     }
 
+    /// Counts a call of `operation` (`Service.Operation`) made as routine.
+    pub fn count_routine(&self, operation: &str) {
+        *self
+            .routine
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(operation.to_owned())
+            .or_default() += 1;
+    }
+
     /// The calls made as routine so far, by `Service.Operation`.
     pub fn routine(&self) -> BTreeMap<String, u64> {
         self.routine
@@ -242,12 +252,7 @@ impl Intercept for CallCounter {
         }
         // The interceptor runs inside the call's future, on the task that made it.
         if super::budget::class() == super::budget::Class::Routine {
-            *self
-                .routine
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .entry(format!("{}.{}", key.service, key.operation))
-                .or_default() += 1;
+            self.count_routine(&format!("{}.{}", key.service, key.operation));
         }
         self.count(key);
         Ok(())

@@ -10,6 +10,7 @@ mod accounts_remote;
 mod audit;
 mod batch;
 mod budget;
+mod budget_measured;
 mod cache;
 mod canary_paths;
 mod converge;
