@@ -67,11 +67,7 @@ pub async fn run(
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
     };
-    let listed = pipelines
-        .list(&kube::api::ListParams::default().limit(1))
-        .await
-        .map_err(RunError::NoCrd)?;
-    let count = count(&pipelines, listed).await;
+    let listed = count(&pipelines).await?;
     // With shards every replica acts on its own; without, one leader acts on all.
     let sharded = settings.lease.clone().filter(|_| settings.shards > 1);
     let elector = match sharded {
@@ -92,8 +88,7 @@ pub async fn run(
         return Ok(());
     }
     let mut ctx = context(client.clone(), engine, &settings, metrics.clone());
-    let sweep = ctx.sweeps.start(count);
-    metrics.set_sweep(&sweep, ctx.sweeps.budget().get());
+    metrics.set_sweep(&ctx.sweeps.start(listed), ctx.sweeps.budget().get());
     let mut keeper = None;
     if let Some(config) = sharded {
         let (k, held) = Keeper::new(client, config, settings.shards);
@@ -145,14 +140,16 @@ async fn lead(
     true
 }
 
-/// How many pipelines there are, from the first page of a list of one (the API server counts
-/// the rest), else from a list of their metadata.
-async fn count(pipelines: &Api<LogPipeline>, first: kube::core::ObjectList<LogPipeline>) -> usize {
+/// How many pipelines there are, from a list of one (which fails without the CRD): the API
+/// server counts the rest, else a list of their metadata does.
+async fn count(pipelines: &Api<LogPipeline>) -> Result<usize, RunError> {
+    let first = pipelines
+        .list(&kube::api::ListParams::default().limit(1))
+        .await
+        .map_err(RunError::NoCrd)?;
     let listed = first.items.len();
-    match (
-        first.metadata.remaining_item_count,
-        &first.metadata.continue_,
-    ) {
+    let meta = &first.metadata;
+    Ok(match (meta.remaining_item_count, &meta.continue_) {
         (Some(rest), _) => listed + usize::try_from(rest).unwrap_or(0),
         (None, Some(next)) if !next.is_empty() => pipelines
             .list_metadata(&kube::api::ListParams::default())
@@ -160,7 +157,7 @@ async fn count(pipelines: &Api<LogPipeline>, first: kube::core::ObjectList<LogPi
             .map(|l| l.items.len())
             .unwrap_or(listed),
         (None, _) => listed,
-    }
+    })
 }
 
 fn context(

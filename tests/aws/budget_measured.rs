@@ -100,7 +100,7 @@ async fn converged(m: &Moto, n: usize) -> Vec<Pipeline> {
         let spec = m.spec(&format!("sources:\n  logGroups: [{group}]\n"));
         let p = m
             .engine
-            .prepare(&PipelineId::new("team-a", &format!("p{i}")), &spec)
+            .prepare(&PipelineId::new("team-a", format!("p{i}")), &spec)
             .await
             .unwrap();
         let done = m.engine.converge(&p, &Hints::default(), &mut |_| {}).await;
