@@ -2,7 +2,8 @@
 //! calls by service, operation and outcome. Tests assert on it ("a second apply writes nothing"),
 //! benchmarks report it, the CLI prints it and the controller exports it as a metric. It also
 //! counts the answers that are throttling, by service and operation: every attempt, the SDK's
-//! own retries included, which pitagora's retry layer never sees.
+//! own retries included, which pitagora's retry layer never sees. And it counts the calls made
+//! as routine (see [`super::budget`]), by operation: what a routine check costs, measured.
 
 use aws_sdk_s3::config::interceptors::FinalizerInterceptorContextRef;
 use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
@@ -116,6 +117,7 @@ pub type ThrottleStats = BTreeMap<(String, String), u64>;
 pub struct CallCounter {
     counts: Arc<Mutex<BTreeMap<CallKey, u64>>>,
     throttles: Arc<Mutex<ThrottleStats>>,
+    routine: Arc<Mutex<BTreeMap<String, u64>>>,
 }
 
 impl CallCounter {
@@ -147,6 +149,24 @@ impl CallCounter {
             .unwrap_or_else(|p| p.into_inner())
             .entry((service.to_owned(), operation.to_owned()))
             .or_default() += 1;
+    }
+
+    /// Counts a call of `operation` (`Service.Operation`) made as routine.
+    pub fn count_routine(&self, operation: &str) {
+        *self
+            .routine
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(operation.to_owned())
+            .or_default() += 1;
+    }
+
+    /// The calls made as routine so far, by `Service.Operation`.
+    pub fn routine(&self) -> BTreeMap<String, u64> {
+        self.routine
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The throttled answers so far, by `(service, operation)`.
@@ -230,6 +250,10 @@ impl Intercept for CallCounter {
         tracing::trace!(service = %key.service, operation = %key.operation, outcome = outcome.as_str(), throttled, "aws call");
         if throttled {
             self.count_throttle(&key.service, &key.operation);
+        }
+        // The interceptor runs inside the call's future, on the task that made it.
+        if super::budget::class() == super::budget::Class::Routine {
+            self.count_routine(&format!("{}.{}", key.service, key.operation));
         }
         self.count(key);
         Ok(())

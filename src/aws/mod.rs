@@ -3,6 +3,7 @@
 //! `AWS_ENDPOINT_URL` (or `--endpoint-url`) points everything at an emulator such as moto.
 
 pub mod assume;
+pub mod budget;
 pub mod build;
 pub mod calls;
 pub mod cloudformation;

@@ -5,12 +5,20 @@
 //! operation waiting never slows another.
 //!
 //! Requests of one operation are spaced at least `1 / rate` apart, without a burst: at 4 per
-//! second, no one-second window ever holds more than 5. A caller reserves the next free slot and
-//! sleeps once until it (no polling). A throttled answer halves that operation's rate (once per
-//! slot, so a burst of throttled answers in flight counts once); the rate then recovers linearly
-//! to its limit over [`RECOVERY`].
+//! second, no one-second window ever holds more than 5. A caller reserves the earliest free slot
+//! and sleeps once until it (no polling). A throttled answer halves that operation's rate (once
+//! per slot, so a burst of throttled answers in flight counts once); the rate then recovers
+//! linearly to its limit over [`RECOVERY`].
+//!
+//! Two classes of request (see [`super::budget`]): a *routine* request also passes a second
+//! schedule per operation, at the rate times the budget, so routine work alone never uses more
+//! than the budget; a *priority* request takes any free slot of the operation's schedule, also
+//! one between routine requests reserved later, so it uses the rest. Both fill one schedule,
+//! whose slots stay `1 / rate` apart: together they never exceed the limit. Throttling lowers
+//! the rate both schedules derive from.
 
-use std::collections::{BTreeMap, HashMap};
+use super::budget::{Budget, Class};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -88,6 +96,8 @@ pub enum LimitsError {
 pub struct Limits {
     overrides: BTreeMap<String, f64>,
     off: bool,
+    /// The share routine requests may use; `None`: [`super::budget::DEFAULT_BUDGET`].
+    budget: Option<Budget>,
 }
 
 impl Limits {
@@ -101,7 +111,19 @@ impl Limits {
         Self {
             overrides: BTreeMap::new(),
             off: true,
+            budget: None,
         }
+    }
+
+    /// These limits with routine requests at `budget` of every rate.
+    pub fn with_budget(mut self, budget: Budget) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// The share of every rate routine requests may use.
+    pub fn budget(&self) -> Budget {
+        self.budget.unwrap_or_default()
     }
 
     /// These limits with `key` (`Service` or `Service.Operation`) at `rate` per second.
@@ -163,21 +185,41 @@ impl Limits {
 }
 
 /// One operation's schedule.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Bucket {
     /// The configured rate.
     limit: f64,
     /// The rate now (lower after throttling).
     rate: f64,
-    /// The earliest time the next request may go.
-    next: Instant,
+    /// The slots reserved, from a little before now on (by either class).
+    slots: BTreeSet<Instant>,
+    /// No request goes before this (set by throttling).
+    not_before: Instant,
+    /// The earliest time the next routine request may go.
+    routine_next: Instant,
     /// When `rate` was last changed.
     adjusted: Instant,
     /// When it was last halved.
     throttled: Option<Instant>,
 }
 
+fn seconds(s: f64) -> Duration {
+    Duration::from_secs_f64(s)
+}
+
 impl Bucket {
+    fn new(limit: f64, now: Instant) -> Self {
+        Self {
+            limit,
+            rate: limit,
+            slots: BTreeSet::new(),
+            not_before: now,
+            routine_next: now,
+            adjusted: now,
+            throttled: None,
+        }
+    }
+
     /// Raises the rate towards the limit for the time since it was last changed.
     fn recover(&mut self, now: Instant) {
         if self.rate < self.limit {
@@ -186,6 +228,44 @@ impl Bucket {
             self.rate = (self.rate + step).min(self.limit);
             self.adjusted = now;
         }
+    }
+
+    /// The earliest time from `earliest` on at least `gap` from every reserved slot.
+    fn fit(&self, earliest: Instant, gap: Duration) -> Instant {
+        let mut at = earliest;
+        for &slot in self
+            .slots
+            .range(earliest.checked_sub(gap).unwrap_or(earliest)..)
+        {
+            if slot >= at + gap {
+                break;
+            }
+            if slot + gap > at {
+                at = slot + gap;
+            }
+        }
+        at
+    }
+
+    /// Reserves the earliest slot for a request of `class` asked for at `now`, at `share` of
+    /// the rate (routine requests at `budget` of that too).
+    fn reserve(&mut self, class: Class, now: Instant, share: f64, budget: Budget) -> Instant {
+        self.recover(now);
+        // Slots older than the widest gap (the rate at its floor) can no longer be in the way.
+        let widest = seconds(1.0 / (self.limit * FLOOR * share));
+        while self.slots.first().is_some_and(|s| *s + widest < now) {
+            self.slots.pop_first();
+        }
+        let earliest = match class {
+            Class::Priority => now.max(self.not_before),
+            Class::Routine => now.max(self.not_before).max(self.routine_next),
+        };
+        let slot = self.fit(earliest, seconds(1.0 / (self.rate * share)));
+        if class == Class::Routine {
+            self.routine_next = slot + seconds(1.0 / (self.rate * share * budget.get()));
+        }
+        self.slots.insert(slot);
+        slot
     }
 }
 
@@ -262,27 +342,34 @@ impl RateLimiter {
         if limit.is_infinite() {
             return None;
         }
-        Some(buckets.entry(key(region, operation)).or_insert(Bucket {
-            limit,
-            rate: limit,
-            next: now,
-            adjusted: now,
-            throttled: None,
-        }))
+        Some(
+            buckets
+                .entry(key(region, operation))
+                .or_insert_with(|| Bucket::new(limit, now)),
+        )
     }
 
-    /// Reserves the next slot of `operation` in `region` for a request asked for at `now`: how
-    /// long to wait for it.
+    /// Reserves a slot of `operation` in `region` for a request of the current task's class
+    /// (see [`super::budget::class`]) asked for at `now`: how long to wait for it.
     pub fn reserve(&self, region: &str, operation: &str, now: Instant) -> Duration {
+        self.reserve_as(super::budget::class(), region, operation, now)
+    }
+
+    /// [`RateLimiter::reserve`] for a request of `class`.
+    pub fn reserve_as(
+        &self,
+        class: Class,
+        region: &str,
+        operation: &str,
+        now: Instant,
+    ) -> Duration {
         let share = self.share();
+        let budget = self.limits.budget();
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         let Some(b) = Self::bucket(&mut buckets, &self.limits, region, operation, now) else {
             return Duration::ZERO;
         };
-        b.recover(now);
-        let slot = b.next.max(now);
-        b.next = slot + Duration::from_secs_f64(1.0 / (b.rate * share));
-        slot - now
+        b.reserve(class, now, share, budget) - now
     }
 
     /// Records that AWS throttled `operation` in `region` at `now`: its rate halves (at most
@@ -302,7 +389,7 @@ impl RateLimiter {
         b.rate = (b.rate / 2.0).max(b.limit * FLOOR);
         b.adjusted = now;
         b.throttled = Some(now);
-        b.next = b.next.max(now + Duration::from_secs_f64(1.0 / b.rate));
+        b.not_before = b.not_before.max(now + seconds(1.0 / b.rate));
     }
 
     /// The rate of `operation` in `region` now: its limit until it is throttled, times this

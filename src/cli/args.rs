@@ -1,6 +1,7 @@
 //! The command line's types: what clap parses (commands, their options and value enums) and
 //! how options become the engine's and the controller's settings.
 
+use crate::aws::budget::Budget;
 use crate::aws::{AwsSettings, Limits, RetryPolicy};
 use crate::telemetry::LogFormat;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -203,6 +204,13 @@ pub struct ControllerArgs {
     /// account. Off by default.
     #[arg(long, env = "PITAGORA_SINGLE_TENANT")]
     pub single_tenant: bool,
+    /// The share of each AWS operation's rate limit that routine checks (due by time only) may
+    /// use, above 0 and at most 1; checks someone waits for (a new or changed spec, a requested
+    /// check, a retry, a correction) use the rest. The sweep takes as long as that allows
+    /// (docs/operating.md, "Quota budget").
+    #[arg(long, value_name = "SHARE", env = "PITAGORA_SWEEP_BUDGET",
+          default_value_t = Budget::default(), value_parser = Budget::parse)]
+    pub sweep_budget: Budget,
 }
 
 impl ControllerArgs {

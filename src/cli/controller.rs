@@ -1,6 +1,6 @@
 //! The `run` command: the Kubernetes controller, until SIGINT or SIGTERM.
 
-use super::{AwsArgs, CliError, ControllerArgs, Exit, engine};
+use super::{AwsArgs, CliError, ControllerArgs, Exit, engine_with};
 
 /// `run`: connects to Kubernetes and runs the controller until a signal stops it.
 pub(super) async fn run_controller(
@@ -10,7 +10,10 @@ pub(super) async fn run_controller(
     // A bad tenancy file stops the start, before anything is reconciled without it.
     let tenancy = controller.tenancy()?;
     let client = kube::Client::try_default().await.map_err(CliError::Kube)?;
-    let mut engine = engine(aws).await?.with_tenancy(tenancy);
+    // Routine checks use their budget of every rate, in every account.
+    let mut settings = aws.settings()?;
+    settings.limits = settings.limits.with_budget(controller.sweep_budget);
+    let mut engine = engine_with(aws, settings).await?.with_tenancy(tenancy);
     if controller.read_batch > 0 {
         engine = engine.with_batched_reads(std::time::Duration::from_secs(controller.read_batch));
     }

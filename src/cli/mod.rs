@@ -24,7 +24,7 @@ pub use args::{
     Format, Part, ReportFormat, TextOrJson, Time, VerifyFormat,
 };
 
-use crate::aws::{Aws, AwsError};
+use crate::aws::{Aws, AwsError, AwsSettings};
 use crate::engine::{Engine, EngineError};
 use crate::load::{self, LoadReport, Loaded};
 use crate::plan::Check;
@@ -174,9 +174,14 @@ pub async fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<E
 
 /// The engine, on an AWS client configured from the command line.
 async fn engine(aws: &AwsArgs) -> Result<Engine, CliError> {
+    engine_with(aws, aws.settings()?).await
+}
+
+/// [`engine`] with `settings` made from `aws`'s.
+async fn engine_with(aws: &AwsArgs, settings: AwsSettings) -> Result<Engine, CliError> {
     // A bad accounts file stops the command before AWS is asked anything.
     let accounts = aws.accounts()?;
-    let engine = Engine::new(Arc::new(Aws::load(aws.settings()?).await));
+    let engine = Engine::new(Arc::new(Aws::load(settings).await));
     Ok(engine.with_accounts(accounts))
 }
 

@@ -6,6 +6,7 @@ use super::decide::{Cleaned, Found, Stepped};
 use super::delivery_status::Step;
 use super::{Context, cutover_io, entropy};
 use crate::apply::ActionOutcome;
+use crate::aws::budget;
 use crate::delivery::canary::Canary;
 use crate::delivery::progress::{CanaryRoute, Tracked};
 use crate::desired::Pipeline;
@@ -22,10 +23,22 @@ pub(super) async fn resolved(lp: &LogPipeline, engine: &Engine) -> Result<Pipeli
     engine.resolve(valid).await.map_err(Found::Failed)
 }
 
-/// Checks AWS against `pipeline` and converges it.
-pub(super) async fn converge(engine: &Engine, pipeline: &Pipeline, hints: &Hints) -> Found {
+/// Checks AWS against `pipeline` and converges it. A `routine` check reads within the quota
+/// budget (see [`crate::aws::budget`]); its corrections go as priority: they undo someone's
+/// change, and are rare.
+pub(super) async fn converge(
+    engine: &Engine,
+    pipeline: &Pipeline,
+    hints: &Hints,
+    routine: bool,
+) -> Found {
     let converged = async {
-        let check = engine.check(pipeline, hints).await?;
+        let check = engine.check(pipeline, hints);
+        let check = if routine {
+            budget::routine(check).await
+        } else {
+            check.await
+        }?;
         engine.execute(check, hints, &mut log_progress).await
     };
     match converged.await {
@@ -41,6 +54,7 @@ pub(super) async fn converge(engine: &Engine, pipeline: &Pipeline, hints: &Hints
 pub(super) async fn find_staged(
     lp: &LogPipeline,
     ctx: &Context,
+    routine: bool,
 ) -> (Found, Option<cutover_io::CutoverRun>) {
     let pipeline = match resolved(lp, &ctx.engine).await {
         Ok(p) => p,
@@ -48,7 +62,10 @@ pub(super) async fn find_staged(
     };
     let hints = hints(lp);
     if pipeline.spec().legacy.is_none() {
-        return (converge(&ctx.engine, &pipeline, &hints).await, None);
+        return (
+            converge(&ctx.engine, &pipeline, &hints, routine).await,
+            None,
+        );
     }
     let now = Timestamp::now().as_millisecond();
     let region = pipeline.target().region.clone();
@@ -89,9 +106,9 @@ pub(super) async fn find_staged(
         } else {
             pipeline.at(before)
         };
-        (converge(&ctx.engine, &target, &hints).await, key)
+        (converge(&ctx.engine, &target, &hints, routine).await, key)
     } else {
-        let found = converge(&ctx.engine, &staged, &hints).await;
+        let found = converge(&ctx.engine, &staged, &hints, routine).await;
         let ready = matches!(&found, Found::Converged(c)
             if c.refused.is_empty() && c.applied().all(|r| r.errors().next().is_none()));
         let key = if ready {

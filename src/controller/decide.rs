@@ -34,7 +34,7 @@ pub const FIRST_ERROR_BACKOFF: Duration = Duration::from_secs(5);
 /// spec changed, a check was requested, the last one failed or is due). See
 /// [`super::schedule::due`], which also spreads checks after a restart.
 pub fn current_for(lp: &LogPipeline, now: Timestamp) -> Option<Duration> {
-    match super::schedule::due(lp, now, Timestamp::UNIX_EPOCH) {
+    match super::schedule::due(lp, now, Timestamp::UNIX_EPOCH, Duration::ZERO) {
         super::schedule::Due::Current(left) => Some(left),
         _ => None,
     }

@@ -2,7 +2,8 @@
 //! reconcile duration, drift items by pipeline and resource kind, AWS calls by service,
 //! operation and outcome, throttled AWS answers, canary latency and outcomes by pipeline and
 //! stage, each pipeline's state (conditions, checks in a row that found drift, canary
-//! deadlines; in `metrics/pipeline.rs`), and whether this replica leads.
+//! deadlines; in `metrics/pipeline.rs`), whether this replica leads, and how long a full sweep
+//! takes under the quota budget.
 
 mod pipeline;
 
@@ -55,6 +56,16 @@ pub struct ThrottleLabels {
     /// Operation.
     pub operation: String,
 }
+
+/// Labels of the sweep time.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SweepLabels {
+    /// The operation whose budget bounds the sweep (`none` without limits).
+    pub bottleneck: String,
+}
+
+/// A gauge of seconds or a ratio.
+type Real = Gauge<f64, std::sync::atomic::AtomicU64>;
 
 /// Labels of a canary at a stage.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -115,6 +126,23 @@ fn canary_families(registry: &mut Registry) -> (LatencyFamily, Family<OutcomeLab
     (latency, outcomes)
 }
 
+/// Registers the sweep time and the budget.
+fn sweep_gauges(registry: &mut Registry) -> (Family<SweepLabels, Real>, Real) {
+    let seconds = Family::<SweepLabels, Real>::default();
+    let budget = Real::default();
+    registry.register(
+        "sweep_seconds",
+        "How long a full sweep of the pipelines takes under the quota budget, by the operation that bounds it",
+        seconds.clone(),
+    );
+    registry.register(
+        "sweep_budget_ratio",
+        "The share of each AWS operation's rate limit routine checks may use (--sweep-budget)",
+        budget.clone(),
+    );
+    (seconds, budget)
+}
+
 /// The metrics.
 pub struct Metrics {
     canary_latency: LatencyFamily,
@@ -129,6 +157,8 @@ pub struct Metrics {
     throttles: Family<ThrottleLabels, Counter>,
     leader: Gauge,
     shards_held: Gauge,
+    sweep_seconds: Family<SweepLabels, Real>,
+    sweep_budget: Real,
     pipeline: pipeline::Families,
     calls: CallCounter,
     exported: Mutex<(CallStats, ThrottleStats)>,
@@ -195,6 +225,7 @@ impl Metrics {
             "Shards this replica holds and acts on (with --shards above 1)",
             shards_held.clone(),
         );
+        let (sweep_seconds, sweep_budget) = sweep_gauges(&mut registry);
         let pipeline = pipeline::Families::register(&mut registry);
         Self {
             canary_latency,
@@ -209,6 +240,8 @@ impl Metrics {
             throttles,
             leader,
             shards_held,
+            sweep_seconds,
+            sweep_budget,
             pipeline,
             calls,
             exported: Mutex::default(),
@@ -297,6 +330,19 @@ impl Metrics {
     pub fn set_shards_held(&self, held: usize) {
         self.shards_held
             .set(i64::try_from(held).unwrap_or(i64::MAX));
+    }
+
+    /// Sets how long a full sweep takes under `budget` of each operation's rate.
+    pub fn set_sweep(&self, sweep: &crate::aws::budget::Sweep, budget: f64) {
+        let labels = SweepLabels {
+            bottleneck: sweep.bottleneck.clone().unwrap_or_else(|| "none".into()),
+        };
+        // One series: the bottleneck of the last estimate.
+        self.sweep_seconds.clear();
+        self.sweep_seconds
+            .get_or_create(&labels)
+            .set(sweep.time.as_secs_f64());
+        self.sweep_budget.set(budget);
     }
 
     /// Brings the AWS call and throttle counters up to the call counter's totals.

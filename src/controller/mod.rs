@@ -20,6 +20,7 @@ pub mod schedule;
 pub mod shard_leases;
 pub mod shards;
 pub mod status;
+pub mod sweep;
 
 pub use run::{RunError, run};
 pub use schedule::RECONCILE_REQUESTED_AT;
@@ -127,6 +128,10 @@ pub struct Context {
     routine: tokio::sync::Semaphore,
     /// With shards: how many, and those this replica holds (it acts on their pipelines only).
     shards: Option<(u32, tokio::sync::watch::Receiver<shard_leases::Held>)>,
+    /// How long a full sweep takes under the quota budget.
+    sweeps: sweep::Sweeps,
+    /// The pipelines watched, once the watch runs (their number sizes the sweep).
+    store: std::sync::OnceLock<kube::runtime::reflector::Store<LogPipeline>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -254,14 +259,15 @@ impl Context {
 /// stops here, before any AWS call.
 pub async fn find(lp: &LogPipeline, engine: &Engine) -> Found {
     match converge::resolved(lp, engine).await {
-        Ok(pipeline) => converge::converge(engine, &pipeline, &converge::hints(lp)).await,
+        Ok(pipeline) => converge::converge(engine, &pipeline, &converge::hints(lp), false).await,
         Err(found) => found,
     }
 }
 
 /// A reconcile of a live pipeline: gathers what [`decide::decide`] asks for until it decides.
 async fn apply(lp: Arc<LogPipeline>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let mut gathered = Gathered::new(ctx.started, ctx.canary_margin);
+    ctx.sweeps.tell_if_shorter(&lp);
+    let mut gathered = Gathered::new(ctx.started, ctx.canary_margin).with_sweep(ctx.sweeps.time());
     // A routine check holds its routine worker until it is done.
     let mut routine = None;
     loop {
@@ -301,8 +307,11 @@ impl Context {
                     }
                 }
                 if !g.busy {
-                    let (found, cutover) = converge::find_staged(lp, self).await;
+                    let (found, cutover) = converge::find_staged(lp, self, wanted).await;
                     (g.found, g.cutover) = (Some(found), cutover);
+                    if wanted {
+                        self.routine_checked();
+                    }
                 }
             }
             Io::Deliver {
@@ -331,6 +340,17 @@ impl Context {
             }
         }
         g
+    }
+}
+
+impl Context {
+    /// Counts a routine check done and publishes the sweep time it leads to.
+    fn routine_checked(&self) {
+        let pipelines = self.store.get().map(|s| s.state().len());
+        let sweep = self
+            .sweeps
+            .routine_checked(self.engine.aws().calls(), pipelines);
+        self.metrics.set_sweep(&sweep, self.sweeps.budget().get());
     }
 }
 

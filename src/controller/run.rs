@@ -67,10 +67,7 @@ pub async fn run(
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
     };
-    pipelines
-        .list(&kube::api::ListParams::default().limit(1))
-        .await
-        .map_err(RunError::NoCrd)?;
+    let listed = count(&pipelines).await?;
     // With shards every replica acts on its own; without, one leader acts on all.
     let sharded = settings.lease.clone().filter(|_| settings.shards > 1);
     let elector = match sharded {
@@ -91,6 +88,7 @@ pub async fn run(
         return Ok(());
     }
     let mut ctx = context(client.clone(), engine, &settings, metrics.clone());
+    metrics.set_sweep(&ctx.sweeps.start(listed), ctx.sweeps.budget().get());
     let mut keeper = None;
     if let Some(config) = sharded {
         let (k, held) = Keeper::new(client, config, settings.shards);
@@ -142,12 +140,33 @@ async fn lead(
     true
 }
 
+/// How many pipelines there are, from a list of one (which fails without the CRD): the API
+/// server counts the rest, else a list of their metadata does.
+async fn count(pipelines: &Api<LogPipeline>) -> Result<usize, RunError> {
+    let first = pipelines
+        .list(&kube::api::ListParams::default().limit(1))
+        .await
+        .map_err(RunError::NoCrd)?;
+    let listed = first.items.len();
+    let meta = &first.metadata;
+    Ok(match (meta.remaining_item_count, &meta.continue_) {
+        (Some(rest), _) => listed + usize::try_from(rest).unwrap_or(0),
+        (None, Some(next)) if !next.is_empty() => pipelines
+            .list_metadata(&kube::api::ListParams::default())
+            .await
+            .map(|l| l.items.len())
+            .unwrap_or(listed),
+        (None, _) => listed,
+    })
+}
+
 fn context(
     client: kube::Client,
     engine: Engine,
     settings: &Settings,
     metrics: Arc<Metrics>,
 ) -> Context {
+    let engine_limits = engine.aws().limiter().limits().clone();
     Context {
         recorder: Recorder::new(
             client.clone(),
@@ -166,6 +185,8 @@ fn context(
         started: k8s_openapi::jiff::Timestamp::now(),
         routine: tokio::sync::Semaphore::new(usize::from(settings.concurrency.max(2)) - 1),
         shards: None,
+        sweeps: super::sweep::Sweeps::new(engine_limits),
+        store: std::sync::OnceLock::new(),
     }
 }
 
@@ -262,6 +283,7 @@ async fn watch_pipelines(
         controller = controller.reconcile_all_on(changes(held.clone()));
     }
     tokio::spawn(ready_when_synced(controller.store(), health.clone()));
+    let _ = ctx.store.set(controller.store());
     let run = controller
         .graceful_shutdown_on(stopped(stop))
         .run(reconcile, error_policy, ctx)

@@ -4,6 +4,10 @@
 //! requested check, a retry after a failure — runs at once; a *routine* check, due by time only,
 //! runs behind them (the shell gives routine checks all workers but one).
 //!
+//! A routine check is not due before a full sweep under the quota budget could come round
+//! (see [`super::sweep`]): a spec asking for checks more often gets them as often as the budget
+//! allows.
+//!
 //! After a restart, every pipeline whose last check is older than its interval is due at once:
 //! instead, each waits for its own slot within one interval of the start, at a phase derived from
 //! its uid, so the checks (and their AWS calls) spread evenly.
@@ -53,8 +57,9 @@ fn elapsed(from: Timestamp, to: Timestamp) -> Option<Duration> {
     Duration::try_from(to.duration_since(from)).ok()
 }
 
-/// What a reconcile of `lp` at `now` does, for a controller started at `started`.
-pub fn due(lp: &LogPipeline, now: Timestamp, started: Timestamp) -> Due {
+/// What a reconcile of `lp` at `now` does, for a controller started at `started` whose full
+/// sweep takes `sweep` under the budget.
+pub fn due(lp: &LogPipeline, now: Timestamp, started: Timestamp, sweep: Duration) -> Due {
     let Some(status) = lp.status.as_ref() else {
         return Due::Priority;
     };
@@ -72,7 +77,7 @@ pub fn due(lp: &LogPipeline, now: Timestamp, started: Timestamp) -> Due {
     let interval = if find(condition::READY).is_some_and(|c| c.reason == reason::PENDING) {
         PENDING_RECHECK
     } else {
-        check_interval(lp)
+        check_interval(lp).max(sweep)
     };
     let Some(since) = elapsed(last, now) else {
         // A check time in the future (a clock step): check now.

@@ -9,6 +9,8 @@ mod accounts;
 mod accounts_remote;
 mod audit;
 mod batch;
+mod budget;
+mod budget_measured;
 mod cache;
 mod canary_paths;
 mod converge;

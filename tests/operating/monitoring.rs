@@ -121,6 +121,11 @@ fn metrics() -> Metrics {
     m.reconciled(std::time::Duration::from_millis(120), Some("AwsError"));
     m.set_leader(true);
     m.set_shards_held(0);
+    let sweep = pitagora::aws::budget::Sweep {
+        time: std::time::Duration::from_secs(2000),
+        bottleneck: Some("CloudWatchLogs.DescribeSubscriptionFilters".into()),
+    };
+    m.set_sweep(&sweep, 0.25);
     let id = PipelineId::new("team", "orders");
     let status = LogPipelineStatus {
         conditions: vec![Condition {

@@ -6,10 +6,16 @@ use crate::common;
 
 use common::controller::{at, checked_status, pipeline};
 use common::full_chain_spec;
+use k8s_openapi::jiff::Timestamp;
 use pitagora::controller::RECONCILE_REQUESTED_AT;
-use pitagora::controller::schedule::{Due, due, phase};
+use pitagora::controller::schedule::{self, Due, phase};
 use pitagora::spec::LogPipeline;
 use std::time::Duration;
+
+/// [`schedule::due`] with a sweep no longer than any interval.
+fn due(lp: &LogPipeline, now: Timestamp, started: Timestamp) -> Due {
+    schedule::due(lp, now, started, Duration::ZERO)
+}
 
 /// `team-a/orders` checked at `checked_at` (interval 300 s), with its own uid.
 fn checked(uid: &str, checked_at: i64) -> LogPipeline {
@@ -95,4 +101,31 @@ fn a_phase_is_stable_for_a_pipeline_and_within_the_interval() {
     assert_eq!(phase("uid-1", interval), phase("uid-1", interval));
     assert_ne!(phase("uid-1", interval), phase("uid-2", interval));
     assert!(phase("uid-1", interval) < interval);
+}
+
+#[test]
+fn a_routine_check_waits_for_a_full_sweep_when_it_takes_longer_than_the_interval() {
+    let lp = checked("a", 0);
+    let sweep = Duration::from_secs(2000);
+    assert_eq!(
+        schedule::due(&lp, at(300), at(-10_000), sweep),
+        Due::Current(Duration::from_secs(1700)),
+        "the interval (300 s) is over, the sweep is not"
+    );
+    assert_eq!(
+        schedule::due(&lp, at(2000), at(-10_000), sweep),
+        Due::Routine
+    );
+}
+
+#[test]
+fn a_sweep_longer_than_the_interval_does_not_delay_a_check_someone_waits_for() {
+    let mut requested = checked("a", 0);
+    requested.metadata.annotations =
+        Some([(RECONCILE_REQUESTED_AT.to_owned(), "now".to_owned())].into());
+    let sweep = Duration::from_secs(2000);
+    assert_eq!(
+        schedule::due(&requested, at(10), at(-10_000), sweep),
+        Due::Priority
+    );
 }

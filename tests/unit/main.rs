@@ -10,6 +10,7 @@ mod bigquery_schema;
 mod controller_schedule;
 mod controller_settings;
 mod controller_shards;
+mod controller_sweep;
 mod cutover_gate;
 mod delivery_audit;
 mod delivery_keys;

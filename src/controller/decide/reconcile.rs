@@ -19,6 +19,8 @@ pub struct Gathered {
     pub started: Timestamp,
     /// How long after the buffering interval a canary may take to reach `raw/`.
     pub canary_margin: Duration,
+    /// How long a full sweep takes under the quota budget: routine checks come no more often.
+    pub sweep: Duration,
     /// When the reconcile runs, fixed by its first decision.
     pub due: Option<Due>,
     /// A routine check found no routine worker free.
@@ -42,6 +44,7 @@ impl Gathered {
         Self {
             started,
             canary_margin,
+            sweep: Duration::ZERO,
             due: None,
             busy: false,
             resolved: None,
@@ -50,6 +53,11 @@ impl Gathered {
             delivery: None,
             signals: None,
         }
+    }
+
+    /// This value with routine checks no more often than every `sweep`.
+    pub fn with_sweep(self, sweep: Duration) -> Self {
+        Self { sweep, ..self }
     }
 }
 
@@ -112,8 +120,10 @@ pub fn decide(
     now: Timestamp,
     entropy: u32,
 ) -> Next {
-    let started = g.started;
-    let due = *g.due.get_or_insert_with(|| schedule::due(lp, now, started));
+    let (started, sweep) = (g.started, g.sweep);
+    let due = *g
+        .due
+        .get_or_insert_with(|| schedule::due(lp, now, started, sweep));
     if g.found.is_some() {
         return checked(lp, g, memory, now, entropy);
     }

@@ -195,3 +195,26 @@ fn a_forgotten_pipeline_has_no_series_left() {
     assert!(!text.contains("name=\"orders\""), "{text}");
     assert!(text.contains("name=\"payments\""), "{text}");
 }
+
+#[test]
+fn the_sweep_time_is_exported_with_its_bottleneck_and_the_budget_beside_it() {
+    let metrics = Metrics::new(CallCounter::default());
+    let sweep = |seconds, op: &str| crate::aws::budget::Sweep {
+        time: std::time::Duration::from_secs(seconds),
+        bottleneck: Some(op.into()),
+    };
+    metrics.set_sweep(
+        &sweep(2000, "CloudWatchLogs.DescribeSubscriptionFilters"),
+        0.25,
+    );
+    metrics.set_sweep(&sweep(400, "IAM.GetRole"), 0.25);
+    assert_eq!(
+        lines(&metrics, "pitagora_sweep_seconds"),
+        ["pitagora_sweep_seconds{bottleneck=\"IAM.GetRole\"} 400.0"],
+        "one series: the last estimate's"
+    );
+    assert_eq!(
+        lines(&metrics, "pitagora_sweep_budget_ratio"),
+        ["pitagora_sweep_budget_ratio 0.25"]
+    );
+}
