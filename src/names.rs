@@ -25,6 +25,8 @@ pub const CLOUDFORMATION_ROLE: &str = "pitagora-cloudformation";
 /// The managed policy (under [`ROLE_PATH`]) bounding every pipeline role's permissions: whatever
 /// policy is put on such a role, it can reach only pitagora's streams, buckets and error logs.
 pub const PIPELINE_BOUNDARY: &str = "pitagora-pipeline-boundary";
+/// The change-event rule's and queue's name, in every account and region pitagora manages.
+pub const EVENTS_NAME: &str = "pitagora-events";
 /// Log stream Firehose writes delivery errors to (the name the AWS console uses).
 pub const ERROR_LOG_STREAM: &str = "DestinationDelivery";
 /// Prefix of the Firehose error-logging log groups.

@@ -6,10 +6,12 @@
 //! Sizes: `PITAGORA_BENCH_N` (default `10,100,1000`), `PITAGORA_BENCH_GROUPS` (`1,10`); the rows
 //! at AWS's default limits run for the sizes in `PITAGORA_BENCH_AWS_N` (default `10,100`, each
 //! with 1 group: they are bound by the limits, not by the emulator); `PITAGORA_BENCH_CLI_N` and
-//! `PITAGORA_BENCH_CONTROLLER_N` size the binary's rows (`""` skips a kind of row).
+//! `PITAGORA_BENCH_CONTROLLER_N` size the binary's rows, `PITAGORA_BENCH_EVENTS_N` (default
+//! `1000`) the rows of changes as events (`""` skips a kind of row).
 
 mod cli;
 mod controller;
+mod events;
 mod measure;
 mod report;
 mod world;
@@ -67,6 +69,10 @@ async fn run() {
     for n in sizes("PITAGORA_BENCH_CLI_N", "10,100,1000") {
         eprintln!("bench: pitagora drift over {n} files");
         rows.extend(cli::drift(n).await);
+    }
+    for n in sizes("PITAGORA_BENCH_EVENTS_N", "1000") {
+        eprintln!("bench: {n} pipelines, changes as events, at AWS's limits within the budget");
+        rows.extend(events::rows(n).await);
     }
     for n in sizes("PITAGORA_BENCH_CONTROLLER_N", "100,1000") {
         eprintln!("bench: pitagora run with {n} LogPipelines");

@@ -248,6 +248,7 @@ fn markdown(env: &Environment, rows: &[Row]) -> String {
         "One out-of-band change among N: found and corrected",
     );
     writes(&mut md, rows, "one out-of-band change");
+    events(&mut md, rows);
     rates(&mut md, rows);
     section(
         &mut md,
@@ -424,4 +425,33 @@ fn rates(md: &mut String, rows: &[Row]) {
         }
         let _ = writeln!(md);
     }
+}
+
+/// Changes as events: change → correction with and without an event, the sweep within the
+/// budget, and the calls per hour.
+fn events(md: &mut String, rows: &[Row]) {
+    let _ = writeln!(md, "## Changes as events, within the quota budget\n");
+    let _ = writeln!(md, "{}", text("events.md"));
+    let _ = writeln!(
+        md,
+        "| pipelines | limits | full sweep s | change → correction, no event, s | change → correction with an event, median s | max s | changes told | AWS calls per hour | commit |"
+    );
+    let _ = writeln!(md, "|---:|---|---:|---:|---:|---:|---:|---:|---|");
+    for r in rows.iter().filter(|r| r.name == "changes as events") {
+        let x = |k: &str| r.extra.get(k).copied().unwrap_or(f64::NAN);
+        let _ = writeln!(
+            md,
+            "| {} | {} | {:.0} | {:.0} | {:.1} | {:.1} | {:.0} | {:.0} | {} |",
+            r.pipelines,
+            r.limits,
+            x("sweep_s"),
+            x("untold_change_to_correction_s"),
+            x("told_change_to_correction_median_s"),
+            x("told_change_to_correction_max_s"),
+            x("told_changes"),
+            x("calls_per_hour"),
+            r.commit,
+        );
+    }
+    let _ = writeln!(md);
 }

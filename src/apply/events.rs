@@ -20,89 +20,135 @@ pub async fn execute(
     for step in steps {
         let what = match step {
             EventsStep::CreateQueue { attributes, tags } => {
-                let out = c
-                    .send("SQS.CreateQueue", || {
-                        c.sqs
-                            .create_queue()
-                            .queue_name(&d.name)
-                            .set_attributes(Some(sqs_attributes(attributes)))
-                            .set_tags(Some(tags.clone().into_iter().collect()))
-                            .send()
-                    })
-                    .await?;
-                url = out.queue_url().map(str::to_owned);
-                format!("created queue {}", d.name)
+                let (created, what) = create_queue(c, d, attributes, tags).await?;
+                url = created;
+                what
             }
             EventsStep::SetQueueAttributes { attributes } => {
-                let u = queue_url(&url, d)?;
-                c.send("SQS.SetQueueAttributes", || {
-                    c.sqs
-                        .set_queue_attributes()
-                        .queue_url(u)
-                        .set_attributes(Some(sqs_attributes(attributes)))
-                        .send()
-                })
-                .await?;
-                let names: Vec<&str> = attributes.keys().map(String::as_str).collect();
-                format!("set queue {} {}", d.name, names.join(", "))
+                set_queue_attributes(c, d, queue_url(&url, d)?, attributes).await?
             }
-            EventsStep::TagQueue { tags } => {
-                let u = queue_url(&url, d)?;
-                c.send("SQS.TagQueue", || {
-                    c.sqs
-                        .tag_queue()
-                        .queue_url(u)
-                        .set_tags(Some(tags.clone().into_iter().collect()))
-                        .send()
-                })
-                .await?;
-                format!("tagged queue {}", d.name)
-            }
-            EventsStep::PutRule { pattern, tags } => {
-                let tags = rule_tags(tags)?;
-                c.send("EventBridge.PutRule", || {
-                    c.events
-                        .put_rule()
-                        .name(&d.name)
-                        .description(
-                            "pitagora: management calls that can change pipelines' resources",
-                        )
-                        .event_pattern(pattern)
-                        .state(RuleState::Enabled)
-                        .set_tags((!tags.is_empty()).then(|| tags.clone()))
-                        .send()
-                })
-                .await?;
-                format!("put rule {}", d.name)
-            }
-            EventsStep::TagRule { tags } => {
-                let tags = rule_tags(tags)?;
-                c.send("EventBridge.TagResource", || {
-                    c.events
-                        .tag_resource()
-                        .resource_arn(&d.rule_arn)
-                        .set_tags(Some(tags.clone()))
-                        .send()
-                })
-                .await?;
-                format!("tagged rule {}", d.name)
-            }
+            EventsStep::TagQueue { tags } => tag_queue(c, d, queue_url(&url, d)?, tags).await?,
+            EventsStep::PutRule { pattern, tags } => put_rule(c, d, pattern, tags).await?,
+            EventsStep::TagRule { tags } => tag_rule(c, d, tags).await?,
             EventsStep::PutTarget { queue_arn } => put_target(c, d, queue_arn).await?,
-            EventsStep::RemoveTargets { ids } => {
-                c.send("EventBridge.RemoveTargets", || {
-                    c.events
-                        .remove_targets()
-                        .rule(&d.name)
-                        .set_ids(Some(ids.clone()))
-                        .send()
-                })
-                .await?;
-                format!("removed rule {} targets {}", d.name, ids.join(", "))
-            }
+            EventsStep::RemoveTargets { ids } => remove_targets(c, d, ids).await?,
         };
         done.push(what);
     }
     Ok(done)
+}
+
+async fn create_queue(
+    c: &RegionClients,
+    d: &EventsSpec,
+    attributes: &BTreeMap<String, String>,
+    tags: &crate::resources::Tags,
+) -> Result<(Option<String>, String), AwsError> {
+    let out = c
+        .send("SQS.CreateQueue", || {
+            c.sqs
+                .create_queue()
+                .queue_name(&d.name)
+                .set_attributes(Some(sqs_attributes(attributes)))
+                .set_tags(Some(tags.clone().into_iter().collect()))
+                .send()
+        })
+        .await?;
+    let url = out.queue_url().map(str::to_owned);
+    Ok((url, format!("created queue {}", d.name)))
+}
+
+async fn set_queue_attributes(
+    c: &RegionClients,
+    d: &EventsSpec,
+    url: &str,
+    attributes: &BTreeMap<String, String>,
+) -> Result<String, AwsError> {
+    c.send("SQS.SetQueueAttributes", || {
+        c.sqs
+            .set_queue_attributes()
+            .queue_url(url)
+            .set_attributes(Some(sqs_attributes(attributes)))
+            .send()
+    })
+    .await?;
+    let names: Vec<&str> = attributes.keys().map(String::as_str).collect();
+    Ok(format!("set queue {} {}", d.name, names.join(", ")))
+}
+
+async fn tag_queue(
+    c: &RegionClients,
+    d: &EventsSpec,
+    url: &str,
+    tags: &crate::resources::Tags,
+) -> Result<String, AwsError> {
+    c.send("SQS.TagQueue", || {
+        c.sqs
+            .tag_queue()
+            .queue_url(url)
+            .set_tags(Some(tags.clone().into_iter().collect()))
+            .send()
+    })
+    .await?;
+    Ok(format!("tagged queue {}", d.name))
+}
+
+async fn put_rule(
+    c: &RegionClients,
+    d: &EventsSpec,
+    pattern: &str,
+    tags: &crate::resources::Tags,
+) -> Result<String, AwsError> {
+    let tags = rule_tags(tags)?;
+    c.send("EventBridge.PutRule", || {
+        c.events
+            .put_rule()
+            .name(&d.name)
+            .description("pitagora: management calls that can change pipelines' resources")
+            .event_pattern(pattern)
+            .state(RuleState::Enabled)
+            .set_tags((!tags.is_empty()).then(|| tags.clone()))
+            .send()
+    })
+    .await?;
+    Ok(format!("put rule {}", d.name))
+}
+
+async fn tag_rule(
+    c: &RegionClients,
+    d: &EventsSpec,
+    tags: &crate::resources::Tags,
+) -> Result<String, AwsError> {
+    let tags = rule_tags(tags)?;
+    c.send("EventBridge.TagResource", || {
+        c.events
+            .tag_resource()
+            .resource_arn(&d.rule_arn)
+            .set_tags(Some(tags.clone()))
+            .send()
+    })
+    .await?;
+    Ok(format!("tagged rule {}", d.name))
+}
+
+async fn remove_targets(
+    c: &RegionClients,
+    d: &EventsSpec,
+    ids: &[String],
+) -> Result<String, AwsError> {
+    c.send("EventBridge.RemoveTargets", || {
+        c.events
+            .remove_targets()
+            .rule(&d.name)
+            .set_ids(Some(ids.to_vec()))
+            .send()
+    })
+    .await?;
+    Ok(format!(
+        "removed rule {} targets {}",
+        d.name,
+        ids.join(", ")
+    ))
 }
 
 async fn put_target(

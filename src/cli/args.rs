@@ -211,6 +211,13 @@ pub struct ControllerArgs {
     #[arg(long, value_name = "SHARE", env = "PITAGORA_SWEEP_BUDGET",
           default_value_t = Budget::default(), value_parser = Budget::parse)]
     pub sweep_budget: Budget,
+    /// Hear of changes as they happen: per account and region the pipelines use (and
+    /// us-east-1, where IAM's arrive), an EventBridge rule sends CloudTrail's records of the
+    /// calls that can change a pipeline's resources to an SQS queue, and the controller checks
+    /// the pipelines they name at once, ahead of the sweep. Needs a CloudTrail trail and the
+    /// policy's events statements (docs/operating.md, "Changes as events").
+    #[arg(long, env = "PITAGORA_EVENTS")]
+    pub events: bool,
 }
 
 impl ControllerArgs {
@@ -258,6 +265,7 @@ impl ControllerArgs {
             canary_margin: Duration::from_secs(self.canary_margin),
             reporter: "pitagora".into(),
             instance: identity,
+            events: self.events,
         }
     }
 }

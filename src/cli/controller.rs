@@ -9,6 +9,9 @@ pub(super) async fn run_controller(
 ) -> Result<Exit, CliError> {
     // A bad tenancy file stops the start, before anything is reconciled without it.
     let tenancy = controller.tenancy()?;
+    if controller.events && controller.shards > 1 {
+        return Err(CliError::EventsWithShards(controller.shards));
+    }
     let client = kube::Client::try_default().await.map_err(CliError::Kube)?;
     // Routine checks use their budget of every rate, in every account.
     let mut settings = aws.settings()?;

@@ -111,6 +111,11 @@ pub enum CliError {
     /// The accounts file is unreadable or invalid.
     #[error("--accounts {0}: {1}")]
     Accounts(PathBuf, String),
+    /// `--events` with `--shards` above 1.
+    #[error(
+        "--events with --shards {0}: every replica would drain the same queues and drop the changes of pipelines in another replica's shards; run one replica with --events (leader election keeps a standby), or --shards 1"
+    )]
+    EventsWithShards(u32),
 }
 
 /// Runs a parsed command line, writing results to `out` and diagnostics to `err`.

@@ -5,6 +5,7 @@
 //! deadlines; in `metrics/pipeline.rs`), whether this replica leads, and how long a full sweep
 //! takes under the quota budget.
 
+mod events;
 mod pipeline;
 
 pub use pipeline::{CONDITION_STATUSES, CONDITION_TYPES, ConditionLabels, DriftCheckLabels};
@@ -145,6 +146,7 @@ fn sweep_gauges(registry: &mut Registry) -> (Family<SweepLabels, Real>, Real) {
 
 /// The metrics.
 pub struct Metrics {
+    events: events::Families,
     canary_latency: LatencyFamily,
     canary_outcomes: Family<OutcomeLabels, Counter>,
     registry: Registry,
@@ -227,7 +229,9 @@ impl Metrics {
         );
         let (sweep_seconds, sweep_budget) = sweep_gauges(&mut registry);
         let pipeline = pipeline::Families::register(&mut registry);
+        let events = events::Families::register(&mut registry);
         Self {
+            events,
             canary_latency,
             canary_outcomes,
             registry,

@@ -5,6 +5,7 @@
 //! status, events and requeue; the shell does the I/O (`converge`) and executes the decision.
 //! A finalizer removes the AWS resources on delete.
 
+pub mod changes;
 mod converge;
 pub mod cutover_io;
 pub mod cutover_status;
@@ -108,6 +109,8 @@ pub struct Settings {
     pub instance: String,
     /// How long after the buffering interval a canary may take to reach `raw/`.
     pub canary_margin: Duration,
+    /// Hear of changes as CloudTrail events (see [`changes`]).
+    pub events: bool,
 }
 
 /// Shared state of the reconciles.
@@ -132,6 +135,8 @@ pub struct Context {
     sweeps: sweep::Sweeps,
     /// The pipelines watched, once the watch runs (their number sizes the sweep).
     store: std::sync::OnceLock<kube::runtime::reflector::Store<LogPipeline>>,
+    /// With `--events`: the changes waiting for their pipelines' checks.
+    changes: Option<Arc<changes::Hub>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -267,7 +272,13 @@ pub async fn find(lp: &LogPipeline, engine: &Engine) -> Found {
 /// A reconcile of a live pipeline: gathers what [`decide::decide`] asks for until it decides.
 async fn apply(lp: Arc<LogPipeline>, ctx: Arc<Context>) -> Result<Action, Error> {
     ctx.sweeps.tell_if_shorter(&lp);
-    let mut gathered = Gathered::new(ctx.started, ctx.canary_margin).with_sweep(ctx.sweeps.time());
+    let waiting = ctx
+        .changes
+        .as_ref()
+        .and_then(|h| h.pending(&changes::id_of(&lp)));
+    let mut gathered = Gathered::new(ctx.started, ctx.canary_margin)
+        .with_sweep(ctx.sweeps.time())
+        .with_event(waiting);
     // A routine check holds its routine worker until it is done.
     let mut routine = None;
     loop {
@@ -307,6 +318,10 @@ impl Context {
                     }
                 }
                 if !g.busy {
+                    // This check sees every change that arrived so far: it takes them.
+                    if let Some(hub) = &self.changes {
+                        g.event = hub.start(&changes::id_of(lp)).or(g.event);
+                    }
                     let (found, cutover) = converge::find_staged(lp, self, wanted).await;
                     (g.found, g.cutover) = (Some(found), cutover);
                     if wanted {

@@ -32,7 +32,9 @@ pub enum RunError {
 }
 
 /// Resolves once `stop` says so.
-fn stopped(stop: &watch::Receiver<bool>) -> impl std::future::Future<Output = ()> + Send + 'static {
+pub(super) fn stopped(
+    stop: &watch::Receiver<bool>,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
     let mut rx = stop.clone();
     async move {
         // The guard `wait_for` returns is not Send: drop it here.
@@ -187,6 +189,7 @@ fn context(
         shards: None,
         sweeps: super::sweep::Sweeps::new(engine_limits),
         store: std::sync::OnceLock::new(),
+        changes: settings.events.then(Default::default),
     }
 }
 
@@ -281,6 +284,15 @@ async fn watch_pipelines(
         .with_config(ControllerConfig::default().concurrency(settings.concurrency));
     if let Some((_, held)) = &ctx.shards {
         controller = controller.reconcile_all_on(changes(held.clone()));
+    }
+    if let Some(hub) = ctx.changes.clone() {
+        // Changes that arrive as events wake their pipelines' reconciles at once.
+        let (wake, woken) = tokio::sync::mpsc::unbounded_channel();
+        let loop_ = super::changes::run(ctx.clone(), hub, controller.store(), wake, stop.clone());
+        tokio::spawn(loop_);
+        controller = controller.reconcile_on(futures::stream::unfold(woken, |mut rx| async move {
+            rx.recv().await.map(|object| (object, rx))
+        }));
     }
     tokio::spawn(ready_when_synced(controller.store(), health.clone()));
     let _ = ctx.store.set(controller.store());

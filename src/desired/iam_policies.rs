@@ -201,6 +201,7 @@ pub fn controller_policy(s: &Scope) -> Value {
     statements.extend(route_log_groups::engine_writes_route_log_groups(s));
     statements.extend(engine_writes_roles(s));
     statements.extend(engine_permissions(s));
+    statements.push(events::engine_events(s));
     statements.extend(passes(s));
     statements.extend(boundary_guards(s));
     document(statements)
@@ -557,6 +558,7 @@ pub fn cloudformation_role_policy(s: &Scope) -> Value {
 
 mod accounts;
 mod boundary;
+mod events;
 pub use accounts::{account_role_trust, assume_account_roles};
 pub use boundary::pipeline_role_boundary;
 mod fluentd;

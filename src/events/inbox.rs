@@ -95,6 +95,11 @@ impl Inbox {
         self.pending.remove(id)
     }
 
+    /// Why a check of `id` is pending, when one is.
+    pub fn pending_cause(&self, id: &PipelineId) -> Option<&str> {
+        self.pending.get(id).map(|w| w.cause.as_str())
+    }
+
     /// Whether a check of `id` is pending.
     pub fn is_pending(&self, id: &PipelineId) -> bool {
         self.pending.contains_key(id)

@@ -243,6 +243,13 @@ impl Own {
         self
     }
 
+    /// These principals and `other`'s.
+    pub fn merged(mut self, other: Own) -> Self {
+        self.roles.extend(other.roles);
+        self.arns.extend(other.arns);
+        self
+    }
+
     /// Whether `actor` is pitagora itself.
     pub fn made(&self, actor: &Actor) -> bool {
         let by_role = [&actor.arn, &actor.issuer]

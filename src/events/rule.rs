@@ -11,8 +11,7 @@ use crate::resources::Tags;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The rule's and the queue's name.
-pub const EVENTS_NAME: &str = "pitagora-events";
+pub use crate::names::EVENTS_NAME;
 /// Where IAM, a global service, publishes its events.
 pub const IAM_EVENTS_REGION: &str = "us-east-1";
 /// What the owner tag says on the rule and the queue: they belong to no one pipeline.

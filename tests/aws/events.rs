@@ -8,8 +8,8 @@
 
 use crate::common;
 
-use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use common::REGION;
+use common::events::{PERSON, cloudtrail, inject};
 use common::moto::*;
 use pitagora::arn::AwsTarget;
 use pitagora::engine::events::EventsQueue;
@@ -19,8 +19,6 @@ use pitagora::names::PipelineId;
 use pitagora::read::Hints;
 use serde_json::{Value, json};
 
-const PERSON: &str = "arn:aws:iam::123456789012:user/alice";
-
 fn place(m: &Moto) -> AwsTarget {
     AwsTarget::new(m.account.clone(), REGION)
 }
@@ -29,56 +27,6 @@ fn place(m: &Moto) -> AwsTarget {
 async fn set_up(m: &Moto) -> EventsQueue {
     let (_, queue) = m.engine.set_up_events(&place(m), false).await.unwrap();
     queue.expect("the queue exists after setting up")
-}
-
-/// CloudTrail's record of `name` on `source` with `params`, made by `actor` now.
-fn cloudtrail(m: &Moto, source: &str, name: &str, params: Value, actor: &str, id: &str) -> Value {
-    let now = k8s_openapi::jiff::Timestamp::now();
-    let second = k8s_openapi::jiff::Timestamp::from_second(now.as_second()).unwrap();
-    json!({
-        "eventVersion": "1.08",
-        "userIdentity": {"type": "IAMUser", "arn": actor, "accountId": m.account},
-        "eventTime": second.to_string(),
-        "eventSource": source,
-        "eventName": name,
-        "awsRegion": REGION,
-        "requestParameters": params,
-        "eventID": id,
-        "readOnly": false,
-        "eventType": "AwsApiCall",
-        "recipientAccountId": m.account
-    })
-}
-
-/// Puts `details` on this account's default bus as CloudTrail would (10 per call).
-async fn inject(m: &Moto, details: &[Value]) {
-    let c = m.outsider().await;
-    for chunk in details.chunks(10) {
-        let entries: Vec<PutEventsRequestEntry> = chunk
-            .iter()
-            .map(|d| {
-                let service = d["eventSource"]
-                    .as_str()
-                    .unwrap()
-                    .split('.')
-                    .next()
-                    .unwrap();
-                PutEventsRequestEntry::builder()
-                    .source(format!("aws.{service}"))
-                    .detail_type("AWS API Call via CloudTrail")
-                    .detail(d.to_string())
-                    .build()
-            })
-            .collect();
-        let out = c
-            .events
-            .put_events()
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(out.failed_entry_count(), 0);
-    }
 }
 
 /// Drains `queue` until `n` distinct events arrived (or 120 s passed): every body received,

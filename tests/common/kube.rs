@@ -237,6 +237,7 @@ pub fn settings(namespace: &str, lease: Option<(&str, &str)>) -> Settings {
         instance: lease
             .map(|(_, i)| i.to_owned())
             .unwrap_or_else(|| "test".into()),
+        events: false,
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod binary;
 pub mod canned;
 pub mod controller;
+pub mod events;
 pub mod faults;
 pub mod fluentd;
 pub mod inventory;

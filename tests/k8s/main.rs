@@ -7,6 +7,7 @@ mod common;
 mod accounts;
 mod controller;
 mod cutover;
+mod events;
 mod faults;
 mod inputs;
 mod operating;

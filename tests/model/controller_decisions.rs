@@ -129,6 +129,46 @@ fn access_denied() -> AwsError {
 
 // ---- events ----
 
+/// The `DriftCorrected` note of a correction whose check ran `due` to `event` (a change that
+/// arrived as an event, described) at 400 s, 100 s after the interval of the check at 0 s.
+fn corrected_note(lp: &LogPipeline, event: Option<&str>) -> String {
+    let gathered = Gathered {
+        found: Some(Found::Converged(Box::new(converge_of(
+            buffering(64),
+            Some(Ok("updated".into())),
+        )))),
+        delivery: Some(None),
+        signals: Some(None),
+        event: event.map(str::to_owned),
+        ..Gathered::new(Timestamp::UNIX_EPOCH, Duration::ZERO)
+    };
+    let Next::Done(d) = decide::decide(lp, gathered, &EventMemory::default(), at(400), 500) else {
+        panic!("everything is gathered")
+    };
+    assert_eq!(reasons_of(&d), [reasons::event::DRIFT_CORRECTED]);
+    d.events[0].text.clone()
+}
+
+#[test]
+fn a_correction_says_first_what_found_the_change_an_event_the_sweep_or_a_requested_check() {
+    let change =
+        "DeleteSubscriptionFilter by arn:aws:iam::123456789012:user/alice at 2026-12-06T15:00:07Z";
+    let lp = pipeline(full_chain_spec(), 1, Some(checked_status(0, "InSync")));
+    let mut requested = lp.clone();
+    requested.metadata.annotations =
+        Some([(RECONCILE_REQUESTED_AT.to_owned(), "1".to_owned())].into());
+    let rows = [
+        (&lp, Some(change), format!("found by an event, {change}: ")),
+        (&lp, None, "found by the routine sweep: ".to_owned()),
+        (&requested, None, "found by a requested check: ".to_owned()),
+    ];
+    for (lp, event, start) in rows {
+        let text = corrected_note(lp, event);
+        assert!(text.starts_with(&start), "{text}");
+        assert!(text.contains("BufferingHints.SizeInMBs"), "{text}");
+    }
+}
+
 #[test]
 fn drift_corrected_out_of_band_is_an_event_naming_the_fields() {
     let lp = pipeline(full_chain_spec(), 1, Some(checked_status(0, "InSync")));
@@ -560,7 +600,7 @@ fn each_pass_that_wrote_is_a_change_event_naming_what_its_own_plan_changed() {
         "{}",
         first.text
     );
-    assert_eq!(first.action, None);
+    assert_eq!(first.action.as_deref(), Some("DriftCorrected/Sweep"));
     assert!(
         second.text.starts_with("pass 2: ") && second.text.contains("/ecs/orders"),
         "{}",

@@ -98,6 +98,15 @@ fn between_checks_the_due_canary_is_sent_without_checking_aws() {
 }
 
 #[test]
+fn a_change_waiting_as_an_event_checks_a_current_pipeline_at_once_ahead_of_routine_work() {
+    let lp = pipeline(full_chain_spec(), 1, Some(checked_status(0, "InSync")));
+    let g = Gathered::new(at(0), Duration::ZERO)
+        .with_event(Some("DeleteSubscriptionFilter by someone".into()));
+    let (_, io) = asked(decide_now(&lp, g));
+    assert!(matches!(io, Io::Check { routine: false }), "{io:?}");
+}
+
+#[test]
 fn between_checks_a_pipeline_that_cannot_be_resolved_waits_for_its_next_check() {
     let lp = pipeline(full_chain_spec(), 1, Some(checked_status(0, "InSync")));
     let g = Gathered {

@@ -24,6 +24,8 @@ fn iam_actions(operation: &str) -> Vec<String> {
         "IAM" => "iam",
         "Lambda" => "lambda",
         "ResourceGroupsTaggingAPI" => "tag",
+        "EventBridge" => "events",
+        "SQS" => "sqs",
         other => panic!("unknown service {other}"),
     };
     let actions: Vec<&str> = match operation {
@@ -46,7 +48,11 @@ fn iam_actions(operation: &str) -> Vec<String> {
         "S3.GetBucketEncryption" => vec!["s3:GetEncryptionConfiguration"],
         "S3.PutBucketEncryption" => vec!["s3:PutEncryptionConfiguration"],
         "S3.DeleteObjects" => vec!["s3:DeleteObject", "s3:DeleteObjectVersion"],
+        // SQS authorises a batch delete as DeleteMessage.
+        "SQS.DeleteMessageBatch" => vec!["sqs:DeleteMessage"],
         // Creating with tags also needs the tagging action.
+        "SQS.CreateQueue" => vec!["sqs:CreateQueue", "sqs:TagQueue"],
+        "EventBridge.PutRule" => vec!["events:PutRule", "events:TagResource"],
         "CloudWatchLogs.CreateLogGroup" => vec!["logs:CreateLogGroup", "logs:TagResource"],
         "Firehose.CreateDeliveryStream" => vec![
             "firehose:CreateDeliveryStream",
@@ -71,7 +77,7 @@ fn source_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 /// Every `"Service.Operation"` the library calls AWS with.
 fn operations_called() -> BTreeSet<String> {
     let pattern = regex::Regex::new(
-        r#""((?:CloudFormation|Firehose|CloudWatchLogs|CloudWatch|S3|SNS|STS|IAM|Lambda|ResourceGroupsTaggingAPI)\.[A-Z][A-Za-z0-9]+)""#,
+        r#""((?:CloudFormation|Firehose|CloudWatchLogs|CloudWatch|S3|SNS|STS|IAM|Lambda|ResourceGroupsTaggingAPI|EventBridge|SQS)\.[A-Z][A-Za-z0-9]+)""#,
     )
     .unwrap();
     let mut files = Vec::new();
@@ -187,6 +193,7 @@ fn allowed_stems() -> Vec<String> {
         "stack/pitagora-",
         "deliverystream/pitagora-",
         "destination:pitagora-",
+        "rule/pitagora-",
         "log-group:/aws/kinesisfirehose/pitagora-",
         "log-group:/pitagora/canary/pitagora-",
     ]

@@ -36,6 +36,9 @@ pub struct Gathered {
     pub delivery: Option<Option<Stepped>>,
     /// The loss signals (`Some(None)`: none were read).
     pub signals: Option<Option<LossRead>>,
+    /// A change arrived as an event and waits for this pipeline's check (its description): the
+    /// check runs at once, and what it corrects says so.
+    pub event: Option<String>,
 }
 
 impl Gathered {
@@ -52,7 +55,13 @@ impl Gathered {
             cutover: None,
             delivery: None,
             signals: None,
+            event: None,
         }
+    }
+
+    /// This value with a change waiting for the check, described.
+    pub fn with_event(self, event: Option<String>) -> Self {
+        Self { event, ..self }
     }
 
     /// This value with routine checks no more often than every `sweep`.
@@ -121,9 +130,14 @@ pub fn decide(
     entropy: u32,
 ) -> Next {
     let (started, sweep) = (g.started, g.sweep);
+    let event = g.event.is_some();
     let due = *g
         .due
-        .get_or_insert_with(|| schedule::due(lp, now, started, sweep));
+        .get_or_insert_with(|| match schedule::due(lp, now, started, sweep) {
+            // A change someone made waits for the check: it is not routine.
+            Due::Current(_) | Due::Routine if event => Due::Priority,
+            due => due,
+        });
     if g.found.is_some() {
         return checked(lp, g, memory, now, entropy);
     }
@@ -311,6 +325,7 @@ fn joined(
         _ => None,
     };
     let mut d = reconciled(lp, found, memory, now, entropy);
+    d = found_by(d, g.event.as_deref(), g.due, requested(lp));
     if let Some(run) = g.cutover {
         d = with_cutover(d, lp, run, memory, now);
     }
@@ -338,4 +353,33 @@ fn joined(
         }
         _ => d,
     }
+}
+
+/// How a correction was found, said first in its `DriftCorrected` event: a change that arrived
+/// as an event (described), the routine sweep, a requested check, or the check that follows at
+/// once a check that failed or corrected something.
+fn found_by(mut d: Decision, event: Option<&str>, due: Option<Due>, requested: bool) -> Decision {
+    let (source, series) = match (event, due) {
+        (Some(change), _) => (format!("found by an event, {change}"), "Event"),
+        (None, Some(Due::Routine)) => ("found by the routine sweep".to_owned(), "Sweep"),
+        (None, _) if requested => ("found by a requested check".to_owned(), "Requested"),
+        (None, _) => ("found by the follow-up check".to_owned(), "FollowUp"),
+    };
+    // The first pass's note only: a later pass follows from it (`pass 2: …`).
+    for note in d
+        .events
+        .iter_mut()
+        .filter(|n| n.reason == event::DRIFT_CORRECTED && n.action.is_none())
+    {
+        // Said first, so the note's 1,000-character bound never cuts it.
+        note.text = format!("{source}: {}", note.text)
+            .chars()
+            .take(1000)
+            .collect();
+        // The API server keys event series by reason and action, not the note: each source
+        // is a series of its own, so a correction the sweep found after one an event found
+        // is not folded into it.
+        note.action = Some(format!("{}/{series}", event::DRIFT_CORRECTED));
+    }
+    d
 }

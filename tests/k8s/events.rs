@@ -1,0 +1,134 @@
+//! Changes as events on the real API server: the controller run with `--events` sets up its
+//! account's rule and queue, corrects a change someone made as soon as CloudTrail's record of it
+//! arrives (put on the bus by the test: moto emits none), long before the pipeline's check
+//! interval, and says in `DriftCorrected` which found it; a change no event tells of is still
+//! corrected by the routine sweep, which says so.
+
+use crate::common;
+
+use common::events::{PERSON, cloudtrail, inject};
+use common::kube::*;
+use common::moto::*;
+use pitagora::controller::Settings;
+use pitagora::events::EVENTS_NAME;
+use serde_json::json;
+use std::time::Duration;
+
+const LONG: Duration = Duration::from_secs(45);
+
+/// One source group; checked every 30 s by the sweep.
+const SPEC: &str =
+    "sources:\n  logGroups: [/ecs/orders]\ndrift:\n  policy: Correct\n  checkIntervalSeconds: 30\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_told_by_an_event_is_corrected_at_once_and_one_no_event_tells_of_by_the_sweep() {
+    install();
+    let ns = namespace("events");
+    let m = Moto::new().await;
+    m.log_groups(&["/ecs/orders"]).await;
+    let ctl = start(
+        &m,
+        Settings {
+            events: true,
+            ..settings(&ns, None)
+        },
+    )
+    .await;
+    kubectl_ok(&["apply", "-f", "-"], Some(&pipeline(&ns, "orders", SPEC)));
+    until(LONG, "Ready=True", || async {
+        (condition(&ns, "orders", "Ready") == "True").then_some(())
+    })
+    .await;
+    let outsider = m.outsider().await;
+    until(LONG, "the change-event queue", || async {
+        let url = outsider
+            .sqs
+            .get_queue_url()
+            .queue_name(EVENTS_NAME)
+            .send()
+            .await;
+        url.is_ok().then_some(())
+    })
+    .await;
+    let n = names(&m, &ns, "orders");
+
+    // Someone deletes the filter, and CloudTrail tells of it.
+    outsider
+        .logs
+        .delete_subscription_filter()
+        .log_group_name("/ecs/orders")
+        .filter_name(&n.filter)
+        .send()
+        .await
+        .unwrap();
+    let told = std::time::Instant::now();
+    let record = cloudtrail(
+        &m,
+        "logs.amazonaws.com",
+        "DeleteSubscriptionFilter",
+        json!({"logGroupName": "/ecs/orders", "filterName": n.filter}),
+        PERSON,
+        "k8s-1",
+    );
+    inject(&m, &[record]).await;
+    until(Duration::from_secs(20), "the filter back", || async {
+        filter_names(&m.c, "/ecs/orders")
+            .await
+            .contains(&n.filter)
+            .then_some(())
+    })
+    .await;
+    let took = told.elapsed();
+    let by_event = until(LONG, "a DriftCorrected event found by an event", || async {
+        let notes = events(&ns, "DriftCorrected");
+        notes.into_iter().find(|e| e.contains("found by an event"))
+    })
+    .await;
+    assert!(
+        by_event.contains(&format!("DeleteSubscriptionFilter by {PERSON}")),
+        "{by_event}"
+    );
+    assert!(
+        took < Duration::from_secs(20),
+        "corrected {took:?} after the event"
+    );
+
+    // The check that follows a correction at once has run: the next one is the sweep's.
+    until(LONG, "Synced=True after the correction", || async {
+        (condition(&ns, "orders", "Synced") == "True").then_some(())
+    })
+    .await;
+    // A change no event tells of waits for the sweep.
+    outsider
+        .logs
+        .delete_subscription_filter()
+        .log_group_name("/ecs/orders")
+        .filter_name(&n.filter)
+        .send()
+        .await
+        .unwrap();
+    until(
+        Duration::from_secs(60),
+        "the filter back by the sweep",
+        || async {
+            filter_names(&m.c, "/ecs/orders")
+                .await
+                .contains(&n.filter)
+                .then_some(())
+        },
+    )
+    .await;
+    let by_sweep = until(
+        LONG,
+        "a DriftCorrected event found by the sweep",
+        || async {
+            let notes = events(&ns, "DriftCorrected");
+            notes
+                .into_iter()
+                .find(|e| e.contains("found by the routine sweep"))
+        },
+    )
+    .await;
+    assert!(by_sweep.contains("SubscriptionFilter"), "{by_sweep}");
+    ctl.stop().await;
+}
