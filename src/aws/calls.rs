@@ -56,8 +56,11 @@ pub struct CallStats(pub BTreeMap<CallKey, u64>);
 /// Whether an operation changes AWS state (as opposed to reading it).
 pub fn is_write(operation: &str) -> bool {
     // `Filter`: CloudWatch Logs' FilterLogEvents (the audit's read of the logged events).
-    // `Receive`: SQS's ReceiveMessage (taking changes from pitagora's own queue).
-    const READS: &[&str] = &["Describe", "Get", "List", "Head", "Filter", "Receive"];
+    // `Receive`: SQS's ReceiveMessage (taking changes from pitagora's own queue). `Assume`:
+    // STS's AssumeRole hands out credentials and changes nothing in the account.
+    const READS: &[&str] = &[
+        "Describe", "Get", "List", "Head", "Filter", "Receive", "Assume",
+    ];
     !READS.iter().any(|p| operation.starts_with(p))
 }
 

@@ -206,6 +206,18 @@ async fn three_pipelines(m: &Moto) -> Vec<(PipelineId, pitagora::desired::Pipeli
     out
 }
 
+/// The desired states of `pipelines`, and their index.
+fn indexed(
+    pipelines: &[(PipelineId, pitagora::desired::Pipeline)],
+) -> (Vec<pitagora::desired::Desired>, Index) {
+    let desired: Vec<_> = pipelines
+        .iter()
+        .map(|(_, p)| pitagora::desired::build(p))
+        .collect();
+    let index = Index::of(&desired);
+    (desired, index)
+}
+
 /// [`three_pipelines`], converged.
 async fn three_converged(m: &Moto) -> Vec<(PipelineId, pitagora::desired::Pipeline)> {
     m.log_groups(&["/ev/p0", "/ev/p1", "/ev/p2"]).await;
@@ -226,11 +238,7 @@ async fn a_deleted_filter_s_event_concerns_only_its_pipeline_which_one_check_res
     let m = Moto::new().await;
     let queue = set_up(&m).await;
     let pipelines = three_converged(&m).await;
-    let desired: Vec<_> = pipelines
-        .iter()
-        .map(|(_, p)| pitagora::desired::build(p))
-        .collect();
-    let index = Index::of(&desired);
+    let (desired, index) = indexed(&pipelines);
     let filter = desired[1].filters.filter.name.clone();
     m.outsider()
         .await
@@ -290,11 +298,7 @@ async fn a_burst_of_a_thousand_events_for_one_pipeline_is_taken_whole_and_leaves
     let m = Moto::new().await;
     let queue = set_up(&m).await;
     let pipelines = three_pipelines(&m).await;
-    let desired: Vec<_> = pipelines
-        .iter()
-        .map(|(_, p)| pitagora::desired::build(p))
-        .collect();
-    let index = Index::of(&desired);
+    let (_, index) = indexed(&pipelines);
     let details: Vec<Value> = (0..1000)
         .map(|i| {
             cloudtrail(
@@ -339,11 +343,7 @@ async fn pitagoras_own_write_and_a_change_to_nobodys_resource_start_no_check() {
     let m = Moto::new().await;
     let queue = set_up(&m).await;
     let pipelines = three_pipelines(&m).await;
-    let desired: Vec<_> = pipelines
-        .iter()
-        .map(|(_, p)| pitagora::desired::build(p))
-        .collect();
-    let index = Index::of(&desired);
+    let (desired, index) = indexed(&pipelines);
     let own = m
         .engine
         .own_principals([m.account.as_str()], REGION)

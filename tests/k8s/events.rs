@@ -53,14 +53,7 @@ async fn a_change_told_by_an_event_is_corrected_at_once_and_one_no_event_tells_o
     let n = names(&m, &ns, "orders");
 
     // Someone deletes the filter, and CloudTrail tells of it.
-    outsider
-        .logs
-        .delete_subscription_filter()
-        .log_group_name("/ecs/orders")
-        .filter_name(&n.filter)
-        .send()
-        .await
-        .unwrap();
+    remove_filter(&outsider, &n.filter).await;
     let told = std::time::Instant::now();
     let record = cloudtrail(
         &m,
@@ -99,14 +92,7 @@ async fn a_change_told_by_an_event_is_corrected_at_once_and_one_no_event_tells_o
     })
     .await;
     // A change no event tells of waits for the sweep.
-    outsider
-        .logs
-        .delete_subscription_filter()
-        .log_group_name("/ecs/orders")
-        .filter_name(&n.filter)
-        .send()
-        .await
-        .unwrap();
+    remove_filter(&outsider, &n.filter).await;
     until(
         Duration::from_secs(60),
         "the filter back by the sweep",
@@ -131,4 +117,16 @@ async fn a_change_told_by_an_event_is_corrected_at_once_and_one_no_event_tells_o
     .await;
     assert!(by_sweep.contains("SubscriptionFilter"), "{by_sweep}");
     ctl.stop().await;
+}
+
+/// Someone removes the pipeline's filter from `/ecs/orders`.
+async fn remove_filter(outsider: &pitagora::aws::RegionClients, filter: &str) {
+    outsider
+        .logs
+        .delete_subscription_filter()
+        .log_group_name("/ecs/orders")
+        .filter_name(filter)
+        .send()
+        .await
+        .unwrap();
 }
