@@ -30,13 +30,6 @@ sources:
       logGroupPrefixes: [/ecs/]
 "#;
 
-/// This test's account in `region`, acting out of band.
-async fn outsider_in(m: &Moto, region: &str) -> RegionClients {
-    let header = SharedInterceptor::new(MotoAccount(m.account.clone()));
-    let aws = Aws::from_config(sdk_config(&endpoint()).await, test_settings(), vec![header]);
-    aws.region(region).as_ref().clone()
-}
-
 /// The retention of `group` in `c`'s region, if it exists (`Some(None)`: no retention).
 async fn retention_of(c: &RegionClients, group: &str) -> Option<Option<i32>> {
     let out = (c.logs.describe_log_groups())
@@ -76,7 +69,7 @@ async fn canary_step(m: &Moto, d: &Desired) -> Tracked {
 async fn converging_creates_the_remote_canary_group_in_its_region_with_its_filter() {
     let m = Moto::new().await;
     let d = converged(&m).await;
-    let there = outsider_in(&m, SOURCE_REGION).await;
+    let there = m.outsider_in(SOURCE_REGION).await;
     let group = remote_group(&d);
     assert_eq!(group, format!("/ecs/{}-canary", d.names.stream));
     assert_eq!(retention_of(&there, &group).await, Some(Some(1)));
@@ -123,7 +116,7 @@ async fn a_remote_canary_group_without_its_filter_is_the_failing_path_named_whil
  {
     let m = Moto::new().await;
     let d = converged(&m).await;
-    let there = outsider_in(&m, SOURCE_REGION).await;
+    let there = m.outsider_in(SOURCE_REGION).await;
     (there.logs.delete_subscription_filter())
         .log_group_name(remote_group(&d))
         .filter_name(&d.names.filter)
@@ -183,7 +176,7 @@ async fn deleting_the_pipeline_removes_the_remote_canary_group() {
         .collect();
     let name = format!("{}/{SOURCE_REGION}:{}", m.account, remote_group(&d));
     assert_eq!(deleted, [(pitagora::plan::Op::Delete, name)]);
-    let there = outsider_in(&m, SOURCE_REGION).await;
+    let there = m.outsider_in(SOURCE_REGION).await;
     assert_eq!(retention_of(&there, &remote_group(&d)).await, None);
 }
 

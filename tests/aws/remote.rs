@@ -8,9 +8,7 @@
 
 use crate::common;
 
-use aws_sdk_s3::config::SharedInterceptor;
 use common::moto::*;
-use pitagora::aws::{Aws, RegionClients};
 use pitagora::desired::Desired;
 use pitagora::names::MANAGED_BY_TAG;
 use pitagora::plan::Op;
@@ -28,16 +26,9 @@ sources:
       logGroupPrefixes: [/ecs/]
 "#;
 
-/// This test's account in `region`, acting out of band (its calls are not pitagora's).
-async fn outsider_in(m: &Moto, region: &str) -> RegionClients {
-    let header = SharedInterceptor::new(MotoAccount(m.account.clone()));
-    let aws = Aws::from_config(sdk_config(&endpoint()).await, test_settings(), vec![header]);
-    aws.region(region).as_ref().clone()
-}
-
 /// The destinations of `region` as moto holds them.
 async fn destinations_in(m: &Moto, region: &str) -> Vec<Destination> {
-    let c = outsider_in(m, region).await;
+    let c = m.outsider_in(region).await;
     let out = c.logs.describe_destinations().send().await.unwrap();
     out.destinations()
         .iter()
@@ -48,7 +39,7 @@ async fn destinations_in(m: &Moto, region: &str) -> Vec<Destination> {
 /// The remote spec converged, with `/ecs/orders` here and `groups` in [`SOURCE_REGION`].
 async fn converged_remote(m: &Moto, groups: &[&str]) -> Desired {
     m.log_groups(&["/ecs/orders"]).await;
-    let there = outsider_in(m, SOURCE_REGION).await;
+    let there = m.outsider_in(SOURCE_REGION).await;
     for group in groups {
         there
             .logs
@@ -101,7 +92,7 @@ async fn a_destination_policy_widened_by_hand_is_drift_at_its_principal_and_is_n
     let name = &d.destinations[0].destination.name;
     let mut widened: Value = d.destinations[0].destination.access_policy.clone().unwrap();
     widened["Statement"][0]["Principal"] = json!({"AWS": "*"});
-    let there = outsider_in(&m, SOURCE_REGION).await;
+    let there = m.outsider_in(SOURCE_REGION).await;
     (there.logs.put_destination_policy())
         .destination_name(name)
         .access_policy(widened.to_string())
@@ -140,7 +131,7 @@ async fn a_destination_tag_changed_by_hand_is_drift_and_is_written_back_keeping_
     let m = Moto::new().await;
     let d = converged_remote(&m, &[]).await;
     let arn = &d.destinations[0].arn;
-    let there = outsider_in(&m, SOURCE_REGION).await;
+    let there = m.outsider_in(SOURCE_REGION).await;
     (there.logs.tag_resource())
         .resource_arn(arn)
         .tags(MANAGED_BY_TAG.0, "someone")
@@ -190,7 +181,7 @@ async fn deleting_the_pipeline_removes_its_destination() {
 async fn a_remote_group_carries_a_filter_through_the_destination_and_it_is_restored_when_removed() {
     let m = Moto::new().await;
     let d = converged_remote(&m, &["/ecs/payments"]).await;
-    let there = outsider_in(&m, SOURCE_REGION).await;
+    let there = m.outsider_in(SOURCE_REGION).await;
     let filter = &d.remote[0].filters.filter;
     assert_eq!(
         filters_on(&there, "/ecs/payments").await,
@@ -224,7 +215,7 @@ async fn a_remote_group_carries_a_filter_through_the_destination_and_it_is_resto
 async fn an_event_of_a_remote_group_reaches_the_pipelines_bucket_through_the_destination() {
     let m = Moto::new().await;
     let d = converged_remote(&m, &["/ecs/payments"]).await;
-    let there = outsider_in(&m, SOURCE_REGION).await;
+    let there = m.outsider_in(SOURCE_REGION).await;
     let message = "payment 7 settled in us-east-1";
     put_batches(&there, "/ecs/payments", "web-1", &[&[message]]).await;
     let holds_message = || async {

@@ -353,10 +353,15 @@ impl Moto {
     /// Clients of this test's account that do not count as pitagora's calls: someone changing
     /// AWS out of band.
     pub async fn outsider(&self) -> RegionClients {
+        self.outsider_in(REGION).await
+    }
+
+    /// [`Moto::outsider`] in `region`.
+    pub async fn outsider_in(&self, region: &str) -> RegionClients {
         let base = sdk_config(&endpoint()).await;
         let header = SharedInterceptor::new(MotoAccount(self.account.clone()));
         let aws = Aws::from_config(base, test_settings(), vec![header]);
-        aws.region(REGION).as_ref().clone()
+        aws.region(region).as_ref().clone()
     }
 
     /// The desired state of [`pipeline_id`] with `spec` in this account.
