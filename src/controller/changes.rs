@@ -12,7 +12,6 @@ use crate::engine::events::EventsQueue;
 use crate::events::{Inbox, Index, Own, rule};
 use crate::names::PipelineId;
 use crate::spec::LogPipeline;
-use kube::ResourceExt;
 use kube::runtime::reflector::{ObjectRef, Store};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -59,14 +58,6 @@ impl Hub {
             }
         })
     }
-}
-
-/// The pipeline's identity as the index keys it.
-pub fn id_of(lp: &LogPipeline) -> PipelineId {
-    PipelineId::new(
-        lp.namespace().unwrap_or_else(|| "default".into()),
-        lp.name_any(),
-    )
 }
 
 /// The loop's own state.
@@ -119,7 +110,7 @@ async fn follow(ctx: &Context, hub: &Hub, store: &Store<LogPipeline>, places: &m
         .into_iter()
         .filter(|lp| ctx.acts_on(lp))
         .collect();
-    let ids: BTreeSet<PipelineId> = live.iter().map(|lp| id_of(lp)).collect();
+    let ids: BTreeSet<PipelineId> = live.iter().map(|lp| lp.id("default")).collect();
     let gone: Vec<PipelineId> = places
         .desired
         .keys()
@@ -134,7 +125,7 @@ async fn follow(ctx: &Context, hub: &Hub, store: &Store<LogPipeline>, places: &m
             .remove(&id);
     }
     for lp in live {
-        let id = id_of(&lp);
+        let id = lp.id("default");
         let generation = lp.metadata.generation;
         if places
             .desired

@@ -275,7 +275,7 @@ async fn apply(lp: Arc<LogPipeline>, ctx: Arc<Context>) -> Result<Action, Error>
     let waiting = ctx
         .changes
         .as_ref()
-        .and_then(|h| h.pending(&changes::id_of(&lp)));
+        .and_then(|h| h.pending(&lp.id("default")));
     let mut gathered = Gathered::new(ctx.started, ctx.canary_margin)
         .with_sweep(ctx.sweeps.time())
         .with_event(waiting);
@@ -320,7 +320,7 @@ impl Context {
                 if !g.busy {
                     // This check sees every change that arrived so far: it takes them.
                     if let Some(hub) = &self.changes {
-                        g.event = hub.start(&changes::id_of(lp)).or(g.event);
+                        g.event = hub.start(&lp.id("default")).or(g.event);
                     }
                     let (found, cutover) = converge::find_staged(lp, self, wanted).await;
                     (g.found, g.cutover) = (Some(found), cutover);
