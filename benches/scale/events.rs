@@ -13,6 +13,7 @@ use futures::StreamExt;
 use pitagora::arn::AwsTarget;
 use pitagora::aws::Limits;
 use pitagora::aws::budget::{self, Budget};
+use pitagora::controller::sweep::{Sweeps, routine_batch_age};
 use pitagora::desired::Pipeline;
 use pitagora::engine::Engine;
 use pitagora::engine::events::EventsQueue;
@@ -54,6 +55,9 @@ pub async fn rows(n: usize) -> Vec<Row> {
     let budget = Budget::new(budget::DEFAULT_BUDGET).expect("a budget");
     let aws = w.aws(Limits::aws().with_budget(budget)).await;
     let engine = Engine::new(aws.clone()).with_batched_reads(BATCH);
+    // As the controller: routine checks share their reads for a fifth of the estimated sweep.
+    let sweeps = Sweeps::new(Limits::aws().with_budget(budget));
+    engine.set_routine_batch_age(routine_batch_age(&sweeps.start(n)));
     w.departures.clear();
     let before = aws.calls().snapshot();
     let meter = Meter::start();
@@ -175,7 +179,12 @@ async fn told(
                 .find(|p| *p.id() == id)
                 .expect("an indexed pipeline");
             inbox.start(&id, k8s_openapi::jiff::Timestamp::now().as_millisecond());
-            let done = budget::priority(engine.converge(p, &Hints::default(), &mut |_| {}))
+            // Told of a change: everything read directly, as the controller does.
+            let told = Hints {
+                direct: true,
+                ..Hints::default()
+            };
+            let done = budget::priority(engine.converge(p, &told, &mut |_| {}))
                 .await
                 .expect("corrected");
             assert!(done.remaining.in_sync());

@@ -7,10 +7,9 @@
 //! awaits *on the same task* is routine (`join`ed futures included). A spawned task does not
 //! inherit it: its calls are priority. No AWS call of a check spawns today. The batched reads'
 //! shared walks (one `DescribeStacks` walk, one `DescribeLogGroups` walk per prefix) run in the
-//! task of the check that starts them: a walk a routine check starts is routine, and a priority
-//! check that finds it in flight waits for it at the routine pace. That is accepted on purpose:
-//! walks are a few pages shared by every check of a batch window (0.02 calls per pipeline), and
-//! billing them to whoever started them keeps the sweep within its budget.
+//! task of the check that starts them. Routine checks and checks someone waits for never share
+//! a batch (see [`crate::read::Batches`]), so a routine walk is paid from the budget and a
+//! priority check never waits for one.
 
 use super::rate::Limits;
 use std::collections::BTreeMap;
@@ -21,7 +20,7 @@ use std::time::Duration;
 pub const DEFAULT_BUDGET: f64 = 0.25;
 
 /// Which schedule a request passes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Class {
     /// Due by time only: the budget's schedule and the operation's.
     Routine,
@@ -106,19 +105,33 @@ impl std::fmt::Display for Budget {
     }
 }
 
-/// The AWS calls of a converged minimal pipeline's check (one log group, reads batched), by
-/// operation: BENCHMARKS.md's "reads per pipeline per check" at 1,000 pipelines, with AWS's
-/// steady state where moto differs (no `GetTemplate`: AWS reports when a stack was updated).
-pub const MINIMAL_PIPELINE: [(&str, f64); 16] = [
+/// How often each shared walk (stacks, tags, the roots of error and canary groups) comes in a
+/// sweep: routine checks' batches live a fifth of a sweep (see
+/// [`crate::read::Batches::set_routine_age`]). A walk's pages grow with the pipelines, so a
+/// fixed lifetime would make the walks bound the sweep at scale (at 1,000 pipelines and 30 s,
+/// they took more `DescribeLogGroups` pages than the checks); this keeps their share constant.
+pub const WALKS_PER_SWEEP: f64 = 5.0;
+
+/// Pages per pipeline of each shared walk, measured at 1,000 pipelines (BENCHMARKS.md: one
+/// walk each for a whole `pitagora drift`).
+pub const WALK_PAGES: [(&str, f64); 3] = [
     ("CloudFormation.DescribeStacks", 0.02),
-    ("CloudWatchLogs.DescribeLogGroups", 1.02),
+    ("CloudWatchLogs.DescribeLogGroups", 0.02),
+    ("ResourceGroupsTaggingAPI.GetResources", 0.03),
+];
+
+/// The AWS calls of a converged minimal pipeline's check (one log group) of its own, by
+/// operation: BENCHMARKS.md's "reads per pipeline per check" at 1,000 pipelines less the shared
+/// walks' pages ([`WALK_PAGES`]), with AWS's steady state where moto differs (no
+/// `GetTemplate`: AWS reports when a stack was updated).
+pub const MINIMAL_PIPELINE: [(&str, f64); 14] = [
+    ("CloudWatchLogs.DescribeLogGroups", 1.0),
     ("CloudWatchLogs.DescribeSubscriptionFilters", 2.0),
     ("Firehose.DescribeDeliveryStream", 1.0),
     ("IAM.GetRole", 2.0),
     ("IAM.GetRolePolicy", 2.0),
     ("IAM.ListAttachedRolePolicies", 2.0),
     ("IAM.ListRolePolicies", 2.0),
-    ("ResourceGroupsTaggingAPI.GetResources", 0.03),
     ("S3.GetBucketEncryption", 1.0),
     ("S3.GetBucketLifecycleConfiguration", 1.0),
     ("S3.GetBucketNotificationConfiguration", 1.0),
@@ -131,12 +144,27 @@ pub const MINIMAL_PIPELINE: [(&str, f64); 16] = [
 /// Calls per check by operation (`Service.Operation`).
 pub type CallsPerCheck = BTreeMap<String, f64>;
 
-/// [`MINIMAL_PIPELINE`] as a map.
+/// A minimal pipeline's calls per check: [`MINIMAL_PIPELINE`] and its share of the walks
+/// ([`WALK_PAGES`], [`WALKS_PER_SWEEP`] times a sweep).
 pub fn minimal_pipeline() -> CallsPerCheck {
-    MINIMAL_PIPELINE
+    let mut calls: CallsPerCheck = MINIMAL_PIPELINE
         .iter()
         .map(|(op, n)| ((*op).to_owned(), *n))
-        .collect()
+        .collect();
+    for (op, pages) in WALK_PAGES {
+        *calls.entry(op.to_owned()).or_default() += pages * WALKS_PER_SWEEP;
+    }
+    calls
+}
+
+/// How long a sweep's checks wait for the shared walks: each batch's checks wait for its
+/// longest walk, at the routine pace, [`WALKS_PER_SWEEP`] times a sweep.
+pub fn walks_wait(pipelines: usize, limits: &Limits, budget: Budget) -> Duration {
+    let longest = WALK_PAGES
+        .iter()
+        .map(|(op, pages)| pages * pipelines as f64 / (limits.rate(op) * budget.get()))
+        .fold(0.0_f64, f64::max);
+    Duration::from_secs_f64(longest * WALKS_PER_SWEEP)
 }
 
 /// How long a full sweep takes under the budget, and which operation bounds it.

@@ -186,8 +186,8 @@ pub struct ControllerArgs {
     pub canary_margin: u64,
     /// Seconds during which checks share their list reads: one `DescribeStacks` walk for every
     /// stack and one `DescribeLogGroups` walk per prefix, instead of one per pipeline (0: each
-    /// check reads for itself). A check never sees them older than this; a pipeline that
-    /// wrote reads for itself.
+    /// check reads for itself). A check never sees them older than this (a routine check, a
+    /// fifth of the sweep when that is longer); a pipeline that wrote reads for itself.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=600))]
     pub read_batch: u64,
     /// The tenancy file: per namespace, the log-group and Lambda function name prefixes its

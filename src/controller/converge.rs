@@ -51,16 +51,23 @@ pub(super) async fn converge(
 /// fluentd key and AWS are written in the order the moves need. A move back writes the legacy
 /// store (and requests the reload) first, and turns nothing of the new path off unless that
 /// took; a move forward readies AWS first, and writes fluentd only once AWS converged.
+///
+/// A check `told` of a change by an event reads everything directly: a batch of shared reads
+/// taken before the change would not show it.
 pub(super) async fn find_staged(
     lp: &LogPipeline,
     ctx: &Context,
     routine: bool,
+    told: bool,
 ) -> (Found, Option<cutover_io::CutoverRun>) {
     let pipeline = match resolved(lp, &ctx.engine).await {
         Ok(p) => p,
         Err(found) => return (found, None),
     };
-    let hints = hints(lp);
+    let hints = Hints {
+        direct: told,
+        ..hints(lp)
+    };
     if pipeline.spec().legacy.is_none() {
         return (
             converge(&ctx.engine, &pipeline, &hints, routine).await,

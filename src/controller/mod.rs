@@ -322,7 +322,8 @@ impl Context {
                     if let Some(hub) = &self.changes {
                         g.event = hub.start(&lp.id("default")).or(g.event);
                     }
-                    let (found, cutover) = converge::find_staged(lp, self, wanted).await;
+                    let told = g.event.is_some();
+                    let (found, cutover) = converge::find_staged(lp, self, wanted, told).await;
                     (g.found, g.cutover) = (Some(found), cutover);
                     if wanted {
                         self.routine_checked();
@@ -365,7 +366,15 @@ impl Context {
         let sweep = self
             .sweeps
             .routine_checked(self.engine.aws().calls(), pipelines);
-        self.metrics.set_sweep(&sweep, self.sweeps.budget().get());
+        self.publish_sweep(&sweep);
+    }
+
+    /// Publishes a sweep estimate: its metrics, and the lifetime of routine checks' batches
+    /// that follows from it.
+    fn publish_sweep(&self, sweep: &crate::aws::budget::Sweep) {
+        self.metrics.set_sweep(sweep, self.sweeps.budget().get());
+        self.engine
+            .set_routine_batch_age(sweep::routine_batch_age(sweep));
     }
 }
 

@@ -90,7 +90,7 @@ pub async fn run(
         return Ok(());
     }
     let mut ctx = context(client.clone(), engine, &settings, metrics.clone());
-    metrics.set_sweep(&ctx.sweeps.start(listed), ctx.sweeps.budget().get());
+    ctx.publish_sweep(&ctx.sweeps.start(listed));
     let mut keeper = None;
     if let Some(config) = sharded {
         let (k, held) = Keeper::new(client, config, settings.shards);

@@ -25,6 +25,14 @@ pub fn measured(calls: &BTreeMap<String, u64>, checks: u64) -> CallsPerCheck {
         .collect()
 }
 
+/// How long routine checks' shared reads live under `sweep` (see
+/// [`crate::read::Batches::set_routine_age`]): each walk comes
+/// [`budget::WALKS_PER_SWEEP`] times a sweep, so its shared reads are at most a fifth of a
+/// sweep old.
+pub fn routine_batch_age(sweep: &Sweep) -> Duration {
+    sweep.time.div_f64(budget::WALKS_PER_SWEEP)
+}
+
 /// The sweep time the controller schedules routine checks by.
 #[derive(Debug)]
 pub struct Sweeps {
@@ -86,7 +94,8 @@ impl Sweeps {
     }
 
     fn store(&self, per_check: &CallsPerCheck, pipelines: usize) -> Sweep {
-        let sweep = budget::sweep(per_check, pipelines, &self.limits, self.budget());
+        let mut sweep = budget::sweep(per_check, pipelines, &self.limits, self.budget());
+        sweep.time += budget::walks_wait(pipelines, &self.limits, self.budget());
         let ms = u64::try_from(sweep.time.as_millis()).unwrap_or(u64::MAX);
         self.time_ms.store(ms, Ordering::Relaxed);
         sweep

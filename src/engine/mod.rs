@@ -178,6 +178,14 @@ impl Engine {
             .map(|b| b.current(&target.to_string()))
     }
 
+    /// Lets routine checks' batches live `age` when that is longer than the batches' own
+    /// lifetime (see [`Batches::set_routine_age`]).
+    pub fn set_routine_batch_age(&self, age: std::time::Duration) {
+        if let Some(b) = &self.batches {
+            b.set_routine_age(age);
+        }
+    }
+
     /// Notes that the pipeline of `desired` wrote: its next reads are its own.
     fn wrote(&self, desired: &Desired) {
         if let Some(b) = &self.batches {
@@ -266,7 +274,11 @@ impl Engine {
     pub async fn check(&self, pipeline: &Pipeline, hints: &Hints) -> Result<Check, EngineError> {
         let desired = desired::build(pipeline);
         let clients = self.clients(&desired.id.namespace, &desired.target.region);
-        let batch = self.batch(&desired.target);
+        let batch = if hints.direct {
+            None
+        } else {
+            self.batch(&desired.target)
+        };
         let aws = self.places(&desired, hints);
         let observed = read::observed(&aws, &clients, &desired, hints, batch.as_deref()).await?;
         let plan = plan::plan(&desired, &observed);

@@ -10,12 +10,14 @@
 //! A batch only ever serves reads that a per-pipeline observation would have made at the moment
 //! the batch was taken, so both give the same plans (tests/aws/batch.rs). Three rules keep it
 //! honest:
-//! - it lives at most `max_age` ([`Batches`]), so nothing it says is older than that;
+//! - it lives at most `max_age` ([`Batches`]; a routine check's, up to a fifth of a sweep), so
+//!   nothing it says is older than that;
 //! - a pipeline that wrote ([`Batch::written`]) reads directly for the rest of the batch, so
 //!   it sees its own writes;
 //! - a stack in a transition (`*_IN_PROGRESS`) is read directly, so waiting on it never waits
 //!   on the batch.
 
+use crate::aws::budget::{self, Class};
 use crate::aws::cloudformation::{self as cfn};
 use crate::aws::{AwsError, RegionClients};
 use crate::aws::{logs, tagging};
@@ -23,6 +25,7 @@ use crate::names::{CANARY_LOG_GROUP_ROOT, ERROR_LOG_GROUP_PREFIX, NAME_PREFIX, O
 use crate::observed::ObservedStack;
 use crate::resources::Tags;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
@@ -243,12 +246,21 @@ async fn walk_tagged(c: &RegionClients) -> Result<HashMap<String, Tags>, AwsErro
     }
 }
 
-/// The current batch of each account and region (keyed `<account>/<region>`: pipelines of
-/// different accounts never share reads), renewed once older than `max_age`.
+/// The current batches of each account and region (keyed `<account>/<region>`: pipelines of
+/// different accounts never share reads), one per request class, renewed once too old.
+///
+/// Routine checks and checks someone waits for never share a batch. A routine batch may live
+/// longer (see [`Batches::set_routine_age`]): a walk lists every pipeline's stacks, groups or
+/// tags, so its pages grow with the pipelines, while the routine checks a batch serves are
+/// bounded by the quota budget. Renewed every `max_age` (30 s), the walks at 1,000 pipelines
+/// cost more `DescribeLogGroups` pages than the checks themselves, and bound the sweep. A
+/// check someone waits for keeps the short lifetime: it must see recent changes.
 #[derive(Debug)]
 pub struct Batches {
     max_age: Duration,
-    current: Mutex<HashMap<String, Arc<Batch>>>,
+    /// How long a routine batch lives, in milliseconds, when longer than `max_age`.
+    routine_age_ms: AtomicU64,
+    current: Mutex<HashMap<(String, Class), Arc<Batch>>>,
 }
 
 impl Batches {
@@ -256,28 +268,54 @@ impl Batches {
     pub fn new(max_age: Duration) -> Self {
         Self {
             max_age,
+            routine_age_ms: AtomicU64::new(0),
             current: Mutex::default(),
         }
     }
 
-    /// The batch of `place` (`<account>/<region>`): the current one, or a new one when it is
-    /// too old.
+    /// Lets routine batches live `age` when that is longer than `max_age`. The controller sets
+    /// it to a fifth of a sweep: each walk then comes five times a sweep whatever the number of
+    /// pipelines, and a routine check's shared reads are at most a fifth of a sweep old.
+    pub fn set_routine_age(&self, age: Duration) {
+        let ms = u64::try_from(age.as_millis()).unwrap_or(u64::MAX);
+        self.routine_age_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// How long a batch of `class` lives. A `max_age` of 0 (batching off) stays off.
+    pub fn max_age(&self, class: Class) -> Duration {
+        match class {
+            Class::Priority => self.max_age,
+            Class::Routine if self.max_age.is_zero() => self.max_age,
+            Class::Routine => self.max_age.max(Duration::from_millis(
+                self.routine_age_ms.load(Ordering::Relaxed),
+            )),
+        }
+    }
+
+    /// The batch of `place` (`<account>/<region>`) for the class of the request being made now
+    /// ([`budget::class`]): the current one, or a new one when it is too old.
     pub fn current(&self, place: &str) -> Arc<Batch> {
+        let class = budget::class();
+        let max_age = self.max_age(class);
         let mut current = lock(&self.current);
-        match current.get(place) {
-            Some(b) if b.taken.elapsed() < self.max_age => b.clone(),
+        let key = (place.to_owned(), class);
+        match current.get(&key) {
+            Some(b) if b.taken.elapsed() < max_age => b.clone(),
             _ => {
                 let batch = Arc::new(Batch::new());
-                current.insert(place.to_owned(), batch.clone());
+                current.insert(key, batch.clone());
                 batch
             }
         }
     }
 
-    /// Marks the pipeline whose stack is `stack` as having written, in `place`'s batch.
+    /// Marks the pipeline whose stack is `stack` as having written, in every batch of `place`:
+    /// a routine check that follows a priority one's writes reads them directly too.
     pub fn written(&self, place: &str, stack: &str) {
-        if let Some(b) = lock(&self.current).get(place) {
-            b.written(stack);
+        for ((p, _), b) in lock(&self.current).iter() {
+            if p == place {
+                b.written(stack);
+            }
         }
     }
 }

@@ -52,6 +52,9 @@ pub struct Hints {
     /// Where to look live for the places dropped from `spec.sources.remote`, for a caller that
     /// keeps no record of them (the CLI; see [`Discovery`]); `None`: the lists above are all.
     pub discover: Option<Discovery>,
+    /// Read every resource directly, none from a shared batch: the check follows a change told
+    /// by an event, which a batch taken before the change may not show.
+    pub direct: bool,
 }
 
 impl Hints {

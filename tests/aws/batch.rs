@@ -246,3 +246,23 @@ async fn a_routes_log_group_its_team_created_costs_no_tag_read_in_a_batch_and_pl
     assert!(shared.plan.in_sync(), "{:#?}", shared.plan);
     assert!(alone.plan.in_sync(), "{:#?}", alone.plan);
 }
+
+#[tokio::test]
+async fn a_check_told_of_a_change_by_an_event_reads_directly_what_its_batch_listed_before() {
+    let m = Moto::new().await;
+    m.log_groups(&["/ecs/orders", "/ecs/payments"]).await;
+    let orders = place(&m, "orders", "sources:\n  logGroups: [/ecs/orders]\n").await;
+    let payments = place(&m, "payments", "sources:\n  logGroups: [/ecs/payments]\n").await;
+    converge(&m, &orders).await;
+    let engine = batched(&m);
+    assert!(check(&engine, &orders).await.plan.in_sync());
+    // The change comes after the batch listed the stacks: only a direct read sees it.
+    converge(&m, &payments).await;
+    assert!(check(&engine, &payments).await.observed.stack.is_none());
+    let told = Hints {
+        direct: true,
+        ..Hints::default()
+    };
+    let fresh = engine.check(&payments, &told).await.unwrap();
+    assert!(fresh.plan.in_sync(), "{:#?}", fresh.plan);
+}

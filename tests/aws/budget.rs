@@ -198,18 +198,35 @@ fn without_limits_a_sweep_waits_for_no_quota() {
 }
 
 #[test]
-fn the_static_model_is_a_minimal_pipelines_seventeen_calls_and_its_share_of_the_walks() {
+fn the_static_model_is_a_minimal_pipelines_seventeen_calls_and_its_log_group_lookup() {
     let own: f64 = MINIMAL_PIPELINE
         .iter()
-        .filter(|(op, _)| {
-            !matches!(
-                *op,
-                "CloudFormation.DescribeStacks"
-                    | "CloudWatchLogs.DescribeLogGroups"
-                    | "ResourceGroupsTaggingAPI.GetResources"
-            )
-        })
+        .filter(|(op, _)| *op != "CloudWatchLogs.DescribeLogGroups")
         .map(|(_, n)| n)
         .sum();
     assert_eq!(own, 17.0, "BENCHMARKS.md: 17 calls of its own per check");
+}
+
+#[test]
+fn the_shared_walks_come_five_times_a_sweep_and_never_bound_it() {
+    let model = budget::minimal_pipeline();
+    let near = |op: &str, want: f64| (model[op] - want).abs() < 1e-9;
+    assert!(near("CloudFormation.DescribeStacks", 0.1));
+    assert!(near("ResourceGroupsTaggingAPI.GetResources", 0.15));
+    assert!(near("CloudWatchLogs.DescribeLogGroups", 1.1));
+    // Their pages grow with the pipelines as the sweep does: the bottleneck stays the filters.
+    for n in [10, 1_000, 10_000] {
+        let s = sweep(&model, n, &Limits::aws(), Budget::default());
+        assert_eq!(s.bottleneck.as_deref(), Some(FILTERS), "{n} pipelines");
+    }
+}
+
+#[test]
+fn a_sweep_waits_five_times_for_its_longest_walk() {
+    let wait = |n| budget::walks_wait(n, &Limits::aws(), Budget::default());
+    // The tag walk: 0.03 pages a pipeline at a quarter of 4/s.
+    assert_eq!(wait(1000), Duration::from_secs(150));
+    assert_eq!(wait(100), Duration::from_secs(15));
+    let unlimited = budget::walks_wait(1000, &Limits::unlimited(), Budget::default());
+    assert_eq!(unlimited, Duration::ZERO);
 }

@@ -25,6 +25,7 @@ mod fluentd_parse;
 mod fuzz_inputs;
 mod load_files;
 mod names;
+mod read_batch;
 mod spec_accounts;
 mod spec_corpus;
 mod spec_crd;
