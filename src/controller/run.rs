@@ -6,7 +6,7 @@ use super::shard_leases::{Held, Keeper};
 use super::{Context, Settings, error_policy, http, reconcile};
 use crate::engine::Engine;
 use crate::spec::LogPipeline;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use kube::Api;
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
 use kube::runtime::events::{Recorder, Reporter};
@@ -238,10 +238,12 @@ const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 async fn ready_when_synced(
     store: kube::runtime::reflector::Store<LogPipeline>,
     health: Arc<http::Health>,
+    stop: watch::Receiver<bool>,
 ) {
     // The controller waits on the same readiness signal, and only the most recent waiter is
-    // woken: poll again every so often instead of waiting once.
-    loop {
+    // woken: poll again every so often instead of waiting once. Stopped, the cache may never
+    // sync: give up then.
+    while !*stop.borrow() {
         match tokio::time::timeout(Duration::from_millis(200), store.wait_until_ready()).await {
             Ok(Ok(())) => {
                 tracing::info!("caches synced; ready");
@@ -294,8 +296,13 @@ async fn watch_pipelines(
             rx.recv().await.map(|object| (object, rx))
         }));
     }
-    tokio::spawn(ready_when_synced(controller.store(), health.clone()));
+    tokio::spawn(ready_when_synced(
+        controller.store(),
+        health.clone(),
+        stop.clone(),
+    ));
     let _ = ctx.store.set(controller.store());
+    let store = controller.store();
     let run = controller
         .graceful_shutdown_on(stopped(stop))
         .run(reconcile, error_policy, ctx)
@@ -304,8 +311,100 @@ async fn watch_pipelines(
                 tracing::debug!(error = %e, "controller event");
             }
         });
+    drive(run, store, stop, lost).await
+}
+
+/// Drives the controller's `run` until it ends (`Ok`) or `lost` resolves (leadership lost).
+/// Stopped before its cache synced, it ends at once: kube's controller starts no reconcile
+/// until the cache syncs, and its graceful shutdown stops the watch that would sync it, so it
+/// would wait for ever (a leader renewing its lease all along, never releasing it). Nothing has
+/// been reconciled then, so there is nothing to finish.
+async fn drive<K>(
+    run: impl std::future::Future<Output = ()>,
+    store: reflector::Store<K>,
+    stop: &watch::Receiver<bool>,
+    lost: impl std::future::Future<Output = ()>,
+) -> Result<(), RunError>
+where
+    K: kube::runtime::reflector::Lookup + Clone + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    let unsynced = async {
+        stopped(stop).await;
+        // Once the stop is seen, the controller polls its watch no more: the cache cannot
+        // sync after this check.
+        if store.wait_until_ready().now_or_never().is_some() {
+            std::future::pending::<()>().await;
+        }
+        tracing::info!("stopped before the cache synced; nothing to finish");
+    };
     tokio::select! {
         _ = run => Ok(()),
+        _ = unsynced => Ok(()),
         _ = lost => Err(RunError::LeadershipLost),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::runtime::controller::Action;
+    use std::convert::Infallible;
+
+    /// A controller whose watch never syncs its cache (a slow first list), the stop it shuts
+    /// down gracefully on, and its cache.
+    fn unsynced() -> (
+        impl std::future::Future<Output = ()>,
+        reflector::Store<LogPipeline>,
+        watch::Sender<bool>,
+    ) {
+        let (reader, writer) = reflector::store::<LogPipeline>();
+        let (stop_tx, stop_rx) = watch::channel(false);
+        // As in `watch_pipelines`, the watch stream writes the cache: it lives as long as the
+        // controller does.
+        let never =
+            futures::stream::pending::<Result<watcher::Event<LogPipeline>, watcher::Error>>()
+                .reflect(writer)
+                .applied_objects();
+        let run = Controller::for_stream(never, reader.clone())
+            .graceful_shutdown_on(stopped(&stop_rx))
+            .run(
+                |_, _: Arc<()>| async { Ok::<_, Infallible>(Action::await_change()) },
+                |_, _: &Infallible, _| Action::await_change(),
+                Arc::new(()),
+            )
+            .for_each(|_| async {});
+        (run, reader, stop_tx)
+    }
+
+    /// Why [`drive`] exists: kube's graceful shutdown before the first sync never ends.
+    #[tokio::test]
+    async fn kubes_controller_stopped_before_its_cache_synced_never_ends_by_itself() {
+        let (run, _store, stop) = unsynced();
+        stop.send(true).unwrap();
+        let ended = tokio::time::timeout(Duration::from_secs(1), run).await;
+        assert!(
+            ended.is_err(),
+            "kube's controller ended: drive's shortcut may go"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_controller_stopped_before_its_cache_synced_ends_at_once() {
+        let (run, store, stop) = unsynced();
+        let stop_rx = stop.subscribe();
+        stop.send(true).unwrap();
+        let lost = std::future::pending();
+        let ended =
+            tokio::time::timeout(Duration::from_secs(20), drive(run, store, &stop_rx, lost)).await;
+        assert!(matches!(ended, Ok(Ok(()))), "{ended:?}");
+    }
+
+    #[tokio::test]
+    async fn a_controller_whose_leadership_is_lost_ends_with_that_error() {
+        let (run, store, stop) = unsynced();
+        let stop_rx = stop.subscribe();
+        let ended = drive(run, store, &stop_rx, async {}).await;
+        assert!(matches!(ended, Err(RunError::LeadershipLost)), "{ended:?}");
     }
 }

@@ -167,13 +167,21 @@ pub struct Running {
 }
 
 impl Running {
-    /// Graceful shutdown; waits for it.
+    /// Graceful shutdown; waits for it. A controller still running 20 s later fails the test
+    /// here, rather than as whatever it should have done on its way out (release its lease).
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         if let Some(task) = self.task.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(20), task).await;
+            let joined = tokio::time::timeout(Duration::from_secs(20), task)
+                .await
+                .expect("the controller did not stop within 20 s of a graceful stop");
+            if let Err(e) = joined
+                && e.is_panic()
+            {
+                std::panic::resume_unwind(e.into_panic());
+            }
         }
     }
 
