@@ -187,7 +187,15 @@ impl Elector {
             tokio::time::sleep(self.config.duration / 3).await;
             // A renewal that hangs (a partitioned network) must not let this replica act past
             // its lease: it counts as failed after a third of the duration.
-            match tokio::time::timeout(self.config.duration / 3, self.try_acquire()).await {
+            let renewal = async {
+                // A conflict may be this replica's own last renewal, timed out but landed
+                // since: read once more before calling the lease someone else's.
+                match self.try_acquire().await {
+                    Ok(false) => self.try_acquire().await,
+                    other => other,
+                }
+            };
+            match tokio::time::timeout(self.config.duration / 3, renewal).await {
                 Ok(Ok(true)) => last_renewed = tokio::time::Instant::now(),
                 Ok(Ok(false)) => {
                     tracing::error!(identity = %self.config.identity, "the lease is held by another replica");
