@@ -77,10 +77,15 @@ impl Batch {
 
     /// Announces log-group lookups that will come (prefixes or exact names), so that a lookup
     /// covered by another one's walk waits for it instead of walking on its own.
+    /// Each check announces its own, so the cost is per lookup: a lookup already covered by an
+    /// expected walk is found through its prefixes, not by comparing it with every other one.
     pub fn expect_prefixes<I: IntoIterator<Item = String>>(&self, lookups: I) {
         let mut groups = lock(&self.groups);
-        let all: BTreeSet<String> = groups.keys().cloned().chain(lookups).collect();
-        for lookup in cover(&all) {
+        let new: BTreeSet<String> = lookups
+            .into_iter()
+            .filter(|l| !covered(&groups, l))
+            .collect();
+        for lookup in cover(&new) {
             groups.entry(lookup).or_default();
         }
     }
@@ -154,6 +159,13 @@ impl Batch {
             .cloned()
             .collect())
     }
+}
+
+/// Whether a walk `groups` expects covers `lookup`: the lookup or one of its prefixes is a key.
+fn covered<V>(groups: &BTreeMap<String, V>, lookup: &str) -> bool {
+    (0..=lookup.len())
+        .filter(|&i| lookup.is_char_boundary(i))
+        .any(|i| groups.contains_key(&lookup[..i]))
 }
 
 /// The lookups that need a walk of their own: those not starting with another one.

@@ -87,6 +87,11 @@ pub async fn observed(
     batch: Option<&Batch>,
 ) -> Result<Observed, AwsError> {
     let batch = batch.filter(|b| b.serves(&d.stack.name));
+    if let Some(b) = batch {
+        // Before any lookup: the canary group under the pipeline's first prefix is then served
+        // by that prefix's walk instead of walking alone (one `DescribeLogGroups` a check).
+        b.expect_prefixes(all_lookups(d, hints));
+    }
     let topic_arn = d.target.topic_arn(&d.names.topic);
     // Boxed: the SDK's futures are large, and nine of them side by side would not fit on a
     // thread's stack when polled in place (as `block_on` does).

@@ -204,18 +204,24 @@ async fn a_pipeline_that_wrote_reads_its_own_writes_within_the_batch() {
     assert!(again.observed.stack.is_some());
 }
 
+/// `orders` converged and listed by a batched engine's stack walk, then `payments` converged
+/// by another engine after that walk: the batch says `payments` has no stack.
+async fn changed_after_the_walk(m: &Moto) -> (Engine, Pipeline, Pipeline) {
+    m.log_groups(&["/ecs/orders", "/ecs/payments"]).await;
+    let orders = place(m, "orders", "sources:\n  logGroups: [/ecs/orders]\n").await;
+    let payments = place(m, "payments", "sources:\n  logGroups: [/ecs/payments]\n").await;
+    converge(m, &orders).await;
+    let engine = batched(m);
+    assert!(check(&engine, &orders).await.plan.in_sync());
+    converge(m, &payments).await;
+    assert!(check(&engine, &payments).await.observed.stack.is_none());
+    (engine, orders, payments)
+}
+
 #[tokio::test]
 async fn a_batch_answers_as_of_when_it_was_taken_and_the_next_one_sees_what_changed() {
     let m = Moto::new().await;
-    m.log_groups(&["/ecs/orders", "/ecs/payments"]).await;
-    let orders = place(&m, "orders", "sources:\n  logGroups: [/ecs/orders]\n").await;
-    let payments = place(&m, "payments", "sources:\n  logGroups: [/ecs/payments]\n").await;
-    converge(&m, &orders).await;
-    let engine = batched(&m);
-    assert!(check(&engine, &orders).await.plan.in_sync());
-    // Created by another engine after this batch listed the stacks.
-    converge(&m, &payments).await;
-    assert!(check(&engine, &payments).await.observed.stack.is_none());
+    let (_, orders, payments) = changed_after_the_walk(&m).await;
     let renewing = Engine::new(m.aws.clone()).with_batched_reads(Duration::ZERO);
     assert!(check(&renewing, &orders).await.plan.in_sync());
     assert!(check(&renewing, &payments).await.plan.in_sync());
@@ -250,19 +256,30 @@ async fn a_routes_log_group_its_team_created_costs_no_tag_read_in_a_batch_and_pl
 #[tokio::test]
 async fn a_check_told_of_a_change_by_an_event_reads_directly_what_its_batch_listed_before() {
     let m = Moto::new().await;
-    m.log_groups(&["/ecs/orders", "/ecs/payments"]).await;
-    let orders = place(&m, "orders", "sources:\n  logGroups: [/ecs/orders]\n").await;
-    let payments = place(&m, "payments", "sources:\n  logGroups: [/ecs/payments]\n").await;
-    converge(&m, &orders).await;
-    let engine = batched(&m);
-    assert!(check(&engine, &orders).await.plan.in_sync());
-    // The change comes after the batch listed the stacks: only a direct read sees it.
-    converge(&m, &payments).await;
-    assert!(check(&engine, &payments).await.observed.stack.is_none());
+    let (engine, _, payments) = changed_after_the_walk(&m).await;
     let told = Hints {
         direct: true,
         ..Hints::default()
     };
     let fresh = engine.check(&payments, &told).await.unwrap();
     assert!(fresh.plan.in_sync(), "{:#?}", fresh.plan);
+}
+
+#[tokio::test]
+async fn a_check_announces_its_lookups_so_its_canary_group_costs_no_walk_of_its_own() {
+    let m = Moto::new().await;
+    m.log_groups(&["/bench/p1/a", "/bench/p2/a"]).await;
+    let mut pipelines = Vec::new();
+    for i in 1..=2 {
+        let yaml = format!("sources:\n  logGroupPrefixes: [/bench/p{i}/]\n");
+        let p = place(&m, &format!("p{i}"), &yaml).await;
+        converge(&m, &p).await;
+        pipelines.push(p);
+    }
+    let engine = batched(&m);
+    check(&engine, &pipelines[0]).await;
+    // The second check walks its prefix once; its canary group under it comes from that walk.
+    let before = m.calls();
+    assert!(check(&engine, &pipelines[1]).await.plan.in_sync());
+    assert_eq!(count(&m.calls(), &before, "DescribeLogGroups"), 1);
 }
