@@ -57,7 +57,8 @@ pub async fn rows(n: usize) -> Vec<Row> {
     let engine = Engine::new(aws.clone()).with_batched_reads(BATCH);
     // As the controller: routine checks share their reads for a fifth of the estimated sweep.
     let sweeps = Sweeps::new(Limits::aws().with_budget(budget));
-    engine.set_routine_batch_age(routine_batch_age(&sweeps.start(n)));
+    let estimate = sweeps.start(n);
+    engine.set_routine_batch_age(routine_batch_age(&estimate));
     w.departures.clear();
     let before = aws.calls().snapshot();
     let meter = Meter::start();
@@ -84,6 +85,7 @@ pub async fn rows(n: usize) -> Vec<Row> {
     sorted.sort_by(f64::total_cmp);
     row.extra = [
         ("sweep_s", swept.as_secs_f64()),
+        ("sweep_estimate_s", estimate.time.as_secs_f64()),
         ("untold_change_to_correction_s", untold_s),
         ("told_changes", sorted.len() as f64),
         (

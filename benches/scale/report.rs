@@ -434,14 +434,19 @@ fn events(md: &mut String, rows: &[Row]) {
     let _ = writeln!(md, "{}", text("events.md"));
     let _ = writeln!(
         md,
-        "| pipelines | limits | full sweep s | change → correction, no event, s | change → correction with an event, median s | max s | changes told | AWS calls per hour | commit |"
+        "| pipelines | limits | full sweep s | controller's estimate s | change → correction, no event, s | change → correction with an event, median s | max s | changes told | AWS calls per hour | commit |"
     );
-    let _ = writeln!(md, "|---:|---|---:|---:|---:|---:|---:|---:|---|");
+    let _ = writeln!(md, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|");
     for r in rows.iter().filter(|r| r.name == "changes as events") {
         let x = |k: &str| r.extra.get(k).copied().unwrap_or(f64::NAN);
+        // Rows measured before the estimate was recorded show none.
+        let estimate = r
+            .extra
+            .get("sweep_estimate_s")
+            .map_or("–".to_owned(), |s| format!("{s:.0}"));
         let _ = writeln!(
             md,
-            "| {} | {} | {:.0} | {:.0} | {:.1} | {:.1} | {:.0} | {:.0} | {} |",
+            "| {} | {} | {:.0} | {estimate} | {:.0} | {:.1} | {:.1} | {:.0} | {:.0} | {} |",
             r.pipelines,
             r.limits,
             x("sweep_s"),
