@@ -76,6 +76,15 @@ impl Hints {
     }
 }
 
+/// `batch` when it serves `d`'s pipeline (see [`Batch::serves`]), with `d`'s lookups announced
+/// before any is made: the canary group under the pipeline's first prefix is then served by
+/// that prefix's walk instead of walking alone (one `DescribeLogGroups` a check).
+fn served<'b>(batch: Option<&'b Batch>, d: &Desired, hints: &Hints) -> Option<&'b Batch> {
+    let batch = batch.filter(|b| b.serves(&d.stack.name))?;
+    batch.expect_prefixes(all_lookups(d, hints));
+    Some(batch)
+}
+
 /// Reads the state of `desired`'s pipeline, through `batch`'s shared reads when given (and it
 /// serves this pipeline); `c` are the clients of its region, `aws` reaches its remote sources'
 /// accounts and regions.
@@ -86,12 +95,7 @@ pub async fn observed(
     hints: &Hints,
     batch: Option<&Batch>,
 ) -> Result<Observed, AwsError> {
-    let batch = batch.filter(|b| b.serves(&d.stack.name));
-    if let Some(b) = batch {
-        // Before any lookup: the canary group under the pipeline's first prefix is then served
-        // by that prefix's walk instead of walking alone (one `DescribeLogGroups` a check).
-        b.expect_prefixes(all_lookups(d, hints));
-    }
+    let batch = served(batch, d, hints);
     let topic_arn = d.target.topic_arn(&d.names.topic);
     // Boxed: the SDK's futures are large, and nine of them side by side would not fit on a
     // thread's stack when polled in place (as `block_on` does).
