@@ -96,6 +96,10 @@ pub async fn run(
                 set_up(&ctx, &hub, &mut places, &tx, &stop).await;
             }
             Some((queue, messages)) = rx.recv() => {
+                // A pipeline applied since the last refresh is indexed before its changes are
+                // routed, instead of their events going to nobody (cheap: only new generations
+                // are resolved).
+                follow(&ctx, &hub, &store, &mut places).await;
                 deliver(&ctx, &hub, &store, &wake, &queue, messages).await;
             }
         }

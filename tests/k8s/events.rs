@@ -35,35 +35,14 @@ async fn a_change_told_by_an_event_is_corrected_at_once_and_one_no_event_tells_o
     )
     .await;
     kubectl_ok(&["apply", "-f", "-"], Some(&pipeline(&ns, "orders", SPEC)));
-    until(LONG, "Ready=True", || async {
-        (condition(&ns, "orders", "Ready") == "True").then_some(())
-    })
-    .await;
+    ready(&ns, "orders").await;
     let outsider = m.outsider().await;
-    until(LONG, "the change-event queue", || async {
-        let url = outsider
-            .sqs
-            .get_queue_url()
-            .queue_name(EVENTS_NAME)
-            .send()
-            .await;
-        url.is_ok().then_some(())
-    })
-    .await;
+    queue_set_up(&outsider).await;
     let n = names(&m, &ns, "orders");
 
     // Someone deletes the filter, and CloudTrail tells of it.
-    remove_filter(&outsider, &n.filter).await;
     let told = std::time::Instant::now();
-    let record = cloudtrail(
-        &m,
-        "logs.amazonaws.com",
-        "DeleteSubscriptionFilter",
-        json!({"logGroupName": "/ecs/orders", "filterName": n.filter}),
-        PERSON,
-        "k8s-1",
-    );
-    inject(&m, &[record]).await;
+    delete_and_tell(&m, &outsider, "/ecs/orders", &n.filter, "k8s-1").await;
     until(Duration::from_secs(20), "the filter back", || async {
         filter_names(&m.c, "/ecs/orders")
             .await
@@ -92,7 +71,7 @@ async fn a_change_told_by_an_event_is_corrected_at_once_and_one_no_event_tells_o
     })
     .await;
     // A change no event tells of waits for the sweep.
-    remove_filter(&outsider, &n.filter).await;
+    remove_filter(&outsider, "/ecs/orders", &n.filter).await;
     until(
         Duration::from_secs(60),
         "the filter back by the sweep",
@@ -119,12 +98,97 @@ async fn a_change_told_by_an_event_is_corrected_at_once_and_one_no_event_tells_o
     ctl.stop().await;
 }
 
-/// Someone removes the pipeline's filter from `/ecs/orders`.
-async fn remove_filter(outsider: &pitagora::aws::RegionClients, filter: &str) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipeline_applied_where_events_already_arrive_is_told_of_its_first_change() {
+    install();
+    let ns = namespace("events-new");
+    let m = Moto::new().await;
+    m.log_groups(&["/ecs/orders", "/ecs/payments"]).await;
+    let ctl = start(
+        &m,
+        Settings {
+            events: true,
+            ..settings(&ns, None)
+        },
+    )
+    .await;
+    kubectl_ok(&["apply", "-f", "-"], Some(&pipeline(&ns, "orders", SPEC)));
+    ready(&ns, "orders").await;
+    let outsider = m.outsider().await;
+    queue_set_up(&outsider).await;
+
+    // Applied where the queue is drained already: its change comes before the index's next
+    // refresh (every 15 s), and is routed to it all the same.
+    let spec = SPEC.replace("/ecs/orders", "/ecs/payments");
+    kubectl_ok(
+        &["apply", "-f", "-"],
+        Some(&pipeline(&ns, "payments", &spec)),
+    );
+    ready(&ns, "payments").await;
+    let n = names(&m, &ns, "payments");
+    delete_and_tell(&m, &outsider, "/ecs/payments", &n.filter, "k8s-new").await;
+    // Only payments changed: the one correction in the namespace is its own.
+    let by_event = until(
+        LONG,
+        "payments' DriftCorrected found by an event",
+        || async {
+            events(&ns, "DriftCorrected")
+                .into_iter()
+                .find(|e| e.contains("found by an event"))
+        },
+    )
+    .await;
+    assert!(by_event.contains("DeleteSubscriptionFilter"), "{by_event}");
+    ctl.stop().await;
+}
+
+async fn ready(ns: &str, name: &str) {
+    until(LONG, "Ready=True", || async {
+        (condition(ns, name, "Ready") == "True").then_some(())
+    })
+    .await;
+}
+
+/// Waits until the controller has set up its account's change-event queue.
+async fn queue_set_up(outsider: &pitagora::aws::RegionClients) {
+    until(LONG, "the change-event queue", || async {
+        let url = outsider
+            .sqs
+            .get_queue_url()
+            .queue_name(EVENTS_NAME)
+            .send()
+            .await;
+        url.is_ok().then_some(())
+    })
+    .await;
+}
+
+/// Someone deletes `filter` from `group`, and CloudTrail's record of it reaches the bus.
+async fn delete_and_tell(
+    m: &Moto,
+    outsider: &pitagora::aws::RegionClients,
+    group: &str,
+    filter: &str,
+    id: &str,
+) {
+    remove_filter(outsider, group, filter).await;
+    let record = cloudtrail(
+        m,
+        "logs.amazonaws.com",
+        "DeleteSubscriptionFilter",
+        json!({"logGroupName": group, "filterName": filter}),
+        PERSON,
+        id,
+    );
+    inject(m, &[record]).await;
+}
+
+/// Someone removes `filter` from `group`.
+async fn remove_filter(outsider: &pitagora::aws::RegionClients, group: &str, filter: &str) {
     outsider
         .logs
         .delete_subscription_filter()
-        .log_group_name("/ecs/orders")
+        .log_group_name(group)
         .filter_name(filter)
         .send()
         .await
