@@ -22,22 +22,12 @@ const SPEC: &str =
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_told_by_an_event_is_corrected_at_once_and_one_no_event_tells_of_by_the_sweep() {
-    install();
-    let ns = namespace("events");
-    let m = Moto::new().await;
-    m.log_groups(&["/ecs/orders"]).await;
-    let ctl = start(
-        &m,
-        Settings {
-            events: true,
-            ..settings(&ns, None)
-        },
-    )
-    .await;
-    kubectl_ok(&["apply", "-f", "-"], Some(&pipeline(&ns, "orders", SPEC)));
-    ready(&ns, "orders").await;
-    let outsider = m.outsider().await;
-    queue_set_up(&outsider).await;
+    let Watched {
+        ns,
+        m,
+        ctl,
+        outsider,
+    } = watched("events", &["/ecs/orders"]).await;
     let n = names(&m, &ns, "orders");
 
     // Someone deletes the filter, and CloudTrail tells of it.
@@ -100,22 +90,12 @@ async fn a_change_told_by_an_event_is_corrected_at_once_and_one_no_event_tells_o
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pipeline_applied_where_events_already_arrive_is_told_of_its_first_change() {
-    install();
-    let ns = namespace("events-new");
-    let m = Moto::new().await;
-    m.log_groups(&["/ecs/orders", "/ecs/payments"]).await;
-    let ctl = start(
-        &m,
-        Settings {
-            events: true,
-            ..settings(&ns, None)
-        },
-    )
-    .await;
-    kubectl_ok(&["apply", "-f", "-"], Some(&pipeline(&ns, "orders", SPEC)));
-    ready(&ns, "orders").await;
-    let outsider = m.outsider().await;
-    queue_set_up(&outsider).await;
+    let Watched {
+        ns,
+        m,
+        ctl,
+        outsider,
+    } = watched("events-new", &["/ecs/orders", "/ecs/payments"]).await;
 
     // Applied where the queue is drained already: its change comes before the index's next
     // refresh (every 15 s), and is routed to it all the same.
@@ -140,6 +120,40 @@ async fn a_pipeline_applied_where_events_already_arrive_is_told_of_its_first_cha
     .await;
     assert!(by_event.contains("DeleteSubscriptionFilter"), "{by_event}");
     ctl.stop().await;
+}
+
+/// The controller run with `--events` over a namespace of its own, with `orders` (on
+/// `/ecs/orders`) Ready and its account's change-event queue set up.
+struct Watched {
+    ns: String,
+    m: Moto,
+    ctl: Running,
+    outsider: pitagora::aws::RegionClients,
+}
+
+async fn watched(label: &str, groups: &[&str]) -> Watched {
+    install();
+    let ns = namespace(label);
+    let m = Moto::new().await;
+    m.log_groups(groups).await;
+    let ctl = start(
+        &m,
+        Settings {
+            events: true,
+            ..settings(&ns, None)
+        },
+    )
+    .await;
+    kubectl_ok(&["apply", "-f", "-"], Some(&pipeline(&ns, "orders", SPEC)));
+    ready(&ns, "orders").await;
+    let outsider = m.outsider().await;
+    queue_set_up(&outsider).await;
+    Watched {
+        ns,
+        m,
+        ctl,
+        outsider,
+    }
 }
 
 async fn ready(ns: &str, name: &str) {
