@@ -274,11 +274,7 @@ impl Engine {
     pub async fn check(&self, pipeline: &Pipeline, hints: &Hints) -> Result<Check, EngineError> {
         let desired = desired::build(pipeline);
         let clients = self.clients(&desired.id.namespace, &desired.target.region);
-        let batch = if hints.direct {
-            None
-        } else {
-            self.batch(&desired.target)
-        };
+        let batch = self.batch(&desired.target);
         let aws = self.places(&desired, hints);
         let observed = read::observed(&aws, &clients, &desired, hints, batch.as_deref()).await?;
         let plan = plan::plan(&desired, &observed);

@@ -83,7 +83,7 @@ impl Batch {
         let mut groups = lock(&self.groups);
         let new: BTreeSet<String> = lookups
             .into_iter()
-            .filter(|l| !covered(&groups, l))
+            .filter(|l| covering(&groups, l).is_none())
             .collect();
         for lookup in cover(&new) {
             groups.entry(lookup).or_default();
@@ -140,10 +140,7 @@ impl Batch {
     ) -> Result<Vec<ListedGroup>, AwsError> {
         let (walked, cell) = {
             let mut groups = lock(&self.groups);
-            let covering = groups
-                .iter()
-                .find(|(p, _)| prefix.starts_with(p.as_str()))
-                .map(|(p, cell)| (p.clone(), cell.clone()));
+            let covering = covering(&groups, prefix).map(|(p, cell)| (p.clone(), cell.clone()));
             covering.unwrap_or_else(|| {
                 let cell = GroupCell::default();
                 groups.insert(prefix.to_owned(), cell.clone());
@@ -161,11 +158,12 @@ impl Batch {
     }
 }
 
-/// Whether a walk `groups` expects covers `lookup`: the lookup or one of its prefixes is a key.
-fn covered<V>(groups: &BTreeMap<String, V>, lookup: &str) -> bool {
+/// The walk of `groups` that covers `lookup`, the shortest: the lookup or one of its prefixes
+/// as a key, found through the prefixes rather than by comparing with every key.
+fn covering<'g, V>(groups: &'g BTreeMap<String, V>, lookup: &str) -> Option<(&'g String, &'g V)> {
     (0..=lookup.len())
         .filter(|&i| lookup.is_char_boundary(i))
-        .any(|i| groups.contains_key(&lookup[..i]))
+        .find_map(|i| groups.get_key_value(&lookup[..i]))
 }
 
 /// The lookups that need a walk of their own: those not starting with another one.

@@ -76,11 +76,12 @@ impl Hints {
     }
 }
 
-/// `batch` when it serves `d`'s pipeline (see [`Batch::serves`]), with `d`'s lookups announced
-/// before any is made: the canary group under the pipeline's first prefix is then served by
-/// that prefix's walk instead of walking alone (one `DescribeLogGroups` a check).
+/// `batch` when it serves `d`'s pipeline (see [`Batch::serves`]) and the check may use shared
+/// reads (not [`Hints::direct`]), with `d`'s lookups announced before any is made: the canary
+/// group under the pipeline's first prefix is then served by that prefix's walk instead of
+/// walking alone (one `DescribeLogGroups` a check).
 fn served<'b>(batch: Option<&'b Batch>, d: &Desired, hints: &Hints) -> Option<&'b Batch> {
-    let batch = batch.filter(|b| b.serves(&d.stack.name))?;
+    let batch = batch.filter(|b| !hints.direct && b.serves(&d.stack.name))?;
     batch.expect_prefixes(all_lookups(d, hints));
     Some(batch)
 }
