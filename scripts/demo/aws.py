@@ -134,7 +134,10 @@ def send():
 def transform():
     s3 = client("s3")
     bucket = next(b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith(PIPELINE))
-    seen = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="raw/").get("Contents", [])}
+    # Done already: the raw objects with a processed/ twin. Not "every raw object listed at
+    # start": this runs beside verify, whose canary may reach raw/ before this has started.
+    processed = s3.list_objects_v2(Bucket=bucket, Prefix="processed/").get("Contents", [])
+    seen = {"raw/" + o["Key"][len("processed/"):] for o in processed}
     deadline = time.time() + 60
     while time.time() < deadline:
         for o in s3.list_objects_v2(Bucket=bucket, Prefix="raw/").get("Contents", []):
